@@ -1,0 +1,132 @@
+// The composition root: configuration -> database -> migrations -> services -> server, and the
+// graceful drain. Tests build the same app on port 0.
+import type { ConnectRouter, Interceptor } from "@connectrpc/connect";
+import type { DescService } from "@bufbuild/protobuf";
+import type { Config } from "./config";
+import { Database } from "./db/database";
+import { createLogger, type Logger } from "./logger";
+import { createMetrics, type Metrics } from "./metrics";
+import { limits } from "./limits";
+import { observeInterceptor } from "./observe";
+import { listen, type HttpRoute, type ListeningServer } from "./server";
+import { HealthState, healthRoutes } from "./services/health";
+import { ReflectionIndex, reflectionRoutes } from "./services/reflection";
+import { Health } from "../gen/health/v1/health_pb";
+import { AuthService } from "../gen/bank/v1/auth_service_pb";
+import { AccountService } from "../gen/bank/v1/account_service_pb";
+import { TransactionService } from "../gen/bank/v1/transaction_service_pb";
+import { AdminService } from "../gen/bank/v1/admin_service_pb";
+import { AuditService } from "../gen/bank/v1/audit_service_pb";
+
+/** Every bank.v1 service; reflection and health list them. */
+export const bankServices: readonly DescService[] = [AuthService, AccountService, TransactionService, AdminService, AuditService];
+
+export interface AppContext {
+  config: Readonly<Config>;
+  logger: Logger;
+  metrics: Metrics;
+  db: Database;
+}
+
+/** What a feature module adds to the app: routes, interceptors, HTTP routes, background work. */
+export interface AppModule {
+  routes?: (router: ConnectRouter) => void;
+  /** Interceptors run in module order, after the observe interceptor. */
+  interceptors?: Interceptor[];
+  httpRoutes?: HttpRoute[];
+  /** Stops background work; called before the database closes. */
+  stop?: () => Promise<void> | void;
+}
+
+export interface App extends AppContext {
+  server: ListeningServer;
+  health: HealthState;
+  /** Drains and stops: NOT_SERVING, refuse new calls, wait for in-flight ones, close. */
+  shutdown(): Promise<void>;
+}
+
+export interface StartOptions {
+  logger?: Logger;
+  /** Feature modules; defaults to the full product (see modules.ts). */
+  modules?: (ctx: AppContext) => Promise<AppModule[]>;
+}
+
+export async function startApp(config: Readonly<Config>, opts: StartOptions = {}): Promise<App> {
+  const logger = opts.logger ?? createLogger(config.logLevel);
+  const metrics = createMetrics();
+  const db = await Database.open(config.database, metrics);
+  const applied = await db.migrate();
+  if (applied.length > 0) logger.info({ migrations: applied }, "database migrated");
+  const ctx: AppContext = { config, logger, metrics, db };
+
+  const loadModules = opts.modules ?? (await import("./modules")).productModules;
+  const modules = await loadModules(ctx);
+  const health = new HealthState(bankServices.map((s) => s.typeName));
+  const reflection = new ReflectionIndex([...bankServices, Health]);
+  const shutdown = new AbortController();
+  let draining = false;
+  let inFlight = 0;
+  let idle: (() => void) | undefined;
+
+  const metricsRoute: HttpRoute = async (req, res) => {
+    if (req.method !== "GET" || req.url !== "/metrics") return false;
+    const pool = db.poolStats();
+    metrics.dbPool.set({ state: "used" }, pool.used);
+    metrics.dbPool.set({ state: "free" }, pool.free);
+    metrics.dbPool.set({ state: "pending" }, pool.pending);
+    const body = await metrics.registry.metrics();
+    res.writeHead(200, { "content-type": metrics.registry.contentType, "cache-control": "no-store" });
+    res.end(body);
+    return true;
+  };
+
+  const server = await listen({
+    config,
+    logger,
+    shutdownSignal: shutdown.signal,
+    interceptors: [
+      observeInterceptor({
+        logger,
+        metrics,
+        isDraining: () => draining,
+        inFlight: { add: () => void inFlight++, done: () => (--inFlight === 0 ? idle?.() : undefined) },
+        trustProxy: config.trustProxy,
+      }),
+      ...modules.flatMap((m) => m.interceptors ?? []),
+    ],
+    routes: (router) => {
+      healthRoutes(health)(router);
+      reflectionRoutes(reflection)(router);
+      for (const m of modules) m.routes?.(router);
+      // Services no module implements yet answer UNIMPLEMENTED for every method.
+      const served = new Set(router.handlers.map((h) => h.service.typeName));
+      for (const service of bankServices) if (!served.has(service.typeName)) router.service(service, {});
+    },
+    httpRoutes: [metricsRoute, ...modules.flatMap((m) => m.httpRoutes ?? [])],
+  });
+  logger.info({ url: server.url, database: config.database.kind }, "bankd serving");
+
+  let stopping: Promise<void> | undefined;
+  const app: App = {
+    ...ctx,
+    server,
+    health,
+    shutdown: () =>
+      (stopping ??= (async () => {
+        draining = true;
+        health.setServing(false);
+        if (inFlight > 0) {
+          await new Promise<void>((resolve) => {
+            idle = resolve;
+            setTimeout(resolve, limits.shutdownDrainMs).unref();
+          });
+        }
+        shutdown.abort();
+        await server.close(1_000);
+        for (const m of modules) await m.stop?.();
+        await db.close();
+        logger.info("bankd stopped");
+      })()),
+  };
+  return app;
+}

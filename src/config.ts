@@ -1,0 +1,152 @@
+// Environment -> one typed, validated, frozen configuration object. Every problem is reported
+// on its own line naming the variable to set, and the process exits non-zero (see main.ts).
+import * as path from "node:path";
+import { limits } from "./limits";
+
+export type DatabaseConfig =
+  | { kind: "sqlite"; file: string }
+  | { kind: "postgres"; url: string };
+
+export interface Currency {
+  code: string;
+  /** Digits after the decimal point: 2 for USD (cents), 0 for JPY. */
+  exponent: number;
+}
+
+export interface Config {
+  host: string;
+  port: number;
+  dataDir: string;
+  database: DatabaseConfig;
+  logLevel: "fatal" | "error" | "warn" | "info" | "debug" | "trace" | "silent";
+  tls?: { certFile: string; keyFile: string };
+  jwt: { keysDir: string; issuer: string; audience: string; accessTokenTtlSeconds: number };
+  argon2: { memoryCostKib: number; timeCost: number; parallelism: number };
+  currencies: ReadonlyMap<string, Currency>;
+  corsOrigins: readonly string[];
+  /** Trust X-Forwarded-For for the client address (only behind a proxy you run). */
+  trustProxy: boolean;
+}
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(problems.join("\n"));
+    this.name = "ConfigError";
+  }
+}
+
+const LOG_LEVELS = ["fatal", "error", "warn", "info", "debug", "trace", "silent"] as const;
+/** ISO 4217 minor-unit exponents of the currencies bankd knows by default. */
+const DEFAULT_CURRENCIES = "USD:2,EUR:2,GBP:2,JPY:0,CHF:2";
+
+type Env = Record<string, string | undefined>;
+
+export function loadConfig(env: Env = process.env): Readonly<Config> {
+  const problems: string[] = [];
+  const get = (name: string, fallback: string): string => {
+    const value = env[name];
+    return value === undefined || value.trim() === "" ? fallback : value.trim();
+  };
+  const int = (name: string, fallback: number, min: number, max: number): number => {
+    const raw = get(name, String(fallback));
+    if (!/^\d+$/.test(raw) || Number(raw) < min || Number(raw) > max) {
+      problems.push(`${name}=${JSON.stringify(raw)} is invalid: set it to an integer from ${min} to ${max}.`);
+      return fallback;
+    }
+    return Number(raw);
+  };
+
+  const host = get("BANK_HOST", "127.0.0.1");
+  const port = int("BANK_PORT", 8080, 0, 65535);
+  const dataDir = path.resolve(get("BANK_DATA_DIR", "./data"));
+  const database = parseDatabaseUrl(get("BANK_DATABASE_URL", ""), dataDir, problems);
+
+  const logLevel = get("BANK_LOG_LEVEL", "info") as Config["logLevel"];
+  if (!LOG_LEVELS.includes(logLevel)) {
+    problems.push(`BANK_LOG_LEVEL=${JSON.stringify(logLevel)} is invalid: set it to one of ${LOG_LEVELS.join(", ")}.`);
+  }
+
+  const certFile = get("BANK_TLS_CERT", "");
+  const keyFile = get("BANK_TLS_KEY", "");
+  if ((certFile === "") !== (keyFile === "")) {
+    problems.push("BANK_TLS_CERT and BANK_TLS_KEY must be set together (both PEM file paths) or not at all.");
+  }
+
+  const jwt = {
+    keysDir: path.resolve(get("BANK_JWT_KEYS_DIR", path.join(dataDir, "jwt-keys"))),
+    issuer: get("BANK_JWT_ISSUER", "bankd"),
+    audience: get("BANK_JWT_AUDIENCE", "bankd"),
+    accessTokenTtlSeconds: int("BANK_ACCESS_TOKEN_TTL_SECONDS", limits.accessTokenTtlSeconds, 30, 24 * 3600),
+  };
+  const argon2 = {
+    memoryCostKib: int("BANK_ARGON2_MEMORY_KIB", 19456, 1024, 1024 * 1024),
+    timeCost: int("BANK_ARGON2_TIME_COST", 2, 1, 20),
+    parallelism: int("BANK_ARGON2_PARALLELISM", 1, 1, 16),
+  };
+  const currencies = parseCurrencies(get("BANK_CURRENCIES", DEFAULT_CURRENCIES), problems);
+  const corsOrigins = parseCorsOrigins(get("BANK_CORS_ORIGINS", ""), problems);
+  const trustProxy = get("BANK_TRUST_PROXY", "false") === "true";
+
+  if (problems.length > 0) throw new ConfigError(problems);
+  return Object.freeze({
+    host,
+    port,
+    dataDir,
+    database,
+    logLevel,
+    tls: certFile !== "" ? { certFile: path.resolve(certFile), keyFile: path.resolve(keyFile) } : undefined,
+    jwt,
+    argon2,
+    currencies,
+    corsOrigins,
+    trustProxy,
+  });
+}
+
+function parseDatabaseUrl(raw: string, dataDir: string, problems: string[]): DatabaseConfig {
+  if (raw === "") return { kind: "sqlite", file: path.join(dataDir, "bank.db") };
+  if (raw.startsWith("sqlite:")) {
+    const file = raw.slice("sqlite:".length);
+    if (file === "") problems.push("BANK_DATABASE_URL=sqlite: needs a file path, e.g. sqlite:./data/bank.db.");
+    return { kind: "sqlite", file: path.resolve(file) };
+  }
+  if (raw.startsWith("postgres://") || raw.startsWith("postgresql://")) {
+    try {
+      const url = new URL(raw);
+      if (url.pathname.length <= 1) problems.push("BANK_DATABASE_URL names no database: add /DBNAME to the URL.");
+    } catch {
+      problems.push("BANK_DATABASE_URL is not a valid postgres:// URL.");
+    }
+    return { kind: "postgres", url: raw };
+  }
+  problems.push("BANK_DATABASE_URL must start with postgres://, postgresql:// or sqlite: (unset = SQLite under BANK_DATA_DIR).");
+  return { kind: "sqlite", file: path.join(dataDir, "bank.db") };
+}
+
+function parseCurrencies(raw: string, problems: string[]): Map<string, Currency> {
+  const result = new Map<string, Currency>();
+  for (const item of raw.split(",")) {
+    const match = /^([A-Z]{3}):([0-4])$/.exec(item.trim());
+    if (!match) {
+      problems.push(`BANK_CURRENCIES item ${JSON.stringify(item)} is invalid: use CODE:EXPONENT, e.g. USD:2,JPY:0.`);
+      continue;
+    }
+    result.set(match[1]!, { code: match[1]!, exponent: Number(match[2]) });
+  }
+  return result;
+}
+
+function parseCorsOrigins(raw: string, problems: string[]): string[] {
+  if (raw === "") return [];
+  const origins = raw.split(",").map((o) => o.trim()).filter((o) => o !== "");
+  for (const origin of origins) {
+    if (origin === "*") continue;
+    try {
+      const url = new URL(origin);
+      if (url.origin !== origin) throw new Error("not an origin");
+    } catch {
+      problems.push(`BANK_CORS_ORIGINS item ${JSON.stringify(origin)} is not an origin like https://app.example.com.`);
+    }
+  }
+  return origins;
+}

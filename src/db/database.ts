@@ -1,0 +1,237 @@
+// The database: MikroORM over SQLite (embedded default) or PostgreSQL, one EntityManager fork per
+// unit of work, and the one place that knows how each engine spells what differs.
+//
+// Money columns are BIGINT. The sqlite3 driver returns integers as JS numbers, which lose
+// precision past 2^53, so money is always read through `money(column)` (a text cast on SQLite)
+// and parsed with BigInt(). Times are BIGINT epoch milliseconds on both engines.
+import { MikroORM, type Options } from "@mikro-orm/core";
+import { SqliteDriver } from "@mikro-orm/sqlite";
+import { PostgreSqlDriver } from "@mikro-orm/postgresql";
+import { Migrator } from "@mikro-orm/migrations";
+import type { EntityManager } from "@mikro-orm/knex";
+import type { DatabaseConfig } from "../config";
+import { limits } from "../limits";
+import { entities } from "./entities";
+import { migrationsFor } from "./migrations";
+import type { Metrics } from "../metrics";
+
+export type Dialect = "sqlite" | "postgres";
+export type Row = Record<string, unknown>;
+
+/** A unit of work inside one database transaction. */
+export interface Tx {
+  readonly dialect: Dialect;
+  readonly em: EntityManager;
+  all<T = Row>(sql: string, params?: unknown[]): Promise<T[]>;
+  one<T = Row>(sql: string, params?: unknown[]): Promise<T | undefined>;
+  /** Runs a write and returns the number of rows it changed. */
+  run(sql: string, params?: unknown[]): Promise<number>;
+  /** Called after a successful commit (never on rollback). */
+  afterCommit(fn: () => void): void;
+}
+
+export class DatabaseUnavailableError extends Error {
+  constructor(cause: unknown) {
+    super("database unavailable", { cause });
+    this.name = "DatabaseUnavailableError";
+  }
+}
+
+export class TransactionConflictError extends Error {
+  constructor(cause: unknown) {
+    super("transaction conflict persisted after retries", { cause });
+    this.name = "TransactionConflictError";
+  }
+}
+
+export interface TransactionOptions {
+  /** Set false for work that must not be repeated (none today). */
+  retry?: boolean;
+}
+
+export class Database {
+  private constructor(
+    readonly orm: MikroORM,
+    readonly dialect: Dialect,
+    private readonly metrics?: Metrics,
+  ) {}
+
+  static async open(config: DatabaseConfig, metrics?: Metrics, opts: { debug?: boolean } = {}): Promise<Database> {
+    const common: Partial<Options> = {
+      entities,
+      extensions: [Migrator],
+      discovery: { warnWhenNoEntities: false },
+      debug: opts.debug ?? false,
+      allowGlobalContext: false,
+      ensureDatabase: false,
+      migrations: {
+        migrationsList: migrationsFor(config.kind),
+        transactional: true,
+        allOrNothing: true,
+        tableName: "schema_migrations",
+        snapshot: false,
+        silent: true,
+      },
+    };
+    let orm: MikroORM;
+    if (config.kind === "sqlite") {
+      orm = await MikroORM.init({
+        ...common,
+        driver: SqliteDriver,
+        dbName: config.file,
+        // One connection: SQLite has a single writer, and one connection serializes this
+        // process's transactions without SQLITE_BUSY between them.
+        pool: {
+          min: 1,
+          max: 1,
+          idleTimeoutMillis: 2 ** 31 - 1,
+          afterCreate: (conn: { exec(sql: string, cb: (err: Error | null) => void): void }, done: (err: Error | null, conn: unknown) => void) => {
+            // WAL with synchronous=FULL: an acknowledged commit survives power loss.
+            conn.exec(
+              `PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA busy_timeout = ${limits.sqliteBusyTimeoutMs}; PRAGMA foreign_keys = ON;`,
+              (err) => done(err, conn),
+            );
+          },
+        },
+      } as Options);
+    } else {
+      orm = await MikroORM.init({
+        ...common,
+        driver: PostgreSqlDriver,
+        clientUrl: config.url,
+        pool: { min: 0, max: limits.dbPoolMax, acquireTimeoutMillis: limits.dbConnectTimeoutMs },
+        driverOptions: {
+          connection: {
+            statement_timeout: limits.statementTimeoutMs,
+            connectionTimeoutMillis: limits.dbConnectTimeoutMs,
+            application_name: "bankd",
+          },
+        },
+      } as Options);
+    }
+    const db = new Database(orm, config.kind, metrics);
+    try {
+      // Fails fast when the database cannot be reached.
+      await db.read((tx) => tx.one("SELECT 1 AS ok"));
+    } catch (err) {
+      await orm.close(true).catch(() => undefined);
+      throw err;
+    }
+    return db;
+  }
+
+  async migrate(): Promise<string[]> {
+    const migrator = this.orm.getMigrator();
+    const applied = await migrator.up();
+    return applied.map((m) => m.name);
+  }
+
+  async close(): Promise<void> {
+    await this.orm.close(true);
+  }
+
+  /** SQL that reads a BIGINT money column as text, so no precision is lost on SQLite. */
+  money(column: string, alias = column.replace(/^.*\./, "")): string {
+    return this.dialect === "sqlite" ? `CAST(${column} AS TEXT) AS ${alias}` : `${column}::text AS ${alias}`;
+  }
+
+  /** `FOR UPDATE` on PostgreSQL; nothing on SQLite, whose single writer serializes instead. */
+  get forUpdate(): string {
+    return this.dialect === "postgres" ? " FOR UPDATE" : "";
+  }
+
+  /** Runs `fn` in one database transaction, retrying deadlocks and serialization failures. */
+  async transaction<T>(fn: (tx: Tx) => Promise<T>, opts: TransactionOptions = {}): Promise<T> {
+    const attempts = opts.retry === false ? 1 : limits.txRetriesMax + 1;
+    for (let attempt = 1; ; attempt++) {
+      const started = process.hrtime.bigint();
+      const hooks: (() => void)[] = [];
+      try {
+        const em = this.orm.em.fork() as unknown as EntityManager;
+        const result = await em.transactional(async (tem) => fn(this.wrap(tem as unknown as EntityManager, hooks)));
+        this.observe(started, "commit");
+        for (const hook of hooks) hook();
+        return result;
+      } catch (err) {
+        this.observe(started, "rollback");
+        const kind = classifyDbError(err);
+        if (kind === "conflict" && attempt < attempts) {
+          this.metrics?.dbTxRetries.inc();
+          await sleep(Math.random() * 5 * attempt);
+          continue;
+        }
+        if (kind === "conflict") throw new TransactionConflictError(err);
+        if (kind === "unavailable") throw new DatabaseUnavailableError(err);
+        throw err;
+      }
+    }
+  }
+
+  /** Read-only work outside an explicit transaction. */
+  async read<T>(fn: (tx: Tx) => Promise<T>): Promise<T> {
+    try {
+      return await fn(this.wrap(this.orm.em.fork() as unknown as EntityManager, []));
+    } catch (err) {
+      if (classifyDbError(err) === "unavailable") throw new DatabaseUnavailableError(err);
+      throw err;
+    }
+  }
+
+  poolStats(): { used: number; free: number; pending: number } {
+    const pool = (this.orm.em.getConnection() as unknown as { getKnex(): { client: { pool?: { numUsed(): number; numFree(): number; numPendingAcquires(): number } } } })
+      .getKnex().client.pool;
+    if (!pool) return { used: 0, free: 0, pending: 0 };
+    return { used: pool.numUsed(), free: pool.numFree(), pending: pool.numPendingAcquires() };
+  }
+
+  private observe(started: bigint, outcome: "commit" | "rollback"): void {
+    this.metrics?.dbTxSeconds.observe({ outcome }, Number(process.hrtime.bigint() - started) / 1e9);
+  }
+
+  private wrap(em: EntityManager, hooks: (() => void)[]): Tx {
+    const dialect = this.dialect;
+    return {
+      dialect,
+      em,
+      all: async <T>(sql: string, params: unknown[] = []) => (await em.execute(sql, params, "all")) as T[],
+      one: async <T>(sql: string, params: unknown[] = []) => {
+        const rows = (await em.execute(sql, params, "all")) as T[];
+        return rows[0];
+      },
+      run: async (sql: string, params: unknown[] = []) => {
+        const res = (await em.execute(sql, params, "run")) as { affectedRows?: number };
+        return res.affectedRows ?? 0;
+      },
+      afterCommit: (fn) => hooks.push(fn),
+    };
+  }
+}
+
+export type DbErrorKind = "conflict" | "unavailable" | "unique" | "other";
+
+/** Sorts a driver error into what the caller can do about it. */
+export function classifyDbError(err: unknown): DbErrorKind {
+  if (err instanceof DatabaseUnavailableError) return "unavailable";
+  const e = err as { code?: string; errno?: number; message?: string; name?: string; cause?: unknown } | undefined;
+  if (!e || typeof e !== "object") return "other";
+  const code = String(e.code ?? "");
+  // PostgreSQL SQLSTATEs: 40001 serialization_failure, 40P01 deadlock_detected.
+  if (code === "40001" || code === "40P01") return "conflict";
+  // SQLite: another process holds the write lock past busy_timeout, or a stale snapshot.
+  if (code === "SQLITE_BUSY" || code === "SQLITE_LOCKED" || /SQLITE_BUSY/.test(e.message ?? "")) return "conflict";
+  if (code === "23505" || code === "SQLITE_CONSTRAINT" && /UNIQUE/.test(e.message ?? "")) return "unique";
+  // Connection-level failures: refused, reset, terminated, admin shutdown, too many clients,
+  // pool acquisition time-outs.
+  if (["ECONNREFUSED", "ECONNRESET", "EPIPE", "ETIMEDOUT", "ENOTFOUND", "EAI_AGAIN", "57P01", "57P02", "57P03", "53300", "08000", "08003", "08006", "08001", "08004"].includes(code)) return "unavailable";
+  const message = e.message ?? "";
+  if (/Connection terminated|terminating connection|Knex: Timeout acquiring a connection|connect ECONNREFUSED|Client has encountered a connection error|Connection ended unexpectedly|SQLITE_CANTOPEN|SQLITE_IOERR|SQLITE_FULL/.test(message)) {
+    return "unavailable";
+  }
+  if (e.name === "KnexTimeoutError" || e.name === "ConnectionException") return "unavailable";
+  if (e.cause && e.cause !== err) return classifyDbError(e.cause);
+  return "other";
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}

@@ -1,0 +1,95 @@
+// Every limit of bankd, in one place, each with the reason it has the value it has.
+// Names carry their unit last (TIGER_STYLE). Changing one of these is a product decision.
+
+export const limits = {
+  // --- Transport ---------------------------------------------------------------------------
+  /** Largest request or response message. The biggest legitimate message is a page of 500
+   * statement entries (well under 512 KiB); 1 MiB leaves room and refuses memory abuse. */
+  messageBytesMax: 1024 * 1024,
+  /** Longest deadline a client may ask for; longer (or none) is clamped to this, so that no
+   * call can hold a database connection or a lock for longer. */
+  deadlineMsMax: 30_000,
+  /** Deadline applied when the client sends none (grpc-timeout / connect-timeout-ms). */
+  deadlineMsDefault: 15_000,
+  /** HTTP/2 streams per connection. Bounds the work one client can put in flight at once. */
+  http2MaxConcurrentStreams: 100,
+  /** Idle connections are closed after this: frees sockets of clients that went away. */
+  connectionIdleMs: 60_000,
+  /** Whole-request timeout of the HTTP/1.1 server (Node's requestTimeout). */
+  http1RequestTimeoutMs: 35_000,
+  /** HTTP/1.1 headers must arrive within this (slowloris). */
+  http1HeadersTimeoutMs: 10_000,
+  /** How long a graceful shutdown waits for in-flight calls before closing anyway. */
+  shutdownDrainMs: 10_000,
+
+  // --- Lists ------------------------------------------------------------------------------
+  /** Page size when the request says 0 (API.md). */
+  pageSizeDefault: 50,
+  /** Largest page a client may ask for; larger is INVALID_ARGUMENT (API.md). */
+  pageSizeMax: 500,
+  /** Longest page token accepted; ours are far shorter, so longer ones are garbage. */
+  pageTokenCharsMax: 512,
+
+  // --- Money ------------------------------------------------------------------------------
+  /** Largest amount of one request, in minor units (API.md: <= 10^15). */
+  amountMinorMax: 1_000_000_000_000_000n,
+  /** Largest overdraft limit an admin may set, in minor units. */
+  overdraftMinorMax: 1_000_000_000_000_000n,
+  /** Longest a hold may live before it is released automatically. */
+  holdTtlSecondsMax: 30 * 24 * 3600,
+  /** Hold lifetime when CreateHold gives no expire_time. */
+  holdTtlSecondsDefault: 7 * 24 * 3600,
+  /** How often a process looks for expired holds to release. */
+  holdSweepIntervalMs: 5_000,
+
+  // --- Strings ----------------------------------------------------------------------------
+  requestIdCharsMax: 128,
+  descriptionCharsMax: 280,
+  displayNameCharsMax: 100,
+  fullNameCharsMax: 200,
+  emailCharsMax: 254,
+  reasonCharsMax: 500,
+  userAgentCharsMax: 256,
+  passwordCharsMin: 12,
+  passwordCharsMax: 128,
+  /** Longest bearer token we try to verify; ours are about 600 characters. */
+  tokenCharsMax: 4096,
+
+  // --- Auth -------------------------------------------------------------------------------
+  accessTokenTtlSeconds: 15 * 60,
+  refreshTokenTtlSeconds: 30 * 24 * 3600,
+  /** Verified access tokens kept in memory, so EdDSA verification is paid once per token. */
+  tokenCacheEntriesMax: 10_000,
+  /** Other processes learn of a revoked session within this (they re-check the session row
+   * of a cached token after this long). */
+  sessionRecheckMs: 2_000,
+  /** Argon2 hashes computed at once; more would starve the event loop's thread pool. */
+  argon2ConcurrencyMax: 2,
+  /** Logins waiting for an argon2 slot; the rest are refused at once. */
+  argon2QueueMax: 64,
+  /** How long a login may wait for an argon2 slot before RESOURCE_EXHAUSTED. */
+  argon2QueueWaitMs: 2_000,
+  /** Free failures per account before the exponential back-off starts. */
+  loginFailuresFree: 5,
+  /** Back-off after the first throttled failure; doubles with each further failure. */
+  loginBackoffMsBase: 1_000,
+  /** Longest back-off: never a permanent lock (API.md: none below 100 failures). */
+  loginBackoffMsMax: 15 * 60_000,
+  /** Failed logins per client address per window before it is throttled. */
+  loginFailuresPerAddressMax: 100,
+  loginAddressWindowMs: 10 * 60_000,
+
+  // --- Database ---------------------------------------------------------------------------
+  /** Connections per process to PostgreSQL. */
+  dbPoolMax: 10,
+  /** SQLite waits this long for a lock held by another process before failing. */
+  sqliteBusyTimeoutMs: 5_000,
+  /** Retries of a transaction that hit a deadlock or serialization failure, then ABORTED. */
+  txRetriesMax: 5,
+  /** A single SQL statement may run this long (PostgreSQL statement_timeout). */
+  statementTimeoutMs: 20_000,
+  /** Time to wait for a new database connection. */
+  dbConnectTimeoutMs: 5_000,
+} as const;
+
+export type Limits = typeof limits;

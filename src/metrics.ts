@@ -1,0 +1,29 @@
+// Prometheus metrics (GET /metrics). One registry per server instance so tests can build many.
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
+
+export interface Metrics {
+  registry: Registry;
+  rpcTotal: Counter<"method" | "code">;
+  rpcSeconds: Histogram<"method" | "code">;
+  rpcInFlight: Gauge<"method">;
+  dbTxSeconds: Histogram<"outcome">;
+  dbTxRetries: Counter;
+  dbPool: Gauge<"state">;
+  auditUnsealed: Gauge;
+}
+
+export function createMetrics(): Metrics {
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry });
+  const latencyBuckets = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
+  return {
+    registry,
+    rpcTotal: new Counter({ name: "bankd_rpc_total", help: "RPCs completed, by method and Connect code.", labelNames: ["method", "code"], registers: [registry] }),
+    rpcSeconds: new Histogram({ name: "bankd_rpc_duration_seconds", help: "RPC latency, by method and Connect code.", labelNames: ["method", "code"], buckets: latencyBuckets, registers: [registry] }),
+    rpcInFlight: new Gauge({ name: "bankd_rpc_in_flight", help: "RPCs being served now.", labelNames: ["method"], registers: [registry] }),
+    dbTxSeconds: new Histogram({ name: "bankd_db_transaction_duration_seconds", help: "Database transaction time, by outcome (commit, rollback).", labelNames: ["outcome"], buckets: latencyBuckets, registers: [registry] }),
+    dbTxRetries: new Counter({ name: "bankd_db_transaction_retries_total", help: "Transactions retried after a deadlock or serialization failure.", registers: [registry] }),
+    dbPool: new Gauge({ name: "bankd_db_pool_connections", help: "Database pool connections by state (used, free, pending).", labelNames: ["state"], registers: [registry] }),
+    auditUnsealed: new Gauge({ name: "bankd_audit_unsealed_events", help: "Audit events recorded but not yet sealed into the hash chain.", registers: [registry] }),
+  };
+}

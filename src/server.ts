@@ -1,0 +1,175 @@
+// One port, every protocol: gRPC over HTTP/2 (cleartext with prior knowledge, or TLS with ALPN
+// h2), and gRPC-Web and Connect over HTTP/1.1 or HTTP/2, plus a few plain HTTP routes
+// (/metrics, /.well-known/jwks.json, the web console).
+//
+// On Node 20 a cleartext http2 server refuses HTTP/1.1 even with allowHTTP1 (that needs ALPN),
+// so the cleartext listener reads the first bytes of each connection: the HTTP/2 client preface
+// starts with "PRI", anything else is HTTP/1.1.
+import * as fs from "node:fs";
+import * as http from "node:http";
+import * as http2 from "node:http2";
+import * as net from "node:net";
+import type { AddressInfo } from "node:net";
+import { connectNodeAdapter } from "@connectrpc/connect-node";
+import { createContextValues, type ConnectRouter, type Interceptor } from "@connectrpc/connect";
+import type { Config } from "./config";
+import { limits } from "./limits";
+import type { Logger } from "./logger";
+import { remoteAddressKey } from "./observe";
+
+export type HttpHandler = (req: http.IncomingMessage | http2.Http2ServerRequest, res: http.ServerResponse | http2.Http2ServerResponse) => void;
+/** Plain HTTP routes by path; return false to fall through to 404. */
+export type HttpRoute = (req: http.IncomingMessage | http2.Http2ServerRequest, res: http.ServerResponse | http2.Http2ServerResponse) => boolean | Promise<boolean>;
+
+export interface ServerOptions {
+  config: Pick<Config, "host" | "port" | "tls">;
+  logger: Logger;
+  routes: (router: ConnectRouter) => void;
+  interceptors: Interceptor[];
+  /** Plain HTTP routes, tried in order for requests that are not RPCs. */
+  httpRoutes: HttpRoute[];
+  /** Wraps the whole handler (CORS). */
+  wrap?: (handler: HttpHandler) => HttpHandler;
+  shutdownSignal: AbortSignal;
+}
+
+export interface ListeningServer {
+  host: string;
+  port: number;
+  url: string;
+  /** Stops accepting connections, lets open HTTP/2 sessions finish (GOAWAY), then closes. */
+  close(graceMs: number): Promise<void>;
+}
+
+export function createHandler(opts: Omit<ServerOptions, "config">): HttpHandler {
+  const fallback: HttpHandler = (req, res) => {
+    void (async () => {
+      for (const route of opts.httpRoutes) {
+        if (await route(req, res)) return;
+      }
+      res.writeHead(404, { "content-type": "text/plain; charset=utf-8" });
+      res.end("not found\n");
+    })().catch((err: unknown) => {
+      opts.logger.error({ err }, "http route failed");
+      if (!res.headersSent) res.writeHead(500, { "content-type": "text/plain; charset=utf-8" });
+      res.end("internal error\n");
+    });
+  };
+  const adapter = connectNodeAdapter({
+    routes: opts.routes,
+    interceptors: opts.interceptors,
+    readMaxBytes: limits.messageBytesMax,
+    writeMaxBytes: limits.messageBytesMax,
+    maxTimeoutMs: limits.deadlineMsMax,
+    shutdownSignal: opts.shutdownSignal,
+    fallback: fallback as Parameters<typeof connectNodeAdapter>[0]["fallback"],
+    contextValues: (req) => createContextValues().set(remoteAddressKey, req.socket?.remoteAddress ?? ""),
+  }) as HttpHandler;
+  return opts.wrap ? opts.wrap(adapter) : adapter;
+}
+
+export async function listen(opts: ServerOptions): Promise<ListeningServer> {
+  const handler = createHandler(opts);
+  const sockets = new Set<net.Socket>();
+  const sessions = new Set<http2.Http2Session>();
+  const h2settings: http2.Settings = { maxConcurrentStreams: limits.http2MaxConcurrentStreams };
+  const trackSession = (session: http2.Http2Session) => {
+    sessions.add(session);
+    session.setTimeout(limits.connectionIdleMs, () => session.close());
+    session.on("close", () => sessions.delete(session));
+  };
+
+  let listener: net.Server;
+  let h1: http.Server | undefined;
+  if (opts.config.tls) {
+    const secure = http2.createSecureServer({
+      cert: fs.readFileSync(opts.config.tls.certFile),
+      key: fs.readFileSync(opts.config.tls.keyFile),
+      allowHTTP1: true,
+      ALPNProtocols: ["h2", "http/1.1"],
+      settings: h2settings,
+      maxSessionMemory: 32,
+    }, handler as (req: http2.Http2ServerRequest, res: http2.Http2ServerResponse) => void);
+    secure.on("session", trackSession);
+    secure.on("secureConnection", (socket: net.Socket) => {
+      sockets.add(socket);
+      socket.on("close", () => sockets.delete(socket));
+    });
+    secure.setTimeout(limits.connectionIdleMs);
+    listener = secure;
+  } else {
+    const h2 = http2.createServer({ settings: h2settings, maxSessionMemory: 32 }, handler as (req: http2.Http2ServerRequest, res: http2.Http2ServerResponse) => void);
+    h2.on("session", trackSession);
+    h1 = http.createServer(
+      { requestTimeout: limits.http1RequestTimeoutMs, headersTimeout: limits.http1HeadersTimeoutMs, keepAliveTimeout: 5_000 },
+      handler as http.RequestListener,
+    );
+    h1.timeout = limits.connectionIdleMs;
+    listener = net.createServer((socket) => {
+      sockets.add(socket);
+      socket.on("close", () => sockets.delete(socket));
+      sniffProtocol(socket, (isHttp2) => (isHttp2 ? h2 : h1!).emit("connection", socket));
+    });
+  }
+
+  await new Promise<void>((resolve, reject) => {
+    listener.once("error", reject);
+    listener.listen(opts.config.port, opts.config.host, () => {
+      listener.off("error", reject);
+      resolve();
+    });
+  });
+  const address = listener.address() as AddressInfo;
+  const scheme = opts.config.tls ? "https" : "http";
+  const hostForUrl = address.family === "IPv6" ? `[${address.address}]` : address.address;
+  return {
+    host: address.address,
+    port: address.port,
+    url: `${scheme}://${hostForUrl}:${address.port}`,
+    close: async (graceMs: number) => {
+      const closed = new Promise<void>((resolve) => listener.close(() => resolve()));
+      for (const session of sessions) session.close();
+      h1?.closeIdleConnections();
+      const deadline = setTimeout(() => {
+        for (const session of sessions) session.destroy();
+        for (const socket of sockets) socket.destroy();
+      }, graceMs);
+      deadline.unref();
+      await closed;
+      clearTimeout(deadline);
+    },
+  };
+}
+
+const PREFACE = Buffer.from("PRI * HTTP/2.0\r\n");
+
+/** Reads enough of the first bytes to tell the HTTP/2 preface from HTTP/1.1, then hands the
+ * socket and those bytes to the matching server. */
+function sniffProtocol(socket: net.Socket, route: (isHttp2: boolean) => void): void {
+  let seen = Buffer.alloc(0);
+  let routed = false;
+  const onData = (chunk: Buffer) => {
+    seen = Buffer.concat([seen, chunk]);
+    const n = Math.min(seen.length, PREFACE.length);
+    const isPrefix = seen.subarray(0, n).equals(PREFACE.subarray(0, n));
+    if (isPrefix && seen.length < PREFACE.length) return;
+    socket.off("data", onData);
+    routed = true;
+    socket.setTimeout(0);
+    if (isPrefix) {
+      // The http2 session reads through the socket stream, so the bytes can be put back.
+      socket.pause();
+      socket.unshift(seen);
+      route(true);
+    } else {
+      // The HTTP/1.1 parser consumes the native handle directly and would never see bytes put
+      // back into the stream, so they are handed to its data listener instead.
+      route(false);
+      socket.emit("data", seen);
+    }
+  };
+  socket.on("data", onData);
+  socket.setTimeout(limits.http1HeadersTimeoutMs, () => {
+    if (!routed) socket.destroy();
+  });
+}

@@ -1,0 +1,69 @@
+// grpc.health.v1.Health: "" and every bank.v1 service are SERVING until the process drains,
+// then NOT_SERVING; an unknown service is NOT_FOUND (Check) or SERVICE_UNKNOWN (Watch).
+import { Code, ConnectError, type ConnectRouter, type HandlerContext } from "@connectrpc/connect";
+import { create } from "@bufbuild/protobuf";
+import {
+  Health,
+  HealthCheckResponseSchema,
+  HealthCheckResponse_ServingStatus as Status,
+  type HealthCheckResponse,
+} from "../../gen/health/v1/health_pb";
+import { EventEmitter } from "node:events";
+
+export class HealthState {
+  private serving = true;
+  private readonly events = new EventEmitter();
+  constructor(readonly services: readonly string[]) {
+    this.events.setMaxListeners(0);
+  }
+  get isServing(): boolean {
+    return this.serving;
+  }
+  setServing(serving: boolean): void {
+    if (this.serving === serving) return;
+    this.serving = serving;
+    this.events.emit("change");
+  }
+  status(service: string): Status | undefined {
+    if (service !== "" && !this.services.includes(service)) return undefined;
+    return this.serving ? Status.SERVING : Status.NOT_SERVING;
+  }
+  onChange(listener: () => void): () => void {
+    this.events.on("change", listener);
+    return () => this.events.off("change", listener);
+  }
+}
+
+export function healthRoutes(state: HealthState) {
+  return (router: ConnectRouter) =>
+    router.service(Health, {
+      check(req) {
+        const status = state.status(req.service);
+        if (status === undefined) throw new ConnectError(`unknown service ${JSON.stringify(req.service)}`, Code.NotFound);
+        return create(HealthCheckResponseSchema, { status });
+      },
+      list() {
+        const statuses: Record<string, HealthCheckResponse> = {};
+        for (const name of ["", ...state.services]) statuses[name] = create(HealthCheckResponseSchema, { status: state.status(name)! });
+        return { statuses };
+      },
+      async *watch(req, ctx: HandlerContext) {
+        let last: Status | undefined;
+        let wake: (() => void) | undefined;
+        const off = state.onChange(() => wake?.());
+        const aborted = new Promise<void>((resolve) => ctx.signal.addEventListener("abort", () => resolve(), { once: true }));
+        try {
+          while (!ctx.signal.aborted) {
+            const status = state.status(req.service) ?? Status.SERVICE_UNKNOWN;
+            if (status !== last) {
+              last = status;
+              yield create(HealthCheckResponseSchema, { status });
+            }
+            await Promise.race([new Promise<void>((resolve) => (wake = resolve)), aborted]);
+          }
+        } finally {
+          off();
+        }
+      },
+    });
+}

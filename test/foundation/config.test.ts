@@ -1,0 +1,55 @@
+// Goal: configuration comes only from the environment, has the documented defaults, and every
+// problem is reported as one line that names the variable to set.
+import * as path from "node:path";
+import { ConfigError, loadConfig } from "../../src/config";
+
+function problems(env: Record<string, string>): string[] {
+  try {
+    loadConfig(env);
+  } catch (err) {
+    if (err instanceof ConfigError) return err.problems;
+    throw err;
+  }
+  return [];
+}
+
+describe("configuration", () => {
+  test("defaults: 127.0.0.1:8080, SQLite file under ./data, info logs", () => {
+    const config = loadConfig({});
+    expect(config.host).toBe("127.0.0.1");
+    expect(config.port).toBe(8080);
+    expect(config.dataDir).toBe(path.resolve("./data"));
+    expect(config.database).toEqual({ kind: "sqlite", file: path.resolve("./data/bank.db") });
+    expect(config.logLevel).toBe("info");
+    expect([...config.currencies.keys()]).toEqual(["USD", "EUR", "GBP", "JPY", "CHF"]);
+    expect(config.currencies.get("JPY")?.exponent).toBe(0);
+    expect(Object.isFrozen(config)).toBe(true);
+  });
+
+  test("BANK_DATABASE_URL selects PostgreSQL or another SQLite file", () => {
+    expect(loadConfig({ BANK_DATABASE_URL: "postgres://u@h:5432/db" }).database).toEqual({ kind: "postgres", url: "postgres://u@h:5432/db" });
+    expect(loadConfig({ BANK_DATABASE_URL: "sqlite:/tmp/x.db" }).database).toEqual({ kind: "sqlite", file: "/tmp/x.db" });
+    expect(loadConfig({ BANK_DATA_DIR: "/srv/bank" }).database).toEqual({ kind: "sqlite", file: "/srv/bank/bank.db" });
+  });
+
+  test.each([
+    [{ BANK_PORT: "http" }, /BANK_PORT/],
+    [{ BANK_PORT: "70000" }, /BANK_PORT/],
+    [{ BANK_PORT: "-1" }, /BANK_PORT/],
+    [{ BANK_DATABASE_URL: "mysql://x/y" }, /BANK_DATABASE_URL/],
+    [{ BANK_DATABASE_URL: "postgres://host:5432" }, /names no database/],
+    [{ BANK_LOG_LEVEL: "loud" }, /BANK_LOG_LEVEL/],
+    [{ BANK_TLS_CERT: "/x.pem" }, /BANK_TLS_CERT and BANK_TLS_KEY/],
+    [{ BANK_CURRENCIES: "usd:2" }, /BANK_CURRENCIES/],
+    [{ BANK_CORS_ORIGINS: "not a url" }, /BANK_CORS_ORIGINS/],
+    [{ BANK_ARGON2_MEMORY_KIB: "12" }, /BANK_ARGON2_MEMORY_KIB/],
+  ])("rejects %j with one line naming the variable", (env, pattern) => {
+    const found = problems(env as Record<string, string>);
+    expect(found).toHaveLength(1);
+    expect(found[0]).toMatch(pattern);
+  });
+
+  test("reports every problem at once", () => {
+    expect(problems({ BANK_PORT: "x", BANK_LOG_LEVEL: "y" })).toHaveLength(2);
+  });
+});

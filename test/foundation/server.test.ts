@@ -1,0 +1,102 @@
+// Goal: one port serves gRPC over cleartext HTTP/2 and Connect/gRPC-Web over HTTP/1.1, with the
+// standard health and reflection services, explicit limits, metrics, and UNIMPLEMENTED (with an
+// ErrorInfo reason) for methods no later issue has filled yet.
+import * as path from "node:path";
+import * as http from "node:http";
+import { execFile } from "node:child_process";
+import { promisify } from "node:util";
+import * as grpc from "@grpc/grpc-js";
+import * as protoLoader from "@grpc/proto-loader";
+import { Code, ConnectError } from "@connectrpc/connect";
+import { Health, HealthCheckResponse_ServingStatus as Status } from "../../gen/health/v1/health_pb";
+import { engines } from "../support/db";
+import { client, startTestApp, type TestApp } from "../support/app";
+import { limits } from "../../src/limits";
+
+const run = promisify(execFile);
+const BUF = path.resolve("node_modules/.bin/buf");
+
+describe.each(engines())("server on %s", (engine) => {
+  let t: TestApp;
+  beforeAll(async () => {
+    t = await startTestApp(engine);
+  });
+  afterAll(async () => t.stop());
+
+  test("health answers SERVING over gRPC (HTTP/2), Connect and gRPC-Web (HTTP/1.1)", async () => {
+    for (const protocol of ["grpc", "connect", "grpcweb"] as const) {
+      const res = await client(t.baseUrl, Health, { protocol }).check({ service: "" });
+      expect(res.status).toBe(Status.SERVING);
+    }
+    const res = await client(t.baseUrl, Health).check({ service: "bank.v1.TransactionService" });
+    expect(res.status).toBe(Status.SERVING);
+  });
+
+  test("health: an unknown service is NOT_FOUND", async () => {
+    await expect(client(t.baseUrl, Health, { protocol: "grpc" }).check({ service: "nope.v1.Nope" })).rejects.toMatchObject({ code: Code.NotFound });
+  });
+
+  test("a @grpc/grpc-js client over h2c gets SERVING", async () => {
+    const def = protoLoader.loadSync(path.resolve("node_modules/grpc-health-check/proto/health/v1/health.proto"), { enums: String });
+    const pkg = grpc.loadPackageDefinition(def) as unknown as { grpc: { health: { v1: { Health: grpc.ServiceClientConstructor } } } };
+    const health = new pkg.grpc.health.v1.Health(`127.0.0.1:${t.app.server.port}`, grpc.credentials.createInsecure());
+    const res = await new Promise<{ status: string }>((resolve, reject) =>
+      health.check({ service: "" }, (err: Error | null, value: { status: string }) => (err ? reject(err) : resolve(value))),
+    );
+    health.close();
+    expect(res.status).toBe("SERVING");
+  });
+
+  test("buf curl lists every service by reflection and checks health, with no .proto at hand", async () => {
+    const list = await run(BUF, ["curl", "--http2-prior-knowledge", "--reflect", "--list-services", t.baseUrl], { cwd: "/" });
+    const services = list.stdout.trim().split("\n");
+    for (const name of ["bank.v1.AuthService", "bank.v1.AccountService", "bank.v1.TransactionService", "bank.v1.AdminService", "bank.v1.AuditService", "grpc.health.v1.Health"]) {
+      expect(services).toContain(name);
+    }
+    const check = await run(BUF, ["curl", "--http2-prior-knowledge", "--protocol", "grpc", "--reflect", `${t.baseUrl}/grpc.health.v1.Health/Check`], { cwd: "/" });
+    expect(JSON.parse(check.stdout)).toEqual({ status: "SERVING" });
+    // The v1alpha reflection service answers too (older grpcurl builds use it).
+    const alpha = await run(BUF, ["curl", "--http2-prior-knowledge", "--protocol", "grpc", "--reflect-protocol", "grpc-v1alpha", "--list-methods", t.baseUrl], { cwd: "/" });
+    expect(alpha.stdout).toContain("grpc.health.v1.Health/Check");
+    expect(alpha.stdout).toContain("bank.v1.TransactionService/Transfer");
+  });
+
+  test("GET /metrics serves Prometheus text with RPC counts by method and code", async () => {
+    await client(t.baseUrl, Health).check({ service: "" });
+    const text = await get(`${t.baseUrl}/metrics`);
+    expect(text.status).toBe(200);
+    expect(text.body).toMatch(/bankd_rpc_total\{method="grpc.health.v1.Health\/Check",code="ok"\} \d+/);
+    expect(text.body).toContain("bankd_rpc_duration_seconds_bucket");
+    expect(text.body).toContain("bankd_db_pool_connections");
+    expect(text.body).toContain("process_cpu_user_seconds_total");
+  });
+
+  test("a message above the size limit is refused with RESOURCE_EXHAUSTED", async () => {
+    const huge = "x".repeat(limits.messageBytesMax + 10);
+    const err = await client(t.baseUrl, Health).check({ service: huge }).catch((e: unknown) => e);
+    expect(ConnectError.from(err).code).toBe(Code.ResourceExhausted);
+  });
+
+  test("a deadline above the maximum is refused with INVALID_ARGUMENT", async () => {
+    const err = await client(t.baseUrl, Health, { protocol: "grpc" }).check({ service: "" }, { timeoutMs: limits.deadlineMsMax + 60_000 }).catch((e: unknown) => e);
+    expect(ConnectError.from(err).code).toBe(Code.InvalidArgument);
+  });
+
+  test("unknown paths are 404; responses carry x-request-id", async () => {
+    expect((await get(`${t.baseUrl}/no/such/path`)).status).toBe(404);
+    let requestId: string | null = null;
+    await client(t.baseUrl, Health).check({ service: "" }, { onHeader: (h) => (requestId = h.get("x-request-id")) });
+    expect(requestId).toMatch(/^[0-9a-f-]{36}$/);
+  });
+});
+
+export async function get(url: string): Promise<{ status: number; body: string; headers: http.IncomingHttpHeaders }> {
+  return new Promise((resolve, reject) => {
+    http.get(url, (res) => {
+      let body = "";
+      res.setEncoding("utf8");
+      res.on("data", (c: string) => (body += c));
+      res.on("end", () => resolve({ status: res.statusCode ?? 0, body, headers: res.headers }));
+    }).on("error", reject);
+  });
+}
