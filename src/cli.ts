@@ -2,7 +2,7 @@
 //   serve         (default) run the server until SIGTERM/SIGINT, then drain and exit 0
 //   migrate       apply pending database migrations and exit
 import { ConfigError, loadConfig, type Config } from "./config";
-import { Database } from "./db/database";
+import { Database, DatabaseUnavailableError } from "./db/database";
 import { startApp } from "./app";
 
 type Command = (config: Readonly<Config>, args: string[]) => Promise<number>;
@@ -70,6 +70,10 @@ export function describeStartupError(err: unknown, config: Readonly<Config>): st
   if (e?.code === "EADDRNOTAVAIL") return `cannot listen on ${config.host}: no such local address (set BANK_HOST).`;
   if (e?.code === "EACCES") return `cannot listen on ${config.host}:${config.port}: permission denied (set BANK_PORT above 1023).`;
   const where = config.database.kind === "postgres" ? redactUrl(config.database.url) : config.database.file;
+  if (err instanceof DatabaseUnavailableError) {
+    const cause = err.cause as { message?: string } | undefined;
+    return `cannot open the database at ${where}: ${firstLine(String(cause?.message ?? "unreachable"))} (check BANK_DATABASE_URL).`;
+  }
   const message = String(e?.message ?? err);
   if (/ECONNREFUSED|ENOTFOUND|EAI_AGAIN|timeout|does not exist|authentication failed|SQLITE_CANTOPEN|unable to open|ETIMEDOUT/i.test(message) || e?.code === "ECONNREFUSED") {
     return `cannot open the database at ${where}: ${firstLine(message)} (check BANK_DATABASE_URL).`;
