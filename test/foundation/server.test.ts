@@ -38,10 +38,12 @@ describe.each(engines())("server on %s", (engine) => {
 
   test("a @grpc/grpc-js client over h2c gets SERVING", async () => {
     const def = protoLoader.loadSync(path.resolve("node_modules/grpc-health-check/proto/health/v1/health.proto"), { enums: String });
-    const pkg = grpc.loadPackageDefinition(def) as unknown as { grpc: { health: { v1: { Health: grpc.ServiceClientConstructor } } } };
+    type Callback = (err: Error | null, value: { status: string }) => void;
+    type HealthClient = grpc.Client & { check(req: { service: string }, cb: Callback): void };
+    const pkg = grpc.loadPackageDefinition(def) as unknown as { grpc: { health: { v1: { Health: new (address: string, creds: grpc.ChannelCredentials) => HealthClient } } } };
     const health = new pkg.grpc.health.v1.Health(`127.0.0.1:${t.app.server.port}`, grpc.credentials.createInsecure());
     const res = await new Promise<{ status: string }>((resolve, reject) =>
-      health.check({ service: "" }, (err: Error | null, value: { status: string }) => (err ? reject(err) : resolve(value))),
+      health.check({ service: "" }, (err, value) => (err ? reject(err) : resolve(value))),
     );
     health.close();
     expect(res.status).toBe("SERVING");
