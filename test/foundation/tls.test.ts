@@ -29,7 +29,7 @@ test("gRPC over TLS (ALPN h2) and Connect over TLS (ALPN http/1.1) on one port",
   const connect = createClient(Health, createConnectTransport({ baseUrl: t.baseUrl, httpVersion: "1.1", nodeOptions: { ca } }));
   expect((await connect.check({ service: "" })).status).toBe(Status.SERVING);
   const negotiate = (protocols: string[]) =>
-    new Promise<string | false>((resolve, reject) => {
+    new Promise<string | false | null>((resolve, reject) => {
       const socket = tls.connect({ host: "127.0.0.1", port: t.app.server.port, ca, ALPNProtocols: protocols }, () => {
         resolve(socket.alpnProtocol);
         socket.end();
