@@ -32,6 +32,19 @@ test("drain: in-flight call completes, new calls UNAVAILABLE, health NOT_SERVING
     ],
   });
   const grpc = client(t.baseUrl, AuthService, { protocol: "grpc" });
+  const watched: Status[] = [];
+  const watch = (async () => {
+    try {
+      for await (const res of client(t.baseUrl, Health, { protocol: "grpc" }).watch({ service: "bank.v1.AccountService" })) {
+        watched.push(res.status);
+        if (res.status === Status.NOT_SERVING) return;
+      }
+    } catch {
+      // The stream is cut when the server closes; what it saw before is what counts.
+    }
+  })();
+  while (watched.length === 0) await new Promise((resolve) => setTimeout(resolve, 10));
+  expect(watched).toEqual([Status.SERVING]);
   const slow = grpc.getJwks({});
   await inHandler;
   const stopping = t.app.shutdown();
@@ -43,6 +56,8 @@ test("drain: in-flight call completes, new calls UNAVAILABLE, health NOT_SERVING
   release();
   await expect(slow).resolves.toMatchObject({ keysJson: "{\"keys\":[]}" });
   await stopping;
+  await watch;
+  expect(watched).toEqual([Status.SERVING, Status.NOT_SERVING]);
   await t.db.drop();
 });
 
