@@ -9,9 +9,11 @@ import { createMetrics, type Metrics } from "./metrics";
 import { limits } from "./limits";
 import { observeInterceptor } from "./observe";
 import { listen, type HttpRoute, type ListeningServer } from "./server";
+import { corsWrap } from "./cors";
 import { HealthState, healthRoutes } from "./services/health";
 import { ReflectionIndex, reflectionRoutes } from "./services/reflection";
 import { Health } from "../gen/health/v1/health_pb";
+import { file_bank_v1_error_info } from "../gen/bank/v1/error_info_pb";
 import { AuthService } from "../gen/bank/v1/auth_service_pb";
 import { AccountService } from "../gen/bank/v1/account_service_pb";
 import { TransactionService } from "../gen/bank/v1/transaction_service_pb";
@@ -62,7 +64,8 @@ export async function startApp(config: Readonly<Config>, opts: StartOptions = {}
   const loadModules = opts.modules ?? (await import("./modules")).productModules;
   const modules = await loadModules(ctx);
   const health = new HealthState(bankServices.map((s) => s.typeName));
-  const reflection = new ReflectionIndex([...bankServices, Health]);
+  // ErrorInfo is imported by no service, but grpcurl and buf curl need it to decode error details.
+  const reflection = new ReflectionIndex([...bankServices, Health], [file_bank_v1_error_info]);
   const shutdown = new AbortController();
   let draining = false;
   let inFlight = 0;
@@ -103,6 +106,7 @@ export async function startApp(config: Readonly<Config>, opts: StartOptions = {}
       for (const service of bankServices) if (!served.has(service.typeName)) router.service(service, {});
     },
     httpRoutes: [metricsRoute, ...modules.flatMap((m) => m.httpRoutes ?? [])],
+    wrap: corsWrap(config.corsOrigins),
   });
   logger.info({ url: server.url, database: config.database.kind }, "bankd serving");
 

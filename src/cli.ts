@@ -1,6 +1,8 @@
 // The `bankd` command: `npm run bankd -- <command>`.
 //   serve         (default) run the server until SIGTERM/SIGINT, then drain and exit 0
 //   migrate       apply pending database migrations and exit
+//   verify-audit  seal pending audit events, verify the hash chain (exit 0 OK, 3 broken)
+//   create-user   --email E --full-name N --role R [--role R] --password-stdin: add a user
 import { ConfigError, loadConfig, type Config } from "./config";
 import { Database, DatabaseUnavailableError } from "./db/database";
 import { startApp } from "./app";
@@ -34,7 +36,12 @@ const commands: Record<string, Command> = {
 };
 
 export async function extraCommands(): Promise<Record<string, Command>> {
-  return {};
+  return {
+    // Seals pending audit events, verifies the hash chain; exit 0 when it holds, 3 when broken.
+    "verify-audit": async (config) => (await import("./audit/verify-command")).verifyAuditCommand(config),
+    // Creates a user with the given roles; the password is read from stdin. Prints the new id.
+    "create-user": async (config, args) => (await import("./auth/create-user-command")).createUserCommand(config, args),
+  };
 }
 
 export async function main(argv: string[]): Promise<number> {

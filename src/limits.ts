@@ -21,6 +21,9 @@ export const limits = {
   http1HeadersTimeoutMs: 10_000,
   /** How long a graceful shutdown waits for in-flight calls before closing anyway. */
   shutdownDrainMs: 10_000,
+  /** How long a browser may cache a CORS preflight answer. Chromium caps it at 2 hours, so
+   * a longer value buys nothing; shorter means more OPTIONS round trips. */
+  corsPreflightMaxAgeSeconds: 7_200,
 
   // --- Lists ------------------------------------------------------------------------------
   /** Page size when the request says 0 (API.md). */
@@ -41,6 +44,18 @@ export const limits = {
   holdTtlSecondsDefault: 7 * 24 * 3600,
   /** How often a process looks for expired holds to release. */
   holdSweepIntervalMs: 5_000,
+  /** Expired holds released per sweep; the rest wait for the next sweep, so one sweep never
+   * holds the database for long. */
+  holdSweepBatchMax: 200,
+  /** Largest absolute balance or held total of any account, settlement included. BIGINT ends at
+   * about 9.2 * 10^18; stopping at 4 * 10^18 leaves room for one more maximal amount and means
+   * SQLite can never overflow an integer into a float. */
+  balanceMinorAbsMax: 4_000_000_000_000_000_000n,
+  /** Attempts to draw an unused random account number before giving up (collisions are about
+   * one in 10^11 per draw, so a second draw is already rare). */
+  accountNumberAttemptsMax: 8,
+  /** How far in the future GetBalance.as_of may lie (client clock skew); later is refused. */
+  asOfSkewMsMax: 60_000,
 
   // --- Strings ----------------------------------------------------------------------------
   requestIdCharsMax: 128,
@@ -52,6 +67,10 @@ export const limits = {
   userAgentCharsMax: 256,
   passwordCharsMin: 12,
   passwordCharsMax: 128,
+  /** zxcvbn scores this many leading characters: its matching is superlinear (a crafted
+   * 128-character password costs over a second of CPU), and a password whose first 64
+   * characters are strong is strong. */
+  passwordScoredCharsMax: 64,
   /** Longest bearer token we try to verify; ours are about 600 characters. */
   tokenCharsMax: 4096,
 
@@ -78,6 +97,34 @@ export const limits = {
   /** Failed logins per client address per window before it is throttled. */
   loginFailuresPerAddressMax: 100,
   loginAddressWindowMs: 10 * 60_000,
+  /** An access token with an unknown kid re-reads the key directory at most this often, so
+   * that a key added for rotation is learned without a restart and garbage kids cost nothing. */
+  keyRingReloadMsMin: 5_000,
+  /** Clock skew tolerated on exp/iat between the process that signs a token and the one that
+   * verifies it. */
+  jwtClockToleranceSeconds: 5,
+  /** Password strength checks (Register, ChangePassword) waiting for the one scoring worker;
+   * a check costs up to about half a second, so a longer queue would only add latency. */
+  passwordCheckQueueMax: 16,
+  /** How long a password check may wait for the worker before RESOURCE_EXHAUSTED. */
+  passwordCheckQueueWaitMs: 5_000,
+
+  // --- Audit ------------------------------------------------------------------------------
+  /** How often a process looks for committed, unsealed audit events and seals them. This is
+   * the bulk of the window during which an event is recorded but not yet hash-chained; an idle
+   * process pays one indexed COUNT per tick. */
+  auditSealIntervalMs: 200,
+  /** Events sealed by one sealing transaction. Keeps that transaction (and its lock on the
+   * chain head) short; a backlog is sealed in several transactions back to back. */
+  auditSealBatchMax: 500,
+  /** How long shutdown keeps sealing what is left before closing the database anyway (the
+   * next process, or verify-audit, seals the rest). */
+  auditShutdownSealMs: 5_000,
+  /** Events the verifier reads per query: bounds its memory whatever the chain's length. */
+  auditVerifyPageSize: 1_000,
+  /** Longest actor_id / action / target_id filter of ListAuditEvents; stored values are ids
+   * (36 characters) and short action names, so anything longer matches nothing. */
+  auditFilterCharsMax: 200,
 
   // --- Database ---------------------------------------------------------------------------
   /** Connections per process to PostgreSQL. */

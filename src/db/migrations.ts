@@ -157,6 +157,17 @@ function initialSchema(t: Types): string[] {
   ];
 }
 
+/** The audit chain names its neighbours: each sealed event the id of the event before it, and
+ * the head the id of the last sealed event, so that the verifier can name a deleted event. */
+function auditChainLinks(): string[] {
+  return [
+    `ALTER TABLE audit_events ADD COLUMN prev_event_id TEXT`,
+    `ALTER TABLE audit_chain_head ADD COLUMN event_id TEXT NOT NULL DEFAULT ''`,
+    // ListAuditEvents filtered by action, newest first.
+    `CREATE INDEX audit_events_action ON audit_events (action, event_time)`,
+  ];
+}
+
 function sqlMigration(name: string, dialect: Dialect, statements: (t: Types) => string[]) {
   class SqlMigration extends Migration {
     override async up(): Promise<void> {
@@ -167,5 +178,5 @@ function sqlMigration(name: string, dialect: Dialect, statements: (t: Types) => 
 }
 
 export function migrationsFor(dialect: Dialect) {
-  return [sqlMigration("0001_initial_schema", dialect, initialSchema)];
+  return [sqlMigration("0001_initial_schema", dialect, initialSchema), sqlMigration("0004_audit", dialect, auditChainLinks)];
 }

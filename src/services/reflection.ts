@@ -26,7 +26,8 @@ export class ReflectionIndex {
   private readonly filesByName: Map<string, DescFile>;
   private readonly services: string[];
 
-  constructor(services: readonly DescService[]) {
+  /** `extraFiles`: files no service imports but clients need, such as the error details. */
+  constructor(services: readonly DescService[], extraFiles: readonly DescFile[] = []) {
     const files = new Map<string, DescFile>();
     const add = (file: DescFile) => {
       if (files.has(file.name)) return;
@@ -34,6 +35,7 @@ export class ReflectionIndex {
       file.dependencies.forEach(add);
     };
     services.forEach((s) => add(s.file));
+    extraFiles.forEach(add);
     add(v1.file_grpc_reflection_v1_reflection);
     add(v1alpha.file_grpc_reflection_v1alpha_reflection);
     this.registry = createRegistry(...files.values());

@@ -1,0 +1,73 @@
+// Shared by both example callers: verify a bankd access token offline against the server's JWKS,
+// pinning everything that matters (API.md): algorithm EdDSA, issuer, audience, typ at+jwt, and
+// the claims bankd always sets. A caller fetches the key set once and may cache it; an unknown
+// `kid` is the sign to fetch it again (key rotation).
+import { createLocalJWKSet, jwtVerify, type JSONWebKeySet, type JWTPayload } from "jose";
+
+export interface VerifyOptions {
+  issuer?: string;
+  audience?: string;
+}
+
+/** GET /.well-known/jwks.json over plain HTTP(S). */
+export async function fetchJwks(baseUrl: string): Promise<JSONWebKeySet> {
+  const res = await fetch(new URL("/.well-known/jwks.json", baseUrl), { headers: { accept: "application/json" } });
+  if (!res.ok) throw new Error(`GET /.well-known/jwks.json answered HTTP ${res.status}`);
+  return (await res.json()) as JSONWebKeySet;
+}
+
+export async function verifyAccessToken(token: string, jwks: JSONWebKeySet, opts: VerifyOptions = {}): Promise<JWTPayload> {
+  const { payload } = await jwtVerify(token, createLocalJWKSet(jwks), {
+    algorithms: ["EdDSA"],
+    issuer: opts.issuer ?? "bankd",
+    audience: opts.audience ?? "bankd",
+    typ: "at+jwt",
+    requiredClaims: ["sub", "sid", "jti", "iat", "exp"],
+  });
+  return payload;
+}
+
+/** Runs `attempt` again after UNAVAILABLE, at most `retriesMax` times, backing off
+ * `backoffMsBase` * 2^n. The caller keeps the same request_id across attempts, so a retry after
+ * a lost response replays the original result instead of moving money twice. */
+export async function retryUnavailable<T>(
+  attempt: (n: number) => Promise<T>,
+  isUnavailable: (err: unknown) => boolean,
+  opts: { retriesMax: number; backoffMsBase: number },
+): Promise<{ value: T; attempts: number }> {
+  for (let n = 0; ; n++) {
+    try {
+      return { value: await attempt(n), attempts: n + 1 };
+    } catch (err) {
+      if (n >= opts.retriesMax || !isUnavailable(err)) throw err;
+      await new Promise((resolve) => setTimeout(resolve, opts.backoffMsBase * 2 ** n));
+    }
+  }
+}
+
+/** Command-line arguments of both examples: --flag value pairs, the password from BANK_PASSWORD. */
+export function parseCliArgs(argv: string[]): {
+  baseUrl: string;
+  credentials: { email: string; password: string };
+  accounts: { fromAccountId: string; toAccountNumber: string; amount: { currency: string; minorUnits: bigint } };
+} {
+  const flags = new Map<string, string>();
+  for (let i = 0; i < argv.length; i += 2) flags.set(argv[i]!.replace(/^--/, ""), argv[i + 1] ?? "");
+  const need = (name: string) => {
+    const value = flags.get(name);
+    if (!value) throw new Error(`missing --${name}`);
+    return value;
+  };
+  const password = process.env.BANK_PASSWORD;
+  if (!password) throw new Error("set BANK_PASSWORD (the password is never a command-line argument)");
+  const amountMinor = need("amount-minor");
+  if (!/^[1-9][0-9]*$/.test(amountMinor)) throw new Error("--amount-minor is a positive integer count of minor units (cents)");
+  return {
+    baseUrl: flags.get("base-url") ?? "http://127.0.0.1:8080",
+    credentials: { email: need("email"), password },
+    accounts: { fromAccountId: need("from"), toAccountNumber: need("to-number"), amount: { currency: flags.get("currency") ?? "USD", minorUnits: BigInt(amountMinor) } },
+  };
+}
+
+export const CLI_USAGE =
+  "usage: BANK_PASSWORD=... npx tsx examples/<caller>.ts --base-url http://127.0.0.1:8080 --email EMAIL --from SOURCE_ACCOUNT_ID --to-number TARGET_ACCOUNT_NUMBER --amount-minor 1234 [--currency USD]";

@@ -1,0 +1,51 @@
+// List pagination (AIP-158): page sizes and opaque page tokens bound to the list's filters.
+// A token is base64url JSON { f: digest of the filters, c: the cursor (the last row's sort key) };
+// reusing it with other filters is INVALID_ARGUMENT. Used by the audit and admin lists.
+import { createHash } from "node:crypto";
+import { invalidArgument } from "../errors";
+import { limits } from "../limits";
+
+/** page_size 0 -> the default; negative or above the maximum -> INVALID_ARGUMENT. */
+export function pageSizeOf(requested: number): number {
+  if (requested === 0) return limits.pageSizeDefault;
+  if (!Number.isInteger(requested) || requested < 0 || requested > limits.pageSizeMax) {
+    throw invalidArgument("INVALID_PAGE_SIZE", `page_size must be from 0 to ${limits.pageSizeMax}.`, { max: String(limits.pageSizeMax) });
+  }
+  return requested;
+}
+
+export type Cursor = Record<string, string | number>;
+
+export function encodePageToken(filters: unknown, cursor: Cursor): string {
+  return Buffer.from(JSON.stringify({ f: filterDigest(filters), c: cursor }), "utf8").toString("base64url");
+}
+
+/** The cursor of `token`, or undefined for the first page (empty token). `fields` lists the
+ * cursor's keys with their types, so that a forged token cannot smuggle in anything else. */
+export function decodePageToken(token: string, filters: unknown, fields: Record<string, "string" | "number">): Cursor | undefined {
+  if (token === "") return undefined;
+  const bad = () => invalidArgument("INVALID_PAGE_TOKEN", "page_token is not a token this list returned.");
+  if (token.length > limits.pageTokenCharsMax || !/^[A-Za-z0-9_-]+$/.test(token)) throw bad();
+  let parsed: { f?: unknown; c?: unknown };
+  try {
+    parsed = JSON.parse(Buffer.from(token, "base64url").toString("utf8")) as { f?: unknown; c?: unknown };
+  } catch {
+    throw bad();
+  }
+  if (typeof parsed !== "object" || parsed === null || typeof parsed.c !== "object" || parsed.c === null) throw bad();
+  if (parsed.f !== filterDigest(filters)) {
+    throw invalidArgument("PAGE_TOKEN_FILTER_MISMATCH", "page_token was issued for different filters; repeat the same filters or start again without a token.");
+  }
+  const cursor = parsed.c as Record<string, unknown>;
+  const out: Cursor = {};
+  for (const [key, type] of Object.entries(fields)) {
+    const value = cursor[key];
+    if (typeof value !== type || (type === "number" && !Number.isSafeInteger(value))) throw bad();
+    out[key] = value as string | number;
+  }
+  return out;
+}
+
+function filterDigest(filters: unknown): string {
+  return createHash("sha256").update(JSON.stringify(filters), "utf8").digest("base64url").slice(0, 22);
+}

@@ -1,0 +1,183 @@
+// The sealer: numbers committed audit events and hash-chains them, after the transactions that
+// recorded them have committed. Bank writes only INSERT unsealed rows, so none of them waits on a
+// chain-wide lock; the chain's order is decided here, once, by the seq this assigns.
+//
+// Order rule: each sealing transaction takes the committed unsealed rows it can see in
+// (event_time, id) order and gives them head.seq + 1, + 2, ... An event whose transaction commits
+// after a sealing pass simply gets a later seq than events sealed in that pass, even if its
+// event_time is earlier. The seq, not the time, defines the chain, so the order is unambiguous.
+//
+// One sealer at a time across processes: on PostgreSQL a transaction-scoped advisory lock (a
+// second sealer skips its turn instead of queueing) plus FOR UPDATE on the chain head row; on
+// SQLite the database's single writer serializes sealing transactions.
+import type { Database, Tx } from "../db/database";
+import type { Logger } from "../logger";
+import type { Metrics } from "../metrics";
+import { limits } from "../limits";
+import { AUDIT_EVENT_COLUMNS, chainHash, type AuditEventRow } from "./chain";
+
+/** pg_try_advisory_xact_lock key of the sealer: "bankdaud" as a big-endian int64. */
+export const SEALER_LOCK_KEY = "7089068695982536036";
+
+export interface ChainHead {
+  seq: number;
+  hash: string;
+  /** The id of the event at seq (empty before the first). */
+  eventId: string;
+}
+
+export interface SealResult {
+  sealed: number;
+  /** True when another sealer held the lock (PostgreSQL): nothing was done. */
+  skipped: boolean;
+}
+
+interface Seal {
+  id: string;
+  seq: number;
+  prevHash: string;
+  prevEventId: string;
+  hash: string;
+}
+
+/** Seals up to `batchMax` committed unsealed events in one short transaction of its own. */
+export async function sealBatch(db: Database, batchMax: number = limits.auditSealBatchMax): Promise<SealResult> {
+  return db.transaction(async (tx) => {
+    if (!(await takeSealerLock(tx))) return { sealed: 0, skipped: true };
+    const head = await readHead(tx, true);
+    const rows = await tx.all<AuditEventRow>(
+      `SELECT ${AUDIT_EVENT_COLUMNS} FROM audit_events WHERE seq IS NULL ORDER BY event_time, id LIMIT ?`,
+      [batchMax],
+    );
+    if (rows.length === 0) return { sealed: 0, skipped: false };
+    const seals = chain(head, rows);
+    await writeSeals(tx, seals);
+    const last = seals[seals.length - 1]!;
+    await tx.run(`UPDATE audit_chain_head SET seq = ?, hash = ?, event_id = ? WHERE id = 1`, [last.seq, last.hash, last.id]);
+    return { sealed: seals.length, skipped: false };
+  });
+}
+
+/** Seals until nothing committed is left unsealed, another sealer has the lock, or `enough()`
+ * says so. Returns how many events this call sealed. */
+export async function sealAll(db: Database, enough: () => boolean = () => false): Promise<number> {
+  let total = 0;
+  for (;;) {
+    const result = await sealBatch(db);
+    total += result.sealed;
+    if (result.skipped || result.sealed < limits.auditSealBatchMax || enough()) return total;
+  }
+}
+
+export function countUnsealed(db: Database): Promise<number> {
+  return db.read(async (tx) => Number((await tx.one<{ n: number | string }>(`SELECT COUNT(*) AS n FROM audit_events WHERE seq IS NULL`))?.n ?? 0));
+}
+
+export async function readHead(tx: Tx, forUpdate = false): Promise<ChainHead> {
+  const lock = forUpdate && tx.dialect === "postgres" ? " FOR UPDATE" : "";
+  const row = await tx.one<{ seq: number | string; hash: string; event_id: string }>(`SELECT seq, hash, event_id FROM audit_chain_head WHERE id = 1${lock}`);
+  // Migration 0001 inserts the row; its absence means the table was tampered with.
+  if (!row) throw new Error("audit_chain_head row missing");
+  return { seq: Number(row.seq), hash: row.hash, eventId: row.event_id };
+}
+
+/** False when another PostgreSQL sealer is at work. On SQLite, takes the write lock first, so
+ * that every read of this transaction sees the latest commit. */
+async function takeSealerLock(tx: Tx): Promise<boolean> {
+  if (tx.dialect === "postgres") {
+    const row = await tx.one<{ locked: boolean }>(`SELECT pg_try_advisory_xact_lock(${SEALER_LOCK_KEY}) AS locked`);
+    return row?.locked === true;
+  }
+  await tx.run(`UPDATE audit_chain_head SET seq = seq WHERE id = 1`);
+  return true;
+}
+
+/** Computes the seals of `rows`, in order, continuing the chain from `head`. */
+function chain(head: ChainHead, rows: AuditEventRow[]): Seal[] {
+  let seq = head.seq;
+  let prevHash = head.hash;
+  let prevEventId = head.eventId;
+  return rows.map((row) => {
+    seq += 1;
+    const hash = chainHash(prevHash, { ...row, seq, prev_event_id: prevEventId });
+    const seal = { id: row.id, seq, prevHash, prevEventId, hash };
+    prevHash = hash;
+    prevEventId = row.id;
+    return seal;
+  });
+}
+
+/** Rows per UPDATE statement: 5 parameters each, far below both engines' parameter limits. */
+const SEALS_PER_STATEMENT = 100;
+
+async function writeSeals(tx: Tx, seals: Seal[]): Promise<void> {
+  for (let i = 0; i < seals.length; i += SEALS_PER_STATEMENT) {
+    const chunk = seals.slice(i, i + SEALS_PER_STATEMENT);
+    // UPDATE ... FROM a derived table works on both engines (SQLite >= 3.33); the statement
+    // starts with UPDATE so that the SQLite driver reports the rows it changed.
+    const values = chunk.map((_, i) => (i === 0 ? "SELECT ? AS id, ? AS seq, ? AS prev_hash, ? AS prev_event_id, ? AS hash" : "SELECT ?, ?, ?, ?, ?")).join(" UNION ALL ");
+    const changed = await tx.run(
+      `UPDATE audit_events SET seq = CAST(v.seq AS BIGINT), prev_hash = v.prev_hash, prev_event_id = v.prev_event_id, hash = v.hash
+         FROM (${values}) AS v WHERE audit_events.id = v.id AND audit_events.seq IS NULL`,
+      chunk.flatMap((s) => [s.id, String(s.seq), s.prevHash, s.prevEventId, s.hash]),
+    );
+    // Only this transaction may seal (lock above); anything else is a bug: roll back.
+    if (changed !== chunk.length) throw new Error(`audit sealer: sealed ${changed} of ${chunk.length} rows`);
+  }
+}
+
+/** Runs sealing in the background: a pass every auditSealIntervalMs while events are waiting,
+ * and a last one at stop(). Keeps metrics.auditUnsealed current. */
+export class AuditSealer {
+  private timer: NodeJS.Timeout | undefined;
+  private running: Promise<void> | undefined;
+  private stopped = false;
+
+  constructor(
+    private readonly db: Database,
+    private readonly metrics?: Metrics,
+    private readonly logger?: Logger,
+    private readonly intervalMs: number = limits.auditSealIntervalMs,
+  ) {}
+
+  start(): void {
+    this.schedule();
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    clearTimeout(this.timer);
+    await this.running;
+    try {
+      const deadlineMs = Date.now() + limits.auditShutdownSealMs;
+      await sealAll(this.db, () => Date.now() >= deadlineMs);
+      this.metrics?.auditUnsealed.set(await countUnsealed(this.db));
+    } catch (err) {
+      this.logger?.warn({ err }, "audit: sealing at shutdown failed; the next sealer will seal the rest");
+    }
+  }
+
+  private schedule(): void {
+    if (this.stopped) return;
+    this.timer = setTimeout(() => {
+      this.running = this.pass().finally(() => {
+        this.running = undefined;
+        this.schedule();
+      });
+    }, this.intervalMs);
+    this.timer.unref();
+  }
+
+  private async pass(): Promise<void> {
+    try {
+      const waiting = await countUnsealed(this.db);
+      this.metrics?.auditUnsealed.set(waiting);
+      if (waiting === 0 || this.stopped) return;
+      const sealed = await sealAll(this.db, () => this.stopped);
+      this.metrics?.auditUnsealed.set(Math.max(0, waiting - sealed));
+    } catch (err) {
+      // An outage or a conflict: the events stay unsealed and the next pass retries.
+      this.logger?.warn({ err }, "audit: sealing pass failed");
+    }
+  }
+}

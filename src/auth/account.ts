@@ -1,0 +1,94 @@
+// The signed-in user's own account and sessions: register, current user, change password,
+// list and end sessions.
+import { auditBase, recordAudit } from "../audit/recorder";
+import type { CallInfo, Principal } from "../context";
+import { invalidArgument, notFound, unauthenticated } from "../errors";
+import { isUuid } from "../ids";
+import { Role } from "../../gen/bank/v1/access_pb";
+import type { AuthDeps } from "./deps";
+import { endSessions } from "./deps";
+import { decodePageToken, encodePageToken, pageSize } from "./page-token";
+import { normalizePassword, validNewPassword } from "./policy";
+import { findRefreshToken, findSession, listLiveSessions, type SessionRow } from "./sessions";
+import { assertNotThrottled, recordLoginFailure, resetAccountFailures, throttleKeys } from "./throttle";
+import { createUser, emailTaken, findUserByEmail, findUserById, validNewUser, type UserRow } from "./users";
+
+export async function register(deps: AuthDeps, info: CallInfo, input: { email: string; password: string; fullName: string }): Promise<UserRow> {
+  const user = await validNewUser({ ...input, roles: [Role.CUSTOMER] });
+  // Checked before hashing so that a taken email costs no argon2 work; createUser checks again
+  // inside the transaction (and the unique index settles a race).
+  if (await deps.db.read((tx) => findUserByEmail(tx, user.email))) throw emailTaken();
+  // Hashed outside the transaction, so that no database connection is held during argon2.
+  const hash = await deps.hasher.hash(user.password);
+  const prehashed = { hash: async (password: string) => (password === user.password ? hash : deps.hasher.hash(password)) };
+  return deps.db.transaction(async (tx) => {
+    const row = await createUser(tx, user, prehashed);
+    await recordAudit(tx, { ...auditBase(info), actorId: row.id, action: "auth.register", targetId: row.id, outcome: "SUCCESS", details: { roles: row.roles } });
+    return row;
+  });
+}
+
+export async function currentUser(deps: AuthDeps, principal: Principal): Promise<UserRow> {
+  const user = await deps.db.read((tx) => findUserById(tx, principal.userId));
+  if (!user) throw unauthenticated("SESSION_ENDED", "The user of this access token no longer exists.");
+  return user;
+}
+
+/** Replaces the password after checking the current one (throttled like a sign-in, so a stolen
+ * access token cannot be used to guess the password) and ends every other session. */
+export async function changePassword(deps: AuthDeps, info: CallInfo, principal: Principal, input: { currentPassword: string; newPassword: string }): Promise<void> {
+  const user = await currentUser(deps, principal);
+  const next = await validNewPassword(input.newPassword, { email: user.email, fullName: user.full_name });
+  if (next === normalizePassword(input.currentPassword)) throw invalidArgument("PASSWORD_UNCHANGED", "The new password must differ from the current one.");
+  const keys = throttleKeys(user.email, info.clientAddress);
+  await assertNotThrottled(deps.db, keys, Date.now());
+  const check = await deps.hasher.verify(user.password_hash, normalizePassword(input.currentPassword));
+  if (!check.ok) {
+    await deps.db.transaction(async (tx) => {
+      await recordLoginFailure(tx, keys, Date.now());
+      await recordAudit(tx, { ...auditBase(info), action: "auth.password_change", targetId: user.id, outcome: "FAILED", details: { reason: "wrong_current_password" } });
+    });
+    throw unauthenticated("INVALID_CREDENTIALS", "The current password is incorrect.");
+  }
+  const hash = await deps.hasher.hash(next);
+  await deps.db.transaction(async (tx) => {
+    await tx.run(`UPDATE users SET password_hash = ?, update_time = ? WHERE id = ?`, [hash, Date.now(), user.id]);
+    await resetAccountFailures(tx, keys);
+    const ended = await endSessions(deps, tx, { userId: user.id, exceptSessionId: principal.sessionId }, "password changed");
+    await recordAudit(tx, { ...auditBase(info), action: "auth.password_change", targetId: user.id, outcome: "SUCCESS", details: { sessions_ended: ended.length } });
+  });
+}
+
+/** Ends the caller's session; a refresh token, when given, must be this session's. */
+export async function logout(deps: AuthDeps, info: CallInfo, principal: Principal, refreshToken: string): Promise<void> {
+  await deps.db.transaction(async (tx) => {
+    if (refreshToken !== "") {
+      const row = await findRefreshToken(tx, refreshToken);
+      if (row?.session_id !== principal.sessionId) throw invalidArgument("REFRESH_TOKEN_MISMATCH", "The refresh token does not belong to this session.");
+    }
+    await endSessions(deps, tx, { userId: principal.userId, sessionId: principal.sessionId }, "logout");
+    await recordAudit(tx, { ...auditBase(info), action: "auth.logout", targetId: principal.sessionId, outcome: "SUCCESS", details: {} });
+  });
+}
+
+/** Ends one of the caller's own sessions; anyone else's is NOT_FOUND (never revealed). */
+export async function revokeSession(deps: AuthDeps, info: CallInfo, principal: Principal, sessionId: string): Promise<void> {
+  if (!isUuid(sessionId)) throw invalidArgument("INVALID_SESSION_ID", "session_id must be a session's UUID.");
+  await deps.db.transaction(async (tx) => {
+    const row = await findSession(tx, sessionId);
+    if (!row || row.user_id !== principal.userId) throw notFound("SESSION_NOT_FOUND", "No such session.");
+    const ended = await endSessions(deps, tx, { userId: principal.userId, sessionId }, "revoked by user");
+    await recordAudit(tx, { ...auditBase(info), action: "auth.session_revoke", targetId: sessionId, outcome: "SUCCESS", details: { was_live: ended.length > 0 } });
+  });
+}
+
+export async function listSessions(deps: AuthDeps, principal: Principal, page: { pageSize: number; pageToken: string }): Promise<{ sessions: SessionRow[]; nextPageToken: string }> {
+  const limit = pageSize(page.pageSize);
+  const filters = `sessions:${principal.userId}`;
+  const beforeId = decodePageToken(page.pageToken, filters);
+  // One row more than the page tells whether another page follows.
+  const rows = await deps.db.read((tx) => listLiveSessions(tx, principal.userId, { beforeId, limit: limit + 1 }, Date.now()));
+  const sessions = rows.slice(0, limit);
+  const last = sessions[sessions.length - 1];
+  return { sessions, nextPageToken: rows.length > limit && last ? encodePageToken(filters, last.id) : "" };
+}

@@ -1,0 +1,94 @@
+// Turns a bearer token into a Principal: verifies the JWT (once per token, then from a bounded
+// cache), and checks that its session is still live. Revocations made in this process apply at
+// once (the revoked set); revocations made by other processes are seen when a cached token's
+// session is re-checked in the database, at most limits.sessionRecheckMs after the last check.
+import type { Database } from "../db/database";
+import type { Principal } from "../context";
+import { unauthenticated } from "../errors";
+import { limits } from "../limits";
+import { ExpiringLru } from "./lru";
+import { AccessTokens, TokenVerificationError, type AccessClaims } from "./tokens";
+import { isLive } from "./sessions";
+
+interface Verified {
+  claims: AccessClaims;
+  sessionCheckedMs: number;
+}
+
+export class Authenticator {
+  private readonly verified = new ExpiringLru<string, Verified>(limits.tokenCacheEntriesMax);
+  /** Sessions ended in this process, kept until every token they issued has expired. */
+  private readonly revoked = new ExpiringLru<string, true>(limits.tokenCacheEntriesMax);
+
+  constructor(
+    private readonly tokens: AccessTokens,
+    private readonly db: Database,
+    private readonly accessTokenTtlSeconds: number,
+  ) {}
+
+  /** The principal of a valid access token of a live session; UNAUTHENTICATED otherwise. */
+  async authenticate(token: string, nowMs: number = Date.now()): Promise<Principal> {
+    if (token.length === 0 || token.length > limits.tokenCharsMax) throw tokenInvalid();
+    let entry = this.verified.get(token, nowMs);
+    if (!entry) {
+      entry = { claims: await this.verifyToken(token), sessionCheckedMs: 0 };
+      this.verified.set(token, entry, entry.claims.expireMs);
+    }
+    const { claims } = entry;
+    if (this.revoked.get(claims.sessionId, nowMs)) throw sessionEnded();
+    if (nowMs - entry.sessionCheckedMs >= limits.sessionRecheckMs) {
+      if (!(await this.sessionLive(claims.sessionId, claims.userId, nowMs))) {
+        this.markRevoked([claims.sessionId], nowMs);
+        throw sessionEnded();
+      }
+      entry.sessionCheckedMs = nowMs;
+    }
+    return { userId: claims.userId, sessionId: claims.sessionId, roles: claims.roles, tokenId: claims.tokenId };
+  }
+
+  /** Like authenticate, with the token's expiry, or undefined for anything invalid. */
+  async introspect(token: string): Promise<{ principal: Principal; expireMs: number } | undefined> {
+    try {
+      const principal = await this.authenticate(token);
+      const entry = this.verified.get(token);
+      return entry ? { principal, expireMs: entry.claims.expireMs } : undefined;
+    } catch {
+      return undefined;
+    }
+  }
+
+  /** Makes the sessions' access tokens stop working in this process now. */
+  markRevoked(sessionIds: readonly string[], nowMs: number = Date.now()): void {
+    const untilMs = nowMs + (this.accessTokenTtlSeconds + limits.jwtClockToleranceSeconds) * 1000;
+    for (const id of sessionIds) this.revoked.set(id, true, untilMs);
+  }
+
+  private async verifyToken(token: string): Promise<AccessClaims> {
+    try {
+      return await this.tokens.verify(token);
+    } catch (err) {
+      if (err instanceof TokenVerificationError && err.failure === "expired") {
+        throw unauthenticated("TOKEN_EXPIRED", "The access token has expired; refresh it or sign in again.");
+      }
+      throw tokenInvalid();
+    }
+  }
+
+  private async sessionLive(sessionId: string, userId: string, nowMs: number): Promise<boolean> {
+    const row = await this.db.read((tx) =>
+      tx.one<{ revoked_time: number | string | null; expire_time: number | string; disabled: number | string }>(
+        `SELECT s.revoked_time, s.expire_time, u.disabled FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.id = ? AND s.user_id = ?`,
+        [sessionId, userId],
+      ),
+    );
+    return row !== undefined && isLive(row, nowMs) && Number(row.disabled) === 0;
+  }
+}
+
+function tokenInvalid() {
+  return unauthenticated("TOKEN_INVALID", "The access token is not valid.");
+}
+
+function sessionEnded() {
+  return unauthenticated("SESSION_ENDED", "The session of this access token has ended; sign in again.");
+}

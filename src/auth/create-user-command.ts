@@ -1,0 +1,91 @@
+// `bankd create-user --email E --full-name N --role ROLE [--role ROLE] --password-stdin`:
+// creates a user (staff, typically) with the same checks as Register, reading the password from
+// stdin so that it never appears in the process list or shell history. Prints the new id.
+import type { Config } from "../config";
+import { Database } from "../db/database";
+import { DomainError } from "../errors";
+import { recordAudit } from "../audit/recorder";
+import type { Role } from "../../gen/bank/v1/access_pb";
+import { Argon2Hasher } from "./passwords";
+import { roleFromName } from "./roles";
+import { createUser } from "./users";
+
+const USAGE = "usage: bankd create-user --email EMAIL --full-name NAME --role ROLE [--role ROLE ...] --password-stdin (roles: customer, teller, auditor, admin)";
+
+interface CreateUserArgs {
+  email: string;
+  fullName: string;
+  roles: Role[];
+}
+
+export async function createUserCommand(config: Readonly<Config>, argv: string[], stdin: NodeJS.ReadableStream = process.stdin): Promise<number> {
+  let args: CreateUserArgs;
+  try {
+    args = parseArgs(argv);
+  } catch (err) {
+    console.error(`bankd: create-user: ${(err as Error).message}\n${USAGE}`);
+    return 2;
+  }
+  const password = stripNewline(await readAll(stdin));
+  const db = await Database.open(config.database);
+  try {
+    await db.migrate();
+    const hasher = new Argon2Hasher(config.argon2);
+    const user = await db.transaction(async (tx) => {
+      const row = await createUser(tx, { ...args, password }, hasher);
+      await recordAudit(tx, { actorId: "system", action: "auth.register", targetId: row.id, outcome: "SUCCESS", clientAddress: "cli", requestId: "", details: { roles: row.roles, source: "cli" } });
+      return row;
+    });
+    console.log(user.id);
+    return 0;
+  } catch (err) {
+    if (!(err instanceof DomainError)) throw err;
+    const what = err.reason === "EMAIL_TAKEN" ? `a user with email ${JSON.stringify(args.email.trim().toLowerCase())} already exists` : err.message;
+    console.error(`bankd: create-user: ${what} (${err.reason})`);
+    return 1;
+  } finally {
+    await db.close();
+  }
+}
+
+export function parseArgs(argv: string[]): CreateUserArgs {
+  let email: string | undefined;
+  let fullName: string | undefined;
+  let passwordStdin = false;
+  const roles: Role[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const flag = argv[i];
+    if (flag === "--password-stdin") {
+      passwordStdin = true;
+      continue;
+    }
+    const value = argv[++i];
+    if (value === undefined) throw new Error(`${flag} needs a value`);
+    if (flag === "--email") email = value;
+    else if (flag === "--full-name") fullName = value;
+    else if (flag === "--role") roles.push(parseRole(value));
+    else throw new Error(`unknown option ${JSON.stringify(flag)}`);
+  }
+  if (!email) throw new Error("--email is required");
+  if (!fullName) throw new Error("--full-name is required");
+  if (roles.length === 0) throw new Error("at least one --role is required");
+  if (!passwordStdin) throw new Error("--password-stdin is required (the password is read from stdin, never from the command line)");
+  return { email, fullName, roles };
+}
+
+function parseRole(name: string): Role {
+  const role = /^[a-z]+$/i.test(name) ? roleFromName(name) : undefined;
+  if (role === undefined) throw new Error(`unknown role ${JSON.stringify(name)}`);
+  return role;
+}
+
+async function readAll(stream: NodeJS.ReadableStream): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of stream) chunks.push(typeof chunk === "string" ? Buffer.from(chunk) : (chunk as Buffer));
+  return Buffer.concat(chunks).toString("utf8");
+}
+
+/** `echo pw | bankd ...` adds one line ending; the password is everything before it. */
+function stripNewline(text: string): string {
+  return text.replace(/\r?\n$/, "");
+}

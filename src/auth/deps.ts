@@ -1,0 +1,31 @@
+// What the auth domain functions share: built once by createAuthModule.
+import type { Database, Tx } from "../db/database";
+import type { Logger } from "../logger";
+import type { Argon2Hasher } from "./passwords";
+import type { AccessTokens } from "./tokens";
+import type { Authenticator } from "./authenticator";
+import type { KeyRing } from "./keys";
+import { revokeSessions } from "./sessions";
+
+export interface AuthDeps {
+  db: Database;
+  logger: Logger;
+  hasher: Argon2Hasher;
+  tokens: AccessTokens;
+  authenticator: Authenticator;
+  keys: KeyRing;
+}
+
+/** Ends sessions in the database and, once the transaction commits, makes their access tokens
+ * stop at once in this process (other processes: within limits.sessionRecheckMs). */
+export async function endSessions(
+  deps: Pick<AuthDeps, "authenticator">,
+  tx: Tx,
+  where: { userId: string; sessionId?: string; exceptSessionId?: string },
+  reason: string,
+  nowMs: number = Date.now(),
+): Promise<string[]> {
+  const ids = await revokeSessions(tx, where, reason, nowMs);
+  if (ids.length > 0) tx.afterCommit(() => deps.authenticator.markRevoked(ids));
+  return ids;
+}

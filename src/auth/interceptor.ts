@@ -1,0 +1,89 @@
+// The auth interceptor: authenticates the bearer token and enforces the `bank.v1.access`
+// option of the called method. Only bank.v1 methods are governed (health and reflection stay
+// open); among them, a method without the option is refused (deny by default).
+import { getOption, hasOption, type DescMethod } from "@bufbuild/protobuf";
+import type { Interceptor } from "@connectrpc/connect";
+import { access, Role, type Access } from "../../gen/bank/v1/access_pb";
+import { auditBase, recordAudit } from "../audit/recorder";
+import { callInfoKey, type CallInfo, type Principal } from "../context";
+import type { Database } from "../db/database";
+import { permissionDenied, unauthenticated } from "../errors";
+import type { Logger } from "../logger";
+import type { Authenticator } from "./authenticator";
+
+const GOVERNED_PACKAGE_PREFIX = "bank.v1.";
+
+export type AccessDecision = "allow" | "unauthenticated" | "role_not_allowed" | "undeclared";
+
+/** The access rule of a method, or undefined when it declares none. */
+export function accessRule(method: DescMethod): Access | undefined {
+  return hasOption(method, access) ? getOption(method, access) : undefined;
+}
+
+export function isGoverned(method: DescMethod): boolean {
+  return method.parent.typeName.startsWith(GOVERNED_PACKAGE_PREFIX);
+}
+
+/** Who may call: pure, so that every branch is unit-tested. */
+export function decideAccess(rule: Access | undefined, principal: Principal | undefined): AccessDecision {
+  if (!rule) return "undeclared";
+  if (rule.public) return "allow";
+  if (!principal) return "unauthenticated";
+  const allowed = rule.roles.filter((r) => r !== Role.UNSPECIFIED);
+  return allowed.some((r) => principal.roles.includes(r)) ? "allow" : "role_not_allowed";
+}
+
+/** The token of an `authorization: Bearer <token>` header; undefined when there is no header,
+ * "" when the header is not a bearer token. */
+export function bearerToken(header: Headers): string | undefined {
+  const value = header.get("authorization");
+  if (value === null) return undefined;
+  const match = /^Bearer +([^\s]+)\s*$/i.exec(value);
+  return match?.[1] ?? "";
+}
+
+export interface AuthInterceptorDeps {
+  authenticator: Authenticator;
+  db: Database;
+  logger: Logger;
+}
+
+export function authInterceptor(deps: AuthInterceptorDeps): Interceptor {
+  return (next) => async (req) => {
+    if (!isGoverned(req.method)) return next(req);
+    const info = req.contextValues.get(callInfoKey);
+    if (!info) throw new Error("call info missing: the observe interceptor must run first");
+    const rule = accessRule(req.method);
+    info.principal = await principalOf(deps.authenticator, bearerToken(req.header), rule?.public === true);
+    const decision = decideAccess(rule, info.principal);
+    if (decision === "unauthenticated") throw unauthenticated("TOKEN_MISSING", "This method needs an access token (authorization: Bearer ...).");
+    if (decision === "undeclared" || decision === "role_not_allowed") {
+      await auditDenial(deps, info, decision);
+      throw decision === "undeclared"
+        ? permissionDenied("METHOD_NOT_DECLARED", "This method declares no access rule, so nobody may call it.")
+        : permissionDenied("ROLE_NOT_ALLOWED", "Your roles do not allow this method.");
+    }
+    return next(req);
+  };
+}
+
+/** On a public method a bad token is ignored (the call needs none); elsewhere it is refused. */
+async function principalOf(authenticator: Authenticator, token: string | undefined, isPublic: boolean): Promise<Principal | undefined> {
+  if (token === undefined) return undefined;
+  if (isPublic) return authenticator.authenticate(token).catch(() => undefined);
+  if (token === "") throw unauthenticated("TOKEN_INVALID", "The authorization header must be \"Bearer <access token>\".");
+  return authenticator.authenticate(token);
+}
+
+/** Each refusal is audited in its own small transaction; a failure to record it is logged and
+ * never turns the refusal into an allow. */
+async function auditDenial(deps: AuthInterceptorDeps, info: CallInfo, decision: AccessDecision): Promise<void> {
+  const reason = decision === "undeclared" ? "METHOD_NOT_DECLARED" : "ROLE_NOT_ALLOWED";
+  try {
+    await deps.db.transaction((tx) =>
+      recordAudit(tx, { ...auditBase(info), action: "auth.permission_denied", targetId: info.procedure, outcome: "DENIED", details: { reason } }),
+    );
+  } catch (err) {
+    deps.logger.error({ err, procedure: info.procedure }, "could not audit a permission denial");
+  }
+}

@@ -1,0 +1,105 @@
+// Signing in with a password, and refreshing tokens. Both end in the same SignedIn result:
+// a fresh access token, the session's new refresh token and the user.
+import type { CallInfo } from "../context";
+import type { Tx } from "../db/database";
+import { auditBase, recordAudit } from "../audit/recorder";
+import { invalidArgument, unauthenticated } from "../errors";
+import { limits } from "../limits";
+import type { AuthDeps } from "./deps";
+import { endSessions } from "./deps";
+import { normalizeEmail, normalizePassword } from "./policy";
+import { rolesFromColumn } from "./roles";
+import { createSession, findRefreshToken, insertRefreshToken, isLive, markRefreshTokenUsed, type NewRefreshToken } from "./sessions";
+import { assertNotThrottled, recordLoginFailure, resetAccountFailures, throttleKeys, type ThrottleKeys } from "./throttle";
+import { findUserByEmail, findUserById, isDisabled, type UserRow } from "./users";
+
+export interface SignedIn {
+  accessToken: string;
+  accessExpireMs: number;
+  refresh: NewRefreshToken;
+  user: UserRow;
+}
+
+/** Longest raw password input looked at; beyond it nothing can match (the policy allows 128
+ * characters after NFKC, which a raw input 4 times as long cannot need). */
+const RAW_PASSWORD_CHARS_MAX = limits.passwordCharsMax * 4;
+
+export async function login(deps: AuthDeps, info: CallInfo, input: { email: string; password: string }): Promise<SignedIn> {
+  if (input.password.length > RAW_PASSWORD_CHARS_MAX) throw invalidArgument("PASSWORD_TOO_LONG", `The password must have at most ${limits.passwordCharsMax} characters.`);
+  const email = normalizeEmail(input.email);
+  const password = normalizePassword(input.password);
+  const keys = throttleKeys(email, info.clientAddress);
+  await assertNotThrottled(deps.db, keys, Date.now());
+  const user = email.length <= limits.emailCharsMax ? await deps.db.read((tx) => findUserByEmail(tx, email)) : undefined;
+  // An unknown email costs one verification too, so that timing does not reveal which exist.
+  const check = user ? await deps.hasher.verify(user.password_hash, password) : { ok: await deps.hasher.verifyDummy(password) };
+  if (!user || !check.ok) {
+    await loginFailed(deps, info, keys, user, user ? "wrong_password" : "unknown_email");
+    throw invalidCredentials();
+  }
+  if (isDisabled(user)) {
+    await loginFailed(deps, info, keys, user, "user_disabled", false);
+    throw unauthenticated("USER_DISABLED", "This user is disabled; contact the bank.");
+  }
+  return startSession(deps, info, user, keys, check.rehashed);
+}
+
+async function loginFailed(deps: AuthDeps, info: CallInfo, keys: ThrottleKeys, user: UserRow | undefined, reason: string, count = true): Promise<void> {
+  const nowMs = Date.now();
+  await deps.db.transaction(async (tx) => {
+    if (count) await recordLoginFailure(tx, keys, nowMs);
+    await recordAudit(tx, { ...auditBase(info), actorId: user?.id ?? "anonymous", action: "auth.login", targetId: user?.id ?? "", outcome: "FAILED", details: { reason } }, nowMs);
+  });
+}
+
+async function startSession(deps: AuthDeps, info: CallInfo, user: UserRow, keys: ThrottleKeys, rehashed: string | undefined): Promise<SignedIn> {
+  const nowMs = Date.now();
+  const { sessionId, refresh } = await deps.db.transaction(async (tx) => {
+    // Only replace the hash that was verified: a concurrent password change wins.
+    if (rehashed) await tx.run(`UPDATE users SET password_hash = ?, update_time = ? WHERE id = ? AND password_hash = ?`, [rehashed, nowMs, user.id, user.password_hash]);
+    await resetAccountFailures(tx, keys);
+    const session = await createSession(tx, { userId: user.id, userAgent: info.userAgent, clientAddress: info.clientAddress }, nowMs);
+    await recordAudit(tx, { ...auditBase(info), actorId: user.id, action: "auth.login", targetId: user.id, outcome: "SUCCESS", details: { session_id: session.sessionId, argon2_costs_upgraded: rehashed !== undefined } }, nowMs);
+    return session;
+  });
+  const access = await deps.tokens.issue({ userId: user.id, sessionId, roles: rolesFromColumn(user.roles) }, nowMs);
+  return { accessToken: access.token, accessExpireMs: access.claims.expireMs, refresh, user };
+}
+
+type RefreshOutcome = { kind: "ok"; user: UserRow; sessionId: string; refresh: NewRefreshToken } | { kind: "invalid" } | { kind: "reused" };
+
+/** Rotates the refresh token. A token presented a second time (a replay, or the loser of two
+ * concurrent refreshes) is treated as stolen: the whole session ends, and that is audited. */
+export async function refreshTokens(deps: AuthDeps, info: CallInfo, token: string): Promise<SignedIn> {
+  if (token.length === 0 || token.length > limits.tokenCharsMax) throw invalidRefreshToken();
+  const nowMs = Date.now();
+  const outcome = await deps.db.transaction((tx) => rotate(deps, info, tx, token, nowMs));
+  if (outcome.kind !== "ok") throw invalidRefreshToken();
+  const access = await deps.tokens.issue({ userId: outcome.user.id, sessionId: outcome.sessionId, roles: rolesFromColumn(outcome.user.roles) }, nowMs);
+  return { accessToken: access.token, accessExpireMs: access.claims.expireMs, refresh: outcome.refresh, user: outcome.user };
+}
+
+async function rotate(deps: AuthDeps, info: CallInfo, tx: Tx, token: string, nowMs: number): Promise<RefreshOutcome> {
+  const row = await findRefreshToken(tx, token);
+  if (!row || !isLive({ revoked_time: row.revoked_time, expire_time: row.session_expire_time }, nowMs) || Number(row.expire_time) <= nowMs) {
+    return { kind: "invalid" };
+  }
+  if (row.used_time !== null || !(await markRefreshTokenUsed(tx, token, nowMs))) {
+    await endSessions(deps, tx, { userId: row.user_id, sessionId: row.session_id }, "refresh token reused", nowMs);
+    await recordAudit(tx, { ...auditBase(info), actorId: row.user_id, action: "auth.refresh_reuse", targetId: row.session_id, outcome: "DENIED", details: { session_id: row.session_id } }, nowMs);
+    return { kind: "reused" };
+  }
+  const user = await findUserById(tx, row.user_id);
+  if (!user || isDisabled(user)) return { kind: "invalid" };
+  const refresh = await insertRefreshToken(tx, row.session_id, nowMs);
+  await recordAudit(tx, { ...auditBase(info), actorId: user.id, action: "auth.refresh", targetId: row.session_id, outcome: "SUCCESS", details: { session_id: row.session_id } }, nowMs);
+  return { kind: "ok", user, sessionId: row.session_id, refresh };
+}
+
+function invalidCredentials() {
+  return unauthenticated("INVALID_CREDENTIALS", "The email or password is incorrect.");
+}
+
+function invalidRefreshToken() {
+  return unauthenticated("REFRESH_TOKEN_INVALID", "The refresh token is not valid; sign in again.");
+}

@@ -1,0 +1,95 @@
+// Access tokens: JWTs signed EdDSA (Ed25519) with kid and typ "at+jwt" (RFC 9068). Every
+// verification option is explicit: the algorithm, issuer, audience, typ and the required
+// claims are pinned, so tokens signed with "none", an HMAC over the public key, another
+// issuer's key, or for another audience are all refused.
+import { randomUUID } from "node:crypto";
+import { SignJWT, errors as joseErrors, jwtVerify, type JWTHeaderParameters, type FlattenedJWSInput, type KeyLike } from "jose";
+import type { Config } from "../config";
+import { limits } from "../limits";
+import { Role } from "../../gen/bank/v1/access_pb";
+import type { KeyRing } from "./keys";
+import { roleFromName } from "./roles";
+
+export const ACCESS_TOKEN_TYP = "at+jwt";
+const ALGORITHMS = ["EdDSA"];
+
+export interface AccessClaims {
+  userId: string;
+  sessionId: string;
+  roles: Role[];
+  tokenId: string;
+  issuedAtMs: number;
+  expireMs: number;
+}
+
+export interface IssuedToken {
+  token: string;
+  claims: AccessClaims;
+}
+
+export type VerifyFailure = "expired" | "invalid";
+
+export class TokenVerificationError extends Error {
+  constructor(readonly failure: VerifyFailure) {
+    super(`access token ${failure}`);
+    this.name = "TokenVerificationError";
+  }
+}
+
+export class AccessTokens {
+  constructor(
+    private readonly ring: KeyRing,
+    private readonly jwt: Config["jwt"],
+  ) {}
+
+  async issue(subject: { userId: string; sessionId: string; roles: readonly Role[] }, nowMs: number = Date.now()): Promise<IssuedToken> {
+    const key = this.ring.signer;
+    const iat = Math.floor(nowMs / 1000);
+    const exp = iat + this.jwt.accessTokenTtlSeconds;
+    const tokenId = randomUUID();
+    const token = await new SignJWT({ sid: subject.sessionId, roles: subject.roles.map((r) => Role[r]) })
+      .setProtectedHeader({ alg: "EdDSA", kid: key.kid, typ: ACCESS_TOKEN_TYP })
+      .setIssuer(this.jwt.issuer)
+      .setAudience(this.jwt.audience)
+      .setSubject(subject.userId)
+      .setIssuedAt(iat)
+      .setExpirationTime(exp)
+      .setJti(tokenId)
+      .sign(key.privateKey);
+    const claims = { userId: subject.userId, sessionId: subject.sessionId, roles: [...subject.roles], tokenId, issuedAtMs: iat * 1000, expireMs: exp * 1000 };
+    return { token, claims };
+  }
+
+  /** The token's claims, or TokenVerificationError. Says nothing about the session. */
+  async verify(token: string): Promise<AccessClaims> {
+    try {
+      const { payload } = await jwtVerify(token, (header: JWTHeaderParameters, _token: FlattenedJWSInput) => this.keyFor(header), {
+        algorithms: ALGORITHMS,
+        issuer: this.jwt.issuer,
+        audience: this.jwt.audience,
+        typ: ACCESS_TOKEN_TYP,
+        requiredClaims: ["iss", "aud", "sub", "sid", "roles", "iat", "exp", "jti"],
+        clockTolerance: limits.jwtClockToleranceSeconds,
+      });
+      return claimsOf(payload);
+    } catch (err) {
+      if (err instanceof joseErrors.JWTExpired) throw new TokenVerificationError("expired");
+      throw new TokenVerificationError("invalid");
+    }
+  }
+
+  private async keyFor(header: JWTHeaderParameters): Promise<KeyLike> {
+    const key = typeof header.kid === "string" ? await this.ring.find(header.kid) : undefined;
+    if (!key) throw new TokenVerificationError("invalid");
+    return key.publicKey;
+  }
+}
+
+function claimsOf(payload: Record<string, unknown>): AccessClaims {
+  const { sub, sid, jti, iat, exp, roles } = payload;
+  if (typeof sub !== "string" || typeof sid !== "string" || typeof jti !== "string") throw new TokenVerificationError("invalid");
+  if (typeof iat !== "number" || typeof exp !== "number" || !Array.isArray(roles)) throw new TokenVerificationError("invalid");
+  const parsed = roles.map((name) => (typeof name === "string" ? roleFromName(name) : undefined));
+  if (parsed.some((r) => r === undefined)) throw new TokenVerificationError("invalid");
+  return { userId: sub, sessionId: sid, roles: parsed as Role[], tokenId: jti, issuedAtMs: iat * 1000, expireMs: exp * 1000 };
+}

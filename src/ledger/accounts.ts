@@ -1,0 +1,211 @@
+// Accounts: open, read, list, rename / set the overdraft limit, freeze, unfreeze, close.
+// Balances are never written here: only the posting function changes them.
+import type { Tx } from "../db/database";
+import { failedPrecondition, invalidArgument, notFound, permissionDenied } from "../errors";
+import { uuidv7 } from "../ids";
+import { limits } from "../limits";
+import { randomAccountNumber } from "./account-number";
+import { accessAccount, isOperator, isStaff, requireOperator, isAdmin } from "./access";
+import { audit, auditFailure, auditedCommand } from "./audit";
+import { idempotent } from "./idempotency";
+import type { Ledger } from "./ledger";
+import { decodePageToken, encodePageToken, parsePageSize } from "./page-token";
+import { accountColumns, toAccount } from "./rows";
+import type { AccountType, AccountView, Actor, Page } from "./types";
+import { parseCurrency, parseId, parseRequestId, parseText } from "./validate";
+
+export interface CreateAccountInput {
+  requestId: string;
+  currency: string;
+  /** "CHECKING" | "SAVINGS"; anything else is INVALID_ARGUMENT. */
+  type: string;
+  displayName: string;
+  /** "" = the caller. Another user: tellers and admins only. */
+  ownerId: string;
+}
+
+export async function createAccount(ledger: Ledger, actor: Actor, input: CreateAccountInput): Promise<AccountView> {
+  const requestId = parseRequestId(input.requestId);
+  const currency = parseCurrency(ledger.currencies, input.currency);
+  if (input.type !== "CHECKING" && input.type !== "SAVINGS") {
+    throw invalidArgument("ACCOUNT_TYPE_INVALID", "type must be ACCOUNT_TYPE_CHECKING or ACCOUNT_TYPE_SAVINGS.", { field: "type" });
+  }
+  const type: AccountType = input.type;
+  const displayName = parseText(input.displayName, "display_name", limits.displayNameCharsMax);
+  const ownerId = input.ownerId === "" ? actor.userId : parseId(input.ownerId, "owner_id");
+  if (ownerId !== actor.userId && !isOperator(actor)) {
+    throw permissionDenied("OWNER_ID_STAFF_ONLY", "Only tellers and admins may open an account for another user.", { field: "owner_id" });
+  }
+  const nowMs = ledger.now();
+  return idempotent({
+    db: ledger.db,
+    key: { callerId: actor.userId, method: "AccountService/CreateAccount", requestId },
+    payload: { currency, type, display_name: displayName, owner_id: ownerId },
+    nowMs,
+    work: (tx) => insertAccount(tx, actor, { ownerId, currency, type, displayName }, nowMs),
+    recordFailure: (tx, err) => auditFailure(tx, actor, "account.create", ownerId, err, nowMs, { currency }),
+  });
+}
+
+async function insertAccount(tx: Tx, actor: Actor, a: { ownerId: string; currency: string; type: AccountType; displayName: string }, nowMs: number): Promise<AccountView> {
+  const owner = await tx.one(`SELECT id FROM users WHERE id = ?`, [a.ownerId]);
+  if (!owner) throw notFound("USER_NOT_FOUND", "No such user.", { field: "owner_id" });
+  const id = uuidv7(nowMs);
+  // A random number can collide with an existing one (about 1 in 10^11): draw again.
+  for (let attempt = 1; attempt <= limits.accountNumberAttemptsMax; attempt++) {
+    const number = randomAccountNumber();
+    const inserted = await tx.run(
+      `INSERT INTO accounts (id, number, owner_id, kind, currency, account_type, status, display_name, create_time, update_time)
+       VALUES (?, ?, ?, 'CUSTOMER', ?, ?, 'ACTIVE', ?, ?, ?) ON CONFLICT DO NOTHING`,
+      [id, number, a.ownerId, a.currency, a.type, a.displayName, nowMs, nowMs],
+    );
+    if (inserted === 1) {
+      await audit(tx, actor, { action: "account.create", targetId: id, details: { owner_id: a.ownerId, currency: a.currency, type: a.type } }, nowMs);
+      return {
+        id, number, ownerId: a.ownerId, kind: "CUSTOMER", currency: a.currency, type: a.type, status: "ACTIVE", displayName: a.displayName,
+        balance: 0n, held: 0n, overdraftLimit: 0n, createTimeMs: nowMs, updateTimeMs: nowMs, version: 1,
+      };
+    }
+  }
+  throw new Error("could not draw an unused account number");
+}
+
+async function loadAccount(tx: Tx, id: string, lock: boolean): Promise<AccountView | undefined> {
+  const row = await tx.one(`SELECT ${accountColumns()} FROM accounts WHERE id = ?${lock && tx.dialect === "postgres" ? " FOR UPDATE" : ""}`, [id]);
+  return row ? toAccount(row) : undefined;
+}
+
+export async function getAccount(ledger: Ledger, actor: Actor, accountId: string): Promise<AccountView> {
+  const id = parseId(accountId, "account_id");
+  return ledger.db.read(async (tx) => accessAccount(actor, await loadAccount(tx, id, false), "read"));
+}
+
+export interface ListAccountsInput {
+  ownerId: string;
+  pageSize: number;
+  pageToken: string;
+}
+
+/** Newest first. Customers always get their own accounts; staff all, or one owner's. */
+export async function listAccounts(ledger: Ledger, actor: Actor, input: ListAccountsInput): Promise<Page<AccountView>> {
+  const pageSize = parsePageSize(input.pageSize);
+  const requested = input.ownerId === "" ? "" : parseId(input.ownerId, "owner_id");
+  const owner = isStaff(actor) ? requested : actor.userId;
+  const filters = { owner: owner === "" ? null : owner };
+  const cursor = decodePageToken(input.pageToken, filters);
+  const where = ["kind = 'CUSTOMER'"];
+  const params: unknown[] = [];
+  if (owner !== "") (where.push("owner_id = ?"), params.push(owner));
+  if (cursor !== undefined) (where.push("id < ?"), params.push(cursor));
+  const rows = await ledger.db.read((tx) =>
+    tx.all(`SELECT ${accountColumns()} FROM accounts WHERE ${where.join(" AND ")} ORDER BY id DESC LIMIT ?`, [...params, pageSize + 1]),
+  );
+  const items = rows.slice(0, pageSize).map(toAccount);
+  const more = rows.length > pageSize;
+  return { items, nextPageToken: more ? encodePageToken(filters, items[items.length - 1]!.id) : "" };
+}
+
+export interface UpdateAccountInput {
+  accountId: string;
+  displayName: string;
+  overdraftLimit?: { currency: string; minorUnits: bigint };
+  /** update_mask.paths; undefined or empty is INVALID_ARGUMENT. */
+  updateMask: string[] | undefined;
+  etag: string;
+}
+
+const UPDATABLE = new Set(["display_name", "overdraft_limit"]);
+
+export async function updateAccount(ledger: Ledger, actor: Actor, input: UpdateAccountInput): Promise<AccountView> {
+  const id = parseId(input.accountId, "account_id");
+  const paths = input.updateMask ?? [];
+  if (paths.length === 0) throw invalidArgument("UPDATE_MASK_REQUIRED", "update_mask must name the fields to change: display_name, overdraft_limit.", { field: "update_mask" });
+  for (const path of paths) {
+    if (!UPDATABLE.has(path)) throw invalidArgument("UPDATE_MASK_INVALID", `update_mask path ${JSON.stringify(path.slice(0, 64))} cannot be changed.`, { field: "update_mask" });
+  }
+  const setName = paths.includes("display_name");
+  const setLimit = paths.includes("overdraft_limit");
+  const displayName = setName ? parseText(input.displayName, "display_name", limits.displayNameCharsMax) : undefined;
+  const overdraft = setLimit ? parseOverdraft(ledger, input.overdraftLimit) : undefined;
+  return auditedCommand(ledger, actor, "account.update", id, async (tx) => {
+    const account = accessAccount(actor, await loadAccount(tx, id, true), "manage");
+    if (overdraft && !isAdmin(actor)) throw permissionDenied("OVERDRAFT_ADMIN_ONLY", "Only an admin may change the overdraft limit.", { field: "overdraft_limit" });
+    if (input.etag !== "" && input.etag !== etagOf(account)) {
+      throw failedPrecondition("ETAG_MISMATCH", "The account changed since it was read; read it again and retry.", { etag: etagOf(account) });
+    }
+    if (account.status === "CLOSED") throw failedPrecondition("ACCOUNT_CLOSED", "The account is closed.", { account_id: id });
+    if (overdraft && overdraft.currency !== account.currency) {
+      throw failedPrecondition("CURRENCY_MISMATCH", `The account holds ${account.currency}.`, { account_id: id, account_currency: account.currency });
+    }
+    const next = { ...account, displayName: displayName ?? account.displayName, overdraftLimit: overdraft?.minor ?? account.overdraftLimit };
+    return saveState(tx, actor, next, "account.update", { fields: paths.join(","), overdraft_limit: overdraft ? String(overdraft.minor) : null }, ledger.now());
+  });
+}
+
+function parseOverdraft(ledger: Ledger, money: { currency: string; minorUnits: bigint } | undefined): { currency: string; minor: bigint } {
+  if (!money) throw invalidArgument("FIELD_REQUIRED", "overdraft_limit is required when update_mask names it.", { field: "overdraft_limit" });
+  const currency = parseCurrency(ledger.currencies, money.currency, "overdraft_limit.currency");
+  if (money.minorUnits < 0n || money.minorUnits > limits.overdraftMinorMax) {
+    throw invalidArgument("OVERDRAFT_LIMIT_INVALID", `overdraft_limit must be between 0 and ${limits.overdraftMinorMax} minor units.`, { field: "overdraft_limit" });
+  }
+  return { currency, minor: money.minorUnits };
+}
+
+/** The etag of an account: its version, bumped by name, limit and status changes. */
+export function etagOf(account: Pick<AccountView, "version">): string {
+  return `v${account.version}`;
+}
+
+/** Writes name, limit and status (never balances), bumps the version, records the event. */
+async function saveState(tx: Tx, actor: Actor, next: AccountView, action: string, details: Record<string, string | null>, nowMs: number): Promise<AccountView> {
+  // update_time never goes backwards: postings derive their entry times from it.
+  const updateTimeMs = Math.max(nowMs, next.updateTimeMs);
+  await tx.run(
+    `UPDATE accounts SET display_name = ?, overdraft_limit = ?, status = ?, version = version + 1, update_time = ? WHERE id = ?`,
+    [next.displayName, next.overdraftLimit.toString(), next.status, updateTimeMs, next.id],
+  );
+  await audit(tx, actor, { action, targetId: next.id, details }, nowMs);
+  return { ...next, version: next.version + 1, updateTimeMs };
+}
+
+export interface StatusInput {
+  accountId: string;
+  /** Required for freeze and unfreeze; recorded in the audit log. */
+  reason: string;
+}
+
+/** FreezeAccount: no money in or out. Freezing a frozen account changes nothing. */
+export async function freezeAccount(ledger: Ledger, actor: Actor, input: StatusInput): Promise<AccountView> {
+  return setFrozen(ledger, actor, input, true);
+}
+
+export async function unfreezeAccount(ledger: Ledger, actor: Actor, input: StatusInput): Promise<AccountView> {
+  return setFrozen(ledger, actor, input, false);
+}
+
+async function setFrozen(ledger: Ledger, actor: Actor, input: StatusInput, freeze: boolean): Promise<AccountView> {
+  requireOperator(actor);
+  const id = parseId(input.accountId, "account_id");
+  const reason = parseText(input.reason, "reason", limits.reasonCharsMax, true);
+  const action = freeze ? "account.freeze" : "account.unfreeze";
+  return auditedCommand(ledger, actor, action, id, async (tx) => {
+    const account = accessAccount(actor, await loadAccount(tx, id, true), "operate");
+    if (account.status === "CLOSED") throw failedPrecondition("ACCOUNT_CLOSED", "The account is closed.", { account_id: id });
+    const target = freeze ? "FROZEN" : "ACTIVE";
+    if (account.status === target) return account;
+    return saveState(tx, actor, { ...account, status: target }, action, { reason }, ledger.now());
+  });
+}
+
+/** CloseAccount: only an active account with a zero ledger balance and no pending holds. */
+export async function closeAccount(ledger: Ledger, actor: Actor, input: { accountId: string }): Promise<AccountView> {
+  const id = parseId(input.accountId, "account_id");
+  return auditedCommand(ledger, actor, "account.close", id, async (tx) => {
+    const account = accessAccount(actor, await loadAccount(tx, id, true), "manage");
+    if (account.status === "CLOSED") return account;
+    if (account.status === "FROZEN") throw failedPrecondition("ACCOUNT_FROZEN", "A frozen account cannot be closed; it must be unfrozen first.", { account_id: id });
+    if (account.held !== 0n) throw failedPrecondition("ACCOUNT_HAS_HOLDS", "The account has pending holds; they must be captured or released first.", { account_id: id });
+    if (account.balance !== 0n) throw failedPrecondition("ACCOUNT_NOT_EMPTY", "Only an account with a zero balance can be closed; move the money out first.", { account_id: id });
+    return saveState(tx, actor, { ...account, status: "CLOSED" }, "account.close", {}, ledger.now());
+  });
+}

@@ -1,0 +1,50 @@
+// Audit events of the ledger. A mutation's event is written with the mutation's Tx; a business
+// failure's FAILED event is written in the transaction that records the failure (with the
+// idempotency key for money commands, on its own for account commands without a request_id).
+import { Code } from "@connectrpc/connect";
+import type { Tx } from "../db/database";
+import { DomainError } from "../errors";
+import { recordAudit, type AuditOutcome } from "../audit/recorder";
+import type { Ledger } from "./ledger";
+import type { Actor } from "./types";
+
+export type AuditDetails = Record<string, string | number | boolean | null>;
+
+export async function audit(
+  tx: Tx,
+  actor: Actor,
+  event: { action: string; targetId: string; details?: AuditDetails; outcome?: AuditOutcome },
+  nowMs: number,
+): Promise<void> {
+  await recordAudit(tx, {
+    actorId: actor.userId,
+    action: event.action,
+    targetId: event.targetId,
+    outcome: event.outcome ?? "SUCCESS",
+    clientAddress: actor.clientAddress,
+    requestId: actor.callId,
+    details: event.details ?? {},
+  }, nowMs);
+}
+
+/** The FAILED event of a business failure (DENIED when the caller lacked a permission). */
+export async function auditFailure(tx: Tx, actor: Actor, action: string, targetId: string, error: DomainError, nowMs: number, details: AuditDetails = {}): Promise<void> {
+  const outcome = error.code === Code.PermissionDenied ? "DENIED" : "FAILED";
+  await audit(tx, actor, { action, targetId, outcome, details: { ...details, code: Code[error.code], reason: error.reason } }, nowMs);
+}
+
+/**
+ * Runs a command without request_id (freeze, close, update...) in one transaction. When it
+ * fails with a DomainError, the transaction rolls back and a FAILED event is committed on its
+ * own before the error is thrown.
+ */
+export async function auditedCommand<T>(ledger: Ledger, actor: Actor, action: string, targetId: string, fn: (tx: Tx) => Promise<T>): Promise<T> {
+  try {
+    return await ledger.db.transaction(fn);
+  } catch (err) {
+    if (err instanceof DomainError) {
+      await ledger.db.transaction((tx) => auditFailure(tx, actor, action, targetId, err, ledger.now()));
+    }
+    throw err;
+  }
+}

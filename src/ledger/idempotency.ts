@@ -1,0 +1,134 @@
+// Idempotent commands (AIP-155): the key (caller, method, request_id) is the primary key of
+// idempotency_keys, and the row is inserted in the SAME database transaction as the command's
+// effects, with the command's outcome. So:
+//   - a command and its key commit together or not at all;
+//   - of concurrent duplicates, exactly one inserts the key; the others find it taken
+//     (INSERT ... ON CONFLICT DO NOTHING waits for the first to commit), roll their own work
+//     back and replay the stored outcome. There is no read-then-write check anywhere;
+//   - a business failure (a DomainError from the command) rolls the command back, then a
+//     second transaction commits the key with the error and a FAILED audit event; the error is
+//     thrown after that commit. Replays throw the same error, whatever happened since (a
+//     refused transfer stays refused under its request_id even after a deposit);
+//   - the same key with a different payload is FAILED_PRECONDITION REQUEST_ID_REUSED, naming
+//     the differing fields. Per-field digests are stored (not the values) to name them.
+// Shape errors are thrown before any of this and record nothing.
+import { createHash } from "node:crypto";
+import type { Database, Tx } from "../db/database";
+import { DomainError, failedPrecondition } from "../errors";
+
+export interface IdempotencyKey {
+  /** The calling user's id. */
+  callerId: string;
+  /** "TransactionService/Transfer" */
+  method: string;
+  requestId: string;
+}
+
+export type PayloadValue = string | bigint | number | boolean | null;
+/** The request's meaningful fields, after normalization (e.g. account number without spaces). */
+export type Payload = Record<string, PayloadValue>;
+
+type Outcome = { ok: unknown } | { error: ReturnType<DomainError["toJSON"]> };
+
+/** Thrown inside the transaction when the key is taken: roll back, then replay. */
+class KeyTaken extends Error {
+  constructor() {
+    super("idempotency key taken by a committed request");
+  }
+}
+
+export interface IdempotentOptions<T> {
+  db: Database;
+  key: IdempotencyKey;
+  payload: Payload;
+  nowMs: number;
+  /** The command; it runs in the transaction that claims the key. */
+  work: (tx: Tx) => Promise<T>;
+  /** Records the FAILED audit event of a business failure, in the transaction of the key. */
+  recordFailure: (tx: Tx, error: DomainError) => Promise<void>;
+}
+
+export async function idempotent<T>(opts: IdempotentOptions<T>): Promise<T> {
+  const fields = fieldDigests(opts.payload);
+  const hash = payloadHash(fields);
+  try {
+    return await opts.db.transaction(async (tx) => {
+      const value = await opts.work(tx);
+      if (!(await claim(tx, opts, hash, fields, { ok: value }))) throw new KeyTaken();
+      return value;
+    });
+  } catch (err) {
+    if (err instanceof KeyTaken) return replay<T>(opts.db, opts.key, hash, fields);
+    if (!(err instanceof DomainError)) throw err;
+    const recorded = await opts.db.transaction(async (tx) => {
+      if (!(await claim(tx, opts, hash, fields, { error: err.toJSON() }))) return false;
+      await opts.recordFailure(tx, err);
+      return true;
+    });
+    if (!recorded) return replay<T>(opts.db, opts.key, hash, fields);
+    throw err;
+  }
+}
+
+/** Inserts the key with its outcome; false when it already exists (then nothing was written). */
+async function claim(tx: Tx, opts: IdempotentOptions<unknown>, hash: string, fields: Record<string, string>, outcome: Outcome): Promise<boolean> {
+  const inserted = await tx.run(
+    `INSERT INTO idempotency_keys (caller_id, method, request_id, payload_hash, payload_fields, outcome, create_time)
+     VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`,
+    [opts.key.callerId, opts.key.method, opts.key.requestId, hash, JSON.stringify(fields), encodeOutcome(outcome), opts.nowMs],
+  );
+  return inserted === 1;
+}
+
+async function replay<T>(db: Database, key: IdempotencyKey, hash: string, fields: Record<string, string>): Promise<T> {
+  const row = await db.read((tx) =>
+    tx.one<{ payload_hash: string; payload_fields: string; outcome: string }>(
+      `SELECT payload_hash, payload_fields, outcome FROM idempotency_keys WHERE caller_id = ? AND method = ? AND request_id = ?`,
+      [key.callerId, key.method, key.requestId],
+    ),
+  );
+  // Keys are never deleted, and this one was just found taken.
+  if (!row) throw new Error("idempotency key vanished after a conflict");
+  if (row.payload_hash !== hash) {
+    const stored = JSON.parse(row.payload_fields) as Record<string, string>;
+    const names = [...new Set([...Object.keys(stored), ...Object.keys(fields)])].filter((f) => stored[f] !== fields[f]).sort();
+    throw failedPrecondition(
+      "REQUEST_ID_REUSED",
+      `This request_id was already used with different values (${names.join(", ")}); use a new request_id for a new operation.`,
+      { request_id: key.requestId, fields: names.join(",") },
+    );
+  }
+  const outcome = decodeOutcome(row.outcome);
+  if ("error" in outcome) throw DomainError.fromJSON(outcome.error);
+  return outcome.ok as T;
+}
+
+function fieldDigests(payload: Payload): Record<string, string> {
+  const digests: Record<string, string> = {};
+  for (const name of Object.keys(payload).sort()) {
+    const value = payload[name];
+    const text = JSON.stringify(typeof value === "bigint" ? `${value}n` : value ?? null);
+    digests[name] = createHash("sha256").update(text).digest("hex").slice(0, 32);
+  }
+  return digests;
+}
+
+function payloadHash(fields: Record<string, string>): string {
+  return createHash("sha256").update(JSON.stringify(Object.entries(fields))).digest("hex");
+}
+
+/** JSON with bigints kept exact: {"$bigint": "123"}. */
+function encodeOutcome(outcome: Outcome): string {
+  return JSON.stringify(outcome, (_k, v: unknown) => (typeof v === "bigint" ? { $bigint: v.toString() } : v));
+}
+
+function decodeOutcome(text: string): Outcome {
+  return JSON.parse(text, (_k, v: unknown) => {
+    if (v !== null && typeof v === "object" && !Array.isArray(v)) {
+      const o = v as Record<string, unknown>;
+      const keys = Object.keys(o);
+      if (keys.length === 1 && keys[0] === "$bigint" && typeof o.$bigint === "string") return BigInt(o.$bigint);
+    }
+    return v;
+  }) as Outcome;
+}

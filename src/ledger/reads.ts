@@ -1,0 +1,108 @@
+// Reads of the ledger: one transaction, an account's statement, and balances now or at a past
+// instant. Statements and past balances come from the append-only entries (balance_after).
+import { invalidArgument, notFound } from "../errors";
+import { limits } from "../limits";
+import { accessAccount, isStaff } from "./access";
+import type { Ledger } from "./ledger";
+import { decodePageToken, encodePageToken, parsePageSize } from "./page-token";
+import { accountColumns, toAccount, toTransaction, transactionColumns } from "./rows";
+import type { Actor, BalanceView, Page, StatementLine, TransactionView } from "./types";
+import { availableOf } from "./types";
+import { parseId } from "./validate";
+
+/** A party's owner or staff; anyone else gets NOT_FOUND. */
+export async function getTransaction(ledger: Ledger, actor: Actor, transactionId: string): Promise<TransactionView> {
+  const id = parseId(transactionId, "transaction_id");
+  const row = await ledger.db.read((tx) =>
+    tx.one(
+      `SELECT ${transactionColumns("t")}, fa.owner_id AS from_owner, ta.owner_id AS to_owner
+         FROM transactions t
+         LEFT JOIN accounts fa ON fa.id = t.from_account_id
+         LEFT JOIN accounts ta ON ta.id = t.to_account_id
+        WHERE t.id = ?`,
+      [id],
+    ),
+  );
+  const visible = row !== undefined && (isStaff(actor) || row.from_owner === actor.userId || row.to_owner === actor.userId);
+  if (!visible) throw notFound("TRANSACTION_NOT_FOUND", "No such transaction.", { field: "transaction_id" });
+  return toTransaction(row);
+}
+
+export interface ListTransactionsInput {
+  accountId: string;
+  startTimeMs?: number;
+  endTimeMs?: number;
+  pageSize: number;
+  pageToken: string;
+}
+
+/** The statement, newest first: start_time <= create_time < end_time. Cursor: the entry seq. */
+export async function listTransactions(ledger: Ledger, actor: Actor, input: ListTransactionsInput): Promise<Page<StatementLine>> {
+  const accountId = parseId(input.accountId, "account_id");
+  const pageSize = parsePageSize(input.pageSize);
+  const start = input.startTimeMs;
+  const end = input.endTimeMs;
+  if (start !== undefined && end !== undefined && start > end) {
+    throw invalidArgument("TIME_RANGE_INVALID", "start_time must not be after end_time.", { field: "start_time" });
+  }
+  const filters = { account: accountId, start: start ?? null, end: end ?? null };
+  const cursor = decodePageToken(input.pageToken, filters);
+  if (cursor !== undefined && !/^\d{1,18}$/.test(cursor)) throw invalidArgument("PAGE_TOKEN_INVALID", "page_token is malformed.", { field: "page_token" });
+  return ledger.db.read(async (tx) => {
+    const accountRow = await tx.one(`SELECT ${accountColumns()} FROM accounts WHERE id = ?`, [accountId]);
+    const account = accessAccount(actor, accountRow ? toAccount(accountRow) : undefined, "read");
+    const where = ["e.account_id = ?"];
+    const params: unknown[] = [account.id];
+    if (start !== undefined) (where.push("e.create_time >= ?"), params.push(start));
+    if (end !== undefined) (where.push("e.create_time < ?"), params.push(end));
+    if (cursor !== undefined) (where.push("e.seq < ?"), params.push(cursor));
+    const rows = await tx.all(
+      `SELECT ${transactionColumns("t")}, e.seq AS entry_seq, CAST(e.amount AS TEXT) AS entry_amount, CAST(e.balance_after AS TEXT) AS entry_balance_after
+         FROM entries e JOIN transactions t ON t.id = e.transaction_id
+        WHERE ${where.join(" AND ")}
+        ORDER BY e.seq DESC LIMIT ?`,
+      [...params, pageSize + 1],
+    );
+    const items = rows.slice(0, pageSize).map((r) => ({
+      transaction: toTransaction(r),
+      amount: BigInt(String(r.entry_amount)),
+      balanceAfter: BigInt(String(r.entry_balance_after)),
+      seq: Number(r.entry_seq),
+    }));
+    const more = rows.length > pageSize;
+    return { items, nextPageToken: more ? encodePageToken(filters, String(items[items.length - 1]!.seq)) : "" };
+  });
+}
+
+/**
+ * Balances now, or at a past instant from the entries: the ledger balance is the balance_after
+ * of the account's last entry at or before as_of, held is the total of the holds that were
+ * pending at as_of. The overdraft limit has no history: the current one is used.
+ */
+export async function getBalance(ledger: Ledger, actor: Actor, input: { accountId: string; asOfMs?: number }): Promise<BalanceView> {
+  const accountId = parseId(input.accountId, "account_id");
+  const nowMs = ledger.now();
+  const asOf = input.asOfMs;
+  if (asOf !== undefined && (asOf < 0 || asOf > nowMs + limits.asOfSkewMsMax)) {
+    throw invalidArgument("AS_OF_INVALID", "as_of must not be in the future.", { field: "as_of" });
+  }
+  return ledger.db.read(async (tx) => {
+    const row = await tx.one(`SELECT ${accountColumns()} FROM accounts WHERE id = ?`, [accountId]);
+    const account = accessAccount(actor, row ? toAccount(row) : undefined, "read");
+    if (asOf === undefined || asOf >= nowMs) {
+      return { currency: account.currency, ledger: account.balance, held: account.held, available: availableOf(account), asOfMs: asOf ?? nowMs };
+    }
+    const last = await tx.one<{ balance_after: string }>(
+      `SELECT CAST(balance_after AS TEXT) AS balance_after FROM entries WHERE account_id = ? AND create_time <= ? ORDER BY create_time DESC, seq DESC LIMIT 1`,
+      [account.id, asOf],
+    );
+    const held = await tx.one<{ held: string | null }>(
+      `SELECT CAST(SUM(t.amount) AS TEXT) AS held FROM entries e JOIN transactions t ON t.id = e.transaction_id
+        WHERE e.account_id = ? AND e.create_time <= ? AND t.tx_type = 'HOLD' AND (t.status = 'PENDING' OR t.update_time > ?)`,
+      [account.id, asOf, asOf],
+    );
+    const balance = BigInt(last?.balance_after ?? "0");
+    const heldAt = BigInt(held?.held ?? "0");
+    return { currency: account.currency, ledger: balance, held: heldAt, available: balance - heldAt + account.overdraftLimit, asOfMs: asOf };
+  });
+}

@@ -1,0 +1,94 @@
+// Column lists and row -> view mapping for accounts and transactions. BIGINT money is read as
+// text (CAST ... AS TEXT works on both engines) and parsed with BigInt, so no precision is lost;
+// PostgreSQL returns other BIGINTs (times, counters) as strings, hence Number().
+import type { Row } from "../db/database";
+import type { AccountView, TransactionView, AccountKind, AccountType, AccountStatus, TransactionType, TransactionStatus } from "./types";
+
+/** Money column read as text. */
+export function money(column: string, alias = column.replace(/^.*\./, "")): string {
+  return `CAST(${column} AS TEXT) AS ${alias}`;
+}
+
+export function accountColumns(prefix = ""): string {
+  const p = prefix === "" ? "" : `${prefix}.`;
+  return [
+    `${p}id`,
+    `${p}number`,
+    `${p}owner_id`,
+    `${p}kind`,
+    `${p}currency`,
+    `${p}account_type`,
+    `${p}status`,
+    `${p}display_name`,
+    money(`${p}balance`),
+    money(`${p}held`),
+    money(`${p}overdraft_limit`),
+    `${p}entry_count`,
+    `${p}version`,
+    `${p}create_time`,
+    `${p}update_time`,
+  ].join(", ");
+}
+
+export function toAccount(row: Row): AccountView {
+  return {
+    id: String(row.id),
+    number: String(row.number),
+    ownerId: row.owner_id == null ? "" : String(row.owner_id),
+    kind: String(row.kind) as AccountKind,
+    currency: String(row.currency),
+    type: String(row.account_type) as AccountType,
+    status: String(row.status) as AccountStatus,
+    displayName: String(row.display_name),
+    balance: BigInt(String(row.balance)),
+    held: BigInt(String(row.held)),
+    overdraftLimit: BigInt(String(row.overdraft_limit)),
+    createTimeMs: Number(row.create_time),
+    updateTimeMs: Number(row.update_time),
+    version: Number(row.version),
+  };
+}
+
+export function transactionColumns(prefix = ""): string {
+  const p = prefix === "" ? "" : `${prefix}.`;
+  return [
+    `${p}id`,
+    `${p}tx_type`,
+    `${p}status`,
+    `${p}currency`,
+    money(`${p}amount`),
+    `${p}from_account_id`,
+    `${p}to_account_id`,
+    `${p}description`,
+    `${p}request_id`,
+    `${p}initiated_by`,
+    `${p}reverses_id`,
+    `${p}hold_id`,
+    `${p}expire_time`,
+    `${p}create_time`,
+  ].join(", ");
+}
+
+export function toTransaction(row: Row): TransactionView {
+  return {
+    id: String(row.id),
+    type: String(row.tx_type) as TransactionType,
+    status: String(row.status) as TransactionStatus,
+    currency: String(row.currency),
+    amount: BigInt(String(row.amount)),
+    fromAccountId: row.from_account_id == null ? "" : String(row.from_account_id),
+    toAccountId: row.to_account_id == null ? "" : String(row.to_account_id),
+    description: String(row.description),
+    requestId: String(row.request_id),
+    initiatedBy: String(row.initiated_by),
+    reversesId: row.reverses_id == null ? "" : String(row.reverses_id),
+    holdId: row.hold_id == null ? "" : String(row.hold_id),
+    expireTimeMs: row.expire_time == null ? null : Number(row.expire_time),
+    createTimeMs: Number(row.create_time),
+  };
+}
+
+/** "?, ?, ?" for n parameters. */
+export function placeholders(n: number): string {
+  return Array.from({ length: n }, () => "?").join(", ");
+}

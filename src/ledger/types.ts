@@ -1,0 +1,91 @@
+// The ledger's domain types: what the domain functions take and return. Money is bigint minor
+// units everywhere; times are epoch milliseconds. Services map these to and from bank.v1.
+import type { Role } from "../../gen/bank/v1/access_pb";
+
+/** Who is calling, and the facts the audit log needs about the call. */
+export interface Actor {
+  userId: string;
+  roles: readonly Role[];
+  clientAddress: string;
+  /** The call's id (x-request-id), recorded in audit events; not the AIP-155 request_id. */
+  callId: string;
+}
+
+export type AccountKind = "CUSTOMER" | "SETTLEMENT";
+export type AccountType = "CHECKING" | "SAVINGS";
+export type AccountStatus = "ACTIVE" | "FROZEN" | "CLOSED";
+export type TransactionType = "DEPOSIT" | "WITHDRAWAL" | "TRANSFER" | "HOLD" | "CAPTURE" | "RELEASE" | "REVERSAL";
+export type TransactionStatus = "POSTED" | "PENDING" | "RELEASED" | "CAPTURED" | "REVERSED" | "EXPIRED";
+
+export interface AccountView {
+  id: string;
+  /** Compact digits; format with formatAccountNumber for people. */
+  number: string;
+  /** Empty for settlement accounts. */
+  ownerId: string;
+  kind: AccountKind;
+  currency: string;
+  type: AccountType;
+  status: AccountStatus;
+  displayName: string;
+  balance: bigint;
+  held: bigint;
+  overdraftLimit: bigint;
+  createTimeMs: number;
+  updateTimeMs: number;
+  /** Bumped by changes of name, limit or status (not by postings); the etag. */
+  version: number;
+}
+
+export interface TransactionView {
+  id: string;
+  type: TransactionType;
+  status: TransactionStatus;
+  currency: string;
+  amount: bigint;
+  /** "" when the money comes from outside the bank (the settlement account). */
+  fromAccountId: string;
+  /** "" when the money leaves the bank (or for a HOLD / RELEASE). */
+  toAccountId: string;
+  description: string;
+  requestId: string;
+  initiatedBy: string;
+  reversesId: string;
+  holdId: string;
+  createTimeMs: number;
+  /** Set for holds only. */
+  expireTimeMs: number | null;
+}
+
+/** One statement line: a transaction as seen by one account. */
+export interface StatementLine {
+  transaction: TransactionView;
+  /** Signed change of this account's ledger balance (0 for HOLD / RELEASE). */
+  amount: bigint;
+  balanceAfter: bigint;
+  seq: number;
+}
+
+export interface BalanceView {
+  currency: string;
+  ledger: bigint;
+  held: bigint;
+  available: bigint;
+  asOfMs: number;
+}
+
+export interface Page<T> {
+  items: T[];
+  nextPageToken: string;
+}
+
+/** A validated amount of money. */
+export interface Amount {
+  currency: string;
+  minor: bigint;
+}
+
+/** available = ledger - held + overdraft_limit (API.md). */
+export function availableOf(a: Pick<AccountView, "balance" | "held" | "overdraftLimit">): bigint {
+  return a.balance - a.held + a.overdraftLimit;
+}

@@ -1,0 +1,79 @@
+// Domain <-> bank.v1 mapping shared by the account and transaction services, and the Actor of
+// a call. Enum values are mapped by name both ways, never by number.
+import type { MessageInitShape } from "@bufbuild/protobuf";
+import { timestampFromMs, timestampMs, type Timestamp } from "@bufbuild/protobuf/wkt";
+import type { HandlerContext } from "@connectrpc/connect";
+import { callInfo } from "../context";
+import { unauthenticated } from "../errors";
+import { AccountStatus, AccountType, type AccountSchema } from "../../gen/bank/v1/account_pb";
+import type { MoneySchema } from "../../gen/bank/v1/money_pb";
+import { TransactionStatus, TransactionType, type StatementEntrySchema, type TransactionSchema } from "../../gen/bank/v1/transaction_pb";
+import { formatAccountNumber } from "./account-number";
+import { etagOf } from "./accounts";
+import type { AccountView, Actor, StatementLine, TransactionView } from "./types";
+import { availableOf } from "./types";
+
+/** The signed-in caller; the auth interceptor has verified the token and the method's roles. */
+export function actorOf(ctx: HandlerContext): Actor {
+  const info = callInfo(ctx);
+  if (!info.principal) throw unauthenticated("UNAUTHENTICATED", "Sign in first: send an access token as a bearer token.");
+  return { userId: info.principal.userId, roles: info.principal.roles, clientAddress: info.clientAddress, callId: info.requestId };
+}
+
+export function money(currency: string, minor: bigint): MessageInitShape<typeof MoneySchema> {
+  return { currency, minorUnits: minor };
+}
+
+export function optionalMs(ts: Timestamp | undefined): number | undefined {
+  return ts === undefined ? undefined : timestampMs(ts);
+}
+
+export function accountMessage(a: AccountView): MessageInitShape<typeof AccountSchema> {
+  return {
+    id: a.id,
+    number: formatAccountNumber(a.number),
+    ownerId: a.ownerId,
+    currency: a.currency,
+    type: AccountType[a.type],
+    status: AccountStatus[a.status],
+    displayName: a.displayName,
+    ledgerBalance: money(a.currency, a.balance),
+    availableBalance: money(a.currency, availableOf(a)),
+    held: money(a.currency, a.held),
+    overdraftLimit: money(a.currency, a.overdraftLimit),
+    createTime: timestampFromMs(a.createTimeMs),
+    updateTime: timestampFromMs(a.updateTimeMs),
+    etag: etagOf(a),
+  };
+}
+
+/** The proto enum name (without prefix) of a request's account type, or "" when unset. */
+export function accountTypeName(type: AccountType): string {
+  return type === AccountType.UNSPECIFIED ? "" : (AccountType[type] ?? "");
+}
+
+export function transactionMessage(t: TransactionView): MessageInitShape<typeof TransactionSchema> {
+  return {
+    id: t.id,
+    type: TransactionType[t.type],
+    status: TransactionStatus[t.status],
+    amount: money(t.currency, t.amount),
+    fromAccountId: t.fromAccountId,
+    toAccountId: t.toAccountId,
+    description: t.description,
+    requestId: t.requestId,
+    initiatedBy: t.initiatedBy,
+    reversesId: t.reversesId,
+    holdId: t.holdId,
+    createTime: timestampFromMs(t.createTimeMs),
+    expireTime: t.expireTimeMs === null ? undefined : timestampFromMs(t.expireTimeMs),
+  };
+}
+
+export function statementEntryMessage(line: StatementLine): MessageInitShape<typeof StatementEntrySchema> {
+  return {
+    transaction: transactionMessage(line.transaction),
+    amount: money(line.transaction.currency, line.amount),
+    balanceAfter: money(line.transaction.currency, line.balanceAfter),
+  };
+}

@@ -1,0 +1,39 @@
+// bank.v1.AdminService: user administration. The auth interceptor admits only the roles the
+// contract lists (ListUsers: AUDITOR, ADMIN; the rest: ADMIN); the rules live in src/admin.
+import { create } from "@bufbuild/protobuf";
+import type { ConnectRouter, ServiceImpl } from "@connectrpc/connect";
+import { callInfo } from "../context";
+import {
+  AdminService,
+  DisableUserResponseSchema,
+  EnableUserResponseSchema,
+  ListUsersResponseSchema,
+  SetUserRolesResponseSchema,
+} from "../../gen/bank/v1/admin_service_pb";
+import { disableUser, enableUser, listUsers, setUserRoles, type AdminDeps } from "../admin/users";
+import { userToMessage } from "../auth/users";
+
+export function adminRoutes(deps: AdminDeps): (router: ConnectRouter) => void {
+  return (router) => router.service(AdminService, adminServiceImpl(deps));
+}
+
+export function adminServiceImpl(deps: AdminDeps): ServiceImpl<typeof AdminService> {
+  return {
+    async listUsers(req) {
+      const page = await listUsers(deps.db, { emailPrefix: req.emailPrefix, pageSize: req.pageSize, pageToken: req.pageToken });
+      return create(ListUsersResponseSchema, { users: page.rows.map(userToMessage), nextPageToken: page.nextPageToken });
+    },
+    async setUserRoles(req, ctx) {
+      const user = await setUserRoles(deps, callInfo(ctx), req.userId, req.roles);
+      return create(SetUserRolesResponseSchema, { user: userToMessage(user) });
+    },
+    async disableUser(req, ctx) {
+      const user = await disableUser(deps, callInfo(ctx), req.userId);
+      return create(DisableUserResponseSchema, { user: userToMessage(user) });
+    },
+    async enableUser(req, ctx) {
+      const user = await enableUser(deps, callInfo(ctx), req.userId);
+      return create(EnableUserResponseSchema, { user: userToMessage(user) });
+    },
+  };
+}

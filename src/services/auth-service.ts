@@ -1,0 +1,78 @@
+// bank.v1.AuthService: thin Connect handlers over the auth domain (src/auth).
+import { create } from "@bufbuild/protobuf";
+import { timestampFromMs } from "@bufbuild/protobuf/wkt";
+import type { ConnectRouter, HandlerContext, ServiceImpl } from "@connectrpc/connect";
+import { AuthService } from "../../gen/bank/v1/auth_service_pb";
+import { SessionSchema } from "../../gen/bank/v1/user_pb";
+import { callInfo, type Principal } from "../context";
+import { unauthenticated } from "../errors";
+import type { AuthDeps } from "../auth/deps";
+import { changePassword, currentUser, listSessions, logout, register, revokeSession } from "../auth/account";
+import { login, refreshTokens, type SignedIn } from "../auth/sign-in";
+import { userToMessage } from "../auth/users";
+import type { SessionRow } from "../auth/sessions";
+
+export function authServiceRoutes(deps: AuthDeps): (router: ConnectRouter) => void {
+  return (router) => router.service(AuthService, authServiceImpl(deps));
+}
+
+export function authServiceImpl(deps: AuthDeps): ServiceImpl<typeof AuthService> {
+  return {
+    register: async (req, ctx) => ({ user: userToMessage(await register(deps, callInfo(ctx), req)) }),
+    login: async (req, ctx) => signedIn(await login(deps, callInfo(ctx), req)),
+    refreshToken: async (req, ctx) => signedIn(await refreshTokens(deps, callInfo(ctx), req.refreshToken)),
+    logout: async (req, ctx) => {
+      await logout(deps, callInfo(ctx), principal(ctx), req.refreshToken);
+      return {};
+    },
+    getCurrentUser: async (_req, ctx) => ({ user: userToMessage(await currentUser(deps, principal(ctx))) }),
+    changePassword: async (req, ctx) => {
+      await changePassword(deps, callInfo(ctx), principal(ctx), req);
+      return {};
+    },
+    listSessions: async (req, ctx) => {
+      const caller = principal(ctx);
+      const page = await listSessions(deps, caller, req);
+      return { sessions: page.sessions.map((s) => sessionToMessage(s, caller)), nextPageToken: page.nextPageToken };
+    },
+    revokeSession: async (req, ctx) => {
+      await revokeSession(deps, callInfo(ctx), principal(ctx), req.sessionId);
+      return {};
+    },
+    introspectToken: async (req) => {
+      const found = await deps.authenticator.introspect(req.token);
+      if (!found) return { active: false };
+      const { principal: p, expireMs } = found;
+      return { active: true, userId: p.userId, roles: [...p.roles], sessionId: p.sessionId, expireTime: timestampFromMs(expireMs) };
+    },
+    getJwks: async () => ({ keysJson: deps.keys.jwksJson() }),
+  };
+}
+
+function signedIn(s: SignedIn) {
+  return {
+    accessToken: s.accessToken,
+    refreshToken: s.refresh.token,
+    accessTokenExpireTime: timestampFromMs(s.accessExpireMs),
+    refreshTokenExpireTime: timestampFromMs(s.refresh.expireMs),
+    user: userToMessage(s.user),
+  };
+}
+
+/** The interceptor guarantees a principal on non-public methods; this is the assertion. */
+function principal(ctx: HandlerContext): Principal {
+  const p = callInfo(ctx).principal;
+  if (!p) throw unauthenticated("TOKEN_MISSING", "This method needs an access token.");
+  return p;
+}
+
+function sessionToMessage(row: SessionRow, caller: Principal) {
+  return create(SessionSchema, {
+    id: row.id,
+    createTime: timestampFromMs(Number(row.create_time)),
+    lastUsedTime: timestampFromMs(Number(row.last_used_time)),
+    userAgent: row.user_agent,
+    clientAddress: row.client_address,
+    current: row.id === caller.sessionId,
+  });
+}

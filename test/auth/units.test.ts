@@ -1,0 +1,181 @@
+// Goal: the small parts of auth hold their invariants on their own: role columns round-trip,
+// the back-off doubles and never becomes a permanent lock, the argon2 work queue bounds
+// concurrency and refuses excess work with RESOURCE_EXHAUSTED, the verified-token cache is
+// bounded and expires entries, and the key ring signs with the newest key while every key
+// verifies (rotation), refusing malformed key files.
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { generateKeyPairSync } from "node:crypto";
+import { Code } from "@connectrpc/connect";
+import { decodeProtectedHeader } from "jose";
+import { Role } from "../../gen/bank/v1/access_pb";
+import { DomainError, resourceExhausted } from "../../src/errors";
+import { limits } from "../../src/limits";
+import { roleFromName, rolesFromColumn, rolesToColumn } from "../../src/auth/roles";
+import { accountBlockedUntil } from "../../src/auth/throttle";
+import { WorkQueue } from "../../src/auth/work-queue";
+import { ExpiringLru } from "../../src/auth/lru";
+import { KeyRing } from "../../src/auth/keys";
+import { AccessTokens } from "../../src/auth/tokens";
+import { normalizeEmail, validEmail } from "../../src/auth/policy";
+
+describe("roles column", () => {
+  test("round-trips, sorted, without duplicates or prefix", () => {
+    expect(rolesToColumn([Role.ADMIN, Role.CUSTOMER, Role.ADMIN])).toBe("CUSTOMER,ADMIN");
+    expect(rolesFromColumn("CUSTOMER,ADMIN")).toEqual([Role.CUSTOMER, Role.ADMIN]);
+    expect(rolesFromColumn("")).toEqual([]);
+    expect(rolesToColumn([])).toBe("");
+  });
+
+  test("refuses what cannot be granted or read", () => {
+    expect(() => rolesToColumn([Role.UNSPECIFIED])).toThrow();
+    expect(() => rolesFromColumn("CUSTOMER,ROOT")).toThrow();
+    expect(roleFromName("teller")).toBe(Role.TELLER);
+    expect(roleFromName("ROLE_AUDITOR")).toBe(Role.AUDITOR);
+    expect(roleFromName("UNSPECIFIED")).toBeUndefined();
+    expect(roleFromName("boss")).toBeUndefined();
+  });
+});
+
+describe("email normalization", () => {
+  test("trims and lower-cases", () => {
+    expect(normalizeEmail("  Ada@Example.COM ")).toBe("ada@example.com");
+    expect(validEmail("Ada.Lovelace+bank@Example.co.uk")).toBe("ada.lovelace+bank@example.co.uk");
+  });
+});
+
+describe("account back-off", () => {
+  const now = 1_000_000;
+  test("free failures, then base, doubling, capped: never a permanent lock (even past 100 failures)", () => {
+    for (let f = 0; f < limits.loginFailuresFree; f++) expect(accountBlockedUntil(f, now)).toBe(0);
+    expect(accountBlockedUntil(limits.loginFailuresFree, now) - now).toBe(limits.loginBackoffMsBase);
+    expect(accountBlockedUntil(limits.loginFailuresFree + 1, now) - now).toBe(2 * limits.loginBackoffMsBase);
+    expect(accountBlockedUntil(limits.loginFailuresFree + 3, now) - now).toBe(8 * limits.loginBackoffMsBase);
+    for (const f of [50, 99, 100, 1000, 1e9]) {
+      expect(accountBlockedUntil(f, now) - now).toBe(limits.loginBackoffMsMax);
+    }
+  });
+});
+
+describe("WorkQueue", () => {
+  const busy = () => resourceExhausted("BUSY", "busy");
+
+  function gate() {
+    let open!: () => void;
+    const opened = new Promise<void>((resolve) => (open = resolve));
+    return { open, opened };
+  }
+
+  test("runs at most concurrencyMax jobs; the queue hands slots over in order", async () => {
+    const q = new WorkQueue({ concurrencyMax: 2, queueMax: 10, waitMsMax: 60_000, busy });
+    let running = 0;
+    let peak = 0;
+    const order: number[] = [];
+    const job = (i: number) => async () => {
+      running++;
+      peak = Math.max(peak, running);
+      await new Promise((r) => setImmediate(r));
+      order.push(i);
+      running--;
+      return i;
+    };
+    const results = await Promise.all([0, 1, 2, 3, 4, 5].map((i) => q.run(job(i))));
+    expect(results).toEqual([0, 1, 2, 3, 4, 5]);
+    expect(peak).toBe(2);
+  });
+
+  test("a full queue refuses at once with RESOURCE_EXHAUSTED; a long wait is refused too", async () => {
+    const q = new WorkQueue({ concurrencyMax: 1, queueMax: 1, waitMsMax: 50, busy });
+    const g = gate();
+    const holding = q.run(() => g.opened);
+    const waiting = q.run(async () => "second");
+    const refused = await q.run(async () => "third").catch((e: unknown) => e);
+    expect(refused).toBeInstanceOf(DomainError);
+    expect((refused as DomainError).code).toBe(Code.ResourceExhausted);
+    // The waiter gives up after waitMsMax while the first job still holds the slot.
+    await expect(waiting).rejects.toMatchObject({ reason: "BUSY" });
+    g.open();
+    await holding;
+    expect(await q.run(async () => "after")).toBe("after");
+  });
+
+  test("a failing job frees its slot", async () => {
+    const q = new WorkQueue({ concurrencyMax: 1, queueMax: 0, waitMsMax: 10, busy });
+    await expect(q.run(async () => Promise.reject(new Error("boom")))).rejects.toThrow("boom");
+    expect(await q.run(async () => 1)).toBe(1);
+  });
+});
+
+describe("ExpiringLru", () => {
+  test("evicts the least recently used beyond its bound, and entries die at expiry", () => {
+    const lru = new ExpiringLru<string, number>(2);
+    lru.set("a", 1, 1000);
+    lru.set("b", 2, 1000);
+    expect(lru.get("a", 0)).toBe(1); // a is now the most recent
+    lru.set("c", 3, 1000);
+    expect(lru.get("b", 0)).toBeUndefined();
+    expect(lru.get("a", 0)).toBe(1);
+    expect(lru.size).toBe(2);
+    expect(lru.get("c", 1000)).toBeUndefined();
+  });
+});
+
+describe("KeyRing", () => {
+  const jwt = { issuer: "bankd", audience: "bankd", accessTokenTtlSeconds: 60, keysDir: "" };
+  let dir: string;
+  beforeEach(() => {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), "bankd-keys-"));
+  });
+  afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+  function writeKey(name: string, kid: string, created?: string): void {
+    const jwk = generateKeyPairSync("ed25519").privateKey.export({ format: "jwk" });
+    fs.writeFileSync(path.join(dir, name), JSON.stringify({ ...jwk, kid, ...(created ? { created } : {}) }), { mode: 0o600 });
+  }
+
+  test("creates one key in an empty directory, then reuses it", async () => {
+    const keysDir = path.join(dir, "new");
+    const ring = await KeyRing.open(keysDir);
+    expect(fs.readdirSync(keysDir).filter((f) => f.endsWith(".jwk"))).toHaveLength(1);
+    const again = await KeyRing.open(keysDir);
+    expect(again.signer.kid).toBe(ring.signer.kid);
+  });
+
+  test("the newest key (by created) signs; tokens of the older key still verify", async () => {
+    writeKey("b-old.jwk", "old", "2024-01-01T00:00:00Z");
+    const oldRing = await KeyRing.open(dir);
+    const oldToken = (await new AccessTokens(oldRing, jwt).issue({ userId: "u", sessionId: "s", roles: [Role.CUSTOMER] })).token;
+    writeKey("a-new.jwk", "new", "2025-01-01T00:00:00Z");
+    const ring = await KeyRing.open(dir);
+    expect(ring.signer.kid).toBe("new");
+    const tokens = new AccessTokens(ring, jwt);
+    expect(decodeProtectedHeader((await tokens.issue({ userId: "u", sessionId: "s", roles: [] })).token).kid).toBe("new");
+    expect((await tokens.verify(oldToken)).userId).toBe("u");
+    expect(JSON.parse(ring.jwksJson()).keys.map((k: { kid: string }) => k.kid)).toEqual(["old", "new"]);
+  });
+
+  test("a key added after start (by another process) is learned when a token names it", async () => {
+    writeKey("a.jwk", "a", "2024-01-01T00:00:00Z");
+    const ring = await KeyRing.open(dir);
+    writeKey("b.jwk", "b", "2025-01-01T00:00:00Z");
+    const other = await KeyRing.open(dir);
+    const token = (await new AccessTokens(other, jwt).issue({ userId: "u2", sessionId: "s", roles: [] })).token;
+    expect((await new AccessTokens(ring, jwt).verify(token)).userId).toBe("u2");
+    // The signer does not change under a running process.
+    expect(ring.signer.kid).toBe("a");
+  });
+
+  test("without created fields, file name order decides", async () => {
+    writeKey("2024-key.jwk", "first");
+    writeKey("2025-key.jwk", "second");
+    expect((await KeyRing.open(dir)).signer.kid).toBe("second");
+  });
+
+  test("a malformed key file stops the start with a clear error", async () => {
+    fs.writeFileSync(path.join(dir, "bad.jwk"), JSON.stringify({ kty: "RSA", n: "x", e: "AQAB" }));
+    await expect(KeyRing.open(dir)).rejects.toThrow(/not a private Ed25519 JWK/);
+    fs.writeFileSync(path.join(dir, "bad.jwk"), "{not json");
+    await expect(KeyRing.open(dir)).rejects.toThrow(/not valid JSON/);
+  });
+});

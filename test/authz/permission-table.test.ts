@@ -1,0 +1,249 @@
+// Goal: the living documentation of who may do what. The table below lists EVERY method of every
+// bank.v1 service with its access rule from the contract (API.md); the test calls each method
+// over a real server as anonymous, a customer, another customer, a teller, an auditor and an
+// admin, and checks each answer: UNAUTHENTICATED for anonymous on non-public methods,
+// PERMISSION_DENIED for roles the rule does not list, NOT_FOUND for another customer's object,
+// and anything but UNAUTHENTICATED / PERMISSION_DENIED for everyone allowed. It also checks that
+// the table agrees with the `bank.v1.access` option of each method in the proto, and that
+// docs/permissions.md is this table rendered (BANK_WRITE_DOCS=1 rewrites it).
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { getOption, type DescService } from "@bufbuild/protobuf";
+import { Code, ConnectError } from "@connectrpc/connect";
+import { Role, access } from "../../gen/bank/v1/access_pb";
+import { AuthService } from "../../gen/bank/v1/auth_service_pb";
+import { AccountService } from "../../gen/bank/v1/account_service_pb";
+import { AccountType } from "../../gen/bank/v1/account_pb";
+import { TransactionService } from "../../gen/bank/v1/transaction_service_pb";
+import { AdminService } from "../../gen/bank/v1/admin_service_pb";
+import { AuditService } from "../../gen/bank/v1/audit_service_pb";
+import { bankServices } from "../../src/app";
+import { uuidv7 } from "../../src/ids";
+import { engines } from "../support/db";
+import { client, startTestApp, type TestApp } from "../support/app";
+import type { TestUser } from "../support/users";
+import { createUsers } from "../audit/support";
+
+const CALLERS = ["anonymous", "customer", "other customer", "teller", "auditor", "admin"] as const;
+type Caller = (typeof CALLERS)[number];
+type Outcome = "allowed" | "NOT_FOUND" | "PERMISSION_DENIED" | "UNAUTHENTICATED";
+
+/** What the requests refer to: the customer's objects, which the other customer may not see. */
+interface Fixtures {
+  users: Record<Exclude<Caller, "anonymous">, TestUser>;
+  /** The customer's account, with money on it. */
+  account: string;
+  /** Another account of the customer's, for freezing. */
+  freezable: string;
+  /** The other customer's account. */
+  otherAccount: string;
+  /** A deposit to `account`. */
+  deposit: string;
+  /** A fresh sign-in of the caller (the customer's for anonymous), for methods that end it. */
+  signIn(caller: Caller): Promise<{ accessToken: string; refreshToken: string }>;
+}
+
+interface Rule {
+  /** The access column of API.md. */
+  contract: string;
+  /** "public", "signed-in" (every role) or the roles listed. */
+  roles: "public" | Role[];
+  /** A customer sees only their own objects: the other customer gets NOT_FOUND. */
+  ownObject?: boolean;
+  /** Calls with a fresh session of the caller (the call ends or rotates it). */
+  freshSession?: boolean;
+  request(f: Fixtures, caller: Caller): Promise<object> | object;
+}
+
+const ALL = [Role.CUSTOMER, Role.TELLER, Role.AUDITOR, Role.ADMIN];
+const STAFF_AND_OWNER = ALL;
+const usd = (minorUnits: number) => ({ currency: "USD", minorUnits: BigInt(minorUnits) });
+const rid = () => `perm-${uuidv7()}`;
+const isStaff = (c: Caller) => c === "teller" || c === "auditor" || c === "admin";
+
+// Requests are valid where that matters and harmless otherwise: a refused or not-found request is
+// still past the access check, which is what "allowed" asserts.
+const TABLE: Record<string, Record<string, Rule>> = {
+  "bank.v1.AuthService": {
+    Register: { contract: "public", roles: "public", request: () => ({ email: "not-an-email", password: "x", fullName: "x" }) },
+    Login: { contract: "public", roles: "public", request: (f, c) => ({ email: userOf(f, c).email, password: userOf(f, c).password }) },
+    RefreshToken: { contract: "public", roles: "public", request: async (f, c) => ({ refreshToken: (await f.signIn(c)).refreshToken }) },
+    Logout: { contract: "any signed-in", roles: ALL, freshSession: true, request: () => ({}) },
+    GetCurrentUser: { contract: "any signed-in", roles: ALL, request: () => ({}) },
+    ChangePassword: { contract: "any signed-in", roles: ALL, request: (f, c) => ({ currentPassword: userOf(f, c).password, newPassword: "short" }) },
+    ListSessions: { contract: "any signed-in", roles: ALL, request: () => ({}) },
+    RevokeSession: { contract: "any signed-in (own sessions)", roles: ALL, request: () => ({ sessionId: uuidv7() }) },
+    IntrospectToken: { contract: "public", roles: "public", request: () => ({ token: "not-a-token" }) },
+    GetJwks: { contract: "public", roles: "public", request: () => ({}) },
+  },
+  "bank.v1.AccountService": {
+    CreateAccount: {
+      contract: "customer (self), teller, admin",
+      roles: [Role.CUSTOMER, Role.TELLER, Role.ADMIN],
+      request: (f, c) => ({ requestId: rid(), currency: "USD", type: AccountType.CHECKING, displayName: "perm", ownerId: isStaff(c) ? f.users.customer.id : "" }),
+    },
+    GetAccount: { contract: "owner, staff", roles: STAFF_AND_OWNER, ownObject: true, request: (f) => ({ accountId: f.account }) },
+    ListAccounts: { contract: "owner (own), staff (all)", roles: STAFF_AND_OWNER, request: () => ({}) },
+    UpdateAccount: {
+      contract: "owner, admin",
+      roles: [Role.CUSTOMER, Role.ADMIN],
+      ownObject: true,
+      request: (f) => ({ accountId: f.account, displayName: "renamed", updateMask: { paths: ["display_name"] } }),
+    },
+    GetBalance: { contract: "owner, staff", roles: STAFF_AND_OWNER, ownObject: true, request: (f) => ({ accountId: f.account }) },
+    FreezeAccount: { contract: "teller, admin", roles: [Role.TELLER, Role.ADMIN], request: (f) => ({ accountId: f.freezable, reason: "permission table" }) },
+    UnfreezeAccount: { contract: "teller, admin", roles: [Role.TELLER, Role.ADMIN], request: (f) => ({ accountId: f.freezable, reason: "permission table" }) },
+    CloseAccount: { contract: "owner, admin", roles: [Role.CUSTOMER, Role.ADMIN], ownObject: true, request: (f) => ({ accountId: f.account }) },
+  },
+  "bank.v1.TransactionService": {
+    Deposit: { contract: "owner, teller, admin", roles: [Role.CUSTOMER, Role.TELLER, Role.ADMIN], ownObject: true, request: (f) => ({ requestId: rid(), accountId: f.account, amount: usd(100), description: "perm" }) },
+    Withdraw: { contract: "owner, teller, admin", roles: [Role.CUSTOMER, Role.TELLER, Role.ADMIN], ownObject: true, request: (f) => ({ requestId: rid(), accountId: f.account, amount: usd(1), description: "perm" }) },
+    Transfer: {
+      contract: "owner of source, teller, admin",
+      roles: [Role.CUSTOMER, Role.TELLER, Role.ADMIN],
+      ownObject: true,
+      request: (f) => ({ requestId: rid(), fromAccountId: f.account, target: { case: "toAccountId", value: f.otherAccount }, amount: usd(1), description: "perm" }),
+    },
+    GetTransaction: { contract: "a party's owner, staff", roles: STAFF_AND_OWNER, ownObject: true, request: (f) => ({ transactionId: f.deposit }) },
+    ListTransactions: { contract: "owner, staff", roles: STAFF_AND_OWNER, ownObject: true, request: (f) => ({ accountId: f.account }) },
+    CreateHold: { contract: "teller, admin", roles: [Role.TELLER, Role.ADMIN], request: (f) => ({ requestId: rid(), accountId: f.account, amount: usd(1), description: "perm" }) },
+    CaptureHold: { contract: "teller, admin", roles: [Role.TELLER, Role.ADMIN], request: () => ({ requestId: rid(), holdId: uuidv7() }) },
+    ReleaseHold: { contract: "teller, admin", roles: [Role.TELLER, Role.ADMIN], request: () => ({ requestId: rid(), holdId: uuidv7() }) },
+    ReverseTransaction: { contract: "admin", roles: [Role.ADMIN], request: () => ({ requestId: rid(), transactionId: uuidv7(), reason: "perm" }) },
+  },
+  "bank.v1.AdminService": {
+    ListUsers: { contract: "admin, auditor", roles: [Role.AUDITOR, Role.ADMIN], request: () => ({}) },
+    SetUserRoles: { contract: "admin", roles: [Role.ADMIN], request: () => ({ userId: uuidv7(), roles: [Role.CUSTOMER] }) },
+    DisableUser: { contract: "admin", roles: [Role.ADMIN], request: () => ({ userId: uuidv7() }) },
+    EnableUser: { contract: "admin", roles: [Role.ADMIN], request: () => ({ userId: uuidv7() }) },
+  },
+  "bank.v1.AuditService": {
+    ListAuditEvents: { contract: "auditor, admin", roles: [Role.AUDITOR, Role.ADMIN], request: () => ({}) },
+    VerifyAuditLog: { contract: "auditor, admin", roles: [Role.AUDITOR, Role.ADMIN], request: () => ({}) },
+  },
+};
+
+const CALLER_ROLE: Record<Exclude<Caller, "anonymous">, Role> = {
+  customer: Role.CUSTOMER,
+  "other customer": Role.CUSTOMER,
+  teller: Role.TELLER,
+  auditor: Role.AUDITOR,
+  admin: Role.ADMIN,
+};
+
+function expected(rule: Rule, caller: Caller): Outcome {
+  if (rule.roles === "public") return "allowed";
+  if (caller === "anonymous") return "UNAUTHENTICATED";
+  if (!rule.roles.includes(CALLER_ROLE[caller])) return "PERMISSION_DENIED";
+  return rule.ownObject && caller === "other customer" ? "NOT_FOUND" : "allowed";
+}
+
+function userOf(f: Fixtures, caller: Caller): TestUser {
+  return caller === "anonymous" ? f.users.customer : f.users[caller];
+}
+
+const services: Record<string, DescService> = Object.fromEntries(
+  [AuthService, AccountService, TransactionService, AdminService, AuditService].map((s) => [s.typeName, s]),
+);
+
+const rows = Object.entries(TABLE).flatMap(([service, methods]) => Object.entries(methods).map(([method, rule]) => ({ service, method, rule })));
+
+test("the table lists every method of every bank.v1 service, with the roles its proto option declares", () => {
+  const declared = bankServices.flatMap((s) => s.methods.map((m) => `${s.typeName}/${m.name}`)).sort();
+  expect(rows.map((r) => `${r.service}/${r.method}`).sort()).toEqual(declared);
+  for (const { service, method, rule } of rows) {
+    const option = getOption(services[service]!.methods.find((m) => m.name === method)!, access);
+    const declaredRoles = option.public ? "public" : [...option.roles].sort();
+    expect({ method, roles: declaredRoles }).toEqual({ method, roles: rule.roles === "public" ? "public" : [...rule.roles].sort() });
+  }
+});
+
+test("docs/permissions.md is the rendered table", () => {
+  const file = path.resolve(__dirname, "../../docs/permissions.md");
+  const rendered = renderMarkdown();
+  if (process.env.BANK_WRITE_DOCS === "1") fs.writeFileSync(file, rendered);
+  expect(fs.existsSync(file) ? fs.readFileSync(file, "utf8") : "(missing)").toBe(rendered);
+});
+
+describe.each(engines())("every method as every caller on %s", (engine) => {
+  let t: TestApp;
+  let f: Fixtures;
+
+  beforeAll(async () => {
+    t = await startTestApp(engine);
+    const [customer, other, teller, auditor, admin] = (await createUsers(t, [Role.CUSTOMER], [Role.CUSTOMER], [Role.TELLER], [Role.AUDITOR], [Role.ADMIN])) as [TestUser, TestUser, TestUser, TestUser, TestUser];
+    const users = { customer, "other customer": other, teller, auditor, admin };
+    const accounts = client(t.baseUrl, AccountService, { token: customer.token });
+    const open = async (token: string) =>
+      (await client(t.baseUrl, AccountService, { token }).createAccount({ requestId: rid(), currency: "USD", type: AccountType.CHECKING, displayName: "perm" })).account!.id;
+    const account = await open(customer.token);
+    const freezable = await open(customer.token);
+    const otherAccount = await open(other.token);
+    const deposited = await client(t.baseUrl, TransactionService, { token: teller.token }).deposit({ requestId: rid(), accountId: account, amount: usd(1_000_000), description: "perm" });
+    expect((await accounts.getAccount({ accountId: account })).account!.id).toBe(account);
+    const signIn = async (caller: Caller) => {
+      const u = userOf({ users } as Fixtures, caller);
+      return client(t.baseUrl, AuthService).login({ email: u.email, password: u.password });
+    };
+    f = { users, account, freezable, otherAccount, deposit: deposited.transaction!.id, signIn };
+  });
+  afterAll(() => t.stop());
+
+  test.each(rows.map((r) => [`${r.service.replace("bank.v1.", "")}.${r.method}`, r] as const))("%s", async (_name, { service, method, rule }) => {
+    const desc = services[service]!;
+    const localName = desc.methods.find((m) => m.name === method)!.localName;
+    const answers: Record<string, string> = {};
+    const wanted: Record<string, string> = {};
+    for (const caller of CALLERS) {
+      let token: string | undefined;
+      if (caller !== "anonymous") token = rule.freshSession ? (await f.signIn(caller)).accessToken : f.users[caller].token;
+      const api = client(t.baseUrl, desc, { token }) as unknown as Record<string, (req: object) => Promise<unknown>>;
+      const code = await api[localName]!(await rule.request(f, caller)).then(
+        () => "OK",
+        (e: unknown) => Code[ConnectError.from(e).code],
+      );
+      const want = expected(rule, caller);
+      wanted[caller] = want;
+      answers[caller] = classify(code, want, rule.ownObject === true);
+    }
+    // One assertion per method shows the whole row when something is off.
+    expect(answers).toEqual(wanted);
+  });
+});
+
+/** The answer's class, in the terms of the table: allowed = past the access checks. On the
+ * customer's own object, allowed callers must also see it (not NOT_FOUND). */
+function classify(code: string, want: Outcome, ownObject: boolean): string {
+  const asTable: Record<string, Outcome> = { Unauthenticated: "UNAUTHENTICATED", PermissionDenied: "PERMISSION_DENIED", NotFound: "NOT_FOUND" };
+  if (code === "Unauthenticated" || code === "PermissionDenied") return asTable[code]!;
+  if (want === "NOT_FOUND") return code === "NotFound" ? "NOT_FOUND" : `${code} (expected NOT_FOUND)`;
+  if (ownObject && code === "NotFound") return "NOT_FOUND (the object exists and is visible to this caller)";
+  return "allowed";
+}
+
+function renderMarkdown(): string {
+  const cell: Record<Outcome, string> = { allowed: "✅", NOT_FOUND: "NOT_FOUND", PERMISSION_DENIED: "PERMISSION_DENIED", UNAUTHENTICATED: "UNAUTHENTICATED" };
+  const lines = [
+    "# Who may call what",
+    "",
+    "Generated from the table in test/authz/permission-table.test.ts, which calls every method as",
+    "each kind of caller against a real server and checks these answers (regenerate with",
+    "`BANK_WRITE_DOCS=1 npx jest test/authz/permission-table.test.ts`). Roles come from each",
+    "method's `bank.v1.access` option in proto/; the test fails if the two disagree.",
+    "",
+    "- ✅ allowed: the call passes the access checks (it may still fail on its input or state).",
+    "- UNAUTHENTICATED: no token (or an invalid, expired or revoked one).",
+    "- PERMISSION_DENIED: the caller's roles are not among the method's roles (audited).",
+    "- NOT_FOUND: the customer may call the method, but not on another customer's account or",
+    "  transaction; the answer does not reveal that it exists.",
+    "",
+    "\"customer\" calls on their own account; \"other customer\" calls on that same account.",
+    "AUDITOR is read-only everywhere. A user may hold several roles: any one listed suffices.",
+    "",
+    `| method | contract | ${CALLERS.join(" | ")} |`,
+    `|---|---|${CALLERS.map(() => "---").join("|")}|`,
+    ...rows.map(({ service, method, rule }) => `| ${service.replace("bank.v1.", "")}.${method} | ${rule.contract} | ${CALLERS.map((c) => cell[expected(rule, c)]).join(" | ")} |`),
+    "",
+  ];
+  return lines.join("\n");
+}

@@ -1,0 +1,54 @@
+// The console's clients: Connect protocol (JSON) over fetch, to the origin that served the page.
+import { Code, ConnectError, createClient, type Client, type Interceptor } from "@connectrpc/connect";
+import { createConnectTransport } from "@connectrpc/connect-web";
+import { timestampMs } from "@bufbuild/protobuf/wkt";
+import { AuthService } from "../../gen/bank/v1/auth_service_pb";
+import { AccountService } from "../../gen/bank/v1/account_service_pb";
+import { TransactionService } from "../../gen/bank/v1/transaction_service_pb";
+import type { LoginResponse } from "../../gen/bank/v1/auth_service_pb";
+import { TokenKeeper, type TokenSet } from "./session";
+
+/** Methods called without a bearer token (RefreshToken must not wait for a refresh). */
+const PUBLIC_METHODS = new Set(["Register", "Login", "RefreshToken"]);
+
+export interface Api {
+  auth: Client<typeof AuthService>;
+  accounts: Client<typeof AccountService>;
+  transactions: Client<typeof TransactionService>;
+  session: TokenKeeper;
+}
+
+export function createApi(baseUrl: string, onSessionEnded: (err: unknown) => void): Api {
+  let session: TokenKeeper | undefined;
+  const bearer: Interceptor = (next) => async (req) => {
+    if (PUBLIC_METHODS.has(req.method.name) || !session) return next(req);
+    const token = await session.accessToken();
+    if (token) req.header.set("authorization", `Bearer ${token}`);
+    try {
+      return await next(req);
+    } catch (err) {
+      // The session was revoked elsewhere (another device, a password change, an admin): the
+      // console is signed out rather than left showing data it can no longer load.
+      if (token && session.signedIn && err instanceof ConnectError && err.code === Code.Unauthenticated) {
+        session.clear();
+        onSessionEnded(err);
+      }
+      throw err;
+    }
+  };
+  const transport = createConnectTransport({ baseUrl, interceptors: [bearer] });
+  const auth = createClient(AuthService, transport);
+  session = new TokenKeeper(async (refreshToken) => tokenSet(await auth.refreshToken({ refreshToken })), onSessionEnded);
+  return {
+    auth,
+    accounts: createClient(AccountService, transport),
+    transactions: createClient(TransactionService, transport),
+    session,
+  };
+}
+
+/** The tokens of a Login or RefreshToken response. */
+export function tokenSet(res: Pick<LoginResponse, "accessToken" | "refreshToken" | "accessTokenExpireTime">): TokenSet {
+  if (!res.accessTokenExpireTime) throw new Error("the server sent no access_token_expire_time");
+  return { accessToken: res.accessToken, refreshToken: res.refreshToken, accessExpireMs: timestampMs(res.accessTokenExpireTime) };
+}
