@@ -8,7 +8,7 @@ import { DomainError, failedPrecondition, invalidArgument, notFound } from "../e
 import { isUuid } from "../ids";
 import { limits } from "../limits";
 import { auditBase, recordAudit } from "../audit/recorder";
-import { decodePageToken, encodePageToken, pageSizeOf } from "../audit/page-token";
+import { decodePageToken, encodePageToken, pageSizeOf } from "../pagination";
 import type { AuthSessions } from "../auth";
 import { rolesFromColumn, rolesToColumn } from "../auth/roles";
 import { isDisabled, type UserRow } from "../auth/users";

@@ -4,7 +4,7 @@ import type { Database } from "../db/database";
 import { invalidArgument } from "../errors";
 import { limits } from "../limits";
 import { AUDIT_EVENT_COLUMNS, type AuditEventRow } from "./chain";
-import { decodePageToken, encodePageToken, pageSizeOf } from "./page-token";
+import { decodePageToken, encodePageToken, pageSizeOf } from "../pagination";
 
 export interface AuditFilter {
   /** Exact matches; empty = any. */

@@ -9,7 +9,7 @@ import { accessAccount, isOperator, isStaff, requireOperator, isAdmin } from "./
 import { audit, auditFailure, auditedCommand } from "./audit";
 import { idempotent } from "./idempotency";
 import type { Ledger } from "./ledger";
-import { decodePageToken, encodePageToken, parsePageSize } from "./page-token";
+import { decodePageToken, encodePageToken, pageSizeOf } from "../pagination";
 import { accountColumns, toAccount } from "./rows";
 import type { AccountType, AccountView, Actor, Page } from "./types";
 import { parseCurrency, parseId, parseRequestId, parseText } from "./validate";
@@ -88,11 +88,11 @@ export interface ListAccountsInput {
 
 /** Newest first. Customers always get their own accounts; staff all, or one owner's. */
 export async function listAccounts(ledger: Ledger, actor: Actor, input: ListAccountsInput): Promise<Page<AccountView>> {
-  const pageSize = parsePageSize(input.pageSize);
+  const pageSize = pageSizeOf(input.pageSize);
   const requested = input.ownerId === "" ? "" : parseId(input.ownerId, "owner_id");
   const owner = isStaff(actor) ? requested : actor.userId;
   const filters = { owner: owner === "" ? null : owner };
-  const cursor = decodePageToken(input.pageToken, filters);
+  const cursor = decodePageToken(input.pageToken, filters, { id: "string" })?.id;
   const where = ["kind = 'CUSTOMER'"];
   const params: unknown[] = [];
   if (owner !== "") (where.push("owner_id = ?"), params.push(owner));
@@ -102,7 +102,7 @@ export async function listAccounts(ledger: Ledger, actor: Actor, input: ListAcco
   );
   const items = rows.slice(0, pageSize).map(toAccount);
   const more = rows.length > pageSize;
-  return { items, nextPageToken: more ? encodePageToken(filters, items[items.length - 1]!.id) : "" };
+  return { items, nextPageToken: more ? encodePageToken(filters, { id: items[items.length - 1]!.id }) : "" };
 }
 
 export interface UpdateAccountInput {

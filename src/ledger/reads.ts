@@ -4,7 +4,7 @@ import { invalidArgument, notFound } from "../errors";
 import { limits } from "../limits";
 import { accessAccount, isStaff } from "./access";
 import type { Ledger } from "./ledger";
-import { decodePageToken, encodePageToken, parsePageSize } from "./page-token";
+import { decodePageToken, encodePageToken, pageSizeOf } from "../pagination";
 import { accountColumns, toAccount, toTransaction, transactionColumns } from "./rows";
 import type { Actor, BalanceView, Page, StatementLine, TransactionView } from "./types";
 import { availableOf } from "./types";
@@ -39,15 +39,14 @@ export interface ListTransactionsInput {
 /** The statement, newest first: start_time <= create_time < end_time. Cursor: the entry seq. */
 export async function listTransactions(ledger: Ledger, actor: Actor, input: ListTransactionsInput): Promise<Page<StatementLine>> {
   const accountId = parseId(input.accountId, "account_id");
-  const pageSize = parsePageSize(input.pageSize);
+  const pageSize = pageSizeOf(input.pageSize);
   const start = input.startTimeMs;
   const end = input.endTimeMs;
   if (start !== undefined && end !== undefined && start > end) {
     throw invalidArgument("TIME_RANGE_INVALID", "start_time must not be after end_time.", { field: "start_time" });
   }
   const filters = { account: accountId, start: start ?? null, end: end ?? null };
-  const cursor = decodePageToken(input.pageToken, filters);
-  if (cursor !== undefined && !/^\d{1,18}$/.test(cursor)) throw invalidArgument("PAGE_TOKEN_INVALID", "page_token is malformed.", { field: "page_token" });
+  const cursor = decodePageToken(input.pageToken, filters, { seq: "number" })?.seq;
   return ledger.db.read(async (tx) => {
     const accountRow = await tx.one(`SELECT ${accountColumns()} FROM accounts WHERE id = ?`, [accountId]);
     const account = accessAccount(actor, accountRow ? toAccount(accountRow) : undefined, "read");
@@ -70,7 +69,7 @@ export async function listTransactions(ledger: Ledger, actor: Actor, input: List
       seq: Number(r.entry_seq),
     }));
     const more = rows.length > pageSize;
-    return { items, nextPageToken: more ? encodePageToken(filters, String(items[items.length - 1]!.seq)) : "" };
+    return { items, nextPageToken: more ? encodePageToken(filters, { seq: items[items.length - 1]!.seq }) : "" };
   });
 }
 

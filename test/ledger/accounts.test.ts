@@ -110,7 +110,7 @@ describe.each(engines())("accounts on %s", (engine) => {
     expect(all.items.some((a) => a.ownerId === bob.userId)).toBe(true);
     expect(all.items.every((a) => a.kind === "CUSTOMER")).toBe(true);
     const mismatch = await domainError(listAccounts(f.ledger, auditor, { ownerId: bob.userId, pageSize: 2, pageToken: page1.nextPageToken }));
-    expect(mismatch.reason).toBe("PAGE_TOKEN_INVALID");
+    expect(mismatch.reason).toBe("INVALID_PAGE_TOKEN");
   });
 
   test("UpdateAccount needs a mask, checks the etag, and lets only admins set the overdraft", async () => {

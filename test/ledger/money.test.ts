@@ -88,11 +88,11 @@ describe.each(engines())("ledger money movement on %s", (engine) => {
     const window = await listTransactions(f.ledger, alice, { accountId: a.id, startTimeMs: base + 1_000, endTimeMs: base + 3_000, pageSize: 0, pageToken: "" });
     expect(window.items.map((l) => l.amount)).toEqual([3n, 2n]);
     const reused = await domainError(listTransactions(f.ledger, alice, { accountId: a.id, startTimeMs: base, pageSize: 2, pageToken: first.nextPageToken }));
-    expect([reused.code, reused.reason]).toEqual([Code.InvalidArgument, "PAGE_TOKEN_INVALID"]);
+    expect([reused.code, reused.reason]).toEqual([Code.InvalidArgument, "INVALID_PAGE_TOKEN"]);
     const garbage = await domainError(listTransactions(f.ledger, alice, { accountId: a.id, pageSize: 2, pageToken: "not-a-token" }));
-    expect(garbage.reason).toBe("PAGE_TOKEN_INVALID");
+    expect(garbage.reason).toBe("INVALID_PAGE_TOKEN");
     const big = await domainError(listTransactions(f.ledger, alice, { accountId: a.id, pageSize: 501, pageToken: "" }));
-    expect(big.reason).toBe("PAGE_SIZE_INVALID");
+    expect(big.reason).toBe("INVALID_PAGE_SIZE");
   });
 
   test("GetBalance as_of reads the past from the entries, holds included", async () => {

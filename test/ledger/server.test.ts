@@ -102,7 +102,7 @@ describe.each(engines())("ledger over a real server on %s", (engine) => {
       [() => m.transfer({ requestId: rid(), fromAccountId: a.id, target: { case: "toAccountId", value: a.id }, amount: usd(1) }), "FailedPrecondition", "SAME_ACCOUNT"],
       [() => m.transfer({ requestId: rid(), fromAccountId: a.id, amount: usd(1) }), "InvalidArgument", "TARGET_REQUIRED"],
       [() => m.transfer({ requestId: rid(), fromAccountId: a.id, target: { case: "toAccountNumber", value: "0000 0000 0000 00" }, amount: usd(1) }), "InvalidArgument", "ACCOUNT_NUMBER_INVALID"],
-      [() => m.listTransactions({ accountId: a.id, pageSize: 501 }), "InvalidArgument", "PAGE_SIZE_INVALID"],
+      [() => m.listTransactions({ accountId: a.id, pageSize: 501 }), "InvalidArgument", "INVALID_PAGE_SIZE"],
     ];
     for (const [call, code, reason] of cases) {
       const f = await failure(call());

@@ -1,15 +1,15 @@
 // List pagination (AIP-158): page sizes and opaque page tokens bound to the list's filters.
 // A token is base64url JSON { f: digest of the filters, c: the cursor (the last row's sort key) };
-// reusing it with other filters is INVALID_ARGUMENT. Used by the audit and admin lists.
+// reusing it with other filters is INVALID_ARGUMENT. Every list of every service uses it.
 import { createHash } from "node:crypto";
-import { invalidArgument } from "../errors";
-import { limits } from "../limits";
+import { invalidArgument } from "./errors";
+import { limits } from "./limits";
 
 /** page_size 0 -> the default; negative or above the maximum -> INVALID_ARGUMENT. */
 export function pageSizeOf(requested: number): number {
   if (requested === 0) return limits.pageSizeDefault;
   if (!Number.isInteger(requested) || requested < 0 || requested > limits.pageSizeMax) {
-    throw invalidArgument("INVALID_PAGE_SIZE", `page_size must be from 0 to ${limits.pageSizeMax}.`, { max: String(limits.pageSizeMax) });
+    throw invalidArgument("INVALID_PAGE_SIZE", `page_size must be from 0 to ${limits.pageSizeMax}.`, { field: "page_size", max: String(limits.pageSizeMax) });
   }
   return requested;
 }
@@ -24,7 +24,7 @@ export function encodePageToken(filters: unknown, cursor: Cursor): string {
  * cursor's keys with their types, so that a forged token cannot smuggle in anything else. */
 export function decodePageToken(token: string, filters: unknown, fields: Record<string, "string" | "number">): Cursor | undefined {
   if (token === "") return undefined;
-  const bad = () => invalidArgument("INVALID_PAGE_TOKEN", "page_token is not a token this list returned.");
+  const bad = () => invalidArgument("INVALID_PAGE_TOKEN", "page_token is not a token this list returned.", { field: "page_token" });
   if (token.length > limits.pageTokenCharsMax || !/^[A-Za-z0-9_-]+$/.test(token)) throw bad();
   let parsed: { f?: unknown; c?: unknown };
   try {
@@ -34,7 +34,7 @@ export function decodePageToken(token: string, filters: unknown, fields: Record<
   }
   if (typeof parsed !== "object" || parsed === null || typeof parsed.c !== "object" || parsed.c === null) throw bad();
   if (parsed.f !== filterDigest(filters)) {
-    throw invalidArgument("PAGE_TOKEN_FILTER_MISMATCH", "page_token was issued for different filters; repeat the same filters or start again without a token.");
+    throw invalidArgument("INVALID_PAGE_TOKEN", "page_token was issued for different filters; repeat the same filters or start again without a token.", { field: "page_token" });
   }
   const cursor = parsed.c as Record<string, unknown>;
   const out: Cursor = {};
