@@ -1,5 +1,6 @@
 // The composition root: configuration -> database -> migrations -> services -> server, and the
 // graceful drain. Tests build the same app on port 0.
+import { setMaxListeners } from "node:events";
 import type { ConnectRouter, Interceptor } from "@connectrpc/connect";
 import type { DescService } from "@bufbuild/protobuf";
 import type { Config } from "./config";
@@ -67,6 +68,8 @@ export async function startApp(config: Readonly<Config>, opts: StartOptions = {}
   // ErrorInfo is imported by no service, but grpcurl and buf curl need it to decode error details.
   const reflection = new ReflectionIndex([...bankServices, Health], [file_bank_v1_error_info]);
   const shutdown = new AbortController();
+  // Every call in flight listens on this signal; their number is bounded by the server limits.
+  setMaxListeners(0, shutdown.signal);
   let draining = false;
   let inFlight = 0;
   let idle: (() => void) | undefined;

@@ -61,6 +61,8 @@ export function createHandler(opts: Omit<ServerOptions, "config">): HttpHandler 
     readMaxBytes: limits.messageBytesMax,
     writeMaxBytes: limits.messageBytesMax,
     maxTimeoutMs: limits.deadlineMsMax,
+    // A zero balance is sent as "minorUnits": "0", not left out: JSON clients read what they see.
+    jsonOptions: { alwaysEmitImplicit: true },
     shutdownSignal: opts.shutdownSignal,
     fallback: fallback as Parameters<typeof connectNodeAdapter>[0]["fallback"],
     contextValues: (req) => createContextValues().set(remoteAddressKey, req.socket?.remoteAddress ?? ""),
