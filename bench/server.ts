@@ -1,0 +1,128 @@
+// Starts bankd from the compiled JavaScript (dist/src/main.js) as a separate process, on a free
+// port, with logs at warn, and waits until health says SERVING. With `profile`, the server also
+// loads bench/profiler-hook.js, which takes V8 CPU profiles on request over the IPC channel.
+import { spawn, type ChildProcess } from "node:child_process";
+import * as fs from "node:fs";
+import * as net from "node:net";
+import * as path from "node:path";
+import { createClient } from "@connectrpc/connect";
+import { createGrpcTransport } from "@connectrpc/connect-node";
+import { Health, HealthCheckResponse_ServingStatus } from "../gen/health/v1/health_pb";
+
+export const ROOT = path.resolve(__dirname, "..", "..");
+export const DIST = path.join(ROOT, "dist");
+
+export interface BankdProcess {
+  baseUrl: string;
+  child: ChildProcess;
+  env: Record<string, string>;
+  /** Starts a CPU profile (profile mode only). */
+  startProfile(): Promise<void>;
+  /** Stops the CPU profile and writes it to `file` (profile mode only). */
+  stopProfile(file: string): Promise<void>;
+  /** SIGTERM, then waits for the drain; SIGKILL after 15 s. Returns the exit code. */
+  stop(): Promise<number | null>;
+}
+
+export interface StartBankdOptions {
+  databaseUrl: string;
+  dataDir: string;
+  logFile: string;
+  profile: boolean;
+}
+
+/** The server's environment: production argon2 costs stated explicitly (not left to defaults),
+ * and an access-token lifetime that outlasts a long run. */
+export function bankdEnv(opts: Pick<StartBankdOptions, "databaseUrl" | "dataDir">, port: number): Record<string, string> {
+  return {
+    BANK_HOST: "127.0.0.1",
+    BANK_PORT: String(port),
+    BANK_DATA_DIR: opts.dataDir,
+    BANK_DATABASE_URL: opts.databaseUrl,
+    BANK_LOG_LEVEL: "warn",
+    BANK_ARGON2_MEMORY_KIB: "19456",
+    BANK_ARGON2_TIME_COST: "2",
+    BANK_ARGON2_PARALLELISM: "1",
+    BANK_ACCESS_TOKEN_TTL_SECONDS: "7200",
+  };
+}
+
+export async function startBankd(opts: StartBankdOptions): Promise<BankdProcess> {
+  const port = await freePort();
+  const env = bankdEnv(opts, port);
+  const log = fs.openSync(opts.logFile, "a");
+  const nodeArgs = opts.profile ? ["--require", path.join(DIST, "bench", "profiler-hook.js")] : [];
+  const child = spawn(process.execPath, [...nodeArgs, path.join(DIST, "src", "main.js")], {
+    cwd: ROOT,
+    env: { ...process.env, ...env },
+    stdio: ["ignore", log, log, ...(opts.profile ? (["ipc"] as const) : [])],
+  });
+  fs.closeSync(log);
+  const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
+  const baseUrl = `http://127.0.0.1:${port}`;
+  await waitServing(baseUrl, exited, opts.logFile);
+  const request = (message: object) =>
+    new Promise<void>((resolve, reject) => {
+      const onMessage = (reply: { ok?: boolean; error?: string }) => {
+        child.off("message", onMessage);
+        if (reply.ok) resolve();
+        else reject(new Error(`profiler: ${reply.error ?? "failed"}`));
+      };
+      child.on("message", onMessage);
+      child.send(message);
+    });
+  return {
+    baseUrl,
+    child,
+    env,
+    startProfile: () => (opts.profile ? request({ profile: "start" }) : Promise.resolve()),
+    stopProfile: (file) => (opts.profile ? request({ profile: "stop", file }) : Promise.resolve()),
+    stop: async () => {
+      if (child.exitCode !== null) return child.exitCode;
+      child.kill("SIGTERM");
+      const timer = setTimeout(() => child.kill("SIGKILL"), 15_000);
+      const code = await exited;
+      clearTimeout(timer);
+      return code;
+    },
+  };
+}
+
+/** A port the OS says is free now. A tiny race with other processes is possible; the server
+ * then fails to start and the log says so. */
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.once("error", reject);
+    server.listen(0, "127.0.0.1", () => {
+      const { port } = server.address() as net.AddressInfo;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+async function waitServing(baseUrl: string, exited: Promise<number | null>, logFile: string): Promise<void> {
+  const health = createClient(Health, createGrpcTransport({ baseUrl }));
+  let gone: number | null | undefined;
+  void exited.then((code) => (gone = code));
+  const deadline = Date.now() + 60_000;
+  while (Date.now() < deadline) {
+    if (gone !== undefined) throw new Error(`bankd exited with code ${gone} during start; see ${logFile}:\n${tail(logFile)}`);
+    try {
+      const res = await health.check({ service: "" }, { timeoutMs: 1_000 });
+      if (res.status === HealthCheckResponse_ServingStatus.SERVING) return;
+    } catch {
+      // Not listening yet.
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`bankd did not become SERVING within 60 s; see ${logFile}`);
+}
+
+export function tail(file: string, lines = 20): string {
+  try {
+    return fs.readFileSync(file, "utf8").trimEnd().split("\n").slice(-lines).join("\n");
+  } catch {
+    return "(no log)";
+  }
+}

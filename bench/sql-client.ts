@@ -1,0 +1,99 @@
+// A minimal SQL client for the bench's own statements (fresh databases, the pgbench helper table,
+// the ledger check, the SQLite baseline). It is independent of src/db on purpose: the bench checks
+// the product's ledger with code that does not share the product's data layer.
+//
+// Placeholders are `?` on both engines (rewritten to $1, $2... for PostgreSQL). Money and other
+// BIGINT columns should be cast to text in the SELECT list: sqlite3 returns integers as JS numbers.
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { randomBytes } from "node:crypto";
+import { Client } from "pg";
+import * as sqlite3 from "sqlite3";
+import type { Engine } from "./args";
+
+export type Row = Record<string, unknown>;
+
+export interface SqlClient {
+  readonly engine: Engine;
+  all<T = Row>(sql: string, params?: unknown[]): Promise<T[]>;
+  /** Runs one or more statements without parameters. */
+  exec(sql: string): Promise<void>;
+  close(): Promise<void>;
+}
+
+export async function connect(engine: Engine, url: string): Promise<SqlClient> {
+  return engine === "postgres" ? connectPostgres(url) : connectSqlite(url.replace(/^sqlite:/, ""));
+}
+
+async function connectPostgres(url: string): Promise<SqlClient> {
+  const client = new Client({ connectionString: url, application_name: "bankd-bench" });
+  await client.connect();
+  return {
+    engine: "postgres",
+    all: async <T>(sql: string, params: unknown[] = []) => {
+      let n = 0;
+      const text = sql.replace(/\?/g, () => `$${++n}`);
+      return (await client.query(text, params)).rows as T[];
+    },
+    exec: async (sql) => void (await client.query(sql)),
+    close: () => client.end(),
+  };
+}
+
+/** Opens an SQLite file with the same pragmas as bankd (WAL, synchronous=FULL, busy timeout). */
+export async function connectSqlite(file: string): Promise<SqlClient> {
+  const db = await new Promise<sqlite3.Database>((resolve, reject) => {
+    const handle = new sqlite3.Database(file, (err) => (err ? reject(err) : resolve(handle)));
+  });
+  const exec = (sql: string) => new Promise<void>((resolve, reject) => db.exec(sql, (err) => (err ? reject(err) : resolve())));
+  await exec("PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA busy_timeout = 5000; PRAGMA foreign_keys = ON;");
+  return {
+    engine: "sqlite",
+    all: <T>(sql: string, params: unknown[] = []) =>
+      new Promise<T[]>((resolve, reject) => db.all(sql, params, (err, rows) => (err ? reject(err) : resolve(rows as T[])))),
+    exec,
+    close: () => new Promise<void>((resolve, reject) => db.close((err) => (err ? reject(err) : resolve()))),
+  };
+}
+
+export interface BenchDatabase {
+  engine: Engine;
+  /** BANK_DATABASE_URL for bankd. */
+  url: string;
+  /** A directory for bankd's data (signing keys) and the SQLite file. */
+  dataDir: string;
+  drop(): Promise<void>;
+}
+
+/** A fresh, empty database: a new PostgreSQL database on the admin URL's server, or an SQLite
+ * file in a new temporary directory. `drop` removes it. */
+export async function createBenchDatabase(engine: Engine, postgresAdminUrl: string): Promise<BenchDatabase> {
+  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), `bankd-bench-${engine}-`));
+  if (engine === "sqlite") {
+    return { engine, url: `sqlite:${path.join(dataDir, "bank.db")}`, dataDir, drop: async () => fs.rmSync(dataDir, { recursive: true, force: true }) };
+  }
+  const name = `bankd_bench_${process.pid}_${randomBytes(4).toString("hex")}`;
+  const admin = await connectPostgres(postgresAdminUrl);
+  try {
+    await admin.exec(`CREATE DATABASE ${name}`);
+  } finally {
+    await admin.close();
+  }
+  const url = new URL(postgresAdminUrl);
+  url.pathname = `/${name}`;
+  return {
+    engine,
+    url: url.toString(),
+    dataDir,
+    drop: async () => {
+      const c = await connectPostgres(postgresAdminUrl);
+      try {
+        await c.exec(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+      } finally {
+        await c.close();
+        fs.rmSync(dataDir, { recursive: true, force: true });
+      }
+    },
+  };
+}
