@@ -10,6 +10,8 @@ export function createLogger(level: string, destination?: pino.DestinationStream
       level,
       base: { service: "bankd" },
       timestamp: pino.stdTimeFunctions.isoTime,
+      // Every logged `err` goes through loggableError: no SQL values, no driver detail.
+      serializers: { err: loggableError },
       redact: {
         paths: ["password", "token", "authorization", "refreshToken", "accessToken", "*.password", "*.token", "*.authorization"],
         censor: "[redacted]",
@@ -17,4 +19,23 @@ export function createLogger(level: string, destination?: pino.DestinationStream
     },
     destination ?? pino.destination({ sync: false }),
   );
+}
+
+const SQL_TEXT = /\b(insert\s+into|select\s|update\s+\w+\s+set|delete\s+from|with\s+\w+\s+as)\b/i;
+
+/**
+ * An error as it may be logged. Database drivers put the failed statement, with its values, in
+ * the message (knex and MikroORM: "<sql with values> - <driver message>") and the offending
+ * values in `detail`: those values can be password hashes or token hashes. So the statement and
+ * the detail are dropped and only the driver's own message, codes and the stack frames are kept.
+ */
+export function loggableError(err: unknown): Record<string, unknown> {
+  if (!(err instanceof Error)) return { type: typeof err, message: "non-error thrown" };
+  const e = err as Error & { code?: unknown; constraint?: unknown; table?: unknown; routine?: unknown; cause?: unknown };
+  const message = SQL_TEXT.test(e.message) ? `[statement removed] ${e.message.slice(e.message.lastIndexOf(" - ") + 3)}` : e.message;
+  const frames = (e.stack ?? "").split("\n").filter((line) => /^\s+at /.test(line)).join("\n");
+  const out: Record<string, unknown> = { type: e.name, message, stack: frames };
+  for (const key of ["code", "constraint", "table", "routine"] as const) if (e[key] !== undefined) out[key] = e[key];
+  if (e.cause !== undefined && e.cause !== err) out.cause = loggableError(e.cause);
+  return out;
 }

@@ -16,6 +16,7 @@ import type { Config } from "./config";
 import { limits } from "./limits";
 import type { Logger } from "./logger";
 import { remoteAddressKey } from "./observe";
+import "./malformed-requests";
 
 export type HttpHandler = (req: http.IncomingMessage | http2.Http2ServerRequest, res: http.ServerResponse | http2.Http2ServerResponse) => void;
 /** Plain HTTP routes by path; return false to fall through to 404. */

@@ -101,6 +101,8 @@ export class Database {
         clientUrl: config.url,
         pool: { min: 0, max: limits.dbPoolMax, acquireTimeoutMillis: limits.dbConnectTimeoutMs },
         driverOptions: {
+          // A failed statement's error message names the statement, not its values.
+          compileSqlOnError: false,
           connection: {
             statement_timeout: limits.statementTimeoutMs,
             connectionTimeoutMillis: limits.dbConnectTimeoutMs,
@@ -246,6 +248,9 @@ export function classifyDbError(err: unknown): DbErrorKind {
   // pool acquisition time-outs.
   if (["ECONNREFUSED", "ECONNRESET", "EPIPE", "ETIMEDOUT", "ENOTFOUND", "EAI_AGAIN", "57P01", "57P02", "57P03", "53300", "08000", "08003", "08006", "08001", "08004"].includes(code)) return "unavailable";
   const message = e.message ?? "";
+  // After a database restart knex may hand out a transaction whose BEGIN already failed on a
+  // dead pooled connection; its first statement then reports this. Nothing ran.
+  if (/Transaction query already complete/.test(message)) return "unavailable";
   if (/Connection terminated|terminating connection|Knex: Timeout acquiring a connection|connect ECONNREFUSED|Client has encountered a connection error|Connection ended unexpectedly|SQLITE_CANTOPEN|SQLITE_IOERR|SQLITE_FULL/.test(message)) {
     return "unavailable";
   }
