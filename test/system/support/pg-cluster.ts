@@ -1,0 +1,164 @@
+// A throwaway PostgreSQL cluster for the scenarios that restart, stop or slow the database, so
+// that the machine's main cluster (5432, shared with everybody) is never restarted.
+//
+// initdb runs as the postgres OS user when we are root (runuser), as ourselves otherwise; the
+// data directory lives in a fresh temporary directory owned by that user, the server listens on 127.0.0.1 on a free port with its
+// unix socket in that directory, and fsync stays on (a crash test on a cluster without fsync
+// proves nothing about durability).
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { execFile, spawnSync } from "node:child_process";
+import { promisify } from "node:util";
+import { Client } from "pg";
+import { freePort } from "./ports";
+import { sleep } from "./rng";
+
+const run = promisify(execFile);
+/** BANK_TEST_PG_BIN, else the newest /usr/lib/postgresql/<version>/bin (Debian's layout; 15 here). */
+const PG_BIN = process.env.BANK_TEST_PG_BIN ?? newestPgBin();
+/** initdb refuses to run as root: as root, the server runs as the postgres OS user. */
+const AS_ROOT = process.getuid?.() === 0;
+
+function newestPgBin(): string {
+  const root = "/usr/lib/postgresql";
+  const versions = fs.existsSync(root) ? fs.readdirSync(root).filter((v) => fs.existsSync(path.join(root, v, "bin", "initdb"))) : [];
+  versions.sort((a, b) => Number(b) - Number(a));
+  return path.join(root, versions[0] ?? "15", "bin");
+}
+
+export class PgCluster {
+  private stopped = false;
+  private readonly onExit = () => this.stopSync();
+
+  private constructor(
+    readonly dir: string,
+    readonly port: number,
+  ) {
+    process.once("exit", this.onExit);
+  }
+
+  get dataDir(): string {
+    return path.join(this.dir, "data");
+  }
+
+  /** postgres://postgres@127.0.0.1:PORT/<database> */
+  url(database = "postgres"): string {
+    return `postgres://postgres@127.0.0.1:${this.port}/${database}`;
+  }
+
+  /** initdb + start. Takes about 3 seconds. */
+  static async create(): Promise<PgCluster> {
+    if (!fs.existsSync(path.join(PG_BIN, "initdb"))) throw new Error(`PostgreSQL server binaries (initdb, pg_ctl) not found in ${PG_BIN}: install them or set BANK_TEST_PG_BIN`);
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "bankd-pg-"));
+    if (AS_ROOT) await run("chown", ["-R", "postgres:postgres", dir]);
+    await asPostgres("initdb", ["-D", path.join(dir, "data"), "-A", "trust", "-U", "postgres", "-E", "UTF8", "--no-sync", "--no-instructions"]);
+    const port = await freePort();
+    // Settings live in postgresql.conf, so that a plain start or restart keeps them.
+    fs.appendFileSync(
+      path.join(dir, "data", "postgresql.conf"),
+      [
+        `port = ${port}`,
+        `listen_addresses = '127.0.0.1'`,
+        `unix_socket_directories = '${dir}'`,
+        `fsync = on`,
+        `synchronous_commit = on`,
+        `full_page_writes = on`,
+        `max_connections = 100`,
+        `shared_buffers = 32MB`,
+        `log_min_messages = warning`,
+        "",
+      ].join("\n"),
+    );
+    const cluster = new PgCluster(dir, port);
+    await cluster.start();
+    return cluster;
+  }
+
+  async start(): Promise<void> {
+    await asPostgres("pg_ctl", ["-D", this.dataDir, "-l", path.join(this.dir, "server.log"), "-w", "-t", "60", "start"]);
+    this.stopped = false;
+    await this.waitReady();
+  }
+
+  /** Crash-stops the server (no checkpoint, like a power cut for the server process), waits
+   * `pauseMs` (clients see refused connections meanwhile), and starts it again: it recovers from
+   * its WAL. */
+  async restartImmediate(pauseMs = 0): Promise<void> {
+    await this.stopImmediate();
+    if (pauseMs > 0) await sleep(pauseMs);
+    await this.start();
+  }
+
+  /** Stops the server at once (immediate mode); start() brings it back. */
+  async stopImmediate(): Promise<void> {
+    await asPostgres("pg_ctl", ["-D", this.dataDir, "-m", "immediate", "-w", "stop"]);
+    this.stopped = true;
+  }
+
+  /** Stops the server and deletes the cluster. Always call it (afterAll). */
+  async destroy(): Promise<void> {
+    process.off("exit", this.onExit);
+    if (!this.stopped) {
+      await asPostgres("pg_ctl", ["-D", this.dataDir, "-m", "immediate", "-w", "stop"]).catch(() => undefined);
+      this.stopped = true;
+    }
+    fs.rmSync(this.dir, { recursive: true, force: true });
+  }
+
+  async createDatabase(name: string): Promise<string> {
+    await this.query(`CREATE DATABASE ${name}`);
+    return this.url(name);
+  }
+
+  async query(sql: string, database = "postgres"): Promise<void> {
+    const c = new Client({ connectionString: this.url(database) });
+    // A server stopping under this short-lived client must not crash the test process.
+    c.on("error", () => undefined);
+    await c.connect();
+    try {
+      await c.query(sql);
+    } finally {
+      await c.end();
+    }
+  }
+
+  serverLog(): string {
+    try {
+      return fs.readFileSync(path.join(this.dir, "server.log"), "utf8");
+    } catch {
+      return "";
+    }
+  }
+
+  private async waitReady(): Promise<void> {
+    const deadline = Date.now() + 60_000;
+    for (;;) {
+      try {
+        await this.query("SELECT 1");
+        return;
+      } catch (err) {
+        if (Date.now() > deadline) throw err;
+        await sleep(100);
+      }
+    }
+  }
+
+  /** Last resort when the test process exits without afterAll: never leave a server behind. */
+  private stopSync(): void {
+    if (this.stopped) return;
+    const [command, args] = pgCommand("pg_ctl", ["-D", this.dataDir, "-m", "immediate", "-w", "stop"]);
+    spawnSync(command, args, { stdio: "ignore" });
+    fs.rmSync(this.dir, { recursive: true, force: true });
+  }
+}
+
+function pgCommand(binary: string, args: string[]): [string, string[]] {
+  return AS_ROOT ? ["runuser", ["-u", "postgres", "--", path.join(PG_BIN, binary), ...args]] : [path.join(PG_BIN, binary), args];
+}
+
+async function asPostgres(binary: string, args: string[]): Promise<void> {
+  const [command, argv] = pgCommand(binary, args);
+  // runuser needs a working directory the postgres user can read.
+  await run(command, argv, { cwd: "/", timeout: 90_000 });
+}
