@@ -1,8 +1,8 @@
 // connect-es 2.1 reports a request body that is not valid binary protobuf as INTERNAL
-// ("parse binary: ..."), while it reports invalid JSON as INVALID_ARGUMENT; and it decodes the
-// body before any interceptor runs, so our error mapping never sees it. A malformed request is
-// the client's error (API.md: INVALID_ARGUMENT), so the server's input parsers are wrapped here to
-// raise INVALID_ARGUMENT with an ErrorInfo reason. The wrap touches only request parsing on the
+// ("parse binary: ..."), and invalid JSON as INVALID_ARGUMENT without an ErrorInfo; and it
+// decodes the body before any interceptor runs, so our error mapping never sees either. A
+// malformed request is the client's error (API.md: INVALID_ARGUMENT with a reason), so the
+// server's input parsers are wrapped here to raise INVALID_ARGUMENT / MALFORMED_REQUEST. The wrap touches only request parsing on the
 // server side (getI().parse); responses and clients are unchanged. Applied once, at import.
 import * as path from "node:path";
 import { Code, ConnectError } from "@connectrpc/connect";
@@ -52,8 +52,16 @@ function parseOrInvalid(inner: Serialization, data: Uint8Array, typeName: string
   try {
     return inner.parse(data);
   } catch (err) {
-    if (err instanceof ConnectError && err.code === Code.Internal && err.rawMessage.startsWith("parse binary:")) {
+    if (!(err instanceof ConnectError)) throw err;
+    if (err.code === Code.Internal && err.rawMessage.startsWith("parse binary:")) {
       throw connectError(Code.InvalidArgument, "MALFORMED_REQUEST", `The request body is not a valid ${typeName} message.`);
+    }
+    if (err.code === Code.InvalidArgument && err.details.length === 0) {
+      // JSON that does not fit the message (a fractional or non-numeric int64, a wrong type, an
+      // unknown enum name): name the field, never echo the value (it may be a password).
+      const field = /field ([A-Za-z0-9_.]+)/.exec(err.rawMessage)?.[1];
+      const message = field ? `The request body does not fit ${typeName}: field ${field} has an invalid value.` : `The request body is not a valid JSON encoding of ${typeName}.`;
+      throw connectError(Code.InvalidArgument, "MALFORMED_REQUEST", message, field ? { field } : {});
     }
     throw err;
   }

@@ -127,6 +127,8 @@ describe.each(engines())("ledger over a real server on %s", (engine) => {
       });
       expect(res.status).toBe(400);
       expect(res.body.code).toBe("invalid_argument");
+      expect(res.body.details?.[0]?.type).toBe("bank.v1.ErrorInfo");
+      expect(res.body.details?.[0]?.debug).toEqual({ reason: "MALFORMED_REQUEST", metadata: { field: "bank.v1.Money.minor_units" } });
     }
     const frozenState = await writeCounts(t.app.db);
     expect(frozenState).toEqual(before);
