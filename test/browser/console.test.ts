@@ -76,6 +76,14 @@ async function openUsdAccount(page: Page, name: string): Promise<string> {
   return ((await row.locator("td").nth(1).textContent()) ?? "").trim();
 }
 
+/** The balance is re-read after a status message appears, so it may change a moment later:
+ * wait for the expected text (bounded), then assert it exactly. */
+async function expectBalance(page: Page, text: string): Promise<void> {
+  const balance = page.locator("#account-balance");
+  await balance.filter({ hasText: text }).waitFor({ timeout: 10_000 }).catch(() => undefined);
+  expect(await balance.textContent()).toBe(text);
+}
+
 async function waitForStatus(page: Page, text: string): Promise<void> {
   await page.locator("#status", { hasText: text }).waitFor();
 }
@@ -143,7 +151,7 @@ describeWithBrowser.each(engines())("web console in chromium on %s", (engine) =>
       ["Lunch", "Transfer", "-12.34 USD", "87.66 USD"],
       ["Salary", "Deposit", "+100.00 USD", "100.00 USD"],
     ]);
-    expect(await page.locator("#account-balance").textContent()).toBe("87.66 USD");
+    await expectBalance(page, "87.66 USD");
     const accountRow = (await rows(page.locator("#accounts-table")))[0]!;
     expect(accountRow.slice(1, 6)).toEqual([people.alice.accountNumber, "Checking", "Active", "87.66 USD", "87.66 USD"]);
     await page.screenshot({ path: path.join(ARTIFACTS, engine === "sqlite" ? "console.png" : `console-${engine}.png`), fullPage: true });
@@ -159,7 +167,7 @@ describeWithBrowser.each(engines())("web console in chromium on %s", (engine) =>
     await transfer.getByLabel("Amount").fill("1,000.00");
     await transfer.getByRole("button", { name: "Transfer" }).click();
     await page.locator("#transfer-error", { hasText: "There is not enough money in the account for this." }).waitFor();
-    expect(await page.locator("#account-balance").textContent()).toBe("87.66 USD");
+    await expectBalance(page, "87.66 USD");
   }, 60_000);
 
   test("Bob sees the payment with its running balance", async () => {
@@ -167,7 +175,7 @@ describeWithBrowser.each(engines())("web console in chromium on %s", (engine) =>
     await page.getByRole("button", { name: new RegExp(`^View .*${people.bob.accountNumber}`) }).click();
     await page.locator("#statement-table tbody tr", { hasText: "Lunch" }).waitFor();
     expect(await statement(page)).toEqual([["Lunch", "Transfer", "+12.34 USD", "12.34 USD"]]);
-    expect(await page.locator("#account-balance").textContent()).toBe("12.34 USD");
+    await expectBalance(page, "12.34 USD");
   }, 60_000);
 
   test("the statement pages: 20 rows, then the next page, then back to the first", async () => {
@@ -225,7 +233,7 @@ describeWithBrowser.each(engines())("web console in chromium on %s", (engine) =>
     await deposit.getByLabel("Amount").fill("0.34");
     await deposit.getByRole("button", { name: "Deposit" }).click();
     await waitForStatus(page, "Deposited 0.34 USD.");
-    expect(await page.locator("#account-balance").textContent()).toBe("88.00 USD");
+    await expectBalance(page, "88.00 USD");
   }, 60_000);
 
   test("a session revoked elsewhere signs the console out, saying why", async () => {
