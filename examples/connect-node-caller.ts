@@ -11,19 +11,9 @@ import { createGrpcTransport } from "@connectrpc/connect-node";
 import type { JWTPayload } from "jose";
 import { AuthService } from "../gen/bank/v1/auth_service_pb";
 import { TransactionService } from "../gen/bank/v1/transaction_service_pb";
-import { CLI_USAGE, fetchJwks, parseCliArgs, retryUnavailable, verifyAccessToken, type VerifyOptions } from "./verify-token";
+import { CLI_USAGE, fetchJwks, parseCliArgs, retryUnavailable, verifyAccessToken, type Credentials, type TransferAccounts, type VerifyOptions } from "./verify-token";
 
-export interface Credentials {
-  email: string;
-  password: string;
-}
-
-export interface TransferAccounts {
-  fromAccountId: string;
-  toAccountNumber: string;
-  amount: { currency: string; minorUnits: bigint };
-  description?: string;
-}
+export type { Credentials, TransferAccounts };
 
 export interface CallerOptions extends VerifyOptions {
   /** Extra client interceptors (the test uses one to lose a response). */

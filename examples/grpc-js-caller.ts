@@ -10,19 +10,9 @@ import { randomUUID } from "node:crypto";
 import * as grpc from "@grpc/grpc-js";
 import * as protoLoader from "@grpc/proto-loader";
 import type { JWTPayload } from "jose";
-import { CLI_USAGE, fetchJwks, parseCliArgs, retryUnavailable, verifyAccessToken, type VerifyOptions } from "./verify-token";
+import { CLI_USAGE, fetchJwks, parseCliArgs, retryUnavailable, verifyAccessToken, type Credentials, type TransferAccounts, type VerifyOptions } from "./verify-token";
 
-export interface Credentials {
-  email: string;
-  password: string;
-}
-
-export interface TransferAccounts {
-  fromAccountId: string;
-  toAccountNumber: string;
-  amount: { currency: string; minorUnits: bigint };
-  description?: string;
-}
+export type { Credentials, TransferAccounts };
 
 export interface CallerOptions extends VerifyOptions {
   /** Client interceptors (the test uses one to lose a response). */

@@ -71,3 +71,17 @@ export function parseCliArgs(argv: string[]): {
 
 export const CLI_USAGE =
   "usage: BANK_PASSWORD=... npx tsx examples/<caller>.ts --base-url http://127.0.0.1:8080 --email EMAIL --from SOURCE_ACCOUNT_ID --to-number TARGET_ACCOUNT_NUMBER --amount-minor 1234 [--currency USD]";
+
+/** What both example callers sign in with. */
+export interface Credentials {
+  email: string;
+  password: string;
+}
+
+/** The transfer both example callers make. */
+export interface TransferAccounts {
+  fromAccountId: string;
+  toAccountNumber: string;
+  amount: { currency: string; minorUnits: bigint };
+  description?: string;
+}
