@@ -135,8 +135,13 @@ export const limits = {
   txRetriesMax: 5,
   /** A single SQL statement may run this long (PostgreSQL statement_timeout). */
   statementTimeoutMs: 20_000,
-  /** Time to wait for a new database connection. */
+  /** Time to wait for a new database connection, or for a free one when all are in use. */
   dbConnectTimeoutMs: 5_000,
+  /** An idle PostgreSQL connection is closed after this long. */
+  dbIdleTimeoutMs: 30_000,
+  /** Distinct SQL texts prepared per PostgreSQL connection (named statements); the code has
+   * about 100, so the cap only guards against an unforeseen source of distinct texts. */
+  dbPreparedStatementsMax: 500,
 } as const;
 
 export type Limits = typeof limits;

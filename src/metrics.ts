@@ -9,6 +9,7 @@ export interface Metrics {
   dbTxSeconds: Histogram<"outcome">;
   dbTxRetries: Counter;
   dbPool: Gauge<"state">;
+  dbConnectionErrors: Counter;
   auditUnsealed: Gauge;
 }
 
@@ -24,6 +25,7 @@ export function createMetrics(): Metrics {
     dbTxSeconds: new Histogram({ name: "bankd_db_transaction_duration_seconds", help: "Database transaction time, by outcome (commit, rollback).", labelNames: ["outcome"], buckets: latencyBuckets, registers: [registry] }),
     dbTxRetries: new Counter({ name: "bankd_db_transaction_retries_total", help: "Transactions retried after a deadlock or serialization failure.", registers: [registry] }),
     dbPool: new Gauge({ name: "bankd_db_pool_connections", help: "Database pool connections by state (used, free, pending).", labelNames: ["state"], registers: [registry] }),
+    dbConnectionErrors: new Counter({ name: "bankd_db_connection_errors_total", help: "PostgreSQL connections that failed (database restart, network) and were dropped.", registers: [registry] }),
     auditUnsealed: new Gauge({ name: "bankd_audit_unsealed_events", help: "Audit events recorded but not yet sealed into the hash chain.", registers: [registry] }),
   };
 }

@@ -61,16 +61,29 @@ export async function sealBatch(db: Database, batchMax: number = limits.auditSea
 /** Seals until nothing committed is left unsealed, another sealer has the lock, or `enough()`
  * says so. Returns how many events this call sealed. */
 export async function sealAll(db: Database, enough: () => boolean = () => false): Promise<number> {
-  let total = 0;
+  return (await sealUntilDone(db, enough)).sealed;
+}
+
+/** sealAll, also telling whether the last batch found nothing more committed to seal. */
+async function sealUntilDone(db: Database, enough: () => boolean): Promise<{ sealed: number; drained: boolean }> {
+  let sealed = 0;
   for (;;) {
     const result = await sealBatch(db);
-    total += result.sealed;
-    if (result.skipped || result.sealed < limits.auditSealBatchMax || enough()) return total;
+    sealed += result.sealed;
+    if (result.skipped) return { sealed, drained: false };
+    if (result.sealed < limits.auditSealBatchMax) return { sealed, drained: true };
+    if (enough()) return { sealed, drained: false };
   }
 }
 
 export function countUnsealed(db: Database): Promise<number> {
   return db.read(async (tx) => Number((await tx.one<{ n: number | string }>(`SELECT COUNT(*) AS n FROM audit_events WHERE seq IS NULL`))?.n ?? 0));
+}
+
+/** Whether any event waits to be sealed: stops at the first one whatever plan the database
+ * picks (a COUNT(*) here was a 12 ms sequential scan under stale statistics, 5 times a second). */
+export async function hasUnsealed(db: Database): Promise<boolean> {
+  return (await db.read((tx) => tx.one(`SELECT 1 AS waiting FROM audit_events WHERE seq IS NULL LIMIT 1`))) !== undefined;
 }
 
 export async function readHead(tx: Tx, forUpdate = false): Promise<ChainHead> {
@@ -170,11 +183,16 @@ export class AuditSealer {
 
   private async pass(): Promise<void> {
     try {
-      const waiting = await countUnsealed(this.db);
-      this.metrics?.auditUnsealed.set(waiting);
-      if (waiting === 0 || this.stopped) return;
-      const sealed = await sealAll(this.db, () => this.stopped);
-      this.metrics?.auditUnsealed.set(Math.max(0, waiting - sealed));
+      if (!(await hasUnsealed(this.db))) {
+        this.metrics?.auditUnsealed.set(0);
+        return;
+      }
+      if (this.stopped) return;
+      const { drained } = await sealUntilDone(this.db, () => this.stopped);
+      // Drained: the last batch saw nothing more committed, so the backlog as of this pass is
+      // zero and no count is needed. Otherwise (another process holds the sealer lock, or
+      // shutdown) the gauge shows the exact backlog.
+      this.metrics?.auditUnsealed.set(drained ? 0 : await countUnsealed(this.db));
     } catch (err) {
       // An outage or a conflict: the events stay unsealed and the next pass retries.
       this.logger?.warn({ err }, "audit: sealing pass failed");

@@ -43,15 +43,16 @@ export async function createSession(tx: Tx, input: { userId: string; userAgent: 
     `INSERT INTO sessions (id, user_id, user_agent, client_address, create_time, last_used_time, expire_time) VALUES (?, ?, ?, ?, ?, ?, ?)`,
     [sessionId, input.userId, input.userAgent.slice(0, limits.userAgentCharsMax), input.clientAddress, nowMs, nowMs, expireMs],
   );
-  return { sessionId, refresh: await insertRefreshToken(tx, sessionId, nowMs) };
+  // The session row was written with this token's times, so it needs no update.
+  return { sessionId, refresh: await insertRefreshToken(tx, sessionId, nowMs, false) };
 }
 
 /** A new refresh token for the session; the session lives as long as its newest token. */
-export async function insertRefreshToken(tx: Tx, sessionId: string, nowMs: number): Promise<NewRefreshToken> {
+export async function insertRefreshToken(tx: Tx, sessionId: string, nowMs: number, extendSession = true): Promise<NewRefreshToken> {
   const token = randomBytes(32).toString("base64url");
   const expireMs = nowMs + limits.refreshTokenTtlSeconds * 1000;
   await tx.run(`INSERT INTO refresh_tokens (token_hash, session_id, create_time, expire_time) VALUES (?, ?, ?, ?)`, [hashRefreshToken(token), sessionId, nowMs, expireMs]);
-  await tx.run(`UPDATE sessions SET last_used_time = ?, expire_time = ? WHERE id = ?`, [nowMs, expireMs, sessionId]);
+  if (extendSession) await tx.run(`UPDATE sessions SET last_used_time = ?, expire_time = ? WHERE id = ?`, [nowMs, expireMs, sessionId]);
   return { token, expireMs };
 }
 

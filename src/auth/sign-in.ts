@@ -29,7 +29,7 @@ export async function login(deps: AuthDeps, info: CallInfo, input: { email: stri
   const email = normalizeEmail(input.email);
   const password = normalizePassword(input.password);
   const keys = throttleKeys(email, info.clientAddress);
-  await assertNotThrottled(deps.db, keys, Date.now());
+  const { accountFailures } = await assertNotThrottled(deps.db, keys, Date.now());
   const user = email.length <= limits.emailCharsMax ? await deps.db.read((tx) => findUserByEmail(tx, email)) : undefined;
   // An unknown email costs one verification too, so that timing does not reveal which exist.
   const check = user ? await deps.hasher.verify(user.password_hash, password) : { ok: await deps.hasher.verifyDummy(password) };
@@ -41,7 +41,7 @@ export async function login(deps: AuthDeps, info: CallInfo, input: { email: stri
     await loginFailed(deps, info, keys, user, "user_disabled", false);
     throw unauthenticated("USER_DISABLED", "This user is disabled; contact the bank.");
   }
-  return startSession(deps, info, user, keys, check.rehashed);
+  return startSession(deps, info, user, keys, check.rehashed, accountFailures);
 }
 
 async function loginFailed(deps: AuthDeps, info: CallInfo, keys: ThrottleKeys, user: UserRow | undefined, reason: string, count = true): Promise<void> {
@@ -52,12 +52,14 @@ async function loginFailed(deps: AuthDeps, info: CallInfo, keys: ThrottleKeys, u
   });
 }
 
-async function startSession(deps: AuthDeps, info: CallInfo, user: UserRow, keys: ThrottleKeys, rehashed: string | undefined): Promise<SignedIn> {
+async function startSession(deps: AuthDeps, info: CallInfo, user: UserRow, keys: ThrottleKeys, rehashed: string | undefined, accountFailures: boolean): Promise<SignedIn> {
   const nowMs = Date.now();
   const { sessionId, refresh } = await deps.db.transaction(async (tx) => {
     // Only replace the hash that was verified: a concurrent password change wins.
     if (rehashed) await tx.run(`UPDATE users SET password_hash = ?, update_time = ? WHERE id = ? AND password_hash = ?`, [rehashed, nowMs, user.id, user.password_hash]);
-    await resetAccountFailures(tx, keys);
+    // Nothing to reset when the throttle check found no failures for this account (most
+    // sign-ins). A failure recorded since that check stays counted: the safe side.
+    if (accountFailures) await resetAccountFailures(tx, keys);
     const session = await createSession(tx, { userId: user.id, userAgent: info.userAgent, clientAddress: info.clientAddress }, nowMs);
     await recordAudit(tx, { ...auditBase(info), actorId: user.id, action: "auth.login", targetId: user.id, outcome: "SUCCESS", details: { session_id: session.sessionId, argon2_costs_upgraded: rehashed !== undefined } }, nowMs);
     return session;

@@ -26,8 +26,9 @@ export function throttleKeys(normalizedEmail: string, clientAddress: string): Th
   return { account: `email:${createHash("sha256").update(normalizedEmail).digest("hex")}`, address: `addr:${clientAddress}` };
 }
 
-/** RESOURCE_EXHAUSTED (with retry_after_ms) while either key is blocked. */
-export async function assertNotThrottled(db: Database, keys: ThrottleKeys, nowMs: number): Promise<void> {
+/** RESOURCE_EXHAUSTED (with retry_after_ms) while either key is blocked. Returns whether the
+ * account key has failures on record (a successful sign-in then has something to reset). */
+export async function assertNotThrottled(db: Database, keys: ThrottleKeys, nowMs: number): Promise<{ accountFailures: boolean }> {
   const rows = await db.read((tx) =>
     tx.all<ThrottleRow>(`SELECT throttle_key, failures, window_start, blocked_until FROM login_throttle WHERE throttle_key IN (?, ?)`, [keys.account, keys.address]),
   );
@@ -35,6 +36,7 @@ export async function assertNotThrottled(db: Database, keys: ThrottleKeys, nowMs
   if (blockedUntil > nowMs) {
     throw resourceExhausted("LOGIN_THROTTLED", "Too many failed sign-ins; wait before trying again.", { retry_after_ms: String(blockedUntil - nowMs) });
   }
+  return { accountFailures: rows.some((r) => r.throttle_key === keys.account) };
 }
 
 /** Counts one failed sign-in against both keys (in the caller's transaction). */

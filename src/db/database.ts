@@ -9,11 +9,13 @@ import { SqliteDriver } from "@mikro-orm/sqlite";
 import { PostgreSqlDriver } from "@mikro-orm/postgresql";
 import { Migrator } from "@mikro-orm/migrations";
 import type { EntityManager } from "@mikro-orm/knex";
+import type { PoolClient } from "pg";
 import type { DatabaseConfig } from "../config";
 import { limits } from "../limits";
 import { entities } from "./entities";
 import { migrationsFor } from "./migrations";
 import type { Metrics } from "../metrics";
+import { PgPool } from "./postgres";
 
 export type Dialect = "sqlite" | "postgres";
 export type Row = Record<string, unknown>;
@@ -21,7 +23,6 @@ export type Row = Record<string, unknown>;
 /** A unit of work inside one database transaction. */
 export interface Tx {
   readonly dialect: Dialect;
-  readonly em: EntityManager;
   all<T = Row>(sql: string, params?: unknown[]): Promise<T[]>;
   one<T = Row>(sql: string, params?: unknown[]): Promise<T | undefined>;
   /** Runs a write and returns the number of rows it changed. */
@@ -54,6 +55,8 @@ export class Database {
     readonly orm: MikroORM,
     readonly dialect: Dialect,
     private readonly metrics?: Metrics,
+    /** PostgreSQL: the pool every unit of work runs on (MikroORM's own pool only migrates). */
+    private readonly pg?: PgPool,
   ) {}
 
   static async open(config: DatabaseConfig, metrics?: Metrics, opts: { debug?: boolean } = {}): Promise<Database> {
@@ -99,7 +102,8 @@ export class Database {
         ...common,
         driver: PostgreSqlDriver,
         clientUrl: config.url,
-        pool: { min: 0, max: limits.dbPoolMax, acquireTimeoutMillis: limits.dbConnectTimeoutMs },
+        // Used for migrations only; units of work run on the PgPool below.
+        pool: { min: 0, max: 1, acquireTimeoutMillis: limits.dbConnectTimeoutMs },
         driverOptions: {
           // A failed statement's error message names the statement, not its values.
           compileSqlOnError: false,
@@ -111,11 +115,15 @@ export class Database {
         },
       } as Options);
     }
-    const db = new Database(orm, config.kind, metrics);
+    const pg = config.kind === "postgres"
+      ? new PgPool({ url: config.url, onConnectionError: () => metrics?.dbConnectionErrors.inc() })
+      : undefined;
+    const db = new Database(orm, config.kind, metrics, pg);
     try {
       // Fails fast when the database cannot be reached.
       await db.read((tx) => tx.one("SELECT 1 AS ok"));
     } catch (err) {
+      await pg?.end().catch(() => undefined);
       await orm.close(true).catch(() => undefined);
       throw err;
     }
@@ -129,6 +137,7 @@ export class Database {
   }
 
   async close(): Promise<void> {
+    await this.pg?.end();
     await this.orm.close(true);
   }
 
@@ -149,8 +158,7 @@ export class Database {
       const started = process.hrtime.bigint();
       const hooks: (() => void)[] = [];
       try {
-        const em = this.orm.em.fork() as unknown as EntityManager;
-        const result = await em.transactional(async (tem) => fn(this.wrap(tem as unknown as EntityManager, hooks)));
+        const result = this.pg ? await this.pgTransaction(this.pg, fn, hooks) : await this.ormTransaction(fn, hooks);
         this.observe(started, "commit");
         for (const hook of hooks) hook();
         return result;
@@ -169,9 +177,34 @@ export class Database {
     }
   }
 
+  /** PostgreSQL: BEGIN, the work, COMMIT on one pooled connection; a broken one is discarded. */
+  private async pgTransaction<T>(pg: PgPool, fn: (tx: Tx) => Promise<T>, hooks: (() => void)[]): Promise<T> {
+    const client = await pg.connect();
+    let discard: Error | undefined;
+    try {
+      await client.query("BEGIN");
+      const result = await fn(this.pgTx(pg, client, hooks));
+      await client.query("COMMIT");
+      return result;
+    } catch (err) {
+      if (classifyDbError(err) === "unavailable") discard = err as Error;
+      else await client.query("ROLLBACK").catch((rollbackErr: Error) => (discard = rollbackErr));
+      throw err;
+    } finally {
+      client.release(discard);
+    }
+  }
+
+  /** SQLite: a MikroORM unit of work (one connection, so transactions are serialized). */
+  private async ormTransaction<T>(fn: (tx: Tx) => Promise<T>, hooks: (() => void)[]): Promise<T> {
+    const em = this.orm.em.fork() as unknown as EntityManager;
+    return em.transactional(async (tem) => fn(this.wrap(tem as unknown as EntityManager, hooks)));
+  }
+
   /** Read-only work outside an explicit transaction. */
   async read<T>(fn: (tx: Tx) => Promise<T>): Promise<T> {
     try {
+      if (this.pg) return await fn(this.pgTx(this.pg, undefined, []));
       return await fn(this.wrap(this.orm.em.fork() as unknown as EntityManager, []));
     } catch (err) {
       if (classifyDbError(err) === "unavailable") throw new DatabaseUnavailableError(err);
@@ -180,6 +213,7 @@ export class Database {
   }
 
   poolStats(): { used: number; free: number; pending: number } {
+    if (this.pg) return this.pg.stats();
     const pool = (this.orm.em.getConnection() as unknown as { getKnex(): { client: { pool?: { numUsed(): number; numFree(): number; numPendingAcquires(): number } } } })
       .getKnex().client.pool;
     if (!pool) return { used: 0, free: 0, pending: 0 };
@@ -190,12 +224,22 @@ export class Database {
     this.metrics?.dbTxSeconds.observe({ outcome }, Number(process.hrtime.bigint() - started) / 1e9);
   }
 
-  private wrap(em: EntityManager, hooks: (() => void)[]): Tx {
-    const dialect = this.dialect;
-    const execute = dialect === "postgres" ? boundExecutor(em) : (sql: string, params: unknown[], method: "all" | "run") => em.execute(sql, params, method);
+  /** A Tx on PostgreSQL: statements on `client`, or on any pooled connection when undefined. */
+  private pgTx(pg: PgPool, client: PoolClient | undefined, hooks: (() => void)[]): Tx {
     return {
-      dialect,
-      em,
+      dialect: "postgres",
+      all: async <T>(sql: string, params: unknown[] = []) => (await pg.query(client, sql, params)).rows as T[],
+      one: async <T>(sql: string, params: unknown[] = []) => (await pg.query(client, sql, params)).rows[0] as T | undefined,
+      run: async (sql: string, params: unknown[] = []) => (await pg.query(client, sql, params)).rowCount ?? 0,
+      afterCommit: (fn) => hooks.push(fn),
+    };
+  }
+
+  /** A Tx on SQLite, through the EntityManager's connection. */
+  private wrap(em: EntityManager, hooks: (() => void)[]): Tx {
+    const execute = (sql: string, params: unknown[], method: "all" | "run") => em.execute(sql, params, method);
+    return {
+      dialect: "sqlite",
       all: async <T>(sql: string, params: unknown[] = []) => (await execute(sql, params, "all")) as T[],
       one: async <T>(sql: string, params: unknown[] = []) => {
         const rows = (await execute(sql, params, "all")) as T[];
@@ -208,27 +252,6 @@ export class Database {
       afterCommit: (fn) => hooks.push(fn),
     };
   }
-}
-
-interface RawConnection {
-  getKnex(): { raw(sql: string, bindings: unknown[]): { transacting(trx: unknown): unknown } & PromiseLike<unknown> };
-  transformRawResult(res: unknown, method: "all" | "run"): unknown;
-}
-
-/**
- * PostgreSQL: sends parameters as bind values ($1, $2, ...) through the same connection and
- * transaction as the EntityManager. MikroORM's em.execute() formats the values into the SQL
- * text first, which the transfer profile showed as its largest Node-side cost and which makes
- * PostgreSQL parse a different text for every call.
- */
-function boundExecutor(em: EntityManager) {
-  const connection = em.getConnection() as unknown as RawConnection;
-  return async (sql: string, params: unknown[], method: "all" | "run"): Promise<unknown> => {
-    const query = connection.getKnex().raw(sql, params.map((p) => (p === undefined ? null : p)));
-    const trx = em.getTransactionContext();
-    if (trx) query.transacting(trx);
-    return connection.transformRawResult(await query, method);
-  };
 }
 
 export type DbErrorKind = "conflict" | "unavailable" | "unique" | "other";
@@ -251,7 +274,7 @@ export function classifyDbError(err: unknown): DbErrorKind {
   // After a database restart knex may hand out a transaction whose BEGIN already failed on a
   // dead pooled connection; its first statement then reports this. Nothing ran.
   if (/Transaction query already complete/.test(message)) return "unavailable";
-  if (/Connection terminated|terminating connection|Knex: Timeout acquiring a connection|connect ECONNREFUSED|Client has encountered a connection error|Connection ended unexpectedly|SQLITE_CANTOPEN|SQLITE_IOERR|SQLITE_FULL/.test(message)) {
+  if (/Connection terminated|terminating connection|timeout exceeded when trying to connect|Client was closed and is not queryable|Knex: Timeout acquiring a connection|connect ECONNREFUSED|Client has encountered a connection error|Connection ended unexpectedly|SQLITE_CANTOPEN|SQLITE_IOERR|SQLITE_FULL/.test(message)) {
     return "unavailable";
   }
   if (e.name === "KnexTimeoutError" || e.name === "ConnectionException") return "unavailable";

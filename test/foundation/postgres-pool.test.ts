@@ -1,0 +1,69 @@
+// Goal: the PostgreSQL pool that runs every unit of work (src/db/postgres.ts) survives its
+// connections dying: killed between two statements of a transaction (the connection is checked
+// out, no query is running) the transaction fails as unavailable, nothing of it is committed,
+// the process lives on and the next unit of work gets a fresh connection; killed while idle, the
+// next read simply works. Also: statements run as prepared statements with $n parameters, and
+// the `?` -> `$n` rewrite leaves quoted text alone.
+import { Database, DatabaseUnavailableError } from "../../src/db/database";
+import { toNumberedPlaceholders } from "../../src/db/postgres";
+import { createTestDatabase, postgresOnly, withClient, type TestDatabase } from "../support/db";
+
+test("? placeholders become $n outside quoted text only", () => {
+  expect(toNumberedPlaceholders("SELECT a FROM t WHERE a = ? AND b IN (?, ?)")).toBe("SELECT a FROM t WHERE a = $1 AND b IN ($2, $3)");
+  expect(toNumberedPlaceholders("SELECT '?', \"a?\" FROM t WHERE c = ?")).toBe("SELECT '?', \"a?\" FROM t WHERE c = $1");
+  expect(toNumberedPlaceholders("SELECT 'it''s ?' WHERE x = ?")).toBe("SELECT 'it''s ?' WHERE x = $1");
+  expect(toNumberedPlaceholders("SELECT 1")).toBe("SELECT 1");
+});
+
+const onPostgres = postgresOnly();
+const describePg = onPostgres.length > 0 ? describe : describe.skip;
+
+describePg("the PostgreSQL pool", () => {
+  let tdb: TestDatabase;
+  let db: Database;
+  beforeAll(async () => {
+    tdb = await createTestDatabase("postgres");
+    db = await Database.open(tdb.config);
+    await db.migrate();
+  });
+  afterAll(async () => {
+    await db.close();
+    await tdb.drop();
+  });
+
+  const terminate = (pid: number) => withClient(tdb.url, (c) => c.query("SELECT pg_terminate_backend($1)", [pid]));
+  const throttleRows = (key: string) => db.read(async (tx) => Number((await tx.one<{ n: string }>("SELECT COUNT(*) AS n FROM login_throttle WHERE throttle_key = ?", [key]))?.n));
+
+  test("a connection killed between two statements: UNAVAILABLE, nothing committed, the next transaction works", async () => {
+    const key = `test:killed-${Date.now()}`;
+    const attempt = db.transaction(async (tx) => {
+      await tx.run("INSERT INTO login_throttle (throttle_key, failures, window_start, blocked_until) VALUES (?, 1, 0, 0)", [key]);
+      const row = await tx.one<{ pid: number }>("SELECT pg_backend_pid() AS pid");
+      await terminate(row!.pid);
+      // The server's FATAL arrives while no query runs on the checked-out connection: without a
+      // listener that 'error' event would crash this process.
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      await tx.run("UPDATE login_throttle SET failures = 2 WHERE throttle_key = ?", [key]);
+    });
+    await expect(attempt).rejects.toBeInstanceOf(DatabaseUnavailableError);
+    expect(await throttleRows(key)).toBe(0);
+    await db.transaction((tx) => tx.run("INSERT INTO login_throttle (throttle_key, failures, window_start, blocked_until) VALUES (?, 1, 0, 0)", [key]));
+    expect(await throttleRows(key)).toBe(1);
+  });
+
+  test("idle connections killed: the next reads get fresh ones", async () => {
+    await Promise.all([1, 2, 3].map(() => db.read((tx) => tx.one("SELECT pg_sleep(0.05)"))));
+    await withClient(tdb.url, (c) => c.query("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'bankd' AND datname = current_database()"));
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    for (let i = 0; i < 5; i++) expect(await db.read((tx) => tx.one<{ ok: number }>("SELECT 1 AS ok"))).toEqual({ ok: 1 });
+  });
+
+  test("statements are prepared once per connection, with $n parameters", async () => {
+    const prepared = await db.transaction(async (tx) => {
+      for (let i = 0; i < 3; i++) await tx.one("SELECT throttle_key FROM login_throttle WHERE throttle_key = ?", ["nobody"]);
+      return tx.all<{ name: string; statement: string }>("SELECT name, statement FROM pg_prepared_statements WHERE statement LIKE '%login_throttle WHERE throttle_key = $1'");
+    });
+    expect(prepared).toHaveLength(1);
+    expect(prepared[0]!.name).toMatch(/^bankd_\d+$/);
+  });
+});
