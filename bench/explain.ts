@@ -53,7 +53,7 @@ export async function explainHotPaths(sql: SqlClient, f: Fixture): Promise<strin
     },
     {
       source: "ledger/idempotency.ts claim",
-      sql: `INSERT INTO idempotency_keys (caller_id, method, request_id, payload_hash, payload_fields, outcome, create_time) VALUES (?, 'TransactionService/Transfer', ?, 'h', '{}', '{}', ?) ON CONFLICT DO NOTHING`,
+      sql: `INSERT INTO idempotency_keys (caller_id, method, request_id, payload_hash, payload_fields, outcome, create_time) VALUES (?, 'TransactionService/Transfer', ?, 'h', '{}', '{}', ?)`,
       params: [user, requestId, now],
     },
   ];

@@ -106,7 +106,7 @@ function postingStatements(): string[] {
        new_entries AS (INSERT INTO entries (transaction_id, account_id, seq, amount, balance_after, create_time) SELECT ?, updated.id, updated.entry_count, CASE updated.id WHEN ? THEN CAST(-1 AS BIGINT) ELSE CAST(1 AS BIGINT) END, updated.balance, CAST(? AS BIGINT) FROM updated RETURNING 1)
      SELECT id, CAST(balance AS TEXT) AS balance, CAST(held AS TEXT) AS held, entry_count, (SELECT COUNT(*) FROM new_entries) AS entries_written FROM updated`,
     `INSERT INTO audit_events (id, event_time, actor_id, action, target_id, outcome, client_address, request_id, details) VALUES (?, ?, ?, 'transaction.transfer', ?, 'SUCCESS', '127.0.0.1', ?, '{"amount":"1","currency":"USD"}')`,
-    `INSERT INTO idempotency_keys (caller_id, method, request_id, payload_hash, payload_fields, outcome, create_time) VALUES (?, 'TransactionService/Transfer', ?, 'h', '{}', '{}', ?) ON CONFLICT DO NOTHING`,
+    `INSERT INTO idempotency_keys (caller_id, method, request_id, payload_hash, payload_fields, outcome, create_time) VALUES (?, 'TransactionService/Transfer', ?, 'h', '{}', '{}', ?)`,
   ];
 }
 

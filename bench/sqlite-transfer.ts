@@ -73,7 +73,7 @@ async function transfer(sql: SqlClient, source: string, target: string, amount: 
     const outcome = { ok: { id: txId, type: "TRANSFER", status: "POSTED", currency: "USD", amount: { $bigint: amount.toString() }, fromAccountId: source, toAccountId: target, description: "bench", requestId, initiatedBy: caller, reversesId: "", holdId: "", createTimeMs: nowMs, expireTimeMs: null } };
     await sql.all(
       `INSERT INTO idempotency_keys (caller_id, method, request_id, payload_hash, payload_fields, outcome, create_time)
-       VALUES (?, 'TransactionService/Transfer', ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`,
+       VALUES (?, 'TransactionService/Transfer', ?, ?, ?, ?, ?)`,
       [caller, requestId, createHash("sha256").update(requestId).digest("hex"), JSON.stringify(Object.fromEntries(["currency", "description", "from_account_id", "minor_units", "to_account_id", "to_account_number"].map((k) => [k, "0".repeat(32)]))), JSON.stringify(outcome), nowMs],
     );
     await sql.exec("COMMIT");

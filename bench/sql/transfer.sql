@@ -1,20 +1,23 @@
--- pgbench baseline: one transfer in plain SQL, statement for statement what bankd's Transfer
--- does in its database transaction on PostgreSQL (src/ledger/movements.ts transfer,
--- src/ledger/posting.ts lockAccounts + post/writeInOneStatement, src/audit/recorder.ts,
--- src/ledger/idempotency.ts claim), so that bankd's throughput can be read as a ratio to it:
---   BEGIN
---   lockAccounts   SELECT <all account columns> ... WHERE id IN (a, b) ORDER BY id FOR UPDATE
---   post           ONE statement: WITH INSERT INTO transactions, UPDATE accounts SET balance /
---                  held / entry_count / update_time ... RETURNING, INSERT INTO entries (seq and
---                  balance_after from the RETURNING) SELECT ..., then SELECT the updated rows
---   audit          INSERT INTO audit_events (unsealed: seq NULL; bankd's sealer seals them)
---   idempotency    INSERT INTO idempotency_keys ... ON CONFLICT DO NOTHING
---   COMMIT
--- Same round trips, same rows, same indexes and constraints. Ids are UUIDs made by the server
--- here (bankd makes UUIDv7 in JavaScript); the two account ids are looked up in bench_accounts
--- (a helper table the bench fills: n = 0 is the house account, 1..naccounts the customer
--- accounts) BEFORE the transaction begins, so the lookup does not lengthen the time the locks
--- are held. Every parameter is cast: with -M prepared pgbench sends them untyped.
+-- pgbench baseline: one transfer in plain SQL, statement for statement and round trip for round
+-- trip what bankd's Transfer does in its database transaction on PostgreSQL
+-- (src/ledger/movements.ts transfer, src/ledger/posting.ts lockAccounts + post/writeInOneStatement,
+-- src/audit/recorder.ts, src/ledger/idempotency.ts claim, src/db/database.ts PgTx):
+--   round trip 1  BEGIN + lockAccounts   SELECT <all account columns> ... WHERE id IN (a, b)
+--                                        ORDER BY id FOR UPDATE
+--   round trip 2  post   ONE statement: WITH INSERT INTO transactions, UPDATE accounts SET
+--                        balance / held / entry_count / update_time ... RETURNING, INSERT INTO
+--                        entries (seq and balance_after from the RETURNING) SELECT ..., then
+--                        SELECT the updated rows
+--   round trip 3  audit INSERT INTO audit_events (unsealed: seq NULL; bankd's sealer seals them)
+--                 + idempotency INSERT INTO idempotency_keys (a taken key fails it) + COMMIT
+-- bankd sends BEGIN with its first statement and its deferred writes (audit event, idempotency
+-- key) with COMMIT, in one round trip each (PostgreSQL's extended protocol, one Sync per group);
+-- pgbench does the same with \startpipeline / \endpipeline. Same rows, same indexes and
+-- constraints. Ids are UUIDs made by the server here (bankd makes UUIDv7 in JavaScript); the two
+-- account ids are looked up in bench_accounts (a helper table the bench fills: n = 0 is the house
+-- account, 1..naccounts the customer accounts) BEFORE the transaction begins, so the lookup does
+-- not lengthen the time the locks are held. Every parameter is cast: with -M prepared pgbench
+-- sends them untyped.
 --
 -- Variables (pgbench -D): naccounts, hot (0 = random pairs, 1 = every transfer touches the house
 -- account, half paying out and half paying in), caller (the user id recorded as initiator).
@@ -31,11 +34,13 @@ SELECT (SELECT id FROM bench_accounts WHERE n = :src) AS src_id,
        gen_random_uuid()::text AS tx_id,
        gen_random_uuid()::text AS request_id,
        (extract(epoch FROM clock_timestamp()) * 1000)::bigint AS now_ms \gset
+\startpipeline
 BEGIN;
 SELECT id, number, owner_id, kind, currency, account_type, status, display_name,
        CAST(balance AS TEXT) AS balance, CAST(held AS TEXT) AS held, CAST(overdraft_limit AS TEXT) AS overdraft_limit,
        entry_count, version, create_time, update_time
   FROM accounts WHERE id IN (CAST(:src_id AS TEXT), CAST(:dst_id AS TEXT)) ORDER BY id FOR UPDATE;
+\endpipeline
 WITH new_transaction AS (
        INSERT INTO transactions (id, tx_type, status, currency, amount, from_account_id, to_account_id, description,
               request_id, initiated_by, reverses_id, hold_id, expire_time, create_time, update_time)
@@ -59,6 +64,7 @@ WITH new_transaction AS (
        RETURNING 1)
 SELECT id, CAST(balance AS TEXT) AS balance, CAST(held AS TEXT) AS held, entry_count, (SELECT COUNT(*) FROM new_entries) AS entries_written
   FROM updated;
+\startpipeline
 INSERT INTO audit_events (id, event_time, actor_id, action, target_id, outcome, client_address, request_id, details)
 VALUES (gen_random_uuid()::text, CAST(:now_ms AS BIGINT), CAST(:caller AS TEXT), 'transaction.transfer', CAST(:tx_id AS TEXT), 'SUCCESS', '127.0.0.1', CAST(:request_id AS TEXT),
         '{"amount":"' || CAST(:amount AS TEXT) || '","currency":"USD","from_account_id":"' || CAST(:src_id AS TEXT) || '","to_account_id":"' || CAST(:dst_id AS TEXT) || '"}');
@@ -66,6 +72,6 @@ INSERT INTO idempotency_keys (caller_id, method, request_id, payload_hash, paylo
 VALUES (CAST(:caller AS TEXT), 'TransactionService/Transfer', CAST(:request_id AS TEXT), md5(CAST(:request_id AS TEXT)) || md5(CAST(:tx_id AS TEXT)),
         '{"currency":"0123456789abcdef0123456789abcdef","description":"0123456789abcdef0123456789abcdef","from_account_id":"0123456789abcdef0123456789abcdef","minor_units":"0123456789abcdef0123456789abcdef","to_account_id":"0123456789abcdef0123456789abcdef","to_account_number":"0123456789abcdef0123456789abcdef"}',
         '{"ok":{"id":"' || CAST(:tx_id AS TEXT) || '","type":"TRANSFER","status":"POSTED","currency":"USD","amount":{"$bigint":"' || CAST(:amount AS TEXT) || '"},"fromAccountId":"' || CAST(:src_id AS TEXT) || '","toAccountId":"' || CAST(:dst_id AS TEXT) || '","description":"bench","requestId":"' || CAST(:request_id AS TEXT) || '","initiatedBy":"' || CAST(:caller AS TEXT) || '","reversesId":"","holdId":"","createTimeMs":' || CAST(:now_ms AS TEXT) || ',"expireTimeMs": null}}',
-        CAST(:now_ms AS BIGINT))
-ON CONFLICT DO NOTHING;
+        CAST(:now_ms AS BIGINT));
 COMMIT;
+\endpipeline

@@ -35,7 +35,8 @@ export async function recordAudit(tx: Tx, event: AuditInput, nowMs: number = Dat
     if (FORBIDDEN_KEY.test(key)) throw new Error(`audit details must not carry secrets (key ${key})`);
   }
   const id = uuidv7(nowMs);
-  await tx.run(
+  // Deferred: it travels with the transaction's next statement or its COMMIT (Tx.defer).
+  tx.defer(
     `INSERT INTO audit_events (id, event_time, actor_id, action, target_id, outcome, client_address, request_id, details)
      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     [id, nowMs, event.actorId, event.action, event.targetId, event.outcome, event.clientAddress, event.requestId, JSON.stringify(details)],

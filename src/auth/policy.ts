@@ -18,10 +18,16 @@ export function normalizeEmail(raw: string): string {
   return raw.normalize("NFKC").trim().toLowerCase();
 }
 
+/** Whether a normalized email could have been registered (validEmail accepts it). Sign-in
+ * looks up only those: others (a NUL byte, which PostgreSQL refuses in text) are unknown. */
+export function isValidEmail(email: string): boolean {
+  return email.length > 0 && email.length <= limits.emailCharsMax && EMAIL.test(email);
+}
+
 /** The normalized email, or INVALID_ARGUMENT (reason INVALID_EMAIL). */
 export function validEmail(raw: string): string {
   const email = normalizeEmail(raw);
-  if (email.length === 0 || email.length > limits.emailCharsMax || !EMAIL.test(email)) {
+  if (!isValidEmail(email)) {
     throw invalidArgument("INVALID_EMAIL", "The email address is not valid.");
   }
   return email;

@@ -39,7 +39,9 @@ export function hashRefreshToken(token: string): string {
 export async function createSession(tx: Tx, input: { userId: string; userAgent: string; clientAddress: string }, nowMs: number): Promise<{ sessionId: string; refresh: NewRefreshToken }> {
   const sessionId = uuidv7(nowMs);
   const expireMs = nowMs + limits.refreshTokenTtlSeconds * 1000;
-  await tx.run(
+  // Deferred writes (Tx.defer): nothing reads them back in this transaction, so on PostgreSQL a
+  // sign-in's session, refresh token and audit event all travel with its COMMIT.
+  tx.defer(
     `INSERT INTO sessions (id, user_id, user_agent, client_address, create_time, last_used_time, expire_time) VALUES (?, ?, ?, ?, ?, ?, ?)`,
     [sessionId, input.userId, input.userAgent.slice(0, limits.userAgentCharsMax), input.clientAddress, nowMs, nowMs, expireMs],
   );
@@ -51,8 +53,8 @@ export async function createSession(tx: Tx, input: { userId: string; userAgent: 
 export async function insertRefreshToken(tx: Tx, sessionId: string, nowMs: number, extendSession = true): Promise<NewRefreshToken> {
   const token = randomBytes(32).toString("base64url");
   const expireMs = nowMs + limits.refreshTokenTtlSeconds * 1000;
-  await tx.run(`INSERT INTO refresh_tokens (token_hash, session_id, create_time, expire_time) VALUES (?, ?, ?, ?)`, [hashRefreshToken(token), sessionId, nowMs, expireMs]);
-  if (extendSession) await tx.run(`UPDATE sessions SET last_used_time = ?, expire_time = ? WHERE id = ?`, [nowMs, expireMs, sessionId]);
+  tx.defer(`INSERT INTO refresh_tokens (token_hash, session_id, create_time, expire_time) VALUES (?, ?, ?, ?)`, [hashRefreshToken(token), sessionId, nowMs, expireMs]);
+  if (extendSession) tx.defer(`UPDATE sessions SET last_used_time = ?, expire_time = ? WHERE id = ?`, [nowMs, expireMs, sessionId]);
   return { token, expireMs };
 }
 

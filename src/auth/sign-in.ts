@@ -7,7 +7,7 @@ import { invalidArgument, unauthenticated } from "../errors";
 import { limits } from "../limits";
 import type { AuthDeps } from "./deps";
 import { endSessions } from "./deps";
-import { normalizeEmail, normalizePassword } from "./policy";
+import { isValidEmail, normalizeEmail, normalizePassword } from "./policy";
 import { rolesFromColumn } from "./roles";
 import { createSession, findRefreshToken, insertRefreshToken, isLive, markRefreshTokenUsed, type NewRefreshToken } from "./sessions";
 import { assertNotThrottled, recordLoginFailure, resetAccountFailures, throttleKeys, type ThrottleKeys } from "./throttle";
@@ -30,7 +30,7 @@ export async function login(deps: AuthDeps, info: CallInfo, input: { email: stri
   const password = normalizePassword(input.password);
   const keys = throttleKeys(email, info.clientAddress);
   const { accountFailures } = await assertNotThrottled(deps.db, keys, Date.now());
-  const user = email.length <= limits.emailCharsMax ? await deps.db.read((tx) => findUserByEmail(tx, email)) : undefined;
+  const user = isValidEmail(email) ? await deps.db.read((tx) => findUserByEmail(tx, email)) : undefined;
   // An unknown email costs one verification too, so that timing does not reveal which exist.
   const check = user ? await deps.hasher.verify(user.password_hash, password) : { ok: await deps.hasher.verifyDummy(password) };
   if (!user || !check.ok) {

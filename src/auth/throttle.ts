@@ -55,7 +55,7 @@ export async function recordLoginFailure(tx: Tx, keys: ThrottleKeys, nowMs: numb
 
 /** A successful sign-in forgets the account's failures (not the address's). */
 export async function resetAccountFailures(tx: Tx, keys: ThrottleKeys): Promise<void> {
-  await tx.run(`DELETE FROM login_throttle WHERE throttle_key = ?`, [keys.account]);
+  tx.defer(`DELETE FROM login_throttle WHERE throttle_key = ?`, [keys.account]);
 }
 
 /** The back-off after `failures` consecutive failures: none for the free ones, then base,

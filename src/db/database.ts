@@ -9,13 +9,13 @@ import { SqliteDriver } from "@mikro-orm/sqlite";
 import { PostgreSqlDriver } from "@mikro-orm/postgresql";
 import { Migrator } from "@mikro-orm/migrations";
 import type { EntityManager } from "@mikro-orm/knex";
-import type { PoolClient } from "pg";
+import type { PoolClient, QueryResult } from "pg";
 import type { DatabaseConfig } from "../config";
 import { limits } from "../limits";
 import { entities } from "./entities";
 import { migrationsFor } from "./migrations";
 import type { Metrics } from "../metrics";
-import { PgPool } from "./postgres";
+import { PgPool, type PipelineError } from "./postgres";
 
 export type Dialect = "sqlite" | "postgres";
 export type Row = Record<string, unknown>;
@@ -27,6 +27,13 @@ export interface Tx {
   one<T = Row>(sql: string, params?: unknown[]): Promise<T | undefined>;
   /** Runs a write and returns the number of rows it changed. */
   run(sql: string, params?: unknown[]): Promise<number>;
+  /**
+   * A write whose result nobody needs (an audit event, an idempotency key): it runs, in order,
+   * before the next statement of this transaction or before COMMIT. On PostgreSQL it travels in
+   * the same round trip as that statement (or as COMMIT), so a failure of it (a unique key
+   * taken) surfaces there, and the transaction rolls back. Only inside a transaction.
+   */
+  defer(sql: string, params?: unknown[]): void;
   /** Called after a successful commit (never on rollback). */
   afterCommit(fn: () => void): void;
 }
@@ -177,18 +184,22 @@ export class Database {
     }
   }
 
-  /** PostgreSQL: BEGIN, the work, COMMIT on one pooled connection; a broken one is discarded. */
+  /**
+   * PostgreSQL: the work on one pooled connection. BEGIN is sent with the first statement and
+   * COMMIT with the deferred writes, each in the same round trip (PgPool.pipeline); a unit of
+   * work that ran no statement sends neither. A broken connection is discarded.
+   */
   private async pgTransaction<T>(pg: PgPool, fn: (tx: Tx) => Promise<T>, hooks: (() => void)[]): Promise<T> {
     const client = await pg.connect();
+    const tx = new PgTx(pg, client, hooks);
     let discard: Error | undefined;
     try {
-      await client.query("BEGIN");
-      const result = await fn(this.pgTx(pg, client, hooks));
-      await client.query("COMMIT");
+      const result = await fn(tx);
+      await tx.commit();
       return result;
     } catch (err) {
-      if (classifyDbError(err) === "unavailable") discard = err as Error;
-      else await client.query("ROLLBACK").catch((rollbackErr: Error) => (discard = rollbackErr));
+      if (classifyDbError(err) === "unavailable" || (err as PipelineError).connectionUncertain) discard = err as Error;
+      else if (tx.begun) await client.query("ROLLBACK").catch((rollbackErr: Error) => (discard = rollbackErr));
       throw err;
     } finally {
       client.release(discard);
@@ -198,13 +209,18 @@ export class Database {
   /** SQLite: a MikroORM unit of work (one connection, so transactions are serialized). */
   private async ormTransaction<T>(fn: (tx: Tx) => Promise<T>, hooks: (() => void)[]): Promise<T> {
     const em = this.orm.em.fork() as unknown as EntityManager;
-    return em.transactional(async (tem) => fn(this.wrap(tem as unknown as EntityManager, hooks)));
+    return em.transactional(async (tem) => {
+      const tx = this.wrap(tem as unknown as EntityManager, hooks, true);
+      const result = await fn(tx);
+      await tx.flush();
+      return result;
+    });
   }
 
   /** Read-only work outside an explicit transaction. */
   async read<T>(fn: (tx: Tx) => Promise<T>): Promise<T> {
     try {
-      if (this.pg) return await fn(this.pgTx(this.pg, undefined, []));
+      if (this.pg) return await fn(new PgTx(this.pg, undefined, []));
       return await fn(this.wrap(this.orm.em.fork() as unknown as EntityManager, []));
     } catch (err) {
       if (classifyDbError(err) === "unavailable") throw new DatabaseUnavailableError(err);
@@ -224,21 +240,25 @@ export class Database {
     this.metrics?.dbTxSeconds.observe({ outcome }, Number(process.hrtime.bigint() - started) / 1e9);
   }
 
-  /** A Tx on PostgreSQL: statements on `client`, or on any pooled connection when undefined. */
-  private pgTx(pg: PgPool, client: PoolClient | undefined, hooks: (() => void)[]): Tx {
-    return {
-      dialect: "postgres",
-      all: async <T>(sql: string, params: unknown[] = []) => (await pg.query(client, sql, params)).rows as T[],
-      one: async <T>(sql: string, params: unknown[] = []) => (await pg.query(client, sql, params)).rows[0] as T | undefined,
-      run: async (sql: string, params: unknown[] = []) => (await pg.query(client, sql, params)).rowCount ?? 0,
-      afterCommit: (fn) => hooks.push(fn),
-    };
-  }
-
   /** A Tx on SQLite, through the EntityManager's connection. */
-  private wrap(em: EntityManager, hooks: (() => void)[]): Tx {
-    const execute = (sql: string, params: unknown[], method: "all" | "run") => em.execute(sql, params, method);
+  private wrap(em: EntityManager, hooks: (() => void)[], inTransaction = false): Tx & { flush(): Promise<void> } {
+    const deferred: { sql: string; params: unknown[] }[] = [];
+    const flush = async () => {
+      while (deferred.length > 0) {
+        const { sql, params } = deferred.shift()!;
+        await em.execute(sql, params, "run");
+      }
+    };
+    const execute = async (sql: string, params: unknown[], method: "all" | "run") => {
+      await flush();
+      return em.execute(sql, params, method);
+    };
     return {
+      flush,
+      defer: (sql: string, params: unknown[] = []) => {
+        if (!inTransaction) throw new Error("tx.defer outside a transaction");
+        deferred.push({ sql, params });
+      },
       dialect: "sqlite",
       all: async <T>(sql: string, params: unknown[] = []) => (await execute(sql, params, "all")) as T[],
       one: async <T>(sql: string, params: unknown[] = []) => {
@@ -251,6 +271,64 @@ export class Database {
       },
       afterCommit: (fn) => hooks.push(fn),
     };
+  }
+}
+
+/**
+ * A Tx on PostgreSQL: statements on `client` inside a transaction, or on any pooled connection
+ * when `client` is undefined (reads). In a transaction, BEGIN and the deferred writes travel with
+ * the next statement, and the last deferred writes with COMMIT.
+ */
+class PgTx implements Tx {
+  readonly dialect = "postgres" as const;
+  /** BEGIN has been sent (so ROLLBACK is needed on failure). */
+  begun = false;
+  private deferred: { sql: string; params: unknown[] }[] = [];
+
+  constructor(
+    private readonly pg: PgPool,
+    private readonly client: PoolClient | undefined,
+    private readonly hooks: (() => void)[],
+  ) {}
+
+  async all<T>(sql: string, params: unknown[] = []): Promise<T[]> {
+    return (await this.execute(sql, params)).rows as T[];
+  }
+
+  async one<T>(sql: string, params: unknown[] = []): Promise<T | undefined> {
+    return (await this.execute(sql, params)).rows[0] as T | undefined;
+  }
+
+  async run(sql: string, params: unknown[] = []): Promise<number> {
+    return (await this.execute(sql, params)).rowCount ?? 0;
+  }
+
+  defer(sql: string, params: unknown[] = []): void {
+    if (!this.client) throw new Error("tx.defer outside a transaction");
+    this.deferred.push({ sql, params });
+  }
+
+  afterCommit(fn: () => void): void {
+    this.hooks.push(fn);
+  }
+
+  async commit(): Promise<void> {
+    if (!this.client || (!this.begun && this.deferred.length === 0)) return;
+    await this.pipeline({ sql: "COMMIT", params: [] });
+  }
+
+  private async execute(sql: string, params: unknown[]): Promise<QueryResult> {
+    if (!this.client) return this.pg.query(undefined, sql, params);
+    return this.pipeline({ sql, params });
+  }
+
+  /** [BEGIN,] the deferred writes, then `last`, in one round trip; returns `last`'s result. */
+  private async pipeline(last: { sql: string; params: unknown[] }): Promise<QueryResult> {
+    const statements = [...(this.begun ? [] : [{ sql: "BEGIN", params: [] }]), ...this.deferred, last];
+    this.begun = true;
+    this.deferred = [];
+    const results = await this.pg.pipeline(this.client!, statements);
+    return results[results.length - 1]!;
   }
 }
 

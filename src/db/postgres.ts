@@ -8,6 +8,13 @@
 import { Pool, type PoolClient, type QueryConfig, type QueryResult } from "pg";
 import { limits } from "../limits";
 
+// pg's own result and value-serialization code, reused so that a pipeline's rows are parsed and
+// its parameters sent exactly as a plain client.query() would (pg ships no types for these).
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const PgResult = require("pg/lib/result") as new () => PipelineResult;
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const pgUtils = require("pg/lib/utils") as { prepareValue(value: unknown): unknown };
+
 export interface PgOptions {
   url: string;
   /** Called when a pooled connection fails (the database restarted, a network cut). */
@@ -71,6 +78,25 @@ export class PgPool {
     return (client ?? this.pool).query(config);
   }
 
+  /**
+   * Sends several statements in ONE round trip (PostgreSQL's extended protocol, one Sync at the
+   * end) and returns their results in order. They run one after the other, as if sent
+   * separately; the first error skips the rest (a transaction is then aborted) and rejects.
+   */
+  pipeline(client: PoolClient, sqls: readonly { sql: string; params: unknown[] }[]): Promise<QueryResult[]> {
+    const statements = sqls.map(({ sql, params }) => ({ ...this.statements.get(sql), values: params.map((p) => (p === undefined ? null : p)) }));
+    return new Promise((resolve, reject) => {
+      const pipeline = new Pipeline(statements, (err, results) => {
+        if (!err) return resolve(results!);
+        // A statement first parsed in a failed pipeline may or may not exist on the server now;
+        // the caller discards the connection rather than guess.
+        if (pipeline.parsedHere) (err as PipelineError).connectionUncertain = true;
+        reject(err);
+      });
+      (client as unknown as { query(q: Pipeline): void }).query(pipeline);
+    });
+  }
+
   stats(): { used: number; free: number; pending: number } {
     return { used: this.pool.totalCount - this.pool.idleCount, free: this.pool.idleCount, pending: this.pool.waitingCount };
   }
@@ -99,4 +125,124 @@ export function toNumberedPlaceholders(sql: string): string {
     }
   }
   return out;
+}
+
+interface PipelineResult extends QueryResult {
+  addFields(fields: unknown[]): void;
+  parseRow(fields: unknown[]): Record<string, unknown>;
+  addRow(row: Record<string, unknown>): void;
+  addCommandComplete(msg: unknown): void;
+}
+
+export interface PipelineError extends Error {
+  /** A statement was prepared by the failed pipeline: whether it exists is unknown. */
+  connectionUncertain?: boolean;
+}
+
+/** The parts of pg's Connection a pipeline writes to. */
+interface PgConnection {
+  stream: { cork?(): void; uncork?(): void };
+  parsedStatements: Record<string, string>;
+  parse(msg: { text: string; name: string; types: number[] }): void;
+  bind(msg: { statement: string; portal: string; values: unknown[]; valueMapper: (v: unknown) => unknown }): void;
+  describe(msg: { type: "P"; name: string }): void;
+  execute(msg: { portal: string; rows: number }): void;
+  sync(): void;
+  sendCopyFail(message: string): void;
+}
+
+/**
+ * A submittable for pg's Client: Parse (first use per connection) / Bind / Describe / Execute
+ * for each statement, then one Sync, written with one corked write. pg's Client hands it the
+ * backend's answers (row descriptions, rows, command completions, the error, ReadyForQuery)
+ * exactly as it does to its own Query; one CommandComplete ends each statement's result.
+ */
+class Pipeline {
+  private readonly results: PipelineResult[];
+  private index = 0;
+  private rowError: Error | undefined;
+  private done = false;
+  /** True when this pipeline sent a Parse: the statement exists only if it got that far. */
+  parsedHere = false;
+
+  constructor(
+    private readonly statements: { text: string; name?: string; values: unknown[] }[],
+    private readonly callback: (err: Error | null, results?: QueryResult[]) => void,
+  ) {
+    this.results = statements.map(() => new PgResult());
+  }
+
+  submit(connection: PgConnection): null {
+    connection.stream.cork?.();
+    try {
+      for (const s of this.statements) {
+        const name = s.name ?? "";
+        if (!name || connection.parsedStatements[name] !== s.text) {
+          connection.parse({ text: s.text, name, types: [] });
+          if (name) {
+            connection.parsedStatements[name] = s.text;
+            this.parsedHere = true;
+          }
+        }
+        connection.bind({ statement: name, portal: "", values: s.values, valueMapper: (v) => pgUtils.prepareValue(v) });
+        connection.describe({ type: "P", name: "" });
+        connection.execute({ portal: "", rows: 0 });
+      }
+      connection.sync();
+    } finally {
+      connection.stream.uncork?.();
+    }
+    return null;
+  }
+
+  handleRowDescription(msg: { fields: unknown[] }): void {
+    this.results[this.index]?.addFields(msg.fields);
+  }
+
+  handleDataRow(msg: { fields: unknown[] }): void {
+    const result = this.results[this.index];
+    if (!result || this.rowError) return;
+    try {
+      result.addRow(result.parseRow(msg.fields));
+    } catch (err) {
+      this.rowError = err as Error;
+    }
+  }
+
+  handleCommandComplete(msg: unknown): void {
+    this.results[this.index]?.addCommandComplete(msg);
+    this.index++;
+  }
+
+  handleEmptyQuery(): void {
+    this.index++;
+  }
+
+  handlePortalSuspended(): void {
+    // Never asked for: every Execute fetches all rows.
+  }
+
+  handleCopyInResponse(connection: PgConnection): void {
+    connection.sendCopyFail("COPY is not supported in a pipeline");
+  }
+
+  handleCopyData(): void {
+    // See handleCopyInResponse.
+  }
+
+  handleError(err: Error): void {
+    this.finish(err);
+  }
+
+  handleReadyForQuery(): void {
+    if (this.rowError) return this.finish(this.rowError);
+    if (this.index !== this.statements.length) return this.finish(new Error(`pipeline: ${this.index} of ${this.statements.length} statements completed`));
+    this.finish(null);
+  }
+
+  private finish(err: Error | null): void {
+    if (this.done) return;
+    this.done = true;
+    this.callback(err, err ? undefined : this.results);
+  }
 }

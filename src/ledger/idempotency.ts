@@ -2,9 +2,9 @@
 // idempotency_keys, and the row is inserted in the SAME database transaction as the command's
 // effects, with the command's outcome. So:
 //   - a command and its key commit together or not at all;
-//   - of concurrent duplicates, exactly one inserts the key; the others find it taken
-//     (INSERT ... ON CONFLICT DO NOTHING waits for the first to commit), roll their own work
-//     back and replay the stored outcome. There is no read-then-write check anywhere;
+//   - of concurrent duplicates, exactly one inserts the key; the others find it taken (their
+//     INSERT waits for the first to commit, then fails with a unique violation), roll their own
+//     work back and replay the stored outcome. There is no read-then-write check anywhere;
 //   - a business failure (a DomainError from the command) rolls the command back, then a
 //     second transaction commits the key with the error and a FAILED audit event; the error is
 //     thrown after that commit. Replays throw the same error, whatever happened since (a
@@ -13,7 +13,7 @@
 //     the differing fields. Per-field digests are stored (not the values) to name them.
 // Shape errors are thrown before any of this and record nothing.
 import { createHash } from "node:crypto";
-import type { Database, Tx } from "../db/database";
+import { classifyDbError, type Database, type Tx } from "../db/database";
 import { DomainError, failedPrecondition } from "../errors";
 
 export interface IdempotencyKey {
@@ -29,13 +29,6 @@ export type PayloadValue = string | bigint | number | boolean | null;
 export type Payload = Record<string, PayloadValue>;
 
 type Outcome = { ok: unknown } | { error: ReturnType<DomainError["toJSON"]> };
-
-/** Thrown inside the transaction when the key is taken: roll back, then replay. */
-class KeyTaken extends Error {
-  constructor() {
-    super("idempotency key taken by a committed request");
-  }
-}
 
 export interface IdempotentOptions<T> {
   db: Database;
@@ -54,30 +47,46 @@ export async function idempotent<T>(opts: IdempotentOptions<T>): Promise<T> {
   try {
     return await opts.db.transaction(async (tx) => {
       const value = await opts.work(tx);
-      if (!(await claim(tx, opts, hash, fields, { ok: value }))) throw new KeyTaken();
+      claim(tx, opts, hash, fields, { ok: value });
       return value;
     });
   } catch (err) {
-    if (err instanceof KeyTaken) return replay<T>(opts.db, opts.key, hash, fields);
+    if (isKeyTaken(err)) return replay<T>(opts.db, opts.key, hash, fields);
     if (!(err instanceof DomainError)) throw err;
-    const recorded = await opts.db.transaction(async (tx) => {
-      if (!(await claim(tx, opts, hash, fields, { error: err.toJSON() }))) return false;
-      await opts.recordFailure(tx, err);
-      return true;
-    });
-    if (!recorded) return replay<T>(opts.db, opts.key, hash, fields);
+    try {
+      await opts.db.transaction(async (tx) => {
+        claim(tx, opts, hash, fields, { error: err.toJSON() });
+        await opts.recordFailure(tx, err);
+      });
+    } catch (recordErr) {
+      if (isKeyTaken(recordErr)) return replay<T>(opts.db, opts.key, hash, fields);
+      throw recordErr;
+    }
     throw err;
   }
 }
 
-/** Inserts the key with its outcome; false when it already exists (then nothing was written). */
-async function claim(tx: Tx, opts: IdempotentOptions<unknown>, hash: string, fields: Record<string, string>, outcome: Outcome): Promise<boolean> {
-  const inserted = await tx.run(
+/**
+ * Inserts the key with its outcome, deferred to the transaction's commit (on PostgreSQL in the
+ * same round trip as COMMIT). A key already taken fails the INSERT with a unique violation
+ * (after waiting for a concurrent holder of the key to commit or roll back), which rolls the
+ * whole transaction back: nothing of this attempt is kept, and the caller replays.
+ */
+function claim(tx: Tx, opts: IdempotentOptions<unknown>, hash: string, fields: Record<string, string>, outcome: Outcome): void {
+  tx.defer(
     `INSERT INTO idempotency_keys (caller_id, method, request_id, payload_hash, payload_fields, outcome, create_time)
-     VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`,
+     VALUES (?, ?, ?, ?, ?, ?, ?)`,
     [opts.key.callerId, opts.key.method, opts.key.requestId, hash, JSON.stringify(fields), encodeOutcome(outcome), opts.nowMs],
   );
-  return inserted === 1;
+}
+
+/** The unique violation of idempotency_keys' primary key: the key is taken. */
+function isKeyTaken(err: unknown): boolean {
+  if (classifyDbError(err) !== "unique") return false;
+  for (let e = err as { table?: string; message?: string; cause?: unknown } | undefined; e; e = e.cause as typeof e) {
+    if (e.table === "idempotency_keys" || /idempotency_keys/.test(e.message ?? "")) return true;
+  }
+  return false;
 }
 
 async function replay<T>(db: Database, key: IdempotencyKey, hash: string, fields: Record<string, string>): Promise<T> {

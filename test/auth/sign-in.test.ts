@@ -114,6 +114,13 @@ describe.each(engines())("registration and sign-in on %s", (engine) => {
     for (const row of failed) expect(row.details).not.toContain(user.password);
   });
 
+  test("an email that can never have been registered (NUL, control characters, no @) is INVALID_CREDENTIALS like any unknown one", async () => {
+    const user = await createTestUser(t);
+    for (const email of ["a\u0000b@example.com", "\u0000", `${user.email}\u0007`, "no-at-sign"]) {
+      await expectError(authApi(t).login({ email, password: user.password }), Code.Unauthenticated, "INVALID_CREDENTIALS");
+    }
+  });
+
   test("a disabled user cannot sign in (told so only with the right password)", async () => {
     const user = await createTestUser(t);
     await t.app.db.transaction((tx) => tx.run(`UPDATE users SET disabled = 1 WHERE id = ?`, [user.id]));

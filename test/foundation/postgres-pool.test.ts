@@ -2,9 +2,13 @@
 // connections dying: killed between two statements of a transaction (the connection is checked
 // out, no query is running) the transaction fails as unavailable, nothing of it is committed,
 // the process lives on and the next unit of work gets a fresh connection; killed while idle, the
-// next read simply works. Also: statements run as prepared statements with $n parameters, and
-// the `?` -> `$n` rewrite leaves quoted text alone.
-import { Database, DatabaseUnavailableError } from "../../src/db/database";
+// next read simply works. Statements run as prepared statements with $n parameters, and the
+// `?` -> `$n` rewrite leaves quoted text alone. A transaction pipelines BEGIN with its first
+// statement and COMMIT with its deferred writes: a transfer-shaped unit of work is 3 round trips,
+// deferred writes run in order before what follows them, and a failing deferred write rolls the
+// whole transaction back.
+import { Client } from "pg";
+import { Database, DatabaseUnavailableError, classifyDbError } from "../../src/db/database";
 import { toNumberedPlaceholders } from "../../src/db/postgres";
 import { createTestDatabase, postgresOnly, withClient, type TestDatabase } from "../support/db";
 
@@ -65,5 +69,79 @@ describePg("the PostgreSQL pool", () => {
     });
     expect(prepared).toHaveLength(1);
     expect(prepared[0]!.name).toMatch(/^bankd_\d+$/);
+  });
+
+  const insertThrottle = "INSERT INTO login_throttle (throttle_key, failures, window_start, blocked_until) VALUES (?, ?, 0, 0)";
+
+  /** Counts pg client.query calls (one per round trip) while `fn` runs. */
+  async function roundTrips(fn: () => Promise<unknown>): Promise<number> {
+    const original = Client.prototype.query;
+    let calls = 0;
+    Client.prototype.query = function (this: Client, ...args: unknown[]) {
+      calls++;
+      return (original as (...a: unknown[]) => unknown).apply(this, args);
+    } as typeof Client.prototype.query;
+    try {
+      await fn();
+    } finally {
+      Client.prototype.query = original;
+    }
+    return calls;
+  }
+
+  test("a transfer-shaped unit of work is 3 round trips: BEGIN+lock, the write, deferred writes+COMMIT", async () => {
+    const key = `test:trips-${Date.now()}`;
+    await db.transaction((tx) => tx.run(insertThrottle, [key, 0]));
+    const trips = await roundTrips(() =>
+      db.transaction(async (tx) => {
+        await tx.one("SELECT failures FROM login_throttle WHERE throttle_key = ? FOR UPDATE", [key]);
+        await tx.run("UPDATE login_throttle SET failures = failures + 1 WHERE throttle_key = ?", [key]);
+        tx.defer(insertThrottle, [`${key}-a`, 1]);
+        tx.defer(insertThrottle, [`${key}-b`, 1]);
+      }),
+    );
+    expect(trips).toBe(3);
+    expect(await throttleRows(`${key}-a`)).toBe(1);
+    expect(await throttleRows(`${key}-b`)).toBe(1);
+    // A unit of work that ran nothing sends nothing.
+    expect(await roundTrips(() => db.transaction(async () => 42))).toBe(0);
+  });
+
+  test("deferred writes run before the next statement, in order", async () => {
+    const key = `test:order-${Date.now()}`;
+    const seen = await db.transaction(async (tx) => {
+      tx.defer(insertThrottle, [key, 1]);
+      tx.defer("UPDATE login_throttle SET failures = 7 WHERE throttle_key = ?", [key]);
+      return tx.one<{ failures: number }>("SELECT failures FROM login_throttle WHERE throttle_key = ?", [key]);
+    });
+    expect(seen).toEqual({ failures: 7 });
+  });
+
+  test("a failing deferred write rolls the whole transaction back; the next one works", async () => {
+    const key = `test:dup-${Date.now()}`;
+    await db.transaction((tx) => tx.run(insertThrottle, [key, 1]));
+    const attempt = db.transaction(async (tx) => {
+      await tx.run(insertThrottle, [`${key}-kept?`, 1]);
+      tx.defer(insertThrottle, [key, 2]);
+    });
+    const err = await attempt.then(() => undefined, (e: unknown) => e);
+    expect(classifyDbError(err)).toBe("unique");
+    expect(await throttleRows(`${key}-kept?`)).toBe(0);
+    await db.transaction((tx) => tx.run(insertThrottle, [`${key}-next`, 1]));
+    expect(await throttleRows(`${key}-next`)).toBe(1);
+  });
+
+  test("a statement first prepared in a failed pipeline: the connection is replaced, the statement still works", async () => {
+    const key = `test:uncertain-${Date.now()}`;
+    await db.transaction((tx) => tx.run(insertThrottle, [key, 1]));
+    // Never used before on any connection: its Parse is in the failing pipeline, after the
+    // failing deferred write, so the server skips it.
+    const fresh = `SELECT failures FROM login_throttle WHERE throttle_key = ? /* ${key} */`;
+    const err = await db.transaction(async (tx) => {
+      tx.defer(insertThrottle, [key, 2]);
+      await tx.one(fresh, [key]);
+    }).then(() => undefined, (e: unknown) => e);
+    expect(classifyDbError(err)).toBe("unique");
+    for (let i = 0; i < 3; i++) expect(await db.transaction((tx) => tx.one(fresh, [key]))).toEqual({ failures: 1 });
   });
 });
