@@ -1,5 +1,8 @@
-// The database: MikroORM over SQLite (embedded default) or PostgreSQL, one EntityManager fork per
-// unit of work, and the one place that knows how each engine spells what differs.
+// The database: SQLite (embedded default) or PostgreSQL, and the one place that knows how each
+// engine spells what differs. MikroORM holds the schema (entities, migrations); units of work run
+// on the drivers directly (postgres.ts: a pg pool with prepared statements and pipelined round
+// trips; sqlite.ts: one sqlite3 connection, one unit of work at a time), which the benchmark
+// measured at a fraction of MikroORM's per-call CPU (docs/performance.md).
 //
 // Money columns are BIGINT. The sqlite3 driver returns integers as JS numbers, which lose
 // precision past 2^53, so money is always read through `money(column)` (a text cast on SQLite)
@@ -8,7 +11,6 @@ import { MikroORM, type Options } from "@mikro-orm/core";
 import { SqliteDriver } from "@mikro-orm/sqlite";
 import { PostgreSqlDriver } from "@mikro-orm/postgresql";
 import { Migrator } from "@mikro-orm/migrations";
-import type { EntityManager } from "@mikro-orm/knex";
 import type { PoolClient, QueryResult } from "pg";
 import type { DatabaseConfig } from "../config";
 import { limits } from "../limits";
@@ -16,6 +18,7 @@ import { entities } from "./entities";
 import { migrationsFor } from "./migrations";
 import type { Metrics } from "../metrics";
 import { PgPool, type PipelineError } from "./postgres";
+import { SQLITE_PRAGMAS, SqliteConnection } from "./sqlite";
 
 export type Dialect = "sqlite" | "postgres";
 export type Row = Record<string, unknown>;
@@ -64,6 +67,8 @@ export class Database {
     private readonly metrics?: Metrics,
     /** PostgreSQL: the pool every unit of work runs on (MikroORM's own pool only migrates). */
     private readonly pg?: PgPool,
+    /** SQLite: the connection every unit of work runs on (MikroORM's own only migrates). */
+    private readonly sqlite?: SqliteConnection,
   ) {}
 
   static async open(config: DatabaseConfig, metrics?: Metrics, opts: { debug?: boolean } = {}): Promise<Database> {
@@ -89,18 +94,14 @@ export class Database {
         ...common,
         driver: SqliteDriver,
         dbName: config.file,
-        // One connection: SQLite has a single writer, and one connection serializes this
-        // process's transactions without SQLITE_BUSY between them.
+        // Migrations only: units of work run on the SqliteConnection opened below.
         pool: {
           min: 1,
           max: 1,
           idleTimeoutMillis: 2 ** 31 - 1,
           afterCreate: (conn: { exec(sql: string, cb: (err: Error | null) => void): void }, done: (err: Error | null, conn: unknown) => void) => {
             // WAL with synchronous=FULL: an acknowledged commit survives power loss.
-            conn.exec(
-              `PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA busy_timeout = ${limits.sqliteBusyTimeoutMs}; PRAGMA foreign_keys = ON;`,
-              (err) => done(err, conn),
-            );
+            conn.exec(SQLITE_PRAGMAS, (err) => done(err, conn));
           },
         },
       } as Options);
@@ -125,12 +126,22 @@ export class Database {
     const pg = config.kind === "postgres"
       ? new PgPool({ url: config.url, onConnectionError: () => metrics?.dbConnectionErrors.inc() })
       : undefined;
-    const db = new Database(orm, config.kind, metrics, pg);
+    let sqlite: SqliteConnection | undefined;
+    if (config.kind === "sqlite") {
+      try {
+        sqlite = await SqliteConnection.open(config.file);
+      } catch (err) {
+        await orm.close(true).catch(() => undefined);
+        throw err;
+      }
+    }
+    const db = new Database(orm, config.kind, metrics, pg, sqlite);
     try {
       // Fails fast when the database cannot be reached.
       await db.read((tx) => tx.one("SELECT 1 AS ok"));
     } catch (err) {
       await pg?.end().catch(() => undefined);
+      await sqlite?.close().catch(() => undefined);
       await orm.close(true).catch(() => undefined);
       throw err;
     }
@@ -145,6 +156,7 @@ export class Database {
 
   async close(): Promise<void> {
     await this.pg?.end();
+    await this.sqlite?.close();
     await this.orm.close(true);
   }
 
@@ -165,7 +177,7 @@ export class Database {
       const started = process.hrtime.bigint();
       const hooks: (() => void)[] = [];
       try {
-        const result = this.pg ? await this.pgTransaction(this.pg, fn, hooks) : await this.ormTransaction(fn, hooks);
+        const result = this.pg ? await this.pgTransaction(this.pg, fn, hooks) : await this.sqliteTransaction(this.sqlite!, fn, hooks);
         this.observe(started, "commit");
         for (const hook of hooks) hook();
         return result;
@@ -206,14 +218,20 @@ export class Database {
     }
   }
 
-  /** SQLite: a MikroORM unit of work (one connection, so transactions are serialized). */
-  private async ormTransaction<T>(fn: (tx: Tx) => Promise<T>, hooks: (() => void)[]): Promise<T> {
-    const em = this.orm.em.fork() as unknown as EntityManager;
-    return em.transactional(async (tem) => {
-      const tx = this.wrap(tem as unknown as EntityManager, hooks, true);
-      const result = await fn(tx);
-      await tx.flush();
-      return result;
+  /** SQLite: BEGIN, the work, its deferred writes, COMMIT, with the connection to itself. */
+  private sqliteTransaction<T>(sqlite: SqliteConnection, fn: (tx: Tx) => Promise<T>, hooks: (() => void)[]): Promise<T> {
+    return sqlite.exclusive(async () => {
+      await sqlite.exec("BEGIN");
+      const tx = new SqliteTx(sqlite, hooks, true);
+      try {
+        const result = await fn(tx);
+        await tx.flush();
+        await sqlite.exec("COMMIT");
+        return result;
+      } catch (err) {
+        await sqlite.exec("ROLLBACK").catch(() => undefined);
+        throw err;
+      }
     });
   }
 
@@ -221,7 +239,8 @@ export class Database {
   async read<T>(fn: (tx: Tx) => Promise<T>): Promise<T> {
     try {
       if (this.pg) return await fn(new PgTx(this.pg, undefined, []));
-      return await fn(this.wrap(this.orm.em.fork() as unknown as EntityManager, []));
+      const sqlite = this.sqlite!;
+      return await sqlite.exclusive(() => fn(new SqliteTx(sqlite, [], false)));
     } catch (err) {
       if (classifyDbError(err) === "unavailable") throw new DatabaseUnavailableError(err);
       throw err;
@@ -229,48 +248,11 @@ export class Database {
   }
 
   poolStats(): { used: number; free: number; pending: number } {
-    if (this.pg) return this.pg.stats();
-    const pool = (this.orm.em.getConnection() as unknown as { getKnex(): { client: { pool?: { numUsed(): number; numFree(): number; numPendingAcquires(): number } } } })
-      .getKnex().client.pool;
-    if (!pool) return { used: 0, free: 0, pending: 0 };
-    return { used: pool.numUsed(), free: pool.numFree(), pending: pool.numPendingAcquires() };
+    return this.pg ? this.pg.stats() : this.sqlite!.stats();
   }
 
   private observe(started: bigint, outcome: "commit" | "rollback"): void {
     this.metrics?.dbTxSeconds.observe({ outcome }, Number(process.hrtime.bigint() - started) / 1e9);
-  }
-
-  /** A Tx on SQLite, through the EntityManager's connection. */
-  private wrap(em: EntityManager, hooks: (() => void)[], inTransaction = false): Tx & { flush(): Promise<void> } {
-    const deferred: { sql: string; params: unknown[] }[] = [];
-    const flush = async () => {
-      while (deferred.length > 0) {
-        const { sql, params } = deferred.shift()!;
-        await em.execute(sql, params, "run");
-      }
-    };
-    const execute = async (sql: string, params: unknown[], method: "all" | "run") => {
-      await flush();
-      return em.execute(sql, params, method);
-    };
-    return {
-      flush,
-      defer: (sql: string, params: unknown[] = []) => {
-        if (!inTransaction) throw new Error("tx.defer outside a transaction");
-        deferred.push({ sql, params });
-      },
-      dialect: "sqlite",
-      all: async <T>(sql: string, params: unknown[] = []) => (await execute(sql, params, "all")) as T[],
-      one: async <T>(sql: string, params: unknown[] = []) => {
-        const rows = (await execute(sql, params, "all")) as T[];
-        return rows[0];
-      },
-      run: async (sql: string, params: unknown[] = []) => {
-        const res = (await execute(sql, params, "run")) as { affectedRows?: number };
-        return res.affectedRows ?? 0;
-      },
-      afterCommit: (fn) => hooks.push(fn),
-    };
   }
 }
 
@@ -329,6 +311,49 @@ class PgTx implements Tx {
     this.deferred = [];
     const results = await this.pg.pipeline(this.client!, statements);
     return results[results.length - 1]!;
+  }
+}
+
+/** A Tx on SQLite: the connection is this unit of work's (SqliteConnection.exclusive). */
+class SqliteTx implements Tx {
+  readonly dialect = "sqlite" as const;
+  private deferred: { sql: string; params: unknown[] }[] = [];
+
+  constructor(
+    private readonly sqlite: SqliteConnection,
+    private readonly hooks: (() => void)[],
+    private readonly inTransaction: boolean,
+  ) {}
+
+  async all<T>(sql: string, params: unknown[] = []): Promise<T[]> {
+    await this.flush();
+    return (await this.sqlite.all(sql, params)) as T[];
+  }
+
+  async one<T>(sql: string, params: unknown[] = []): Promise<T | undefined> {
+    return (await this.all<T>(sql, params))[0];
+  }
+
+  async run(sql: string, params: unknown[] = []): Promise<number> {
+    await this.flush();
+    return this.sqlite.run(sql, params);
+  }
+
+  defer(sql: string, params: unknown[] = []): void {
+    if (!this.inTransaction) throw new Error("tx.defer outside a transaction");
+    this.deferred.push({ sql, params });
+  }
+
+  afterCommit(fn: () => void): void {
+    this.hooks.push(fn);
+  }
+
+  /** Runs the deferred writes, in order. */
+  async flush(): Promise<void> {
+    while (this.deferred.length > 0) {
+      const { sql, params } = this.deferred.shift()!;
+      await this.sqlite.run(sql, params);
+    }
   }
 }
 

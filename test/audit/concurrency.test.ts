@@ -7,7 +7,7 @@ import { Database } from "../../src/db/database";
 import { recordAudit } from "../../src/audit/recorder";
 import { SEALER_LOCK_KEY, countUnsealed, sealAll, sealBatch } from "../../src/audit/sealer";
 import { verifyChain } from "../../src/audit/verifier";
-import { createTestDatabase, engines, postgresOnly, type Engine, type TestDatabase } from "../support/db";
+import { createTestDatabase, describeEachPostgres, engines, type Engine, type TestDatabase } from "../support/db";
 import { chainRows, resetChain, sampleEvent } from "./support";
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -75,7 +75,7 @@ describe.each(engines())("concurrent writers and sealers on %s", (engine) => {
   });
 });
 
-describe.each(postgresOnly())("chain lock and open transactions on %s", (engine) => {
+describeEachPostgres("chain lock and open transactions on %s", (engine) => {
   const ctx = twoProcesses(engine);
 
   test("sealing skips uncommitted events without waiting; a late committer gets a later seq", async () => {

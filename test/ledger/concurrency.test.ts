@@ -9,14 +9,14 @@ import { AccountService } from "../../gen/bank/v1/account_service_pb";
 import { AccountType } from "../../gen/bank/v1/account_pb";
 import { TransactionService } from "../../gen/bank/v1/transaction_service_pb";
 import { ErrorInfoSchema } from "../../gen/bank/v1/error_info_pb";
-import { postgresOnly } from "../support/db";
+import { describeEachPostgres } from "../support/db";
 import { client, startTestApp, type Protocol, type TestApp } from "../support/app";
 import { createTestUser, type TestUser } from "../support/users";
 import { balanceSums, entriesMatchBalances, rid } from "./support";
 
 const usd = (n: number | bigint) => ({ currency: "USD", minorUnits: BigInt(n) });
 
-describe.each(postgresOnly())("concurrent money movement on %s", (engine) => {
+describeEachPostgres("concurrent money movement on %s", (engine) => {
   let t: TestApp;
   let alice: TestUser;
   let bob: TestUser;

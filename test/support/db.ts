@@ -27,6 +27,10 @@ export function postgresOnly(): Engine[] {
   return process.env.BANK_TEST_POSTGRES_URL ? ["postgres"] : [];
 }
 
+/** describe.each over ["postgres"] when BANK_TEST_POSTGRES_URL is set, else the same block
+ * skipped (describe.each refuses an empty table, which failed `npm test` without PostgreSQL). */
+export const describeEachPostgres = process.env.BANK_TEST_POSTGRES_URL ? describe.each(["postgres" as const]) : describe.skip.each(["postgres" as const]);
+
 export async function createTestDatabase(engine: Engine): Promise<TestDatabase> {
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), "bankd-test-"));
   if (engine === "sqlite") {
