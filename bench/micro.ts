@@ -5,7 +5,8 @@
 //                    knex sends them)
 //   raw-pg-prepared  the same with named prepared statements (what pgbench -M prepared does)
 //   db-layer         the same statements through bankd's Database.transaction / tx.run
-//                    (MikroORM fork + transactional + knex raw)
+//                    (src/db: on PostgreSQL a pg pool, prepared statements, BEGIN pipelined
+//                    with the first statement)
 //   ledger           bankd's domain transfer() (validation, idempotency digests, posting with
 //                    its checks and assertions, audit): everything but the RPC stack and auth
 // Each line gives the CPU per transfer of this Node process and (PostgreSQL) of the database
