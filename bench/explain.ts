@@ -29,22 +29,24 @@ export async function explainHotPaths(sql: SqlClient, f: Fixture): Promise<strin
   const transfer: Statement[] = [
     { source: "posting.ts lockAccounts", sql: `SELECT ${ACCOUNT_COLUMNS} FROM accounts WHERE id IN (?, ?) ORDER BY id FOR UPDATE`, params: [a, b] },
     {
-      source: "posting.ts post (writeInOneStatement: transaction, balances, entries)",
-      sql: `WITH new_transaction AS (
+      source: "posting.ts lockAndPost / post (oneStatementPost: time, transaction, balances, entries)",
+      sql: `WITH ts AS (SELECT GREATEST(CAST(? AS BIGINT), MAX(update_time)) AS t FROM accounts WHERE id IN (?, ?)),
+            new_transaction AS (
               INSERT INTO transactions (id, tx_type, status, currency, amount, from_account_id, to_account_id, description, request_id, initiated_by, reverses_id, hold_id, expire_time, create_time, update_time)
-              VALUES (?, 'TRANSFER', 'POSTED', 'USD', 5, ?, ?, 'bench', ?, ?, NULL, NULL, NULL, ?, ?)),
+              VALUES (?, 'TRANSFER', 'POSTED', 'USD', 5, ?, ?, 'bench', ?, ?, NULL, NULL, NULL, (SELECT t FROM ts), (SELECT t FROM ts))),
             updated AS (
               UPDATE accounts SET balance = balance + CASE id WHEN ? THEN CAST(-5 AS BIGINT) WHEN ? THEN CAST(5 AS BIGINT) END,
                      held = held + CASE id WHEN ? THEN CAST(0 AS BIGINT) WHEN ? THEN CAST(0 AS BIGINT) END,
-                     entry_count = entry_count + 1, update_time = ?
+                     entry_count = entry_count + 1, update_time = (SELECT t FROM ts)
                WHERE id IN (?, ?) RETURNING id, balance, held, entry_count),
             new_entries AS (
               INSERT INTO entries (transaction_id, account_id, seq, amount, balance_after, create_time)
-              SELECT ?, updated.id, updated.entry_count, leg.amount, updated.balance, ?
+              SELECT ?, updated.id, updated.entry_count, leg.amount, updated.balance, (SELECT t FROM ts)
                 FROM updated JOIN (VALUES (0, ?, CAST(-5 AS BIGINT)), (1, ?, CAST(5 AS BIGINT))) AS leg (ord, account_id, amount) ON leg.account_id = updated.id
                ORDER BY leg.ord RETURNING 1)
-          SELECT id, CAST(balance AS TEXT) AS balance, CAST(held AS TEXT) AS held, entry_count, (SELECT COUNT(*) FROM new_entries) AS entries_written FROM updated`,
-      params: [txId, a, b, requestId, user, now, now, a, b, a, b, now, a, b, txId, now, a, b],
+          SELECT id, CAST(balance AS TEXT) AS balance, CAST(held AS TEXT) AS held, entry_count, (SELECT COUNT(*) FROM new_entries) AS entries_written,
+                 (SELECT t FROM ts) AS create_time FROM updated`,
+      params: [now, a, b, txId, a, b, requestId, user, a, b, a, b, a, b, txId, a, b],
     },
     {
       source: "audit/recorder.ts recordAudit",

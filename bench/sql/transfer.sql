@@ -2,17 +2,20 @@
 -- trip what bankd's Transfer does in its database transaction on PostgreSQL
 -- (src/ledger/movements.ts transfer, src/ledger/posting.ts lockAccounts + post/writeInOneStatement,
 -- src/audit/recorder.ts, src/ledger/idempotency.ts claim, src/db/database.ts PgTx):
---   round trip 1  BEGIN + lockAccounts   SELECT <all account columns> ... WHERE id IN (a, b)
---                                        ORDER BY id FOR UPDATE
---   round trip 2  post   ONE statement: WITH INSERT INTO transactions, UPDATE accounts SET
---                        balance / held / entry_count / update_time ... RETURNING, INSERT INTO
---                        entries (seq and balance_after from the RETURNING) SELECT ..., then
---                        SELECT the updated rows
---   round trip 3  audit INSERT INTO audit_events (unsealed: seq NULL; bankd's sealer seals them)
+--   round trip 1  BEGIN
+--                 + lockAccounts  SELECT <all account columns> ... WHERE id IN (a, b)
+--                                 ORDER BY id FOR UPDATE
+--                 + post          ONE statement: WITH ts (the later of now and the accounts'
+--                                 update_time), INSERT INTO transactions, UPDATE accounts SET
+--                                 balance / held / entry_count / update_time ... RETURNING,
+--                                 INSERT INTO entries (seq and balance_after from the RETURNING)
+--                                 SELECT ..., then SELECT the updated rows
+--   round trip 2  audit INSERT INTO audit_events (unsealed: seq NULL; bankd's sealer seals them)
 --                 + idempotency INSERT INTO idempotency_keys (a taken key fails it) + COMMIT
--- bankd sends BEGIN with its first statement and its deferred writes (audit event, idempotency
--- key) with COMMIT, in one round trip each (PostgreSQL's extended protocol, one Sync per group);
--- pgbench does the same with \startpipeline / \endpipeline. Same rows, same indexes and
+-- bankd (posting.ts lockAndPost) sends BEGIN, the lock and the write in one round trip and checks
+-- the locked rows before COMMIT, and sends its deferred writes (audit event, idempotency key)
+-- with COMMIT (PostgreSQL's extended protocol, one Sync per group); pgbench does the same with
+-- \startpipeline / \endpipeline. Same rows, same indexes and
 -- constraints. Ids are UUIDs made by the server here (bankd makes UUIDv7 in JavaScript); the two
 -- account ids are looked up in bench_accounts (a helper table the bench fills: n = 0 is the house
 -- account, 1..naccounts the customer accounts) BEFORE the transaction begins, so the lookup does
@@ -40,30 +43,32 @@ SELECT id, number, owner_id, kind, currency, account_type, status, display_name,
        CAST(balance AS TEXT) AS balance, CAST(held AS TEXT) AS held, CAST(overdraft_limit AS TEXT) AS overdraft_limit,
        entry_count, version, create_time, update_time
   FROM accounts WHERE id IN (CAST(:src_id AS TEXT), CAST(:dst_id AS TEXT)) ORDER BY id FOR UPDATE;
-\endpipeline
-WITH new_transaction AS (
+WITH ts AS (SELECT GREATEST(CAST(:now_ms AS BIGINT), MAX(update_time)) AS t FROM accounts WHERE id IN (CAST(:src_id AS TEXT), CAST(:dst_id AS TEXT))),
+     new_transaction AS (
        INSERT INTO transactions (id, tx_type, status, currency, amount, from_account_id, to_account_id, description,
               request_id, initiated_by, reverses_id, hold_id, expire_time, create_time, update_time)
        VALUES (CAST(:tx_id AS TEXT), 'TRANSFER', 'POSTED', 'USD', CAST(:amount AS BIGINT), CAST(:src_id AS TEXT), CAST(:dst_id AS TEXT), 'bench',
-               CAST(:request_id AS TEXT), CAST(:caller AS TEXT), NULL, NULL, NULL, CAST(:now_ms AS BIGINT), CAST(:now_ms AS BIGINT))),
+               CAST(:request_id AS TEXT), CAST(:caller AS TEXT), NULL, NULL, NULL, (SELECT t FROM ts), (SELECT t FROM ts))),
      updated AS (
        UPDATE accounts
           SET balance = balance + CASE id WHEN CAST(:src_id AS TEXT) THEN -CAST(:amount AS BIGINT) WHEN CAST(:dst_id AS TEXT) THEN CAST(:amount AS BIGINT) END,
               held = held + CASE id WHEN CAST(:src_id AS TEXT) THEN CAST(0 AS BIGINT) WHEN CAST(:dst_id AS TEXT) THEN CAST(0 AS BIGINT) END,
               entry_count = entry_count + 1,
-              update_time = CAST(:now_ms AS BIGINT)
+              update_time = (SELECT t FROM ts)
         WHERE id IN (CAST(:src_id AS TEXT), CAST(:dst_id AS TEXT))
     RETURNING id, balance, held, entry_count),
      new_entries AS (
        INSERT INTO entries (transaction_id, account_id, seq, amount, balance_after, create_time)
-       SELECT CAST(:tx_id AS TEXT), updated.id, updated.entry_count, leg.amount, updated.balance, CAST(:now_ms AS BIGINT)
+       SELECT CAST(:tx_id AS TEXT), updated.id, updated.entry_count, leg.amount, updated.balance, (SELECT t FROM ts)
          FROM updated JOIN (VALUES (CAST(0 AS INTEGER), CAST(:src_id AS TEXT), -CAST(:amount AS BIGINT)),
                                    (CAST(1 AS INTEGER), CAST(:dst_id AS TEXT), CAST(:amount AS BIGINT))) AS leg (ord, account_id, amount)
            ON leg.account_id = updated.id
         ORDER BY leg.ord
        RETURNING 1)
-SELECT id, CAST(balance AS TEXT) AS balance, CAST(held AS TEXT) AS held, entry_count, (SELECT COUNT(*) FROM new_entries) AS entries_written
+SELECT id, CAST(balance AS TEXT) AS balance, CAST(held AS TEXT) AS held, entry_count, (SELECT COUNT(*) FROM new_entries) AS entries_written,
+       (SELECT t FROM ts) AS create_time
   FROM updated;
+\endpipeline
 \startpipeline
 INSERT INTO audit_events (id, event_time, actor_id, action, target_id, outcome, client_address, request_id, details)
 VALUES (gen_random_uuid()::text, CAST(:now_ms AS BIGINT), CAST(:caller AS TEXT), 'transaction.transfer', CAST(:tx_id AS TEXT), 'SUCCESS', '127.0.0.1', CAST(:request_id AS TEXT),

@@ -37,8 +37,19 @@ export interface Tx {
    * taken) surfaces there, and the transaction rolls back. Only inside a transaction.
    */
   defer(sql: string, params?: unknown[]): void;
+  /**
+   * Runs statements one after the other and returns each one's rows; on PostgreSQL in ONE round
+   * trip. When one fails, the error carries the rows of those that completed before it
+   * (`BatchError.completedRows`), so that the caller can explain the failure from them.
+   */
+  batch(statements: readonly { sql: string; params: unknown[] }[]): Promise<Row[][]>;
   /** Called after a successful commit (never on rollback). */
   afterCommit(fn: () => void): void;
+}
+
+/** An error of Tx.batch: the rows of the statements that completed before the failing one. */
+export interface BatchError extends Error {
+  completedRows?: Row[][];
 }
 
 export class DatabaseUnavailableError extends Error {
@@ -210,7 +221,7 @@ export class Database {
       await tx.commit();
       return result;
     } catch (err) {
-      if (classifyDbError(err) === "unavailable" || (err as PipelineError).connectionUncertain) discard = err as Error;
+      if (classifyDbError(err) === "unavailable" || tx.connectionUncertain) discard = err as Error;
       else if (tx.begun) await client.query("ROLLBACK").catch((rollbackErr: Error) => (discard = rollbackErr));
       throw err;
     } finally {
@@ -265,6 +276,8 @@ class PgTx implements Tx {
   readonly dialect = "postgres" as const;
   /** BEGIN has been sent (so ROLLBACK is needed on failure). */
   begun = false;
+  /** A failed pipeline prepared a statement: discard the connection rather than trust it. */
+  connectionUncertain = false;
   private deferred: { sql: string; params: unknown[] }[] = [];
 
   constructor(
@@ -290,27 +303,42 @@ class PgTx implements Tx {
     this.deferred.push({ sql, params });
   }
 
+  async batch(statements: readonly { sql: string; params: unknown[] }[]): Promise<Row[][]> {
+    if (!this.client) throw new Error("tx.batch outside a transaction");
+    return (await this.pipeline(statements)).map((r) => r.rows as Row[]);
+  }
+
   afterCommit(fn: () => void): void {
     this.hooks.push(fn);
   }
 
   async commit(): Promise<void> {
     if (!this.client || (!this.begun && this.deferred.length === 0)) return;
-    await this.pipeline({ sql: "COMMIT", params: [] });
+    await this.pipeline([{ sql: "COMMIT", params: [] }]);
   }
 
   private async execute(sql: string, params: unknown[]): Promise<QueryResult> {
     if (!this.client) return this.pg.query(undefined, sql, params);
-    return this.pipeline({ sql, params });
+    return (await this.pipeline([{ sql, params }]))[0]!;
   }
 
-  /** [BEGIN,] the deferred writes, then `last`, in one round trip; returns `last`'s result. */
-  private async pipeline(last: { sql: string; params: unknown[] }): Promise<QueryResult> {
-    const statements = [...(this.begun ? [] : [{ sql: "BEGIN", params: [] }]), ...this.deferred, last];
+  /** [BEGIN,] the deferred writes, then `mine`, in one round trip; returns `mine`'s results. */
+  private async pipeline(mine: readonly { sql: string; params: unknown[] }[]): Promise<QueryResult[]> {
+    const before = [...(this.begun ? [] : [{ sql: "BEGIN", params: [] }]), ...this.deferred];
     this.begun = true;
     this.deferred = [];
-    const results = await this.pg.pipeline(this.client!, statements);
-    return results[results.length - 1]!;
+    try {
+      return (await this.pg.pipeline(this.client!, [...before, ...mine])).slice(before.length);
+    } catch (err) {
+      // Whatever the caller makes of this error (it may throw a DomainError explaining it), the
+      // connection's prepared statements are then unknown: discard it at release.
+      if ((err as PipelineError).connectionUncertain) this.connectionUncertain = true;
+      const completed = (err as PipelineError).completedResults;
+      if (completed && completed.length > before.length) {
+        (err as BatchError).completedRows = completed.slice(before.length).map((r) => r.rows as Row[]);
+      }
+      throw err;
+    }
   }
 }
 
@@ -342,6 +370,18 @@ class SqliteTx implements Tx {
   defer(sql: string, params: unknown[] = []): void {
     if (!this.inTransaction) throw new Error("tx.defer outside a transaction");
     this.deferred.push({ sql, params });
+  }
+
+  async batch(statements: readonly { sql: string; params: unknown[] }[]): Promise<Row[][]> {
+    if (!this.inTransaction) throw new Error("tx.batch outside a transaction");
+    const rows: Row[][] = [];
+    try {
+      for (const { sql, params } of statements) rows.push(await this.all<Row>(sql, params));
+    } catch (err) {
+      if (rows.length > 0 && err !== null && typeof err === "object") (err as BatchError).completedRows = rows;
+      throw err;
+    }
+    return rows;
   }
 
   afterCommit(fn: () => void): void {

@@ -137,6 +137,8 @@ interface PipelineResult extends QueryResult {
 export interface PipelineError extends Error {
   /** A statement was prepared by the failed pipeline: whether it exists is unknown. */
   connectionUncertain?: boolean;
+  /** The results of the statements that completed before the failing one, in order. */
+  completedResults?: QueryResult[];
 }
 
 /** The parts of pg's Connection a pipeline writes to. */
@@ -243,6 +245,7 @@ class Pipeline {
   private finish(err: Error | null): void {
     if (this.done) return;
     this.done = true;
+    if (err) (err as PipelineError).completedResults = this.results.slice(0, this.index);
     this.callback(err, err ? undefined : this.results);
   }
 }

@@ -6,8 +6,8 @@ import { accessAccount, accountNotFound } from "./access";
 import { audit } from "./audit";
 import { moneyDetails, runMoneyCommand } from "./commands";
 import type { Ledger } from "./ledger";
-import { lockAccounts, post } from "./posting";
-import type { Actor, Amount, TransactionView } from "./types";
+import { lockAccounts, lockAndPost, post, type LockedAccounts } from "./posting";
+import type { AccountView, Actor, Amount, TransactionView } from "./types";
 import { parseAccountNumberInput, parseAmount, parseId, parseRequestId, parseText } from "./validate";
 
 export interface MoneyInput {
@@ -60,21 +60,20 @@ async function settle(ledger: Ledger, actor: Actor, m: ParsedMove, type: "DEPOSI
     failureDetails: moneyDetails(m.amount.minor, m.amount.currency),
     work: async (tx, nowMs) => {
       const settlementId = ledger.settlementId(m.amount.currency);
-      const locked = await lockAccounts(tx, [m.accountId, settlementId]);
-      const account = accessAccount(actor, locked.get(m.accountId), "operate");
-      const t = await post(tx, locked, {
+      // The legs are known before the lock: lock and write in one round trip, then authorize.
+      const t = await lockAndPost(tx, {
         transaction: {
           type, status: "POSTED", currency: m.amount.currency, amount: m.amount.minor,
-          fromAccountId: type === "DEPOSIT" ? null : account.id,
-          toAccountId: type === "DEPOSIT" ? account.id : null,
+          fromAccountId: type === "DEPOSIT" ? null : m.accountId,
+          toAccountId: type === "DEPOSIT" ? m.accountId : null,
           description: m.description, requestId: m.requestId, initiatedBy: actor.userId,
         },
         legs: [
-          { accountId: account.id, amount: sign * m.amount.minor, held: 0n },
+          { accountId: m.accountId, amount: sign * m.amount.minor, held: 0n },
           { accountId: settlementId, amount: -sign * m.amount.minor, held: 0n },
         ],
-      }, nowMs);
-      await audit(tx, actor, { action, targetId: t.id, details: moneyDetails(t.amount, t.currency, { account_id: account.id }) }, nowMs);
+      }, nowMs, (locked) => accessAccount(actor, locked.get(m.accountId), "operate"));
+      await audit(tx, actor, { action, targetId: t.id, details: moneyDetails(t.amount, t.currency, { account_id: m.accountId }) }, nowMs);
       return t;
     },
   });
@@ -112,23 +111,34 @@ export async function transfer(ledger: Ledger, actor: Actor, input: TransferInpu
     targetId: fromId,
     failureDetails: moneyDetails(amount.minor, amount.currency, { to_account_id: toId ?? null }),
     work: async (tx, nowMs) => {
-      const locked = await lockAccounts(tx, toId ? [fromId, toId] : [fromId], toNumber ? [toNumber] : []);
-      const source = accessAccount(actor, locked.get(fromId), "operate", "from_account_id");
-      const target = toId ? locked.get(toId) : [...locked.values()].find((a) => a.number === toNumber);
-      // Any customer may pay any customer account; settlement accounts are not payees.
-      if (!target || target.kind !== "CUSTOMER") throw accountNotFound(targetField);
-      if (target.id === source.id) throw sameAccount();
-      const t = await post(tx, locked, {
+      const transferTo = (targetId: string) => ({
         transaction: {
-          type: "TRANSFER", status: "POSTED", currency: amount.currency, amount: amount.minor,
-          fromAccountId: source.id, toAccountId: target.id, description, requestId, initiatedBy: actor.userId,
+          type: "TRANSFER" as const, status: "POSTED" as const, currency: amount.currency, amount: amount.minor,
+          fromAccountId: fromId, toAccountId: targetId, description, requestId, initiatedBy: actor.userId,
         },
         legs: [
-          { accountId: source.id, amount: -amount.minor, held: 0n },
-          { accountId: target.id, amount: amount.minor, held: 0n },
+          { accountId: fromId, amount: -amount.minor, held: 0n },
+          { accountId: targetId, amount: amount.minor, held: 0n },
         ],
-      }, nowMs);
-      await audit(tx, actor, { action: "transaction.transfer", targetId: t.id, details: moneyDetails(t.amount, t.currency, { from_account_id: source.id, to_account_id: target.id }) }, nowMs);
+      });
+      const authorize = (locked: LockedAccounts, target: AccountView | undefined) => {
+        const source = accessAccount(actor, locked.get(fromId), "operate", "from_account_id");
+        // Any customer may pay any customer account; settlement accounts are not payees.
+        if (!target || target.kind !== "CUSTOMER") throw accountNotFound(targetField);
+        if (target.id === source.id) throw sameAccount();
+      };
+      let t: TransactionView;
+      if (toId) {
+        // The legs are known before the lock: lock and write in one round trip, then authorize.
+        t = await lockAndPost(tx, transferTo(toId), nowMs, (locked) => authorize(locked, locked.get(toId)));
+      } else {
+        // By number: the target's id is known only once the lock has read it.
+        const locked = await lockAccounts(tx, [fromId], [toNumber!]);
+        const target = [...locked.values()].find((a) => a.number === toNumber);
+        authorize(locked, target);
+        t = await post(tx, locked, transferTo(target!.id), nowMs);
+      }
+      await audit(tx, actor, { action: "transaction.transfer", targetId: t.id, details: moneyDetails(t.amount, t.currency, { from_account_id: fromId, to_account_id: t.toAccountId }) }, nowMs);
       return t;
     },
   });

@@ -1,18 +1,23 @@
-// The posting function: the only code that changes accounts.balance and accounts.held.
+// The posting function: the only code that changes accounts.balance and accounts.held
+// (post, and lockAndPost which sends the lock and the write in one round trip and checks before
+// commit instead of before the write).
 //
 // One posting = one transaction row + one entry per touched account (entries are append-only,
 // numbered per account by seq, and carry balance_after), applied with atomic SQL:
 //   1. the accounts were locked by lockAccounts (one SELECT ... WHERE id IN (...) ORDER BY id
 //      FOR UPDATE: ascending id order, so two opposite transfers cannot deadlock);
 //   2. checks that are expected to fail become DomainErrors, before anything is written:
-//      status, currency, the floor (balance - held + overdraft_limit >= 0), the balance limit;
+//      status, currency, the floor (balance - held + overdraft_limit >= 0), the balance limit
+//      (lockAndPost, for postings whose legs are known before the lock, on PostgreSQL: the
+//      write follows the lock in the same round trip and the checks run before COMMIT; a
+//      refusal rolls the write back, so nothing of it is ever committed or seen by others);
 //   3. INSERT the transaction; one UPDATE ... RETURNING of every touched account; one INSERT of
 //      all entries with the seq and balance_after the database returned (on PostgreSQL all
 //      three in one statement, so the locks are held for one round trip fewer than two);
 //   4. assertions on what the database returned: entries sum to zero, per currency the
 //      touched balances changed by zero in total, holds never negative, the floor held. A
 //      failed assertion is a bug: a plain Error, the transaction rolls back, INTERNAL.
-import type { Tx } from "../db/database";
+import type { BatchError, Tx } from "../db/database";
 import { failedPrecondition } from "../errors";
 import { uuidv7 } from "../ids";
 import { limits } from "../limits";
@@ -32,15 +37,23 @@ export type LockedAccounts = ReadonlyMap<string, LockedAccount>;
  * returns them. Missing ones are simply absent. On SQLite the single writer serializes instead.
  */
 export async function lockAccounts(tx: Tx, ids: readonly string[], numbers: readonly string[] = []): Promise<LockedAccounts> {
+  const statement = lockStatement(tx, ids, numbers);
+  return statement ? toLocked(await tx.all(statement.sql, statement.params)) : new Map();
+}
+
+function lockStatement(tx: Tx, ids: readonly string[], numbers: readonly string[]): { sql: string; params: unknown[] } | undefined {
   const unique = [...new Set(ids)];
   const where: string[] = [];
   if (unique.length > 0) where.push(`id IN (${placeholders(unique.length)})`);
   if (numbers.length > 0) where.push(`number IN (${placeholders(numbers.length)})`);
-  if (where.length === 0) return new Map();
-  const rows = await tx.all(
-    `SELECT ${accountColumns()} FROM accounts WHERE ${where.join(" OR ")} ORDER BY id${tx.dialect === "postgres" ? " FOR UPDATE" : ""}`,
-    [...unique, ...numbers],
-  );
+  if (where.length === 0) return undefined;
+  return {
+    sql: `SELECT ${accountColumns()} FROM accounts WHERE ${where.join(" OR ")} ORDER BY id${tx.dialect === "postgres" ? " FOR UPDATE" : ""}`,
+    params: [...unique, ...numbers],
+  };
+}
+
+function toLocked(rows: Record<string, unknown>[]): LockedAccounts {
   return new Map(rows.map((row) => {
     const account = toAccount(row);
     return [account.id, { ...account, entryCount: Number(row.entry_count) }];
@@ -91,20 +104,85 @@ interface Applied {
 export async function post(tx: Tx, locked: LockedAccounts, posting: Posting, nowMs: number): Promise<TransactionView> {
   const legs = posting.legs;
   const accounts = legs.map((leg) => locked.get(leg.accountId) ?? fail(`posting touches unlocked account ${leg.accountId}`));
-  assert(legs.length > 0, "a posting has at least one leg");
-  assert(new Set(legs.map((l) => l.accountId)).size === legs.length, "one leg per account");
-  assert(sum(legs.map((l) => l.amount)) === 0n, "entries sum to zero");
+  assertShape(legs);
   checkLegs(posting, accounts);
   // Entry times never go backwards on an account, so balance-at-time can trust create_time.
   const createTimeMs = Math.max(nowMs, ...accounts.map((a) => a.updateTimeMs));
   const id = uuidv7(createTimeMs);
   const t = posting.transaction;
-  const row = [id, t.type, t.status, t.currency, t.amount.toString(), t.fromAccountId, t.toAccountId, t.description, t.requestId,
-    t.initiatedBy, t.reversesId ?? null, t.holdId ?? null, t.expireTimeMs ?? null, createTimeMs, createTimeMs];
-  const applied = tx.dialect === "postgres"
-    ? await writeInOneStatement(tx, row, legs, accounts, createTimeMs)
-    : await writeStepByStep(tx, row, legs, accounts, createTimeMs);
+  let applied: Applied[];
+  if (tx.dialect === "postgres") {
+    const write = oneStatementPost(id, t, legs, createTimeMs);
+    const rows = await tx.all<UpdatedRow>(write.sql, write.params);
+    applied = appliedFromOneStatement(rows, legs, accounts);
+    assert(rows.every((r) => Number(r.create_time) === createTimeMs), "the database kept the posting time");
+  } else {
+    applied = await writeStepByStep(tx, transactionRow(id, t, createTimeMs), legs, accounts, createTimeMs);
+  }
   assertInvariants(applied, posting.force === true);
+  return view(id, t, createTimeMs);
+}
+
+/**
+ * Locks the posting's accounts and posts it in ONE round trip on PostgreSQL, for postings whose
+ * legs do not depend on what the lock reads (a transfer to an account id, a deposit, a
+ * withdrawal). The write runs right behind the lock in the same pipeline, so no JavaScript turn
+ * passes while the rows are locked and not yet written; then `authorize` and the same checks as
+ * post() run on the locked rows, BEFORE anything commits: a refusal is a DomainError and the
+ * transaction (the write included) rolls back. When the write itself fails (a foreign key to an
+ * account that does not exist, an overflow), the checks run on the locked rows first, so the
+ * caller gets the business reason, not the database error. The posting time is computed by the
+ * write (the caller's clock, or later if an account was last written later) and returned.
+ * On SQLite (no round trips to save): lockAccounts, authorize, post.
+ */
+export async function lockAndPost(tx: Tx, posting: Posting, nowMs: number, authorize: (locked: LockedAccounts) => void): Promise<TransactionView> {
+  const legs = posting.legs;
+  // Two legs on one account (a deposit into the settlement account itself) is the caller's
+  // mistake for authorize to refuse, not a posting to attempt: the step-by-step path does that.
+  if (tx.dialect !== "postgres" || new Set(legs.map((l) => l.accountId)).size !== legs.length) {
+    const locked = await lockAccounts(tx, legs.map((l) => l.accountId));
+    authorize(locked);
+    return post(tx, locked, posting, nowMs);
+  }
+  assertShape(legs);
+  const t = posting.transaction;
+  const id = uuidv7(nowMs);
+  const lock = lockStatement(tx, legs.map((l) => l.accountId), [])!;
+  const write = oneStatementPost(id, t, legs, nowMs);
+  const checked = (locked: LockedAccounts): LockedAccount[] => {
+    authorize(locked);
+    const accounts = legs.map((leg) => locked.get(leg.accountId) ?? fail(`posting touches unlocked account ${leg.accountId}`));
+    checkLegs(posting, accounts);
+    return accounts;
+  };
+  let results: Record<string, unknown>[][];
+  try {
+    results = await tx.batch([lock, write]);
+  } catch (err) {
+    const lockRows = (err as BatchError).completedRows?.[0];
+    if (lockRows) checked(toLocked(lockRows));
+    throw err;
+  }
+  const accounts = checked(toLocked(results[0]!));
+  const rows = results[1] as UpdatedRow[];
+  const createTimeMs = Math.max(nowMs, ...accounts.map((a) => a.updateTimeMs));
+  assert(rows.every((r) => Number(r.create_time) === createTimeMs), "the posting time is the later of the clock and the accounts' last writes");
+  assertInvariants(appliedFromOneStatement(rows, legs, accounts), posting.force === true);
+  return view(id, t, createTimeMs);
+}
+
+function assertShape(legs: Leg[]): void {
+  assert(legs.length > 0, "a posting has at least one leg");
+  assert(new Set(legs.map((l) => l.accountId)).size === legs.length, "one leg per account");
+  assert(sum(legs.map((l) => l.amount)) === 0n, "entries sum to zero");
+}
+
+function transactionRow(id: string, t: NewTransaction, timeMs: number): unknown[] {
+  return [id, t.type, t.status, t.currency, t.amount.toString(), t.fromAccountId, t.toAccountId, t.description, t.requestId,
+    t.initiatedBy, t.reversesId ?? null, t.holdId ?? null, t.expireTimeMs ?? null, timeMs, timeMs];
+}
+
+function view(id: string, t: NewTransaction, createTimeMs: number): TransactionView {
   return {
     id,
     type: t.type,
@@ -171,7 +249,7 @@ function lowersAvailable(leg: Leg): boolean {
 const INSERT_TRANSACTION = `INSERT INTO transactions (id, tx_type, status, currency, amount, from_account_id, to_account_id, description,
   request_id, initiated_by, reverses_id, hold_id, expire_time, create_time, update_time) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`;
 
-type UpdatedRow = { id: string; balance: string; held: string; entry_count: string | number; entries_written?: string | number };
+type UpdatedRow = { id: string; balance: string; held: string; entry_count: string | number; entries_written?: string | number; create_time?: string | number };
 
 /** The UPDATE of every touched account (atomic `balance = balance + delta`), with its params. */
 function updateAccountsSql(legs: Leg[], nowMs: number, returning: string): { sql: string; params: unknown[] } {
@@ -197,24 +275,51 @@ function updateAccountsSql(legs: Leg[], nowMs: number, returning: string): { sql
  * PostgreSQL: the transaction row, the account updates and the entries in ONE statement (one
  * round trip while the account locks are held). Data-modifying CTEs run on one snapshot, so
  * the entries take seq and balance_after from the UPDATE's RETURNING; the foreign key of the
- * entries is checked at the end of the statement, when the transaction row exists.
+ * entries is checked at the end of the statement, when the transaction row exists. The time of
+ * every row is the later of `timeMs` and the accounts' update_time (entry times never go
+ * backwards on an account), and is returned as create_time.
  */
-async function writeInOneStatement(tx: Tx, row: unknown[], legs: Leg[], accounts: LockedAccount[], nowMs: number): Promise<Applied[]> {
-  const update = updateAccountsSql(legs, nowMs, "id, balance, held, entry_count");
+function oneStatementPost(id: string, t: NewTransaction, legs: Leg[], timeMs: number): { sql: string; params: unknown[] } {
+  const ids = placeholders(legs.length);
+  const whenAmount = legs.map(() => "WHEN ? THEN CAST(? AS BIGINT)").join(" ");
   const values = legs.map(() => "(CAST(? AS INTEGER), ?, CAST(? AS BIGINT))").join(", ");
-  const rows = await tx.all<UpdatedRow>(
-    `WITH new_transaction AS (${INSERT_TRANSACTION}),
-          updated AS (${update.sql}),
+  const row = transactionRow(id, t, timeMs).slice(0, -2);
+  return {
+    sql: `WITH ts AS (SELECT GREATEST(CAST(? AS BIGINT), MAX(update_time)) AS t FROM accounts WHERE id IN (${ids})),
+          new_transaction AS (
+            INSERT INTO transactions (id, tx_type, status, currency, amount, from_account_id, to_account_id, description,
+                   request_id, initiated_by, reverses_id, hold_id, expire_time, create_time, update_time)
+            VALUES (${placeholders(row.length)}, (SELECT t FROM ts), (SELECT t FROM ts))),
+          updated AS (
+            UPDATE accounts
+               SET balance = balance + CASE id ${whenAmount} END,
+                   held = held + CASE id ${whenAmount} END,
+                   entry_count = entry_count + 1,
+                   update_time = (SELECT t FROM ts)
+             WHERE id IN (${ids})
+         RETURNING id, balance, held, entry_count),
           new_entries AS (
             INSERT INTO entries (transaction_id, account_id, seq, amount, balance_after, create_time)
-            SELECT ?, updated.id, updated.entry_count, leg.amount, updated.balance, ?
+            SELECT ?, updated.id, updated.entry_count, leg.amount, updated.balance, (SELECT t FROM ts)
               FROM updated JOIN (VALUES ${values}) AS leg (ord, account_id, amount) ON leg.account_id = updated.id
              ORDER BY leg.ord
             RETURNING 1)
-     SELECT id, CAST(balance AS TEXT) AS balance, CAST(held AS TEXT) AS held, entry_count, (SELECT COUNT(*) FROM new_entries) AS entries_written
+     SELECT id, CAST(balance AS TEXT) AS balance, CAST(held AS TEXT) AS held, entry_count,
+            (SELECT COUNT(*) FROM new_entries) AS entries_written, (SELECT t FROM ts) AS create_time
        FROM updated`,
-    [...row, ...update.params, row[0], nowMs, ...legs.flatMap((l, i) => [i, l.accountId, l.amount.toString()])],
-  );
+    params: [
+      timeMs, ...legs.map((l) => l.accountId),
+      ...row,
+      ...legs.flatMap((l) => [l.accountId, l.amount.toString()]),
+      ...legs.flatMap((l) => [l.accountId, l.held.toString()]),
+      ...legs.map((l) => l.accountId),
+      id,
+      ...legs.flatMap((l, i) => [i, l.accountId, l.amount.toString()]),
+    ],
+  };
+}
+
+function appliedFromOneStatement(rows: UpdatedRow[], legs: Leg[], accounts: LockedAccount[]): Applied[] {
   assert(rows.every((r) => Number(r.entries_written) === legs.length), "one entry was written per leg");
   return toApplied(rows, legs, accounts);
 }

@@ -1,8 +1,10 @@
 // Goal: the ledger's money rules hold when its functions are called directly on a database
 // (SQLite, and PostgreSQL when configured): deposits, withdrawals and transfers post balanced
 // entries against the settlement account, the floor and account states are enforced, every
-// bad input is refused with a clear reason and writes nothing, and statements add up.
+// bad input is refused with a clear reason and writes nothing, and statements add up. On
+// PostgreSQL a transfer by id or a deposit takes 2 round trips.
 import { Code } from "@connectrpc/connect";
+import { Client } from "pg";
 import { Role } from "../../gen/bank/v1/access_pb";
 import { createAccount, freezeAccount, closeAccount, updateAccount, unfreezeAccount } from "../../src/ledger/accounts";
 import { deposit, transfer, withdraw } from "../../src/ledger/movements";
@@ -258,6 +260,29 @@ describe.each(engines())("ledger money movement on %s", (engine) => {
     expect([foreign.code, foreign.reason]).toEqual([Code.PermissionDenied, "OWNER_ID_STAFF_ONLY"]);
     const forBob = await createAccount(f.ledger, teller, { requestId: rid(), currency: "USD", type: "SAVINGS", displayName: "", ownerId: bob.userId });
     expect(forBob.ownerId).toBe(bob.userId);
+  });
+
+  test("on PostgreSQL a transfer by id and a deposit are 2 round trips: BEGIN+lock+write, then audit+key+COMMIT", async () => {
+    if (engine !== "postgres") return;
+    const from = await open(alice);
+    const to = await open(bob);
+    await fund(teller, from, 1_000);
+    const original = Client.prototype.query;
+    let calls = 0;
+    Client.prototype.query = function (this: Client, ...args: unknown[]) {
+      calls++;
+      return (original as (...a: unknown[]) => unknown).apply(this, args);
+    } as typeof Client.prototype.query;
+    try {
+      await transfer(f.ledger, alice, { requestId: rid(), fromAccountId: from.id, toAccountId: to.id, toAccountNumber: "", amount: usd(100), description: "" });
+      expect(calls).toBe(2);
+      calls = 0;
+      await fund(teller, from, 100);
+      expect(calls).toBe(2);
+    } finally {
+      Client.prototype.query = original;
+    }
+    expect((await balance(alice, from)).ledger).toBe(1_000n);
   });
 
   test("a balance near the BIGINT range is refused instead of overflowing", async () => {
