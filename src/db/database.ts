@@ -420,7 +420,7 @@ export function classifyDbError(err: unknown): DbErrorKind {
   if (/Connection terminated|terminating connection|timeout exceeded when trying to connect|Client was closed and is not queryable|Knex: Timeout acquiring a connection|connect ECONNREFUSED|Client has encountered a connection error|Connection ended unexpectedly|SQLITE_CANTOPEN|SQLITE_IOERR|SQLITE_FULL/.test(message)) {
     return "unavailable";
   }
-  if (e.name === "KnexTimeoutError" || e.name === "ConnectionException") return "unavailable";
+  if (e.name === "KnexTimeoutError" || e.name === "ConnectionException" || e.name === "SqliteQueueTimeoutError") return "unavailable";
   if (e.cause && e.cause !== err) return classifyDbError(e.cause);
   return "other";
 }

@@ -11,6 +11,14 @@ import { limits } from "../limits";
 
 export type SqliteRow = Record<string, unknown>;
 
+/** A unit of work waited too long for the connection (see SqliteConnection.exclusive). */
+export class SqliteQueueTimeoutError extends Error {
+  constructor(waitedMs: number) {
+    super(`waited ${waitedMs} ms for the SQLite connection`);
+    this.name = "SqliteQueueTimeoutError";
+  }
+}
+
 /** The PRAGMAs every connection to the file gets: WAL with synchronous=FULL (an acknowledged
  * commit survives power loss), the busy timeout, and foreign keys. */
 export const SQLITE_PRAGMAS = `PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA busy_timeout = ${limits.sqliteBusyTimeoutMs}; PRAGMA foreign_keys = ON;`;
@@ -36,14 +44,29 @@ export class SqliteConnection {
     return connection;
   }
 
-  /** Runs `fn` with the connection to itself: units of work take turns, in arrival order. */
+  /**
+   * Runs `fn` with the connection to itself: units of work take turns, in arrival order. A unit
+   * of work that waits longer than limits.dbConnectTimeoutMs for its turn fails with
+   * SqliteQueueTimeoutError (UNAVAILABLE to the caller), as a PostgreSQL caller waiting for a
+   * pooled connection does, instead of queueing without bound.
+   */
   async exclusive<T>(fn: () => Promise<T>): Promise<T> {
     const previous = this.tail;
     let release!: () => void;
     this.tail = new Promise((resolve) => (release = resolve));
     this.waiting++;
-    await previous;
+    let timer: NodeJS.Timeout | undefined;
+    const timedOut = await Promise.race([
+      previous.then(() => false),
+      new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(true), limits.dbConnectTimeoutMs))),
+    ]);
+    clearTimeout(timer);
     this.waiting--;
+    if (timedOut) {
+      // Give up this turn without holding up the ones queued behind it.
+      void previous.then(release);
+      throw new SqliteQueueTimeoutError(limits.dbConnectTimeoutMs);
+    }
     this.busy = true;
     try {
       return await fn();
