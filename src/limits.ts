@@ -135,7 +135,8 @@ export const limits = {
   txRetriesMax: 5,
   /** A single SQL statement may run this long (PostgreSQL statement_timeout). */
   statementTimeoutMs: 20_000,
-  /** Time to wait for a new database connection, or for a free one when all are in use. */
+  /** Time to wait for a new database connection, or for a free one when all are in use (on
+   * SQLite: for this process's one connection); then UNAVAILABLE. */
   dbConnectTimeoutMs: 5_000,
   /** An idle PostgreSQL connection is closed after this long. */
   dbIdleTimeoutMs: 30_000,
