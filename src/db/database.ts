@@ -187,11 +187,9 @@ export class Database {
     for (let attempt = 1; ; attempt++) {
       const started = process.hrtime.bigint();
       const hooks: (() => void)[] = [];
+      let result: T;
       try {
-        const result = this.pg ? await this.pgTransaction(this.pg, fn, hooks) : await this.sqliteTransaction(this.sqlite!, fn, hooks);
-        this.observe(started, "commit");
-        for (const hook of hooks) hook();
-        return result;
+        result = this.pg ? await this.pgTransaction(this.pg, fn, hooks) : await this.sqliteTransaction(this.sqlite!, fn, hooks);
       } catch (err) {
         this.observe(started, "rollback");
         const kind = classifyDbError(err);
@@ -204,6 +202,16 @@ export class Database {
         if (kind === "unavailable") throw new DatabaseUnavailableError(err);
         throw err;
       }
+      // Committed: nothing after this point may turn the outcome into a failure (or a retry).
+      this.observe(started, "commit");
+      for (const hook of hooks) {
+        try {
+          hook();
+        } catch (err) {
+          process.emitWarning(err as Error);
+        }
+      }
+      return result;
     }
   }
 
@@ -412,7 +420,10 @@ export function classifyDbError(err: unknown): DbErrorKind {
   if (code === "23505" || code === "SQLITE_CONSTRAINT" && /UNIQUE/.test(e.message ?? "")) return "unique";
   // Connection-level failures: refused, reset, terminated, admin shutdown, too many clients,
   // pool acquisition time-outs.
-  if (["ECONNREFUSED", "ECONNRESET", "EPIPE", "ETIMEDOUT", "ENOTFOUND", "EAI_AGAIN", "57P01", "57P02", "57P03", "53300", "08000", "08003", "08006", "08001", "08004"].includes(code)) return "unavailable";
+  // 57014: statement_timeout (a stalled database); 55P03: a lock not available in time. Nothing
+  // of the statement committed, so the caller may retry with the same request_id.
+  if (["ECONNREFUSED", "ECONNRESET", "ECONNABORTED", "EHOSTUNREACH", "ENETUNREACH", "EPIPE", "ETIMEDOUT", "ENOTFOUND", "EAI_AGAIN",
+    "57P01", "57P02", "57P03", "57014", "55P03", "53300", "08000", "08003", "08006", "08001", "08004"].includes(code)) return "unavailable";
   const message = e.message ?? "";
   // After a database restart knex may hand out a transaction whose BEGIN already failed on a
   // dead pooled connection; its first statement then reports this. Nothing ran.

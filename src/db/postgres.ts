@@ -163,6 +163,8 @@ class Pipeline {
   private readonly results: PipelineResult[];
   private index = 0;
   private rowError: Error | undefined;
+  /** The statement whose rows could not be parsed: its result is incomplete. */
+  private rowErrorAt = Infinity;
   private done = false;
   /** True when this pipeline sent a Parse: the statement exists only if it got that far. */
   parsedHere = false;
@@ -174,10 +176,18 @@ class Pipeline {
     this.results = statements.map(() => new PgResult());
   }
 
-  submit(connection: PgConnection): null {
+  submit(connection: PgConnection): Error | null {
+    // Values are serialized before anything is written: a value pg cannot send fails the
+    // pipeline here, with nothing on the wire, which pg's Client reports as this query's error.
+    let values: unknown[][];
+    try {
+      values = this.statements.map((s) => s.values.map((v) => pgUtils.prepareValue(v)));
+    } catch (err) {
+      return err as Error;
+    }
     connection.stream.cork?.();
     try {
-      for (const s of this.statements) {
+      for (const [i, s] of this.statements.entries()) {
         const name = s.name ?? "";
         if (!name || connection.parsedStatements[name] !== s.text) {
           connection.parse({ text: s.text, name, types: [] });
@@ -186,7 +196,7 @@ class Pipeline {
             this.parsedHere = true;
           }
         }
-        connection.bind({ statement: name, portal: "", values: s.values, valueMapper: (v) => pgUtils.prepareValue(v) });
+        connection.bind({ statement: name, portal: "", values: values[i]!, valueMapper: (v) => v });
         connection.describe({ type: "P", name: "" });
         connection.execute({ portal: "", rows: 0 });
       }
@@ -208,6 +218,7 @@ class Pipeline {
       result.addRow(result.parseRow(msg.fields));
     } catch (err) {
       this.rowError = err as Error;
+      this.rowErrorAt = this.index;
     }
   }
 
@@ -245,7 +256,7 @@ class Pipeline {
   private finish(err: Error | null): void {
     if (this.done) return;
     this.done = true;
-    if (err) (err as PipelineError).completedResults = this.results.slice(0, this.index);
+    if (err) (err as PipelineError).completedResults = this.results.slice(0, Math.min(this.index, this.rowErrorAt));
     this.callback(err, err ? undefined : this.results);
   }
 }

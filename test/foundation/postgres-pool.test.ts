@@ -19,6 +19,35 @@ test("? placeholders become $n outside quoted text only", () => {
   expect(toNumberedPlaceholders("SELECT 1")).toBe("SELECT 1");
 });
 
+test("driver errors sort into what a caller can do: retry the transaction, retry later, or report", () => {
+  const kind = (e: object) => classifyDbError(e);
+  expect(kind({ code: "40P01" })).toBe("conflict");
+  expect(kind({ code: "40001" })).toBe("conflict");
+  // A stalled database (statement_timeout, lock timeout) or an unreachable host: nothing
+  // committed, the caller is told UNAVAILABLE and may retry with the same request_id.
+  for (const code of ["57014", "55P03", "57P01", "ECONNREFUSED", "EHOSTUNREACH", "ENETUNREACH", "ECONNABORTED"]) expect([code, kind({ code })]).toEqual([code, "unavailable"]);
+  expect(kind({ message: "timeout exceeded when trying to connect" })).toBe("unavailable");
+  expect(kind({ name: "SqliteQueueTimeoutError", message: "waited" })).toBe("unavailable");
+  expect(kind({ code: "23505" })).toBe("unique");
+  expect(kind({ code: "23514" })).toBe("other");
+});
+
+test("a value pg cannot serialize fails the pipeline before anything is sent", async () => {
+  if (onPostgres.length === 0) return;
+  const tdb = await createTestDatabase("postgres");
+  const db = await Database.open(tdb.config);
+  try {
+    const circular: Record<string, unknown> = {};
+    circular.self = circular;
+    await expect(db.transaction((tx) => tx.one("SELECT ?::text AS v", [circular]))).rejects.toThrow();
+    // The connection is still in step with the server: the next units of work on it work.
+    for (let i = 0; i < 3; i++) expect(await db.transaction((tx) => tx.one<{ v: string }>("SELECT ?::text AS v", ["ok"]))).toEqual({ v: "ok" });
+  } finally {
+    await db.close();
+    await tdb.drop();
+  }
+});
+
 const onPostgres = postgresOnly();
 const describePg = onPostgres.length > 0 ? describe : describe.skip;
 
