@@ -7,10 +7,9 @@
 // statement and COMMIT with its deferred writes: a transfer-shaped unit of work is 3 round trips,
 // deferred writes run in order before what follows them, and a failing deferred write rolls the
 // whole transaction back.
-import { Client } from "pg";
 import { Database, DatabaseUnavailableError, classifyDbError } from "../../src/db/database";
 import { toNumberedPlaceholders } from "../../src/db/postgres";
-import { createTestDatabase, postgresOnly, withClient, type TestDatabase } from "../support/db";
+import { createTestDatabase, postgresOnly, roundTrips, withClient, type TestDatabase } from "../support/db";
 
 test("? placeholders become $n outside quoted text only", () => {
   expect(toNumberedPlaceholders("SELECT a FROM t WHERE a = ? AND b IN (?, ?)")).toBe("SELECT a FROM t WHERE a = $1 AND b IN ($2, $3)");
@@ -101,22 +100,6 @@ describePg("the PostgreSQL pool", () => {
   });
 
   const insertThrottle = "INSERT INTO login_throttle (throttle_key, failures, window_start, blocked_until) VALUES (?, ?, 0, 0)";
-
-  /** Counts pg client.query calls (one per round trip) while `fn` runs. */
-  async function roundTrips(fn: () => Promise<unknown>): Promise<number> {
-    const original = Client.prototype.query;
-    let calls = 0;
-    Client.prototype.query = function (this: Client, ...args: unknown[]) {
-      calls++;
-      return (original as (...a: unknown[]) => unknown).apply(this, args);
-    } as typeof Client.prototype.query;
-    try {
-      await fn();
-    } finally {
-      Client.prototype.query = original;
-    }
-    return calls;
-  }
 
   test("a transfer-shaped unit of work is 3 round trips: BEGIN+lock, the write, deferred writes+COMMIT", async () => {
     const key = `test:trips-${Date.now()}`;

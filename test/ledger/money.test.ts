@@ -4,14 +4,13 @@
 // bad input is refused with a clear reason and writes nothing, and statements add up. On
 // PostgreSQL a transfer by id or a deposit takes 2 round trips.
 import { Code } from "@connectrpc/connect";
-import { Client } from "pg";
 import { Role } from "../../gen/bank/v1/access_pb";
 import { createAccount, freezeAccount, closeAccount, updateAccount, unfreezeAccount } from "../../src/ledger/accounts";
 import { deposit, transfer, withdraw } from "../../src/ledger/movements";
 import { getBalance, getTransaction, listTransactions } from "../../src/ledger/reads";
 import { checkDigits, formatAccountNumber } from "../../src/ledger/account-number";
 import type { AccountView, Actor } from "../../src/ledger/types";
-import { engines } from "../support/db";
+import { engines, roundTrips } from "../support/db";
 import { addUser, balanceSums, domainError, entriesMatchBalances, eur, openLedger, rid, usd, writeCounts, type LedgerFixture } from "./support";
 
 describe.each(engines())("ledger money movement on %s", (engine) => {
@@ -267,21 +266,10 @@ describe.each(engines())("ledger money movement on %s", (engine) => {
     const from = await open(alice);
     const to = await open(bob);
     await fund(teller, from, 1_000);
-    const original = Client.prototype.query;
-    let calls = 0;
-    Client.prototype.query = function (this: Client, ...args: unknown[]) {
-      calls++;
-      return (original as (...a: unknown[]) => unknown).apply(this, args);
-    } as typeof Client.prototype.query;
-    try {
-      await transfer(f.ledger, alice, { requestId: rid(), fromAccountId: from.id, toAccountId: to.id, toAccountNumber: "", amount: usd(100), description: "" });
-      expect(calls).toBe(2);
-      calls = 0;
-      await fund(teller, from, 100);
-      expect(calls).toBe(2);
-    } finally {
-      Client.prototype.query = original;
-    }
+    const transferTrips = await roundTrips(() =>
+      transfer(f.ledger, alice, { requestId: rid(), fromAccountId: from.id, toAccountId: to.id, toAccountNumber: "", amount: usd(100), description: "" }));
+    expect(transferTrips).toBe(2);
+    expect(await roundTrips(() => fund(teller, from, 100))).toBe(2);
     expect((await balance(alice, from)).ledger).toBe(1_000n);
   });
 
