@@ -18,10 +18,25 @@ function random16(): Buffer {
   return bytes;
 }
 
+/** Ids made in the same millisecond by this process count up in the 12 bits after the time
+ * (RFC 9562 section 6.2, method 1), so they sort in the order they were made: lists ordered by
+ * id ("newest first") stay in creation order even when several rows share a millisecond. */
+let counterMs = -1;
+let counter = 0;
+
 export function uuidv7(nowMs: number = Date.now()): string {
   const bytes = random16();
   bytes.writeUIntBE(nowMs, 0, 6);
-  bytes[6] = 0x70 | (bytes[6]! & 0x0f);
+  if (nowMs === counterMs && counter < 0xfff) {
+    counter++;
+  } else {
+    // A new millisecond starts the counter at a random point in its lower half, leaving at
+    // least 2,048 increments before it would wrap (then the order within that ms is random).
+    counterMs = nowMs;
+    counter = ((bytes[6]! << 8) | bytes[7]!) & 0x7ff;
+  }
+  bytes[6] = 0x70 | (counter >> 8);
+  bytes[7] = counter & 0xff;
   bytes[8] = 0x80 | (bytes[8]! & 0x3f);
   const hex = bytes.toString("hex");
   return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
