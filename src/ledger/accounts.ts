@@ -12,7 +12,7 @@ import type { Ledger } from "./ledger";
 import { decodePageToken, encodePageToken, pageSizeOf } from "../pagination";
 import { accountColumns, toAccount } from "./rows";
 import type { AccountType, AccountView, Actor, Page } from "./types";
-import { parseCurrency, parseId, parseRequestId, parseText } from "./validate";
+import { parseAccountNumberInput, parseCurrency, parseId, parseRequestId, parseText } from "./validate";
 
 export interface CreateAccountInput {
   requestId: string;
@@ -78,6 +78,16 @@ async function loadAccount(tx: Tx, id: string, lock: boolean): Promise<AccountVi
 export async function getAccount(ledger: Ledger, actor: Actor, accountId: string): Promise<AccountView> {
   const id = parseId(accountId, "account_id");
   return ledger.db.read(async (tx) => accessAccount(actor, await loadAccount(tx, id, false), "read"));
+}
+
+/** LookupAccount (staff): an account by its number, spaces optional. */
+export async function lookupAccount(ledger: Ledger, actor: Actor, number: string): Promise<AccountView> {
+  if (!isStaff(actor)) throw permissionDenied("ROLE_REQUIRED", "Looking up accounts by number is for staff.", { roles: "TELLER,AUDITOR,ADMIN" });
+  const compact = parseAccountNumberInput(number, "number");
+  return ledger.db.read(async (tx) => {
+    const row = await tx.one(`SELECT ${accountColumns()} FROM accounts WHERE number = ?`, [compact]);
+    return accessAccount(actor, row ? toAccount(row) : undefined, "read", "number");
+  });
 }
 
 export interface ListAccountsInput {

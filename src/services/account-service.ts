@@ -3,7 +3,8 @@
 import type { ServiceImpl } from "@connectrpc/connect";
 import { AccountService } from "../../gen/bank/v1/account_service_pb";
 import type { Ledger } from "../ledger/ledger";
-import { closeAccount, createAccount, freezeAccount, getAccount, listAccounts, unfreezeAccount, updateAccount } from "../ledger/accounts";
+import { closeAccount, createAccount, freezeAccount, getAccount, listAccounts, lookupAccount, unfreezeAccount, updateAccount } from "../ledger/accounts";
+import { Code, ConnectError } from "@connectrpc/connect";
 import { getBalance } from "../ledger/reads";
 import { accountMessage, accountTypeName, actorOf, money, optionalMs } from "../ledger/wire";
 import { timestampFromMs } from "@bufbuild/protobuf/wkt";
@@ -54,6 +55,16 @@ export function accountService(ledger: Ledger): ServiceImpl<typeof AccountServic
     },
     async closeAccount(req, ctx) {
       return { account: accountMessage(await closeAccount(ledger, actorOf(ctx), { accountId: req.accountId })) };
+    },
+    async lookupAccount(req, ctx) {
+      return { account: accountMessage(await lookupAccount(ledger, actorOf(ctx), req.number)) };
+    },
+    setAccountLimits() {
+      throw new ConnectError("SetAccountLimits is not implemented yet", Code.Unimplemented);
+    },
+    // eslint-disable-next-line require-yield
+    async *watchAccount() {
+      throw new ConnectError("WatchAccount is not implemented yet", Code.Unimplemented);
     },
   };
 }

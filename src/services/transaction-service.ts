@@ -1,6 +1,6 @@
 // bank.v1.TransactionService: a thin adapter. Each handler maps the request to one ledger
 // function and the result to the response; the money rules live in src/ledger.
-import type { ServiceImpl } from "@connectrpc/connect";
+import { Code, ConnectError, type ServiceImpl } from "@connectrpc/connect";
 import { TransactionService } from "../../gen/bank/v1/transaction_service_pb";
 import type { Ledger } from "../ledger/ledger";
 import { deposit, transfer, withdraw } from "../ledger/movements";
@@ -29,6 +29,9 @@ export function transactionService(ledger: Ledger): ServiceImpl<typeof Transacti
         description: req.description,
       });
       return { transaction: transactionMessage(t) };
+    },
+    batchTransfer() {
+      throw new ConnectError("BatchTransfer is not implemented yet", Code.Unimplemented);
     },
     async getTransaction(req, ctx) {
       return { transaction: transactionMessage(await getTransaction(ledger, actorOf(ctx), req.transactionId)) };

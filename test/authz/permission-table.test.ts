@@ -37,6 +37,8 @@ interface Fixtures {
   freezable: string;
   /** The other customer's account. */
   otherAccount: string;
+  /** The number of `account`, as shown to people. */
+  accountNumber: string;
   /** A deposit to `account`. */
   deposit: string;
   /** A fresh sign-in of the caller (the customer's for anonymous), for methods that end it. */
@@ -52,6 +54,8 @@ interface Rule {
   ownObject?: boolean;
   /** Calls with a fresh session of the caller (the call ends or rotates it). */
   freshSession?: boolean;
+  /** A server-streaming method: the first answer of the stream (or its end) is the outcome. */
+  stream?: boolean;
   request(f: Fixtures, caller: Caller): Promise<object> | object;
 }
 
@@ -94,10 +98,18 @@ const TABLE: Record<string, Record<string, Rule>> = {
     FreezeAccount: { contract: "teller, admin", roles: [Role.TELLER, Role.ADMIN], request: (f) => ({ accountId: f.freezable, reason: "permission table" }) },
     UnfreezeAccount: { contract: "teller, admin", roles: [Role.TELLER, Role.ADMIN], request: (f) => ({ accountId: f.freezable, reason: "permission table" }) },
     CloseAccount: { contract: "owner, admin", roles: [Role.CUSTOMER, Role.ADMIN], ownObject: true, request: (f) => ({ accountId: f.account }) },
+    SetAccountLimits: { contract: "admin", roles: [Role.ADMIN], request: (f) => ({ accountId: f.freezable, reason: "permission table" }) },
+    LookupAccount: { contract: "teller, admin, auditor", roles: [Role.TELLER, Role.AUDITOR, Role.ADMIN], request: (f) => ({ number: f.accountNumber }) },
+    WatchAccount: { contract: "owner, staff", roles: STAFF_AND_OWNER, stream: true, request: (f) => ({ accountId: f.account }) },
   },
   "bank.v1.TransactionService": {
     Deposit: { contract: "owner, teller, admin", roles: [Role.CUSTOMER, Role.TELLER, Role.ADMIN], ownObject: true, request: (f) => ({ requestId: rid(), accountId: f.account, amount: usd(100), description: "perm" }) },
     Withdraw: { contract: "owner, teller, admin", roles: [Role.CUSTOMER, Role.TELLER, Role.ADMIN], ownObject: true, request: (f) => ({ requestId: rid(), accountId: f.account, amount: usd(1), description: "perm" }) },
+    BatchTransfer: {
+      contract: "owner of every source, teller, admin",
+      roles: [Role.CUSTOMER, Role.TELLER, Role.ADMIN],
+      request: (f) => ({ requestId: rid(), transfers: [{ requestId: rid(), fromAccountId: f.account, target: { case: "toAccountId", value: f.otherAccount }, amount: usd(1), description: "perm" }] }),
+    },
     Transfer: {
       contract: "owner of source, teller, admin",
       roles: [Role.CUSTOMER, Role.TELLER, Role.ADMIN],
@@ -112,7 +124,7 @@ const TABLE: Record<string, Record<string, Rule>> = {
     ReverseTransaction: { contract: "admin", roles: [Role.ADMIN], request: () => ({ requestId: rid(), transactionId: uuidv7(), reason: "perm" }) },
   },
   "bank.v1.AdminService": {
-    ListUsers: { contract: "admin, auditor", roles: [Role.AUDITOR, Role.ADMIN], request: () => ({}) },
+    ListUsers: { contract: "admin, auditor, teller (read-only)", roles: [Role.TELLER, Role.AUDITOR, Role.ADMIN], request: () => ({}) },
     SetUserRoles: { contract: "admin", roles: [Role.ADMIN], request: () => ({ userId: uuidv7(), roles: [Role.CUSTOMER] }) },
     DisableUser: { contract: "admin", roles: [Role.ADMIN], request: () => ({ userId: uuidv7() }) },
     EnableUser: { contract: "admin", roles: [Role.ADMIN], request: () => ({ userId: uuidv7() }) },
@@ -176,7 +188,8 @@ describe.each(engines())("every method as every caller on %s", (engine) => {
     const accounts = client(t.baseUrl, AccountService, { token: customer.token });
     const open = async (token: string) =>
       (await client(t.baseUrl, AccountService, { token }).createAccount({ requestId: rid(), currency: "USD", type: AccountType.CHECKING, displayName: "perm" })).account!.id;
-    const account = await open(customer.token);
+    const opened = await client(t.baseUrl, AccountService, { token: customer.token }).createAccount({ requestId: rid(), currency: "USD", type: AccountType.CHECKING, displayName: "perm" });
+    const account = opened.account!.id;
     const freezable = await open(customer.token);
     const otherAccount = await open(other.token);
     const deposited = await client(t.baseUrl, TransactionService, { token: teller.token }).deposit({ requestId: rid(), accountId: account, amount: usd(1_000_000), description: "perm" });
@@ -185,7 +198,7 @@ describe.each(engines())("every method as every caller on %s", (engine) => {
       const u = userOf({ users } as Fixtures, caller);
       return client(t.baseUrl, AuthService).login({ email: u.email, password: u.password });
     };
-    f = { users, account, freezable, otherAccount, deposit: deposited.transaction!.id, signIn };
+    f = { users, account, accountNumber: opened.account!.number, freezable, otherAccount, deposit: deposited.transaction!.id, signIn };
   });
   afterAll(() => t.stop());
 
@@ -197,8 +210,10 @@ describe.each(engines())("every method as every caller on %s", (engine) => {
     for (const caller of CALLERS) {
       let token: string | undefined;
       if (caller !== "anonymous") token = rule.freshSession ? (await f.signIn(caller)).accessToken : f.users[caller].token;
-      const api = client(t.baseUrl, desc, { token }) as unknown as Record<string, (req: object) => Promise<unknown>>;
-      const code = await api[localName]!(await rule.request(f, caller)).then(
+      const api = client(t.baseUrl, desc, { token }) as unknown as Record<string, (req: object, opts?: object) => Promise<unknown> | AsyncIterable<unknown>>;
+      const request = await rule.request(f, caller);
+      const call = rule.stream ? firstOfStream(api[localName]!(request, { timeoutMs: 1_000 }) as AsyncIterable<unknown>) : (api[localName]!(request) as Promise<unknown>);
+      const code = await call.then(
         () => "OK",
         (e: unknown) => Code[ConnectError.from(e).code],
       );
@@ -210,6 +225,18 @@ describe.each(engines())("every method as every caller on %s", (engine) => {
     expect(answers).toEqual(wanted);
   });
 });
+
+/** Reads the first message of a stream (or its end) and cancels the rest; a stream still open
+ * at its deadline has passed the access checks. */
+async function firstOfStream(stream: AsyncIterable<unknown>): Promise<unknown> {
+  try {
+    for await (const message of stream) return message;
+  } catch (err) {
+    if (ConnectError.from(err).code === Code.DeadlineExceeded) return undefined;
+    throw err;
+  }
+  return undefined;
+}
 
 /** The answer's class, in the terms of the table: allowed = past the access checks. On the
  * customer's own object, allowed callers must also see it (not NOT_FOUND). */

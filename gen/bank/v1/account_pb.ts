@@ -14,7 +14,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file bank/v1/account.proto.
  */
 export const file_bank_v1_account: GenFile = /*@__PURE__*/
-  fileDesc("ChViYW5rL3YxL2FjY291bnQucHJvdG8SB2JhbmsudjEitQMKB0FjY291bnQSCgoCaWQYASABKAkSDgoGbnVtYmVyGAIgASgJEhAKCG93bmVyX2lkGAMgASgJEhAKCGN1cnJlbmN5GAQgASgJEiIKBHR5cGUYBSABKA4yFC5iYW5rLnYxLkFjY291bnRUeXBlEiYKBnN0YXR1cxgGIAEoDjIWLmJhbmsudjEuQWNjb3VudFN0YXR1cxIUCgxkaXNwbGF5X25hbWUYByABKAkSJgoObGVkZ2VyX2JhbGFuY2UYCCABKAsyDi5iYW5rLnYxLk1vbmV5EikKEWF2YWlsYWJsZV9iYWxhbmNlGAkgASgLMg4uYmFuay52MS5Nb25leRIcCgRoZWxkGAogASgLMg4uYmFuay52MS5Nb25leRInCg9vdmVyZHJhZnRfbGltaXQYCyABKAsyDi5iYW5rLnYxLk1vbmV5Ei8KC2NyZWF0ZV90aW1lGAwgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIvCgt1cGRhdGVfdGltZRgNIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASDAoEZXRhZxgOIAEoCSpgCgtBY2NvdW50VHlwZRIcChhBQ0NPVU5UX1RZUEVfVU5TUEVDSUZJRUQQABIZChVBQ0NPVU5UX1RZUEVfQ0hFQ0tJTkcQARIYChRBQ0NPVU5UX1RZUEVfU0FWSU5HUxACKoABCg1BY2NvdW50U3RhdHVzEh4KGkFDQ09VTlRfU1RBVFVTX1VOU1BFQ0lGSUVEEAASGQoVQUNDT1VOVF9TVEFUVVNfQUNUSVZFEAESGQoVQUNDT1VOVF9TVEFUVVNfRlJPWkVOEAISGQoVQUNDT1VOVF9TVEFUVVNfQ0xPU0VEEANiBnByb3RvMw", [file_bank_v1_money, file_google_protobuf_timestamp]);
+  fileDesc("ChViYW5rL3YxL2FjY291bnQucHJvdG8SB2JhbmsudjEi3QMKB0FjY291bnQSCgoCaWQYASABKAkSDgoGbnVtYmVyGAIgASgJEhAKCG93bmVyX2lkGAMgASgJEhAKCGN1cnJlbmN5GAQgASgJEiIKBHR5cGUYBSABKA4yFC5iYW5rLnYxLkFjY291bnRUeXBlEiYKBnN0YXR1cxgGIAEoDjIWLmJhbmsudjEuQWNjb3VudFN0YXR1cxIUCgxkaXNwbGF5X25hbWUYByABKAkSJgoObGVkZ2VyX2JhbGFuY2UYCCABKAsyDi5iYW5rLnYxLk1vbmV5EikKEWF2YWlsYWJsZV9iYWxhbmNlGAkgASgLMg4uYmFuay52MS5Nb25leRIcCgRoZWxkGAogASgLMg4uYmFuay52MS5Nb25leRInCg9vdmVyZHJhZnRfbGltaXQYCyABKAsyDi5iYW5rLnYxLk1vbmV5Ei8KC2NyZWF0ZV90aW1lGAwgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIvCgt1cGRhdGVfdGltZRgNIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASDAoEZXRhZxgOIAEoCRImCgZsaW1pdHMYDyABKAsyFi5iYW5rLnYxLkFjY291bnRMaW1pdHMihwEKCkRhaWx5TGltaXQSHQoFbGltaXQYASABKAsyDi5iYW5rLnYxLk1vbmV5EhEKCXVubGltaXRlZBgCIAEoCBIcCgR1c2VkGAMgASgLMg4uYmFuay52MS5Nb25leRIpCgZzb3VyY2UYBCABKA4yGS5iYW5rLnYxLkRhaWx5TGltaXRTb3VyY2UiuQEKDUFjY291bnRMaW1pdHMSJAoHZGVwb3NpdBgBIAEoCzITLmJhbmsudjEuRGFpbHlMaW1pdBInCgp3aXRoZHJhd2FsGAIgASgLMhMuYmFuay52MS5EYWlseUxpbWl0EikKDHRyYW5zZmVyX291dBgDIAEoCzITLmJhbmsudjEuRGFpbHlMaW1pdBIuCgpyZXNldF90aW1lGAQgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCpgCgtBY2NvdW50VHlwZRIcChhBQ0NPVU5UX1RZUEVfVU5TUEVDSUZJRUQQABIZChVBQ0NPVU5UX1RZUEVfQ0hFQ0tJTkcQARIYChRBQ0NPVU5UX1RZUEVfU0FWSU5HUxACKoABCg1BY2NvdW50U3RhdHVzEh4KGkFDQ09VTlRfU1RBVFVTX1VOU1BFQ0lGSUVEEAASGQoVQUNDT1VOVF9TVEFUVVNfQUNUSVZFEAESGQoVQUNDT1VOVF9TVEFUVVNfRlJPWkVOEAISGQoVQUNDT1VOVF9TVEFUVVNfQ0xPU0VEEAMqdgoQRGFpbHlMaW1pdFNvdXJjZRIiCh5EQUlMWV9MSU1JVF9TT1VSQ0VfVU5TUEVDSUZJRUQQABIeChpEQUlMWV9MSU1JVF9TT1VSQ0VfREVGQVVMVBABEh4KGkRBSUxZX0xJTUlUX1NPVVJDRV9BQ0NPVU5UEAJiBnByb3RvMw", [file_bank_v1_money, file_google_protobuf_timestamp]);
 
 /**
  * Account is a customer's account in one currency. Balances are derived from the
@@ -124,6 +124,14 @@ export type Account = Message<"bank.v1.Account"> & {
    * @generated from field: string etag = 14;
    */
   etag: string;
+
+  /**
+   * Output only. The account's effective daily limits and what is used of them today
+   * (00:00 to 24:00 UTC).
+   *
+   * @generated from field: bank.v1.AccountLimits limits = 15;
+   */
+  limits?: AccountLimits | undefined;
 };
 
 /**
@@ -132,6 +140,90 @@ export type Account = Message<"bank.v1.Account"> & {
  */
 export const AccountSchema: GenMessage<Account> = /*@__PURE__*/
   messageDesc(file_bank_v1_account, 0);
+
+/**
+ * DailyLimit is one daily limit of an account and what is used of it today (UTC).
+ *
+ * @generated from message bank.v1.DailyLimit
+ */
+export type DailyLimit = Message<"bank.v1.DailyLimit"> & {
+  /**
+   * Output only. The limit; unset when unlimited is true.
+   *
+   * @generated from field: bank.v1.Money limit = 1;
+   */
+  limit?: Money | undefined;
+
+  /**
+   * Output only. True when there is no limit in this direction.
+   *
+   * @generated from field: bool unlimited = 2;
+   */
+  unlimited: boolean;
+
+  /**
+   * Output only. The total moved in this direction today (UTC), counted by the postings.
+   *
+   * @generated from field: bank.v1.Money used = 3;
+   */
+  used?: Money | undefined;
+
+  /**
+   * Output only. Where the limit comes from.
+   *
+   * @generated from field: bank.v1.DailyLimitSource source = 4;
+   */
+  source: DailyLimitSource;
+};
+
+/**
+ * Describes the message bank.v1.DailyLimit.
+ * Use `create(DailyLimitSchema)` to create a new message.
+ */
+export const DailyLimitSchema: GenMessage<DailyLimit> = /*@__PURE__*/
+  messageDesc(file_bank_v1_account, 1);
+
+/**
+ * AccountLimits are an account's daily limits per direction.
+ *
+ * @generated from message bank.v1.AccountLimits
+ */
+export type AccountLimits = Message<"bank.v1.AccountLimits"> & {
+  /**
+   * Output only. Deposits into the account.
+   *
+   * @generated from field: bank.v1.DailyLimit deposit = 1;
+   */
+  deposit?: DailyLimit | undefined;
+
+  /**
+   * Output only. Withdrawals from the account.
+   *
+   * @generated from field: bank.v1.DailyLimit withdrawal = 2;
+   */
+  withdrawal?: DailyLimit | undefined;
+
+  /**
+   * Output only. Transfers out of the account (single and batch).
+   *
+   * @generated from field: bank.v1.DailyLimit transfer_out = 3;
+   */
+  transferOut?: DailyLimit | undefined;
+
+  /**
+   * Output only. When today's usage resets: the next 00:00 UTC.
+   *
+   * @generated from field: google.protobuf.Timestamp reset_time = 4;
+   */
+  resetTime?: Timestamp | undefined;
+};
+
+/**
+ * Describes the message bank.v1.AccountLimits.
+ * Use `create(AccountLimitsSchema)` to create a new message.
+ */
+export const AccountLimitsSchema: GenMessage<AccountLimits> = /*@__PURE__*/
+  messageDesc(file_bank_v1_account, 2);
 
 /**
  * AccountType is the kind of product an account is.
@@ -207,4 +299,38 @@ export enum AccountStatus {
  */
 export const AccountStatusSchema: GenEnum<AccountStatus> = /*@__PURE__*/
   enumDesc(file_bank_v1_account, 1);
+
+/**
+ * DailyLimitSource says where an account's daily limit comes from.
+ *
+ * @generated from enum bank.v1.DailyLimitSource
+ */
+export enum DailyLimitSource {
+  /**
+   * Unset. Never returned.
+   *
+   * @generated from enum value: DAILY_LIMIT_SOURCE_UNSPECIFIED = 0;
+   */
+  UNSPECIFIED = 0,
+
+  /**
+   * The configured default of the account's currency.
+   *
+   * @generated from enum value: DAILY_LIMIT_SOURCE_DEFAULT = 1;
+   */
+  DEFAULT = 1,
+
+  /**
+   * Set on the account by an admin (SetAccountLimits).
+   *
+   * @generated from enum value: DAILY_LIMIT_SOURCE_ACCOUNT = 2;
+   */
+  ACCOUNT = 2,
+}
+
+/**
+ * Describes the enum bank.v1.DailyLimitSource.
+ */
+export const DailyLimitSourceSchema: GenEnum<DailyLimitSource> = /*@__PURE__*/
+  enumDesc(file_bank_v1_account, 2);
 

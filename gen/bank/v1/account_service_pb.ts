@@ -9,6 +9,8 @@ import type { Account, AccountType } from "./account_pb";
 import { file_bank_v1_account } from "./account_pb";
 import type { Money } from "./money_pb";
 import { file_bank_v1_money } from "./money_pb";
+import type { StatementEntry } from "./transaction_pb";
+import { file_bank_v1_transaction } from "./transaction_pb";
 import type { FieldMask, Timestamp } from "@bufbuild/protobuf/wkt";
 import { file_google_protobuf_field_mask, file_google_protobuf_timestamp } from "@bufbuild/protobuf/wkt";
 import type { Message } from "@bufbuild/protobuf";
@@ -17,7 +19,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file bank/v1/account_service.proto.
  */
 export const file_bank_v1_account_service: GenFile = /*@__PURE__*/
-  fileDesc("Ch1iYW5rL3YxL2FjY291bnRfc2VydmljZS5wcm90bxIHYmFuay52MSKIAQoUQ3JlYXRlQWNjb3VudFJlcXVlc3QSEgoKcmVxdWVzdF9pZBgBIAEoCRIQCghjdXJyZW5jeRgCIAEoCRIiCgR0eXBlGAMgASgOMhQuYmFuay52MS5BY2NvdW50VHlwZRIUCgxkaXNwbGF5X25hbWUYBCABKAkSEAoIb3duZXJfaWQYBSABKAkiOgoVQ3JlYXRlQWNjb3VudFJlc3BvbnNlEiEKB2FjY291bnQYASABKAsyEC5iYW5rLnYxLkFjY291bnQiJwoRR2V0QWNjb3VudFJlcXVlc3QSEgoKYWNjb3VudF9pZBgBIAEoCSI3ChJHZXRBY2NvdW50UmVzcG9uc2USIQoHYWNjb3VudBgBIAEoCzIQLmJhbmsudjEuQWNjb3VudCJOChNMaXN0QWNjb3VudHNSZXF1ZXN0EhAKCG93bmVyX2lkGAEgASgJEhEKCXBhZ2Vfc2l6ZRgCIAEoBRISCgpwYWdlX3Rva2VuGAMgASgJIlMKFExpc3RBY2NvdW50c1Jlc3BvbnNlEiIKCGFjY291bnRzGAEgAygLMhAuYmFuay52MS5BY2NvdW50EhcKD25leHRfcGFnZV90b2tlbhgCIAEoCSKoAQoUVXBkYXRlQWNjb3VudFJlcXVlc3QSEgoKYWNjb3VudF9pZBgBIAEoCRIUCgxkaXNwbGF5X25hbWUYAiABKAkSJwoPb3ZlcmRyYWZ0X2xpbWl0GAMgASgLMg4uYmFuay52MS5Nb25leRIvCgt1cGRhdGVfbWFzaxgEIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5GaWVsZE1hc2sSDAoEZXRhZxgFIAEoCSI6ChVVcGRhdGVBY2NvdW50UmVzcG9uc2USIQoHYWNjb3VudBgBIAEoCzIQLmJhbmsudjEuQWNjb3VudCJSChFHZXRCYWxhbmNlUmVxdWVzdBISCgphY2NvdW50X2lkGAEgASgJEikKBWFzX29mGAIgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCKwAQoSR2V0QmFsYW5jZVJlc3BvbnNlEiYKDmxlZGdlcl9iYWxhbmNlGAEgASgLMg4uYmFuay52MS5Nb25leRIpChFhdmFpbGFibGVfYmFsYW5jZRgCIAEoCzIOLmJhbmsudjEuTW9uZXkSHAoEaGVsZBgDIAEoCzIOLmJhbmsudjEuTW9uZXkSKQoFYXNfb2YYBCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIjoKFEZyZWV6ZUFjY291bnRSZXF1ZXN0EhIKCmFjY291bnRfaWQYASABKAkSDgoGcmVhc29uGAIgASgJIjoKFUZyZWV6ZUFjY291bnRSZXNwb25zZRIhCgdhY2NvdW50GAEgASgLMhAuYmFuay52MS5BY2NvdW50IjwKFlVuZnJlZXplQWNjb3VudFJlcXVlc3QSEgoKYWNjb3VudF9pZBgBIAEoCRIOCgZyZWFzb24YAiABKAkiPAoXVW5mcmVlemVBY2NvdW50UmVzcG9uc2USIQoHYWNjb3VudBgBIAEoCzIQLmJhbmsudjEuQWNjb3VudCIpChNDbG9zZUFjY291bnRSZXF1ZXN0EhIKCmFjY291bnRfaWQYASABKAkiOQoUQ2xvc2VBY2NvdW50UmVzcG9uc2USIQoHYWNjb3VudBgBIAEoCzIQLmJhbmsudjEuQWNjb3VudDLeBQoOQWNjb3VudFNlcnZpY2USWQoNQ3JlYXRlQWNjb3VudBIdLmJhbmsudjEuQ3JlYXRlQWNjb3VudFJlcXVlc3QaHi5iYW5rLnYxLkNyZWF0ZUFjY291bnRSZXNwb25zZSIJirUYBRIDAQIEElQKCkdldEFjY291bnQSGi5iYW5rLnYxLkdldEFjY291bnRSZXF1ZXN0GhsuYmFuay52MS5HZXRBY2NvdW50UmVzcG9uc2UiDZACAYq1GAYSBAECAwQSWgoMTGlzdEFjY291bnRzEhwuYmFuay52MS5MaXN0QWNjb3VudHNSZXF1ZXN0Gh0uYmFuay52MS5MaXN0QWNjb3VudHNSZXNwb25zZSINkAIBirUYBhIEAQIDBBJYCg1VcGRhdGVBY2NvdW50Eh0uYmFuay52MS5VcGRhdGVBY2NvdW50UmVxdWVzdBoeLmJhbmsudjEuVXBkYXRlQWNjb3VudFJlc3BvbnNlIgiKtRgEEgIBBBJUCgpHZXRCYWxhbmNlEhouYmFuay52MS5HZXRCYWxhbmNlUmVxdWVzdBobLmJhbmsudjEuR2V0QmFsYW5jZVJlc3BvbnNlIg2QAgGKtRgGEgQBAgMEElgKDUZyZWV6ZUFjY291bnQSHS5iYW5rLnYxLkZyZWV6ZUFjY291bnRSZXF1ZXN0Gh4uYmFuay52MS5GcmVlemVBY2NvdW50UmVzcG9uc2UiCIq1GAQSAgIEEl4KD1VuZnJlZXplQWNjb3VudBIfLmJhbmsudjEuVW5mcmVlemVBY2NvdW50UmVxdWVzdBogLmJhbmsudjEuVW5mcmVlemVBY2NvdW50UmVzcG9uc2UiCIq1GAQSAgIEElUKDENsb3NlQWNjb3VudBIcLmJhbmsudjEuQ2xvc2VBY2NvdW50UmVxdWVzdBodLmJhbmsudjEuQ2xvc2VBY2NvdW50UmVzcG9uc2UiCIq1GAQSAgEEYgZwcm90bzM", [file_bank_v1_access, file_bank_v1_account, file_bank_v1_money, file_google_protobuf_field_mask, file_google_protobuf_timestamp]);
+  fileDesc("Ch1iYW5rL3YxL2FjY291bnRfc2VydmljZS5wcm90bxIHYmFuay52MSKIAQoUQ3JlYXRlQWNjb3VudFJlcXVlc3QSEgoKcmVxdWVzdF9pZBgBIAEoCRIQCghjdXJyZW5jeRgCIAEoCRIiCgR0eXBlGAMgASgOMhQuYmFuay52MS5BY2NvdW50VHlwZRIUCgxkaXNwbGF5X25hbWUYBCABKAkSEAoIb3duZXJfaWQYBSABKAkiOgoVQ3JlYXRlQWNjb3VudFJlc3BvbnNlEiEKB2FjY291bnQYASABKAsyEC5iYW5rLnYxLkFjY291bnQiJwoRR2V0QWNjb3VudFJlcXVlc3QSEgoKYWNjb3VudF9pZBgBIAEoCSI3ChJHZXRBY2NvdW50UmVzcG9uc2USIQoHYWNjb3VudBgBIAEoCzIQLmJhbmsudjEuQWNjb3VudCJOChNMaXN0QWNjb3VudHNSZXF1ZXN0EhAKCG93bmVyX2lkGAEgASgJEhEKCXBhZ2Vfc2l6ZRgCIAEoBRISCgpwYWdlX3Rva2VuGAMgASgJIlMKFExpc3RBY2NvdW50c1Jlc3BvbnNlEiIKCGFjY291bnRzGAEgAygLMhAuYmFuay52MS5BY2NvdW50EhcKD25leHRfcGFnZV90b2tlbhgCIAEoCSKoAQoUVXBkYXRlQWNjb3VudFJlcXVlc3QSEgoKYWNjb3VudF9pZBgBIAEoCRIUCgxkaXNwbGF5X25hbWUYAiABKAkSJwoPb3ZlcmRyYWZ0X2xpbWl0GAMgASgLMg4uYmFuay52MS5Nb25leRIvCgt1cGRhdGVfbWFzaxgEIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5GaWVsZE1hc2sSDAoEZXRhZxgFIAEoCSI6ChVVcGRhdGVBY2NvdW50UmVzcG9uc2USIQoHYWNjb3VudBgBIAEoCzIQLmJhbmsudjEuQWNjb3VudCJSChFHZXRCYWxhbmNlUmVxdWVzdBISCgphY2NvdW50X2lkGAEgASgJEikKBWFzX29mGAIgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCKwAQoSR2V0QmFsYW5jZVJlc3BvbnNlEiYKDmxlZGdlcl9iYWxhbmNlGAEgASgLMg4uYmFuay52MS5Nb25leRIpChFhdmFpbGFibGVfYmFsYW5jZRgCIAEoCzIOLmJhbmsudjEuTW9uZXkSHAoEaGVsZBgDIAEoCzIOLmJhbmsudjEuTW9uZXkSKQoFYXNfb2YYBCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIjoKFEZyZWV6ZUFjY291bnRSZXF1ZXN0EhIKCmFjY291bnRfaWQYASABKAkSDgoGcmVhc29uGAIgASgJIjoKFUZyZWV6ZUFjY291bnRSZXNwb25zZRIhCgdhY2NvdW50GAEgASgLMhAuYmFuay52MS5BY2NvdW50IjwKFlVuZnJlZXplQWNjb3VudFJlcXVlc3QSEgoKYWNjb3VudF9pZBgBIAEoCRIOCgZyZWFzb24YAiABKAkiPAoXVW5mcmVlemVBY2NvdW50UmVzcG9uc2USIQoHYWNjb3VudBgBIAEoCzIQLmJhbmsudjEuQWNjb3VudCIpChNDbG9zZUFjY291bnRSZXF1ZXN0EhIKCmFjY291bnRfaWQYASABKAkiOQoUQ2xvc2VBY2NvdW50UmVzcG9uc2USIQoHYWNjb3VudBgBIAEoCzIQLmJhbmsudjEuQWNjb3VudCJUChFEYWlseUxpbWl0U2V0dGluZxIfCgVsaW1pdBgBIAEoCzIOLmJhbmsudjEuTW9uZXlIABITCgl1bmxpbWl0ZWQYAiABKAhIAEIJCgdzZXR0aW5nIswBChdTZXRBY2NvdW50TGltaXRzUmVxdWVzdBISCgphY2NvdW50X2lkGAEgASgJEisKB2RlcG9zaXQYAiABKAsyGi5iYW5rLnYxLkRhaWx5TGltaXRTZXR0aW5nEi4KCndpdGhkcmF3YWwYAyABKAsyGi5iYW5rLnYxLkRhaWx5TGltaXRTZXR0aW5nEjAKDHRyYW5zZmVyX291dBgEIAEoCzIaLmJhbmsudjEuRGFpbHlMaW1pdFNldHRpbmcSDgoGcmVhc29uGAUgASgJIj0KGFNldEFjY291bnRMaW1pdHNSZXNwb25zZRIhCgdhY2NvdW50GAEgASgLMhAuYmFuay52MS5BY2NvdW50IiYKFExvb2t1cEFjY291bnRSZXF1ZXN0Eg4KBm51bWJlchgBIAEoCSI6ChVMb29rdXBBY2NvdW50UmVzcG9uc2USIQoHYWNjb3VudBgBIAEoCzIQLmJhbmsudjEuQWNjb3VudCI+ChNXYXRjaEFjY291bnRSZXF1ZXN0EhIKCmFjY291bnRfaWQYASABKAkSEwoLc3RhcnRfYWZ0ZXIYAiABKAkiTgoUV2F0Y2hBY2NvdW50UmVzcG9uc2USJgoFZW50cnkYASABKAsyFy5iYW5rLnYxLlN0YXRlbWVudEVudHJ5Eg4KBmN1cnNvchgCIAEoCTL5BwoOQWNjb3VudFNlcnZpY2USWQoNQ3JlYXRlQWNjb3VudBIdLmJhbmsudjEuQ3JlYXRlQWNjb3VudFJlcXVlc3QaHi5iYW5rLnYxLkNyZWF0ZUFjY291bnRSZXNwb25zZSIJirUYBRIDAQIEElQKCkdldEFjY291bnQSGi5iYW5rLnYxLkdldEFjY291bnRSZXF1ZXN0GhsuYmFuay52MS5HZXRBY2NvdW50UmVzcG9uc2UiDZACAYq1GAYSBAECAwQSWgoMTGlzdEFjY291bnRzEhwuYmFuay52MS5MaXN0QWNjb3VudHNSZXF1ZXN0Gh0uYmFuay52MS5MaXN0QWNjb3VudHNSZXNwb25zZSINkAIBirUYBhIEAQIDBBJYCg1VcGRhdGVBY2NvdW50Eh0uYmFuay52MS5VcGRhdGVBY2NvdW50UmVxdWVzdBoeLmJhbmsudjEuVXBkYXRlQWNjb3VudFJlc3BvbnNlIgiKtRgEEgIBBBJUCgpHZXRCYWxhbmNlEhouYmFuay52MS5HZXRCYWxhbmNlUmVxdWVzdBobLmJhbmsudjEuR2V0QmFsYW5jZVJlc3BvbnNlIg2QAgGKtRgGEgQBAgMEElgKDUZyZWV6ZUFjY291bnQSHS5iYW5rLnYxLkZyZWV6ZUFjY291bnRSZXF1ZXN0Gh4uYmFuay52MS5GcmVlemVBY2NvdW50UmVzcG9uc2UiCIq1GAQSAgIEEl4KD1VuZnJlZXplQWNjb3VudBIfLmJhbmsudjEuVW5mcmVlemVBY2NvdW50UmVxdWVzdBogLmJhbmsudjEuVW5mcmVlemVBY2NvdW50UmVzcG9uc2UiCIq1GAQSAgIEElUKDENsb3NlQWNjb3VudBIcLmJhbmsudjEuQ2xvc2VBY2NvdW50UmVxdWVzdBodLmJhbmsudjEuQ2xvc2VBY2NvdW50UmVzcG9uc2UiCIq1GAQSAgEEEmAKEFNldEFjY291bnRMaW1pdHMSIC5iYW5rLnYxLlNldEFjY291bnRMaW1pdHNSZXF1ZXN0GiEuYmFuay52MS5TZXRBY2NvdW50TGltaXRzUmVzcG9uc2UiB4q1GAMSAQQSXAoNTG9va3VwQWNjb3VudBIdLmJhbmsudjEuTG9va3VwQWNjb3VudFJlcXVlc3QaHi5iYW5rLnYxLkxvb2t1cEFjY291bnRSZXNwb25zZSIMkAIBirUYBRIDAgMEElkKDFdhdGNoQWNjb3VudBIcLmJhbmsudjEuV2F0Y2hBY2NvdW50UmVxdWVzdBodLmJhbmsudjEuV2F0Y2hBY2NvdW50UmVzcG9uc2UiCoq1GAYSBAECAwQwAWIGcHJvdG8z", [file_bank_v1_access, file_bank_v1_account, file_bank_v1_money, file_bank_v1_transaction, file_google_protobuf_field_mask, file_google_protobuf_timestamp]);
 
 /**
  * CreateAccountRequest is the request of AccountService.CreateAccount.
@@ -479,6 +481,215 @@ export const CloseAccountResponseSchema: GenMessage<CloseAccountResponse> = /*@_
   messageDesc(file_bank_v1_account_service, 15);
 
 /**
+ * DailyLimitSetting is how one daily limit of an account is set.
+ *
+ * @generated from message bank.v1.DailyLimitSetting
+ */
+export type DailyLimitSetting = Message<"bank.v1.DailyLimitSetting"> & {
+  /**
+   * Required. Either an amount or an explicit "no limit".
+   *
+   * @generated from oneof bank.v1.DailyLimitSetting.setting
+   */
+  setting: {
+    /**
+     * An explicit limit, in the account's currency; >= 0 and <= 10^15 minor units. Zero
+     * refuses every movement in this direction.
+     *
+     * @generated from field: bank.v1.Money limit = 1;
+     */
+    value: Money;
+    case: "limit";
+  } | {
+    /**
+     * An explicit "no limit"; must be true when set.
+     *
+     * @generated from field: bool unlimited = 2;
+     */
+    value: boolean;
+    case: "unlimited";
+  } | { case: undefined; value?: undefined };
+};
+
+/**
+ * Describes the message bank.v1.DailyLimitSetting.
+ * Use `create(DailyLimitSettingSchema)` to create a new message.
+ */
+export const DailyLimitSettingSchema: GenMessage<DailyLimitSetting> = /*@__PURE__*/
+  messageDesc(file_bank_v1_account_service, 16);
+
+/**
+ * SetAccountLimitsRequest is the request of AccountService.SetAccountLimits.
+ *
+ * @generated from message bank.v1.SetAccountLimitsRequest
+ */
+export type SetAccountLimitsRequest = Message<"bank.v1.SetAccountLimitsRequest"> & {
+  /**
+   * Required. The ID of the account.
+   *
+   * @generated from field: string account_id = 1;
+   */
+  accountId: string;
+
+  /**
+   * Optional. The daily limit of deposits into the account; unset means the configured
+   * default of the account's currency.
+   *
+   * @generated from field: bank.v1.DailyLimitSetting deposit = 2;
+   */
+  deposit?: DailyLimitSetting | undefined;
+
+  /**
+   * Optional. The daily limit of withdrawals from the account; unset means the default.
+   *
+   * @generated from field: bank.v1.DailyLimitSetting withdrawal = 3;
+   */
+  withdrawal?: DailyLimitSetting | undefined;
+
+  /**
+   * Optional. The daily limit of transfers out of the account; unset means the default.
+   *
+   * @generated from field: bank.v1.DailyLimitSetting transfer_out = 4;
+   */
+  transferOut?: DailyLimitSetting | undefined;
+
+  /**
+   * Required. Why the limits change; recorded in the audit log.
+   *
+   * @generated from field: string reason = 5;
+   */
+  reason: string;
+};
+
+/**
+ * Describes the message bank.v1.SetAccountLimitsRequest.
+ * Use `create(SetAccountLimitsRequestSchema)` to create a new message.
+ */
+export const SetAccountLimitsRequestSchema: GenMessage<SetAccountLimitsRequest> = /*@__PURE__*/
+  messageDesc(file_bank_v1_account_service, 17);
+
+/**
+ * SetAccountLimitsResponse is the response of AccountService.SetAccountLimits.
+ *
+ * @generated from message bank.v1.SetAccountLimitsResponse
+ */
+export type SetAccountLimitsResponse = Message<"bank.v1.SetAccountLimitsResponse"> & {
+  /**
+   * Output only. The account with its new effective limits.
+   *
+   * @generated from field: bank.v1.Account account = 1;
+   */
+  account?: Account | undefined;
+};
+
+/**
+ * Describes the message bank.v1.SetAccountLimitsResponse.
+ * Use `create(SetAccountLimitsResponseSchema)` to create a new message.
+ */
+export const SetAccountLimitsResponseSchema: GenMessage<SetAccountLimitsResponse> = /*@__PURE__*/
+  messageDesc(file_bank_v1_account_service, 18);
+
+/**
+ * LookupAccountRequest is the request of AccountService.LookupAccount.
+ *
+ * @generated from message bank.v1.LookupAccountRequest
+ */
+export type LookupAccountRequest = Message<"bank.v1.LookupAccountRequest"> & {
+  /**
+   * Required. The account number, 14 digits with check digits; spaces are ignored.
+   *
+   * @generated from field: string number = 1;
+   */
+  number: string;
+};
+
+/**
+ * Describes the message bank.v1.LookupAccountRequest.
+ * Use `create(LookupAccountRequestSchema)` to create a new message.
+ */
+export const LookupAccountRequestSchema: GenMessage<LookupAccountRequest> = /*@__PURE__*/
+  messageDesc(file_bank_v1_account_service, 19);
+
+/**
+ * LookupAccountResponse is the response of AccountService.LookupAccount.
+ *
+ * @generated from message bank.v1.LookupAccountResponse
+ */
+export type LookupAccountResponse = Message<"bank.v1.LookupAccountResponse"> & {
+  /**
+   * Output only. The account.
+   *
+   * @generated from field: bank.v1.Account account = 1;
+   */
+  account?: Account | undefined;
+};
+
+/**
+ * Describes the message bank.v1.LookupAccountResponse.
+ * Use `create(LookupAccountResponseSchema)` to create a new message.
+ */
+export const LookupAccountResponseSchema: GenMessage<LookupAccountResponse> = /*@__PURE__*/
+  messageDesc(file_bank_v1_account_service, 20);
+
+/**
+ * WatchAccountRequest is the request of AccountService.WatchAccount.
+ *
+ * @generated from message bank.v1.WatchAccountRequest
+ */
+export type WatchAccountRequest = Message<"bank.v1.WatchAccountRequest"> & {
+  /**
+   * Required. The ID of the account to watch.
+   *
+   * @generated from field: string account_id = 1;
+   */
+  accountId: string;
+
+  /**
+   * Optional. A cursor from a StatementEntry or an earlier WatchAccountResponse: the stream
+   * starts with the entries after it. Unset: only entries committed after the stream starts.
+   *
+   * @generated from field: string start_after = 2;
+   */
+  startAfter: string;
+};
+
+/**
+ * Describes the message bank.v1.WatchAccountRequest.
+ * Use `create(WatchAccountRequestSchema)` to create a new message.
+ */
+export const WatchAccountRequestSchema: GenMessage<WatchAccountRequest> = /*@__PURE__*/
+  messageDesc(file_bank_v1_account_service, 21);
+
+/**
+ * WatchAccountResponse is one message of AccountService.WatchAccount.
+ *
+ * @generated from message bank.v1.WatchAccountResponse
+ */
+export type WatchAccountResponse = Message<"bank.v1.WatchAccountResponse"> & {
+  /**
+   * Output only. The new statement entry; unset in a heartbeat.
+   *
+   * @generated from field: bank.v1.StatementEntry entry = 1;
+   */
+  entry?: StatementEntry | undefined;
+
+  /**
+   * Output only. The cursor to resume after this message (the entry's cursor, or for a
+   * heartbeat the cursor of the last entry sent); opaque.
+   *
+   * @generated from field: string cursor = 2;
+   */
+  cursor: string;
+};
+
+/**
+ * Describes the message bank.v1.WatchAccountResponse.
+ * Use `create(WatchAccountResponseSchema)` to create a new message.
+ */
+export const WatchAccountResponseSchema: GenMessage<WatchAccountResponse> = /*@__PURE__*/
+  messageDesc(file_bank_v1_account_service, 22);
+
+/**
  * AccountService opens, reads, updates, freezes and closes accounts. Customers see only
  * their own accounts; any other account is NOT_FOUND to them.
  *
@@ -569,6 +780,44 @@ export const AccountService: GenService<{
     methodKind: "unary";
     input: typeof CloseAccountRequestSchema;
     output: typeof CloseAccountResponseSchema;
+  },
+  /**
+   * SetAccountLimits sets an account's daily limits per direction (deposits, withdrawals,
+   * outgoing transfers). Each limit is an amount, an explicit "no limit", or unset (the
+   * configured default of the account's currency). Audited.
+   *
+   * @generated from rpc bank.v1.AccountService.SetAccountLimits
+   */
+  setAccountLimits: {
+    methodKind: "unary";
+    input: typeof SetAccountLimitsRequestSchema;
+    output: typeof SetAccountLimitsResponseSchema;
+  },
+  /**
+   * LookupAccount finds an account by its number (spaces optional), so that staff can find
+   * the account a customer reads out.
+   *
+   * @generated from rpc bank.v1.AccountService.LookupAccount
+   */
+  lookupAccount: {
+    methodKind: "unary";
+    input: typeof LookupAccountRequestSchema;
+    output: typeof LookupAccountResponseSchema;
+  },
+  /**
+   * WatchAccount streams an account's statement entries as they are committed: first every
+   * entry after start_after (none when it is unset), then each new entry after its commit,
+   * in statement order, until the client cancels or its deadline ends. A response without
+   * an entry is a heartbeat. A slow reader is cut off with RESOURCE_EXHAUSTED (reason
+   * WATCH_TOO_SLOW) and resumes from its last cursor; on server drain the stream ends with
+   * UNAVAILABLE (reason SERVER_DRAINING).
+   *
+   * @generated from rpc bank.v1.AccountService.WatchAccount
+   */
+  watchAccount: {
+    methodKind: "server_streaming";
+    input: typeof WatchAccountRequestSchema;
+    output: typeof WatchAccountResponseSchema;
   },
 }> = /*@__PURE__*/
   serviceDesc(file_bank_v1_account_service, 0);

@@ -14,7 +14,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file bank/v1/transaction.proto.
  */
 export const file_bank_v1_transaction: GenFile = /*@__PURE__*/
-  fileDesc("ChliYW5rL3YxL3RyYW5zYWN0aW9uLnByb3RvEgdiYW5rLnYxIoQDCgtUcmFuc2FjdGlvbhIKCgJpZBgBIAEoCRImCgR0eXBlGAIgASgOMhguYmFuay52MS5UcmFuc2FjdGlvblR5cGUSKgoGc3RhdHVzGAMgASgOMhouYmFuay52MS5UcmFuc2FjdGlvblN0YXR1cxIeCgZhbW91bnQYBCABKAsyDi5iYW5rLnYxLk1vbmV5EhcKD2Zyb21fYWNjb3VudF9pZBgFIAEoCRIVCg10b19hY2NvdW50X2lkGAYgASgJEhMKC2Rlc2NyaXB0aW9uGAcgASgJEhIKCnJlcXVlc3RfaWQYCCABKAkSFAoMaW5pdGlhdGVkX2J5GAkgASgJEhMKC3JldmVyc2VzX2lkGAogASgJEi8KC2NyZWF0ZV90aW1lGAsgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIvCgtleHBpcmVfdGltZRgMIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASDwoHaG9sZF9pZBgNIAEoCSKCAQoOU3RhdGVtZW50RW50cnkSKQoLdHJhbnNhY3Rpb24YASABKAsyFC5iYW5rLnYxLlRyYW5zYWN0aW9uEh4KBmFtb3VudBgCIAEoCzIOLmJhbmsudjEuTW9uZXkSJQoNYmFsYW5jZV9hZnRlchgDIAEoCzIOLmJhbmsudjEuTW9uZXkqhwIKD1RyYW5zYWN0aW9uVHlwZRIgChxUUkFOU0FDVElPTl9UWVBFX1VOU1BFQ0lGSUVEEAASHAoYVFJBTlNBQ1RJT05fVFlQRV9ERVBPU0lUEAESHwobVFJBTlNBQ1RJT05fVFlQRV9XSVRIRFJBV0FMEAISHQoZVFJBTlNBQ1RJT05fVFlQRV9UUkFOU0ZFUhADEhkKFVRSQU5TQUNUSU9OX1RZUEVfSE9MRBAEEhwKGFRSQU5TQUNUSU9OX1RZUEVfQ0FQVFVSRRAFEhwKGFRSQU5TQUNUSU9OX1RZUEVfUkVMRUFTRRAGEh0KGVRSQU5TQUNUSU9OX1RZUEVfUkVWRVJTQUwQByr5AQoRVHJhbnNhY3Rpb25TdGF0dXMSIgoeVFJBTlNBQ1RJT05fU1RBVFVTX1VOU1BFQ0lGSUVEEAASHQoZVFJBTlNBQ1RJT05fU1RBVFVTX1BPU1RFRBABEh4KGlRSQU5TQUNUSU9OX1NUQVRVU19QRU5ESU5HEAISHwobVFJBTlNBQ1RJT05fU1RBVFVTX1JFTEVBU0VEEAMSHwobVFJBTlNBQ1RJT05fU1RBVFVTX0NBUFRVUkVEEAQSHwobVFJBTlNBQ1RJT05fU1RBVFVTX1JFVkVSU0VEEAUSHgoaVFJBTlNBQ1RJT05fU1RBVFVTX0VYUElSRUQQBmIGcHJvdG8z", [file_bank_v1_money, file_google_protobuf_timestamp]);
+  fileDesc("ChliYW5rL3YxL3RyYW5zYWN0aW9uLnByb3RvEgdiYW5rLnYxIoQDCgtUcmFuc2FjdGlvbhIKCgJpZBgBIAEoCRImCgR0eXBlGAIgASgOMhguYmFuay52MS5UcmFuc2FjdGlvblR5cGUSKgoGc3RhdHVzGAMgASgOMhouYmFuay52MS5UcmFuc2FjdGlvblN0YXR1cxIeCgZhbW91bnQYBCABKAsyDi5iYW5rLnYxLk1vbmV5EhcKD2Zyb21fYWNjb3VudF9pZBgFIAEoCRIVCg10b19hY2NvdW50X2lkGAYgASgJEhMKC2Rlc2NyaXB0aW9uGAcgASgJEhIKCnJlcXVlc3RfaWQYCCABKAkSFAoMaW5pdGlhdGVkX2J5GAkgASgJEhMKC3JldmVyc2VzX2lkGAogASgJEi8KC2NyZWF0ZV90aW1lGAsgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIvCgtleHBpcmVfdGltZRgMIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASDwoHaG9sZF9pZBgNIAEoCSK/AQoOU3RhdGVtZW50RW50cnkSKQoLdHJhbnNhY3Rpb24YASABKAsyFC5iYW5rLnYxLlRyYW5zYWN0aW9uEh4KBmFtb3VudBgCIAEoCzIOLmJhbmsudjEuTW9uZXkSJQoNYmFsYW5jZV9hZnRlchgDIAEoCzIOLmJhbmsudjEuTW9uZXkSDgoGY3Vyc29yGAQgASgJEisKDGNvdW50ZXJwYXJ0eRgFIAEoCzIVLmJhbmsudjEuQ291bnRlcnBhcnR5IjQKDENvdW50ZXJwYXJ0eRIWCg5hY2NvdW50X251bWJlchgBIAEoCRIMCgRuYW1lGAIgASgJKocCCg9UcmFuc2FjdGlvblR5cGUSIAocVFJBTlNBQ1RJT05fVFlQRV9VTlNQRUNJRklFRBAAEhwKGFRSQU5TQUNUSU9OX1RZUEVfREVQT1NJVBABEh8KG1RSQU5TQUNUSU9OX1RZUEVfV0lUSERSQVdBTBACEh0KGVRSQU5TQUNUSU9OX1RZUEVfVFJBTlNGRVIQAxIZChVUUkFOU0FDVElPTl9UWVBFX0hPTEQQBBIcChhUUkFOU0FDVElPTl9UWVBFX0NBUFRVUkUQBRIcChhUUkFOU0FDVElPTl9UWVBFX1JFTEVBU0UQBhIdChlUUkFOU0FDVElPTl9UWVBFX1JFVkVSU0FMEAcq+QEKEVRyYW5zYWN0aW9uU3RhdHVzEiIKHlRSQU5TQUNUSU9OX1NUQVRVU19VTlNQRUNJRklFRBAAEh0KGVRSQU5TQUNUSU9OX1NUQVRVU19QT1NURUQQARIeChpUUkFOU0FDVElPTl9TVEFUVVNfUEVORElORxACEh8KG1RSQU5TQUNUSU9OX1NUQVRVU19SRUxFQVNFRBADEh8KG1RSQU5TQUNUSU9OX1NUQVRVU19DQVBUVVJFRBAEEh8KG1RSQU5TQUNUSU9OX1NUQVRVU19SRVZFUlNFRBAFEh4KGlRSQU5TQUNUSU9OX1NUQVRVU19FWFBJUkVEEAZiBnByb3RvMw", [file_bank_v1_money, file_google_protobuf_timestamp]);
 
 /**
  * Transaction is one movement (or reservation) of money. Transactions are never edited or
@@ -151,6 +151,22 @@ export type StatementEntry = Message<"bank.v1.StatementEntry"> & {
    * @generated from field: bank.v1.Money balance_after = 3;
    */
   balanceAfter?: Money | undefined;
+
+  /**
+   * Output only. An opaque, authenticated cursor of this entry: WatchAccount's start_after
+   * resumes after it.
+   *
+   * @generated from field: string cursor = 4;
+   */
+  cursor: string;
+
+  /**
+   * Output only. The other party of a transfer, capture or reversal, as this account's
+   * caller may see it; unset for deposits, withdrawals, holds and releases.
+   *
+   * @generated from field: bank.v1.Counterparty counterparty = 5;
+   */
+  counterparty?: Counterparty | undefined;
 };
 
 /**
@@ -159,6 +175,35 @@ export type StatementEntry = Message<"bank.v1.StatementEntry"> & {
  */
 export const StatementEntrySchema: GenMessage<StatementEntry> = /*@__PURE__*/
   messageDesc(file_bank_v1_transaction, 1);
+
+/**
+ * Counterparty is the other account of a statement line, as the caller may see it.
+ *
+ * @generated from message bank.v1.Counterparty
+ */
+export type Counterparty = Message<"bank.v1.Counterparty"> & {
+  /**
+   * Output only. The other account's number (formatted with spaces).
+   *
+   * @generated from field: string account_number = 1;
+   */
+  accountNumber: string;
+
+  /**
+   * Output only. The other account owner's full name; shown to staff only, empty for
+   * customers.
+   *
+   * @generated from field: string name = 2;
+   */
+  name: string;
+};
+
+/**
+ * Describes the message bank.v1.Counterparty.
+ * Use `create(CounterpartySchema)` to create a new message.
+ */
+export const CounterpartySchema: GenMessage<Counterparty> = /*@__PURE__*/
+  messageDesc(file_bank_v1_transaction, 2);
 
 /**
  * TransactionType is what a transaction does.

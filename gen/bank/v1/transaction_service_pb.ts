@@ -5,6 +5,8 @@
 import type { GenFile, GenMessage, GenService } from "@bufbuild/protobuf/codegenv2";
 import { fileDesc, messageDesc, serviceDesc } from "@bufbuild/protobuf/codegenv2";
 import { file_bank_v1_access } from "./access_pb";
+import type { ErrorInfo } from "./error_info_pb";
+import { file_bank_v1_error_info } from "./error_info_pb";
 import type { Money } from "./money_pb";
 import { file_bank_v1_money } from "./money_pb";
 import type { StatementEntry, Transaction } from "./transaction_pb";
@@ -17,7 +19,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file bank/v1/transaction_service.proto.
  */
 export const file_bank_v1_transaction_service: GenFile = /*@__PURE__*/
-  fileDesc("CiFiYW5rL3YxL3RyYW5zYWN0aW9uX3NlcnZpY2UucHJvdG8SB2JhbmsudjEibQoORGVwb3NpdFJlcXVlc3QSEgoKcmVxdWVzdF9pZBgBIAEoCRISCgphY2NvdW50X2lkGAIgASgJEh4KBmFtb3VudBgDIAEoCzIOLmJhbmsudjEuTW9uZXkSEwoLZGVzY3JpcHRpb24YBCABKAkiPAoPRGVwb3NpdFJlc3BvbnNlEikKC3RyYW5zYWN0aW9uGAEgASgLMhQuYmFuay52MS5UcmFuc2FjdGlvbiJuCg9XaXRoZHJhd1JlcXVlc3QSEgoKcmVxdWVzdF9pZBgBIAEoCRISCgphY2NvdW50X2lkGAIgASgJEh4KBmFtb3VudBgDIAEoCzIOLmJhbmsudjEuTW9uZXkSEwoLZGVzY3JpcHRpb24YBCABKAkiPQoQV2l0aGRyYXdSZXNwb25zZRIpCgt0cmFuc2FjdGlvbhgBIAEoCzIULmJhbmsudjEuVHJhbnNhY3Rpb24iswEKD1RyYW5zZmVyUmVxdWVzdBISCgpyZXF1ZXN0X2lkGAEgASgJEhcKD2Zyb21fYWNjb3VudF9pZBgCIAEoCRIXCg10b19hY2NvdW50X2lkGAMgASgJSAASGwoRdG9fYWNjb3VudF9udW1iZXIYBCABKAlIABIeCgZhbW91bnQYBSABKAsyDi5iYW5rLnYxLk1vbmV5EhMKC2Rlc2NyaXB0aW9uGAYgASgJQggKBnRhcmdldCI9ChBUcmFuc2ZlclJlc3BvbnNlEikKC3RyYW5zYWN0aW9uGAEgASgLMhQuYmFuay52MS5UcmFuc2FjdGlvbiIvChVHZXRUcmFuc2FjdGlvblJlcXVlc3QSFgoOdHJhbnNhY3Rpb25faWQYASABKAkiQwoWR2V0VHJhbnNhY3Rpb25SZXNwb25zZRIpCgt0cmFuc2FjdGlvbhgBIAEoCzIULmJhbmsudjEuVHJhbnNhY3Rpb24isgEKF0xpc3RUcmFuc2FjdGlvbnNSZXF1ZXN0EhIKCmFjY291bnRfaWQYASABKAkSLgoKc3RhcnRfdGltZRgCIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLAoIZW5kX3RpbWUYAyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhEKCXBhZ2Vfc2l6ZRgEIAEoBRISCgpwYWdlX3Rva2VuGAUgASgJIl0KGExpc3RUcmFuc2FjdGlvbnNSZXNwb25zZRIoCgdlbnRyaWVzGAEgAygLMhcuYmFuay52MS5TdGF0ZW1lbnRFbnRyeRIXCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAkioQEKEUNyZWF0ZUhvbGRSZXF1ZXN0EhIKCnJlcXVlc3RfaWQYASABKAkSEgoKYWNjb3VudF9pZBgCIAEoCRIeCgZhbW91bnQYAyABKAsyDi5iYW5rLnYxLk1vbmV5EhMKC2Rlc2NyaXB0aW9uGAQgASgJEi8KC2V4cGlyZV90aW1lGAUgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCI/ChJDcmVhdGVIb2xkUmVzcG9uc2USKQoLdHJhbnNhY3Rpb24YASABKAsyFC5iYW5rLnYxLlRyYW5zYWN0aW9uInAKEkNhcHR1cmVIb2xkUmVxdWVzdBISCgpyZXF1ZXN0X2lkGAEgASgJEg8KB2hvbGRfaWQYAiABKAkSHgoGYW1vdW50GAMgASgLMg4uYmFuay52MS5Nb25leRIVCg10b19hY2NvdW50X2lkGAQgASgJIkAKE0NhcHR1cmVIb2xkUmVzcG9uc2USKQoLdHJhbnNhY3Rpb24YASABKAsyFC5iYW5rLnYxLlRyYW5zYWN0aW9uIjkKElJlbGVhc2VIb2xkUmVxdWVzdBISCgpyZXF1ZXN0X2lkGAEgASgJEg8KB2hvbGRfaWQYAiABKAkiQAoTUmVsZWFzZUhvbGRSZXNwb25zZRIpCgt0cmFuc2FjdGlvbhgBIAEoCzIULmJhbmsudjEuVHJhbnNhY3Rpb24iZgoZUmV2ZXJzZVRyYW5zYWN0aW9uUmVxdWVzdBISCgpyZXF1ZXN0X2lkGAEgASgJEhYKDnRyYW5zYWN0aW9uX2lkGAIgASgJEg4KBnJlYXNvbhgDIAEoCRINCgVmb3JjZRgEIAEoCCJHChpSZXZlcnNlVHJhbnNhY3Rpb25SZXNwb25zZRIpCgt0cmFuc2FjdGlvbhgBIAEoCzIULmJhbmsudjEuVHJhbnNhY3Rpb24yoAYKElRyYW5zYWN0aW9uU2VydmljZRJHCgdEZXBvc2l0EhcuYmFuay52MS5EZXBvc2l0UmVxdWVzdBoYLmJhbmsudjEuRGVwb3NpdFJlc3BvbnNlIgmKtRgFEgMBAgQSSgoIV2l0aGRyYXcSGC5iYW5rLnYxLldpdGhkcmF3UmVxdWVzdBoZLmJhbmsudjEuV2l0aGRyYXdSZXNwb25zZSIJirUYBRIDAQIEEkoKCFRyYW5zZmVyEhguYmFuay52MS5UcmFuc2ZlclJlcXVlc3QaGS5iYW5rLnYxLlRyYW5zZmVyUmVzcG9uc2UiCYq1GAUSAwECBBJgCg5HZXRUcmFuc2FjdGlvbhIeLmJhbmsudjEuR2V0VHJhbnNhY3Rpb25SZXF1ZXN0Gh8uYmFuay52MS5HZXRUcmFuc2FjdGlvblJlc3BvbnNlIg2QAgGKtRgGEgQBAgMEEmYKEExpc3RUcmFuc2FjdGlvbnMSIC5iYW5rLnYxLkxpc3RUcmFuc2FjdGlvbnNSZXF1ZXN0GiEuYmFuay52MS5MaXN0VHJhbnNhY3Rpb25zUmVzcG9uc2UiDZACAYq1GAYSBAECAwQSTwoKQ3JlYXRlSG9sZBIaLmJhbmsudjEuQ3JlYXRlSG9sZFJlcXVlc3QaGy5iYW5rLnYxLkNyZWF0ZUhvbGRSZXNwb25zZSIIirUYBBICAgQSUgoLQ2FwdHVyZUhvbGQSGy5iYW5rLnYxLkNhcHR1cmVIb2xkUmVxdWVzdBocLmJhbmsudjEuQ2FwdHVyZUhvbGRSZXNwb25zZSIIirUYBBICAgQSUgoLUmVsZWFzZUhvbGQSGy5iYW5rLnYxLlJlbGVhc2VIb2xkUmVxdWVzdBocLmJhbmsudjEuUmVsZWFzZUhvbGRSZXNwb25zZSIIirUYBBICAgQSZgoSUmV2ZXJzZVRyYW5zYWN0aW9uEiIuYmFuay52MS5SZXZlcnNlVHJhbnNhY3Rpb25SZXF1ZXN0GiMuYmFuay52MS5SZXZlcnNlVHJhbnNhY3Rpb25SZXNwb25zZSIHirUYAxIBBGIGcHJvdG8z", [file_bank_v1_access, file_bank_v1_money, file_bank_v1_transaction, file_google_protobuf_timestamp]);
+  fileDesc("CiFiYW5rL3YxL3RyYW5zYWN0aW9uX3NlcnZpY2UucHJvdG8SB2JhbmsudjEibQoORGVwb3NpdFJlcXVlc3QSEgoKcmVxdWVzdF9pZBgBIAEoCRISCgphY2NvdW50X2lkGAIgASgJEh4KBmFtb3VudBgDIAEoCzIOLmJhbmsudjEuTW9uZXkSEwoLZGVzY3JpcHRpb24YBCABKAkiPAoPRGVwb3NpdFJlc3BvbnNlEikKC3RyYW5zYWN0aW9uGAEgASgLMhQuYmFuay52MS5UcmFuc2FjdGlvbiJuCg9XaXRoZHJhd1JlcXVlc3QSEgoKcmVxdWVzdF9pZBgBIAEoCRISCgphY2NvdW50X2lkGAIgASgJEh4KBmFtb3VudBgDIAEoCzIOLmJhbmsudjEuTW9uZXkSEwoLZGVzY3JpcHRpb24YBCABKAkiPQoQV2l0aGRyYXdSZXNwb25zZRIpCgt0cmFuc2FjdGlvbhgBIAEoCzIULmJhbmsudjEuVHJhbnNhY3Rpb24iswEKD1RyYW5zZmVyUmVxdWVzdBISCgpyZXF1ZXN0X2lkGAEgASgJEhcKD2Zyb21fYWNjb3VudF9pZBgCIAEoCRIXCg10b19hY2NvdW50X2lkGAMgASgJSAASGwoRdG9fYWNjb3VudF9udW1iZXIYBCABKAlIABIeCgZhbW91bnQYBSABKAsyDi5iYW5rLnYxLk1vbmV5EhMKC2Rlc2NyaXB0aW9uGAYgASgJQggKBnRhcmdldCI9ChBUcmFuc2ZlclJlc3BvbnNlEikKC3RyYW5zYWN0aW9uGAEgASgLMhQuYmFuay52MS5UcmFuc2FjdGlvbiIvChVHZXRUcmFuc2FjdGlvblJlcXVlc3QSFgoOdHJhbnNhY3Rpb25faWQYASABKAkiQwoWR2V0VHJhbnNhY3Rpb25SZXNwb25zZRIpCgt0cmFuc2FjdGlvbhgBIAEoCzIULmJhbmsudjEuVHJhbnNhY3Rpb24isgEKF0xpc3RUcmFuc2FjdGlvbnNSZXF1ZXN0EhIKCmFjY291bnRfaWQYASABKAkSLgoKc3RhcnRfdGltZRgCIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLAoIZW5kX3RpbWUYAyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhEKCXBhZ2Vfc2l6ZRgEIAEoBRISCgpwYWdlX3Rva2VuGAUgASgJIl0KGExpc3RUcmFuc2FjdGlvbnNSZXNwb25zZRIoCgdlbnRyaWVzGAEgAygLMhcuYmFuay52MS5TdGF0ZW1lbnRFbnRyeRIXCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAkioQEKEUNyZWF0ZUhvbGRSZXF1ZXN0EhIKCnJlcXVlc3RfaWQYASABKAkSEgoKYWNjb3VudF9pZBgCIAEoCRIeCgZhbW91bnQYAyABKAsyDi5iYW5rLnYxLk1vbmV5EhMKC2Rlc2NyaXB0aW9uGAQgASgJEi8KC2V4cGlyZV90aW1lGAUgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCI/ChJDcmVhdGVIb2xkUmVzcG9uc2USKQoLdHJhbnNhY3Rpb24YASABKAsyFC5iYW5rLnYxLlRyYW5zYWN0aW9uInAKEkNhcHR1cmVIb2xkUmVxdWVzdBISCgpyZXF1ZXN0X2lkGAEgASgJEg8KB2hvbGRfaWQYAiABKAkSHgoGYW1vdW50GAMgASgLMg4uYmFuay52MS5Nb25leRIVCg10b19hY2NvdW50X2lkGAQgASgJIkAKE0NhcHR1cmVIb2xkUmVzcG9uc2USKQoLdHJhbnNhY3Rpb24YASABKAsyFC5iYW5rLnYxLlRyYW5zYWN0aW9uIjkKElJlbGVhc2VIb2xkUmVxdWVzdBISCgpyZXF1ZXN0X2lkGAEgASgJEg8KB2hvbGRfaWQYAiABKAkiQAoTUmVsZWFzZUhvbGRSZXNwb25zZRIpCgt0cmFuc2FjdGlvbhgBIAEoCzIULmJhbmsudjEuVHJhbnNhY3Rpb24iZgoZUmV2ZXJzZVRyYW5zYWN0aW9uUmVxdWVzdBISCgpyZXF1ZXN0X2lkGAEgASgJEhYKDnRyYW5zYWN0aW9uX2lkGAIgASgJEg4KBnJlYXNvbhgDIAEoCRINCgVmb3JjZRgEIAEoCCJHChpSZXZlcnNlVHJhbnNhY3Rpb25SZXNwb25zZRIpCgt0cmFuc2FjdGlvbhgBIAEoCzIULmJhbmsudjEuVHJhbnNhY3Rpb24iZwoUQmF0Y2hUcmFuc2ZlclJlcXVlc3QSEgoKcmVxdWVzdF9pZBgBIAEoCRIrCgl0cmFuc2ZlcnMYAiADKAsyGC5iYW5rLnYxLlRyYW5zZmVyUmVxdWVzdBIOCgZhdG9taWMYAyABKAgiRgoVQmF0Y2hUcmFuc2ZlclJlc3BvbnNlEi0KB3Jlc3VsdHMYASADKAsyHC5iYW5rLnYxLkJhdGNoVHJhbnNmZXJSZXN1bHQiegoTQmF0Y2hUcmFuc2ZlclJlc3VsdBIrCgt0cmFuc2FjdGlvbhgBIAEoCzIULmJhbmsudjEuVHJhbnNhY3Rpb25IABIsCgVlcnJvchgCIAEoCzIbLmJhbmsudjEuQmF0Y2hUcmFuc2ZlckVycm9ySABCCAoGcmVzdWx0IlsKEkJhdGNoVHJhbnNmZXJFcnJvchIMCgRjb2RlGAEgASgJEg8KB21lc3NhZ2UYAiABKAkSJgoKZXJyb3JfaW5mbxgDIAEoCzISLmJhbmsudjEuRXJyb3JJbmZvMvsGChJUcmFuc2FjdGlvblNlcnZpY2USRwoHRGVwb3NpdBIXLmJhbmsudjEuRGVwb3NpdFJlcXVlc3QaGC5iYW5rLnYxLkRlcG9zaXRSZXNwb25zZSIJirUYBRIDAQIEEkoKCFdpdGhkcmF3EhguYmFuay52MS5XaXRoZHJhd1JlcXVlc3QaGS5iYW5rLnYxLldpdGhkcmF3UmVzcG9uc2UiCYq1GAUSAwECBBJKCghUcmFuc2ZlchIYLmJhbmsudjEuVHJhbnNmZXJSZXF1ZXN0GhkuYmFuay52MS5UcmFuc2ZlclJlc3BvbnNlIgmKtRgFEgMBAgQSWQoNQmF0Y2hUcmFuc2ZlchIdLmJhbmsudjEuQmF0Y2hUcmFuc2ZlclJlcXVlc3QaHi5iYW5rLnYxLkJhdGNoVHJhbnNmZXJSZXNwb25zZSIJirUYBRIDAQIEEmAKDkdldFRyYW5zYWN0aW9uEh4uYmFuay52MS5HZXRUcmFuc2FjdGlvblJlcXVlc3QaHy5iYW5rLnYxLkdldFRyYW5zYWN0aW9uUmVzcG9uc2UiDZACAYq1GAYSBAECAwQSZgoQTGlzdFRyYW5zYWN0aW9ucxIgLmJhbmsudjEuTGlzdFRyYW5zYWN0aW9uc1JlcXVlc3QaIS5iYW5rLnYxLkxpc3RUcmFuc2FjdGlvbnNSZXNwb25zZSINkAIBirUYBhIEAQIDBBJPCgpDcmVhdGVIb2xkEhouYmFuay52MS5DcmVhdGVIb2xkUmVxdWVzdBobLmJhbmsudjEuQ3JlYXRlSG9sZFJlc3BvbnNlIgiKtRgEEgICBBJSCgtDYXB0dXJlSG9sZBIbLmJhbmsudjEuQ2FwdHVyZUhvbGRSZXF1ZXN0GhwuYmFuay52MS5DYXB0dXJlSG9sZFJlc3BvbnNlIgiKtRgEEgICBBJSCgtSZWxlYXNlSG9sZBIbLmJhbmsudjEuUmVsZWFzZUhvbGRSZXF1ZXN0GhwuYmFuay52MS5SZWxlYXNlSG9sZFJlc3BvbnNlIgiKtRgEEgICBBJmChJSZXZlcnNlVHJhbnNhY3Rpb24SIi5iYW5rLnYxLlJldmVyc2VUcmFuc2FjdGlvblJlcXVlc3QaIy5iYW5rLnYxLlJldmVyc2VUcmFuc2FjdGlvblJlc3BvbnNlIgeKtRgDEgEEYgZwcm90bzM", [file_bank_v1_access, file_bank_v1_error_info, file_bank_v1_money, file_bank_v1_transaction, file_google_protobuf_timestamp]);
 
 /**
  * DepositRequest is the request of TransactionService.Deposit.
@@ -603,6 +605,139 @@ export const ReverseTransactionResponseSchema: GenMessage<ReverseTransactionResp
   messageDesc(file_bank_v1_transaction_service, 17);
 
 /**
+ * BatchTransferRequest is the request of TransactionService.BatchTransfer.
+ *
+ * @generated from message bank.v1.BatchTransferRequest
+ */
+export type BatchTransferRequest = Message<"bank.v1.BatchTransferRequest"> & {
+  /**
+   * Required. A caller-chosen unique ID for the whole call (AIP-155): the same request_id
+   * with the same transfers replays the whole original answer.
+   *
+   * @generated from field: string request_id = 1;
+   */
+  requestId: string;
+
+  /**
+   * Required. 1 to batchTransfersMax (1,000 by default) transfers, each with its own
+   * request_id (unique within the call), the same key as a single Transfer's.
+   *
+   * @generated from field: repeated bank.v1.TransferRequest transfers = 2;
+   */
+  transfers: TransferRequest[];
+
+  /**
+   * Optional. When true, all transfers post or none does: if any fails, the others answer
+   * ABORTED with reason BATCH_ABORTED and nothing is written but the call's idempotency
+   * record. A transfer that replays an earlier commit counts as a success.
+   *
+   * @generated from field: bool atomic = 3;
+   */
+  atomic: boolean;
+};
+
+/**
+ * Describes the message bank.v1.BatchTransferRequest.
+ * Use `create(BatchTransferRequestSchema)` to create a new message.
+ */
+export const BatchTransferRequestSchema: GenMessage<BatchTransferRequest> = /*@__PURE__*/
+  messageDesc(file_bank_v1_transaction_service, 18);
+
+/**
+ * BatchTransferResponse is the response of TransactionService.BatchTransfer.
+ *
+ * @generated from message bank.v1.BatchTransferResponse
+ */
+export type BatchTransferResponse = Message<"bank.v1.BatchTransferResponse"> & {
+  /**
+   * Output only. One result per transfer, in request order.
+   *
+   * @generated from field: repeated bank.v1.BatchTransferResult results = 1;
+   */
+  results: BatchTransferResult[];
+};
+
+/**
+ * Describes the message bank.v1.BatchTransferResponse.
+ * Use `create(BatchTransferResponseSchema)` to create a new message.
+ */
+export const BatchTransferResponseSchema: GenMessage<BatchTransferResponse> = /*@__PURE__*/
+  messageDesc(file_bank_v1_transaction_service, 19);
+
+/**
+ * BatchTransferResult is the outcome of one transfer of a BatchTransfer.
+ *
+ * @generated from message bank.v1.BatchTransferResult
+ */
+export type BatchTransferResult = Message<"bank.v1.BatchTransferResult"> & {
+  /**
+   * Output only. The posted transfer or why it was not posted.
+   *
+   * @generated from oneof bank.v1.BatchTransferResult.result
+   */
+  result: {
+    /**
+     * The posted TRANSFER (or the one an earlier request with the same request_id posted).
+     *
+     * @generated from field: bank.v1.Transaction transaction = 1;
+     */
+    value: Transaction;
+    case: "transaction";
+  } | {
+    /**
+     * Why this transfer was not posted.
+     *
+     * @generated from field: bank.v1.BatchTransferError error = 2;
+     */
+    value: BatchTransferError;
+    case: "error";
+  } | { case: undefined; value?: undefined };
+};
+
+/**
+ * Describes the message bank.v1.BatchTransferResult.
+ * Use `create(BatchTransferResultSchema)` to create a new message.
+ */
+export const BatchTransferResultSchema: GenMessage<BatchTransferResult> = /*@__PURE__*/
+  messageDesc(file_bank_v1_transaction_service, 20);
+
+/**
+ * BatchTransferError is the error of one transfer of a BatchTransfer, exactly as the same
+ * single Transfer would have answered it.
+ *
+ * @generated from message bank.v1.BatchTransferError
+ */
+export type BatchTransferError = Message<"bank.v1.BatchTransferError"> & {
+  /**
+   * Output only. The Connect code name, e.g. "failed_precondition", "not_found", "aborted".
+   *
+   * @generated from field: string code = 1;
+   */
+  code: string;
+
+  /**
+   * Output only. A message for humans.
+   *
+   * @generated from field: string message = 2;
+   */
+  message: string;
+
+  /**
+   * Output only. The machine-readable reason and metadata.
+   *
+   * @generated from field: bank.v1.ErrorInfo error_info = 3;
+   */
+  errorInfo?: ErrorInfo | undefined;
+};
+
+/**
+ * Describes the message bank.v1.BatchTransferError.
+ * Use `create(BatchTransferErrorSchema)` to create a new message.
+ */
+export const BatchTransferErrorSchema: GenMessage<BatchTransferError> = /*@__PURE__*/
+  messageDesc(file_bank_v1_transaction_service, 21);
+
+/**
  * TransactionService moves money: deposits, withdrawals, transfers, holds and reversals,
  * and reads the resulting transactions and statements. Every transaction is double-entry:
  * its ledger entries sum to zero. Requests that move money take a request_id (AIP-155).
@@ -640,6 +775,19 @@ export const TransactionService: GenService<{
     methodKind: "unary";
     input: typeof TransferRequestSchema;
     output: typeof TransferResponseSchema;
+  },
+  /**
+   * BatchTransfer posts up to 1,000 transfers in one call (the server's batchTransfersMax),
+   * each with its own request_id and answered exactly as the same single Transfer would be.
+   * With atomic, all transfers post or none does. The call's own request_id replays the
+   * whole answer.
+   *
+   * @generated from rpc bank.v1.TransactionService.BatchTransfer
+   */
+  batchTransfer: {
+    methodKind: "unary";
+    input: typeof BatchTransferRequestSchema;
+    output: typeof BatchTransferResponseSchema;
   },
   /**
    * GetTransaction returns one transaction. A customer sees it only if they own one of its
