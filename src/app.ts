@@ -57,7 +57,7 @@ export interface StartOptions {
 export async function startApp(config: Readonly<Config>, opts: StartOptions = {}): Promise<App> {
   const logger = opts.logger ?? createLogger(config.logLevel);
   const metrics = createMetrics();
-  const db = await Database.open(config.database, metrics);
+  const db = await Database.open(config.database, metrics, { onDriverWarning: (message) => logger.warn({ driver: "knex" }, message) });
   const applied = await db.migrate();
   if (applied.length > 0) logger.info({ migrations: applied }, "database migrated");
   const ctx: AppContext = { config, logger, metrics, db };

@@ -129,14 +129,12 @@ async function audited<T>(db: Database, info: CallInfo, action: string, targetId
  * deadlocking) and returns their ids. Two admins demoting each other at once thus run one after
  * the other, and the second sees that the first left only one admin. */
 async function lockActiveAdmins(tx: Tx): Promise<string[]> {
-  const lock = tx.dialect === "postgres" ? " FOR UPDATE" : "";
-  const rows = await tx.all<{ id: string; roles: string }>(`SELECT id, roles FROM users WHERE disabled = 0 AND roles LIKE '%ADMIN%' ORDER BY id${lock}`);
+  const rows = await tx.all<{ id: string; roles: string }>(`SELECT id, roles FROM users WHERE disabled = 0 AND roles LIKE '%ADMIN%' ORDER BY id${tx.engine.lockRows}`);
   return rows.filter((r) => rolesFromColumn(r.roles).includes(Role.ADMIN)).map((r) => r.id);
 }
 
 async function lockUser(tx: Tx, userId: string): Promise<AdminUserRow> {
-  const lock = tx.dialect === "postgres" ? " FOR UPDATE" : "";
-  const user = await tx.one<AdminUserRow>(`SELECT ${COLUMNS} FROM users WHERE id = ?${lock}`, [userId]);
+  const user = await tx.one<AdminUserRow>(`SELECT ${COLUMNS} FROM users WHERE id = ?${tx.engine.lockRows}`, [userId]);
   if (!user) throw notFound("USER_NOT_FOUND", "No such user.");
   return user;
 }

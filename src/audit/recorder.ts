@@ -4,6 +4,7 @@
 import type { Tx } from "../db/database";
 import type { CallInfo } from "../context";
 import { uuidv7 } from "../ids";
+import { AuditEvent } from "../db/entities";
 
 export type AuditOutcome = "SUCCESS" | "DENIED" | "FAILED";
 
@@ -35,11 +36,10 @@ export async function recordAudit(tx: Tx, event: AuditInput, nowMs: number = Dat
     if (FORBIDDEN_KEY.test(key)) throw new Error(`audit details must not carry secrets (key ${key})`);
   }
   const id = uuidv7(nowMs);
-  // Deferred: it travels with the transaction's next statement or its COMMIT (Tx.defer).
-  tx.defer(
-    `INSERT INTO audit_events (id, event_time, actor_id, action, target_id, outcome, client_address, request_id, details)
-     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-    [id, nowMs, event.actorId, event.action, event.targetId, event.outcome, event.clientAddress, event.requestId, JSON.stringify(details)],
-  );
+  // Persisted in the unit of work: inserted by its flush, right before COMMIT.
+  tx.em.persist(tx.em.create(AuditEvent, {
+    id, eventTime: nowMs, actorId: event.actorId, action: event.action, targetId: event.targetId, outcome: event.outcome,
+    clientAddress: event.clientAddress, requestId: event.requestId, details: JSON.stringify(details), seq: null, prevHash: null, prevEventId: null, hash: null,
+  }));
   return id;
 }

@@ -87,7 +87,7 @@ export async function hasUnsealed(db: Database): Promise<boolean> {
 }
 
 export async function readHead(tx: Tx, forUpdate = false): Promise<ChainHead> {
-  const lock = forUpdate && tx.dialect === "postgres" ? " FOR UPDATE" : "";
+  const lock = forUpdate ? tx.engine.lockRows : "";
   const row = await tx.one<{ seq: number | string; hash: string; event_id: string }>(`SELECT seq, hash, event_id FROM audit_chain_head WHERE id = 1${lock}`);
   // Migration 0001 inserts the row; its absence means the table was tampered with.
   if (!row) throw new Error("audit_chain_head row missing");
@@ -97,8 +97,9 @@ export async function readHead(tx: Tx, forUpdate = false): Promise<ChainHead> {
 /** False when another PostgreSQL sealer is at work. On SQLite, takes the write lock first, so
  * that every read of this transaction sees the latest commit. */
 async function takeSealerLock(tx: Tx): Promise<boolean> {
-  if (tx.dialect === "postgres") {
-    const row = await tx.one<{ locked: boolean }>(`SELECT pg_try_advisory_xact_lock(${SEALER_LOCK_KEY}) AS locked`);
+  const lockSql = tx.engine.tryTransactionLockSql(SEALER_LOCK_KEY);
+  if (lockSql) {
+    const row = await tx.one<{ locked: boolean }>(lockSql);
     return row?.locked === true;
   }
   await tx.run(`UPDATE audit_chain_head SET seq = seq WHERE id = 1`);

@@ -41,7 +41,7 @@ export async function createSession(tx: Tx, input: { userId: string; userAgent: 
   const expireMs = nowMs + limits.refreshTokenTtlSeconds * 1000;
   // Deferred writes (Tx.defer): nothing reads them back in this transaction, so on PostgreSQL a
   // sign-in's session, refresh token and audit event all travel with its COMMIT.
-  tx.defer(
+  await tx.run(
     `INSERT INTO sessions (id, user_id, user_agent, client_address, create_time, last_used_time, expire_time) VALUES (?, ?, ?, ?, ?, ?, ?)`,
     [sessionId, input.userId, input.userAgent.slice(0, limits.userAgentCharsMax), input.clientAddress, nowMs, nowMs, expireMs],
   );
@@ -53,8 +53,8 @@ export async function createSession(tx: Tx, input: { userId: string; userAgent: 
 export async function insertRefreshToken(tx: Tx, sessionId: string, nowMs: number, extendSession = true): Promise<NewRefreshToken> {
   const token = randomBytes(32).toString("base64url");
   const expireMs = nowMs + limits.refreshTokenTtlSeconds * 1000;
-  tx.defer(`INSERT INTO refresh_tokens (token_hash, session_id, create_time, expire_time) VALUES (?, ?, ?, ?)`, [hashRefreshToken(token), sessionId, nowMs, expireMs]);
-  if (extendSession) tx.defer(`UPDATE sessions SET last_used_time = ?, expire_time = ? WHERE id = ?`, [nowMs, expireMs, sessionId]);
+  await tx.run(`INSERT INTO refresh_tokens (token_hash, session_id, create_time, expire_time) VALUES (?, ?, ?, ?)`, [hashRefreshToken(token), sessionId, nowMs, expireMs]);
+  if (extendSession) await tx.run(`UPDATE sessions SET last_used_time = ?, expire_time = ? WHERE id = ?`, [nowMs, expireMs, sessionId]);
   return { token, expireMs };
 }
 
@@ -93,8 +93,7 @@ export async function revokeSessions(tx: Tx, where: { userId: string; sessionId?
     conditions.push("id <> ?");
     params.push(where.exceptSessionId);
   }
-  const lock = tx.dialect === "postgres" ? " FOR UPDATE" : "";
-  const rows = await tx.all<{ id: string }>(`SELECT id FROM sessions WHERE ${conditions.join(" AND ")}${lock}`, params);
+  const rows = await tx.all<{ id: string }>(`SELECT id FROM sessions WHERE ${conditions.join(" AND ")}${tx.engine.lockRows}`, params);
   if (rows.length === 0) return [];
   const ids = rows.map((r) => r.id);
   await tx.run(`UPDATE sessions SET revoked_time = ?, revoke_reason = ? WHERE id IN (${ids.map(() => "?").join(", ")}) AND revoked_time IS NULL`, [nowMs, reason.slice(0, limits.reasonCharsMax), ...ids]);

@@ -55,7 +55,7 @@ export async function recordLoginFailure(tx: Tx, keys: ThrottleKeys, nowMs: numb
 
 /** A successful sign-in forgets the account's failures (not the address's). */
 export async function resetAccountFailures(tx: Tx, keys: ThrottleKeys): Promise<void> {
-  tx.defer(`DELETE FROM login_throttle WHERE throttle_key = ?`, [keys.account]);
+  await tx.run(`DELETE FROM login_throttle WHERE throttle_key = ?`, [keys.account]);
 }
 
 /** The back-off after `failures` consecutive failures: none for the free ones, then base,
@@ -69,8 +69,7 @@ export function accountBlockedUntil(failures: number, nowMs: number): number {
 async function lockRow(tx: Tx, key: string, nowMs: number): Promise<ThrottleRow> {
   // Insert-if-missing first, so that concurrent first failures do not collide on the key.
   await tx.run(`INSERT INTO login_throttle (throttle_key, failures, window_start, blocked_until) VALUES (?, 0, ?, 0) ON CONFLICT (throttle_key) DO NOTHING`, [key, nowMs]);
-  const lock = tx.dialect === "postgres" ? " FOR UPDATE" : "";
-  const row = await tx.one<ThrottleRow>(`SELECT throttle_key, failures, window_start, blocked_until FROM login_throttle WHERE throttle_key = ?${lock}`, [key]);
+  const row = await tx.one<ThrottleRow>(`SELECT throttle_key, failures, window_start, blocked_until FROM login_throttle WHERE throttle_key = ?${tx.engine.lockRows}`, [key]);
   if (!row) throw new Error("login_throttle row vanished inside its transaction");
   return row;
 }

@@ -1,10 +1,72 @@
-// MikroORM entity schemas: one set for SQLite and PostgreSQL, mapping the tables that the
-// migrations create (src/db/migrations.ts). Entities are named ...Entity so a row is never
-// confused with a wire message. BIGINT columns map to strings (exact on both engines); times are
-// epoch milliseconds. Hot paths (postings, audit sealing) use atomic SQL in the same
-// transaction instead of the unit of work; test/foundation/entities.test.ts proves every mapped
-// column exists in the migrated schema on both engines.
-import { EntitySchema } from "@mikro-orm/core";
+// MikroORM entity schemas of every table, one set for SQLite and PostgreSQL. They describe the
+// schema exactly (columns, keys, indexes and foreign keys, by the names the migrations give
+// them): test/foundation/entities.test.ts proves on both engines that MikroORM's schema diff
+// between these entities and the migrated database is empty.
+//
+// Entities are named ...Entity so that a row is never confused with a wire message. Money is a
+// JS bigint end to end (MoneyType reads it as text, so SQLite's driver never turns it into a
+// lossy double); times are epoch milliseconds in BIGINT columns, read as numbers.
+import { EntitySchema, Type, type Platform } from "@mikro-orm/core";
+import { BaseSqlitePlatform } from "@mikro-orm/knex";
+
+/** BIGINT money columns: a JS bigint in the entity, exact on both engines. */
+export class MoneyType extends Type<bigint | null, string | null> {
+  override convertToDatabaseValue(value: bigint | string | number | null | undefined): string | null {
+    return value === null || value === undefined ? null : BigInt(value).toString();
+  }
+
+  override convertToJSValue(value: bigint | string | number | null | undefined): bigint | null {
+    return value === null || value === undefined ? null : typeof value === "bigint" ? value : BigInt(value);
+  }
+
+  /** Selected as text: SQLite's driver would otherwise read a BIGINT as a JS number. */
+  override convertToJSValueSQL(key: string): string {
+    return `CAST(${key} AS TEXT)`;
+  }
+
+  override getColumnType(): string {
+    return "bigint";
+  }
+
+  override compareAsType(): string {
+    return "bigint";
+  }
+
+  override ensureComparable(): boolean {
+    return false;
+  }
+}
+
+/** BIGINT epoch milliseconds (and other counters below 2^53): a JS number. */
+export class EpochMsType extends Type<number | null, string | null> {
+  override convertToDatabaseValue(value: number | string | null | undefined): string | null {
+    return value === null || value === undefined ? null : String(value);
+  }
+
+  override convertToJSValue(value: number | string | null | undefined): number | null {
+    return value === null || value === undefined ? null : Number(value);
+  }
+
+  override getColumnType(_prop: unknown, _platform: Platform): string {
+    return "bigint";
+  }
+
+  override compareAsType(): string {
+    return "number";
+  }
+
+  override ensureComparable(): boolean {
+    return false;
+  }
+}
+
+/** entries.id: a 64-bit auto-incrementing key. SQLite spells it INTEGER (only an INTEGER PRIMARY
+ * KEY may AUTOINCREMENT, and it is 64-bit), PostgreSQL BIGINT fed by a sequence. */
+export class EntryIdType extends EpochMsType {
+  override getColumnType(_prop: unknown, platform: Platform): string {
+    return platform instanceof BaseSqlitePlatform ? "integer" : "bigint";
+  }
+}
 
 export interface UserEntity {
   id: string;
@@ -14,8 +76,8 @@ export interface UserEntity {
   /** Comma-separated role names: "CUSTOMER,ADMIN". */
   roles: string;
   disabled: number;
-  createTime: string;
-  updateTime: string;
+  createTime: number;
+  updateTime: number;
 }
 
 export interface SessionEntity {
@@ -23,29 +85,46 @@ export interface SessionEntity {
   userId: string;
   userAgent: string;
   clientAddress: string;
-  createTime: string;
-  lastUsedTime: string;
-  expireTime: string;
-  revokedTime?: string | null;
-  revokeReason?: string | null;
+  createTime: number;
+  lastUsedTime: number;
+  expireTime: number;
+  revokedTime: number | null;
+  revokeReason: string | null;
+}
+
+export interface RefreshTokenEntity {
+  /** SHA-256 of the token, hex: the token itself is never stored. */
+  tokenHash: string;
+  sessionId: string;
+  createTime: number;
+  expireTime: number;
+  usedTime: number | null;
+}
+
+export interface LoginThrottleEntity {
+  /** "email:<sha256>" or "addr:<address>". */
+  throttleKey: string;
+  failures: number;
+  windowStart: number;
+  blockedUntil: number;
 }
 
 export interface AccountEntity {
   id: string;
   number: string;
-  ownerId?: string | null;
+  ownerId: string | null;
   kind: string;
   currency: string;
   accountType: string;
   status: string;
   displayName: string;
-  balance: string;
-  held: string;
-  overdraftLimit: string;
-  entryCount: string;
+  balance: bigint;
+  held: bigint;
+  overdraftLimit: bigint;
+  entryCount: number;
   version: number;
-  createTime: string;
-  updateTime: string;
+  createTime: number;
+  updateTime: number;
 }
 
 export interface TransactionEntity {
@@ -53,32 +132,42 @@ export interface TransactionEntity {
   txType: string;
   status: string;
   currency: string;
-  amount: string;
-  fromAccountId?: string | null;
-  toAccountId?: string | null;
+  amount: bigint;
+  fromAccountId: string | null;
+  toAccountId: string | null;
   description: string;
   requestId: string;
   initiatedBy: string;
-  reversesId?: string | null;
-  holdId?: string | null;
-  expireTime?: string | null;
-  createTime: string;
-  updateTime: string;
+  reversesId: string | null;
+  holdId: string | null;
+  expireTime: number | null;
+  createTime: number;
+  updateTime: number;
 }
 
 export interface EntryEntity {
-  id: string;
+  id: number;
   transactionId: string;
   accountId: string;
-  seq: string;
-  amount: string;
-  balanceAfter: string;
-  createTime: string;
+  seq: number;
+  amount: bigint;
+  balanceAfter: bigint;
+  createTime: number;
+}
+
+export interface IdempotencyKeyEntity {
+  callerId: string;
+  method: string;
+  requestId: string;
+  payloadHash: string;
+  payloadFields: string;
+  outcome: string;
+  createTime: number;
 }
 
 export interface AuditEventEntity {
   id: string;
-  eventTime: string;
+  eventTime: number;
   actorId: string;
   action: string;
   targetId: string;
@@ -86,112 +175,188 @@ export interface AuditEventEntity {
   clientAddress: string;
   requestId: string;
   details: string;
-  seq?: string | null;
-  prevHash?: string | null;
-  hash?: string | null;
+  seq: number | null;
+  prevHash: string | null;
+  prevEventId: string | null;
+  hash: string | null;
 }
 
-const text = { type: "string", columnType: "text" } as const;
-const textNull = { type: "string", columnType: "text", nullable: true } as const;
-const big = { type: "bigint", columnType: "bigint" } as const;
-const bigNull = { type: "bigint", columnType: "bigint", nullable: true } as const;
+export interface AuditChainHeadEntity {
+  id: number;
+  seq: number;
+  hash: string;
+  eventId: string;
+}
+
+const text = { type: "text", columnType: "text" } as const;
+const textNull = { ...text, nullable: true } as const;
+const epochMs = { type: EpochMsType, columnType: "bigint" } as const;
+const epochMsNull = { ...epochMs, nullable: true } as const;
+const money = { type: MoneyType, columnType: "bigint" } as const;
 const int = { type: "integer", columnType: "integer" } as const;
+/** A plain foreign key: the property holds the referenced id (mapToPk); NO ACTION on update and
+ * delete, and no index of its own (the indexes a query needs are declared with the entity). */
+const fk = (entity: string, column: string, nullable = false) =>
+  ({ kind: "m:1", entity, mapToPk: true, fieldName: column, nullable, index: false, updateRule: "no action", deleteRule: "no action" }) as const;
 
 export const User = new EntitySchema<UserEntity>({
   name: "UserEntity",
   tableName: "users",
+  uniques: [{ properties: ["email"] }],
   properties: {
     id: { ...text, primary: true },
-    email: { ...text, unique: true },
+    email: text,
     fullName: text,
     passwordHash: text,
     roles: text,
-    disabled: int,
-    createTime: big,
-    updateTime: big,
+    disabled: { ...int, default: 0 },
+    createTime: epochMs,
+    updateTime: epochMs,
   },
 });
 
 export const Session = new EntitySchema<SessionEntity>({
   name: "SessionEntity",
   tableName: "sessions",
+  indexes: [{ name: "sessions_user", properties: ["userId", "createTime"] }],
   properties: {
     id: { ...text, primary: true },
-    userId: text,
+    userId: fk("UserEntity", "user_id"),
     userAgent: text,
     clientAddress: text,
-    createTime: big,
-    lastUsedTime: big,
-    expireTime: big,
-    revokedTime: bigNull,
+    createTime: epochMs,
+    lastUsedTime: epochMs,
+    expireTime: epochMs,
+    revokedTime: epochMsNull,
     revokeReason: textNull,
+  },
+});
+
+export const RefreshToken = new EntitySchema<RefreshTokenEntity>({
+  name: "RefreshTokenEntity",
+  tableName: "refresh_tokens",
+  indexes: [{ name: "refresh_tokens_session", properties: ["sessionId"] }],
+  properties: {
+    tokenHash: { ...text, primary: true },
+    sessionId: fk("SessionEntity", "session_id"),
+    createTime: epochMs,
+    expireTime: epochMs,
+    usedTime: epochMsNull,
+  },
+});
+
+export const LoginThrottle = new EntitySchema<LoginThrottleEntity>({
+  name: "LoginThrottleEntity",
+  tableName: "login_throttle",
+  properties: {
+    throttleKey: { ...text, primary: true },
+    failures: int,
+    windowStart: epochMs,
+    blockedUntil: epochMs,
   },
 });
 
 export const Account = new EntitySchema<AccountEntity>({
   name: "AccountEntity",
   tableName: "accounts",
+  uniques: [{ properties: ["number"] }],
+  indexes: [
+    { name: "accounts_owner", properties: ["ownerId", "createTime"] },
+    // One settlement account per currency (the outside world); a partial index, so spelled out.
+    { name: "accounts_settlement", expression: "CREATE UNIQUE INDEX accounts_settlement ON accounts (currency) WHERE kind = 'SETTLEMENT'" },
+  ],
   properties: {
     id: { ...text, primary: true },
-    number: { ...text, unique: true },
-    ownerId: textNull,
+    number: text,
+    ownerId: fk("UserEntity", "owner_id", true),
     kind: text,
     currency: text,
     accountType: text,
     status: text,
     displayName: text,
-    balance: big,
-    held: big,
-    overdraftLimit: big,
-    entryCount: big,
-    version: int,
-    createTime: big,
-    updateTime: big,
+    balance: { ...money, default: 0 },
+    held: { ...money, default: 0 },
+    overdraftLimit: { ...money, default: 0 },
+    entryCount: { ...epochMs, default: 0 },
+    version: { ...int, default: 1 },
+    createTime: epochMs,
+    updateTime: epochMs,
   },
 });
 
 export const Transaction = new EntitySchema<TransactionEntity>({
   name: "TransactionEntity",
   tableName: "transactions",
+  uniques: [{ properties: ["reversesId"] }],
+  indexes: [
+    { name: "transactions_pending_holds", expression: "CREATE INDEX transactions_pending_holds ON transactions (expire_time) WHERE status = 'PENDING'" },
+  ],
   properties: {
     id: { ...text, primary: true },
     txType: text,
     status: text,
     currency: text,
-    amount: big,
-    fromAccountId: textNull,
-    toAccountId: textNull,
+    amount: money,
+    fromAccountId: fk("AccountEntity", "from_account_id", true),
+    toAccountId: fk("AccountEntity", "to_account_id", true),
     description: text,
     requestId: text,
     initiatedBy: text,
-    reversesId: textNull,
-    holdId: textNull,
-    expireTime: bigNull,
-    createTime: big,
-    updateTime: big,
+    reversesId: fk("TransactionEntity", "reverses_id", true),
+    holdId: fk("TransactionEntity", "hold_id", true),
+    expireTime: epochMsNull,
+    createTime: epochMs,
+    updateTime: epochMs,
   },
 });
 
 export const Entry = new EntitySchema<EntryEntity>({
   name: "EntryEntity",
   tableName: "entries",
+  uniques: [{ properties: ["accountId", "seq"] }],
+  indexes: [
+    { name: "entries_account_time", properties: ["accountId", "createTime"] },
+    { name: "entries_transaction", properties: ["transactionId"] },
+  ],
   properties: {
-    id: { ...big, primary: true },
-    transactionId: text,
-    accountId: text,
-    seq: big,
-    amount: big,
-    balanceAfter: big,
-    createTime: big,
+    id: { type: EntryIdType, primary: true, autoincrement: true },
+    transactionId: fk("TransactionEntity", "transaction_id"),
+    accountId: fk("AccountEntity", "account_id"),
+    seq: epochMs,
+    amount: money,
+    balanceAfter: money,
+    createTime: epochMs,
+  },
+});
+
+export const IdempotencyKey = new EntitySchema<IdempotencyKeyEntity>({
+  name: "IdempotencyKeyEntity",
+  tableName: "idempotency_keys",
+  properties: {
+    callerId: { ...text, primary: true },
+    method: { ...text, primary: true },
+    requestId: { ...text, primary: true },
+    payloadHash: text,
+    payloadFields: text,
+    outcome: text,
+    createTime: epochMs,
   },
 });
 
 export const AuditEvent = new EntitySchema<AuditEventEntity>({
   name: "AuditEventEntity",
   tableName: "audit_events",
+  uniques: [{ properties: ["seq"] }],
+  indexes: [
+    { name: "audit_events_unsealed", expression: "CREATE INDEX audit_events_unsealed ON audit_events (event_time) WHERE seq IS NULL" },
+    { name: "audit_events_time", properties: ["eventTime"] },
+    { name: "audit_events_actor", properties: ["actorId", "eventTime"] },
+    { name: "audit_events_target", properties: ["targetId", "eventTime"] },
+    { name: "audit_events_action", properties: ["action", "eventTime"] },
+  ],
   properties: {
     id: { ...text, primary: true },
-    eventTime: big,
+    eventTime: epochMs,
     actorId: text,
     action: text,
     targetId: text,
@@ -199,10 +364,22 @@ export const AuditEvent = new EntitySchema<AuditEventEntity>({
     clientAddress: text,
     requestId: text,
     details: text,
-    seq: bigNull,
+    seq: epochMsNull,
     prevHash: textNull,
     hash: textNull,
+    prevEventId: textNull,
   },
 });
 
-export const entities: EntitySchema[] = [User, Session, Account, Transaction, Entry, AuditEvent] as unknown as EntitySchema[];
+export const AuditChainHead = new EntitySchema<AuditChainHeadEntity>({
+  name: "AuditChainHeadEntity",
+  tableName: "audit_chain_head",
+  properties: {
+    id: { ...int, primary: true, autoincrement: false },
+    seq: epochMs,
+    hash: text,
+    eventId: { ...text, defaultRaw: "''" },
+  },
+});
+
+export const entities = [User, Session, RefreshToken, LoginThrottle, Account, Transaction, Entry, IdempotencyKey, AuditEvent, AuditChainHead] as unknown as EntitySchema[];

@@ -2,7 +2,7 @@
 // migration spells the few engine differences through `t(...)` below. Append new migrations at
 // the end; never edit one that has shipped.
 import { Migration } from "@mikro-orm/migrations";
-import type { Dialect } from "./database";
+import type { Dialect } from "./engine";
 
 interface Types {
   /** An auto-incrementing 64-bit primary key. */
@@ -168,15 +168,134 @@ function auditChainLinks(): string[] {
   ];
 }
 
-function sqlMigration(name: string, dialect: Dialect, statements: (t: Types) => string[]) {
+/**
+ * MikroORM becomes the unit of work everywhere, so the schema is brought to exactly what the
+ * entities (entities.ts) describe, and MikroORM's schema diff is empty (a test proves it):
+ * - PostgreSQL: unique and foreign-key constraints take MikroORM's names (<table>_<columns>_unique,
+ *   <table>_<column>_foreign), and entries.id is fed by a sequence instead of an identity column.
+ * - SQLite: names of constraints are not introspectable there, primary keys were nullable and
+ *   unique constraints were anonymous, so every table is rebuilt in the entities' form (the
+ *   documented 12-step ALTER: new table, copy, drop, rename) with foreign keys off, in one
+ *   transaction. Rebuilding again gives the same tables, so a crash between COMMIT and the
+ *   migration's record is harmless.
+ */
+function ormSchemaPostgres(): string[] {
+  const renames: [string, string, string][] = [
+    ["users", "users_email_key", "users_email_unique"],
+    ["accounts", "accounts_number_key", "accounts_number_unique"],
+    ["transactions", "transactions_reverses_id_key", "transactions_reverses_id_unique"],
+    ["entries", "entries_account_id_seq_key", "entries_account_id_seq_unique"],
+    ["audit_events", "audit_events_seq_key", "audit_events_seq_unique"],
+    ["sessions", "sessions_user_id_fkey", "sessions_user_id_foreign"],
+    ["refresh_tokens", "refresh_tokens_session_id_fkey", "refresh_tokens_session_id_foreign"],
+    ["accounts", "accounts_owner_id_fkey", "accounts_owner_id_foreign"],
+    ["transactions", "transactions_from_account_id_fkey", "transactions_from_account_id_foreign"],
+    ["transactions", "transactions_to_account_id_fkey", "transactions_to_account_id_foreign"],
+    ["transactions", "transactions_reverses_id_fkey", "transactions_reverses_id_foreign"],
+    ["transactions", "transactions_hold_id_fkey", "transactions_hold_id_foreign"],
+    ["entries", "entries_transaction_id_fkey", "entries_transaction_id_foreign"],
+    ["entries", "entries_account_id_fkey", "entries_account_id_foreign"],
+  ];
+  return [
+    ...renames.map(([table, from, to]) => `ALTER TABLE ${table} RENAME CONSTRAINT ${from} TO ${to}`),
+    `ALTER TABLE entries ALTER COLUMN id DROP IDENTITY`,
+    `CREATE SEQUENCE entries_id_seq OWNED BY entries.id`,
+    `SELECT setval('entries_id_seq', COALESCE((SELECT MAX(id) FROM entries), 0) + 1, false)`,
+    `ALTER TABLE entries ALTER COLUMN id SET DEFAULT nextval('entries_id_seq')`,
+  ];
+}
+
+/** The SQLite tables in the entities' form: [name, columns and constraints, indexes]. */
+const SQLITE_TABLES: [string, string, string[]][] = [
+  ["users", `id TEXT NOT NULL, email TEXT NOT NULL, full_name TEXT NOT NULL, password_hash TEXT NOT NULL, roles TEXT NOT NULL,
+    disabled INTEGER NOT NULL DEFAULT 0, create_time BIGINT NOT NULL, update_time BIGINT NOT NULL, PRIMARY KEY (id)`,
+  [`CREATE UNIQUE INDEX users_email_unique ON users (email)`]],
+  ["sessions", `id TEXT NOT NULL, user_id TEXT NOT NULL, user_agent TEXT NOT NULL, client_address TEXT NOT NULL, create_time BIGINT NOT NULL,
+    last_used_time BIGINT NOT NULL, expire_time BIGINT NOT NULL, revoked_time BIGINT NULL, revoke_reason TEXT NULL,
+    CONSTRAINT sessions_user_id_foreign FOREIGN KEY (user_id) REFERENCES users (id) ON DELETE NO ACTION ON UPDATE NO ACTION, PRIMARY KEY (id)`,
+  [`CREATE INDEX sessions_user ON sessions (user_id, create_time)`]],
+  ["refresh_tokens", `token_hash TEXT NOT NULL, session_id TEXT NOT NULL, create_time BIGINT NOT NULL, expire_time BIGINT NOT NULL, used_time BIGINT NULL,
+    CONSTRAINT refresh_tokens_session_id_foreign FOREIGN KEY (session_id) REFERENCES sessions (id) ON DELETE NO ACTION ON UPDATE NO ACTION,
+    PRIMARY KEY (token_hash)`,
+  [`CREATE INDEX refresh_tokens_session ON refresh_tokens (session_id)`]],
+  ["login_throttle", `throttle_key TEXT NOT NULL, failures INTEGER NOT NULL, window_start BIGINT NOT NULL, blocked_until BIGINT NOT NULL,
+    PRIMARY KEY (throttle_key)`, []],
+  ["accounts", `id TEXT NOT NULL, number TEXT NOT NULL, owner_id TEXT NULL, kind TEXT NOT NULL, currency TEXT NOT NULL, account_type TEXT NOT NULL,
+    status TEXT NOT NULL, display_name TEXT NOT NULL, balance BIGINT NOT NULL DEFAULT 0, held BIGINT NOT NULL DEFAULT 0,
+    overdraft_limit BIGINT NOT NULL DEFAULT 0, entry_count BIGINT NOT NULL DEFAULT 0, version INTEGER NOT NULL DEFAULT 1,
+    create_time BIGINT NOT NULL, update_time BIGINT NOT NULL,
+    CONSTRAINT accounts_owner_id_foreign FOREIGN KEY (owner_id) REFERENCES users (id) ON DELETE NO ACTION ON UPDATE NO ACTION, PRIMARY KEY (id)`,
+  [`CREATE INDEX accounts_owner ON accounts (owner_id, create_time)`, `CREATE UNIQUE INDEX accounts_settlement ON accounts (currency) WHERE kind = 'SETTLEMENT'`,
+    `CREATE UNIQUE INDEX accounts_number_unique ON accounts (number)`]],
+  ["transactions", `id TEXT NOT NULL, tx_type TEXT NOT NULL, status TEXT NOT NULL, currency TEXT NOT NULL, amount BIGINT NOT NULL,
+    from_account_id TEXT NULL, to_account_id TEXT NULL, description TEXT NOT NULL, request_id TEXT NOT NULL, initiated_by TEXT NOT NULL,
+    reverses_id TEXT NULL, hold_id TEXT NULL, expire_time BIGINT NULL, create_time BIGINT NOT NULL, update_time BIGINT NOT NULL,
+    CONSTRAINT transactions_from_account_id_foreign FOREIGN KEY (from_account_id) REFERENCES accounts (id) ON DELETE NO ACTION ON UPDATE NO ACTION,
+    CONSTRAINT transactions_to_account_id_foreign FOREIGN KEY (to_account_id) REFERENCES accounts (id) ON DELETE NO ACTION ON UPDATE NO ACTION,
+    CONSTRAINT transactions_reverses_id_foreign FOREIGN KEY (reverses_id) REFERENCES transactions (id) ON DELETE NO ACTION ON UPDATE NO ACTION,
+    CONSTRAINT transactions_hold_id_foreign FOREIGN KEY (hold_id) REFERENCES transactions (id) ON DELETE NO ACTION ON UPDATE NO ACTION,
+    PRIMARY KEY (id)`,
+  [`CREATE INDEX transactions_pending_holds ON transactions (expire_time) WHERE status = 'PENDING'`,
+    `CREATE UNIQUE INDEX transactions_reverses_id_unique ON transactions (reverses_id)`]],
+  ["entries", `id INTEGER NOT NULL PRIMARY KEY AUTOINCREMENT, transaction_id TEXT NOT NULL, account_id TEXT NOT NULL, seq BIGINT NOT NULL,
+    amount BIGINT NOT NULL, balance_after BIGINT NOT NULL, create_time BIGINT NOT NULL,
+    CONSTRAINT entries_transaction_id_foreign FOREIGN KEY (transaction_id) REFERENCES transactions (id) ON DELETE NO ACTION ON UPDATE NO ACTION,
+    CONSTRAINT entries_account_id_foreign FOREIGN KEY (account_id) REFERENCES accounts (id) ON DELETE NO ACTION ON UPDATE NO ACTION`,
+  [`CREATE INDEX entries_account_time ON entries (account_id, create_time)`, `CREATE INDEX entries_transaction ON entries (transaction_id)`,
+    `CREATE UNIQUE INDEX entries_account_id_seq_unique ON entries (account_id, seq)`]],
+  ["idempotency_keys", `caller_id TEXT NOT NULL, method TEXT NOT NULL, request_id TEXT NOT NULL, payload_hash TEXT NOT NULL, payload_fields TEXT NOT NULL,
+    outcome TEXT NOT NULL, create_time BIGINT NOT NULL, PRIMARY KEY (caller_id, method, request_id)`, []],
+  ["audit_events", `id TEXT NOT NULL, event_time BIGINT NOT NULL, actor_id TEXT NOT NULL, action TEXT NOT NULL, target_id TEXT NOT NULL,
+    outcome TEXT NOT NULL, client_address TEXT NOT NULL, request_id TEXT NOT NULL, details TEXT NOT NULL, seq BIGINT NULL, prev_hash TEXT NULL,
+    hash TEXT NULL, prev_event_id TEXT NULL, PRIMARY KEY (id)`,
+  [`CREATE INDEX audit_events_unsealed ON audit_events (event_time) WHERE seq IS NULL`, `CREATE INDEX audit_events_time ON audit_events (event_time)`,
+    `CREATE INDEX audit_events_actor ON audit_events (actor_id, event_time)`, `CREATE INDEX audit_events_target ON audit_events (target_id, event_time)`,
+    `CREATE INDEX audit_events_action ON audit_events (action, event_time)`, `CREATE UNIQUE INDEX audit_events_seq_unique ON audit_events (seq)`]],
+  ["audit_chain_head", `id INTEGER NOT NULL, seq BIGINT NOT NULL, hash TEXT NOT NULL, event_id TEXT NOT NULL DEFAULT '', PRIMARY KEY (id)`, []],
+];
+
+/** The column names of a table definition (its lines that start with a lower-case name). */
+function columnNames(definition: string): string[] {
+  return definition.split(",").map((part) => part.trim()).filter((part) => /^[a-z_]+ [A-Z]/.test(part)).map((part) => part.split(" ")[0]!);
+}
+
+function ormSchemaSqlite(): string[] {
+  const statements: string[] = ["PRAGMA foreign_keys = OFF", "BEGIN IMMEDIATE"];
+  for (const [table, definition, indexes] of SQLITE_TABLES) {
+    const columns = columnNames(definition).join(", ");
+    statements.push(
+      `DROP TABLE IF EXISTS ${table}__new`,
+      `CREATE TABLE ${table}__new (${definition})`,
+      `INSERT INTO ${table}__new (${columns}) SELECT ${columns} FROM ${table}`,
+      `DROP TABLE ${table}`,
+      `ALTER TABLE ${table}__new RENAME TO ${table}`,
+      ...indexes,
+    );
+  }
+  statements.push("COMMIT", "PRAGMA foreign_keys = ON");
+  return statements;
+}
+
+function sqlMigration(name: string, dialect: Dialect, statements: (t: Types) => string[], transactional = true) {
   class SqlMigration extends Migration {
     override async up(): Promise<void> {
       for (const sql of statements(TYPES[dialect])) this.addSql(sql);
+    }
+
+    override isTransactional(): boolean {
+      return transactional;
     }
   }
   return { name, class: SqlMigration };
 }
 
 export function migrationsFor(dialect: Dialect) {
-  return [sqlMigration("0001_initial_schema", dialect, initialSchema), sqlMigration("0004_audit", dialect, auditChainLinks)];
+  return [
+    sqlMigration("0001_initial_schema", dialect, initialSchema),
+    sqlMigration("0004_audit", dialect, auditChainLinks),
+    dialect === "postgres"
+      ? sqlMigration("0005_orm_schema", dialect, ormSchemaPostgres)
+      // PRAGMA foreign_keys only takes effect outside a transaction: the migration opens its own.
+      : sqlMigration("0005_orm_schema", dialect, ormSchemaSqlite, false),
+  ];
 }

@@ -71,7 +71,7 @@ async function insertAccount(tx: Tx, actor: Actor, a: { ownerId: string; currenc
 }
 
 async function loadAccount(tx: Tx, id: string, lock: boolean): Promise<AccountView | undefined> {
-  const row = await tx.one(`SELECT ${accountColumns()} FROM accounts WHERE id = ?${lock && tx.dialect === "postgres" ? " FOR UPDATE" : ""}`, [id]);
+  const row = await tx.one(`SELECT ${accountColumns()} FROM accounts WHERE id = ?${lock ? tx.engine.lockRows : ""}`, [id]);
   return row ? toAccount(row) : undefined;
 }
 

@@ -61,7 +61,7 @@ export async function createHold(ledger: Ledger, actor: Actor, input: CreateHold
 
 /** Locks a hold's row and checks that it can still be captured or released. */
 async function lockPendingHold(tx: Tx, holdId: string, nowMs: number): Promise<TransactionView> {
-  const row = await tx.one(`SELECT ${transactionColumns()} FROM transactions WHERE id = ?${tx.dialect === "postgres" ? " FOR UPDATE" : ""}`, [holdId]);
+  const row = await tx.one(`SELECT ${transactionColumns()} FROM transactions WHERE id = ?${tx.engine.lockRows}`, [holdId]);
   const hold = row ? toTransaction(row) : undefined;
   if (!hold || hold.type !== "HOLD") throw notFound("HOLD_NOT_FOUND", "No such hold.", { field: "hold_id" });
   if (hold.status !== "PENDING") {
@@ -192,7 +192,7 @@ export async function expireHolds(ledger: Ledger, onError: (holdId: string, err:
 
 async function expireHold(ledger: Ledger, holdId: string): Promise<boolean> {
   return ledger.db.transaction(async (tx) => {
-    const row = await tx.one(`SELECT ${transactionColumns()} FROM transactions WHERE id = ?${tx.dialect === "postgres" ? " FOR UPDATE" : ""}`, [holdId]);
+    const row = await tx.one(`SELECT ${transactionColumns()} FROM transactions WHERE id = ?${tx.engine.lockRows}`, [holdId]);
     const hold = row ? toTransaction(row) : undefined;
     const nowMs = ledger.now();
     if (!hold || hold.status !== "PENDING" || hold.expireTimeMs === null || hold.expireTimeMs > nowMs) return false;

@@ -14,6 +14,7 @@
 // Shape errors are thrown before any of this and record nothing.
 import { createHash } from "node:crypto";
 import { classifyDbError, type Database, type Tx } from "../db/database";
+import { IdempotencyKey as IdempotencyKeyEntity } from "../db/entities";
 import { DomainError, failedPrecondition } from "../errors";
 
 export interface IdempotencyKey {
@@ -73,11 +74,10 @@ export async function idempotent<T>(opts: IdempotentOptions<T>): Promise<T> {
  * whole transaction back: nothing of this attempt is kept, and the caller replays.
  */
 function claim(tx: Tx, opts: IdempotentOptions<unknown>, hash: string, fields: Record<string, string>, outcome: Outcome): void {
-  tx.defer(
-    `INSERT INTO idempotency_keys (caller_id, method, request_id, payload_hash, payload_fields, outcome, create_time)
-     VALUES (?, ?, ?, ?, ?, ?, ?)`,
-    [opts.key.callerId, opts.key.method, opts.key.requestId, hash, JSON.stringify(fields), encodeOutcome(outcome), opts.nowMs],
-  );
+  tx.em.persist(tx.em.create(IdempotencyKeyEntity, {
+    callerId: opts.key.callerId, method: opts.key.method, requestId: opts.key.requestId, payloadHash: hash,
+    payloadFields: JSON.stringify(fields), outcome: encodeOutcome(outcome), createTime: opts.nowMs,
+  }));
 }
 
 /** The unique violation of idempotency_keys' primary key: the key is taken. */

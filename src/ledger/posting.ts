@@ -17,7 +17,7 @@
 //   4. assertions on what the database returned: entries sum to zero, per currency the
 //      touched balances changed by zero in total, holds never negative, the floor held. A
 //      failed assertion is a bug: a plain Error, the transaction rolls back, INTERNAL.
-import type { BatchError, Tx } from "../db/database";
+import type { Tx } from "../db/database";
 import { failedPrecondition } from "../errors";
 import { uuidv7 } from "../ids";
 import { limits } from "../limits";
@@ -48,7 +48,7 @@ function lockStatement(tx: Tx, ids: readonly string[], numbers: readonly string[
   if (numbers.length > 0) where.push(`number IN (${placeholders(numbers.length)})`);
   if (where.length === 0) return undefined;
   return {
-    sql: `SELECT ${accountColumns()} FROM accounts WHERE ${where.join(" OR ")} ORDER BY id${tx.dialect === "postgres" ? " FOR UPDATE" : ""}`,
+    sql: `SELECT ${accountColumns()} FROM accounts WHERE ${where.join(" OR ")} ORDER BY id${tx.engine.lockRows}`,
     params: [...unique, ...numbers],
   };
 }
@@ -110,15 +110,7 @@ export async function post(tx: Tx, locked: LockedAccounts, posting: Posting, now
   const createTimeMs = Math.max(nowMs, ...accounts.map((a) => a.updateTimeMs));
   const id = uuidv7(createTimeMs);
   const t = posting.transaction;
-  let applied: Applied[];
-  if (tx.dialect === "postgres") {
-    const write = oneStatementPost(id, t, legs, createTimeMs);
-    const rows = await tx.all<UpdatedRow>(write.sql, write.params);
-    applied = appliedFromOneStatement(rows, legs, accounts);
-    assert(rows.every((r) => Number(r.create_time) === createTimeMs), "the database kept the posting time");
-  } else {
-    applied = await writeStepByStep(tx, transactionRow(id, t, createTimeMs), legs, accounts, createTimeMs);
-  }
+  const applied = await writeStepByStep(tx, transactionRow(id, t, createTimeMs), legs, accounts, createTimeMs);
   assertInvariants(applied, posting.force === true);
   return view(id, t, createTimeMs);
 }
@@ -136,39 +128,9 @@ export async function post(tx: Tx, locked: LockedAccounts, posting: Posting, now
  * On SQLite (no round trips to save): lockAccounts, authorize, post.
  */
 export async function lockAndPost(tx: Tx, posting: Posting, nowMs: number, authorize: (locked: LockedAccounts) => void): Promise<TransactionView> {
-  const legs = posting.legs;
-  // Two legs on one account (a deposit into the settlement account itself) is the caller's
-  // mistake for authorize to refuse, not a posting to attempt: the step-by-step path does that.
-  if (tx.dialect !== "postgres" || new Set(legs.map((l) => l.accountId)).size !== legs.length) {
-    const locked = await lockAccounts(tx, legs.map((l) => l.accountId));
-    authorize(locked);
-    return post(tx, locked, posting, nowMs);
-  }
-  assertShape(legs);
-  const t = posting.transaction;
-  const id = uuidv7(nowMs);
-  const lock = lockStatement(tx, legs.map((l) => l.accountId), [])!;
-  const write = oneStatementPost(id, t, legs, nowMs);
-  const checked = (locked: LockedAccounts): LockedAccount[] => {
-    authorize(locked);
-    const accounts = legs.map((leg) => locked.get(leg.accountId) ?? fail(`posting touches unlocked account ${leg.accountId}`));
-    checkLegs(posting, accounts);
-    return accounts;
-  };
-  let results: Record<string, unknown>[][];
-  try {
-    results = await tx.batch([lock, write]);
-  } catch (err) {
-    const lockRows = (err as BatchError).completedRows?.[0];
-    if (lockRows) checked(toLocked(lockRows));
-    throw err;
-  }
-  const accounts = checked(toLocked(results[0]!));
-  const rows = results[1] as UpdatedRow[];
-  const createTimeMs = Math.max(nowMs, ...accounts.map((a) => a.updateTimeMs));
-  assert(rows.every((r) => Number(r.create_time) === createTimeMs), "the posting time is the later of the clock and the accounts' last writes");
-  assertInvariants(appliedFromOneStatement(rows, legs, accounts), posting.force === true);
-  return view(id, t, createTimeMs);
+  const locked = await lockAccounts(tx, posting.legs.map((l) => l.accountId));
+  authorize(locked);
+  return post(tx, locked, posting, nowMs);
 }
 
 function assertShape(legs: Leg[]): void {
@@ -271,60 +233,7 @@ function updateAccountsSql(legs: Leg[], nowMs: number, returning: string): { sql
   };
 }
 
-/**
- * PostgreSQL: the transaction row, the account updates and the entries in ONE statement (one
- * round trip while the account locks are held). Data-modifying CTEs run on one snapshot, so
- * the entries take seq and balance_after from the UPDATE's RETURNING; the foreign key of the
- * entries is checked at the end of the statement, when the transaction row exists. The time of
- * every row is the later of `timeMs` and the accounts' update_time (entry times never go
- * backwards on an account), and is returned as create_time.
- */
-function oneStatementPost(id: string, t: NewTransaction, legs: Leg[], timeMs: number): { sql: string; params: unknown[] } {
-  const ids = placeholders(legs.length);
-  const whenAmount = legs.map(() => "WHEN ? THEN CAST(? AS BIGINT)").join(" ");
-  const values = legs.map(() => "(CAST(? AS INTEGER), ?, CAST(? AS BIGINT))").join(", ");
-  const row = transactionRow(id, t, timeMs).slice(0, -2);
-  return {
-    sql: `WITH ts AS (SELECT GREATEST(CAST(? AS BIGINT), MAX(update_time)) AS t FROM accounts WHERE id IN (${ids})),
-          new_transaction AS (
-            INSERT INTO transactions (id, tx_type, status, currency, amount, from_account_id, to_account_id, description,
-                   request_id, initiated_by, reverses_id, hold_id, expire_time, create_time, update_time)
-            VALUES (${placeholders(row.length)}, (SELECT t FROM ts), (SELECT t FROM ts))),
-          updated AS (
-            UPDATE accounts
-               SET balance = balance + CASE id ${whenAmount} END,
-                   held = held + CASE id ${whenAmount} END,
-                   entry_count = entry_count + 1,
-                   update_time = (SELECT t FROM ts)
-             WHERE id IN (${ids})
-         RETURNING id, balance, held, entry_count),
-          new_entries AS (
-            INSERT INTO entries (transaction_id, account_id, seq, amount, balance_after, create_time)
-            SELECT ?, updated.id, updated.entry_count, leg.amount, updated.balance, (SELECT t FROM ts)
-              FROM updated JOIN (VALUES ${values}) AS leg (ord, account_id, amount) ON leg.account_id = updated.id
-             ORDER BY leg.ord
-            RETURNING 1)
-     SELECT id, CAST(balance AS TEXT) AS balance, CAST(held AS TEXT) AS held, entry_count,
-            (SELECT COUNT(*) FROM new_entries) AS entries_written, (SELECT t FROM ts) AS create_time
-       FROM updated`,
-    params: [
-      timeMs, ...legs.map((l) => l.accountId),
-      ...row,
-      ...legs.flatMap((l) => [l.accountId, l.amount.toString()]),
-      ...legs.flatMap((l) => [l.accountId, l.held.toString()]),
-      ...legs.map((l) => l.accountId),
-      id,
-      ...legs.flatMap((l, i) => [i, l.accountId, l.amount.toString()]),
-    ],
-  };
-}
-
-function appliedFromOneStatement(rows: UpdatedRow[], legs: Leg[], accounts: LockedAccount[]): Applied[] {
-  assert(rows.every((r) => Number(r.entries_written) === legs.length), "one entry was written per leg");
-  return toApplied(rows, legs, accounts);
-}
-
-/** SQLite (in-process, no round trips to save): the same writes as three statements. */
+/** The writes of a posting: the transaction row, one UPDATE of the touched accounts, the entries. */
 async function writeStepByStep(tx: Tx, row: unknown[], legs: Leg[], accounts: LockedAccount[], nowMs: number): Promise<Applied[]> {
   await tx.run(INSERT_TRANSACTION, row);
   const update = updateAccountsSql(legs, nowMs, "id, CAST(balance AS TEXT) AS balance, CAST(held AS TEXT) AS held, entry_count");

@@ -35,7 +35,7 @@ export async function reverseTransaction(ledger: Ledger, actor: Actor, input: Re
     targetId: transactionId,
     failureDetails: { force: input.force },
     work: async (tx, nowMs) => {
-      const row = await tx.one(`SELECT ${transactionColumns()} FROM transactions WHERE id = ?${tx.dialect === "postgres" ? " FOR UPDATE" : ""}`, [transactionId]);
+      const row = await tx.one(`SELECT ${transactionColumns()} FROM transactions WHERE id = ?${tx.engine.lockRows}`, [transactionId]);
       if (!row) throw notFound("TRANSACTION_NOT_FOUND", "No such transaction.", { field: "transaction_id" });
       const original = toTransaction(row);
       if (original.status === "REVERSED") throw failedPrecondition("ALREADY_REVERSED", "The transaction was already reversed.", { transaction_id: original.id });

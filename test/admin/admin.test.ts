@@ -57,12 +57,17 @@ describe.each(engines())("AdminService on %s", (engine) => {
     expect((await admins().listUsers({ pageSize: 500 })).users.length).toBeGreaterThanOrEqual(6);
   });
 
-  test("only admins change users; auditors may list but not change; others may not list", async () => {
+  test("only admins change users; auditors and tellers may list but not change; customers may not list", async () => {
     const target = { userId: teller.id };
     expect(await failure(client(t.baseUrl, AdminService).listUsers({}))).toMatchObject({ code: Code.Unauthenticated });
-    expect(await failure(admins(teller).listUsers({}))).toMatchObject({ code: Code.PermissionDenied });
-    for (const call of [() => admins(auditor).setUserRoles({ ...target, roles: [Role.ADMIN] }), () => admins(auditor).disableUser(target), () => admins(auditor).enableUser(target)]) {
-      expect(await failure(call())).toMatchObject({ code: Code.PermissionDenied });
+    const customer = await createTestUser(t, [Role.CUSTOMER]);
+    expect(await failure(admins(customer).listUsers({}))).toMatchObject({ code: Code.PermissionDenied });
+    // A teller finds a customer by email prefix (API.md Additions), read-only.
+    expect((await admins(teller).listUsers({ emailPrefix: customer.email })).users.map((u) => u.id)).toEqual([customer.id]);
+    for (const caller of [auditor, teller]) {
+      for (const call of [() => admins(caller).setUserRoles({ ...target, roles: [Role.ADMIN] }), () => admins(caller).disableUser(target), () => admins(caller).enableUser(target)]) {
+        expect(await failure(call())).toMatchObject({ code: Code.PermissionDenied });
+      }
     }
     expect((await events("admin.set_roles", teller.id)).length).toBe(0);
   });

@@ -2,7 +2,7 @@
 // (SQLite, and PostgreSQL when configured): deposits, withdrawals and transfers post balanced
 // entries against the settlement account, the floor and account states are enforced, every
 // bad input is refused with a clear reason and writes nothing, and statements add up. On
-// PostgreSQL a transfer by id or a deposit takes 2 round trips.
+//
 import { Code } from "@connectrpc/connect";
 import { Role } from "../../gen/bank/v1/access_pb";
 import { createAccount, freezeAccount, closeAccount, updateAccount, unfreezeAccount } from "../../src/ledger/accounts";
@@ -10,7 +10,7 @@ import { deposit, transfer, withdraw } from "../../src/ledger/movements";
 import { getBalance, getTransaction, listTransactions } from "../../src/ledger/reads";
 import { checkDigits, formatAccountNumber } from "../../src/ledger/account-number";
 import type { AccountView, Actor } from "../../src/ledger/types";
-import { engines, roundTrips } from "../support/db";
+import { engines } from "../support/db";
 import { addUser, balanceSums, domainError, entriesMatchBalances, eur, openLedger, rid, usd, writeCounts, type LedgerFixture } from "./support";
 
 describe.each(engines())("ledger money movement on %s", (engine) => {
@@ -259,18 +259,6 @@ describe.each(engines())("ledger money movement on %s", (engine) => {
     expect([foreign.code, foreign.reason]).toEqual([Code.PermissionDenied, "OWNER_ID_STAFF_ONLY"]);
     const forBob = await createAccount(f.ledger, teller, { requestId: rid(), currency: "USD", type: "SAVINGS", displayName: "", ownerId: bob.userId });
     expect(forBob.ownerId).toBe(bob.userId);
-  });
-
-  test("on PostgreSQL a transfer by id and a deposit are 2 round trips: BEGIN+lock+write, then audit+key+COMMIT", async () => {
-    if (engine !== "postgres") return;
-    const from = await open(alice);
-    const to = await open(bob);
-    await fund(teller, from, 1_000);
-    const transferTrips = await roundTrips(() =>
-      transfer(f.ledger, alice, { requestId: rid(), fromAccountId: from.id, toAccountId: to.id, toAccountNumber: "", amount: usd(100), description: "" }));
-    expect(transferTrips).toBe(2);
-    expect(await roundTrips(() => fund(teller, from, 100))).toBe(2);
-    expect((await balance(alice, from)).ledger).toBe(1_000n);
   });
 
   test("a balance near the BIGINT range is refused instead of overflowing", async () => {

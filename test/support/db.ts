@@ -70,20 +70,3 @@ export async function withClient<T>(url: string, fn: (c: Client) => Promise<T>):
     await client.end();
   }
 }
-
-/** Counts PostgreSQL round trips (pg client.query calls: one per statement or pipeline) while
- * `fn` runs. */
-export async function roundTrips(fn: () => Promise<unknown>): Promise<number> {
-  const original = Client.prototype.query;
-  let calls = 0;
-  Client.prototype.query = function (this: Client, ...args: unknown[]) {
-    calls++;
-    return (original as (...a: unknown[]) => unknown).apply(this, args);
-  } as typeof Client.prototype.query;
-  try {
-    await fn();
-  } finally {
-    Client.prototype.query = original;
-  }
-  return calls;
-}

@@ -1,0 +1,40 @@
+// What differs between SQLite and PostgreSQL, behind one interface with one implementation per
+// engine (sqlite-engine.ts, postgres-engine.ts). Domain code never branches on the engine: it asks
+// the engine how to spell the few things that differ.
+import type { Options } from "@mikro-orm/core";
+import type { DatabaseConfig } from "../config";
+
+export type Dialect = "sqlite" | "postgres";
+
+/** A column of a JSON row set (see SqlEngine.jsonRows). */
+export interface JsonColumn {
+  name: string;
+  /** text: a string; bigint: an integer sent as a decimal string (money, times, counters). */
+  type: "text" | "bigint";
+}
+
+export interface SqlEngine {
+  readonly dialect: Dialect;
+  /**
+   * Appended to a SELECT inside a transaction to lock the rows it returns until COMMIT:
+   * PostgreSQL's FOR UPDATE; nothing on SQLite, whose single writer serializes transactions.
+   */
+  readonly lockRows: string;
+  /**
+   * A table expression `<alias>` over the rows of ONE JSON array parameter (`?`), each row an
+   * object with these columns: how the set-based statements of the posting engine write many
+   * rows with one bound parameter. Bigint columns are sent as decimal strings (exact).
+   */
+  jsonRows(alias: string, columns: readonly JsonColumn[]): string;
+  /**
+   * Takes a transaction-scoped exclusive lock named by `key` if nobody holds it, without
+   * waiting; returns the SQL to run (one row with a boolean-ish column `locked`), or undefined
+   * when the engine serializes writers anyway (SQLite: the caller takes the write lock by
+   * writing first).
+   */
+  tryTransactionLockSql(key: string): string | undefined;
+  /** A value as the driver must receive it (SQLite's driver binds a BigInt as NULL, silently). */
+  bindable(value: unknown): unknown;
+  /** MikroORM options of this engine (driver, connection, pool). */
+  ormOptions(config: DatabaseConfig): Partial<Options>;
+}
