@@ -1,8 +1,7 @@
 // Goal: the ledger's money rules hold when its functions are called directly on a database
 // (SQLite, and PostgreSQL when configured): deposits, withdrawals and transfers post balanced
 // entries against the settlement account, the floor and account states are enforced, every
-// bad input is refused with a clear reason and writes nothing, and statements add up. On
-//
+// bad input is refused with a clear reason and writes nothing, and statements add up.
 import { Code } from "@connectrpc/connect";
 import { Role } from "../../gen/bank/v1/access_pb";
 import { createAccount, freezeAccount, closeAccount, updateAccount, unfreezeAccount } from "../../src/ledger/accounts";
