@@ -4,7 +4,7 @@
 import { Code, ConnectError } from "@connectrpc/connect";
 import { create } from "@bufbuild/protobuf";
 import { ErrorInfoSchema } from "../gen/bank/v1/error_info_pb";
-import { DatabaseUnavailableError, TransactionConflictError, classifyDbError } from "./db/database";
+import { CallAbortedError, DatabaseUnavailableError, TransactionConflictError, classifyDbError } from "./db/database";
 
 export class DomainError extends Error {
   constructor(
@@ -43,6 +43,10 @@ export const alreadyExists = (reason: string, message: string, metadata?: Record
   new DomainError(Code.AlreadyExists, reason, message, metadata);
 export const resourceExhausted = (reason: string, message: string, metadata?: Record<string, string>) =>
   new DomainError(Code.ResourceExhausted, reason, message, metadata);
+export const unavailable = (reason: string, message: string, metadata?: Record<string, string>) =>
+  new DomainError(Code.Unavailable, reason, message, metadata);
+export const aborted = (reason: string, message: string, metadata?: Record<string, string>) =>
+  new DomainError(Code.Aborted, reason, message, metadata);
 
 /** Builds a ConnectError carrying a bank.v1.ErrorInfo detail. */
 export function connectError(code: Code, reason: string, message: string, metadata: Record<string, string> = {}): ConnectError {
@@ -66,6 +70,12 @@ export function toConnectError(err: unknown, correlationId: string): MappedError
     if (err.code === Code.Internal || err.code === Code.Unknown) return { error: internal(correlationId), unexpected: true };
     if (err.findDetails(ErrorInfoSchema).length > 0) return { error: err, unexpected: false };
     return { error: connectError(err.code, frameworkReason(err.code), err.rawMessage, {}), unexpected: false };
+  }
+  if (err instanceof CallAbortedError) {
+    // The call's deadline passed (or its client went away) before its work committed: nothing
+    // was written. Connect aborts the signal with the ConnectError it answers with.
+    const code = err.reason instanceof ConnectError ? err.reason.code : Code.DeadlineExceeded;
+    return { error: connectError(code, code === Code.Canceled ? "CANCELED" : "DEADLINE_EXCEEDED", "The call ended before its work was done; nothing was written.", {}), unexpected: false };
   }
   if (err instanceof DatabaseUnavailableError || classifyDbError(err) === "unavailable") {
     return {

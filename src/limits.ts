@@ -47,6 +47,20 @@ export const limits = {
   /** Expired holds released per sweep; the rest wait for the next sweep, so one sweep never
    * holds the database for long. */
   holdSweepBatchMax: 200,
+  /** Transfers in one BatchTransfer call (API.md Additions: 1,000 by default), set so that a
+   * full request and its full response fit messageBytesMax (test/ledger/batch-transfer.test.ts
+   * builds both at their largest and checks). */
+  batchTransfersMax: 1_000,
+  /** Postings per batch of the posting engine. A commit (and its fsync) and a unit of work cost
+   * the same for one posting or many; larger batches hold their row locks longer. A single
+   * request heavier than this (a BatchTransfer of batchTransfersMax) runs as a batch of its own. */
+  postingBatchMax: 1_000,
+  /** Postings waiting for the engine; more are refused (RESOURCE_EXHAUSTED) instead of queueing
+   * without bound. At ~5,000 postings/s this is about 4 s of work. */
+  postingQueueWeightMax: 20_000,
+  /** Wait before a batch that failed as a whole (a lost connection) is retried, times the
+   * attempt; attempts are capped by txRetriesMax. */
+  postingRetryBackoffMs: 50,
   /** Largest absolute balance or held total of any account, settlement included. BIGINT ends at
    * about 9.2 * 10^18; stopping at 4 * 10^18 leaves room for one more maximal amount and means
    * SQLite can never overflow an integer into a float. */

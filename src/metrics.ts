@@ -11,6 +11,9 @@ export interface Metrics {
   dbPool: Gauge<"state">;
   dbConnectionErrors: Counter;
   auditUnsealed: Gauge;
+  postingBatches: Counter<"outcome">;
+  postingBatchSize: Histogram;
+  postingBatchSeconds: Histogram;
 }
 
 export function createMetrics(): Metrics {
@@ -27,5 +30,13 @@ export function createMetrics(): Metrics {
     dbPool: new Gauge({ name: "bankd_db_pool_connections", help: "Database pool connections by state (used, free, pending).", labelNames: ["state"], registers: [registry] }),
     dbConnectionErrors: new Counter({ name: "bankd_db_connection_errors_total", help: "PostgreSQL connections that failed (database restart, network) and were dropped.", registers: [registry] }),
     auditUnsealed: new Gauge({ name: "bankd_audit_unsealed_events", help: "Audit events recorded but not yet sealed into the hash chain.", registers: [registry] }),
+    postingBatches: new Counter({ name: "bankd_posting_batches_total", help: "Posting engine batches, by outcome (committed, failed).", labelNames: ["outcome"], registers: [registry] }),
+    postingBatchSize: new Histogram({
+      name: "bankd_posting_batch_size",
+      help: "Postings per committed batch of the posting engine.",
+      buckets: [1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 2048],
+      registers: [registry],
+    }),
+    postingBatchSeconds: new Histogram({ name: "bankd_posting_batch_duration_seconds", help: "Time from a batch's start to its commit.", buckets: latencyBuckets, registers: [registry] }),
   };
 }

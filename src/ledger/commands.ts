@@ -1,12 +1,15 @@
-// The frame every money command runs in: an idempotent database transaction (see
-// idempotency.ts) whose business failures are recorded with a FAILED audit event.
-import type { Tx } from "../db/database";
-import { auditFailure, type AuditDetails } from "./audit";
-import { idempotent, type Payload } from "./idempotency";
+// The frame every money command runs in: a posting request to the engine (posting-engine.ts)
+// with the command's idempotency key (AIP-155: the caller, the method and the request_id, with
+// the digests of the normalized payload). The engine claims the key in the batch's unit of work,
+// applies the command, and stores its outcome (a transaction or a business failure, with a
+// FAILED audit event) for replay.
+import { digestedKey, type Payload } from "./idempotency";
 import type { Ledger } from "./ledger";
-import type { Actor } from "./types";
+import type { AuditDetails, BatchState } from "./posting";
+import type { AccountsToLock, LockView } from "./posting-engine";
+import type { Actor, TransactionView } from "./types";
 
-export interface MoneyCommand<T> {
+export interface MoneyCommand {
   /** "TransactionService/Transfer": part of the idempotency key. */
   method: string;
   /** Audit action, e.g. "transaction.transfer". */
@@ -18,19 +21,26 @@ export interface MoneyCommand<T> {
   targetId: string;
   /** Extra facts for the FAILED event. */
   failureDetails?: AuditDetails;
-  work: (tx: Tx, nowMs: number) => Promise<T>;
+  /** Transaction rows to lock before the accounts (a hold, a transaction to reverse). */
+  transactionIds?: readonly string[];
+  /** Transactions whose entries the command needs (a reversal). */
+  entriesOf?: readonly string[];
+  /** The accounts to lock, once the transaction rows are locked. */
+  accounts(locked: LockView): AccountsToLock;
+  /** The command, applied to the batch: posts, settles, audits; a DomainError refuses it. */
+  apply(batch: BatchState): TransactionView;
 }
 
-export async function runMoneyCommand<T>(ledger: Ledger, actor: Actor, command: MoneyCommand<T>): Promise<T> {
-  const nowMs = ledger.now();
-  return idempotent({
-    db: ledger.db,
-    key: { callerId: actor.userId, method: command.method, requestId: command.requestId },
-    payload: command.payload,
-    nowMs,
-    // The clock is read again inside: a retried transaction must not reuse a stale time.
-    work: (tx) => command.work(tx, ledger.now()),
-    recordFailure: (tx, error) => auditFailure(tx, actor, command.action, command.targetId, error, nowMs, { request_id: command.requestId, ...command.failureDetails }),
+export function runMoneyCommand(ledger: Ledger, actor: Actor, command: MoneyCommand): Promise<TransactionView> {
+  return ledger.engine.submit<TransactionView>({
+    key: digestedKey({ callerId: actor.userId, method: command.method, requestId: command.requestId }, command.payload),
+    signal: actor.signal,
+    weight: 1,
+    transactionIds: command.transactionIds,
+    entriesOf: command.entriesOf,
+    accounts: command.accounts,
+    apply: (batch) => command.apply(batch),
+    failure: { actor, action: command.action, targetId: command.targetId, details: { request_id: command.requestId, ...command.failureDetails } },
   });
 }
 

@@ -1,18 +1,17 @@
 // Holds, two-phase like card authorisations: CreateHold reserves money (held grows, the ledger
 // balance does not move); CaptureHold moves all or part of it and releases the rest;
 // ReleaseHold gives it back; the sweeper releases holds past their expire_time as EXPIRED.
-// A hold leaves PENDING exactly once: its row is locked FOR UPDATE before its accounts (lock
-// order: the hold, then accounts by ascending id), and its status is checked under that lock.
-import type { Tx } from "../db/database";
+// Each is a request to the posting engine. A hold leaves PENDING exactly once: its row is locked
+// before its accounts (lock order: transaction rows, then accounts, each by ascending id), and
+// its status is checked in the batch, where a capture earlier in the same batch is already seen.
 import { failedPrecondition, invalidArgument, notFound } from "../errors";
 import { limits } from "../limits";
 import { accessAccount, accountNotFound, requireOperator } from "./access";
-import { audit } from "./audit";
 import { moneyDetails, runMoneyCommand } from "./commands";
 import type { Ledger } from "./ledger";
 import type { MoneyInput } from "./movements";
-import { lockAccounts, post } from "./posting";
-import { toTransaction, transactionColumns } from "./rows";
+import type { BatchState } from "./posting";
+import type { LockView } from "./posting-engine";
 import type { Actor, TransactionView } from "./types";
 import { parseAmount, parseId, parseRequestId, parseText } from "./validate";
 
@@ -43,38 +42,39 @@ export async function createHold(ledger: Ledger, actor: Actor, input: CreateHold
     payload: { account_id: accountId, currency: amount.currency, minor_units: amount.minor, description, expire_time: input.expireTimeMs ?? null },
     targetId: accountId,
     failureDetails: moneyDetails(amount.minor, amount.currency),
-    work: async (tx, now) => {
-      const locked = await lockAccounts(tx, [accountId]);
-      const account = accessAccount(actor, locked.get(accountId), "operate");
-      const t = await post(tx, locked, {
+    accounts: () => ({ ids: [accountId] }),
+    apply: (batch) => {
+      const account = accessAccount(actor, batch.account(accountId), "operate");
+      const t = batch.post({
         transaction: {
           type: "HOLD", status: "PENDING", currency: amount.currency, amount: amount.minor, fromAccountId: account.id, toAccountId: null,
           description, requestId, initiatedBy: actor.userId, expireTimeMs,
         },
         legs: [{ accountId: account.id, amount: 0n, held: amount.minor }],
-      }, now);
-      await audit(tx, actor, { action: "transaction.hold.create", targetId: t.id, details: moneyDetails(t.amount, t.currency, { account_id: account.id, expire_time: expireTimeMs }) }, now);
+      });
+      batch.audit(actor, { action: "transaction.hold.create", targetId: t.id, details: moneyDetails(t.amount, t.currency, { account_id: account.id, expire_time: expireTimeMs }) });
       return t;
     },
   });
 }
 
-/** Locks a hold's row and checks that it can still be captured or released. */
-async function lockPendingHold(tx: Tx, holdId: string, nowMs: number): Promise<TransactionView> {
-  const row = await tx.one(`SELECT ${transactionColumns()} FROM transactions WHERE id = ?${tx.engine.lockRows}`, [holdId]);
-  const hold = row ? toTransaction(row) : undefined;
+/** The hold as the batch has it now, if it can still be captured or released. */
+function pendingHold(batch: BatchState, holdId: string): TransactionView {
+  const hold = batch.transaction(holdId);
   if (!hold || hold.type !== "HOLD") throw notFound("HOLD_NOT_FOUND", "No such hold.", { field: "hold_id" });
   if (hold.status !== "PENDING") {
     throw failedPrecondition("HOLD_NOT_PENDING", `The hold was already ${hold.status.toLowerCase()}.`, { hold_id: hold.id, status: hold.status });
   }
-  if (hold.expireTimeMs !== null && hold.expireTimeMs <= nowMs) {
+  if (hold.expireTimeMs !== null && hold.expireTimeMs <= batch.nowMs) {
     throw failedPrecondition("HOLD_EXPIRED", "The hold has expired; its money is being released.", { hold_id: hold.id });
   }
   return hold;
 }
 
-async function settleHold(tx: Tx, hold: TransactionView, status: "CAPTURED" | "RELEASED" | "EXPIRED", timeMs: number): Promise<void> {
-  await tx.run(`UPDATE transactions SET status = ?, update_time = ? WHERE id = ? AND status = 'PENDING'`, [status, timeMs, hold.id]);
+/** The account of a locked hold (none when the id is not a hold). */
+function holdAccount(locked: LockView, holdId: string): string[] {
+  const hold = locked.transaction(holdId);
+  return hold && hold.type === "HOLD" ? [hold.fromAccountId] : [];
 }
 
 export interface CaptureHoldInput {
@@ -92,14 +92,20 @@ export async function captureHold(ledger: Ledger, actor: Actor, input: CaptureHo
   const holdId = parseId(input.holdId, "hold_id");
   const amount = input.amount ? parseAmount(ledger.currencies, input.amount) : undefined;
   const toId = input.toAccountId === "" ? undefined : parseId(input.toAccountId, "to_account_id");
+  const targetOf = (hold: TransactionView) => toId ?? ledger.settlementId(hold.currency);
   return runMoneyCommand(ledger, actor, {
     method: "TransactionService/CaptureHold",
     action: "transaction.hold.capture",
     requestId,
     payload: { hold_id: holdId, currency: amount?.currency ?? null, minor_units: amount?.minor ?? null, to_account_id: toId ?? null },
     targetId: holdId,
-    work: async (tx, nowMs) => {
-      const hold = await lockPendingHold(tx, holdId, nowMs);
+    transactionIds: [holdId],
+    accounts: (locked) => {
+      const hold = locked.transaction(holdId);
+      return { ids: hold && hold.type === "HOLD" ? [hold.fromAccountId, targetOf(hold)] : [] };
+    },
+    apply: (batch) => {
+      const hold = pendingHold(batch, holdId);
       const captured = amount?.minor ?? hold.amount;
       if (amount && amount.currency !== hold.currency) {
         throw failedPrecondition("CURRENCY_MISMATCH", `The hold is in ${hold.currency}.`, { hold_id: hold.id, hold_currency: hold.currency });
@@ -107,13 +113,11 @@ export async function captureHold(ledger: Ledger, actor: Actor, input: CaptureHo
       if (captured > hold.amount) {
         throw failedPrecondition("AMOUNT_EXCEEDS_HOLD", "The capture amount is larger than the hold.", { hold_id: hold.id, held: hold.amount.toString() });
       }
-      const targetId = toId ?? ledger.settlementId(hold.currency);
-      const locked = await lockAccounts(tx, [hold.fromAccountId, targetId]);
-      const source = accessAccount(actor, locked.get(hold.fromAccountId), "operate");
-      const target = locked.get(targetId);
+      const source = accessAccount(actor, batch.account(hold.fromAccountId), "operate");
+      const target = batch.account(targetOf(hold));
       if (!target || (toId !== undefined && target.kind !== "CUSTOMER")) throw accountNotFound("to_account_id");
       if (target.id === source.id) throw failedPrecondition("SAME_ACCOUNT", "A hold cannot be captured to the account it is on.", { field: "to_account_id" });
-      const t = await post(tx, locked, {
+      const t = batch.post({
         transaction: {
           type: "CAPTURE", status: "POSTED", currency: hold.currency, amount: captured, fromAccountId: source.id, toAccountId: toId ?? null,
           description: hold.description, requestId, initiatedBy: actor.userId, holdId: hold.id,
@@ -123,9 +127,9 @@ export async function captureHold(ledger: Ledger, actor: Actor, input: CaptureHo
           { accountId: source.id, amount: -captured, held: -hold.amount },
           { accountId: target.id, amount: captured, held: 0n },
         ],
-      }, nowMs);
-      await settleHold(tx, hold, "CAPTURED", t.createTimeMs);
-      await audit(tx, actor, { action: "transaction.hold.capture", targetId: t.id, details: moneyDetails(captured, hold.currency, { hold_id: hold.id, released: (hold.amount - captured).toString() }) }, nowMs);
+      });
+      batch.setStatus(hold.id, "CAPTURED", t.createTimeMs);
+      batch.audit(actor, { action: "transaction.hold.capture", targetId: t.id, details: moneyDetails(captured, hold.currency, { hold_id: hold.id, released: (hold.amount - captured).toString() }) });
       return t;
     },
   });
@@ -141,28 +145,29 @@ export async function releaseHold(ledger: Ledger, actor: Actor, input: { request
     requestId,
     payload: { hold_id: holdId },
     targetId: holdId,
-    work: async (tx, nowMs) => {
-      const hold = await lockPendingHold(tx, holdId, nowMs);
-      return postRelease(tx, ledger, actor, hold, "RELEASED", requestId, hold.description, nowMs);
+    transactionIds: [holdId],
+    accounts: (locked) => ({ ids: holdAccount(locked, holdId) }),
+    apply: (batch) => {
+      const hold = pendingHold(batch, holdId);
+      return postRelease(batch, actor, hold, "RELEASED", requestId, hold.description);
     },
   });
 }
 
 /** Posts the RELEASE of a hold (a zero entry, held shrinks) and settles the hold. */
-async function postRelease(tx: Tx, ledger: Ledger, actor: Actor, hold: TransactionView, status: "RELEASED" | "EXPIRED", requestId: string, description: string, nowMs: number): Promise<TransactionView> {
-  const locked = await lockAccounts(tx, [hold.fromAccountId]);
-  const account = status === "EXPIRED" ? locked.get(hold.fromAccountId) : accessAccount(actor, locked.get(hold.fromAccountId), "operate");
-  if (!account) throw new Error("a hold's account vanished");
-  const t = await post(tx, locked, {
+function postRelease(batch: BatchState, actor: Actor, hold: TransactionView, status: "RELEASED" | "EXPIRED", requestId: string, description: string): TransactionView {
+  const account = status === "EXPIRED" ? batch.account(hold.fromAccountId) : accessAccount(actor, batch.account(hold.fromAccountId), "operate");
+  if (!account) throw new Error("ledger invariant violated: a hold's account vanished");
+  const t = batch.post({
     transaction: {
       type: "RELEASE", status: "POSTED", currency: hold.currency, amount: hold.amount, fromAccountId: account.id, toAccountId: null,
       description, requestId, initiatedBy: actor.userId, holdId: hold.id,
     },
     legs: [{ accountId: account.id, amount: 0n, held: -hold.amount }],
-  }, nowMs);
-  await settleHold(tx, hold, status, t.createTimeMs);
+  });
+  batch.setStatus(hold.id, status, t.createTimeMs);
   const action = status === "EXPIRED" ? "transaction.hold.expire" : "transaction.hold.release";
-  await audit(tx, actor, { action, targetId: t.id, details: moneyDetails(hold.amount, hold.currency, { hold_id: hold.id, account_id: account.id }) }, nowMs);
+  batch.audit(actor, { action, targetId: t.id, details: moneyDetails(hold.amount, hold.currency, { hold_id: hold.id, account_id: account.id }) });
   return t;
 }
 
@@ -170,33 +175,35 @@ const SYSTEM: Actor = { userId: "system", roles: [], clientAddress: "", callId: 
 
 /**
  * Releases holds past their expire_time (status EXPIRED), at most limits.holdSweepBatchMax per
- * call, one transaction each. Safe with several processes sweeping at once: each hold is
- * re-checked under its row lock, so it expires once. A hold that fails to expire is reported
- * and skipped, so it cannot stall the others. Returns how many holds it looked at and expired.
+ * call, through the posting engine (they share its batches). Safe with several processes
+ * sweeping at once: each hold is re-checked under its row lock in the batch, so it expires once.
+ * A hold that fails to expire is reported and skipped, so it cannot stall the others. Returns
+ * how many holds it looked at and expired.
  */
 export async function expireHolds(ledger: Ledger, onError: (holdId: string, err: unknown) => void = () => undefined): Promise<{ due: number; expired: number }> {
   const nowMs = ledger.now();
   const due = await ledger.db.read((tx) =>
     tx.all<{ id: string }>(`SELECT id FROM transactions WHERE status = 'PENDING' AND expire_time <= ? ORDER BY expire_time LIMIT ?`, [nowMs, limits.holdSweepBatchMax]),
   );
-  let expired = 0;
-  for (const { id } of due) {
-    try {
-      if (await expireHold(ledger, id)) expired++;
-    } catch (err) {
-      onError(id, err);
-    }
-  }
-  return { due: due.length, expired };
+  const results = await Promise.all(due.map(({ id }) => expireHold(ledger, id).catch((err: unknown) => {
+    onError(id, err);
+    return false;
+  })));
+  return { due: due.length, expired: results.filter(Boolean).length };
 }
 
-async function expireHold(ledger: Ledger, holdId: string): Promise<boolean> {
-  return ledger.db.transaction(async (tx) => {
-    const row = await tx.one(`SELECT ${transactionColumns()} FROM transactions WHERE id = ?${tx.engine.lockRows}`, [holdId]);
-    const hold = row ? toTransaction(row) : undefined;
-    const nowMs = ledger.now();
-    if (!hold || hold.status !== "PENDING" || hold.expireTimeMs === null || hold.expireTimeMs > nowMs) return false;
-    await postRelease(tx, ledger, SYSTEM, hold, "EXPIRED", `expire:${hold.id}`, "Hold expired", nowMs);
-    return true;
+/** Expires one hold if it is still pending and past its time; a system posting without a key. */
+function expireHold(ledger: Ledger, holdId: string): Promise<boolean> {
+  return ledger.engine.submit<boolean>({
+    weight: 1,
+    transactionIds: [holdId],
+    accounts: (locked) => ({ ids: holdAccount(locked, holdId) }),
+    apply: (batch) => {
+      const hold = batch.transaction(holdId);
+      if (!hold || hold.status !== "PENDING" || hold.expireTimeMs === null || hold.expireTimeMs > batch.nowMs) return false;
+      postRelease(batch, SYSTEM, hold, "EXPIRED", `expire:${hold.id}`, "Hold expired");
+      return true;
+    },
+    failure: { actor: SYSTEM, action: "transaction.hold.expire", targetId: holdId, details: {} },
   });
 }

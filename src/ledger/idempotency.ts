@@ -29,7 +29,20 @@ export type PayloadValue = string | bigint | number | boolean | null;
 /** The request's meaningful fields, after normalization (e.g. account number without spaces). */
 export type Payload = Record<string, PayloadValue>;
 
-type Outcome = { ok: unknown } | { error: ReturnType<DomainError["toJSON"]> };
+export type Outcome = { ok: unknown } | { error: ReturnType<DomainError["toJSON"]> };
+
+/** A request's key with its payload digests, as idempotency_keys stores it. */
+export interface DigestedKey extends IdempotencyKey {
+  payloadHash: string;
+  /** JSON of the per-field digests (to name the fields of a REQUEST_ID_REUSED). */
+  payloadFields: string;
+}
+
+/** The key of a request with the digests of its normalized payload. */
+export function digestedKey(key: IdempotencyKey, payload: Payload): DigestedKey {
+  const fields = fieldDigests(payload);
+  return { ...key, payloadHash: payloadHash(fields), payloadFields: JSON.stringify(fields) };
+}
 
 export interface IdempotentOptions<T> {
   db: Database;
@@ -99,17 +112,23 @@ async function replay<T>(db: Database, key: IdempotencyKey, hash: string, fields
   // Keys are never deleted, and this one was just found taken.
   if (!row) throw new Error("idempotency key vanished after a conflict");
   if (row.payload_hash !== hash) {
-    const stored = JSON.parse(row.payload_fields) as Record<string, string>;
-    const names = [...new Set([...Object.keys(stored), ...Object.keys(fields)])].filter((f) => stored[f] !== fields[f]).sort();
-    throw failedPrecondition(
-      "REQUEST_ID_REUSED",
-      `This request_id was already used with different values (${names.join(", ")}); use a new request_id for a new operation.`,
-      { request_id: key.requestId, fields: names.join(",") },
-    );
+    throw reusedKeyError({ ...key, payloadHash: hash, payloadFields: JSON.stringify(fields) }, { payloadFields: row.payload_fields });
   }
   const outcome = decodeOutcome(row.outcome);
   if ("error" in outcome) throw DomainError.fromJSON(outcome.error);
   return outcome.ok as T;
+}
+
+/** FAILED_PRECONDITION REQUEST_ID_REUSED naming the fields whose values differ from the stored. */
+export function reusedKeyError(key: DigestedKey, stored: { payloadFields: string }): DomainError {
+  const mine = JSON.parse(key.payloadFields) as Record<string, string>;
+  const theirs = JSON.parse(stored.payloadFields) as Record<string, string>;
+  const names = [...new Set([...Object.keys(theirs), ...Object.keys(mine)])].filter((f) => theirs[f] !== mine[f]).sort();
+  return failedPrecondition(
+    "REQUEST_ID_REUSED",
+    `This request_id was already used with different values (${names.join(", ")}); use a new request_id for a new operation.`,
+    { request_id: key.requestId, fields: names.join(",") },
+  );
 }
 
 function fieldDigests(payload: Payload): Record<string, string> {
@@ -127,11 +146,11 @@ function payloadHash(fields: Record<string, string>): string {
 }
 
 /** JSON with bigints kept exact: {"$bigint": "123"}. */
-function encodeOutcome(outcome: Outcome): string {
+export function encodeOutcome(outcome: Outcome): string {
   return JSON.stringify(outcome, (_k, v: unknown) => (typeof v === "bigint" ? { $bigint: v.toString() } : v));
 }
 
-function decodeOutcome(text: string): Outcome {
+export function decodeOutcome(text: string): Outcome {
   return JSON.parse(text, (_k, v: unknown) => {
     if (v !== null && typeof v === "object" && !Array.isArray(v)) {
       const o = v as Record<string, unknown>;

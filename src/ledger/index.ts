@@ -16,14 +16,17 @@ export interface LedgerModuleOptions extends LedgerOptions {
 }
 
 export async function createLedgerModule(ctx: AppContext, opts: LedgerModuleOptions = {}): Promise<AppModule> {
-  const ledger = await Ledger.open(ctx.db, ctx.config.currencies, opts);
+  const ledger = await Ledger.open(ctx.db, ctx.config.currencies, { metrics: ctx.metrics, logger: ctx.logger, ...opts });
   const sweeper = startHoldSweeper(ledger, ctx.logger, opts.holdSweepIntervalMs ?? limits.holdSweepIntervalMs);
   return {
     routes: (router) => {
       router.service(AccountService, accountService(ledger));
       router.service(TransactionService, transactionService(ledger));
     },
-    stop: () => sweeper.stop(),
+    stop: async () => {
+      await sweeper.stop();
+      await ledger.stop();
+    },
   };
 }
 

@@ -5,25 +5,43 @@ import type { Database } from "../db/database";
 import { recordAudit } from "../audit/recorder";
 import { uuidv7 } from "../ids";
 import { settlementAccountNumber } from "./account-number";
+import { PostingEngine } from "./posting-engine";
+import type { Logger } from "../logger";
+import type { Metrics } from "../metrics";
 
 export interface LedgerOptions {
   /** Epoch milliseconds; tests move time to expire holds. */
   clock?: () => number;
+  metrics?: Metrics;
+  logger?: Logger;
+  /** Postings per batch (tests make it small to exercise splitting); limits.postingBatchMax. */
+  postingBatchMax?: number;
 }
 
 export class Ledger {
+  /** The posting engine: the only way money moves (posting-engine.ts). */
+  readonly engine: PostingEngine;
+
   private constructor(
     readonly db: Database,
     readonly currencies: ReadonlyMap<string, Currency>,
     private readonly settlementIds: ReadonlyMap<string, string>,
     private readonly clock: () => number,
-  ) {}
+    opts: LedgerOptions,
+  ) {
+    this.engine = new PostingEngine(db, clock, { metrics: opts.metrics, logger: opts.logger, batchMax: opts.postingBatchMax });
+  }
 
   /** Ensures one settlement account per configured currency and returns the ledger. */
   static async open(db: Database, currencies: ReadonlyMap<string, Currency>, opts: LedgerOptions = {}): Promise<Ledger> {
     const clock = opts.clock ?? Date.now;
     const ids = await ensureSettlementAccounts(db, [...currencies.keys()], clock());
-    return new Ledger(db, currencies, ids, clock);
+    return new Ledger(db, currencies, ids, clock, opts);
+  }
+
+  /** Stops taking money movements and waits until every queued one has been answered. */
+  stop(): Promise<void> {
+    return this.engine.stop();
   }
 
   now(): number {

@@ -1,13 +1,14 @@
 // Deposits, withdrawals and transfers. Deposits and withdrawals post against the currency's
-// settlement account (the outside world), so every transaction's entries sum to zero.
+// settlement account (the outside world), so every transaction's entries sum to zero. Each is a
+// request to the posting engine; the checks run on the locked accounts of its batch.
 import { invalidArgument, failedPrecondition } from "../errors";
 import { limits } from "../limits";
 import { accessAccount, accountNotFound } from "./access";
-import { audit } from "./audit";
 import { moneyDetails, runMoneyCommand } from "./commands";
+import type { Payload } from "./idempotency";
 import type { Ledger } from "./ledger";
-import { lockAccounts, lockAndPost, post, type LockedAccounts } from "./posting";
-import type { AccountView, Actor, Amount, TransactionView } from "./types";
+import type { BatchState } from "./posting";
+import type { Actor, Amount, TransactionView } from "./types";
 import { parseAccountNumberInput, parseAmount, parseId, parseRequestId, parseText } from "./validate";
 
 export interface MoneyInput {
@@ -48,9 +49,10 @@ export async function withdraw(ledger: Ledger, actor: Actor, input: MoveInput): 
   return settle(ledger, actor, parseMove(ledger, input), "WITHDRAWAL");
 }
 
-async function settle(ledger: Ledger, actor: Actor, m: ParsedMove, type: "DEPOSIT" | "WITHDRAWAL"): Promise<TransactionView> {
+function settle(ledger: Ledger, actor: Actor, m: ParsedMove, type: "DEPOSIT" | "WITHDRAWAL"): Promise<TransactionView> {
   const action = type === "DEPOSIT" ? "transaction.deposit" : "transaction.withdraw";
   const sign = type === "DEPOSIT" ? 1n : -1n;
+  const settlementId = ledger.settlementId(m.amount.currency);
   return runMoneyCommand(ledger, actor, {
     method: type === "DEPOSIT" ? "TransactionService/Deposit" : "TransactionService/Withdraw",
     action,
@@ -58,22 +60,22 @@ async function settle(ledger: Ledger, actor: Actor, m: ParsedMove, type: "DEPOSI
     payload: { account_id: m.accountId, currency: m.amount.currency, minor_units: m.amount.minor, description: m.description },
     targetId: m.accountId,
     failureDetails: moneyDetails(m.amount.minor, m.amount.currency),
-    work: async (tx, nowMs) => {
-      const settlementId = ledger.settlementId(m.amount.currency);
-      // The legs are known before the lock: lock and write in one round trip, then authorize.
-      const t = await lockAndPost(tx, {
+    accounts: () => ({ ids: [m.accountId, settlementId] }),
+    apply: (batch) => {
+      const account = accessAccount(actor, batch.account(m.accountId), "operate");
+      const t = batch.post({
         transaction: {
           type, status: "POSTED", currency: m.amount.currency, amount: m.amount.minor,
-          fromAccountId: type === "DEPOSIT" ? null : m.accountId,
-          toAccountId: type === "DEPOSIT" ? m.accountId : null,
+          fromAccountId: type === "DEPOSIT" ? null : account.id,
+          toAccountId: type === "DEPOSIT" ? account.id : null,
           description: m.description, requestId: m.requestId, initiatedBy: actor.userId,
         },
         legs: [
-          { accountId: m.accountId, amount: sign * m.amount.minor, held: 0n },
+          { accountId: account.id, amount: sign * m.amount.minor, held: 0n },
           { accountId: settlementId, amount: -sign * m.amount.minor, held: 0n },
         ],
-      }, nowMs, (locked) => accessAccount(actor, locked.get(m.accountId), "operate"));
-      await audit(tx, actor, { action, targetId: t.id, details: moneyDetails(t.amount, t.currency, { account_id: m.accountId }) }, nowMs);
+      });
+      batch.audit(actor, { action, targetId: t.id, details: moneyDetails(t.amount, t.currency, { account_id: account.id }) });
       return t;
     },
   });
@@ -90,8 +92,18 @@ export interface TransferInput {
   description: string;
 }
 
-/** Transfer: from an account the caller may operate to any active customer account of the same currency. */
-export async function transfer(ledger: Ledger, actor: Actor, input: TransferInput): Promise<TransactionView> {
+/** A transfer whose shape has been checked: what the engine applies, alone or in a batch. */
+export interface ParsedTransfer {
+  requestId: string;
+  fromId: string;
+  toId: string | undefined;
+  toNumber: string | undefined;
+  amount: Amount;
+  description: string;
+}
+
+/** Checks a transfer's shape (INVALID_ARGUMENT whatever the state, nothing written). */
+export function parseTransfer(ledger: Ledger, input: TransferInput): ParsedTransfer {
   const requestId = parseRequestId(input.requestId);
   const fromId = parseId(input.fromAccountId, "from_account_id");
   if ((input.toAccountId === "") === (input.toAccountNumber === "")) {
@@ -102,46 +114,55 @@ export async function transfer(ledger: Ledger, actor: Actor, input: TransferInpu
   const amount = parseAmount(ledger.currencies, input.amount);
   const description = parseText(input.description, "description", limits.descriptionCharsMax);
   if (toId === fromId) throw sameAccount();
-  const targetField = toId ? "to_account_id" : "to_account_number";
+  return { requestId, fromId, toId, toNumber, amount, description };
+}
+
+/** The normalized fields of a transfer: the payload of its idempotency key (Transfer and every
+ * BatchTransfer item share it, so an item that repeats a Transfer replays it). */
+export function transferPayload(t: ParsedTransfer): Payload {
+  return { from_account_id: t.fromId, to_account_id: t.toId ?? null, to_account_number: t.toNumber ?? null, currency: t.amount.currency, minor_units: t.amount.minor, description: t.description };
+}
+
+export const TRANSFER_METHOD = "TransactionService/Transfer";
+
+/** Transfer: from an account the caller may operate to any active customer account of the same currency. */
+export async function transfer(ledger: Ledger, actor: Actor, input: TransferInput): Promise<TransactionView> {
+  const t = parseTransfer(ledger, input);
   return runMoneyCommand(ledger, actor, {
-    method: "TransactionService/Transfer",
+    method: TRANSFER_METHOD,
     action: "transaction.transfer",
-    requestId,
-    payload: { from_account_id: fromId, to_account_id: toId ?? null, to_account_number: toNumber ?? null, currency: amount.currency, minor_units: amount.minor, description },
-    targetId: fromId,
-    failureDetails: moneyDetails(amount.minor, amount.currency, { to_account_id: toId ?? null }),
-    work: async (tx, nowMs) => {
-      const transferTo = (targetId: string) => ({
-        transaction: {
-          type: "TRANSFER" as const, status: "POSTED" as const, currency: amount.currency, amount: amount.minor,
-          fromAccountId: fromId, toAccountId: targetId, description, requestId, initiatedBy: actor.userId,
-        },
-        legs: [
-          { accountId: fromId, amount: -amount.minor, held: 0n },
-          { accountId: targetId, amount: amount.minor, held: 0n },
-        ],
-      });
-      const authorize = (locked: LockedAccounts, target: AccountView | undefined) => {
-        const source = accessAccount(actor, locked.get(fromId), "operate", "from_account_id");
-        // Any customer may pay any customer account; settlement accounts are not payees.
-        if (!target || target.kind !== "CUSTOMER") throw accountNotFound(targetField);
-        if (target.id === source.id) throw sameAccount();
-      };
-      let t: TransactionView;
-      if (toId) {
-        // The legs are known before the lock: lock and write in one round trip, then authorize.
-        t = await lockAndPost(tx, transferTo(toId), nowMs, (locked) => authorize(locked, locked.get(toId)));
-      } else {
-        // By number: the target's id is known only once the lock has read it.
-        const locked = await lockAccounts(tx, [fromId], [toNumber!]);
-        const target = [...locked.values()].find((a) => a.number === toNumber);
-        authorize(locked, target);
-        t = await post(tx, locked, transferTo(target!.id), nowMs);
-      }
-      await audit(tx, actor, { action: "transaction.transfer", targetId: t.id, details: moneyDetails(t.amount, t.currency, { from_account_id: fromId, to_account_id: t.toAccountId }) }, nowMs);
-      return t;
-    },
+    requestId: t.requestId,
+    payload: transferPayload(t),
+    targetId: t.fromId,
+    failureDetails: moneyDetails(t.amount.minor, t.amount.currency, { to_account_id: t.toId ?? null }),
+    accounts: () => transferAccounts(t),
+    apply: (batch) => applyTransfer(batch, actor, t),
   });
+}
+
+export function transferAccounts(t: ParsedTransfer): { ids: string[]; numbers: string[] } {
+  return { ids: t.toId ? [t.fromId, t.toId] : [t.fromId], numbers: t.toNumber ? [t.toNumber] : [] };
+}
+
+/** Posts a transfer in a batch: the caller may operate the source; any active customer account
+ * of the same currency may receive (settlement accounts are not payees). */
+export function applyTransfer(batch: BatchState, actor: Actor, t: ParsedTransfer): TransactionView {
+  const source = accessAccount(actor, batch.account(t.fromId), "operate", "from_account_id");
+  const target = t.toId ? batch.account(t.toId) : batch.accountByNumber(t.toNumber!);
+  if (!target || target.kind !== "CUSTOMER") throw accountNotFound(t.toId ? "to_account_id" : "to_account_number");
+  if (target.id === source.id) throw sameAccount();
+  const posted = batch.post({
+    transaction: {
+      type: "TRANSFER", status: "POSTED", currency: t.amount.currency, amount: t.amount.minor,
+      fromAccountId: source.id, toAccountId: target.id, description: t.description, requestId: t.requestId, initiatedBy: actor.userId,
+    },
+    legs: [
+      { accountId: source.id, amount: -t.amount.minor, held: 0n },
+      { accountId: target.id, amount: t.amount.minor, held: 0n },
+    ],
+  });
+  batch.audit(actor, { action: "transaction.transfer", targetId: posted.id, details: moneyDetails(posted.amount, posted.currency, { from_account_id: source.id, to_account_id: target.id }) });
+  return posted;
 }
 
 function sameAccount() {

@@ -1,63 +1,27 @@
-// The posting function: the only code that changes accounts.balance and accounts.held
-// (post, and lockAndPost which sends the lock and the write in one round trip and checks before
-// commit instead of before the write).
+// The posting rules and the in-memory state of one batch of the posting engine: the only code
+// that decides how accounts.balance and accounts.held change.
 //
-// One posting = one transaction row + one entry per touched account (entries are append-only,
-// numbered per account by seq, and carry balance_after), applied with atomic SQL:
-//   1. the accounts were locked by lockAccounts (one SELECT ... WHERE id IN (...) ORDER BY id
-//      FOR UPDATE: ascending id order, so two opposite transfers cannot deadlock);
-//   2. checks that are expected to fail become DomainErrors, before anything is written:
-//      status, currency, the floor (balance - held + overdraft_limit >= 0), the balance limit
-//      (lockAndPost, for postings whose legs are known before the lock, on PostgreSQL: the
-//      write follows the lock in the same round trip and the checks run before COMMIT; a
-//      refusal rolls the write back, so nothing of it is ever committed or seen by others);
-//   3. INSERT the transaction; one UPDATE ... RETURNING of every touched account; one INSERT of
-//      all entries with the seq and balance_after the database returned (on PostgreSQL all
-//      three in one statement, so the locks are held for one round trip fewer than two);
-//   4. assertions on what the database returned: entries sum to zero, per currency the
-//      touched balances changed by zero in total, holds never negative, the floor held. A
-//      failed assertion is a bug: a plain Error, the transaction rolls back, INTERNAL.
-import type { Tx } from "../db/database";
+// The engine (posting-engine.ts) locks every account a batch touches, then lets each posting
+// apply itself here, in arrival order, against the locked balances:
+//   1. checks that are expected to fail become DomainErrors, before anything changes: status,
+//      currency, the floor (balance - held + overdraft_limit >= 0), the balance limit;
+//   2. the posting's transaction row and one entry per leg (seq and balance_after running on
+//      from the account's last entry) are recorded, the account's balance, held and entry count
+//      move, all in memory;
+//   3. TIGER_STYLE assertions, one condition each: entries sum to zero, per currency the touched
+//      balances change by zero in total, held never negative, the floor held.
+// A posting that fails is undone (mark/undo) and touches nothing; the engine then writes what
+// the whole batch recorded with set-based statements and asserts that the database returned
+// exactly the balances computed here.
 import { failedPrecondition } from "../errors";
 import { uuidv7 } from "../ids";
 import { limits } from "../limits";
-import { accountColumns, placeholders, toAccount } from "./rows";
-import type { AccountView, TransactionStatus, TransactionType, TransactionView } from "./types";
+import type { AccountView, Actor, TransactionStatus, TransactionType, TransactionView } from "./types";
 import { availableOf } from "./types";
 
 export interface LockedAccount extends AccountView {
+  /** Entries posted so far: the next entry's seq is entryCount + 1. */
   entryCount: number;
-}
-
-/** Accounts locked for this database transaction, by id. */
-export type LockedAccounts = ReadonlyMap<string, LockedAccount>;
-
-/**
- * Locks the accounts with these ids (and these account numbers) in ascending id order and
- * returns them. Missing ones are simply absent. On SQLite the single writer serializes instead.
- */
-export async function lockAccounts(tx: Tx, ids: readonly string[], numbers: readonly string[] = []): Promise<LockedAccounts> {
-  const statement = lockStatement(tx, ids, numbers);
-  return statement ? toLocked(await tx.all(statement.sql, statement.params)) : new Map();
-}
-
-function lockStatement(tx: Tx, ids: readonly string[], numbers: readonly string[]): { sql: string; params: unknown[] } | undefined {
-  const unique = [...new Set(ids)];
-  const where: string[] = [];
-  if (unique.length > 0) where.push(`id IN (${placeholders(unique.length)})`);
-  if (numbers.length > 0) where.push(`number IN (${placeholders(numbers.length)})`);
-  if (where.length === 0) return undefined;
-  return {
-    sql: `SELECT ${accountColumns()} FROM accounts WHERE ${where.join(" OR ")} ORDER BY id${tx.engine.lockRows}`,
-    params: [...unique, ...numbers],
-  };
-}
-
-function toLocked(rows: Record<string, unknown>[]): LockedAccounts {
-  return new Map(rows.map((row) => {
-    const account = toAccount(row);
-    return [account.id, { ...account, entryCount: Number(row.entry_count) }];
-  }));
 }
 
 /** One account's part of a posting. */
@@ -92,59 +56,215 @@ export interface Posting {
   force?: boolean;
 }
 
-interface Applied {
-  leg: Leg;
-  before: LockedAccount;
-  balance: bigint;
-  held: bigint;
-  seq: number;
+/** A transaction row as the batch will write it (a row created in this batch may already have
+ * moved on, e.g. a hold captured in the same batch). */
+export interface TransactionRow extends TransactionView {
+  updateTimeMs: number;
 }
 
-/** Posts a transaction; returns it as stored. `nowMs` is the caller's clock. */
-export async function post(tx: Tx, locked: LockedAccounts, posting: Posting, nowMs: number): Promise<TransactionView> {
-  const legs = posting.legs;
-  const accounts = legs.map((leg) => locked.get(leg.accountId) ?? fail(`posting touches unlocked account ${leg.accountId}`));
-  assertShape(legs);
-  checkLegs(posting, accounts);
-  // Entry times never go backwards on an account, so balance-at-time can trust create_time.
-  const createTimeMs = Math.max(nowMs, ...accounts.map((a) => a.updateTimeMs));
-  const id = uuidv7(createTimeMs);
-  const t = posting.transaction;
-  const applied = await writeStepByStep(tx, transactionRow(id, t, createTimeMs), legs, accounts, createTimeMs);
-  assertInvariants(applied, posting.force === true);
-  return view(id, t, createTimeMs);
+export interface EntryRow {
+  transactionId: string;
+  accountId: string;
+  seq: number;
+  amount: bigint;
+  balanceAfter: bigint;
+  createTimeMs: number;
 }
+
+export interface AuditRow {
+  id: string;
+  eventTime: number;
+  actorId: string;
+  action: string;
+  targetId: string;
+  outcome: "SUCCESS" | "DENIED" | "FAILED";
+  clientAddress: string;
+  requestId: string;
+  /** JSON object of extra facts; never a secret. */
+  details: string;
+}
+
+export type AuditDetails = Record<string, string | number | boolean | null>;
+
+/** Keys that could carry a secret; recording one is a programming error. */
+const FORBIDDEN_DETAIL = /pass(word)?|token|secret|hash|authorization|cookie/i;
 
 /**
- * Locks the posting's accounts and posts it in ONE round trip on PostgreSQL, for postings whose
- * legs do not depend on what the lock reads (a transfer to an account id, a deposit, a
- * withdrawal). The write runs right behind the lock in the same pipeline, so no JavaScript turn
- * passes while the rows are locked and not yet written; then `authorize` and the same checks as
- * post() run on the locked rows, BEFORE anything commits: a refusal is a DomainError and the
- * transaction (the write included) rolls back. When the write itself fails (a foreign key to an
- * account that does not exist, an overflow), the checks run on the locked rows first, so the
- * caller gets the business reason, not the database error. The posting time is computed by the
- * write (the caller's clock, or later if an account was last written later) and returned.
- * On SQLite (no round trips to save): lockAccounts, authorize, post.
+ * The in-memory state of one batch: the locked accounts and transaction rows as the postings
+ * applied so far left them, and everything to write. Every change pushes its inverse on an undo
+ * log, so that a posting (or an atomic group of them) that fails can be taken back exactly.
  */
-export async function lockAndPost(tx: Tx, posting: Posting, nowMs: number, authorize: (locked: LockedAccounts) => void): Promise<TransactionView> {
-  const locked = await lockAccounts(tx, posting.legs.map((l) => l.accountId));
-  authorize(locked);
-  return post(tx, locked, posting, nowMs);
+export class BatchState {
+  private readonly accounts: Map<string, LockedAccount>;
+  private readonly byNumber: Map<string, string>;
+  private readonly transactions: Map<string, TransactionView>;
+  /** Transactions created by this batch, in creation order. */
+  readonly newTransactions = new Map<string, TransactionRow>();
+  readonly entries: EntryRow[] = [];
+  /** Status changes of rows that existed before the batch: id -> new status (and the old). */
+  readonly statusChanges = new Map<string, { status: TransactionStatus; from: TransactionStatus; updateTimeMs: number }>();
+  readonly audits: AuditRow[] = [];
+  private readonly undoLog: (() => void)[] = [];
+
+  constructor(
+    /** The locked accounts as read, by id; never changed (the batch's starting point). */
+    readonly lockedAccounts: ReadonlyMap<string, LockedAccount>,
+    lockedTransactions: ReadonlyMap<string, TransactionView>,
+    /** The ledger entries (non-zero amounts) of locked transactions that reversals need. */
+    private readonly entriesByTransaction: ReadonlyMap<string, readonly { accountId: string; amount: bigint }[]>,
+    /** The batch's clock: every posting's time is at least this. */
+    readonly nowMs: number,
+  ) {
+    this.accounts = new Map(lockedAccounts);
+    this.byNumber = new Map([...lockedAccounts.values()].map((a) => [a.number, a.id]));
+    this.transactions = new Map(lockedTransactions);
+  }
+
+  /** The account as the postings so far left it; undefined when it was not locked (or does not exist). */
+  account(id: string): LockedAccount | undefined {
+    return this.accounts.get(id);
+  }
+
+  accountByNumber(number: string): LockedAccount | undefined {
+    const id = this.byNumber.get(number);
+    return id === undefined ? undefined : this.accounts.get(id);
+  }
+
+  /** A locked transaction row, or one created in this batch, as it stands now. */
+  transaction(id: string): TransactionView | undefined {
+    return this.newTransactions.get(id) ?? this.transactions.get(id);
+  }
+
+  entriesOf(transactionId: string): readonly { accountId: string; amount: bigint }[] {
+    return this.entriesByTransaction.get(transactionId) ?? [];
+  }
+
+  /** A point to undo to. */
+  mark(): number {
+    return this.undoLog.length;
+  }
+
+  /** Takes back every change made since `mark`, newest first. */
+  undo(mark: number): void {
+    assert(mark <= this.undoLog.length, "undo to a mark that is still in the log");
+    while (this.undoLog.length > mark) this.undoLog.pop()!();
+  }
+
+  /** Checks a posting against the current balances and applies it; returns it as stored. */
+  post(posting: Posting): TransactionView {
+    const legs = posting.legs;
+    assertShape(legs);
+    const accounts = legs.map((leg) => this.accounts.get(leg.accountId) ?? fail(`posting touches unlocked account ${leg.accountId}`));
+    checkLegs(posting, accounts);
+    // Entry times never go backwards on an account, so balance-at-time can trust create_time.
+    const createTimeMs = Math.max(this.nowMs, ...accounts.map((a) => a.updateTimeMs));
+    const id = uuidv7(createTimeMs);
+    const view = transactionView(id, posting.transaction, createTimeMs);
+    const changes = legs.map((leg, i) => {
+      const before = accounts[i]!;
+      const after: LockedAccount = {
+        ...before,
+        balance: before.balance + leg.amount,
+        held: before.held + leg.held,
+        entryCount: before.entryCount + 1,
+        updateTimeMs: createTimeMs,
+      };
+      return { leg, before, after };
+    });
+    assertPosting(changes, posting.force === true);
+    for (const { leg, after } of changes) {
+      this.setAccount(after);
+      this.pushEntry({ transactionId: id, accountId: leg.accountId, seq: after.entryCount, amount: leg.amount, balanceAfter: after.balance, createTimeMs });
+    }
+    this.setNewTransaction({ ...view, updateTimeMs: createTimeMs });
+    return view;
+  }
+
+  /** Moves a transaction to a new status (a hold settled, a transaction reversed). */
+  setStatus(transactionId: string, status: TransactionStatus, timeMs: number): void {
+    const created = this.newTransactions.get(transactionId);
+    if (created) {
+      this.setNewTransaction({ ...created, status, updateTimeMs: Math.max(created.updateTimeMs, timeMs) });
+      return;
+    }
+    const current = this.transactions.get(transactionId) ?? fail(`status change of unlocked transaction ${transactionId}`);
+    const previous = this.statusChanges.get(transactionId);
+    this.statusChanges.set(transactionId, { status, from: previous?.from ?? current.status, updateTimeMs: timeMs });
+    this.transactions.set(transactionId, { ...current, status });
+    this.undoLog.push(() => {
+      this.transactions.set(transactionId, current);
+      if (previous) this.statusChanges.set(transactionId, previous);
+      else this.statusChanges.delete(transactionId);
+    });
+  }
+
+  /** Records an audit event in the batch's transaction. */
+  audit(actor: Actor, event: { action: string; targetId: string; outcome?: AuditRow["outcome"]; details?: AuditDetails }): void {
+    const details = event.details ?? {};
+    for (const key of Object.keys(details)) {
+      if (FORBIDDEN_DETAIL.test(key)) throw new Error(`audit details must not carry secrets (key ${key})`);
+    }
+    this.audits.push({
+      id: uuidv7(this.nowMs),
+      eventTime: this.nowMs,
+      actorId: actor.userId,
+      action: event.action,
+      targetId: event.targetId,
+      outcome: event.outcome ?? "SUCCESS",
+      clientAddress: actor.clientAddress,
+      requestId: actor.callId,
+      details: JSON.stringify(details),
+    });
+    this.undoLog.push(() => void this.audits.pop());
+  }
+
+  /** The final state of every account the batch changed, with its total change. */
+  changedAccounts(): { before: LockedAccount; after: LockedAccount }[] {
+    const out: { before: LockedAccount; after: LockedAccount }[] = [];
+    for (const [id, after] of this.accounts) {
+      const before = this.lockedAccounts.get(id)!;
+      if (after.entryCount !== before.entryCount) out.push({ before, after });
+    }
+    return out;
+  }
+
+  /** TIGER_STYLE: what the whole batch did, before it is written. */
+  assertBatch(): void {
+    const changeByCurrency = new Map<string, bigint>();
+    let entries = 0;
+    for (const { before, after } of this.changedAccounts()) {
+      assert(after.entryCount > before.entryCount, "a changed account gained entries");
+      entries += after.entryCount - before.entryCount;
+      changeByCurrency.set(before.currency, (changeByCurrency.get(before.currency) ?? 0n) + (after.balance - before.balance));
+      assert(after.held >= 0n, "held is never negative");
+    }
+    assert(entries === this.entries.length, "every entry belongs to a changed account");
+    for (const change of changeByCurrency.values()) assert(change === 0n, "per currency, the batch moved no money in or out of the ledger");
+    assert(sum(this.entries.map((e) => e.amount)) === 0n, "the batch's entries sum to zero");
+  }
+
+  private setAccount(after: LockedAccount): void {
+    const previous = this.accounts.get(after.id)!;
+    this.accounts.set(after.id, after);
+    this.undoLog.push(() => this.accounts.set(after.id, previous));
+  }
+
+  private pushEntry(entry: EntryRow): void {
+    this.entries.push(entry);
+    this.undoLog.push(() => void this.entries.pop());
+  }
+
+  private setNewTransaction(row: TransactionRow): void {
+    const previous = this.newTransactions.get(row.id);
+    this.newTransactions.set(row.id, row);
+    this.undoLog.push(() => {
+      if (previous) this.newTransactions.set(row.id, previous);
+      else this.newTransactions.delete(row.id);
+    });
+  }
 }
 
-function assertShape(legs: Leg[]): void {
-  assert(legs.length > 0, "a posting has at least one leg");
-  assert(new Set(legs.map((l) => l.accountId)).size === legs.length, "one leg per account");
-  assert(sum(legs.map((l) => l.amount)) === 0n, "entries sum to zero");
-}
-
-function transactionRow(id: string, t: NewTransaction, timeMs: number): unknown[] {
-  return [id, t.type, t.status, t.currency, t.amount.toString(), t.fromAccountId, t.toAccountId, t.description, t.requestId,
-    t.initiatedBy, t.reversesId ?? null, t.holdId ?? null, t.expireTimeMs ?? null, timeMs, timeMs];
-}
-
-function view(id: string, t: NewTransaction, createTimeMs: number): TransactionView {
+function transactionView(id: string, t: NewTransaction, createTimeMs: number): TransactionView {
   return {
     id,
     type: t.type,
@@ -163,7 +283,14 @@ function view(id: string, t: NewTransaction, createTimeMs: number): TransactionV
   };
 }
 
-/** The expected failures, checked in a fixed order: status, currency, floor, balance limit. */
+function assertShape(legs: Leg[]): void {
+  assert(legs.length > 0, "a posting has at least one leg");
+  assert(new Set(legs.map((l) => l.accountId)).size === legs.length, "one leg per account");
+  assert(sum(legs.map((l) => l.amount)) === 0n, "entries sum to zero");
+}
+
+/** The expected failures, checked in a fixed order: status, currency, floor, balance limit. The
+ * metadata never describes an account the caller does not own: only the failing leg's role. */
 function checkLegs(posting: Posting, accounts: LockedAccount[]): void {
   const legs = posting.legs;
   legs.forEach((leg, i) => {
@@ -208,66 +335,17 @@ function lowersAvailable(leg: Leg): boolean {
   return leg.amount - leg.held < 0n;
 }
 
-const INSERT_TRANSACTION = `INSERT INTO transactions (id, tx_type, status, currency, amount, from_account_id, to_account_id, description,
-  request_id, initiated_by, reverses_id, hold_id, expire_time, create_time, update_time) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`;
-
-type UpdatedRow = { id: string; balance: string; held: string; entry_count: string | number; entries_written?: string | number; create_time?: string | number };
-
-/** The UPDATE of every touched account (atomic `balance = balance + delta`), with its params. */
-function updateAccountsSql(legs: Leg[], nowMs: number, returning: string): { sql: string; params: unknown[] } {
-  const whenAmount = legs.map(() => "WHEN ? THEN CAST(? AS BIGINT)").join(" ");
-  return {
-    sql: `UPDATE accounts
-             SET balance = balance + CASE id ${whenAmount} END,
-                 held = held + CASE id ${whenAmount} END,
-                 entry_count = entry_count + 1,
-                 update_time = ?
-           WHERE id IN (${placeholders(legs.length)})
-       RETURNING ${returning}`,
-    params: [
-      ...legs.flatMap((l) => [l.accountId, l.amount.toString()]),
-      ...legs.flatMap((l) => [l.accountId, l.held.toString()]),
-      nowMs,
-      ...legs.map((l) => l.accountId),
-    ],
-  };
-}
-
-/** The writes of a posting: the transaction row, one UPDATE of the touched accounts, the entries. */
-async function writeStepByStep(tx: Tx, row: unknown[], legs: Leg[], accounts: LockedAccount[], nowMs: number): Promise<Applied[]> {
-  await tx.run(INSERT_TRANSACTION, row);
-  const update = updateAccountsSql(legs, nowMs, "id, CAST(balance AS TEXT) AS balance, CAST(held AS TEXT) AS held, entry_count");
-  const rows = await tx.all<UpdatedRow>(update.sql, update.params);
-  const applied = toApplied(rows, legs, accounts);
-  await tx.run(
-    `INSERT INTO entries (transaction_id, account_id, seq, amount, balance_after, create_time) VALUES ${applied.map(() => "(?, ?, ?, ?, ?, ?)").join(", ")}`,
-    applied.flatMap((a) => [row[0], a.leg.accountId, a.seq, a.leg.amount.toString(), a.balance.toString(), nowMs]),
-  );
-  return applied;
-}
-
-function toApplied(rows: UpdatedRow[], legs: Leg[], accounts: LockedAccount[]): Applied[] {
-  assert(rows.length === legs.length, "every touched account was updated");
-  const byId = new Map(rows.map((r) => [r.id, r]));
-  return legs.map((leg, i) => {
-    const r = byId.get(leg.accountId) ?? fail(`account ${leg.accountId} missing from UPDATE ... RETURNING`);
-    return { leg, before: accounts[i]!, balance: BigInt(r.balance), held: BigInt(r.held), seq: Number(r.entry_count) };
-  });
-}
-
-/** TIGER_STYLE assertions, one condition each, on the values the database returned. */
-function assertInvariants(applied: Applied[], forced: boolean): void {
-  assert(sum(applied.map((a) => a.leg.amount)) === 0n, "entries sum to zero");
+/** TIGER_STYLE assertions of one posting, one condition each. */
+function assertPosting(changes: { leg: Leg; before: LockedAccount; after: LockedAccount }[], forced: boolean): void {
   const changeByCurrency = new Map<string, bigint>();
-  for (const a of applied) {
-    assert(a.balance === a.before.balance + a.leg.amount, "balance changed by exactly the entry amount");
-    assert(a.held === a.before.held + a.leg.held, "held changed by exactly the hold delta");
-    assert(a.held >= 0n, "held is never negative");
-    assert(a.seq === a.before.entryCount + 1, "entry seq follows the account's last entry");
-    const currency = a.before.currency;
-    changeByCurrency.set(currency, (changeByCurrency.get(currency) ?? 0n) + (a.balance - a.before.balance));
-    if (a.before.kind === "CUSTOMER" && !forced && lowersAvailable(a.leg)) {
-      assert(a.balance - a.held + a.before.overdraftLimit >= 0n, "a customer balance stays above -overdraft_limit, holds counted");
+  for (const { leg, before, after } of changes) {
+    assert(after.balance === before.balance + leg.amount, "balance changed by exactly the entry amount");
+    assert(after.held === before.held + leg.held, "held changed by exactly the hold delta");
+    assert(after.held >= 0n, "held is never negative");
+    assert(after.entryCount === before.entryCount + 1, "entry seq follows the account's last entry");
+    changeByCurrency.set(before.currency, (changeByCurrency.get(before.currency) ?? 0n) + (after.balance - before.balance));
+    if (before.kind === "CUSTOMER" && !forced && lowersAvailable(leg)) {
+      assert(after.balance - after.held + before.overdraftLimit >= 0n, "a customer balance stays above -overdraft_limit, holds counted");
     }
   }
   for (const change of changeByCurrency.values()) assert(change === 0n, "per currency, the touched balances sum to the same total");
@@ -281,7 +359,7 @@ function abs(value: bigint): bigint {
   return value < 0n ? -value : value;
 }
 
-function assert(condition: boolean, invariant: string): asserts condition {
+export function assert(condition: boolean, invariant: string): asserts condition {
   if (!condition) throw new Error(`ledger invariant violated: ${invariant}`);
 }
 

@@ -9,6 +9,9 @@ export interface Actor {
   clientAddress: string;
   /** The call's id (x-request-id), recorded in audit events; not the AIP-155 request_id. */
   callId: string;
+  /** The call's abort signal (its deadline, or the client going away): work that has not
+   * started when it fires is dropped, and nothing is committed after it. */
+  signal?: AbortSignal;
 }
 
 export type AccountKind = "CUSTOMER" | "SETTLEMENT";

@@ -1,11 +1,12 @@
-// Goal: the posting function itself, on SQLite and PostgreSQL: it writes one entry per leg with
-// the account's next seq and its balance after, changes balances atomically, and treats a
-// broken posting (unbalanced legs, an unlocked account, two legs on one account) as a bug: a
-// plain Error that rolls everything back, never a DomainError.
+// Goal: the posting rules themselves, applied by the posting engine on SQLite and PostgreSQL:
+// each posting writes one entry per leg with the account's next seq and its balance after,
+// changes balances by exactly its legs, and a broken posting (unbalanced legs, an unlocked
+// account, two legs on one account) is a bug: a plain Error that writes nothing, never a
+// DomainError.
 import { Role } from "../../gen/bank/v1/access_pb";
 import { DomainError } from "../../src/errors";
 import { createAccount } from "../../src/ledger/accounts";
-import { lockAccounts, post, type Posting } from "../../src/ledger/posting";
+import type { Posting } from "../../src/ledger/posting";
 import type { AccountView } from "../../src/ledger/types";
 import { engines } from "../support/db";
 import { addUser, openLedger, rid, writeCounts, type LedgerFixture } from "./support";
@@ -28,8 +29,14 @@ describe.each(engines())("posting on %s", (engine) => {
   const transaction = (amount: bigint): Posting["transaction"] => ({
     type: "TRANSFER", status: "POSTED", currency: "USD", amount, fromAccountId: a.id, toAccountId: b.id, description: "", requestId: rid(), initiatedBy: "test",
   });
+  /** Submits a bare posting (no key) that locks `ids` and posts as given. */
   const run = (ids: string[], posting: Posting) =>
-    f.db.transaction(async (tx) => post(tx, await lockAccounts(tx, ids), posting, f.ledger.now()));
+    f.ledger.engine.submit({
+      weight: 1,
+      accounts: () => ({ ids }),
+      apply: (batch) => batch.post(posting),
+      failure: { actor: { userId: "test", roles: [], clientAddress: "", callId: "" }, action: "test.post", targetId: "", details: {} },
+    });
 
   test("entries carry per-account seq and balance_after; balances move atomically", async () => {
     await run([a.id, settlement], { transaction: { ...transaction(500n), type: "DEPOSIT", fromAccountId: null }, legs: [{ accountId: a.id, amount: 500n, held: 0n }, { accountId: settlement, amount: -500n, held: 0n }] });

@@ -1,0 +1,237 @@
+// The posting engine's statements: set-based, each one statement for the whole batch whatever
+// its size, with the rows in ONE bound JSON parameter (SqlEngine.jsonRows spells the row set per
+// engine). They run on the batch's unit of work (Tx: the forked EntityManager's connection,
+// inside its transaction).
+import type { Row, Tx } from "../db/database";
+import type { JsonColumn } from "../db/engine";
+import { assert, type AuditRow, type EntryRow, type LockedAccount, type TransactionRow } from "./posting";
+import { accountColumns, toAccount, toTransaction, transactionColumns } from "./rows";
+import type { TransactionStatus, TransactionView } from "./types";
+
+const text = (name: string): JsonColumn => ({ name, type: "text" });
+const bigint = (name: string): JsonColumn => ({ name, type: "bigint" });
+
+/** JSON text of rows: bigints as decimal strings (exact), everything else as is. */
+function json(rows: readonly Record<string, unknown>[]): string {
+  return JSON.stringify(rows, (_key, value: unknown) => (typeof value === "bigint" ? value.toString() : value));
+}
+
+export interface KeyRow {
+  callerId: string;
+  method: string;
+  requestId: string;
+  payloadHash: string;
+  payloadFields: string;
+}
+
+export interface StoredKey extends KeyRow {
+  outcome: string;
+}
+
+export const keyId = (k: Pick<KeyRow, "callerId" | "method" | "requestId">): string => `${k.callerId}\u0000${k.method}\u0000${k.requestId}`;
+
+const KEY_COLUMNS = [text("caller_id"), text("method"), text("request_id")];
+
+/**
+ * Claims idempotency keys: inserts the ones nobody holds (outcome empty until the batch writes
+ * it, in the same transaction) in key order, so that two batches claiming overlapping keys queue
+ * instead of deadlocking. A key held by a transaction in flight makes this wait for its commit.
+ * Returns the ids (keyId) of the keys this batch now holds.
+ */
+export async function claimKeys(tx: Tx, keys: readonly KeyRow[], nowMs: number): Promise<Set<string>> {
+  if (keys.length === 0) return new Set();
+  const rows = tx.engine.jsonRows("r", [...KEY_COLUMNS, text("payload_hash"), text("payload_fields")]);
+  const claimed = await tx.all<{ caller_id: string; method: string; request_id: string }>(
+    `INSERT INTO idempotency_keys (caller_id, method, request_id, payload_hash, payload_fields, outcome, create_time)
+     SELECT r.caller_id, r.method, r.request_id, r.payload_hash, r.payload_fields, '', ? FROM ${rows} WHERE 1 = 1
+      ORDER BY r.caller_id, r.method, r.request_id ON CONFLICT DO NOTHING RETURNING caller_id, method, request_id`,
+    [nowMs, json(keys.map((k) => ({ caller_id: k.callerId, method: k.method, request_id: k.requestId, payload_hash: k.payloadHash, payload_fields: k.payloadFields })))],
+  );
+  return new Set(claimed.map((r) => keyId({ callerId: r.caller_id, method: r.method, requestId: r.request_id })));
+}
+
+/** The stored keys (with their outcomes) of these key ids: keys another unit of work committed. */
+export async function readKeys(tx: Tx, keys: readonly Pick<KeyRow, "callerId" | "method" | "requestId">[]): Promise<Map<string, StoredKey>> {
+  if (keys.length === 0) return new Map();
+  const found = await tx.all<{ caller_id: string; method: string; request_id: string; payload_hash: string; payload_fields: string; outcome: string }>(
+    `SELECT k.caller_id, k.method, k.request_id, k.payload_hash, k.payload_fields, k.outcome
+       FROM idempotency_keys k JOIN ${tx.engine.jsonRows("r", KEY_COLUMNS)}
+         ON k.caller_id = r.caller_id AND k.method = r.method AND k.request_id = r.request_id`,
+    [json(keys.map((k) => ({ caller_id: k.callerId, method: k.method, request_id: k.requestId })))],
+  );
+  return new Map(found.map((r) => {
+    const stored: StoredKey = { callerId: r.caller_id, method: r.method, requestId: r.request_id, payloadHash: r.payload_hash, payloadFields: r.payload_fields, outcome: r.outcome };
+    return [keyId(stored), stored];
+  }));
+}
+
+/** Locks transaction rows (holds to settle, transactions to reverse) in ascending id order. */
+export async function lockTransactions(tx: Tx, ids: readonly string[]): Promise<Map<string, TransactionView>> {
+  if (ids.length === 0) return new Map();
+  const rows = await tx.all(
+    `SELECT ${transactionColumns()} FROM transactions WHERE id IN (SELECT v FROM ${tx.engine.jsonRows("r", [text("v")])}) ORDER BY id${tx.engine.lockRows}`,
+    [JSON.stringify([...new Set(ids)].map((v) => ({ v })))],
+  );
+  return new Map(rows.map((r) => [String(r.id), toTransaction(r)]));
+}
+
+/** The non-zero entries of these transactions, in entry order (what a reversal undoes). */
+export async function readEntries(tx: Tx, transactionIds: readonly string[]): Promise<Map<string, { accountId: string; amount: bigint }[]>> {
+  const out = new Map<string, { accountId: string; amount: bigint }[]>();
+  if (transactionIds.length === 0) return out;
+  const rows = await tx.all<{ transaction_id: string; account_id: string; amount: string }>(
+    `SELECT transaction_id, account_id, CAST(amount AS TEXT) AS amount FROM entries
+      WHERE transaction_id IN (SELECT v FROM ${tx.engine.jsonRows("r", [text("v")])}) AND amount <> 0 ORDER BY id`,
+    [JSON.stringify([...new Set(transactionIds)].map((v) => ({ v })))],
+  );
+  for (const r of rows) {
+    const list = out.get(r.transaction_id) ?? [];
+    list.push({ accountId: r.account_id, amount: BigInt(r.amount) });
+    out.set(r.transaction_id, list);
+  }
+  return out;
+}
+
+/**
+ * Locks the accounts with these ids and these numbers in ascending id order (PostgreSQL: FOR
+ * UPDATE, so two batches touching the same accounts queue instead of deadlocking; SQLite: the
+ * single writer serializes) and returns them. Missing ones are simply absent.
+ */
+export async function lockAccounts(tx: Tx, ids: readonly string[], numbers: readonly string[]): Promise<Map<string, LockedAccount>> {
+  if (ids.length === 0 && numbers.length === 0) return new Map();
+  const idRows = tx.engine.jsonRows("i", [text("v")]);
+  const numberRows = tx.engine.jsonRows("n", [text("v")]);
+  const rows = await tx.all(
+    `SELECT ${accountColumns()} FROM accounts
+      WHERE id IN (SELECT v FROM ${idRows}) OR number IN (SELECT v FROM ${numberRows})
+      ORDER BY id${tx.engine.lockRows}`,
+    [JSON.stringify([...new Set(ids)].map((v) => ({ v }))), JSON.stringify([...new Set(numbers)].map((v) => ({ v })))],
+  );
+  return new Map(rows.map((row) => {
+    const account = toAccount(row);
+    return [account.id, { ...account, entryCount: Number(row.entry_count) }];
+  }));
+}
+
+export interface BatchWrites {
+  transactions: readonly TransactionRow[];
+  entries: readonly EntryRow[];
+  accounts: readonly { before: LockedAccount; after: LockedAccount }[];
+  statusChanges: ReadonlyMap<string, { status: TransactionStatus; from: TransactionStatus; updateTimeMs: number }>;
+  /** The outcome of every key the batch claimed and keeps. */
+  outcomes: readonly (Pick<KeyRow, "callerId" | "method" | "requestId"> & { outcome: string })[];
+  /** Keys the batch claimed and gives back (an atomic group that aborted). */
+  released: readonly Pick<KeyRow, "callerId" | "method" | "requestId">[];
+  audits: readonly AuditRow[];
+}
+
+/** Writes everything a batch recorded, one statement per table, and asserts that the database
+ * holds exactly the balances the batch computed. */
+export async function writeBatch(tx: Tx, w: BatchWrites): Promise<void> {
+  await insertTransactions(tx, w.transactions);
+  await insertEntries(tx, w.entries);
+  await updateAccounts(tx, w.accounts);
+  await updateStatuses(tx, w.statusChanges);
+  await releaseKeys(tx, w.released);
+  await writeOutcomes(tx, w.outcomes);
+  await insertAudits(tx, w.audits);
+}
+
+async function insertTransactions(tx: Tx, rows: readonly TransactionRow[]): Promise<void> {
+  if (rows.length === 0) return;
+  const columns = [text("id"), text("tx_type"), text("status"), text("currency"), bigint("amount"), text("from_account_id"), text("to_account_id"),
+    text("description"), text("request_id"), text("initiated_by"), text("reverses_id"), text("hold_id"), bigint("expire_time"), bigint("create_time"), bigint("update_time")];
+  const names = columns.map((c) => c.name).join(", ");
+  const inserted = await tx.run(
+    `INSERT INTO transactions (${names}) SELECT ${columns.map((c) => `r.${c.name}`).join(", ")} FROM ${tx.engine.jsonRows("r", columns)}`,
+    [json(rows.map((t) => ({
+      id: t.id, tx_type: t.type, status: t.status, currency: t.currency, amount: t.amount, from_account_id: t.fromAccountId || null,
+      to_account_id: t.toAccountId || null, description: t.description, request_id: t.requestId, initiated_by: t.initiatedBy,
+      reverses_id: t.reversesId || null, hold_id: t.holdId || null, expire_time: t.expireTimeMs, create_time: t.createTimeMs, update_time: t.updateTimeMs,
+    })))],
+  );
+  assert(inserted === rows.length, "every transaction of the batch was inserted");
+}
+
+async function insertEntries(tx: Tx, rows: readonly EntryRow[]): Promise<void> {
+  if (rows.length === 0) return;
+  const columns = [text("transaction_id"), text("account_id"), bigint("seq"), bigint("amount"), bigint("balance_after"), bigint("create_time")];
+  const inserted = await tx.run(
+    `INSERT INTO entries (transaction_id, account_id, seq, amount, balance_after, create_time)
+     SELECT r.transaction_id, r.account_id, r.seq, r.amount, r.balance_after, r.create_time FROM ${tx.engine.jsonRows("r", columns)}`,
+    [json(rows.map((e) => ({ transaction_id: e.transactionId, account_id: e.accountId, seq: e.seq, amount: e.amount, balance_after: e.balanceAfter, create_time: e.createTimeMs })))],
+  );
+  assert(inserted === rows.length, "every entry of the batch was inserted");
+}
+
+/** Each account moves by its total change (atomic `balance = balance + delta`); what the
+ * database returns must be exactly what the batch computed. */
+async function updateAccounts(tx: Tx, accounts: readonly { before: LockedAccount; after: LockedAccount }[]): Promise<void> {
+  if (accounts.length === 0) return;
+  const columns = [text("id"), bigint("delta"), bigint("held_delta"), bigint("entries"), bigint("update_time")];
+  const returned = await tx.all<Row>(
+    `UPDATE accounts SET balance = accounts.balance + r.delta, held = accounts.held + r.held_delta,
+            entry_count = accounts.entry_count + r.entries, update_time = r.update_time
+       FROM ${tx.engine.jsonRows("r", columns)} WHERE accounts.id = r.id RETURNING ${accountColumns("accounts")}`,
+    [json(accounts.map(({ before, after }) => ({
+      id: after.id, delta: after.balance - before.balance, held_delta: after.held - before.held, entries: after.entryCount - before.entryCount, update_time: after.updateTimeMs,
+    })))],
+  );
+  assert(returned.length === accounts.length, "every changed account was updated");
+  const expected = new Map(accounts.map((a) => [a.after.id, a.after]));
+  for (const row of returned) {
+    const stored = toAccount(row);
+    const computed = expected.get(stored.id);
+    assert(computed !== undefined, "the database updated an account the batch did not change");
+    assert(stored.balance === computed.balance, "the stored balance is the one the batch computed");
+    assert(stored.held === computed.held, "the stored held total is the one the batch computed");
+    assert(Number(row.entry_count) === computed.entryCount, "the stored entry count is the one the batch computed");
+  }
+}
+
+async function updateStatuses(tx: Tx, changes: BatchWrites["statusChanges"]): Promise<void> {
+  if (changes.size === 0) return;
+  const columns = [text("id"), text("status"), text("from_status"), bigint("update_time")];
+  const updated = await tx.run(
+    `UPDATE transactions SET status = r.status, update_time = r.update_time FROM ${tx.engine.jsonRows("r", columns)}
+      WHERE transactions.id = r.id AND transactions.status = r.from_status`,
+    [json([...changes].map(([id, c]) => ({ id, status: c.status, from_status: c.from, update_time: c.updateTimeMs })))],
+  );
+  // The rows are locked: only this batch can have moved them.
+  assert(updated === changes.size, "every settled or reversed transaction left its previous status exactly once");
+}
+
+async function releaseKeys(tx: Tx, keys: BatchWrites["released"]): Promise<void> {
+  if (keys.length === 0) return;
+  const deleted = await tx.run(
+    `DELETE FROM idempotency_keys WHERE outcome = '' AND EXISTS (SELECT 1 FROM ${tx.engine.jsonRows("r", KEY_COLUMNS)}
+      WHERE idempotency_keys.caller_id = r.caller_id AND idempotency_keys.method = r.method AND idempotency_keys.request_id = r.request_id)`,
+    [json(keys.map((k) => ({ caller_id: k.callerId, method: k.method, request_id: k.requestId })))],
+  );
+  assert(deleted === keys.length, "every released key was one this batch claimed");
+}
+
+async function writeOutcomes(tx: Tx, outcomes: BatchWrites["outcomes"]): Promise<void> {
+  if (outcomes.length === 0) return;
+  const updated = await tx.run(
+    `UPDATE idempotency_keys SET outcome = r.outcome FROM ${tx.engine.jsonRows("r", [...KEY_COLUMNS, text("outcome")])}
+      WHERE idempotency_keys.caller_id = r.caller_id AND idempotency_keys.method = r.method AND idempotency_keys.request_id = r.request_id
+        AND idempotency_keys.outcome = ''`,
+    [json(outcomes.map((k) => ({ caller_id: k.callerId, method: k.method, request_id: k.requestId, outcome: k.outcome })))],
+  );
+  assert(updated === outcomes.length, "every claimed key got its outcome exactly once");
+}
+
+async function insertAudits(tx: Tx, rows: readonly AuditRow[]): Promise<void> {
+  if (rows.length === 0) return;
+  const columns = [text("id"), bigint("event_time"), text("actor_id"), text("action"), text("target_id"), text("outcome"), text("client_address"), text("request_id"), text("details")];
+  const names = columns.map((c) => c.name).join(", ");
+  const inserted = await tx.run(
+    `INSERT INTO audit_events (${names}) SELECT ${columns.map((c) => `r.${c.name}`).join(", ")} FROM ${tx.engine.jsonRows("r", columns)}`,
+    [json(rows.map((a) => ({
+      id: a.id, event_time: a.eventTime, actor_id: a.actorId, action: a.action, target_id: a.targetId, outcome: a.outcome,
+      client_address: a.clientAddress, request_id: a.requestId, details: a.details,
+    })))],
+  );
+  assert(inserted === rows.length, "every audit event of the batch was inserted");
+}

@@ -1,0 +1,332 @@
+// The posting engine: one per process, the only way money moves. Deposits, withdrawals,
+// transfers (single and batched), holds, captures, releases, expiries and reversals are
+// submitted as PostingRequests; while one batch commits, the next gathers, and each batch runs
+// as ONE MikroORM unit of work (ARCHITECTURE.md, "Why a batch"):
+//   1. claim every request's idempotency keys first, in key order (a key already taken, by this
+//      process or another, drops that request from the batch: it answers as a replay);
+//   2. lock the transaction rows the requests settle or reverse, then every account the batch
+//      touches once, in ascending id order (PostgreSQL FOR UPDATE; SQLite's single writer);
+//   3. apply the requests in arrival order against the locked balances, each with its own checks
+//      (BatchState); one that fails is undone and answers its own error;
+//   4. write transactions, entries, balances, statuses, key outcomes and audit events with
+//      set-based statements, asserting conservation and that the database holds exactly the
+//      computed balances; commit; then answer each caller. Nothing is acknowledged before commit.
+// A batch is capped in count (limits.postingBatchMax) and never waits for more work than is
+// already queued. A batch that fails as a whole (deadlock, serialization failure, lost
+// connection) is retried as a batch; an unexpected error splits it to isolate the poison request.
+import { Code } from "@connectrpc/connect";
+import { CallAbortedError, DatabaseUnavailableError, TransactionConflictError, type Database, type Tx } from "../db/database";
+import { DomainError, failedPrecondition, resourceExhausted, unavailable } from "../errors";
+import { limits } from "../limits";
+import type { Logger } from "../logger";
+import type { Metrics } from "../metrics";
+import { claimKeys, keyId, lockAccounts, lockTransactions, readEntries, readKeys, writeBatch, type KeyRow, type StoredKey } from "./batch-sql";
+import { decodeOutcome, encodeOutcome, reusedKeyError } from "./idempotency";
+import { assert, BatchState, type AuditDetails } from "./posting";
+import type { Actor, TransactionView } from "./types";
+
+/** What a request sees of the locked transaction rows when it names the accounts to lock. */
+export interface LockView {
+  transaction(id: string): TransactionView | undefined;
+  entriesOf(transactionId: string): readonly { accountId: string; amount: bigint }[];
+}
+
+/** What a request needs locked, learned once its transaction rows are locked. */
+export interface AccountsToLock {
+  ids: readonly string[];
+  numbers?: readonly string[];
+}
+
+/** The idempotency key of a request (AIP-155) with its payload digests. */
+export type RequestKey = KeyRow;
+
+/** What the engine tells a request about keys of its items that were already taken (atomic and
+ * batched transfers: an item that repeats an earlier commit). */
+export type TakenKeys = ReadonlyMap<string, StoredKey>;
+
+export interface PostingRequest<T> {
+  /** The request's own key; a system posting (hold expiry) may have none. */
+  readonly key?: RequestKey;
+  /** Keys of the request's items (BatchTransfer): claimed with the batch, each answered by the
+   * item's outcome (applyGroup) or given back when an atomic group aborts. */
+  readonly itemKeys?: readonly RequestKey[];
+  /** The call's abort signal: a request whose call ended before its batch starts is dropped. */
+  readonly signal?: AbortSignal;
+  /** Postings this request may write (its share of limits.postingBatchMax). */
+  readonly weight: number;
+  /** Transaction rows to lock before the accounts (holds to settle, transactions to reverse). */
+  readonly transactionIds?: readonly string[];
+  /** Transactions whose entries the request needs (reversals). */
+  readonly entriesOf?: readonly string[];
+  /** The accounts to lock, given the locked transaction rows. */
+  accounts(locked: LockView): AccountsToLock;
+  /**
+   * Applies the request to the batch. A DomainError refuses it (its changes are undone, its
+   * key keeps the error and a FAILED event is recorded); GroupOutcome reports items.
+   */
+  apply(batch: BatchState, taken: TakenKeys): T | GroupOutcome<T>;
+  /** The FAILED (or DENIED) audit event of a refusal. */
+  readonly failure: { actor: Actor; action: string; targetId: string; details: AuditDetails };
+}
+
+/**
+ * What a request with items returns: the value to answer (and store under the request's key),
+ * the outcome of each item key it claimed, and whether its changes are to be undone and its
+ * item keys given back (an atomic group that aborted).
+ */
+export class GroupOutcome<T> {
+  constructor(
+    readonly value: T,
+    readonly itemOutcomes: ReadonlyMap<string, { ok: unknown } | { error: ReturnType<DomainError["toJSON"]> }>,
+    readonly aborted: boolean,
+  ) {}
+}
+
+interface Pending {
+  request: PostingRequest<unknown>;
+  resolve(value: unknown): void;
+  reject(err: unknown): void;
+}
+
+/** How a request ended in a batch that committed. */
+type Answer = { value: unknown } | { error: unknown } | { replay: StoredKey };
+
+export class PostingEngine {
+  private readonly queue: Pending[] = [];
+  private queuedWeight = 0;
+  private running = false;
+  private stopped = false;
+  private idle: Promise<void> = Promise.resolve();
+  private markIdle: () => void = () => undefined;
+  /** Batch clocks never go backwards, so entry times never do either. */
+  private lastNowMs = 0;
+
+  constructor(
+    private readonly db: Database,
+    private readonly clock: () => number,
+    private readonly opts: { metrics?: Metrics; logger?: Logger; batchMax?: number } = {},
+  ) {}
+
+  /** Queues a request; resolves with its value after its batch commits. */
+  submit<T>(request: PostingRequest<T>): Promise<T> {
+    if (this.stopped) return Promise.reject(unavailable("SERVER_DRAINING", "The server is shutting down; retry with the same request_id."));
+    if (this.queuedWeight + request.weight > limits.postingQueueWeightMax) {
+      return Promise.reject(resourceExhausted("POSTING_QUEUE_FULL", "Too many money movements are waiting; retry with the same request_id shortly."));
+    }
+    return new Promise<T>((resolve, reject) => {
+      this.queue.push({ request, resolve: resolve as (v: unknown) => void, reject });
+      this.queuedWeight += request.weight;
+      this.kick();
+    });
+  }
+
+  /** Stops taking requests and waits until every queued one has been answered. */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    await this.idle;
+  }
+
+  private kick(): void {
+    if (this.running) return;
+    this.running = true;
+    this.idle = new Promise((resolve) => (this.markIdle = resolve));
+    // One turn of the event loop, so that requests that arrived together share the first batch;
+    // never a wait for requests that have not arrived.
+    setImmediate(() => void this.drain());
+  }
+
+  private async drain(): Promise<void> {
+    try {
+      while (this.queue.length > 0) {
+        const batch = this.take();
+        await this.runBatch(batch, 1);
+      }
+    } finally {
+      this.running = false;
+      this.markIdle();
+    }
+  }
+
+  /** The next batch: requests in arrival order up to the cap (a larger single request goes
+   * alone), skipping any whose keys collide with one already in the batch (they wait for the
+   * next batch, which then sees the key taken). */
+  private take(): Pending[] {
+    const cap = this.opts.batchMax ?? limits.postingBatchMax;
+    const batch: Pending[] = [];
+    const keys = new Set<string>();
+    let weight = 0;
+    const rest: Pending[] = [];
+    for (const pending of this.queue) {
+      const ids = keysOf(pending.request).map(keyId);
+      const collides = ids.some((id) => keys.has(id));
+      if (collides || (batch.length > 0 && weight + pending.request.weight > cap)) {
+        rest.push(pending);
+        continue;
+      }
+      for (const id of ids) keys.add(id);
+      weight += pending.request.weight;
+      batch.push(pending);
+    }
+    this.queue.splice(0, this.queue.length, ...rest);
+    this.queuedWeight -= weight;
+    assert(this.queuedWeight >= 0, "the queue's weight never goes negative");
+    return batch;
+  }
+
+  /** Runs a batch; retries it when it failed as a whole; splits it when one request in it is a
+   * poison (an unexpected error); answers every request exactly once. */
+  private async runBatch(batch: Pending[], attempt: number): Promise<void> {
+    const live = batch.filter((p) => {
+      if (!p.request.signal?.aborted) return true;
+      p.reject(new CallAbortedError(p.request.signal.reason));
+      return false;
+    });
+    if (live.length === 0) return;
+    const started = process.hrtime.bigint();
+    let answers: Answer[];
+    try {
+      answers = await this.db.transaction((tx) => this.execute(tx, live), { retry: true });
+    } catch (err) {
+      this.opts.metrics?.postingBatches.inc({ outcome: "failed" });
+      if ((err instanceof DatabaseUnavailableError || err instanceof TransactionConflictError) && attempt <= limits.txRetriesMax) {
+        // The whole batch failed (a lost connection, a conflict that outlived the transaction's
+        // own retries): nothing of it committed, or all of it did and the retry replays it.
+        await new Promise((resolve) => setTimeout(resolve, limits.postingRetryBackoffMs * attempt));
+        return this.runBatch(live, attempt + 1);
+      }
+      if (err instanceof DatabaseUnavailableError || err instanceof TransactionConflictError) {
+        for (const p of live) p.reject(err);
+        return;
+      }
+      if (live.length > 1) {
+        // An unexpected error belongs to one request: split until it is alone.
+        const half = Math.ceil(live.length / 2);
+        await this.runBatch(live.slice(0, half), attempt);
+        await this.runBatch(live.slice(half), attempt);
+        return;
+      }
+      this.opts.logger?.error({ err, key: live[0]!.request.key?.requestId }, "posting failed unexpectedly; isolated from its batch");
+      live[0]!.reject(err);
+      return;
+    }
+    this.opts.metrics?.postingBatches.inc({ outcome: "committed" });
+    this.opts.metrics?.postingBatchSize.observe(live.reduce((n, p) => n + p.request.weight, 0));
+    this.opts.metrics?.postingBatchSeconds.observe(Number(process.hrtime.bigint() - started) / 1e9);
+    assert(answers.length === live.length, "one answer per request of the batch");
+    live.forEach((p, i) => deliver(p, answers[i]!));
+  }
+
+  /** One attempt at the batch, inside its unit of work. Returns each request's answer. */
+  private async execute(tx: Tx, batch: Pending[]): Promise<Answer[]> {
+    const nowMs = Math.max(this.clock(), this.lastNowMs);
+    this.lastNowMs = nowMs;
+    // 1. Keys first.
+    const allKeys = batch.flatMap((p) => keysOf(p.request));
+    const claimed = await claimKeys(tx, allKeys, nowMs);
+    const takenIds = allKeys.filter((k) => !claimed.has(keyId(k)));
+    const taken = await readKeys(tx, takenIds);
+    assert(taken.size === takenIds.length, "a key that could not be claimed is stored");
+    for (const stored of taken.values()) assert(stored.outcome !== "", "a taken key was committed with its outcome");
+    const live = batch.map((p) => !p.request.key || claimed.has(keyId(p.request.key)));
+    // 2. Locks: transaction rows, then accounts, each in ascending id order.
+    const requests = batch.filter((_, i) => live[i]).map((p) => p.request);
+    const transactions = await lockTransactions(tx, requests.flatMap((r) => r.transactionIds ?? []));
+    const entries = await readEntries(tx, requests.flatMap((r) => r.entriesOf ?? []));
+    const lockView: LockView = { transaction: (id) => transactions.get(id), entriesOf: (id) => entries.get(id) ?? [] };
+    const wanted = requests.map((r) => r.accounts(lockView));
+    const accounts = await lockAccounts(tx, wanted.flatMap((w) => w.ids), wanted.flatMap((w) => w.numbers ?? []));
+    // 3. Apply in arrival order.
+    const state = new BatchState(accounts, transactions, entries, nowMs);
+    const outcomes: { callerId: string; method: string; requestId: string; outcome: string }[] = [];
+    const released: RequestKey[] = [];
+    const answers = batch.map((p, i): Answer => {
+      if (!live[i]) return { replay: taken.get(keyId(p.request.key!))! };
+      return applyOne(state, p.request, taken, outcomes, released);
+    });
+    // 4. Write, asserting what the database returns.
+    state.assertBatch();
+    await writeBatch(tx, {
+      transactions: [...state.newTransactions.values()],
+      entries: state.entries,
+      accounts: state.changedAccounts(),
+      statusChanges: state.statusChanges,
+      outcomes,
+      released,
+      audits: state.audits,
+    });
+    return answers;
+  }
+}
+
+/** Applies one request; records its key outcome (and its items'), or undoes it. */
+function applyOne(
+  state: BatchState,
+  request: PostingRequest<unknown>,
+  taken: TakenKeys,
+  outcomes: { callerId: string; method: string; requestId: string; outcome: string }[],
+  released: RequestKey[],
+): Answer {
+  const mark = state.mark();
+  const record = (key: RequestKey | undefined, outcome: Parameters<typeof encodeOutcome>[0]) => {
+    if (key) outcomes.push({ callerId: key.callerId, method: key.method, requestId: key.requestId, outcome: encodeOutcome(outcome) });
+  };
+  try {
+    const result = request.apply(state, taken);
+    if (!(result instanceof GroupOutcome)) {
+      record(request.key, { ok: result });
+      return { value: result };
+    }
+    // An aborted group has undone its own changes (and recorded why): only its item keys go.
+    for (const item of request.itemKeys ?? []) {
+      if (taken.has(keyId(item))) continue;
+      const outcome = result.itemOutcomes.get(keyId(item));
+      if (result.aborted || outcome === undefined) released.push(item);
+      else record(item, outcome);
+    }
+    record(request.key, { ok: result.value });
+    return { value: result.value };
+  } catch (err) {
+    state.undo(mark);
+    if (!(err instanceof DomainError)) throw err;
+    for (const item of request.itemKeys ?? []) if (!taken.has(keyId(item))) released.push(item);
+    record(request.key, { error: err.toJSON() });
+    const { actor, action, targetId, details } = request.failure;
+    state.audit(actor, {
+      action,
+      targetId,
+      outcome: err.code === Code.PermissionDenied ? "DENIED" : "FAILED",
+      details: { ...details, code: Code[err.code], reason: err.reason },
+    });
+    return { error: err };
+  }
+}
+
+function keysOf(request: PostingRequest<unknown>): RequestKey[] {
+  return [...(request.key ? [request.key] : []), ...(request.itemKeys ?? [])];
+}
+
+function deliver(p: Pending, answer: Answer): void {
+  if ("value" in answer) return p.resolve(answer.value);
+  if ("error" in answer) return p.reject(answer.error);
+  const key = p.request.key!;
+  if (answer.replay.payloadHash !== key.payloadHash) return p.reject(reusedKeyError(key, answer.replay));
+  const outcome = decodeOutcome(answer.replay.outcome);
+  if ("error" in outcome) return p.reject(DomainError.fromJSON(outcome.error));
+  p.resolve(outcome.ok);
+}
+
+/** Whether a stored key is a success that replays for `key` (same payload). */
+export function replaysSuccess(key: RequestKey, stored: StoredKey | undefined): { ok: unknown } | undefined {
+  if (!stored || stored.payloadHash !== key.payloadHash) return undefined;
+  const outcome = decodeOutcome(stored.outcome);
+  return "ok" in outcome ? outcome : undefined;
+}
+
+/** The error a taken item key answers with: REQUEST_ID_REUSED, or its stored error. */
+export function storedFailure(key: RequestKey, stored: StoredKey): DomainError {
+  if (stored.payloadHash !== key.payloadHash) return reusedKeyError(key, stored);
+  const outcome = decodeOutcome(stored.outcome);
+  if ("error" in outcome) return DomainError.fromJSON(outcome.error);
+  return failedPrecondition("REQUEST_ID_REUSED", "This request_id was already used.", { request_id: key.requestId });
+}
+
