@@ -238,7 +238,8 @@ export class PostingEngine {
     // 3. Apply in arrival order.
     const state = new BatchState(accounts, transactions, entries, nowMs);
     const outcomes: { callerId: string; method: string; requestId: string; outcome: string }[] = [];
-    const released: RequestKey[] = [];
+    // A request that replays (its own key was taken) gives back the item keys it claimed.
+    const released: RequestKey[] = batch.flatMap((p, i) => (live[i] ? [] : (p.request.itemKeys ?? []).filter((k) => claimed.has(keyId(k)))));
     const answers = batch.map((p, i): Answer => {
       if (!live[i]) return { replay: taken.get(keyId(p.request.key!))! };
       return applyOne(state, p.request, taken, outcomes, released);
@@ -290,15 +291,19 @@ function applyOne(
     if (!(err instanceof DomainError)) throw err;
     for (const item of request.itemKeys ?? []) if (!taken.has(keyId(item))) released.push(item);
     record(request.key, { error: err.toJSON() });
-    const { actor, action, targetId, details } = request.failure;
-    state.audit(actor, {
-      action,
-      targetId,
-      outcome: err.code === Code.PermissionDenied ? "DENIED" : "FAILED",
-      details: { ...details, code: Code[err.code], reason: err.reason },
-    });
+    recordRefusal(state, request.failure, err);
     return { error: err };
   }
+}
+
+/** The FAILED (DENIED for a permission) audit event of a refused posting, in its batch. */
+export function recordRefusal(state: BatchState, failure: PostingRequest<unknown>["failure"], err: DomainError): void {
+  state.audit(failure.actor, {
+    action: failure.action,
+    targetId: failure.targetId,
+    outcome: err.code === Code.PermissionDenied ? "DENIED" : "FAILED",
+    details: { ...failure.details, code: Code[err.code], reason: err.reason },
+  });
 }
 
 function keysOf(request: PostingRequest<unknown>): RequestKey[] {

@@ -2,12 +2,14 @@
 // a call. Enum values are mapped by name both ways, never by number.
 import type { MessageInitShape } from "@bufbuild/protobuf";
 import { timestampFromMs, timestampMs, type Timestamp } from "@bufbuild/protobuf/wkt";
-import type { HandlerContext } from "@connectrpc/connect";
+import { Code, type HandlerContext } from "@connectrpc/connect";
 import { callInfo } from "../context";
 import { unauthenticated } from "../errors";
 import { AccountStatus, AccountType, type AccountSchema } from "../../gen/bank/v1/account_pb";
 import type { MoneySchema } from "../../gen/bank/v1/money_pb";
 import { TransactionStatus, TransactionType, type StatementEntrySchema, type TransactionSchema } from "../../gen/bank/v1/transaction_pb";
+import type { BatchTransferResultSchema } from "../../gen/bank/v1/transaction_service_pb";
+import type { BatchItemResult } from "./batch-transfer";
 import { formatAccountNumber } from "./account-number";
 import { etagOf } from "./accounts";
 import type { AccountView, Actor, StatementLine, TransactionView } from "./types";
@@ -75,5 +77,20 @@ export function statementEntryMessage(line: StatementLine): MessageInitShape<typ
     transaction: transactionMessage(line.transaction),
     amount: money(line.transaction.currency, line.amount),
     balanceAfter: money(line.transaction.currency, line.balanceAfter),
+  };
+}
+
+/** The Connect protocol's name of a code: Code.FailedPrecondition -> "failed_precondition". */
+export function codeName(code: Code): string {
+  return Code[code].replace(/([a-z])([A-Z])/g, "$1_$2").toLowerCase();
+}
+
+export function batchResultMessage(r: BatchItemResult): MessageInitShape<typeof BatchTransferResultSchema> {
+  if ("transaction" in r) return { result: { case: "transaction", value: transactionMessage(r.transaction) } };
+  return {
+    result: {
+      case: "error",
+      value: { code: codeName(r.error.code), message: r.error.message, errorInfo: { reason: r.error.reason, metadata: r.error.metadata ?? {} } },
+    },
   };
 }

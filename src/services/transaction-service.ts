@@ -1,13 +1,14 @@
 // bank.v1.TransactionService: a thin adapter. Each handler maps the request to one ledger
 // function and the result to the response; the money rules live in src/ledger.
-import { Code, ConnectError, type ServiceImpl } from "@connectrpc/connect";
+import type { ServiceImpl } from "@connectrpc/connect";
 import { TransactionService } from "../../gen/bank/v1/transaction_service_pb";
 import type { Ledger } from "../ledger/ledger";
 import { deposit, transfer, withdraw } from "../ledger/movements";
 import { captureHold, createHold, releaseHold } from "../ledger/holds";
 import { reverseTransaction } from "../ledger/reversals";
 import { getTransaction, listTransactions } from "../ledger/reads";
-import { actorOf, optionalMs, statementEntryMessage, transactionMessage } from "../ledger/wire";
+import { batchTransfer } from "../ledger/batch-transfer";
+import { actorOf, batchResultMessage, optionalMs, statementEntryMessage, transactionMessage } from "../ledger/wire";
 
 export function transactionService(ledger: Ledger): ServiceImpl<typeof TransactionService> {
   return {
@@ -30,8 +31,20 @@ export function transactionService(ledger: Ledger): ServiceImpl<typeof Transacti
       });
       return { transaction: transactionMessage(t) };
     },
-    batchTransfer() {
-      throw new ConnectError("BatchTransfer is not implemented yet", Code.Unimplemented);
+    async batchTransfer(req, ctx) {
+      const results = await batchTransfer(ledger, actorOf(ctx), {
+        requestId: req.requestId,
+        atomic: req.atomic,
+        transfers: req.transfers.map((t) => ({
+          requestId: t.requestId,
+          fromAccountId: t.fromAccountId,
+          toAccountId: t.target.case === "toAccountId" ? t.target.value : "",
+          toAccountNumber: t.target.case === "toAccountNumber" ? t.target.value : "",
+          amount: t.amount,
+          description: t.description,
+        })),
+      });
+      return { results: results.map(batchResultMessage) };
     },
     async getTransaction(req, ctx) {
       return { transaction: transactionMessage(await getTransaction(ledger, actorOf(ctx), req.transactionId)) };

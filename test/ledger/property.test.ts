@@ -2,6 +2,9 @@
 // releases, reversals, freezes, overdraft changes, closes, retries and reused request_ids) give
 // exactly the outcomes and balances of a small in-memory model, and after every step each
 // statement adds up entry by entry and every currency's balances sum to zero.
+// A second property drives the posting engine concurrently: groups of random money commands are
+// submitted at once (so they share batches, with a small batch cap so that groups also span
+// several), and every command must answer exactly as the model predicts in arrival order.
 // The seed is printed; replay a failure with LEDGER_PROPERTY_SEED=<seed> (and optionally
 // LEDGER_PROPERTY_RUNS=<n> for longer runs).
 import fc from "fast-check";
@@ -257,6 +260,165 @@ describe.each(engines())("ledger property on %s", (engine) => {
         expect(line.balanceAfter).toBe((older?.balanceAfter ?? 0n) + line.amount);
       });
       expect(lines[0]?.balanceAfter ?? 0n).toBe(a.balance);
+    }
+    for (const total of (await balanceSums(f.db)).values()) expect(total).toBe(0n);
+  }
+});
+
+/** Money commands for the concurrent property: holds, captures, releases and reversals only of
+ * transactions that committed in an earlier group (their ids are known when the group starts). */
+type GroupOp =
+  | { k: "deposit" | "withdraw" | "hold"; acc: AccIndex; amt: number }
+  | { k: "transfer"; from: AccIndex; to: AccIndex; amt: number; byNumber: boolean }
+  | { k: "capture" | "release"; hold: number }
+  | { k: "reverse"; tx: number }
+  | { k: "replay"; op: number };
+const groupOpArb: fc.Arbitrary<GroupOp> = fc.oneof(
+  { weight: 4, arbitrary: fc.record({ k: fc.constantFrom("deposit" as const, "withdraw" as const, "hold" as const), acc, amt }) },
+  { weight: 6, arbitrary: fc.record({ k: fc.constant("transfer" as const), from: acc, to: acc, amt, byNumber: fc.boolean() }) },
+  { weight: 2, arbitrary: fc.record({ k: fc.constantFrom("capture" as const, "release" as const), hold: fc.nat(30) }) },
+  { weight: 2, arbitrary: fc.record({ k: fc.constant("reverse" as const), tx: fc.nat(60) }) },
+  { weight: 2, arbitrary: fc.record({ k: fc.constant("replay" as const), op: fc.nat(60) }) },
+);
+
+describe.each(engines())("ledger property through concurrent batches on %s", (engine) => {
+  let f: LedgerFixture;
+  let admin: Actor;
+  beforeAll(async () => {
+    // A small cap, so that a group spans several batches as well as sharing them.
+    f = await openLedger(engine, { postingBatchMax: 4 });
+    admin = await addUser(f.db, [Role.ADMIN, Role.TELLER]);
+  });
+  afterAll(async () => f.close());
+
+  test("groups of money commands submitted at once answer as the model does in arrival order", async () => {
+    const seed = process.env.LEDGER_PROPERTY_SEED ? Number(process.env.LEDGER_PROPERTY_SEED) : Date.now() ^ (Math.random() * 0x7fffffff);
+    const numRuns = Number(process.env.LEDGER_PROPERTY_RUNS ?? (engine === "sqlite" ? 15 : 8));
+    console.log(`ledger concurrent property test on ${engine}: seed=${seed} runs=${numRuns} (replay with LEDGER_PROPERTY_SEED=${seed})`);
+    await fc.assert(
+      fc.asyncProperty(fc.array(fc.array(groupOpArb, { minLength: 1, maxLength: 12 }), { minLength: 2, maxLength: 6 }), async (groups) => {
+        const model = new Model(await openAccounts());
+        for (const group of groups) await runGroup(model, group);
+      }),
+      { seed, numRuns, endOnFailure: true },
+    );
+  }, 240_000);
+
+  async function openAccounts(): Promise<MAccount[]> {
+    const accounts: MAccount[] = [];
+    for (let i = 0; i < ACCOUNTS; i++) {
+      const currency = i === ACCOUNTS - 1 ? "EUR" : "USD";
+      const a = await createAccount(f.ledger, admin, { requestId: rid(), currency, type: "CHECKING", displayName: "", ownerId: "" });
+      accounts.push({ id: a.id, number: a.number, currency, balance: 0n, held: 0n, overdraft: 0n, status: "ACTIVE", deltas: [] });
+      if (currency === "USD") {
+        await deposit(f.ledger, admin, { requestId: rid(), accountId: a.id, amount: { currency, minorUnits: 1_000n }, description: "" });
+        accounts[i]!.balance = 1_000n;
+        accounts[i]!.deltas.push(1_000n);
+      }
+    }
+    return accounts;
+  }
+
+  /** Predicts every command of the group in order (updating the model as it goes), submits them
+   * all in the same tick, then checks each answer and the resulting balances. */
+  async function runGroup(model: Model, group: GroupOp[]): Promise<void> {
+    const A = model.accounts;
+    const usd = (n: number | bigint) => ({ currency: "USD", minorUnits: BigInt(n) });
+    const calls: { promise: Promise<Outcome>; expected: Outcome | string; onOk?: (t: TransactionView) => void }[] = [];
+    const submit = (run: (requestId: string) => Promise<TransactionView>, expected: string | undefined, onOk: (t: TransactionView) => void) => {
+      const requestId = rid("c");
+      const outcome = { run: () => run(requestId), outcome: { err: "pending" } as Outcome, recorded: true } as Done;
+      calls.push({ promise: attempt(() => run(requestId)), expected: expected ?? "ok", onOk: (t) => onOk(t) });
+      model.done.push(outcome);
+      const index = calls.length - 1;
+      void calls[index]!.promise.then((o) => (outcome.outcome = o));
+    };
+    for (const op of group) {
+      switch (op.k) {
+        case "deposit":
+        case "withdraw":
+        case "hold": {
+          const legs: MLeg[] = op.k === "hold" ? [{ acc: op.acc, amount: 0n, held: BigInt(op.amt) }]
+            : [{ acc: op.acc, amount: (op.k === "deposit" ? 1n : -1n) * BigInt(op.amt), held: 0n }, { acc: "S", amount: (op.k === "deposit" ? -1n : 1n) * BigInt(op.amt), held: 0n }];
+          const expected = model.refusal(legs);
+          const mtx: MTx = { id: "", type: op.k === "hold" ? "HOLD" : op.k === "deposit" ? "DEPOSIT" : "WITHDRAWAL", status: op.k === "hold" ? "PENDING" : "POSTED", legs, holdAcc: op.acc, amount: BigInt(op.amt) };
+          if (expected === undefined) {
+            model.apply(legs);
+            if (op.k === "hold") model.holds.push(mtx);
+            model.txs.push(mtx);
+          }
+          const fn = op.k === "deposit" ? deposit : op.k === "withdraw" ? withdraw : createHold;
+          submit((requestId) => fn(f.ledger, admin, { requestId, accountId: A[op.acc]!.id, amount: usd(op.amt), description: "c" }), expected, (t) => (mtx.id = t.id));
+          break;
+        }
+        case "transfer": {
+          const legs: MLeg[] = [{ acc: op.from, amount: -BigInt(op.amt), held: 0n }, { acc: op.to, amount: BigInt(op.amt), held: 0n }];
+          if (op.from === op.to) break;
+          const expected = model.refusal(legs);
+          const mtx: MTx = { id: "", type: "TRANSFER", status: "POSTED", legs, amount: BigInt(op.amt) };
+          if (expected === undefined) {
+            model.apply(legs);
+            model.txs.push(mtx);
+          }
+          const target = op.byNumber ? { toAccountId: "", toAccountNumber: A[op.to]!.number } : { toAccountId: A[op.to]!.id, toAccountNumber: "" };
+          submit((requestId) => transfer(f.ledger, admin, { requestId, fromAccountId: A[op.from]!.id, ...target, amount: usd(op.amt), description: "c" }), expected, (t) => (mtx.id = t.id));
+          break;
+        }
+        case "capture":
+        case "release": {
+          const known = model.holds.filter((h) => h.id !== "");
+          if (known.length === 0) break;
+          const h = known[op.hold % known.length]!;
+          const legs: MLeg[] = op.k === "capture" ? [{ acc: h.holdAcc!, amount: -h.amount, held: -h.amount }, { acc: "S", amount: h.amount, held: 0n }] : [{ acc: h.holdAcc!, amount: 0n, held: -h.amount }];
+          const expected = h.status !== "PENDING" ? "HOLD_NOT_PENDING" : model.refusal(legs);
+          const mtx: MTx = { id: "", type: op.k === "capture" ? "CAPTURE" : "RELEASE", status: "POSTED", legs: legs.map((l) => ({ ...l, held: 0n })), amount: h.amount };
+          if (expected === undefined) {
+            model.apply(legs);
+            h.status = op.k === "capture" ? "CAPTURED" : "RELEASED";
+            if (op.k === "capture") model.txs.push(mtx);
+          }
+          const run = op.k === "capture" ? (requestId: string) => captureHold(f.ledger, admin, { requestId, holdId: h.id, toAccountId: "" }) : (requestId: string) => releaseHold(f.ledger, admin, { requestId, holdId: h.id });
+          submit(run, expected, (t) => (mtx.id = t.id));
+          break;
+        }
+        case "reverse": {
+          const known = model.txs.filter((t) => t.id !== "");
+          if (known.length === 0) break;
+          const orig = known[op.tx % known.length]!;
+          const legs: MLeg[] = orig.legs.filter((l) => l.amount !== 0n).map((l) => ({ acc: l.acc, amount: -l.amount, held: 0n }));
+          const reversible = ["DEPOSIT", "WITHDRAWAL", "TRANSFER", "CAPTURE"].includes(orig.type) && orig.status === "POSTED";
+          const expected = orig.status === "REVERSED" ? "ALREADY_REVERSED" : !reversible ? "NOT_REVERSIBLE" : model.refusal(legs, true);
+          const mtx: MTx = { id: "", type: "REVERSAL", status: "POSTED", legs, amount: orig.amount };
+          if (expected === undefined) {
+            model.apply(legs);
+            orig.status = "REVERSED";
+            model.txs.push(mtx);
+          }
+          submit((requestId) => reverseTransaction(f.ledger, admin, { requestId, transactionId: orig.id, reason: "c", force: true }), expected, (t) => (mtx.id = t.id));
+          break;
+        }
+        case "replay": {
+          const earlier = model.done.filter((d) => d.outcome && !("err" in d.outcome && d.outcome.err === "pending"));
+          if (earlier.length === 0) break;
+          const d = earlier[op.op % earlier.length]!;
+          calls.push({ promise: attempt(d.run), expected: d.outcome });
+          break;
+        }
+      }
+    }
+    const outcomes = await Promise.all(calls.map((c) => c.promise));
+    outcomes.forEach((outcome, i) => {
+      const call = calls[i]!;
+      if (typeof call.expected === "string") {
+        expect("err" in outcome ? outcome.err : "ok").toBe(call.expected);
+        if ("ok" in outcome) call.onOk?.(outcome.ok);
+      } else {
+        expect(outcome).toEqual(call.expected);
+      }
+    });
+    for (const a of model.accounts) {
+      const b = await getBalance(f.ledger, admin, { accountId: a.id });
+      expect({ ledger: b.ledger, held: b.held }).toEqual({ ledger: a.balance, held: a.held });
     }
     for (const total of (await balanceSums(f.db)).values()) expect(total).toBe(0n);
   }

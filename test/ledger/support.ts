@@ -17,19 +17,20 @@ export interface LedgerFixture {
   close(): Promise<void>;
 }
 
-export async function openLedger(engine: Engine): Promise<LedgerFixture> {
+export async function openLedger(engine: Engine, opts: { postingBatchMax?: number } = {}): Promise<LedgerFixture> {
   const testDb = await createTestDatabase(engine);
   const db = await Database.open(testDb.config);
   await db.migrate();
   const clock = { nowMs: Date.now(), frozen: false };
   const currencies = loadConfig({ BANK_DATA_DIR: testDb.dataDir }).currencies;
-  const ledger = await Ledger.open(db, currencies, { clock: () => (clock.frozen ? clock.nowMs : Date.now()) });
+  const ledger = await Ledger.open(db, currencies, { clock: () => (clock.frozen ? clock.nowMs : Date.now()), postingBatchMax: opts.postingBatchMax });
   return {
     db,
     ledger,
     testDb,
     clock,
     close: async () => {
+      await ledger.stop();
       await db.close();
       await testDb.drop();
     },
