@@ -181,6 +181,14 @@ export interface AuditEventEntity {
   hash: string | null;
 }
 
+export interface ServerSecretEntity {
+  /** What the secret is for, e.g. "token_seal". */
+  name: string;
+  /** Hex of 32 random bytes. */
+  secret: string;
+  createTime: number;
+}
+
 export interface AuditChainHeadEntity {
   id: number;
   seq: number;
@@ -382,4 +390,14 @@ export const AuditChainHead = new EntitySchema<AuditChainHeadEntity>({
   },
 });
 
-export const entities = [User, Session, RefreshToken, LoginThrottle, Account, Transaction, Entry, IdempotencyKey, AuditEvent, AuditChainHead] as unknown as EntitySchema[];
+export const ServerSecret = new EntitySchema<ServerSecretEntity>({
+  name: "ServerSecretEntity",
+  tableName: "server_secrets",
+  properties: {
+    name: { ...text, primary: true },
+    secret: text,
+    createTime: epochMs,
+  },
+});
+
+export const entities = [User, Session, RefreshToken, LoginThrottle, Account, Transaction, Entry, IdempotencyKey, AuditEvent, AuditChainHead, ServerSecret] as unknown as EntitySchema[];

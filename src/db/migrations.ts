@@ -276,6 +276,12 @@ function ormSchemaSqlite(): string[] {
   return statements;
 }
 
+/** Secrets every process on the database shares, made once: the key that authenticates page
+ * tokens and statement cursors, so that a token from one process works on another. */
+function serverSecrets(): string[] {
+  return [`CREATE TABLE server_secrets (name TEXT NOT NULL, secret TEXT NOT NULL, create_time BIGINT NOT NULL, PRIMARY KEY (name))`];
+}
+
 function sqlMigration(name: string, dialect: Dialect, statements: (t: Types) => string[], transactional = true) {
   class SqlMigration extends Migration {
     override async up(): Promise<void> {
@@ -297,5 +303,6 @@ export function migrationsFor(dialect: Dialect) {
       ? sqlMigration("0005_orm_schema", dialect, ormSchemaPostgres)
       // PRAGMA foreign_keys only takes effect outside a transaction: the migration opens its own.
       : sqlMigration("0005_orm_schema", dialect, ormSchemaSqlite, false),
+    sqlMigration("0006_server_secrets", dialect, serverSecrets),
   ];
 }

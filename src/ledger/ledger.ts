@@ -6,6 +6,7 @@ import { recordAudit } from "../audit/recorder";
 import { uuidv7 } from "../ids";
 import { settlementAccountNumber } from "./account-number";
 import { PostingEngine } from "./posting-engine";
+import { tokenSealer, type TokenSealer } from "../sealed-tokens";
 import type { Logger } from "../logger";
 import type { Metrics } from "../metrics";
 
@@ -27,6 +28,8 @@ export class Ledger {
     readonly currencies: ReadonlyMap<string, Currency>,
     private readonly settlementIds: ReadonlyMap<string, string>,
     private readonly clock: () => number,
+    /** Seals statement cursors (and page tokens) with the key every process shares. */
+    readonly tokens: TokenSealer,
     opts: LedgerOptions,
   ) {
     this.engine = new PostingEngine(db, clock, { metrics: opts.metrics, logger: opts.logger, batchMax: opts.postingBatchMax });
@@ -36,7 +39,7 @@ export class Ledger {
   static async open(db: Database, currencies: ReadonlyMap<string, Currency>, opts: LedgerOptions = {}): Promise<Ledger> {
     const clock = opts.clock ?? Date.now;
     const ids = await ensureSettlementAccounts(db, [...currencies.keys()], clock());
-    return new Ledger(db, currencies, ids, clock, opts);
+    return new Ledger(db, currencies, ids, clock, await tokenSealer(db), opts);
   }
 
   /** Stops taking money movements and waits until every queued one has been answered. */

@@ -6,6 +6,7 @@ import { accessAccount, isStaff } from "./access";
 import type { Ledger } from "./ledger";
 import { decodePageToken, encodePageToken, pageSizeOf } from "../pagination";
 import { accountColumns, toAccount, toTransaction, transactionColumns } from "./rows";
+import type { Row } from "../db/database";
 import type { Actor, BalanceView, Page, StatementLine, TransactionView } from "./types";
 import { availableOf } from "./types";
 import { parseId } from "./validate";
@@ -56,21 +57,56 @@ export async function listTransactions(ledger: Ledger, actor: Actor, input: List
     if (end !== undefined) (where.push("e.create_time < ?"), params.push(end));
     if (cursor !== undefined) (where.push("e.seq < ?"), params.push(cursor));
     const rows = await tx.all(
-      `SELECT ${transactionColumns("t")}, e.seq AS entry_seq, CAST(e.amount AS TEXT) AS entry_amount, CAST(e.balance_after AS TEXT) AS entry_balance_after
-         FROM entries e JOIN transactions t ON t.id = e.transaction_id
-        WHERE ${where.join(" AND ")}
-        ORDER BY e.seq DESC LIMIT ?`,
+      `SELECT ${STATEMENT_COLUMNS} ${STATEMENT_FROM} WHERE ${where.join(" AND ")} ORDER BY e.seq DESC LIMIT ?`,
       [...params, pageSize + 1],
     );
-    const items = rows.slice(0, pageSize).map((r) => ({
-      transaction: toTransaction(r),
-      amount: BigInt(String(r.entry_amount)),
-      balanceAfter: BigInt(String(r.entry_balance_after)),
-      seq: Number(r.entry_seq),
-    }));
+    const items = rows.slice(0, pageSize).map((r) => statementLine(ledger, actor, r));
     const more = rows.length > pageSize;
     return { items, nextPageToken: more ? encodePageToken(filters, { seq: items[items.length - 1]!.seq }) : "" };
   });
+}
+
+/** A statement line's columns: the transaction, the entry, and the other customer account of a
+ * transfer, capture or reversal (the one that is not this entry's) with its owner's name. */
+export const STATEMENT_COLUMNS = `${transactionColumns("t")}, e.account_id AS entry_account_id, e.seq AS entry_seq,
+  CAST(e.amount AS TEXT) AS entry_amount, CAST(e.balance_after AS TEXT) AS entry_balance_after,
+  ca.number AS counterparty_number, ca.kind AS counterparty_kind, cu.full_name AS counterparty_name`;
+
+export const STATEMENT_FROM = `FROM entries e JOIN transactions t ON t.id = e.transaction_id
+  LEFT JOIN accounts ca ON t.tx_type IN ('TRANSFER', 'CAPTURE', 'REVERSAL')
+        AND ca.id = CASE WHEN t.from_account_id = e.account_id THEN t.to_account_id ELSE t.from_account_id END
+  LEFT JOIN users cu ON cu.id = ca.owner_id`;
+
+/** A row of STATEMENT_COLUMNS as the caller may see it. */
+export function statementLine(ledger: Ledger, actor: Actor, r: Row): StatementLine {
+  const seq = Number(r.entry_seq);
+  const accountId = String(r.entry_account_id);
+  const line: StatementLine = {
+    transaction: toTransaction(r),
+    amount: BigInt(String(r.entry_amount)),
+    balanceAfter: BigInt(String(r.entry_balance_after)),
+    seq,
+    cursor: entryCursor(ledger, accountId, seq),
+  };
+  if (r.counterparty_number != null && r.counterparty_kind === "CUSTOMER") {
+    line.counterparty = { number: String(r.counterparty_number), name: isStaff(actor) ? String(r.counterparty_name ?? "") : "" };
+  }
+  return line;
+}
+
+/** The sealed cursor of an account's entry: which account, which position in its statement. */
+export function entryCursor(ledger: Ledger, accountId: string, seq: number): string {
+  return ledger.tokens.seal("entry", { a: accountId, s: seq });
+}
+
+/** The position after which `cursor` resumes on `accountId`; INVALID_ARGUMENT when the cursor is
+ * forged, edited, or of another account. */
+export function parseEntryCursor(ledger: Ledger, accountId: string, cursor: string, field = "start_after"): number {
+  const payload = ledger.tokens.open("entry", cursor) as { a?: unknown; s?: unknown } | undefined;
+  if (!payload || payload.a !== accountId || typeof payload.s !== "number" || !Number.isSafeInteger(payload.s) || payload.s < 0) {
+    throw invalidArgument("CURSOR_INVALID", `${field} is not a cursor of this account's statement.`, { field });
+  }
+  return payload.s;
 }
 
 /**

@@ -67,6 +67,11 @@ export interface StatementLine {
   amount: bigint;
   balanceAfter: bigint;
   seq: number;
+  /** The entry's sealed cursor (WatchAccount resumes after it). */
+  cursor: string;
+  /** The other customer account of a transfer, capture or reversal, as the caller may see it
+   * (API.md: its number always; its owner's name only for staff). */
+  counterparty?: { number: string; name: string };
 }
 
 export interface BalanceView {

@@ -77,6 +77,8 @@ export function statementEntryMessage(line: StatementLine): MessageInitShape<typ
     transaction: transactionMessage(line.transaction),
     amount: money(line.transaction.currency, line.amount),
     balanceAfter: money(line.transaction.currency, line.balanceAfter),
+    cursor: line.cursor,
+    counterparty: line.counterparty ? { accountNumber: formatAccountNumber(line.counterparty.number), name: line.counterparty.name } : undefined,
   };
 }
 

@@ -8,7 +8,7 @@ import { Account, IdempotencyKey, User, entities } from "../../src/db/entities";
 import { uuidv7 } from "../../src/ids";
 import { createTestDatabase, engines, type TestDatabase } from "../support/db";
 
-const TABLES = ["users", "sessions", "refresh_tokens", "login_throttle", "accounts", "transactions", "entries", "idempotency_keys", "audit_events", "audit_chain_head"];
+const TABLES = ["users", "sessions", "refresh_tokens", "login_throttle", "accounts", "transactions", "entries", "idempotency_keys", "audit_events", "audit_chain_head", "server_secrets"];
 
 async function schemaDiff(db: Database): Promise<string> {
   return (await db.orm.getSchemaGenerator().getUpdateSchemaSQL({ wrap: false, safe: false, dropTables: true })).trim();

@@ -6,7 +6,7 @@ import { Code } from "@connectrpc/connect";
 import { Role } from "../../gen/bank/v1/access_pb";
 import { createAccount, freezeAccount, closeAccount, updateAccount, unfreezeAccount } from "../../src/ledger/accounts";
 import { deposit, transfer, withdraw } from "../../src/ledger/movements";
-import { getBalance, getTransaction, listTransactions } from "../../src/ledger/reads";
+import { getBalance, getTransaction, listTransactions, parseEntryCursor } from "../../src/ledger/reads";
 import { checkDigits, formatAccountNumber } from "../../src/ledger/account-number";
 import type { AccountView, Actor } from "../../src/ledger/types";
 import { engines } from "../support/db";
@@ -67,6 +67,25 @@ describe.each(engines())("ledger money movement on %s", (engine) => {
     ]);
     const bobs = await listTransactions(f.ledger, bob, { accountId: b.id, pageSize: 0, pageToken: "" });
     expect(bobs.items.map((l) => [l.transaction.type, l.amount, l.balanceAfter])).toEqual([["TRANSFER", 300n, 300n]]);
+  });
+
+  test("statement lines name the other party: its number for everyone, its owner's name for staff only; cursors are sealed", async () => {
+    const a = await open(alice);
+    const b = await open(bob);
+    await fund(alice, a, 1_000);
+    await transfer(f.ledger, alice, { requestId: rid(), fromAccountId: a.id, toAccountId: b.id, toAccountNumber: "", amount: usd(300), description: "" });
+    const mine = await listTransactions(f.ledger, alice, { accountId: a.id, pageSize: 0, pageToken: "" });
+    expect(mine.items.map((l) => [l.transaction.type, l.counterparty])).toEqual([["TRANSFER", { number: b.number, name: "" }], ["DEPOSIT", undefined]]);
+    const theirs = await listTransactions(f.ledger, bob, { accountId: b.id, pageSize: 0, pageToken: "" });
+    expect(theirs.items[0]!.counterparty).toEqual({ number: a.number, name: "" });
+    const staff = await listTransactions(f.ledger, teller, { accountId: b.id, pageSize: 0, pageToken: "" });
+    expect(staff.items[0]!.counterparty).toEqual({ number: a.number, name: "Ledger Test" });
+    // A cursor names its account and position, sealed: it opens only for that account, unedited.
+    const cursor = mine.items[0]!.cursor;
+    expect(parseEntryCursor(f.ledger, a.id, cursor)).toBe(mine.items[0]!.seq);
+    for (const [account, bad] of [[b.id, cursor], [a.id, cursor.replace(/^./, (c) => (c === "e" ? "f" : "e"))], [a.id, "not-a-cursor"], [a.id, ""]] as const) {
+      expect((await domainError(Promise.resolve().then(() => parseEntryCursor(f.ledger, account, bad)))).reason).toBe("CURSOR_INVALID");
+    }
   });
 
   test("the statement pages with opaque tokens bound to the filters, and filters by time", async () => {
