@@ -14,6 +14,7 @@
 //   node dist/bench/micro.js [--db postgres|sqlite] [--n 2000]
 import { randomUUID } from "node:crypto";
 import { Client } from "pg";
+import { loadConfig } from "../src/config";
 import { Database } from "../src/db/database";
 import { Ledger } from "../src/ledger/ledger";
 import { createAccount } from "../src/ledger/accounts";
@@ -52,7 +53,7 @@ async function main(): Promise<void> {
   if (engine === "postgres") dbSampler = () => new CpuSampler(postgresBackendsOf(new URL(bench.url).pathname.slice(1)));
   try {
     await db.migrate();
-    const ledger = await Ledger.open(db, new Map([["USD", { code: "USD", exponent: 2 }]]));
+    const ledger = await Ledger.open(db, loadConfig({ BANK_DATA_DIR: bench.dataDir }).currencies);
     const userId = randomUUID();
     await db.transaction((tx) => tx.run(`INSERT INTO users (id, email, full_name, password_hash, roles, disabled, create_time, update_time) VALUES (?, 'micro@example.test', 'Micro', 'x', 'CUSTOMER', 0, 0, 0)`, [userId]));
     const actor: Actor = { userId, roles: [Role.CUSTOMER], clientAddress: "127.0.0.1", callId: randomUUID() };

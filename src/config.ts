@@ -11,6 +11,15 @@ export interface Currency {
   code: string;
   /** Digits after the decimal point: 2 for USD (cents), 0 for JPY. */
   exponent: number;
+  /** Default daily limits of an account in this currency, in minor units (an account's own
+   * limits, set by an admin, replace them). */
+  dailyLimits: DailyLimitDefaults;
+}
+
+export interface DailyLimitDefaults {
+  deposit: bigint;
+  withdrawal: bigint;
+  transferOut: bigint;
 }
 
 export interface Config {
@@ -84,6 +93,7 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
     parallelism: int("BANK_ARGON2_PARALLELISM", 1, 1, 16),
   };
   const currencies = parseCurrencies(get("BANK_CURRENCIES", DEFAULT_CURRENCIES), problems);
+  parseDailyLimits(get("BANK_DAILY_LIMITS", ""), currencies, problems);
   const corsOrigins = parseCorsOrigins(get("BANK_CORS_ORIGINS", ""), problems);
   const trustProxy = get("BANK_TRUST_PROXY", "false") === "true";
 
@@ -131,9 +141,37 @@ function parseCurrencies(raw: string, problems: string[]): Map<string, Currency>
       problems.push(`BANK_CURRENCIES item ${JSON.stringify(item)} is invalid: use CODE:EXPONENT, e.g. USD:2,JPY:0.`);
       continue;
     }
-    result.set(match[1]!, { code: match[1]!, exponent: Number(match[2]) });
+    result.set(match[1]!, {
+      code: match[1]!,
+      exponent: Number(match[2]),
+      dailyLimits: { deposit: limits.dailyDepositMinorDefault, withdrawal: limits.dailyWithdrawalMinorDefault, transferOut: limits.dailyTransferOutMinorDefault },
+    });
   }
   return result;
+}
+
+const LIMIT_NAMES = { deposit: "deposit", withdrawal: "withdrawal", transfer_out: "transferOut" } as const;
+
+/** BANK_DAILY_LIMITS="USD:deposit=1000000,withdrawal=1000000,transfer_out=5000000;JPY:deposit=500000":
+ * per currency, the default daily limits in minor units (unnamed ones keep limits.ts's). */
+function parseDailyLimits(raw: string, currencies: Map<string, Currency>, problems: string[]): void {
+  if (raw === "") return;
+  for (const part of raw.split(";").map((p) => p.trim()).filter((p) => p !== "")) {
+    const [code, list = ""] = part.split(":", 2) as [string, string | undefined];
+    const currency = currencies.get(code.trim());
+    if (!currency) {
+      problems.push(`BANK_DAILY_LIMITS names ${JSON.stringify(code)}, which is not in BANK_CURRENCIES.`);
+      continue;
+    }
+    for (const item of list.split(",").map((i) => i.trim())) {
+      const match = /^(deposit|withdrawal|transfer_out)=(\d{1,16})$/.exec(item);
+      if (!match || BigInt(match[2]!) > limits.dailyLimitMinorMax) {
+        problems.push(`BANK_DAILY_LIMITS item ${JSON.stringify(`${code}:${item}`)} is invalid: use deposit|withdrawal|transfer_out=MINOR_UNITS (0 to ${limits.dailyLimitMinorMax}).`);
+        continue;
+      }
+      currency.dailyLimits[LIMIT_NAMES[match[1] as keyof typeof LIMIT_NAMES]] = BigInt(match[2]!);
+    }
+  }
 }
 
 function parseCorsOrigins(raw: string, problems: string[]): string[] {

@@ -63,6 +63,22 @@ export const limits = {
   /** Wait before a batch that failed as a whole (a lost connection) is retried, times the
    * attempt; attempts are capped by txRetriesMax. */
   postingRetryBackoffMs: 50,
+  /** Settlement accounts per currency (the outside world's side of deposits and withdrawals). An
+   * account's deposits and withdrawals always post against the shard its id hashes to, so no row
+   * is shared by everyone (API.md Additions; docs/security.md V1 has the arithmetic): at ten times
+   * the bench's peak rate (1e5 postings/s), every deposit at the default daily deposit limit
+   * (1e6 minor units) and none withdrawn, the inflow is 1e11 minor units/s, 3.2e20 in 100 years:
+   * 1.2e18 per shard, under balanceMinorAbsMax with a margin of 3.2. */
+  settlementShards: 256,
+  /** Default daily limits in minor units, per account and direction, for every currency
+   * (BANK_DAILY_LIMITS overrides them per currency): deposits and withdrawals 1,000,000 (10,000.00
+   * in a two-decimal currency), outgoing transfers 5,000,000. They bound everyone's postings,
+   * staff's included; an admin sets an account's own limit or "no limit" (SetAccountLimits). */
+  dailyDepositMinorDefault: 1_000_000n,
+  dailyWithdrawalMinorDefault: 1_000_000n,
+  dailyTransferOutMinorDefault: 5_000_000n,
+  /** Largest daily limit an admin may set (an explicit "no limit" is separate). */
+  dailyLimitMinorMax: 1_000_000_000_000_000n,
   /** Largest absolute balance or held total of any account, settlement included. BIGINT ends at
    * about 9.2 * 10^18; stopping at 4 * 10^18 leaves room for one more maximal amount and means
    * SQLite can never overflow an integer into a float. */

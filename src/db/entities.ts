@@ -6,7 +6,7 @@
 // Entities are named ...Entity so that a row is never confused with a wire message. Money is a
 // JS bigint end to end (MoneyType reads it as text, so SQLite's driver never turns it into a
 // lossy double); times are epoch milliseconds in BIGINT columns, read as numbers.
-import { EntitySchema, Type, type Platform } from "@mikro-orm/core";
+import { EntitySchema, Type, type Opt, type Platform } from "@mikro-orm/core";
 import { BaseSqlitePlatform } from "@mikro-orm/knex";
 
 /** BIGINT money columns: a JS bigint in the entity, exact on both engines. */
@@ -125,6 +125,17 @@ export interface AccountEntity {
   version: number;
   createTime: number;
   updateTime: number;
+  /** Settlement accounts: which of the currency's shards (0 for customer accounts). */
+  shard: Opt<number>;
+  /** Daily limits: null = the configured default, -1 = no limit, else minor units. */
+  depositLimit: Opt<bigint | null>;
+  withdrawalLimit: Opt<bigint | null>;
+  transferOutLimit: Opt<bigint | null>;
+  /** Days since 1970-01-01 UTC of the usage columns. */
+  usageDay: Opt<number>;
+  depositUsed: Opt<bigint>;
+  withdrawalUsed: Opt<bigint>;
+  transferOutUsed: Opt<bigint>;
 }
 
 export interface TransactionEntity {
@@ -271,7 +282,7 @@ export const Account = new EntitySchema<AccountEntity>({
   indexes: [
     { name: "accounts_owner", properties: ["ownerId", "createTime"] },
     // One settlement account per currency (the outside world); a partial index, so spelled out.
-    { name: "accounts_settlement", expression: "CREATE UNIQUE INDEX accounts_settlement ON accounts (currency) WHERE kind = 'SETTLEMENT'" },
+    { name: "accounts_settlement", expression: "CREATE UNIQUE INDEX accounts_settlement ON accounts (currency, shard) WHERE kind = 'SETTLEMENT'" },
   ],
   properties: {
     id: { ...text, primary: true },
@@ -289,6 +300,14 @@ export const Account = new EntitySchema<AccountEntity>({
     version: { ...int, default: 1 },
     createTime: epochMs,
     updateTime: epochMs,
+    shard: { ...int, default: 0 },
+    depositLimit: { ...money, nullable: true },
+    withdrawalLimit: { ...money, nullable: true },
+    transferOutLimit: { ...money, nullable: true },
+    usageDay: { ...epochMs, default: 0 },
+    depositUsed: { ...money, default: 0 },
+    withdrawalUsed: { ...money, default: 0 },
+    transferOutUsed: { ...money, default: 0 },
   },
 });
 

@@ -27,10 +27,13 @@ export function randomAccountNumber(): string {
   return body + checkDigits(body);
 }
 
-/** The fixed number of the settlement account of a currency, e.g. USD -> 000000302813 + check. */
-export function settlementAccountNumber(currency: string): string {
+/** The fixed number of a settlement shard of a currency: six digits of shard, then the
+ * currency's letters as two-digit codes (USD -> 000000302813 + check for shard 0, the number of
+ * the single settlement account of earlier versions). It starts with zeros, so it never collides
+ * with a customer number. */
+export function settlementAccountNumber(currency: string, shard = 0): string {
   const letters = [...currency].map((c) => String(c.charCodeAt(0) - 55)).join("");
-  const body = letters.padStart(BODY_DIGITS, "0");
+  const body = String(shard).padStart(BODY_DIGITS - letters.length, "0") + letters;
   return body + checkDigits(body);
 }
 

@@ -64,6 +64,7 @@ async function insertAccount(tx: Tx, actor: Actor, a: { ownerId: string; currenc
       return {
         id, number, ownerId: a.ownerId, kind: "CUSTOMER", currency: a.currency, type: a.type, status: "ACTIVE", displayName: a.displayName,
         balance: 0n, held: 0n, overdraftLimit: 0n, createTimeMs: nowMs, updateTimeMs: nowMs, version: 1,
+        shard: 0, limits: { deposit: null, withdrawal: null, transferOut: null }, usage: { day: 0, deposit: 0n, withdrawal: 0n, transferOut: 0n },
       };
     }
   }

@@ -168,13 +168,17 @@ async function insertEntries(tx: Tx, rows: readonly EntryRow[]): Promise<void> {
  * database returns must be exactly what the batch computed. */
 async function updateAccounts(tx: Tx, accounts: readonly { before: LockedAccount; after: LockedAccount }[]): Promise<void> {
   if (accounts.length === 0) return;
-  const columns = [text("id"), bigint("delta"), bigint("held_delta"), bigint("entries"), bigint("update_time")];
+  const columns = [text("id"), bigint("delta"), bigint("held_delta"), bigint("entries"), bigint("update_time"),
+    bigint("usage_day"), bigint("deposit_used"), bigint("withdrawal_used"), bigint("transfer_out_used")];
+  // Balances move by their delta (atomic); today's usage is set (the row is locked).
   const returned = await tx.all<Row>(
     `UPDATE accounts SET balance = accounts.balance + r.delta, held = accounts.held + r.held_delta,
-            entry_count = accounts.entry_count + r.entries, update_time = r.update_time
+            entry_count = accounts.entry_count + r.entries, update_time = r.update_time, usage_day = r.usage_day,
+            deposit_used = r.deposit_used, withdrawal_used = r.withdrawal_used, transfer_out_used = r.transfer_out_used
        FROM ${tx.engine.jsonRows("r", columns)} WHERE accounts.id = r.id RETURNING ${accountColumns("accounts")}`,
     [json(accounts.map(({ before, after }) => ({
       id: after.id, delta: after.balance - before.balance, held_delta: after.held - before.held, entries: after.entryCount - before.entryCount, update_time: after.updateTimeMs,
+      usage_day: after.usage.day, deposit_used: after.usage.deposit, withdrawal_used: after.usage.withdrawal, transfer_out_used: after.usage.transferOut,
     })))],
   );
   assert(returned.length === accounts.length, "every changed account was updated");
@@ -186,6 +190,8 @@ async function updateAccounts(tx: Tx, accounts: readonly { before: LockedAccount
     assert(stored.balance === computed.balance, "the stored balance is the one the batch computed");
     assert(stored.held === computed.held, "the stored held total is the one the batch computed");
     assert(Number(row.entry_count) === computed.entryCount, "the stored entry count is the one the batch computed");
+    assert(stored.usage.day === computed.usage.day && stored.usage.deposit === computed.usage.deposit && stored.usage.withdrawal === computed.usage.withdrawal
+      && stored.usage.transferOut === computed.usage.transferOut, "the stored daily usage is the one the batch computed");
   }
 }
 

@@ -92,7 +92,7 @@ export async function captureHold(ledger: Ledger, actor: Actor, input: CaptureHo
   const holdId = parseId(input.holdId, "hold_id");
   const amount = input.amount ? parseAmount(ledger.currencies, input.amount) : undefined;
   const toId = input.toAccountId === "" ? undefined : parseId(input.toAccountId, "to_account_id");
-  const targetOf = (hold: TransactionView) => toId ?? ledger.settlementId(hold.currency);
+  const targetOf = (hold: TransactionView) => toId ?? ledger.settlementId(hold.currency, hold.fromAccountId);
   return runMoneyCommand(ledger, actor, {
     method: "TransactionService/CaptureHold",
     action: "transaction.hold.capture",

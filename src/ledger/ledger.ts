@@ -9,6 +9,7 @@ import { PostingEngine } from "./posting-engine";
 import { tokenSealer, type TokenSealer } from "../sealed-tokens";
 import type { Logger } from "../logger";
 import type { Metrics } from "../metrics";
+import { limits } from "../limits";
 
 export interface LedgerOptions {
   /** Epoch milliseconds; tests move time to expire holds. */
@@ -26,20 +27,21 @@ export class Ledger {
   private constructor(
     readonly db: Database,
     readonly currencies: ReadonlyMap<string, Currency>,
-    private readonly settlementIds: ReadonlyMap<string, string>,
+    /** Per currency, its settlement shards' ids, by shard. */
+    private readonly settlementShards: ReadonlyMap<string, readonly string[]>,
     private readonly clock: () => number,
     /** Seals statement cursors (and page tokens) with the key every process shares. */
     readonly tokens: TokenSealer,
     opts: LedgerOptions,
   ) {
-    this.engine = new PostingEngine(db, clock, { metrics: opts.metrics, logger: opts.logger, batchMax: opts.postingBatchMax });
+    this.engine = new PostingEngine(db, clock, (currency) => this.currency(currency).dailyLimits, { metrics: opts.metrics, logger: opts.logger, batchMax: opts.postingBatchMax });
   }
 
-  /** Ensures one settlement account per configured currency and returns the ledger. */
+  /** Ensures the settlement shards of every configured currency and returns the ledger. */
   static async open(db: Database, currencies: ReadonlyMap<string, Currency>, opts: LedgerOptions = {}): Promise<Ledger> {
     const clock = opts.clock ?? Date.now;
-    const ids = await ensureSettlementAccounts(db, [...currencies.keys()], clock());
-    return new Ledger(db, currencies, ids, clock, await tokenSealer(db), opts);
+    const shards = await ensureSettlementAccounts(db, [...currencies.keys()], clock());
+    return new Ledger(db, currencies, shards, clock, await tokenSealer(db), opts);
   }
 
   /** Stops taking money movements and waits until every queued one has been answered. */
@@ -51,42 +53,70 @@ export class Ledger {
     return this.clock();
   }
 
-  /** The settlement account of a configured currency. */
-  settlementId(currency: string): string {
-    const id = this.settlementIds.get(currency);
-    // Currencies are validated against the configuration, which opened one of each.
-    if (id === undefined) throw new Error(`no settlement account for ${currency}`);
-    return id;
+  /** A configured currency. */
+  currency(code: string): Currency {
+    const currency = this.currencies.get(code);
+    // Currencies are validated against the configuration before anything asks for them.
+    if (currency === undefined) throw new Error(`currency ${code} is not configured`);
+    return currency;
+  }
+
+  /**
+   * The settlement account that the deposits and withdrawals of `accountId` post against: the
+   * shard its id hashes to (the random tail of its UUID), so an account always uses the same one
+   * and no single row carries everybody's money (docs/security.md V1).
+   */
+  settlementId(currency: string, accountId: string): string {
+    const shards = this.settlementIdsOf(currency);
+    return shards[Number.parseInt(accountId.replace(/-/g, "").slice(-8), 16) % shards.length]!;
+  }
+
+  /** Every settlement shard of a currency, by shard. */
+  settlementIdsOf(currency: string): readonly string[] {
+    const ids = this.settlementShards.get(currency);
+    if (ids === undefined || ids.length !== limits.settlementShards) throw new Error(`the settlement shards of ${currency} are not all open`);
+    return ids;
   }
 }
 
 /**
- * Creates the missing settlement accounts. Insert-or-ignore on the unique index
- * accounts_settlement (currency WHERE kind = 'SETTLEMENT') makes this safe when several
- * processes start at once: exactly one row per currency survives, and every process reads it.
+ * Creates the missing settlement shards, limits.settlementShards per currency, numbered per shard.
+ * Insert-or-ignore on the unique index accounts_settlement (currency, shard WHERE kind =
+ * 'SETTLEMENT') makes this safe when several processes start at once: exactly one row per shard
+ * survives, and every process reads it. Shard 0 is the settlement account of earlier versions.
  */
-async function ensureSettlementAccounts(db: Database, currencies: string[], nowMs: number): Promise<Map<string, string>> {
+async function ensureSettlementAccounts(db: Database, currencies: string[], nowMs: number): Promise<Map<string, string[]>> {
   return db.transaction(async (tx) => {
     for (const currency of currencies) {
-      const id = uuidv7(nowMs);
-      const inserted = await tx.run(
-        `INSERT INTO accounts (id, number, owner_id, kind, currency, account_type, status, display_name, create_time, update_time)
-         VALUES (?, ?, NULL, 'SETTLEMENT', ?, 'CHECKING', 'ACTIVE', ?, ?, ?) ON CONFLICT DO NOTHING`,
-        [id, settlementAccountNumber(currency), currency, `Settlement ${currency}`, nowMs, nowMs],
+      const rows = Array.from({ length: limits.settlementShards }, (_, shard) => ({
+        id: uuidv7(nowMs), number: settlementAccountNumber(currency, shard), shard, name: shard === 0 ? `Settlement ${currency}` : `Settlement ${currency} #${shard}`,
+      }));
+      const columns = [{ name: "id", type: "text" }, { name: "number", type: "text" }, { name: "shard", type: "bigint" }, { name: "name", type: "text" }] as const;
+      const created = await tx.all<{ id: string }>(
+        `INSERT INTO accounts (id, number, owner_id, kind, currency, account_type, status, display_name, shard, create_time, update_time)
+         SELECT r.id, r.number, NULL, 'SETTLEMENT', ?, 'CHECKING', 'ACTIVE', r.name, r.shard, ?, ? FROM ${tx.engine.jsonRows("r", columns)} WHERE 1 = 1
+         ON CONFLICT DO NOTHING RETURNING id`,
+        [currency, nowMs, nowMs, JSON.stringify(rows)],
       );
-      if (inserted === 1) {
+      if (created.length > 0) {
         await recordAudit(tx, {
           actorId: "system",
           action: "ledger.settlement.create",
-          targetId: id,
+          targetId: created[0]!.id,
           outcome: "SUCCESS",
           clientAddress: "",
           requestId: "",
-          details: { currency },
+          details: { currency, shards_created: created.length },
         }, nowMs);
       }
     }
-    const rows = await tx.all<{ id: string; currency: string }>(`SELECT id, currency FROM accounts WHERE kind = 'SETTLEMENT'`);
-    return new Map(rows.map((r) => [r.currency, r.id]));
+    const found = await tx.all<{ id: string; currency: string; shard: number | string }>(`SELECT id, currency, shard FROM accounts WHERE kind = 'SETTLEMENT' ORDER BY currency, shard`);
+    const byCurrency = new Map<string, string[]>();
+    for (const row of found) {
+      const ids = byCurrency.get(row.currency) ?? [];
+      ids[Number(row.shard)] = row.id;
+      byCurrency.set(row.currency, ids);
+    }
+    return byCurrency;
   });
 }

@@ -52,7 +52,7 @@ export async function withdraw(ledger: Ledger, actor: Actor, input: MoveInput): 
 function settle(ledger: Ledger, actor: Actor, m: ParsedMove, type: "DEPOSIT" | "WITHDRAWAL"): Promise<TransactionView> {
   const action = type === "DEPOSIT" ? "transaction.deposit" : "transaction.withdraw";
   const sign = type === "DEPOSIT" ? 1n : -1n;
-  const settlementId = ledger.settlementId(m.amount.currency);
+  const settlementId = ledger.settlementId(m.amount.currency, m.accountId);
   return runMoneyCommand(ledger, actor, {
     method: type === "DEPOSIT" ? "TransactionService/Deposit" : "TransactionService/Withdraw",
     action,
@@ -74,6 +74,7 @@ function settle(ledger: Ledger, actor: Actor, m: ParsedMove, type: "DEPOSIT" | "
           { accountId: account.id, amount: sign * m.amount.minor, held: 0n },
           { accountId: settlementId, amount: -sign * m.amount.minor, held: 0n },
         ],
+        dailyLimit: { accountId: account.id, direction: type === "DEPOSIT" ? "deposit" : "withdrawal", amount: m.amount.minor },
       });
       batch.audit(actor, { action, targetId: t.id, details: moneyDetails(t.amount, t.currency, { account_id: account.id }) });
       return t;
@@ -160,6 +161,7 @@ export function applyTransfer(batch: BatchState, actor: Actor, t: ParsedTransfer
       { accountId: source.id, amount: -t.amount.minor, held: 0n },
       { accountId: target.id, amount: t.amount.minor, held: 0n },
     ],
+    dailyLimit: { accountId: source.id, direction: "transferOut", amount: t.amount.minor },
   });
   batch.audit(actor, { action: "transaction.transfer", targetId: posted.id, details: moneyDetails(posted.amount, posted.currency, { from_account_id: source.id, to_account_id: target.id }) });
   return posted;

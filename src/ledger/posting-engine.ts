@@ -18,6 +18,7 @@ import { Code } from "@connectrpc/connect";
 import { CallAbortedError, DatabaseUnavailableError, TransactionConflictError, type Database, type Tx } from "../db/database";
 import { DomainError, failedPrecondition, resourceExhausted, unavailable } from "../errors";
 import { limits } from "../limits";
+import type { DailyLimitDefaults } from "../config";
 import type { Logger } from "../logger";
 import type { Metrics } from "../metrics";
 import { claimKeys, keyId, lockAccounts, lockTransactions, readEntries, readKeys, writeBatch, type KeyRow, type StoredKey } from "./batch-sql";
@@ -104,6 +105,8 @@ export class PostingEngine {
   constructor(
     private readonly db: Database,
     private readonly clock: () => number,
+    /** The configured default daily limits of a currency. */
+    private readonly limitDefaults: (currency: string) => DailyLimitDefaults,
     private readonly opts: { metrics?: Metrics; logger?: Logger; batchMax?: number } = {},
   ) {}
 
@@ -236,7 +239,7 @@ export class PostingEngine {
     const wanted = requests.map((r) => r.accounts(lockView));
     const accounts = await lockAccounts(tx, wanted.flatMap((w) => w.ids), wanted.flatMap((w) => w.numbers ?? []));
     // 3. Apply in arrival order.
-    const state = new BatchState(accounts, transactions, entries, nowMs);
+    const state = new BatchState(accounts, transactions, entries, nowMs, this.limitDefaults);
     const outcomes: { callerId: string; method: string; requestId: string; outcome: string }[] = [];
     // A request that replays (its own key was taken) gives back the item keys it claimed.
     const released: RequestKey[] = batch.flatMap((p, i) => (live[i] ? [] : (p.request.itemKeys ?? []).filter((k) => claimed.has(keyId(k)))));

@@ -16,7 +16,9 @@
 import { failedPrecondition } from "../errors";
 import { uuidv7 } from "../ids";
 import { limits } from "../limits";
-import type { AccountView, Actor, TransactionStatus, TransactionType, TransactionView } from "./types";
+import type { DailyLimitDefaults } from "../config";
+import { checkDailyLimit, withUsage } from "./daily-limits";
+import type { AccountView, Actor, Direction, TransactionStatus, TransactionType, TransactionView } from "./types";
 import { availableOf } from "./types";
 
 export interface LockedAccount extends AccountView {
@@ -54,6 +56,8 @@ export interface Posting {
   legs: Leg[];
   /** Admin reversals only: skip the floor check (API.md: never below the floor unless forced). */
   force?: boolean;
+  /** The daily limit this posting counts against (deposits, withdrawals, outgoing transfers). */
+  dailyLimit?: { accountId: string; direction: Direction; amount: bigint };
 }
 
 /** A transaction row as the batch will write it (a row created in this batch may already have
@@ -114,6 +118,8 @@ export class BatchState {
     private readonly entriesByTransaction: ReadonlyMap<string, readonly { accountId: string; amount: bigint }[]>,
     /** The batch's clock: every posting's time is at least this. */
     readonly nowMs: number,
+    /** The configured default daily limits of a currency. */
+    private readonly limitDefaults: (currency: string) => DailyLimitDefaults,
   ) {
     this.accounts = new Map(lockedAccounts);
     this.byNumber = new Map([...lockedAccounts.values()].map((a) => [a.number, a.id]));
@@ -156,6 +162,11 @@ export class BatchState {
     assertShape(legs);
     const accounts = legs.map((leg) => this.accounts.get(leg.accountId) ?? fail(`posting touches unlocked account ${leg.accountId}`));
     checkLegs(posting, accounts);
+    const limited = posting.dailyLimit;
+    if (limited) {
+      const account = accounts[legs.findIndex((l) => l.accountId === limited.accountId)] ?? fail("a daily limit names an account the posting does not touch");
+      checkDailyLimit(account, this.limitDefaults(account.currency), limited.direction, limited.amount, this.nowMs);
+    }
     // Entry times never go backwards on an account, so balance-at-time can trust create_time.
     const createTimeMs = Math.max(this.nowMs, ...accounts.map((a) => a.updateTimeMs));
     const id = uuidv7(createTimeMs);
@@ -168,6 +179,7 @@ export class BatchState {
         held: before.held + leg.held,
         entryCount: before.entryCount + 1,
         updateTimeMs: createTimeMs,
+        usage: limited?.accountId === leg.accountId ? withUsage(before.usage, limited.direction, limited.amount, this.nowMs) : before.usage,
       };
       return { leg, before, after };
     });

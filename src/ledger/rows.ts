@@ -2,7 +2,7 @@
 // text (CAST ... AS TEXT works on both engines) and parsed with BigInt, so no precision is lost;
 // PostgreSQL returns other BIGINTs (times, counters) as strings, hence Number().
 import type { Row } from "../db/database";
-import type { AccountView, TransactionView, AccountKind, AccountType, AccountStatus, TransactionType, TransactionStatus } from "./types";
+import type { AccountView, TransactionView, AccountKind, AccountType, AccountStatus, LimitSetting, TransactionType, TransactionStatus } from "./types";
 
 /** Money column read as text. */
 export function money(column: string, alias = column.replace(/^.*\./, "")): string {
@@ -27,7 +27,27 @@ export function accountColumns(prefix = ""): string {
     `${p}version`,
     `${p}create_time`,
     `${p}update_time`,
+    `${p}shard`,
+    money(`${p}deposit_limit`),
+    money(`${p}withdrawal_limit`),
+    money(`${p}transfer_out_limit`),
+    `${p}usage_day`,
+    money(`${p}deposit_used`),
+    money(`${p}withdrawal_used`),
+    money(`${p}transfer_out_used`),
   ].join(", ");
+}
+
+/** A limit column: NULL = the default, -1 = no limit, else minor units. */
+function limitSetting(value: unknown): LimitSetting {
+  if (value === null || value === undefined) return null;
+  const minor = BigInt(String(value));
+  return minor === -1n ? "unlimited" : minor;
+}
+
+/** The column value of a limit setting. */
+export function limitColumn(setting: LimitSetting): string | null {
+  return setting === null ? null : setting === "unlimited" ? "-1" : setting.toString();
 }
 
 export function toAccount(row: Row): AccountView {
@@ -46,6 +66,14 @@ export function toAccount(row: Row): AccountView {
     createTimeMs: Number(row.create_time),
     updateTimeMs: Number(row.update_time),
     version: Number(row.version),
+    shard: Number(row.shard ?? 0),
+    limits: { deposit: limitSetting(row.deposit_limit), withdrawal: limitSetting(row.withdrawal_limit), transferOut: limitSetting(row.transfer_out_limit) },
+    usage: {
+      day: Number(row.usage_day ?? 0),
+      deposit: BigInt(String(row.deposit_used ?? "0")),
+      withdrawal: BigInt(String(row.withdrawal_used ?? "0")),
+      transferOut: BigInt(String(row.transfer_out_used ?? "0")),
+    },
   };
 }
 

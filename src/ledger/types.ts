@@ -20,6 +20,21 @@ export type AccountStatus = "ACTIVE" | "FROZEN" | "CLOSED";
 export type TransactionType = "DEPOSIT" | "WITHDRAWAL" | "TRANSFER" | "HOLD" | "CAPTURE" | "RELEASE" | "REVERSAL";
 export type TransactionStatus = "POSTED" | "PENDING" | "RELEASED" | "CAPTURED" | "REVERSED" | "EXPIRED";
 
+/** The directions an account's daily limits bound (API.md Additions). */
+export type Direction = "deposit" | "withdrawal" | "transferOut";
+export const DIRECTIONS: readonly Direction[] = ["deposit", "withdrawal", "transferOut"];
+
+/** An account's own setting of one daily limit: null = the currency's configured default. */
+export type LimitSetting = bigint | "unlimited" | null;
+
+/** What an account moved today (UTC) per direction; `day` is days since 1970-01-01 UTC. */
+export interface DailyUsage {
+  day: number;
+  deposit: bigint;
+  withdrawal: bigint;
+  transferOut: bigint;
+}
+
 export interface AccountView {
   id: string;
   /** Compact digits; format with formatAccountNumber for people. */
@@ -38,6 +53,11 @@ export interface AccountView {
   updateTimeMs: number;
   /** Bumped by changes of name, limit or status (not by postings); the etag. */
   version: number;
+  /** Settlement accounts: the shard of the currency's settlement (0 for customer accounts). */
+  shard: number;
+  /** The account's own daily limits (null: the currency's default). */
+  limits: Record<Direction, LimitSetting>;
+  usage: DailyUsage;
 }
 
 export interface TransactionView {

@@ -5,14 +5,16 @@ import { timestampFromMs, timestampMs, type Timestamp } from "@bufbuild/protobuf
 import { Code, type HandlerContext } from "@connectrpc/connect";
 import { callInfo } from "../context";
 import { unauthenticated } from "../errors";
-import { AccountStatus, AccountType, type AccountSchema } from "../../gen/bank/v1/account_pb";
+import { AccountStatus, AccountType, DailyLimitSource, type AccountSchema, type DailyLimitSchema } from "../../gen/bank/v1/account_pb";
+import type { DailyLimitDefaults } from "../config";
+import { dayOf, effectiveLimit, resetTimeMs } from "./daily-limits";
 import type { MoneySchema } from "../../gen/bank/v1/money_pb";
 import { TransactionStatus, TransactionType, type StatementEntrySchema, type TransactionSchema } from "../../gen/bank/v1/transaction_pb";
 import type { BatchTransferResultSchema } from "../../gen/bank/v1/transaction_service_pb";
 import type { BatchItemResult } from "./batch-transfer";
 import { formatAccountNumber } from "./account-number";
 import { etagOf } from "./accounts";
-import type { AccountView, Actor, StatementLine, TransactionView } from "./types";
+import type { AccountView, Actor, Direction, StatementLine, TransactionView } from "./types";
 import { availableOf } from "./types";
 
 /** The signed-in caller; the auth interceptor has verified the token and the method's roles. */
@@ -30,8 +32,22 @@ export function optionalMs(ts: Timestamp | undefined): number | undefined {
   return ts === undefined ? undefined : timestampMs(ts);
 }
 
-export function accountMessage(a: AccountView): MessageInitShape<typeof AccountSchema> {
+/** The wire form of an account, with its effective daily limits at `nowMs` (`defaults`: the
+ * currency's configured defaults). */
+export function accountMessage(a: AccountView, defaults: DailyLimitDefaults, nowMs: number): MessageInitShape<typeof AccountSchema> {
+  const limit = (direction: Direction): MessageInitShape<typeof DailyLimitSchema> => {
+    const e = effectiveLimit(a, defaults, direction, nowMs);
+    return {
+      limit: e.limit === "unlimited" ? undefined : money(a.currency, e.limit),
+      unlimited: e.limit === "unlimited",
+      used: money(a.currency, e.used),
+      source: e.source === "DEFAULT" ? DailyLimitSource.DEFAULT : DailyLimitSource.ACCOUNT,
+    };
+  };
   return {
+    limits: a.kind === "CUSTOMER"
+      ? { deposit: limit("deposit"), withdrawal: limit("withdrawal"), transferOut: limit("transferOut"), resetTime: timestampFromMs(resetTimeMs(dayOf(nowMs))) }
+      : undefined,
     id: a.id,
     number: formatAccountNumber(a.number),
     ownerId: a.ownerId,

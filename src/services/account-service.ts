@@ -6,10 +6,13 @@ import type { Ledger } from "../ledger/ledger";
 import { closeAccount, createAccount, freezeAccount, getAccount, listAccounts, lookupAccount, unfreezeAccount, updateAccount } from "../ledger/accounts";
 import { Code, ConnectError } from "@connectrpc/connect";
 import { getBalance } from "../ledger/reads";
+import { setAccountLimits, type LimitInput } from "../ledger/daily-limits";
+import type { AccountView } from "../ledger/types";
 import { accountMessage, accountTypeName, actorOf, money, optionalMs } from "../ledger/wire";
 import { timestampFromMs } from "@bufbuild/protobuf/wkt";
 
 export function accountService(ledger: Ledger): ServiceImpl<typeof AccountService> {
+  const view = (a: AccountView) => accountMessage(a, ledger.currency(a.currency).dailyLimits, ledger.now());
   return {
     async createAccount(req, ctx) {
       const account = await createAccount(ledger, actorOf(ctx), {
@@ -19,14 +22,14 @@ export function accountService(ledger: Ledger): ServiceImpl<typeof AccountServic
         displayName: req.displayName,
         ownerId: req.ownerId,
       });
-      return { account: accountMessage(account) };
+      return { account: view(account) };
     },
     async getAccount(req, ctx) {
-      return { account: accountMessage(await getAccount(ledger, actorOf(ctx), req.accountId)) };
+      return { account: view(await getAccount(ledger, actorOf(ctx), req.accountId)) };
     },
     async listAccounts(req, ctx) {
       const page = await listAccounts(ledger, actorOf(ctx), { ownerId: req.ownerId, pageSize: req.pageSize, pageToken: req.pageToken });
-      return { accounts: page.items.map(accountMessage), nextPageToken: page.nextPageToken };
+      return { accounts: page.items.map(view), nextPageToken: page.nextPageToken };
     },
     async updateAccount(req, ctx) {
       const account = await updateAccount(ledger, actorOf(ctx), {
@@ -36,7 +39,7 @@ export function accountService(ledger: Ledger): ServiceImpl<typeof AccountServic
         updateMask: req.updateMask?.paths,
         etag: req.etag,
       });
-      return { account: accountMessage(account) };
+      return { account: view(account) };
     },
     async getBalance(req, ctx) {
       const b = await getBalance(ledger, actorOf(ctx), { accountId: req.accountId, asOfMs: optionalMs(req.asOf) });
@@ -48,19 +51,26 @@ export function accountService(ledger: Ledger): ServiceImpl<typeof AccountServic
       };
     },
     async freezeAccount(req, ctx) {
-      return { account: accountMessage(await freezeAccount(ledger, actorOf(ctx), { accountId: req.accountId, reason: req.reason })) };
+      return { account: view(await freezeAccount(ledger, actorOf(ctx), { accountId: req.accountId, reason: req.reason })) };
     },
     async unfreezeAccount(req, ctx) {
-      return { account: accountMessage(await unfreezeAccount(ledger, actorOf(ctx), { accountId: req.accountId, reason: req.reason })) };
+      return { account: view(await unfreezeAccount(ledger, actorOf(ctx), { accountId: req.accountId, reason: req.reason })) };
     },
     async closeAccount(req, ctx) {
-      return { account: accountMessage(await closeAccount(ledger, actorOf(ctx), { accountId: req.accountId })) };
+      return { account: view(await closeAccount(ledger, actorOf(ctx), { accountId: req.accountId })) };
     },
     async lookupAccount(req, ctx) {
-      return { account: accountMessage(await lookupAccount(ledger, actorOf(ctx), req.number)) };
+      return { account: view(await lookupAccount(ledger, actorOf(ctx), req.number)) };
     },
-    setAccountLimits() {
-      throw new ConnectError("SetAccountLimits is not implemented yet", Code.Unimplemented);
+    async setAccountLimits(req, ctx) {
+      const setting = (s: typeof req.deposit): LimitInput =>
+        s?.setting.case === "limit" ? { limit: { currency: s.setting.value.currency, minorUnits: s.setting.value.minorUnits } }
+          : s?.setting.case === "unlimited" ? { unlimited: s.setting.value }
+            : s === undefined ? undefined : { unlimited: false };
+      const account = await setAccountLimits(ledger, actorOf(ctx), {
+        accountId: req.accountId, deposit: setting(req.deposit), withdrawal: setting(req.withdrawal), transferOut: setting(req.transferOut), reason: req.reason,
+      });
+      return { account: view(account) };
     },
     // eslint-disable-next-line require-yield
     async *watchAccount() {

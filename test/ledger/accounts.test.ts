@@ -4,6 +4,7 @@
 // first with bound page tokens; updates need a mask, respect the etag and the admin-only
 // overdraft; freeze, unfreeze and close follow their state rules and are audited.
 import { Code } from "@connectrpc/connect";
+import { limits } from "../../src/limits";
 import { Role } from "../../gen/bank/v1/access_pb";
 import { checkDigits, formatAccountNumber, parseAccountNumber, randomAccountNumber, settlementAccountNumber } from "../../src/ledger/account-number";
 import { closeAccount, createAccount, etagOf, freezeAccount, getAccount, listAccounts, unfreezeAccount, updateAccount } from "../../src/ledger/accounts";
@@ -69,12 +70,15 @@ describe.each(engines())("accounts on %s", (engine) => {
   const open = (who: Actor, extra: Partial<{ currency: string; type: string; displayName: string; ownerId: string }> = {}) =>
     createAccount(f.ledger, who, { requestId: rid(), currency: "USD", type: "CHECKING", displayName: "", ownerId: "", ...extra });
 
-  test("settlement accounts: one per currency, even when several processes start at once", async () => {
-    await Promise.all([Ledger.open(f.db, f.ledger.currencies), Ledger.open(f.db, f.ledger.currencies), Ledger.open(f.db, f.ledger.currencies)]);
-    const rows = await f.db.read((tx) => tx.all<{ currency: string; n: string | number }>(`SELECT currency, COUNT(*) AS n FROM accounts WHERE kind = 'SETTLEMENT' GROUP BY currency ORDER BY currency`));
-    expect(rows.map((r) => [r.currency, Number(r.n)])).toEqual([["CHF", 1], ["EUR", 1], ["GBP", 1], ["JPY", 1], ["USD", 1]]);
+  test("settlement accounts: the same shards per currency, even when several processes start at once", async () => {
+    const opened = await Promise.all([Ledger.open(f.db, f.ledger.currencies), Ledger.open(f.db, f.ledger.currencies), Ledger.open(f.db, f.ledger.currencies)]);
+    await Promise.all(opened.map((l) => l.stop()));
+    const rows = await f.db.read((tx) => tx.all<{ currency: string; n: string | number; shards: string | number }>(`SELECT currency, COUNT(*) AS n, COUNT(DISTINCT shard) AS shards FROM accounts WHERE kind = 'SETTLEMENT' GROUP BY currency ORDER BY currency`));
+    const k = limits.settlementShards;
+    expect(rows.map((r) => [r.currency, Number(r.n), Number(r.shards)])).toEqual([["CHF", k, k], ["EUR", k, k], ["GBP", k, k], ["JPY", k, k], ["USD", k, k]]);
+    for (const l of opened) expect(l.settlementIdsOf("USD")).toEqual(f.ledger.settlementIdsOf("USD"));
     // Staff can read a settlement account; customers cannot; nobody can act on it.
-    const id = f.ledger.settlementId("USD");
+    const id = f.ledger.settlementIdsOf("USD")[1]!;
     expect((await getAccount(f.ledger, auditor, id)).kind).toBe("SETTLEMENT");
     expect((await domainError(getAccount(f.ledger, alice, id))).code).toBe(Code.NotFound);
     expect((await domainError(freezeAccount(f.ledger, admin, { accountId: id, reason: "x" }))).code).toBe(Code.NotFound);

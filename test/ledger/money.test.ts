@@ -3,6 +3,7 @@
 // entries against the settlement account, the floor and account states are enforced, every
 // bad input is refused with a clear reason and writes nothing, and statements add up.
 import { Code } from "@connectrpc/connect";
+import { limits } from "../../src/limits";
 import { Role } from "../../gen/bank/v1/access_pb";
 import { createAccount, freezeAccount, closeAccount, updateAccount, unfreezeAccount } from "../../src/ledger/accounts";
 import { deposit, transfer, withdraw } from "../../src/ledger/movements";
@@ -49,8 +50,11 @@ describe.each(engines())("ledger money movement on %s", (engine) => {
     expect(t).toMatchObject({ type: "TRANSFER", fromAccountId: a.id, toAccountId: b.id, description: "rent" });
     expect((await balance(alice, a)).ledger).toBe(6_000n);
     expect((await balance(bob, b)).ledger).toBe(1_500n);
-    // The settlement account carries the outside world's side: minus what is inside.
-    expect((await balance(admin, { id: f.ledger.settlementId("USD") } as AccountView)).ledger).toBe(-7_500n);
+    // The settlement shards carry the outside world's side: minus what is inside. Each account's
+    // deposits and withdrawals post against the one shard its id hashes to.
+    expect((await balance(admin, { id: f.ledger.settlementId("USD", a.id) } as AccountView)).ledger).toBe(-7_500n);
+    const shards = f.ledger.settlementIdsOf("USD");
+    expect(shards).toHaveLength(limits.settlementShards);
   });
 
   test("the statement is newest first with signed amounts and running balances", async () => {
@@ -244,7 +248,7 @@ describe.each(engines())("ledger money movement on %s", (engine) => {
     const unused = "100000000000" + checkDigits("100000000000");
     const ghost = await domainError(transfer(f.ledger, alice, { requestId: rid(), fromAccountId: a.id, toAccountId: "", toAccountNumber: unused, amount: usd(1), description: "" }));
     expect([ghost.code, ghost.reason]).toEqual([Code.NotFound, "ACCOUNT_NOT_FOUND"]);
-    const settlement = await domainError(transfer(f.ledger, alice, { requestId: rid(), fromAccountId: a.id, toAccountId: f.ledger.settlementId("USD"), toAccountNumber: "", amount: usd(1), description: "" }));
+    const settlement = await domainError(transfer(f.ledger, alice, { requestId: rid(), fromAccountId: a.id, toAccountId: f.ledger.settlementId("USD", a.id), toAccountNumber: "", amount: usd(1), description: "" }));
     expect([settlement.code, settlement.reason]).toEqual([Code.NotFound, "ACCOUNT_NOT_FOUND"]);
     const after = await writeCounts(f.db);
     expect([after.transactions, after.entries]).toEqual([before.transactions, before.entries]);
@@ -283,11 +287,11 @@ describe.each(engines())("ledger money movement on %s", (engine) => {
     const a = await open(alice);
     const max = 10n ** 15n;
     await f.db.transaction((tx) => tx.run(`UPDATE accounts SET balance = balance + CAST(? AS BIGINT) WHERE id = ?`, ["3999999999999999999", a.id]));
-    await f.db.transaction((tx) => tx.run(`UPDATE accounts SET balance = balance - CAST(? AS BIGINT) WHERE id = ?`, ["3999999999999999999", f.ledger.settlementId("USD")]));
+    await f.db.transaction((tx) => tx.run(`UPDATE accounts SET balance = balance - CAST(? AS BIGINT) WHERE id = ?`, ["3999999999999999999", f.ledger.settlementId("USD", a.id)]));
     const err = await domainError(deposit(f.ledger, alice, { requestId: rid(), accountId: a.id, amount: usd(max), description: "" }));
     expect(err.reason).toBe("BALANCE_LIMIT_EXCEEDED");
     // Undo the test's direct edit so the afterEach checks of entries hold.
     await f.db.transaction((tx) => tx.run(`UPDATE accounts SET balance = 0 WHERE id = ?`, [a.id]));
-    await f.db.transaction((tx) => tx.run(`UPDATE accounts SET balance = balance + CAST(? AS BIGINT) WHERE id = ?`, ["3999999999999999999", f.ledger.settlementId("USD")]));
+    await f.db.transaction((tx) => tx.run(`UPDATE accounts SET balance = balance + CAST(? AS BIGINT) WHERE id = ?`, ["3999999999999999999", f.ledger.settlementId("USD", a.id)]));
   });
 });

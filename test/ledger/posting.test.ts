@@ -22,7 +22,7 @@ describe.each(engines())("posting on %s", (engine) => {
     const admin = await addUser(f.db, [Role.ADMIN]);
     a = await createAccount(f.ledger, admin, { requestId: rid(), currency: "USD", type: "CHECKING", displayName: "", ownerId: "" });
     b = await createAccount(f.ledger, admin, { requestId: rid(), currency: "USD", type: "CHECKING", displayName: "", ownerId: "" });
-    settlement = f.ledger.settlementId("USD");
+    settlement = f.ledger.settlementId("USD", a.id);
   });
   afterAll(async () => f.close());
 
