@@ -306,10 +306,14 @@ describeBrowser.each(engines())("web console for customers in chromium on %s", (
     expect(await alice.page.locator("#signed-in").isHidden()).toBe(true);
   }, 60_000);
 
-  test("signing out; an empty sign-in form is not sent; a wrong password reads as a sentence and leaves when she works in the other form", async () => {
+  test("signing out forgets what was typed; an empty sign-in form is not sent; a wrong password reads as a sentence and leaves when she works in the other form", async () => {
     const { page } = people.bob;
+    await nav(page, "Accounts");
+    await page.locator("#open-account-form").getByLabel("Account name").fill("Bob's secret plan");
     await page.getByRole("button", { name: "Sign out" }).click();
     await waitForStatus(page, "You have signed out.");
+    // Nothing typed by the last person stays on the page for the next one.
+    expect(await page.locator("#open-account-name").inputValue()).toBe("");
     const logins: string[] = [];
     page.on("request", (r) => void (r.url().endsWith("/bank.v1.AuthService/Login") && logins.push(r.url())));
     const form = page.locator("#sign-in-form");

@@ -39,7 +39,7 @@ export class AccountsView implements KnownAccounts {
     show("lookup-form", perms.may(AccountService.method.lookupAccount));
     show("accounts-owner-col", perms.isStaff);
     this.renderHeading();
-    await this.ctx.directory.ensure(perms);
+    await this.ctx.directory.ensure(perms, true);
     await this.pager.first();
   }
 

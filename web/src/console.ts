@@ -147,6 +147,7 @@ export class BankConsole implements ConsoleContext {
     this.users.reset();
     this.audit.reset();
     this.sessions.reset();
+    forgetForms();
     show("signed-in", false);
     show("who", false);
     show("signed-out", true);
@@ -217,4 +218,15 @@ export class BankConsole implements ConsoleContext {
   async accountChanged(): Promise<void> {
     await Promise.all([this.accounts.panel.refresh(), this.accounts.reload()]);
   }
+}
+
+/** After sign-out nothing of the last person stays on the page for the next one: typed values,
+ * error lines, retry notices, and controls left disabled by an attempt that was abandoned. */
+function forgetForms(): void {
+  for (const f of Array.from(document.querySelectorAll<HTMLFormElement>("#signed-in form"))) {
+    f.reset();
+    f.removeAttribute("aria-busy");
+    for (const control of Array.from(f.querySelectorAll<HTMLButtonElement>("button"))) control.disabled = false;
+  }
+  for (const line of Array.from(document.querySelectorAll<HTMLElement>("#signed-in .error, #signed-in .notice"))) line.replaceChildren();
 }

@@ -13,9 +13,11 @@ export class Directory {
 
   constructor(private readonly api: Api) {}
 
-  /** Reads the first page of users once per sign-in, when the roles allow it. */
-  ensure(perms: Permissions): Promise<void> {
+  /** Reads the first page of users, when the roles allow it: once per sign-in, or again when
+   * `fresh` (a list is about to be shown, and people may have joined since). */
+  ensure(perms: Permissions, fresh = false): Promise<void> {
     if (!perms.may(AdminService.method.listUsers)) return Promise.resolve();
+    if (fresh) this.loading = undefined;
     this.loading ??= this.api.admin
       .listUsers({ pageSize: consoleLimits.ownerDirectorySize })
       .then((res) => this.add(res.users))

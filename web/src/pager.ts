@@ -50,5 +50,8 @@ export class Pager {
     setText(`${this.prefix}-page`, `Page ${this.tokens.length}`);
     byId<HTMLButtonElement>(`${this.prefix}-next`).disabled = this.nextToken === "";
     byId<HTMLButtonElement>(`${this.prefix}-first`).disabled = this.tokens.length === 1;
+    // One page only: no pager to read past.
+    const nav = byId(`${this.prefix}-first`).closest("nav");
+    if (nav) nav.hidden = this.tokens.length === 1 && this.nextToken === "";
   }
 }
