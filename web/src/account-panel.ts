@@ -71,7 +71,7 @@ export class AccountPanel {
       this.account = account;
       this.render();
     }
-    await this.ctx.accountChanged(account);
+    await this.ctx.accountChanged();
   }
 
   private loadHolds(accountId: string): Promise<Transaction[]> {

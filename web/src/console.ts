@@ -181,10 +181,6 @@ export class BankConsole implements ConsoleContext {
     return VIEWS.filter((v) => allowed[v]);
   }
 
-  showView(view: ViewId): void {
-    void this.openView(view, true);
-  }
-
   private async openView(view: ViewId, focus: boolean): Promise<void> {
     this.view = view;
     for (const v of VIEWS) {

@@ -17,13 +17,10 @@ export interface ConsoleContext {
   readonly directory: Directory;
   /** The signed-in person's permissions, from the roles of the current access token. */
   readonly perms: Permissions;
-  /** The signed-in person. */
-  readonly user: User | undefined;
-  showView(view: ViewId): void;
   /** Shows one account (accounts view) with its forms and statement. */
   selectAccount(account: Account): Promise<void>;
   /** Shows the accounts of one person (accounts view), with a form to open one for them. */
   showAccountsOf(user: User): Promise<void>;
-  /** Something about an account changed: refresh the views that show it. */
-  accountChanged(account?: Account): Promise<void>;
+  /** Something about the shown account changed: read it, its statement and the list again. */
+  accountChanged(): Promise<void>;
 }

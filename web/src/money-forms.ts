@@ -34,7 +34,7 @@ export class MoneyForms {
 
   /** After a movement: the panel, its statement and the list read again. */
   private async changed(message: string): Promise<string> {
-    await this.ctx.accountChanged(this.panel.account);
+    await this.ctx.accountChanged();
     return message;
   }
 
