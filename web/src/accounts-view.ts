@@ -54,6 +54,10 @@ export class AccountsView implements KnownAccounts {
   setOwner(owner: User | undefined): void {
     this.ownerFilter = owner;
     this.renderHeading();
+    // The rows shown belong to the old filter: never list them under the new heading.
+    this.accounts = [];
+    emptyBody("accounts-table");
+    show("accounts-empty", false);
   }
 
   async filterByOwner(owner: User | undefined): Promise<void> {
