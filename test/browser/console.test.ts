@@ -1,38 +1,32 @@
-// Goal: the web console works end to end in a real browser (Debian's chromium driven by
-// playwright-core, never a downloaded browser) against a real bankd: two people sign up, open USD
-// accounts, one deposits and pays the other by account number, both statements show the right
-// running balances, the statement pages, a session is revoked, the access token is refreshed
-// before it expires, signing out works, and a wrong password reads as a sentence. A page on
-// another origin listed in BANK_CORS_ORIGINS can call the API; one not listed cannot. Screenshots
-// go to test-artifacts/ (console.png). Without chromium the test is skipped, except in CI.
-import * as fs from "node:fs";
+// Goal: the web console works end to end for customers in a real browser (Debian's chromium
+// driven by playwright-core, never a downloaded browser) against a real bankd: two people sign up,
+// open USD accounts, deposit, withdraw, pay each other by account number, close an account, and
+// read statements with running balances, the other party and the transaction id; a customer sees
+// only the forms a customer may use. A deposit whose answer is lost is retried with the same
+// request_id and posts once; the same values sent after a success are a new deposit. The statement
+// pages, a session is revoked, the access token is refreshed, signing out works, an empty sign-in
+// form is not sent, a wrong password and throttling read as sentences (with how long to wait), an
+// error leaves when the person works in another form. At 390 px the page is no wider than the
+// screen, every control has a label, the views are keyboard-reachable, and dark mode applies.
+// Cross-origin calls follow BANK_CORS_ORIGINS. Screenshots go to test-artifacts/. Without chromium
+// the test is skipped, except in CI.
 import * as http from "node:http";
-import * as path from "node:path";
 import type { AddressInfo } from "node:net";
-import { chromium, type Browser, type BrowserContext, type Locator, type Page } from "playwright-core";
+import type { Browser, Request } from "playwright-core";
+import { Code, ConnectError } from "@connectrpc/connect";
 import { AuthService } from "../../gen/bank/v1/auth_service_pb";
 import { TransactionService } from "../../gen/bank/v1/transaction_service_pb";
 import { AccountService } from "../../gen/bank/v1/account_service_pb";
+import { ErrorInfoSchema } from "../../gen/bank/v1/error_info_pb";
 import { engines } from "../support/db";
 import { client, startTestApp, type TestApp } from "../support/app";
-import { strongPassword, uniqueEmail } from "../support/users";
+import { createTestUser, strongPassword, uniqueEmail } from "../support/users";
+import {
+  artifact, describeWithBrowser, expectBalance, expectText, launch, nav, openPerson, openUsdAccount, pageOverflowPx, rowsByLabel, signIn, signUp,
+  statement, unexpectedErrors, unlabelledControls, visibleForms, waitForStatus, type Person,
+} from "./helpers";
 
-const CHROMIUM = [process.env.CHROMIUM_PATH, "/usr/bin/chromium", "/usr/bin/chromium-browser"].find((p): p is string => !!p && fs.existsSync(p));
-const ARTIFACTS = path.resolve("test-artifacts");
-const CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"];
-
-if (!CHROMIUM && process.env.CI === "true") throw new Error("chromium is not installed: CI must install it (apt-get install -y chromium)");
-if (!CHROMIUM) console.warn("console.test.ts: SKIPPED: chromium is not installed (apt-get install -y chromium); in CI this test runs.");
-const describeWithBrowser = CHROMIUM ? describe : describe.skip;
-
-interface Person {
-  name: string;
-  email: string;
-  password: string;
-  context: BrowserContext;
-  page: Page;
-  accountNumber: string;
-}
+const describeBrowser = describeWithBrowser("console.test.ts");
 
 /** A page of another origin: blank HTML on its own port, to call bankd from with fetch(). */
 async function startOriginServer(): Promise<{ url: string; close(): Promise<void> }> {
@@ -45,69 +39,33 @@ async function startOriginServer(): Promise<{ url: string; close(): Promise<void
   return { url: `http://127.0.0.1:${port}`, close: () => new Promise((resolve) => server.close(() => resolve())) };
 }
 
-/** The rows of a table body as arrays of cell texts. */
-async function rows(table: Locator): Promise<string[][]> {
-  return table.locator("tbody tr").evaluateAll((trs) => trs.map((tr) => Array.from(tr.querySelectorAll("td"), (td) => (td.textContent ?? "").trim())));
-}
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
-/** Statement rows without the date column: [description, type, amount, balance]. */
-async function statement(page: Page): Promise<string[][]> {
-  return (await rows(page.locator("#statement-table"))).map((r) => r.slice(1));
-}
-
-async function signUp(page: Page, who: { name: string; email: string; password: string }): Promise<void> {
-  const form = page.locator("#sign-up-form");
-  await form.getByLabel("Full name").fill(who.name);
-  await form.getByLabel("Email").fill(who.email);
-  await form.getByLabel("Password", { exact: true }).fill(who.password);
-  await form.getByRole("button", { name: "Sign up" }).click();
-  await page.locator("#who-name", { hasText: who.email }).waitFor();
-}
-
-async function openUsdAccount(page: Page, name: string): Promise<string> {
-  const form = page.locator("#open-account-form");
-  await form.getByLabel("Account name").fill(name);
-  await form.getByLabel("Currency").selectOption("USD");
-  await form.getByLabel("Type").selectOption("checking");
-  await form.getByRole("button", { name: "Open account" }).click();
-  const row = page.locator("#accounts-table tbody tr", { hasText: name });
-  await row.waitFor();
-  await page.locator("#account-title", { hasText: name }).waitFor();
-  return ((await row.locator("td").nth(1).textContent()) ?? "").trim();
-}
-
-/** The balance is re-read after a status message appears, so it may change a moment later:
- * wait for the expected text (bounded), then assert it exactly. */
-async function expectBalance(page: Page, text: string): Promise<void> {
-  const balance = page.locator("#account-balance");
-  await balance.filter({ hasText: text }).waitFor({ timeout: 10_000 }).catch(() => undefined);
-  expect(await balance.textContent()).toBe(text);
-}
-
-async function waitForStatus(page: Page, text: string): Promise<void> {
-  await page.locator("#status", { hasText: text }).waitFor();
-}
-
-describeWithBrowser.each(engines())("web console in chromium on %s", (engine) => {
+describeBrowser.each(engines())("web console for customers in chromium on %s", (engine) => {
   let t: TestApp;
   let browser: Browser;
   let origin: { url: string; close(): Promise<void> };
   let stranger: { url: string; close(): Promise<void> };
-  const people: Record<"alice" | "bob", Person> = {} as Record<"alice" | "bob", Person>;
+  const people = {} as Record<"alice" | "bob", Person & { accountNumber: string }>;
   const consoleErrors: string[] = [];
 
+  /** Alice's balance as the server has it, read over the API with a session of her own. */
+  async function serverBalance(): Promise<bigint> {
+    const login = await client(t.baseUrl, AuthService).login({ email: people.alice.email, password: people.alice.password });
+    const accounts = client(t.baseUrl, AccountService, { token: login.accessToken });
+    const { accounts: list } = await accounts.listAccounts({});
+    const account = list.find((a) => a.number === people.alice.accountNumber)!;
+    await client(t.baseUrl, AuthService, { token: login.accessToken }).logout({ refreshToken: login.refreshToken });
+    return account.ledgerBalance!.minorUnits;
+  }
+
   beforeAll(async () => {
-    fs.mkdirSync(ARTIFACTS, { recursive: true });
     [origin, stranger] = await Promise.all([startOriginServer(), startOriginServer()]);
     t = await startTestApp(engine, { BANK_CORS_ORIGINS: origin.url });
-    browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
+    browser = await launch();
     for (const [key, name] of [["alice", "Alice Example"], ["bob", "Bob Example"]] as const) {
-      const context = await browser.newContext();
-      const page = await context.newPage();
-      page.on("console", (m) => void (m.type() === "error" && consoleErrors.push(`${key}: ${m.text()}`)));
-      page.on("pageerror", (e) => void consoleErrors.push(`${key}: ${e.message}`));
-      page.setDefaultTimeout(20_000);
-      people[key] = { name, email: uniqueEmail(key), password: strongPassword(), context, page, accountNumber: "" };
+      const person = await openPerson(browser, key, { name, email: uniqueEmail(key), password: strongPassword() }, consoleErrors);
+      people[key] = { ...person, accountNumber: "" };
     }
   }, 120_000);
 
@@ -131,7 +89,16 @@ describeWithBrowser.each(engines())("web console in chromium on %s", (engine) =>
     expect(people.alice.accountNumber).not.toBe(people.bob.accountNumber);
   }, 90_000);
 
-  test("Alice deposits 100.00 and pays Bob 12.34 by account number; her statement has running balances", async () => {
+  test("a customer sees the customer's views and forms only: no staff forms, no people or audit views", async () => {
+    const { page } = people.alice;
+    expect(await page.locator("#accounts-title").textContent()).toBe("Your accounts");
+    expect((await visibleForms(page)).sort()).toEqual(["close-form", "deposit-form", "open-account-form", "transfer-form", "withdraw-form"]);
+    expect(await page.locator("#views-nav button:visible").allTextContents()).toEqual(["Accounts", "Sessions"]);
+    expect(await page.locator("#accounts-owner-col").isHidden()).toBe(true);
+    expect(await page.locator("#account-limits").isHidden()).toBe(true);
+  }, 30_000);
+
+  test("Alice deposits 100.00 and pays Bob 12.34 by account number; her statement has running balances, the other party and the transaction id", async () => {
     const { page } = people.alice;
     const deposit = page.locator("#deposit-form");
     await deposit.getByLabel("Amount").fill("100.00");
@@ -151,13 +118,16 @@ describeWithBrowser.each(engines())("web console in chromium on %s", (engine) =>
       ["Lunch", "Transfer", "-12.34 USD", "87.66 USD"],
       ["Salary", "Deposit", "+100.00 USD", "100.00 USD"],
     ]);
+    const lines = await rowsByLabel(page.locator("#statement-table"));
+    expect(lines[1]!["Other party"]).toBe("Outside the bank");
+    for (const line of lines) expect(line["Transaction"]).toMatch(UUID);
     await expectBalance(page, "87.66 USD");
-    const accountRow = (await rows(page.locator("#accounts-table")))[0]!;
-    expect(accountRow.slice(1, 6)).toEqual([people.alice.accountNumber, "Checking", "Active", "87.66 USD", "87.66 USD"]);
-    await page.screenshot({ path: path.join(ARTIFACTS, engine === "sqlite" ? "console.png" : `console-${engine}.png`), fullPage: true });
+    const accountRow = (await rowsByLabel(page.locator("#accounts-table")))[0]!;
+    expect([accountRow["Number"], accountRow["Type"], accountRow["Status"], accountRow["Balance"], accountRow["Available"]]).toEqual([people.alice.accountNumber, "Checking", "Active", "87.66 USD", "87.66 USD"]);
+    await page.screenshot({ path: artifact("console", engine), fullPage: true });
   }, 60_000);
 
-  test("bad input is refused in words before and after the server: too many decimals, more than the balance, an unknown number", async () => {
+  test("bad input is refused in words before and after the server; an error leaves when she works in another form", async () => {
     const { page } = people.alice;
     const transfer = page.locator("#transfer-form");
     await transfer.getByLabel("To account number").fill(people.bob.accountNumber);
@@ -168,6 +138,97 @@ describeWithBrowser.each(engines())("web console in chromium on %s", (engine) =>
     await transfer.getByRole("button", { name: "Transfer" }).click();
     await page.locator("#transfer-error", { hasText: "There is not enough money in the account for this." }).waitFor();
     await expectBalance(page, "87.66 USD");
+    // Working in the deposit form clears the transfer form's error.
+    await page.locator("#deposit-form").getByLabel("Amount").fill("1");
+    await page.locator("#transfer-error:empty").waitFor({ state: "attached" });
+    expect(await page.locator("#transfer-error").textContent()).toBe("");
+    await page.locator("#deposit-form").getByLabel("Amount").fill("");
+    await transfer.getByLabel("Amount").fill("");
+  }, 60_000);
+
+  test("Alice withdraws 7.66: the balance and the statement show it", async () => {
+    const { page } = people.alice;
+    const withdraw = page.locator("#withdraw-form");
+    await withdraw.getByLabel("Amount").fill("7.66");
+    await withdraw.getByLabel("Description").fill("Cash");
+    await withdraw.getByRole("button", { name: "Withdraw" }).click();
+    await waitForStatus(page, "Withdrew 7.66 USD.");
+    await expectBalance(page, "80.00 USD");
+    await page.locator("#statement-table tbody tr", { hasText: "Cash" }).waitFor();
+    expect((await statement(page))[0]).toEqual(["Cash", "Withdrawal", "-7.66 USD", "80.00 USD"]);
+  }, 60_000);
+
+  test("a deposit whose answer is lost: the form says it may have gone through, the retry carries the same request_id, the money moves once", async () => {
+    const { page } = people.alice;
+    const seen: string[] = [];
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    await page.route("**/bank.v1.TransactionService/Deposit", async (route) => {
+      seen.push((route.request().postDataJSON() as { requestId: string }).requestId);
+      if (seen.length === 1) {
+        // The request reaches the server and is posted; its answer never reaches the browser.
+        await route.fetch();
+        await route.abort("connectionreset");
+        return;
+      }
+      await gate;
+      await route.continue();
+    });
+    const before = await serverBalance();
+    const deposit = page.locator("#deposit-form");
+    await deposit.getByLabel("Amount").fill("20.00");
+    await deposit.getByLabel("Description").fill("Lost answer");
+    await deposit.getByRole("button", { name: "Deposit" }).click();
+
+    const notice = page.locator("#deposit-notice");
+    await notice.filter({ hasText: "may have gone through" }).waitFor();
+    expect(await notice.getAttribute("role")).toBe("status");
+    // The first attempt was posted although its answer was lost.
+    expect(await serverBalance()).toBe(before + 2000n);
+    await notice.getByRole("button", { name: "Retry safely" }).click();
+    release();
+    await waitForStatus(page, /^Deposited 20\.00 USD\. It took \d+ attempts with one request id and was carried out once\.$/);
+    await page.unroute("**/bank.v1.TransactionService/Deposit");
+
+    expect(seen.length).toBeGreaterThanOrEqual(2);
+    expect(new Set(seen).size).toBe(1);
+    expect(await serverBalance()).toBe(before + 2000n);
+    await expectBalance(page, "100.00 USD");
+    await page.locator("#statement-table tbody tr", { hasText: "Lost answer" }).waitFor();
+    expect((await statement(page)).filter((r) => r[0] === "Lost answer")).toEqual([["Lost answer", "Deposit", "+20.00 USD", "100.00 USD"]]);
+    expect(await notice.textContent()).toBe("");
+
+    // The same values submitted after that success are a new deposit, with a new request_id.
+    const next = page.waitForRequest((r: Request) => r.url().endsWith("/bank.v1.TransactionService/Deposit"));
+    await deposit.getByLabel("Amount").fill("20.00");
+    await deposit.getByLabel("Description").fill("Lost answer");
+    await deposit.getByRole("button", { name: "Deposit" }).click();
+    expect(((await next).postDataJSON() as { requestId: string }).requestId).not.toBe(seen[0]);
+    await waitForStatus(page, /^Deposited 20\.00 USD\.$/);
+    await expectBalance(page, "120.00 USD");
+    expect(await serverBalance()).toBe(before + 4000n);
+  }, 90_000);
+
+  test("Alice closes a spare, empty account; a non-empty one is refused in words", async () => {
+    const { page } = people.alice;
+    await openUsdAccount(page, "Alice spare");
+    const close = page.locator("#close-form");
+    await close.getByRole("button", { name: "Close account" }).click();
+    await page.locator("#close-error", { hasText: "Tick the box" }).waitFor();
+    await close.getByLabel("Yes, close this account for good").check();
+    await close.getByRole("button", { name: "Close account" }).click();
+    await waitForStatus(page, "Closed Alice spare.");
+    await expectText(page.locator("#account-status"), "Closed");
+    expect(await visibleForms(page)).toEqual(["open-account-form"]);
+    const spare = (await rowsByLabel(page.locator("#accounts-table"))).find((r) => r["Name"] === "Alice spare")!;
+    expect(spare["Status"]).toBe("Closed");
+
+    await page.getByRole("button", { name: new RegExp(`^View Alice checking`) }).click();
+    await expectBalance(page, "120.00 USD");
+    await close.getByLabel("Yes, close this account for good").check();
+    await close.getByRole("button", { name: "Close account" }).click();
+    await page.locator("#close-error", { hasText: "zero balance" }).waitFor();
+    await expectText(page.locator("#account-status"), "Active");
   }, 60_000);
 
   test("Bob sees the payment with its running balance", async () => {
@@ -195,11 +256,11 @@ describeWithBrowser.each(engines())("web console in chromium on %s", (engine) =>
     expect(first).toHaveLength(20);
     expect(first[0]).toEqual(["Top-up 20", "Deposit", "+1.00 USD", "32.34 USD"]);
     expect(first[19]).toEqual(["Top-up 1", "Deposit", "+1.00 USD", "13.34 USD"]);
-    await page.getByRole("button", { name: "Next page" }).click();
+    await page.locator("#statement-next").click();
     await page.locator("#statement-page", { hasText: "Page 2" }).waitFor();
     expect(await statement(page)).toEqual([["Lunch", "Transfer", "+12.34 USD", "12.34 USD"]]);
-    expect(await page.getByRole("button", { name: "Next page" }).isDisabled()).toBe(true);
-    await page.getByRole("button", { name: "First page" }).click();
+    expect(await page.locator("#statement-next").isDisabled()).toBe(true);
+    await page.locator("#statement-first").click();
     await page.locator("#statement-page", { hasText: "Page 1" }).waitFor();
     expect(await statement(page)).toHaveLength(20);
   }, 90_000);
@@ -208,11 +269,8 @@ describeWithBrowser.each(engines())("web console in chromium on %s", (engine) =>
     const { page } = people.bob;
     await page.reload(); // a reload forgets the in-memory tokens: signed out
     await page.locator("#sign-in-form").waitFor();
-    const form = page.locator("#sign-in-form");
-    await form.getByLabel("Email").fill(people.bob.email);
-    await form.getByLabel("Password").fill(people.bob.password);
-    await form.getByRole("button", { name: "Sign in" }).click();
-    await page.locator("#who-name", { hasText: people.bob.email }).waitFor();
+    await signIn(page, people.bob);
+    await nav(page, "Sessions");
     const sessions = page.locator("#sessions-table tbody tr");
     await page.locator("#sessions-table tbody tr", { hasText: "This session" }).waitFor();
     const before = await sessions.count();
@@ -233,7 +291,7 @@ describeWithBrowser.each(engines())("web console in chromium on %s", (engine) =>
     await deposit.getByLabel("Amount").fill("0.34");
     await deposit.getByRole("button", { name: "Deposit" }).click();
     await waitForStatus(page, "Deposited 0.34 USD.");
-    await expectBalance(page, "88.00 USD");
+    await expectBalance(page, "120.34 USD");
   }, 60_000);
 
   test("a session revoked elsewhere signs the console out, saying why", async () => {
@@ -248,21 +306,120 @@ describeWithBrowser.each(engines())("web console in chromium on %s", (engine) =>
     expect(await alice.page.locator("#signed-in").isHidden()).toBe(true);
   }, 60_000);
 
-  test("signing out, then a wrong password reads as a sentence", async () => {
+  test("signing out forgets what was typed; an empty sign-in form is not sent; a wrong password reads as a sentence and leaves when she works in the other form", async () => {
     const { page } = people.bob;
+    await nav(page, "Accounts");
+    await page.locator("#open-account-form").getByLabel("Account name").fill("Bob's secret plan");
     await page.getByRole("button", { name: "Sign out" }).click();
     await waitForStatus(page, "You have signed out.");
+    // Nothing typed by the last person stays on the page for the next one.
+    expect(await page.locator("#open-account-name").inputValue()).toBe("");
+    const logins: string[] = [];
+    page.on("request", (r) => void (r.url().endsWith("/bank.v1.AuthService/Login") && logins.push(r.url())));
     const form = page.locator("#sign-in-form");
+    await form.getByRole("button", { name: "Sign in" }).click();
+    await page.locator("#sign-in-error", { hasText: "Enter your email and password." }).waitFor();
+    expect(logins).toEqual([]);
+
     await form.getByLabel("Email").fill(people.bob.email);
     await form.getByLabel("Password").fill("definitely not the password");
     await form.getByRole("button", { name: "Sign in" }).click();
     const error = page.locator("#sign-in-error");
-    await error.filter({ hasText: /\S/ }).waitFor();
-    expect(await error.textContent()).toBe("The email or password is not right. Check both and try again.");
+    await error.filter({ hasText: "The email or password is not right. Check both and try again." }).waitFor();
+    expect(logins).toHaveLength(1);
     expect(await error.getAttribute("role")).toBe("alert");
     expect(await page.locator("#signed-in").isHidden()).toBe(true);
-    await page.screenshot({ path: path.join(ARTIFACTS, engine === "sqlite" ? "console-sign-in-error.png" : `console-sign-in-error-${engine}.png`) });
+    await page.screenshot({ path: artifact("console-sign-in-error", engine) });
+    await page.locator("#sign-up-form").getByLabel("Full name").fill("Someone");
+    expect(await error.textContent()).toBe("");
+    await page.locator("#sign-up-form").getByLabel("Full name").fill("");
   }, 60_000);
+
+  test("throttled sign-ins say how long to wait (ErrorInfo retry_after_ms)", async () => {
+    const carol = await createTestUser(t);
+    const auth = client(t.baseUrl, AuthService);
+    // Fail until the account is throttled for a few seconds: each failure past the free ones
+    // doubles the wait the server states (retry_after_ms), which is waited out to fail again.
+    let waitMs = 0;
+    for (let failures = 0; waitMs < 3_000 && failures < 20; ) {
+      try {
+        await auth.login({ email: carol.email, password: "not the password at all" });
+      } catch (err) {
+        const e = err as ConnectError;
+        if (e.code === Code.ResourceExhausted) {
+          waitMs = Number(e.findDetails(ErrorInfoSchema)[0]?.metadata["retry_after_ms"] ?? 0);
+          if (waitMs < 3_000) await new Promise((resolve) => setTimeout(resolve, waitMs + 50));
+        } else {
+          expect(e.code).toBe(Code.Unauthenticated);
+          failures++;
+        }
+      }
+    }
+    const { page } = people.bob;
+    const form = page.locator("#sign-in-form");
+    await form.getByLabel("Email").fill(carol.email);
+    await form.getByLabel("Password").fill(carol.password);
+    await form.getByRole("button", { name: "Sign in" }).click();
+    await page.locator("#sign-in-error", { hasText: /^Too many failed sign-ins\. Wait \d+ seconds?, then try again\.$/ }).waitFor();
+  }, 90_000);
+
+  test("at 390 px wide the page is no wider than the screen, tables scroll in their cards, every control is labelled, and the views are reachable by keyboard", async () => {
+    const narrow = await openPerson(browser, "bob-390", people.bob, consoleErrors, { viewport: { width: 390, height: 844 } });
+    const { page } = narrow;
+    await page.goto(`${t.baseUrl}/`);
+    await signIn(page, people.bob);
+    await page.getByRole("button", { name: new RegExp(`^View .*${people.bob.accountNumber}`) }).click();
+    await page.locator("#statement-table tbody tr", { hasText: "Top-up 20" }).waitFor();
+    expect(await pageOverflowPx(page)).toBeLessThanOrEqual(0);
+    const scroller = page.locator("#statement-table").locator("xpath=..");
+    expect(await scroller.evaluate((el) => el.scrollWidth > el.clientWidth)).toBe(true);
+    expect(await unlabelledControls(page)).toEqual([]);
+    await page.screenshot({ path: artifact("console-390", engine), fullPage: true });
+
+    // Keyboard: a view chosen with Enter moves focus to its heading.
+    await page.getByRole("button", { name: "Sessions", exact: true }).focus();
+    await page.keyboard.press("Enter");
+    await page.waitForFunction(() => document.activeElement?.id === "sessions-title");
+    expect(await pageOverflowPx(page)).toBeLessThanOrEqual(0);
+    await narrow.context.close();
+  }, 60_000);
+
+  test("dark mode follows prefers-color-scheme", async () => {
+    const dark = await openPerson(browser, "bob-dark", people.bob, consoleErrors, { colorScheme: "dark" });
+    await dark.page.goto(`${t.baseUrl}/`);
+    await signIn(dark.page, people.bob);
+    const background = await dark.page.evaluate(() => getComputedStyle(document.body).backgroundColor);
+    const light = await people.alice.page.evaluate(() => getComputedStyle(document.body).backgroundColor);
+    expect(background).toBe("rgb(13, 17, 23)");
+    expect(light).toBe("rgb(246, 247, 249)");
+    await dark.page.screenshot({ path: artifact("console-dark", engine), fullPage: true });
+    await dark.context.close();
+  }, 60_000);
+
+  test.skip("[pending: Account.limits is not filled by the server yet (security engineer)] a customer sees the account's daily limits and what is used today", async () => {
+    const { page } = people.bob;
+    await signIn(page, people.bob);
+    await page.getByRole("button", { name: new RegExp(`^View .*${people.bob.accountNumber}`) }).click();
+    await page.locator("#account-limits").waitFor();
+    const limits = await page.locator("#account-limits-list").evaluate((dl) => Array.from(dl.querySelectorAll("div"), (d) => [d.querySelector("dt")?.textContent, d.querySelector("dd")?.textContent]));
+    expect(limits.map((l) => l[0])).toEqual(["Deposits", "Withdrawals", "Transfers out"]);
+    // Bob received 32.34 USD by deposits and transfers; deposits today are 20.00 USD.
+    expect(limits[0]![1]).toMatch(/^20\.00 USD of [\d,.]+ USD used today \(bank default\)$|^No limit; 20\.00 USD used today/);
+    expect(await page.locator("#account-limits-reset").textContent()).toMatch(/midnight UTC/);
+    expect(await visibleForms(page)).not.toContain("limits-form");
+  });
+
+  test.skip("[pending: StatementEntry.counterparty is not filled by the server yet (posting engine)] a customer's transfer line shows the other account's number, and no name", async () => {
+    const { page } = people.bob;
+    await nav(page, "Accounts");
+    await page.getByRole("button", { name: new RegExp(`^View .*${people.bob.accountNumber}`) }).click();
+    await page.locator("#statement-table tbody tr", { hasText: "Top-up 20" }).waitFor();
+    await page.locator("#statement-next").click();
+    await page.locator("#statement-page", { hasText: "Page 2" }).waitFor();
+    const lunch = (await rowsByLabel(page.locator("#statement-table"))).find((r) => r["Description"] === "Lunch")!;
+    // Customers see the other party's number only (API.md: the name is for staff).
+    expect(lunch["Other party"]!.replace(/\s/g, "")).toBe(people.alice.accountNumber.replace(/\s/g, ""));
+  });
 
   test("a page on a listed origin can call the API (preflight, bearer token, x-request-id readable); another origin cannot", async () => {
     const page = await people.bob.context.newPage();
@@ -296,8 +453,7 @@ describeWithBrowser.each(engines())("web console in chromium on %s", (engine) =>
   }, 60_000);
 
   test("no script errors were logged by the console pages", () => {
-    // Failed sign-in and refused cross-origin calls log network errors by design; nothing else.
-    const unexpected = consoleErrors.filter((e) => !/status of 40[13]|CORS policy|Failed to load resource|net::ERR_FAILED/.test(e));
-    expect(unexpected).toEqual([]);
+    // Failed sign-ins, refused calls and the dropped response log network errors by design.
+    expect(unexpectedErrors(consoleErrors)).toEqual([]);
   });
 });

@@ -5,11 +5,25 @@
 // safe; the access token is refreshed before it expires, once, even with concurrent callers.
 import fc from "fast-check";
 import { Code, ConnectError } from "@connectrpc/connect";
-import { create } from "@bufbuild/protobuf";
+import { create, type MessageInitShape } from "@bufbuild/protobuf";
 import { ErrorInfoSchema } from "../../gen/bank/v1/error_info_pb";
 import { formatMinorUnits, formatMoney, parseAmount, parseCurrencyList } from "../../web/src/money";
-import { describeError, isRetryable } from "../../web/src/errors";
-import { newRequestId, withRequestId } from "../../web/src/request-id";
+import { describeError, isUncertain, retryAfterMs } from "../../web/src/errors";
+import { newRequestId } from "../../web/src/request-id";
+import { fingerprint, retryDelayMs, SafeRetries, type OperationEvents } from "../../web/src/safe-retry";
+import { consoleLimits } from "../../web/src/limits";
+import { Currencies, dailyLimitText, formatWait, localTimeMs } from "../../web/src/format";
+import { Permissions, rolesMayCall } from "../../web/src/access";
+import { rolesFromToken } from "../../web/src/token-roles";
+import { otherParty, OUTSIDE_THE_BANK, statementLine, type KnownAccounts } from "../../web/src/statement-lines";
+import { Role } from "../../gen/bank/v1/access_pb";
+import { DailyLimitSchema, DailyLimitSource } from "../../gen/bank/v1/account_pb";
+import { StatementEntrySchema, TransactionStatus, TransactionType } from "../../gen/bank/v1/transaction_pb";
+import { AuthService } from "../../gen/bank/v1/auth_service_pb";
+import { AccountService } from "../../gen/bank/v1/account_service_pb";
+import { TransactionService } from "../../gen/bank/v1/transaction_service_pb";
+import { AdminService } from "../../gen/bank/v1/admin_service_pb";
+import { AuditService } from "../../gen/bank/v1/audit_service_pb";
 import { TokenKeeper, refreshDelayMs, type Timers, type TokenSet } from "../../web/src/session";
 
 const seed = Number(process.env.BANK_TEST_SEED ?? Date.now() % 2 ** 31);
@@ -105,80 +119,244 @@ describe("errors as sentences", () => {
     expect(describeError(withReason(Code.Internal, "INTERNAL", "Internal error (correlation id 1)."), "deposit")).toBe("Something went wrong on our side. Please try again later.");
   });
 
-  test("a failed fetch is a network error: reported as such, and retryable", () => {
+  test("a failed fetch is a network error: reported as such; its outcome is unknown", () => {
     const network = new ConnectError("Failed to fetch", Code.Unknown, undefined, undefined, new TypeError("Failed to fetch"));
     expect(describeError(network, "deposit")).toMatch(/Cannot reach the bank/);
-    expect(isRetryable(network)).toBe(true);
-    expect(isRetryable(new ConnectError("x", Code.Unavailable))).toBe(true);
-    expect(isRetryable(new ConnectError("x", Code.Aborted))).toBe(true);
-    expect(isRetryable(new ConnectError("x", Code.FailedPrecondition))).toBe(false);
-    expect(isRetryable(new ConnectError("x", Code.Unknown))).toBe(false);
+    expect(isUncertain(network)).toBe(true);
+  });
+
+  test("a failure is uncertain (the request may have been carried out) only without a definite answer", () => {
+    for (const code of [Code.Unavailable, Code.DeadlineExceeded, Code.Aborted, Code.Internal, Code.Unknown, Code.Canceled]) {
+      expect(isUncertain(new ConnectError("x", code))).toBe(true);
+    }
+    for (const code of [Code.FailedPrecondition, Code.InvalidArgument, Code.NotFound, Code.PermissionDenied, Code.Unauthenticated, Code.ResourceExhausted, Code.AlreadyExists, Code.Unimplemented]) {
+      expect(isUncertain(new ConnectError("x", code))).toBe(false);
+    }
+  });
+
+  test("throttling says how long to wait, from ErrorInfo metadata retry_after_ms, rounded up", () => {
+    const throttled = (reason: string, retryAfterMs?: string) =>
+      new ConnectError("x", Code.ResourceExhausted, undefined, [{ desc: ErrorInfoSchema, value: create(ErrorInfoSchema, { reason, metadata: retryAfterMs === undefined ? {} : { retry_after_ms: retryAfterMs } }) }]);
+    expect(describeError(throttled("LOGIN_THROTTLED", "29001"), "sign-in")).toBe("Too many failed sign-ins. Wait 30 seconds, then try again.");
+    expect(describeError(throttled("LOGIN_THROTTLED", "400"), "sign-in")).toBe("Too many failed sign-ins. Wait 1 second, then try again.");
+    expect(describeError(throttled("LOGIN_THROTTLED", "900000"), "sign-in")).toBe("Too many failed sign-ins. Wait 15 minutes, then try again.");
+    expect(describeError(throttled("AUTH_BUSY", "2000"), "sign-in")).toBe("The bank is busy signing people in. Wait 2 seconds, then try again.");
+    expect(describeError(throttled("SOMETHING_ELSE"), "deposit")).toBe("Too many requests. Wait a moment, then try again.");
+    expect(describeError(throttled("LOGIN_THROTTLED", "soon"), "sign-in")).toBe("Too many failed sign-ins. Wait a moment, then try again.");
+    expect(retryAfterMs(throttled("LOGIN_THROTTLED", "1500"))).toBe(1500);
+    expect(retryAfterMs(new Error("x"))).toBeUndefined();
+  });
+
+  test("a daily limit refusal names the limit and the use when the server says them; UNIMPLEMENTED is told plainly", () => {
+    const limited = new ConnectError("x", Code.FailedPrecondition, undefined, [
+      { desc: ErrorInfoSchema, value: create(ErrorInfoSchema, { reason: "DAILY_LIMIT_EXCEEDED", metadata: { limit: "1000.00 USD", used: "990.00 USD" } }) },
+    ]);
+    expect(describeError(limited, "deposit")).toBe("This would go past the account's daily limit of 1000.00 USD (990.00 USD used today).");
+    expect(describeError(new ConnectError("x", Code.Unimplemented), "limits")).toBe("This bank server does not offer that yet.");
+  });
+
+  test("formatWait rounds up: waiting the time said is always enough", () => {
+    expect(formatWait(1)).toBe("1 second");
+    expect(formatWait(1001)).toBe("2 seconds");
+    expect(formatWait(89_000)).toBe("89 seconds");
+    expect(formatWait(90_001)).toBe("2 minutes");
   });
 });
 
 describe("request ids", () => {
-  const noSleep = async () => undefined;
-
-  test("are UUIDs, fresh per intent", () => {
+  test("are UUIDs, fresh per call", () => {
     const a = newRequestId();
     expect(a).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
     expect(newRequestId()).not.toBe(a);
   });
+});
 
-  test("a retry after UNAVAILABLE or a network failure reuses the same id", async () => {
-    const seen: string[] = [];
-    const result = await withRequestId(async (id) => {
-      seen.push(id);
-      if (seen.length === 1) throw new ConnectError("down", Code.Unavailable);
-      if (seen.length === 2) throw new TypeError("Failed to fetch");
-      return "done";
-    }, { sleep: noSleep });
-    expect(result).toBe("done");
-    expect(seen).toHaveLength(3);
-    expect(new Set(seen).size).toBe(1);
+/** Timers the test moves by hand; shared by the token and retry tests. */
+class FakeTimers implements Timers {
+  nowMs = 1_000_000;
+  private pending: Array<{ at: number; fn: () => void; id: number }> = [];
+  private nextId = 1;
+  now = () => this.nowMs;
+  setTimeout = (fn: () => void, ms: number) => {
+    const id = this.nextId++;
+    this.pending.push({ at: this.nowMs + ms, fn, id });
+    return id;
+  };
+  clearTimeout = (handle: unknown) => {
+    this.pending = this.pending.filter((p) => p.id !== handle);
+  };
+  /** Delays of the timers pending now, from now. */
+  delays(): number[] {
+    return this.pending.map((p) => p.at - this.nowMs);
+  }
+  /** Moves the clock forward, running the timers that come due. */
+  async advance(ms: number): Promise<void> {
+    this.nowMs += ms;
+    for (const due of this.pending.filter((p) => p.at <= this.nowMs)) {
+      this.clearTimeout(due.id);
+      due.fn();
+    }
+    await settle();
+  }
+}
+
+/** Lets pending promise callbacks run. */
+const settle = () => new Promise((resolve) => setImmediate(resolve));
+
+describe("money-safe retries", () => {
+  const lost = () => new ConnectError("Failed to fetch", Code.Unknown, undefined, undefined, new TypeError("Failed to fetch"));
+
+  interface Recorded {
+    events: string[];
+    events_: OperationEvents<string>;
+  }
+  const recorder = (): Recorded => {
+    const events: string[] = [];
+    return {
+      events,
+      events_: {
+        sending: (op) => void events.push(`sending ${op.attempts}`),
+        uncertain: (_op, _err, next) => void events.push(`uncertain next=${next ?? "none"}`),
+        done: (_op, value) => void events.push(`done ${value}`),
+        refused: () => void events.push("refused"),
+      },
+    };
+  };
+
+  let counter = 0;
+  const ids = () => `id-${++counter}`;
+
+  test("back-off doubles from a second and stops growing at a minute", () => {
+    expect([0, 1, 2, 3, 4, 5, 6, 7, 20, 1000].map(retryDelayMs)).toEqual([1000, 2000, 4000, 8000, 16000, 32000, 60000, 60000, 60000, 60000]);
   });
 
-  test("business failures are not retried; retries are bounded", async () => {
+  test("an attempt without an answer keeps its request_id: automatic retries and the person's retry send the same id, and it settles once", async () => {
+    const timers = new FakeTimers();
+    const retries = new SafeRetries(timers, ids);
+    const sent: string[] = [];
+    const r = recorder();
+    const op = retries.run("Deposit", { accountId: "a", amount: { currency: "USD", minorUnits: 2000n } }, async (id) => {
+      sent.push(id);
+      if (sent.length <= 2) throw lost();
+      return "tx-1";
+    }, r.events_);
+    await settle();
+    expect(op.state).toBe("uncertain");
+    expect(timers.delays()).toEqual([1000]);
+    await timers.advance(1000); // automatic retry: lost again
+    expect(timers.delays()).toEqual([2000]);
+    await op.attempt(); // "Retry safely"
+    expect(sent).toEqual([op.requestId, op.requestId, op.requestId]);
+    expect(op.state).toBe("done");
+    expect(timers.delays()).toEqual([]);
+    expect(r.events).toEqual(["sending 1", "uncertain next=1000", "sending 2", "uncertain next=2000", "sending 3", "done tx-1"]);
+  });
+
+  test("the same values sent again while the outcome is unknown are the same intent; a success or a refusal ends it", async () => {
+    const timers = new FakeTimers();
+    const retries = new SafeRetries(timers, ids);
+    const request = { accountId: "a", amount: { currency: "USD", minorUnits: 500n }, description: "rent" };
+    const sent: string[] = [];
+    let answer: "lost" | "ok" | "refused" = "lost";
+    const send = async (id: string) => {
+      sent.push(id);
+      if (answer === "lost") throw lost();
+      if (answer === "refused") throw new ConnectError("no", Code.FailedPrecondition);
+      return "tx";
+    };
+    const first = retries.run("Deposit", request, send, recorder().events_);
+    await settle();
+    expect(retries.keptRequestId("Deposit", { ...request })).toBe(first.requestId);
+    // Other values are another intent, with another id; the first is still known.
+    const other = retries.run("Deposit", { ...request, description: "rent (march)" }, send, recorder().events_);
+    await settle();
+    expect(other.requestId).not.toBe(first.requestId);
+    answer = "ok";
+    const again = retries.run("Deposit", { ...request }, send, recorder().events_);
+    await settle();
+    expect(again).toBe(first);
+    expect(first.state).toBe("done");
+    expect(sent.filter((id) => id === first.requestId)).toHaveLength(2);
+    // After the success, the same values are a new intent.
+    const next = retries.run("Deposit", { ...request }, send, recorder().events_);
+    await settle();
+    expect(next.requestId).not.toBe(first.requestId);
+    // A definite refusal ends the intent too: nothing is kept.
+    answer = "refused";
+    const refused = retries.run("Deposit", { ...request, description: "x" }, send, recorder().events_);
+    await settle();
+    expect(refused.state).toBe("refused");
+    expect(retries.keptRequestId("Deposit", { ...request, description: "x" })).toBeUndefined();
+    expect(timers.delays()).toEqual([1000]); // only "other" is still retried by itself
+  });
+
+  test("the same request under another method is another intent", () => {
+    const a = fingerprint("Deposit", { accountId: "a", amount: { currency: "USD", minorUnits: 1n } });
+    expect(fingerprint("Withdraw", { accountId: "a", amount: { currency: "USD", minorUnits: 1n } })).not.toBe(a);
+    expect(fingerprint("Deposit", { accountId: "a", amount: { currency: "USD", minorUnits: 1n } })).toBe(a);
+    expect(fingerprint("Deposit", { accountId: "a", amount: { currency: "USD", minorUnits: 10n } })).not.toBe(a);
+  });
+
+  test("automatic retries are bounded; then only the person's retry sends, still with the same id", async () => {
+    const timers = new FakeTimers();
+    const retries = new SafeRetries(timers, ids);
+    const sent: string[] = [];
+    const r = recorder();
+    const op = retries.run("Transfer", { amount: 1n }, async (id) => {
+      sent.push(id);
+      throw lost();
+    }, r.events_);
+    await settle();
+    for (let i = 0; i < 20; i++) await timers.advance(60_000);
+    expect(sent).toHaveLength(1 + consoleLimits.safeRetryAutomaticMax);
+    expect(timers.delays()).toEqual([]);
+    expect(r.events.at(-1)).toBe("uncertain next=none");
+    await op.attempt();
+    expect(sent).toHaveLength(2 + consoleLimits.safeRetryAutomaticMax);
+    expect(new Set(sent).size).toBe(1);
+  });
+
+  test("editing the form stops the automatic retries; signing out abandons the operation but keeps its id", async () => {
+    const timers = new FakeTimers();
+    const retries = new SafeRetries(timers, ids);
     let calls = 0;
-    await expect(withRequestId(async () => {
+    const send = async () => {
       calls++;
-      throw new ConnectError("no", Code.FailedPrecondition);
-    }, { sleep: noSleep })).rejects.toMatchObject({ code: Code.FailedPrecondition });
+      throw lost();
+    };
+    const op = retries.run("Deposit", { n: 1 }, send, recorder().events_);
+    await settle();
+    op.stopAutomatic();
+    await timers.advance(120_000);
     expect(calls).toBe(1);
-    calls = 0;
-    await expect(withRequestId(async () => {
-      calls++;
-      throw new ConnectError("down", Code.Unavailable);
-    }, { sleep: noSleep, retriesMax: 3 })).rejects.toMatchObject({ code: Code.Unavailable });
-    expect(calls).toBe(4);
+    retries.abandonAll();
+    expect(op.state).toBe("abandoned");
+    await op.attempt();
+    expect(calls).toBe(1);
+    // Signed in again, the same values still carry the same id: no second posting.
+    const again = retries.run("Deposit", { n: 1 }, send, recorder().events_);
+    expect(again.requestId).toBe(op.requestId);
+  });
+
+  test("two attempts of one intent out at once: the first answer settles it, the second is ignored", async () => {
+    const timers = new FakeTimers();
+    const retries = new SafeRetries(timers, ids);
+    const pending: Array<{ resolve: (v: string) => void; reject: (e: unknown) => void }> = [];
+    const r = recorder();
+    const op = retries.run("Deposit", { n: 2 }, () => new Promise<string>((resolve, reject) => pending.push({ resolve, reject })), r.events_);
+    void op.attempt();
+    expect(pending).toHaveLength(2);
+    pending[0]!.reject(lost()); // one lost while the other is out: not yet uncertain
+    await settle();
+    expect(op.state).toBe("sending");
+    pending[1]!.resolve("tx-9");
+    await settle();
+    expect(op.state).toBe("done");
+    expect(r.events.filter((e) => e.startsWith("done"))).toEqual(["done tx-9"]);
   });
 });
 
 describe("token refresh", () => {
-  class FakeTimers implements Timers {
-    nowMs = 1_000_000;
-    private pending: Array<{ at: number; fn: () => void; id: number }> = [];
-    private nextId = 1;
-    now = () => this.nowMs;
-    setTimeout = (fn: () => void, ms: number) => {
-      const id = this.nextId++;
-      this.pending.push({ at: this.nowMs + ms, fn, id });
-      return id;
-    };
-    clearTimeout = (handle: unknown) => {
-      this.pending = this.pending.filter((p) => p.id !== handle);
-    };
-    /** Moves the clock forward, running the timers that come due. */
-    async advance(ms: number): Promise<void> {
-      this.nowMs += ms;
-      for (const due of this.pending.filter((p) => p.at <= this.nowMs)) {
-        this.clearTimeout(due.id);
-        due.fn();
-      }
-      await new Promise((resolve) => setImmediate(resolve));
-    }
-  }
-
   const tokens = (n: number, expireMs: number): TokenSet => ({ accessToken: `access-${n}`, refreshToken: `refresh-${n}`, accessExpireMs: expireMs });
 
   test("the refresh is scheduled before expiry: a minute early for 15 minutes, a fifth early for short tokens", () => {
@@ -242,5 +420,121 @@ describe("token refresh", () => {
     keeper.clear();
     await timers.advance(900_000);
     expect(calls).toBe(0);
+  });
+});
+
+describe("what the roles allow, read from the contract's access option", () => {
+  const services = [AuthService, AccountService, TransactionService, AdminService, AuditService];
+  const { CUSTOMER, TELLER, AUDITOR, ADMIN } = Role;
+  // API.md, written out by hand: the console must agree with the contract, method by method.
+  const staffRead = [CUSTOMER, TELLER, AUDITOR, ADMIN];
+  const operators = [CUSTOMER, TELLER, ADMIN];
+  const expected: Record<string, Role[] | "public"> = {
+    "AuthService.Register": "public", "AuthService.Login": "public", "AuthService.RefreshToken": "public", "AuthService.IntrospectToken": "public", "AuthService.GetJwks": "public",
+    "AuthService.Logout": staffRead, "AuthService.GetCurrentUser": staffRead, "AuthService.ChangePassword": staffRead, "AuthService.ListSessions": staffRead, "AuthService.RevokeSession": staffRead,
+    "AccountService.CreateAccount": operators, "AccountService.GetAccount": staffRead, "AccountService.ListAccounts": staffRead, "AccountService.UpdateAccount": [CUSTOMER, ADMIN],
+    "AccountService.GetBalance": staffRead, "AccountService.FreezeAccount": [TELLER, ADMIN], "AccountService.UnfreezeAccount": [TELLER, ADMIN], "AccountService.CloseAccount": [CUSTOMER, ADMIN],
+    "AccountService.SetAccountLimits": [ADMIN], "AccountService.LookupAccount": [TELLER, AUDITOR, ADMIN], "AccountService.WatchAccount": staffRead,
+    "TransactionService.Deposit": operators, "TransactionService.Withdraw": operators, "TransactionService.Transfer": operators, "TransactionService.BatchTransfer": operators,
+    "TransactionService.GetTransaction": staffRead, "TransactionService.ListTransactions": staffRead, "TransactionService.CreateHold": [TELLER, ADMIN],
+    "TransactionService.CaptureHold": [TELLER, ADMIN], "TransactionService.ReleaseHold": [TELLER, ADMIN], "TransactionService.ReverseTransaction": [ADMIN],
+    "AdminService.ListUsers": [TELLER, AUDITOR, ADMIN], "AdminService.SetUserRoles": [ADMIN], "AdminService.DisableUser": [ADMIN], "AdminService.EnableUser": [ADMIN],
+    "AuditService.ListAuditEvents": [AUDITOR, ADMIN], "AuditService.VerifyAuditLog": [AUDITOR, ADMIN],
+  };
+
+  test("every method of every service, for every role, as API.md says", () => {
+    const seen: string[] = [];
+    for (const service of services) {
+      for (const method of service.methods) {
+        const name = `${service.name}.${method.name}`;
+        seen.push(name);
+        const rule = expected[name];
+        expect([name, rule === undefined]).toEqual([name, false]);
+        for (const role of [CUSTOMER, TELLER, AUDITOR, ADMIN]) {
+          expect([name, Role[role], rolesMayCall([role], method)]).toEqual([name, Role[role], rule === "public" || rule!.includes(role)]);
+        }
+        expect([name, rolesMayCall([], method)]).toEqual([name, rule === "public"]);
+      }
+    }
+    expect(seen.sort()).toEqual(Object.keys(expected).sort());
+  });
+
+  test("several roles allow what any of them allows; staff is any staff role", () => {
+    const p = new Permissions([CUSTOMER, AUDITOR]);
+    expect(p.may(AuditService.method.verifyAuditLog)).toBe(true);
+    expect(p.may(AccountService.method.closeAccount)).toBe(true);
+    expect(p.may(TransactionService.method.createHold)).toBe(false);
+    expect(p.isStaff).toBe(true);
+    expect(new Permissions([CUSTOMER]).isStaff).toBe(false);
+    expect(Permissions.none().may(AccountService.method.listAccounts)).toBe(false);
+    expect(new Permissions([Role.UNSPECIFIED]).may(AccountService.method.listAccounts)).toBe(false);
+  });
+
+  test("the roles are read from the access token's roles claim; junk grants nothing", () => {
+    const jwt = (claims: unknown) => `eyJhbGciOiJFZERTQSJ9.${Buffer.from(JSON.stringify(claims)).toString("base64url")}.sig`;
+    expect(rolesFromToken(jwt({ sub: "u", roles: ["CUSTOMER", "ADMIN"] }))).toEqual([CUSTOMER, ADMIN]);
+    expect(rolesFromToken(jwt({ roles: ["ROLE_TELLER", "teller", "WIZARD", 7] }))).toEqual([TELLER]);
+    expect(rolesFromToken(jwt({ sub: "u" }))).toBeUndefined();
+    expect(rolesFromToken("not a token")).toBeUndefined();
+    expect(rolesFromToken("a.!!!.c")).toBeUndefined();
+  });
+});
+
+describe("statement lines", () => {
+  const currencies = new Currencies({ USD: 2 });
+  const known: KnownAccounts = { numberOf: (id) => (id === "acc-b" ? "4021 5583 1907 26" : undefined) };
+  type TxInit = { type?: TransactionType; status?: TransactionStatus; fromAccountId?: string; toAccountId?: string; description?: string; amount?: { currency: string; minorUnits: bigint } };
+  const entry = (tx: TxInit, amount: bigint, counterparty?: { accountNumber: string; name: string }) =>
+    create(StatementEntrySchema, {
+      transaction: { id: "tx-1", description: "", amount: { currency: "USD", minorUnits: amount < 0n ? -amount : amount }, status: TransactionStatus.POSTED, ...tx },
+      amount: { currency: "USD", minorUnits: amount },
+      balanceAfter: { currency: "USD", minorUnits: 10_000n },
+      counterparty,
+    });
+
+  test("the server's counterparty is shown as sent: number, and the name only when there is one", () => {
+    const staff = entry({ type: TransactionType.TRANSFER, fromAccountId: "acc-a", toAccountId: "acc-c" }, -500n, { accountNumber: "4021 5583 1907 26", name: "Bob Example" });
+    expect(statementLine(staff, "acc-a", currencies, known).otherParty).toBe("4021 5583 1907 26 · Bob Example");
+    const customer = entry({ type: TransactionType.TRANSFER, fromAccountId: "acc-a", toAccountId: "acc-c" }, -500n, { accountNumber: "4021 5583 1907 26", name: "" });
+    expect(statementLine(customer, "acc-a", currencies, known).otherParty).toBe("4021 5583 1907 26");
+  });
+
+  test("without a counterparty: deposits and withdrawals are the outside world, a known account by its number, else nothing", () => {
+    expect(otherParty(entry({ type: TransactionType.DEPOSIT, toAccountId: "acc-a" }, 500n), "acc-a", known)).toBe(OUTSIDE_THE_BANK);
+    expect(otherParty(entry({ type: TransactionType.WITHDRAWAL, fromAccountId: "acc-a" }, -500n), "acc-a", known)).toBe(OUTSIDE_THE_BANK);
+    expect(otherParty(entry({ type: TransactionType.TRANSFER, fromAccountId: "acc-b", toAccountId: "acc-a" }, 500n), "acc-a", known)).toBe("4021 5583 1907 26");
+    expect(otherParty(entry({ type: TransactionType.TRANSFER, fromAccountId: "acc-a", toAccountId: "acc-z" }, -500n), "acc-a", known)).toBe("");
+    expect(otherParty(entry({ type: TransactionType.HOLD, fromAccountId: "acc-a" }, 0n), "acc-a", known)).toBe("");
+  });
+
+  test("a pending hold shows as pending with the amount held; settled holds say how; only posted movements are reversible", () => {
+    const hold = statementLine(entry({ type: TransactionType.HOLD, status: TransactionStatus.PENDING, fromAccountId: "acc-a", amount: { currency: "USD", minorUnits: 1000n } }, 0n), "acc-a", currencies, known);
+    expect(hold).toMatchObject({ type: "Hold (pending)", amount: "held 10.00 USD", amountKind: "held", pending: true, reversible: false });
+    const captured = statementLine(entry({ type: TransactionType.HOLD, status: TransactionStatus.CAPTURED }, 0n), "acc-a", currencies, known);
+    expect(captured).toMatchObject({ type: "Hold (captured)", pending: false, reversible: false });
+    const deposit = statementLine(entry({ type: TransactionType.DEPOSIT, description: "Salary" }, 1234n), "acc-a", currencies, known);
+    expect(deposit).toMatchObject({ description: "Salary", type: "Deposit", amount: "+12.34 USD", amountKind: "credit", balance: "100.00 USD", transactionId: "tx-1", reversible: true });
+    const reversed = statementLine(entry({ type: TransactionType.DEPOSIT, status: TransactionStatus.REVERSED }, 1234n), "acc-a", currencies, known);
+    expect(reversed).toMatchObject({ type: "Deposit (reversed)", description: "Deposit", reversible: false });
+    expect(statementLine(entry({ type: TransactionType.REVERSAL }, -1234n), "acc-a", currencies, known).reversible).toBe(false);
+  });
+});
+
+describe("daily limits and times", () => {
+  const currencies = new Currencies({ USD: 2 });
+  test("a limit reads as what is used of it today and where it comes from; absent parts degrade to words", () => {
+    const limit = (init: MessageInitShape<typeof DailyLimitSchema>) => create(DailyLimitSchema, init);
+    expect(dailyLimitText(limit({ limit: { currency: "USD", minorUnits: 100_000n }, used: { currency: "USD", minorUnits: 2_500n }, source: DailyLimitSource.DEFAULT }), currencies)).toBe("25.00 USD of 1,000.00 USD used today (bank default)");
+    expect(dailyLimitText(limit({ unlimited: true, used: { currency: "USD", minorUnits: 0n }, source: DailyLimitSource.ACCOUNT }), currencies)).toBe("No limit; 0.00 USD used today (set for this account)");
+    expect(dailyLimitText(limit({}), currencies)).toBe("Not reported");
+    expect(dailyLimitText(undefined, currencies)).toBe("Not reported");
+  });
+
+  test("datetime-local values are local times; anything else is refused", () => {
+    expect(localTimeMs("")).toBeUndefined();
+    expect(localTimeMs("2026-11-26T14:03:07")).toBe(new Date(2026, 10, 26, 14, 3, 7).getTime());
+    expect(localTimeMs("2026-11-26T14:03")).toBe(new Date(2026, 10, 26, 14, 3).getTime());
+    expect(localTimeMs("yesterday")).toBe("invalid");
+    expect(localTimeMs("2026-13-40T99:99")).toBe("invalid");
   });
 });

@@ -1,5 +1,5 @@
 // Goal: bankd serves the web console it builds at start: GET / is index.html (text/html,
-// no-cache, a strict CSP, the server's currency exponents filled in), the hashed assets it names
+// no-cache, a strict CSP that the page itself keeps to, the server's currency exponents filled in), the hashed assets it names
 // are served with their content types and cached as immutable, with ETag revalidation, gzip and
 // HEAD; anything else under / falls through to 404. Checked over a real server.
 import * as http from "node:http";
@@ -63,6 +63,15 @@ describe.each(engines())("web console serving on %s", (engine) => {
     expect(assets).toHaveLength(2);
     expect(assets.some((a) => /^\/assets\/app-[A-Z0-9]+\.js$/.test(a))).toBe(true);
     expect(assets.some((a) => /^\/assets\/style-[A-Z0-9]+\.css$/.test(a))).toBe(true);
+  });
+
+  test("index.html stays within its CSP: no inline script, style attribute, <style> block or on* handler", () => {
+    // script-src 'self' and style-src 'self' (no 'unsafe-inline') would block any of these.
+    expect(html).not.toMatch(/<script(?![^>]*\bsrc=)[^>]*>/i);
+    expect(html).not.toMatch(/<style[\s>]/i);
+    expect(html).not.toMatch(/\sstyle\s*=/i);
+    expect(html).not.toMatch(/\son[a-z]+\s*=/i);
+    expect(html).not.toMatch(/javascript:/i);
   });
 
   test("hashed assets: JavaScript and CSS content types, cached for a year as immutable", async () => {

@@ -5,6 +5,8 @@ import { timestampMs } from "@bufbuild/protobuf/wkt";
 import { AuthService } from "../../gen/bank/v1/auth_service_pb";
 import { AccountService } from "../../gen/bank/v1/account_service_pb";
 import { TransactionService } from "../../gen/bank/v1/transaction_service_pb";
+import { AdminService } from "../../gen/bank/v1/admin_service_pb";
+import { AuditService } from "../../gen/bank/v1/audit_service_pb";
 import type { LoginResponse } from "../../gen/bank/v1/auth_service_pb";
 import { TokenKeeper, type TokenSet } from "./session";
 
@@ -15,6 +17,8 @@ export interface Api {
   auth: Client<typeof AuthService>;
   accounts: Client<typeof AccountService>;
   transactions: Client<typeof TransactionService>;
+  admin: Client<typeof AdminService>;
+  audit: Client<typeof AuditService>;
   session: TokenKeeper;
 }
 
@@ -43,6 +47,8 @@ export function createApi(baseUrl: string, onSessionEnded: (err: unknown) => voi
     auth,
     accounts: createClient(AccountService, transport),
     transactions: createClient(TransactionService, transport),
+    admin: createClient(AdminService, transport),
+    audit: createClient(AuditService, transport),
     session,
   };
 }

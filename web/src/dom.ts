@@ -7,24 +7,43 @@ export function byId<T extends HTMLElement = HTMLElement>(id: string): T {
   return element as T;
 }
 
-export function cell(text: string, className?: string): HTMLTableCellElement {
+export function form(id: string): HTMLFormElement {
+  return byId<HTMLFormElement>(id);
+}
+
+/** The tbody of a table, emptied. */
+export function emptyBody(tableId: string): HTMLTableSectionElement {
+  const body = byId(tableId).querySelector("tbody");
+  if (!body) throw new Error(`#${tableId} has no tbody`);
+  body.replaceChildren();
+  return body;
+}
+
+/** A cell; `label` names its column (data-label) for tests and narrow layouts. */
+export function cell(text: string, className?: string, label?: string): HTMLTableCellElement {
   const td = document.createElement("td");
   td.textContent = text;
   if (className) td.className = className;
+  if (label) td.dataset.label = label;
   return td;
 }
 
-export function button(label: string, accessibleName: string, onClick: () => void): HTMLButtonElement {
+export function button(label: string, accessibleName: string, onClick: () => void, className?: string): HTMLButtonElement {
   const b = document.createElement("button");
   b.type = "button";
   b.textContent = label;
   b.setAttribute("aria-label", accessibleName);
+  if (className) b.className = className;
   b.addEventListener("click", onClick);
   return b;
 }
 
 export function setText(id: string, text: string): void {
   byId(id).textContent = text;
+}
+
+export function show(id: string, visible: boolean): void {
+  byId(id).hidden = !visible;
 }
 
 /** Reads a submitted field by name as trimmed text (`raw` keeps it as typed, for passwords). */
@@ -34,31 +53,53 @@ export function field(data: FormData, name: string, raw = false): string {
   return raw ? value : value.trim();
 }
 
-/** Runs `work` with the form's data: the form is busy meanwhile, its error line cleared first and
- * set to the sentence `work` returns, if any. The data is read before the controls are disabled,
- * since disabled controls are left out of FormData. */
-export async function submitting(form: HTMLFormElement, errorId: string, work: (data: FormData) => Promise<string | void>): Promise<void> {
-  const data = new FormData(form);
-  const error = byId(errorId);
-  // A new attempt makes the last announcement stale.
-  setText("status", "");
-  const controls = Array.from(form.querySelectorAll<HTMLButtonElement | HTMLInputElement | HTMLSelectElement>("button, input, select"));
-  error.textContent = "";
-  form.setAttribute("aria-busy", "true");
-  for (const control of controls) control.disabled = true;
-  try {
-    const problem = await work(data);
-    if (problem) error.textContent = problem;
-  } finally {
-    for (const control of controls) control.disabled = false;
-    form.removeAttribute("aria-busy");
+/** Clears the error lines of every form but `keep`: an error belongs to the form the person was
+ * last working in, and stays there no longer than that. */
+export function clearErrorsOutside(keep: Element | null): void {
+  for (const error of document.querySelectorAll<HTMLElement>("form .error")) {
+    if (keep && keep.contains(error)) continue;
+    error.textContent = "";
   }
 }
 
+/** Disables a form's controls (and marks it busy) while `work` runs. The data is read before the
+ * controls are disabled, since disabled controls are left out of FormData. */
+export async function busy<T>(target: HTMLFormElement, work: (data: FormData) => Promise<T>): Promise<T> {
+  const data = new FormData(target);
+  const controls = Array.from(target.querySelectorAll<HTMLButtonElement | HTMLInputElement | HTMLSelectElement>("button, input, select"));
+  const wasDisabled = controls.map((c) => c.disabled);
+  target.setAttribute("aria-busy", "true");
+  for (const control of controls) control.disabled = true;
+  try {
+    return await work(data);
+  } finally {
+    controls.forEach((control, i) => (control.disabled = wasDisabled[i]!));
+    target.removeAttribute("aria-busy");
+  }
+}
+
+/** Runs `work` with the form's data: the form is busy meanwhile, its error line cleared first
+ * (and every other form's) and set to the sentence `work` returns, if any. */
+export async function submitting(target: HTMLFormElement, errorId: string, work: (data: FormData) => Promise<string | void>): Promise<void> {
+  const error = byId(errorId);
+  // A new attempt makes the last announcement stale.
+  setText("status", "");
+  clearErrorsOutside(target);
+  error.textContent = "";
+  const problem = await busy(target, work);
+  if (problem) error.textContent = problem;
+}
+
 /** Wires a form's submit event to an async handler, never reloading the page. */
-export function onSubmit(form: HTMLFormElement, handler: () => Promise<void>): void {
-  form.addEventListener("submit", (event) => {
+export function onSubmit(target: HTMLFormElement, handler: () => Promise<void>): void {
+  target.addEventListener("submit", (event) => {
     event.preventDefault();
     void handler();
   });
+}
+
+/** Moves focus to a heading (tabindex=-1) so that keyboard and screen-reader users land where
+ * the new content starts. */
+export function focusHeading(id: string): void {
+  byId(id).focus();
 }

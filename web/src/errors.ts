@@ -1,10 +1,15 @@
 // Turns Connect errors into plain sentences for people. The ErrorInfo reason (AIP-193) is the
 // most specific signal; then the Connect code, read in the context of what the person was doing.
+// Also decides what a failure means for a retry: a definite answer, or an outcome not known.
 import { Code, ConnectError } from "@connectrpc/connect";
 import { ErrorInfoSchema } from "../../gen/bank/v1/error_info_pb";
+import { formatWait } from "./format";
 
 /** What the person was doing, so that one code can be told in the right words. */
-export type Action = "sign-in" | "sign-up" | "refresh" | "load" | "open-account" | "deposit" | "transfer" | "revoke" | "sign-out";
+export type Action =
+  | "sign-in" | "sign-up" | "refresh" | "load" | "open-account" | "deposit" | "withdraw" | "transfer" | "revoke" | "sign-out"
+  | "lookup" | "hold" | "capture" | "release" | "freeze" | "unfreeze" | "close" | "overdraft" | "limits" | "reverse"
+  | "users" | "roles" | "disable" | "enable" | "audit" | "verify";
 
 const SIGN_IN_AGAIN = "Your session has ended. Please sign in again.";
 const BAD_CREDENTIALS = "The email or password is not right. Check both and try again.";
@@ -13,8 +18,6 @@ const TRY_AGAIN_SOON = "The bank is temporarily unavailable. Please try again in
 /** The reasons bankd sends (src/auth, src/ledger), in words for people. */
 const REASONS: Readonly<Record<string, string>> = {
   INVALID_CREDENTIALS: BAD_CREDENTIALS,
-  LOGIN_THROTTLED: "Too many failed sign-ins. Wait a little, then try again.",
-  AUTH_BUSY: "The bank is busy signing people in. Please try again in a moment.",
   USER_DISABLED: "This user has been disabled. Contact the bank.",
   EMAIL_TAKEN: "An account with this email already exists. Sign in instead.",
   INVALID_EMAIL: "Enter a valid email address.",
@@ -42,19 +45,52 @@ const REASONS: Readonly<Record<string, string>> = {
   AMOUNT_TOO_LARGE: "The amount is larger than the bank accepts in one request.",
   REQUEST_ID_REUSED: "This request was already made with different details. Please try again.",
   SESSION_NOT_FOUND: "That session no longer exists.",
+  HOLD_NOT_PENDING: "That hold was already captured, released or expired.",
+  HOLD_EXPIRED: "That hold has expired.",
+  AMOUNT_EXCEEDS_HOLD: "You cannot capture more than the hold.",
+  ALREADY_REVERSED: "That transaction was already reversed.",
+  ACCOUNT_HAS_HOLDS: "The account has pending holds; capture or release them first.",
+  ACCOUNT_NOT_EMPTY: "Only an account with a zero balance can be closed; move the money out first.",
   DATABASE_UNAVAILABLE: TRY_AGAIN_SOON,
   TRANSACTION_CONFLICT: TRY_AGAIN_SOON,
   SHUTTING_DOWN: "The bank is restarting. Please try again in a moment.",
+};
+
+/** RESOURCE_EXHAUSTED reasons: what happened; how long to wait is added from the metadata. */
+const THROTTLE_REASONS: Readonly<Record<string, string>> = {
+  LOGIN_THROTTLED: "Too many failed sign-ins.",
+  AUTH_BUSY: "The bank is busy signing people in.",
+  PASSWORD_CHECK_BUSY: "The bank is busy checking passwords.",
 };
 
 /** A sentence describing `err` for the person doing `action`. */
 export function describeError(err: unknown, action: Action): string {
   if (isNetworkError(err)) return "Cannot reach the bank. Check your connection and try again.";
   const error = ConnectError.from(err);
-  const reason = error.findDetails(ErrorInfoSchema)[0]?.reason ?? "";
+  const info = error.findDetails(ErrorInfoSchema)[0];
+  const reason = info?.reason ?? "";
+  if (error.code === Code.ResourceExhausted) return describeThrottle(reason, retryAfterMs(err), action);
+  if (reason === "DAILY_LIMIT_EXCEEDED") return describeDailyLimit(info?.metadata ?? {});
   const known = REASONS[reason];
   if (known) return known;
   return describeCode(error, action);
+}
+
+function describeThrottle(reason: string, waitMs: number | undefined, action: Action): string {
+  const what = THROTTLE_REASONS[reason] ?? (action === "sign-in" ? THROTTLE_REASONS["LOGIN_THROTTLED"]! : "Too many requests.");
+  return waitMs === undefined ? `${what} Wait a moment, then try again.` : `${what} Wait ${formatWait(waitMs)}, then try again.`;
+}
+
+/** DAILY_LIMIT_EXCEEDED carries metadata limit, used and resets_at (API.md); each is shown when
+ * it is there, as the server wrote it. */
+function describeDailyLimit(metadata: Readonly<Record<string, string>>): string {
+  const parts = ["This would go past the account's daily limit"];
+  if (metadata["limit"]) parts.push(`of ${metadata["limit"]}`);
+  if (metadata["used"]) parts.push(`(${metadata["used"]} used today)`);
+  let text = parts.join(" ") + ".";
+  const resetsMs = metadata["resets_at"] ? Date.parse(metadata["resets_at"]) : NaN;
+  if (!Number.isNaN(resetsMs)) text += ` It resets at ${new Date(resetsMs).toLocaleString()}.`;
+  return text;
 }
 
 function describeCode(error: ConnectError, action: Action): string {
@@ -64,11 +100,11 @@ function describeCode(error: ConnectError, action: Action): string {
     case Code.AlreadyExists:
       return action === "sign-up" ? "An account with this email already exists. Sign in instead." : "That already exists.";
     case Code.NotFound:
-      return action === "transfer" ? "No account with that number was found." : "That was not found, or you may not see it.";
+      return describeNotFound(action);
     case Code.PermissionDenied:
       return "You are not allowed to do that.";
-    case Code.ResourceExhausted:
-      return action === "sign-in" ? "Too many failed sign-ins. Wait a little, then try again." : "Too many requests. Wait a moment, then try again.";
+    case Code.Unimplemented:
+      return "This bank server does not offer that yet.";
     case Code.Unavailable:
     case Code.Aborted:
     case Code.DeadlineExceeded:
@@ -82,11 +118,38 @@ function describeCode(error: ConnectError, action: Action): string {
   }
 }
 
+function describeNotFound(action: Action): string {
+  switch (action) {
+    case "transfer":
+    case "lookup":
+      return "No account with that number was found.";
+    case "capture":
+    case "release":
+      return "No such hold was found on this account.";
+    case "reverse":
+      return "No transaction with that id was found.";
+    case "roles":
+    case "disable":
+    case "enable":
+      return "That user was not found.";
+    default:
+      return "That was not found, or you may not see it.";
+  }
+}
+
 function sentence(message: string): string | undefined {
   const text = message.trim();
   if (text === "" || text.length > 300) return undefined;
   const capitalized = text[0]!.toUpperCase() + text.slice(1);
   return /[.!?]$/.test(capitalized) ? capitalized : capitalized + ".";
+}
+
+/** The server's ErrorInfo metadata retry_after_ms, when it sent one. */
+export function retryAfterMs(err: unknown): number | undefined {
+  if (!(err instanceof ConnectError)) return undefined;
+  const raw = err.findDetails(ErrorInfoSchema)[0]?.metadata["retry_after_ms"];
+  if (raw === undefined || !/^\d{1,10}$/.test(raw)) return undefined;
+  return Number(raw);
 }
 
 /** fetch() failed before any HTTP response: offline, DNS, connection refused or reset. */
@@ -95,8 +158,16 @@ export function isNetworkError(err: unknown): boolean {
   return err instanceof ConnectError && err.code === Code.Unknown && err.cause instanceof TypeError;
 }
 
-/** Errors after which the same request may be sent again with the same request_id. */
-export function isRetryable(err: unknown): boolean {
+/** Codes after which a request may or may not have been carried out: no answer came (network),
+ * or the answer does not say (the server or a proxy failed, a deadline passed). Anything else is
+ * the server's decision on the request, which a retry with the same request_id would only
+ * replay. */
+const UNCERTAIN_CODES: ReadonlySet<Code> = new Set([Code.Unavailable, Code.DeadlineExceeded, Code.Aborted, Code.Internal, Code.Unknown, Code.Canceled, Code.DataLoss]);
+
+/** True when a mutating call may have gone through although it failed: the only case in which
+ * it is sent again, and then always with the same request_id. */
+export function isUncertain(err: unknown): boolean {
   if (isNetworkError(err)) return true;
-  return err instanceof ConnectError && (err.code === Code.Unavailable || err.code === Code.Aborted);
+  if (!(err instanceof ConnectError)) return true;
+  return UNCERTAIN_CODES.has(err.code);
 }

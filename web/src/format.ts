@@ -1,7 +1,9 @@
 // How the console shows enums, times and money.
 import { timestampDate, type Timestamp } from "@bufbuild/protobuf/wkt";
-import { AccountStatus, AccountType } from "../../gen/bank/v1/account_pb";
-import { TransactionType } from "../../gen/bank/v1/transaction_pb";
+import { Role } from "../../gen/bank/v1/access_pb";
+import { AccountStatus, AccountType, DailyLimitSource, type DailyLimit } from "../../gen/bank/v1/account_pb";
+import { AuditOutcome } from "../../gen/bank/v1/audit_event_pb";
+import { TransactionStatus, TransactionType } from "../../gen/bank/v1/transaction_pb";
 import { DEFAULT_EXPONENTS, formatMoney, formatSignedMoney } from "./money";
 
 /** A bank.v1.Money, or the same shape before it is sent. */
@@ -82,4 +84,86 @@ export function deviceLabel(userAgent: string): string {
   const os = /(Windows|Mac OS X|Android|iPhone|Linux)/.exec(userAgent)?.[0];
   if (browser && os) return `${browser === "Edg" ? "Edge" : browser} on ${os === "Mac OS X" ? "macOS" : os}`;
   return userAgent.length > 60 ? userAgent.slice(0, 57) + "..." : userAgent;
+}
+
+const STATUS_LABELS: Record<TransactionStatus, string> = {
+  [TransactionStatus.UNSPECIFIED]: "",
+  [TransactionStatus.POSTED]: "",
+  [TransactionStatus.PENDING]: "pending",
+  [TransactionStatus.RELEASED]: "released",
+  [TransactionStatus.CAPTURED]: "captured",
+  [TransactionStatus.REVERSED]: "reversed",
+  [TransactionStatus.EXPIRED]: "expired",
+};
+
+/** "pending", "reversed"...; empty for a plain posted transaction. */
+export function transactionStatusLabel(status: TransactionStatus): string {
+  return STATUS_LABELS[status] ?? "";
+}
+
+const ROLE_LABELS: Record<Role, string> = {
+  [Role.UNSPECIFIED]: "None",
+  [Role.CUSTOMER]: "Customer",
+  [Role.TELLER]: "Teller",
+  [Role.AUDITOR]: "Auditor",
+  [Role.ADMIN]: "Admin",
+};
+
+/** The roles that can be granted, in the order the console lists them. */
+export const GRANTABLE_ROLES: readonly Role[] = [Role.CUSTOMER, Role.TELLER, Role.AUDITOR, Role.ADMIN];
+
+export function roleLabel(role: Role): string {
+  return ROLE_LABELS[role] ?? "Unknown";
+}
+
+export function rolesLabel(roles: readonly Role[]): string {
+  return roles.length === 0 ? "No roles" : roles.map(roleLabel).join(", ");
+}
+
+export function auditOutcomeLabel(outcome: AuditOutcome): string {
+  switch (outcome) {
+    case AuditOutcome.SUCCESS:
+      return "Success";
+    case AuditOutcome.DENIED:
+      return "Denied";
+    case AuditOutcome.FAILED:
+      return "Failed";
+    default:
+      return "Unknown";
+  }
+}
+
+/** "1 second", "12 seconds", "3 minutes": how long to wait, rounded up so that waiting the time
+ * said is always enough. */
+export function formatWait(ms: number): string {
+  const seconds = Math.max(1, Math.ceil(ms / 1000));
+  if (seconds < 90) return seconds === 1 ? "1 second" : `${seconds} seconds`;
+  const minutes = Math.ceil(seconds / 60);
+  return `${minutes} minutes`;
+}
+
+/** "2026-11-26 14:03:07": audit events need the seconds. */
+export function formatTimeSeconds(ts: Timestamp | undefined): string {
+  if (!ts) return "";
+  const seconds = String(timestampDate(ts).getSeconds()).padStart(2, "0");
+  return `${formatTime(ts)}:${seconds}`;
+}
+
+/** One daily limit as a sentence: "25.00 of 1,000.00 USD used today (bank default)". */
+export function dailyLimitText(limit: DailyLimit | undefined, currencies: Currencies): string {
+  if (!limit) return "Not reported";
+  const used = limit.used ? currencies.money(limit.used) : "nothing";
+  const source = limit.source === DailyLimitSource.ACCOUNT ? "set for this account" : limit.source === DailyLimitSource.DEFAULT ? "bank default" : "";
+  const suffix = source ? ` (${source})` : "";
+  if (limit.unlimited) return `No limit; ${used} used today${suffix}`;
+  if (!limit.limit) return "Not reported";
+  return `${used} of ${currencies.money(limit.limit)} used today${suffix}`;
+}
+
+/** A datetime-local value ("2026-11-26T14:03:07") is local time; empty is no bound. */
+export function localTimeMs(value: string): number | undefined | "invalid" {
+  if (value === "") return undefined;
+  if (!/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?$/.test(value)) return "invalid";
+  const ms = new Date(value).getTime();
+  return Number.isNaN(ms) ? "invalid" : ms;
 }

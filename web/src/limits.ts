@@ -3,20 +3,41 @@
 export const consoleLimits = {
   /** Statement rows per page: a screenful, far below the server's page_size maximum of 500. */
   statementPageSize: 20,
-  /** Accounts listed at once; a customer with more opens them from further pages. */
+  /** Accounts listed at once; more are reached with the pager. */
   accountsPageSize: 100,
   /** Sessions listed at once. */
   sessionsPageSize: 50,
+  /** Users listed at once in the people view; more are reached with the pager. */
+  usersPageSize: 50,
+  /** Audit events listed at once; more are reached with the pager. */
+  auditPageSize: 50,
+  /** Users read to name the owners of accounts and the actors of audit events (one ListUsers
+   * page at the server's maximum). Beyond it an owner is shown by id; a bank that large finds
+   * people by email in the people view. */
+  ownerDirectorySize: 500,
+  /** Statement entries scanned for pending holds to capture or release (there is no ListHolds);
+   * holds older than this many entries are settled by their expiry or through the API. */
+  holdsScanEntries: 200,
   /** The access token is refreshed this long before it expires, at most... */
   refreshLeadMsMax: 60_000,
   /** ...and at most this fraction of its lifetime, so short-lived tokens are not refreshed at once. */
   refreshLeadFraction: 0.2,
   /** A call made this close to expiry refreshes first instead of sending a token about to die. */
   tokenExpirySlackMs: 5_000,
-  /** Retries of a mutating call after a network failure or UNAVAILABLE, with the same request_id. */
-  mutationRetriesMax: 3,
-  /** First back-off before a retry; doubles each time (250, 500, 1000 ms). */
+  /** Back-off before a token refresh is tried again after a network failure. */
   retryBackoffMsBase: 250,
+  /** First automatic retry of a money movement without an answer, with the same request_id;
+   * doubles each time (1, 2, 4, ... s)... */
+  safeRetryDelayMsBase: 1_000,
+  /** ...up to a minute: a restarting server (2.6-16 s) or a short outage is bridged without
+   * hammering a bank that is down. */
+  safeRetryDelayMsMax: 60_000,
+  /** Automatic retries of one intent (1+2+4+8+16+32+60+60+60+60 s, about five minutes); after
+   * them the form keeps offering "Retry safely". */
+  safeRetryAutomaticMax: 10,
+  /** Intents whose outcome is unknown, remembered (with their request_id) so the same values
+   * sent again are the same intent. Far more than a person leaves unresolved in one sitting. */
+  unknownOutcomesMax: 200,
   /** Largest amount of one request, in minor units (API.md: <= 10^15). */
   amountMinorMax: 1_000_000_000_000_000n,
 } as const;

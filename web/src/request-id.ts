@@ -1,7 +1,6 @@
-// Request ids for mutating calls (AIP-155): one fresh id per intent, reused by every retry of it,
-// so that a retry after a lost response replays the original result instead of moving money twice.
-import { consoleLimits } from "./limits";
-import { isRetryable } from "./errors";
+// Request ids for mutating calls (AIP-155): one fresh id per intent, reused by every retry of it
+// (see safe-retry.ts), so that a retry after a lost response replays the original result instead
+// of moving money twice.
 
 /** A random UUIDv4. crypto.randomUUID exists only in secure contexts (https, localhost), so a
  * console reached over plain http on another host builds one from getRandomValues. */
@@ -12,27 +11,4 @@ export function newRequestId(): string {
   bytes[8] = 0x80 | (bytes[8]! & 0x3f);
   const hex = Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
   return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
-}
-
-export interface RetryOptions {
-  retriesMax?: number;
-  backoffMsBase?: number;
-  sleep?: (ms: number) => Promise<void>;
-}
-
-/** Calls `send` with one fresh request id, retrying with the same id while the failure is
- * retryable (network, UNAVAILABLE, ABORTED), a bounded number of times with doubling back-off. */
-export async function withRequestId<T>(send: (requestId: string) => Promise<T>, opts: RetryOptions = {}): Promise<T> {
-  const retriesMax = opts.retriesMax ?? consoleLimits.mutationRetriesMax;
-  const backoffMsBase = opts.backoffMsBase ?? consoleLimits.retryBackoffMsBase;
-  const sleep = opts.sleep ?? ((ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms)));
-  const requestId = newRequestId();
-  for (let attempt = 0; ; attempt++) {
-    try {
-      return await send(requestId);
-    } catch (err) {
-      if (attempt >= retriesMax || !isRetryable(err)) throw err;
-      await sleep(backoffMsBase * 2 ** attempt);
-    }
-  }
 }

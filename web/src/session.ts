@@ -35,6 +35,9 @@ export class TokenKeeper {
   private tokens: TokenSet | undefined;
   private timer: unknown;
   private refreshing: Promise<void> | undefined;
+  /** Told of every new token set (sign-in and each refresh), so views can follow the roles the
+   * current access token carries. */
+  onTokens: ((tokens: TokenSet) => void) | undefined;
 
   constructor(
     /** Calls AuthService.RefreshToken; rotates the refresh token. */
@@ -50,6 +53,7 @@ export class TokenKeeper {
 
   start(tokens: TokenSet): void {
     this.tokens = tokens;
+    this.onTokens?.(tokens);
     this.schedule(refreshDelayMs(tokens.accessExpireMs - this.timers.now()));
   }
 

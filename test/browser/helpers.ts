@@ -1,0 +1,153 @@
+// Shared by the browser tests: Debian's chromium (never a downloaded browser), the artifacts
+// folder, staff created with the CLI's create-user command, and readers of the console's tables.
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { Readable } from "node:stream";
+import { chromium, type Browser, type BrowserContext, type Locator, type Page } from "playwright-core";
+import { createUserCommand } from "../../src/auth/create-user-command";
+import type { TestApp } from "../support/app";
+import { strongPassword, uniqueEmail } from "../support/users";
+
+export const CHROMIUM = [process.env.CHROMIUM_PATH, "/usr/bin/chromium", "/usr/bin/chromium-browser"].find((p): p is string => !!p && fs.existsSync(p));
+export const ARTIFACTS = path.resolve("test-artifacts");
+const CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"];
+
+/** describe, or describe.skip without chromium (outside CI, where it must be installed). */
+export function describeWithBrowser(file: string): jest.Describe {
+  if (!CHROMIUM && process.env.CI === "true") throw new Error("chromium is not installed: CI must install it (apt-get install -y chromium)");
+  if (!CHROMIUM) console.warn(`${file}: SKIPPED: chromium is not installed (apt-get install -y chromium); in CI this test runs.`);
+  return CHROMIUM ? describe : describe.skip;
+}
+
+export function launch(): Promise<Browser> {
+  return chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
+}
+
+/** A screenshot under test-artifacts/, named per engine so both runs keep theirs. */
+export function artifact(name: string, engine: string): string {
+  fs.mkdirSync(ARTIFACTS, { recursive: true });
+  return path.join(ARTIFACTS, engine === "sqlite" ? `${name}.png` : `${name}-${engine}.png`);
+}
+
+export interface Person {
+  name: string;
+  email: string;
+  password: string;
+  context: BrowserContext;
+  page: Page;
+}
+
+/** A page that records script errors (anything but the network failures tests cause). */
+export async function openPerson(browser: Browser, key: string, who: { name: string; email: string; password: string }, errors: string[], options: Parameters<Browser["newContext"]>[0] = {}): Promise<Person> {
+  const context = await browser.newContext(options);
+  const page = await context.newPage();
+  page.on("console", (m) => void (m.type() === "error" && errors.push(`${key}: ${m.text()}`)));
+  page.on("pageerror", (e) => void errors.push(`${key}: ${e.message}`));
+  page.setDefaultTimeout(20_000);
+  return { ...who, context, page };
+}
+
+/** Errors the tests cause on purpose: refused sign-ins and calls, dropped responses. */
+export function unexpectedErrors(errors: string[]): string[] {
+  return errors.filter((e) => !/status of 4\d\d|status of 50[23]|CORS policy|Failed to load resource|net::ERR_FAILED|net::ERR_CONNECTION_RESET/.test(e));
+}
+
+/** Staff are created as an operator would: `bankd create-user ... --password-stdin` (the CLI's
+ * command, run in-process against the test server's database). */
+export async function createStaff(t: TestApp, role: "teller" | "admin" | "auditor", fullName: string): Promise<{ name: string; email: string; password: string; id: string }> {
+  const email = uniqueEmail(role);
+  const password = strongPassword();
+  const log = console.log;
+  let id = "";
+  console.log = (line: unknown) => void (id = String(line));
+  try {
+    const code = await createUserCommand(t.config, ["--email", email, "--full-name", fullName, "--role", role, "--password-stdin"], Readable.from([`${password}\n`]));
+    if (code !== 0) throw new Error(`create-user ${role} exited ${code}`);
+  } finally {
+    console.log = log;
+  }
+  return { name: fullName, email, password, id };
+}
+
+/** The rows of a table body, each as { column label: cell text }. */
+export async function rowsByLabel(table: Locator): Promise<Array<Record<string, string>>> {
+  return table.locator("tbody tr").evaluateAll((trs) =>
+    trs.map((tr) => Object.fromEntries(Array.from(tr.querySelectorAll<HTMLElement>("td[data-label]"), (td) => [td.dataset.label ?? "", (td.textContent ?? "").trim()]))),
+  );
+}
+
+/** Statement rows: [description, type, amount, balance]. */
+export async function statement(page: Page): Promise<string[][]> {
+  return (await rowsByLabel(page.locator("#statement-table"))).map((r) => [r["Description"]!, r["Type"]!, r["Amount"]!, r["Balance"]!]);
+}
+
+export async function signIn(page: Page, who: { email: string; password: string }): Promise<void> {
+  const form = page.locator("#sign-in-form");
+  await form.getByLabel("Email").fill(who.email);
+  await form.getByLabel("Password").fill(who.password);
+  await form.getByRole("button", { name: "Sign in" }).click();
+  await page.locator("#who-name", { hasText: who.email }).waitFor();
+}
+
+export async function signUp(page: Page, who: { name: string; email: string; password: string }): Promise<void> {
+  const form = page.locator("#sign-up-form");
+  await form.getByLabel("Full name").fill(who.name);
+  await form.getByLabel("Email").fill(who.email);
+  await form.getByLabel("Password", { exact: true }).fill(who.password);
+  await form.getByRole("button", { name: "Sign up" }).click();
+  await page.locator("#who-name", { hasText: who.email }).waitFor();
+}
+
+export async function openUsdAccount(page: Page, name: string): Promise<string> {
+  const form = page.locator("#open-account-form");
+  await form.getByLabel("Account name").fill(name);
+  await form.getByLabel("Currency").selectOption("USD");
+  await form.getByLabel("Type").selectOption("checking");
+  await form.getByRole("button", { name: "Open account" }).click();
+  const row = page.locator("#accounts-table tbody tr", { hasText: name });
+  await row.waitFor();
+  await page.locator("#account-title", { hasText: name }).waitFor();
+  return ((await row.locator('td[data-label="Number"]').textContent()) ?? "").trim();
+}
+
+/** The balance is re-read after a status message appears, so it may change a moment later:
+ * wait for the expected text (bounded), then assert it exactly. */
+export async function expectText(locator: Locator, text: string): Promise<void> {
+  await locator.filter({ hasText: text }).waitFor({ timeout: 10_000 }).catch(() => undefined);
+  expect((await locator.textContent())?.trim()).toBe(text);
+}
+
+export async function expectBalance(page: Page, text: string): Promise<void> {
+  await expectText(page.locator("#account-balance"), text);
+}
+
+export async function waitForStatus(page: Page, text: string | RegExp): Promise<void> {
+  await page.locator("#status", { hasText: text }).waitFor();
+}
+
+/** The ids of the forms a person can see now. */
+export async function visibleForms(page: Page): Promise<string[]> {
+  return page.locator("form").evaluateAll((forms) => forms.filter((f) => (f as HTMLElement).offsetParent !== null).map((f) => f.id));
+}
+
+/** The page is no wider than the viewport (tables scroll inside their cards instead). */
+export async function pageOverflowPx(page: Page): Promise<number> {
+  return page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
+}
+
+/** Every visible input, select and button has a name a screen reader can announce. */
+export async function unlabelledControls(page: Page): Promise<string[]> {
+  return page.evaluate(() => {
+    const missing: string[] = [];
+    for (const el of Array.from(document.querySelectorAll<HTMLElement>("input, select, button, textarea"))) {
+      if (el.offsetParent === null) continue;
+      const labelled = (el as HTMLInputElement).labels?.length || el.getAttribute("aria-label") || el.getAttribute("aria-labelledby") || (el.tagName === "BUTTON" && (el.textContent ?? "").trim() !== "");
+      if (!labelled) missing.push(el.id || el.outerHTML.slice(0, 80));
+    }
+    return missing;
+  });
+}
+
+export async function nav(page: Page, name: "Accounts" | "People" | "Audit log" | "Sessions"): Promise<void> {
+  await page.getByRole("navigation", { name: "Console sections" }).getByRole("button", { name, exact: true }).click();
+}

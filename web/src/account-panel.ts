@@ -1,0 +1,173 @@
+// One account: its facts and daily limits, the forms the person's roles allow on it in its
+// current state (money movements, holds, freeze, overdraft, limits, close, reversal), and its
+// statement. A form the caller cannot use is not shown.
+import { Role } from "../../gen/bank/v1/access_pb";
+import { AccountStatus, type Account, type AccountLimits } from "../../gen/bank/v1/account_pb";
+import { AccountService } from "../../gen/bank/v1/account_service_pb";
+import type { Transaction } from "../../gen/bank/v1/transaction_pb";
+import { TransactionService } from "../../gen/bank/v1/transaction_service_pb";
+import type { AccountsView } from "./accounts-view";
+import type { ConsoleContext } from "./context";
+import { byId, show, setText } from "./dom";
+import { describeError } from "./errors";
+import { accountStatusLabel, accountTypeLabel, dailyLimitText, formatTime, type MoneyLike } from "./format";
+import { AccountForms } from "./account-forms";
+import { MoneyForms } from "./money-forms";
+import { StatementView } from "./statement-view";
+
+export class AccountPanel {
+  account: Account | undefined;
+  holds: Transaction[] = [];
+  readonly statement: StatementView;
+
+  constructor(private readonly ctx: ConsoleContext, private readonly list: AccountsView) {
+    this.statement = new StatementView(ctx, list, (id) => this.pickForReversal(id));
+    new MoneyForms(ctx, this);
+    new AccountForms(ctx, this);
+  }
+
+  get name(): string {
+    const a = this.account;
+    return a ? a.displayName || accountTypeLabel(a.type) : "";
+  }
+
+  /** Shows `account` and reads it, its statement and its holds afresh. */
+  async show(account: Account): Promise<void> {
+    const changed = this.account?.id !== account.id;
+    this.account = account;
+    if (changed) this.holds = [];
+    byId("account-panel").hidden = false;
+    this.render();
+    await this.refresh();
+  }
+
+  reset(): void {
+    this.account = undefined;
+    this.holds = [];
+    byId("account-panel").hidden = true;
+    this.statement.reset();
+  }
+
+  /** Reads the account, its statement and its pending holds again (after anything changed). */
+  async refresh(): Promise<void> {
+    const current = this.account;
+    if (!current) return;
+    try {
+      const [res, holds] = await Promise.all([this.ctx.api.accounts.getAccount({ accountId: current.id }), this.loadHolds(current.id)]);
+      if (this.account?.id !== current.id || !res.account) return;
+      this.account = res.account;
+      this.holds = holds;
+      this.render();
+      this.list.updated(res.account);
+    } catch (err) {
+      setText("status", describeError(err, "load"));
+    }
+    if (this.account) await this.statement.first(this.account);
+  }
+
+  /** Applies an account a mutation answered with (freeze, overdraft...), then refreshes. */
+  async replaced(account: Account | undefined): Promise<void> {
+    if (account && account.id === this.account?.id) {
+      this.account = account;
+      this.render();
+    }
+    await this.ctx.accountChanged();
+  }
+
+  private loadHolds(accountId: string): Promise<Transaction[]> {
+    const perms = this.ctx.perms;
+    if (!perms.may(TransactionService.method.captureHold) && !perms.may(TransactionService.method.releaseHold)) return Promise.resolve([]);
+    return this.statement.pendingHolds(accountId);
+  }
+
+  private pickForReversal(transactionId: string): void {
+    const input = byId<HTMLInputElement>("reverse-transaction");
+    input.value = transactionId;
+    input.dispatchEvent(new Event("input", { bubbles: true }));
+    byId("reverse-reason").focus();
+  }
+
+  render(): void {
+    const a = this.account;
+    if (!a) return;
+    const money = (m: MoneyLike | undefined) => this.ctx.currencies.money(m);
+    setText("account-title", `${this.name} (${a.currency})`);
+    setText("account-number", a.number);
+    show("account-owner-fact", this.ctx.perms.isStaff);
+    setText("account-owner", this.ctx.directory.label(a.ownerId));
+    setText("account-balance", money(a.ledgerBalance));
+    setText("account-available", money(a.availableBalance));
+    setText("account-held", money(a.held) || money({ currency: a.currency, minorUnits: 0n }));
+    setText("account-overdraft", money(a.overdraftLimit) || money({ currency: a.currency, minorUnits: 0n }));
+    setText("account-status", accountStatusLabel(a.status));
+    this.renderLimits(a.limits);
+    this.renderForms(a);
+  }
+
+  private renderLimits(limits: AccountLimits | undefined): void {
+    // Servers without daily limits send no Account.limits: the section is left out entirely.
+    show("account-limits", limits !== undefined);
+    if (!limits) return;
+    const list = byId("account-limits-list");
+    list.replaceChildren();
+    for (const [label, limit] of [["Deposits", limits.deposit], ["Withdrawals", limits.withdrawal], ["Transfers out", limits.transferOut]] as const) {
+      const div = document.createElement("div");
+      const dt = document.createElement("dt");
+      dt.textContent = label;
+      const dd = document.createElement("dd");
+      dd.textContent = dailyLimitText(limit, this.ctx.currencies);
+      div.append(dt, dd);
+      list.append(div);
+    }
+    setText("account-limits-reset", limits.resetTime ? `Today's use starts again at ${formatTime(limits.resetTime)} (midnight UTC).` : "");
+  }
+
+  private renderForms(a: Account): void {
+    const p = this.ctx.perms;
+    const T = TransactionService.method;
+    const A = AccountService.method;
+    const active = a.status === AccountStatus.ACTIVE;
+    const closed = a.status === AccountStatus.CLOSED;
+    const mayCapture = active && p.may(T.captureHold);
+    const mayRelease = active && p.may(T.releaseHold);
+    show("deposit-form", active && p.may(T.deposit));
+    show("withdraw-form", active && p.may(T.withdraw));
+    show("transfer-form", active && p.may(T.transfer));
+    show("hold-form", active && p.may(T.createHold));
+    show("capture-form", mayCapture && this.holds.length > 0);
+    show("release-form", mayRelease && this.holds.length > 0);
+    show("holds-empty", (mayCapture || mayRelease) && this.holds.length === 0);
+    const mayFreeze = active && p.may(A.freezeAccount);
+    const mayUnfreeze = a.status === AccountStatus.FROZEN && p.may(A.unfreezeAccount);
+    show("account-status-form", mayFreeze || mayUnfreeze);
+    setText("account-status-title", mayUnfreeze ? "Unfreeze the account" : "Freeze the account");
+    setText("account-status-submit", mayUnfreeze ? "Unfreeze" : "Freeze");
+    // overdraft_limit is admin-only inside UpdateAccount (which owners may call for the name):
+    // a field rule the method's access option cannot express, stated in account_service.proto.
+    show("overdraft-form", !closed && p.may(A.updateAccount) && p.has(Role.ADMIN));
+    // Shown only where the server reports limits (Account.limits), so it can act on them.
+    show("limits-form", !closed && p.may(A.setAccountLimits) && a.limits !== undefined);
+    show("close-form", !closed && p.may(A.closeAccount));
+    show("reverse-form", p.may(T.reverseTransaction));
+    const note = a.status === AccountStatus.FROZEN ? "This account is frozen: no money moves in or out until it is unfrozen." : closed ? "This account is closed: no money moves in or out." : "";
+    setText("account-frozen-note", note);
+    show("account-frozen-note", note !== "");
+    const name = this.name;
+    setText("deposit-title", `Deposit into ${name}`);
+    setText("withdraw-title", `Withdraw from ${name}`);
+    setText("transfer-title", `Transfer from ${name}`);
+    this.renderHoldChoices();
+  }
+
+  private renderHoldChoices(): void {
+    for (const id of ["capture-hold", "release-hold"]) {
+      const select = byId<HTMLSelectElement>(id);
+      const previous = select.value;
+      select.replaceChildren();
+      for (const hold of this.holds) {
+        const label = `${hold.description || "Hold"}: ${this.ctx.currencies.money(hold.amount)}, ${formatTime(hold.createTime)}`;
+        select.add(new Option(label, hold.id, false, hold.id === previous));
+      }
+    }
+  }
+}

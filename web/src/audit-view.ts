@@ -1,0 +1,133 @@
+// The audit log (auditors and admins): events newest first, filtered by actor, action, target and
+// time, each with its outcome; and the verification of the hash chain with its result.
+import { timestampFromMs } from "@bufbuild/protobuf/wkt";
+import type { AuditEvent } from "../../gen/bank/v1/audit_event_pb";
+import { AuditService } from "../../gen/bank/v1/audit_service_pb";
+import type { ConsoleContext } from "./context";
+import { byId, cell, emptyBody, field, form, onSubmit, setText, show, submitting } from "./dom";
+import { describeError } from "./errors";
+import { auditOutcomeLabel, formatTimeSeconds, localTimeMs } from "./format";
+import { consoleLimits } from "./limits";
+import { Pager } from "./pager";
+
+/** Actions bankd records (src/ledger, src/auth, src/admin), offered as suggestions; the filter
+ * takes any action name. */
+const KNOWN_ACTIONS = [
+  "auth.login", "auth.logout", "auth.register", "auth.refresh", "auth.refresh_reuse", "auth.password_change", "auth.session_revoke", "auth.permission_denied",
+  "admin.set_roles", "admin.disable_user", "admin.enable_user",
+  "account.create", "account.update", "account.freeze", "account.unfreeze", "account.close",
+  "transaction.deposit", "transaction.withdraw", "transaction.transfer", "transaction.reverse",
+  "transaction.hold.create", "transaction.hold.capture", "transaction.hold.release", "transaction.hold.expire",
+];
+
+interface AuditFilter {
+  actorId: string;
+  action: string;
+  targetId: string;
+  startMs: number | undefined;
+  endMs: number | undefined;
+}
+
+const NO_FILTER: AuditFilter = { actorId: "", action: "", targetId: "", startMs: undefined, endMs: undefined };
+
+export class AuditView {
+  private filter: AuditFilter = NO_FILTER;
+  private entered = false;
+  private readonly pager: Pager;
+
+  constructor(private readonly ctx: ConsoleContext) {
+    this.pager = new Pager("audit", (pageToken) => this.loadPage(pageToken));
+    onSubmit(form("audit-filter-form"), () => this.applyFilter());
+    form("audit-filter-form").addEventListener("reset", () => {
+      this.filter = NO_FILTER;
+      if (this.entered) void this.pager.first();
+    });
+    onSubmit(form("verify-form"), () => this.verify());
+    const list = byId("audit-actions");
+    for (const action of KNOWN_ACTIONS) list.append(new Option(action, action));
+  }
+
+  async enter(): Promise<void> {
+    const p = this.ctx.perms;
+    const mayList = p.may(AuditService.method.listAuditEvents);
+    show("verify-panel", p.may(AuditService.method.verifyAuditLog));
+    if (this.entered || !mayList) return;
+    this.entered = true;
+    await this.ctx.directory.ensure(p);
+    await this.pager.first();
+  }
+
+  reset(): void {
+    this.entered = false;
+    this.filter = NO_FILTER;
+    emptyBody("audit-table");
+    form("audit-filter-form").reset();
+    setText("verify-result", "");
+  }
+
+  private async applyFilter(): Promise<void> {
+    await submitting(form("audit-filter-form"), "audit-error", async (data) => {
+      const startMs = localTimeMs(field(data, "from"));
+      const endMs = localTimeMs(field(data, "to"));
+      if (startMs === "invalid" || endMs === "invalid") return "Enter the times as a date and a time.";
+      if (startMs !== undefined && endMs !== undefined && startMs >= endMs) return "The start must be before the end.";
+      this.filter = { actorId: field(data, "actorId"), action: field(data, "action"), targetId: field(data, "targetId"), startMs, endMs };
+      await this.pager.first();
+    });
+  }
+
+  private async loadPage(pageToken: string) {
+    const f = this.filter;
+    try {
+      const res = await this.ctx.api.audit.listAuditEvents({
+        actorId: f.actorId,
+        action: f.action,
+        targetId: f.targetId,
+        startTime: f.startMs === undefined ? undefined : timestampFromMs(f.startMs),
+        endTime: f.endMs === undefined ? undefined : timestampFromMs(f.endMs),
+        pageSize: consoleLimits.auditPageSize,
+        pageToken,
+      });
+      return { nextPageToken: res.nextPageToken, render: () => this.render(res.events) };
+    } catch (err) {
+      setText("audit-error", describeError(err, "audit"));
+      return undefined;
+    }
+  }
+
+  private render(events: AuditEvent[]): void {
+    const body = emptyBody("audit-table");
+    for (const e of events) {
+      const tr = document.createElement("tr");
+      tr.dataset.eventId = e.id;
+      const outcome = auditOutcomeLabel(e.outcome);
+      tr.append(
+        cell(formatTimeSeconds(e.time), undefined, "Time"),
+        cell(e.actorId === "" ? "Anonymous" : this.ctx.directory.label(e.actorId), "party", "Actor"),
+        cell(e.action, "mono", "Action"),
+        cell(e.targetId, "mono id", "Target"),
+        cell(outcome, `outcome outcome-${outcome.toLowerCase()}`, "Outcome"),
+        cell(e.clientAddress, "mono", "Address"),
+        cell(e.details, "mono details", "Details"),
+      );
+      body.append(tr);
+    }
+    show("audit-empty", events.length === 0);
+  }
+
+  private async verify(): Promise<void> {
+    setText("verify-result", "");
+    await submitting(form("verify-form"), "verify-error", async () => {
+      try {
+        const res = await this.ctx.api.audit.verifyAuditLog({});
+        const checked = `${res.eventsChecked} event${res.eventsChecked === 1n ? "" : "s"} checked`;
+        setText("verify-result", res.ok
+          ? `The audit chain holds: ${checked}, none edited, deleted or reordered.`
+          : `The audit chain is broken at event ${res.firstBadEventId}${res.problem ? `: ${res.problem}` : ""} (${checked}).`);
+        byId("verify-result").className = res.ok ? "result ok" : "result bad";
+      } catch (err) {
+        return describeError(err, "verify");
+      }
+    });
+  }
+}
