@@ -80,5 +80,15 @@ export function parseText(value: string, field: string, charsMax: number, requir
   if (/[\u0000-\u0008\u000b-\u001f\u007f]/.test(value)) {
     throw invalidArgument("FIELD_INVALID", `${field} must not contain control characters.`, { field });
   }
+  // Other people read these texts (statements, staff screens): characters that reorder or hide
+  // text could make "pay 100" read as "pay 001". Refused, not stripped: stripping would change a
+  // payload behind its idempotency key.
+  if (INVISIBLE_OR_BIDI.test(value)) {
+    throw invalidArgument("FIELD_INVALID", `${field} must not contain bidirectional-override or invisible formatting characters.`, { field });
+  }
   return value;
 }
+
+/** Bidi embeddings, overrides and isolates, the Arabic letter mark, zero-width and invisible
+ * formatting characters (Unicode Cf that render as nothing), and the BOM. */
+const INVISIBLE_OR_BIDI = /[\u061c\u115f\u1160\u180e\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u206f\u3164\ufeff\uffa0]/u;

@@ -219,6 +219,11 @@ describe.each(engines())("ledger money movement on %s", (engine) => {
       [() => transfer(f.ledger, alice, { requestId: rid(), fromAccountId: a.id, toAccountId: "", toAccountNumber: "1234 5678 9012 34", amount: usd(1), description: "" }), "ACCOUNT_NUMBER_INVALID"],
       [() => createAccount(f.ledger, alice, { requestId: rid(), currency: "usd", type: "CHECKING", displayName: "", ownerId: "" }), "CURRENCY_INVALID"],
       [() => createAccount(f.ledger, alice, { requestId: rid(), currency: "USD", type: "", displayName: "", ownerId: "" }), "ACCOUNT_TYPE_INVALID"],
+      // Security W12: text other people read may not reorder or hide characters (refused, not stripped).
+      [() => transfer(f.ledger, alice, { requestId: rid(), fromAccountId: a.id, toAccountId: b.id, toAccountNumber: "", amount: usd(1), description: "rent \u202e001 yap" }), "FIELD_INVALID"],
+      [() => deposit(f.ledger, alice, { requestId: rid(), accountId: a.id, amount: usd(1), description: "pay\u200bme" }), "FIELD_INVALID"],
+      [() => createAccount(f.ledger, alice, { requestId: rid(), currency: "USD", type: "CHECKING", displayName: "\u2067Everyday\u2069", ownerId: "" }), "FIELD_INVALID"],
+      [() => deposit(f.ledger, alice, { requestId: rid(), accountId: a.id, amount: usd(1), description: "\ufeffbom" }), "FIELD_INVALID"],
     ];
     for (const [call, reason] of bad) {
       const err = await domainError(call());
