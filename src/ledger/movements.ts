@@ -3,7 +3,7 @@
 // request to the posting engine; the checks run on the locked accounts of its batch.
 import { invalidArgument, failedPrecondition } from "../errors";
 import { limits } from "../limits";
-import { accessAccount, accountNotFound } from "./access";
+import { accessAccount, accountNotFound, isStaff } from "./access";
 import { moneyDetails, runMoneyCommand } from "./commands";
 import type { Payload } from "./idempotency";
 import type { Ledger } from "./ledger";
@@ -150,18 +150,25 @@ export function transferAccounts(t: ParsedTransfer): { ids: string[]; numbers: s
 export function applyTransfer(batch: BatchState, actor: Actor, t: ParsedTransfer): TransactionView {
   const source = accessAccount(actor, batch.account(t.fromId), "operate", "from_account_id");
   const target = t.toId ? batch.account(t.toId) : batch.accountByNumber(t.toNumber!);
-  if (!target || target.kind !== "CUSTOMER") throw accountNotFound(t.toId ? "to_account_id" : "to_account_number");
+  const transaction = {
+    type: "TRANSFER" as const, status: "POSTED" as const, currency: t.amount.currency, amount: t.amount.minor,
+    fromAccountId: source.id, toAccountId: target?.id ?? null, description: t.description, requestId: t.requestId, initiatedBy: actor.userId,
+  };
+  const sourceLeg = { accountId: source.id, amount: -t.amount.minor, held: 0n };
+  const dailyLimit = { accountId: source.id, direction: "transferOut" as const, amount: t.amount.minor };
+  if (!target || target.kind !== "CUSTOMER") {
+    // The caller's own side is checked first: whether a number exists is learned only by a
+    // transfer that could have moved money (security W10).
+    if (!isStaff(actor)) batch.check({ transaction, legs: [sourceLeg], dailyLimit }, [batch.account(source.id)!]);
+    throw accountNotFound(t.toId ? "to_account_id" : "to_account_number");
+  }
   if (target.id === source.id) throw sameAccount();
   const posted = batch.post({
-    transaction: {
-      type: "TRANSFER", status: "POSTED", currency: t.amount.currency, amount: t.amount.minor,
-      fromAccountId: source.id, toAccountId: target.id, description: t.description, requestId: t.requestId, initiatedBy: actor.userId,
-    },
-    legs: [
-      { accountId: source.id, amount: -t.amount.minor, held: 0n },
-      { accountId: target.id, amount: t.amount.minor, held: 0n },
-    ],
-    dailyLimit: { accountId: source.id, direction: "transferOut", amount: t.amount.minor },
+    transaction,
+    legs: [sourceLeg, { accountId: target.id, amount: t.amount.minor, held: 0n }],
+    dailyLimit,
+    // A customer paying someone else learns nothing about the payee's account from a refusal.
+    opaqueAccountId: !isStaff(actor) && target.ownerId !== actor.userId ? target.id : undefined,
   });
   batch.audit(actor, { action: "transaction.transfer", targetId: posted.id, details: moneyDetails(posted.amount, posted.currency, { from_account_id: source.id, to_account_id: target.id }) });
   return posted;

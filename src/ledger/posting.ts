@@ -13,7 +13,7 @@
 // A posting that fails is undone (mark/undo) and touches nothing; the engine then writes what
 // the whole batch recorded with set-based statements and asserts that the database returned
 // exactly the balances computed here.
-import { failedPrecondition } from "../errors";
+import { DomainError, failedPrecondition } from "../errors";
 import { uuidv7 } from "../ids";
 import { limits } from "../limits";
 import type { DailyLimitDefaults } from "../config";
@@ -58,6 +58,12 @@ export interface Posting {
   force?: boolean;
   /** The daily limit this posting counts against (deposits, withdrawals, outgoing transfers). */
   dailyLimit?: { accountId: string; direction: Direction; amount: bigint };
+  /**
+   * An account the caller may not see (another customer's payee): every check of the caller's
+   * own side runs first, and a refusal on this one answers PAYEE_UNAVAILABLE without describing
+   * it (security W10: errors never describe an account the caller does not own).
+   */
+  opaqueAccountId?: string;
 }
 
 /** A transaction row as the batch will write it (a row created in this batch may already have
@@ -161,11 +167,17 @@ export class BatchState {
     const legs = posting.legs;
     assertShape(legs);
     const accounts = legs.map((leg) => this.accounts.get(leg.accountId) ?? fail(`posting touches unlocked account ${leg.accountId}`));
-    checkLegs(posting, accounts);
     const limited = posting.dailyLimit;
-    if (limited) {
-      const account = accounts[legs.findIndex((l) => l.accountId === limited.accountId)] ?? fail("a daily limit names an account the posting does not touch");
-      checkDailyLimit(account, this.limitDefaults(account.currency), limited.direction, limited.amount, this.nowMs);
+    this.check(posting, accounts);
+    if (posting.opaqueAccountId !== undefined) {
+      const i = legs.findIndex((l) => l.accountId === posting.opaqueAccountId);
+      assert(i >= 0 && limited?.accountId !== posting.opaqueAccountId, "an opaque account is a leg the caller's limits do not count on");
+      try {
+        checkLegs({ ...posting, legs: [legs[i]!] }, [accounts[i]!]);
+      } catch (err) {
+        if (err instanceof DomainError) throw payeeUnavailable();
+        throw err;
+      }
     }
     // Entry times never go backwards on an account, so balance-at-time can trust create_time.
     const createTimeMs = Math.max(this.nowMs, ...accounts.map((a) => a.updateTimeMs));
@@ -190,6 +202,22 @@ export class BatchState {
     }
     this.setNewTransaction({ ...view, updateTimeMs: createTimeMs });
     return view;
+  }
+
+  /**
+   * The checks of a posting's visible side, without applying it: status, currency, floor,
+   * balance limit of every leg but the opaque one, then the daily limit. A transfer to an
+   * account that does not exist runs them before answering NOT_FOUND, so that a number's
+   * existence is never learned without money able to move (security W10).
+   */
+  check(posting: Pick<Posting, "transaction" | "legs" | "force" | "dailyLimit" | "opaqueAccountId">, accounts: readonly LockedAccount[]): void {
+    const visible = posting.legs.map((leg, i) => ({ leg, account: accounts[i]! })).filter((x) => x.leg.accountId !== posting.opaqueAccountId);
+    checkLegs({ ...posting, legs: visible.map((x) => x.leg) }, visible.map((x) => x.account));
+    const limited = posting.dailyLimit;
+    if (limited) {
+      const account = accounts[posting.legs.findIndex((l) => l.accountId === limited.accountId)] ?? fail("a daily limit names an account the posting does not touch");
+      checkDailyLimit(account, this.limitDefaults(account.currency), limited.direction, limited.amount, this.nowMs);
+    }
   }
 
   /** Moves a transaction to a new status (a hold settled, a transaction reversed). */
@@ -341,6 +369,11 @@ function checkLegs(posting: Posting, accounts: LockedAccount[]): void {
       throw failedPrecondition("BALANCE_LIMIT_EXCEEDED", "The account balance would exceed the largest balance this bank keeps.", { account_id: account.id });
     }
   });
+}
+
+/** Another customer's account cannot take this payment; what is wrong with it is theirs. */
+export function payeeUnavailable(): DomainError {
+  return failedPrecondition("PAYEE_UNAVAILABLE", "The receiving account cannot take this payment.", { field: "target" });
 }
 
 function lowersAvailable(leg: Leg): boolean {

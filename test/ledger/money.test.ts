@@ -180,8 +180,11 @@ describe.each(engines())("ledger money movement on %s", (engine) => {
     await fund(alice, a, 500);
     await freezeAccount(f.ledger, teller, { accountId: b.id, reason: "investigation" });
     const before = await writeCounts(f.db);
+    // Alice learns only that Bob's account cannot take the payment, not why (security W10); staff see why.
     const into = await domainError(transfer(f.ledger, alice, { requestId: rid(), fromAccountId: a.id, toAccountId: b.id, toAccountNumber: "", amount: usd(1), description: "" }));
-    expect([into.code, into.reason]).toEqual([Code.FailedPrecondition, "ACCOUNT_FROZEN"]);
+    expect([into.code, into.reason, into.metadata]).toEqual([Code.FailedPrecondition, "PAYEE_UNAVAILABLE", { field: "target" }]);
+    const staffInto = await domainError(transfer(f.ledger, teller, { requestId: rid(), fromAccountId: a.id, toAccountId: b.id, toAccountNumber: "", amount: usd(1), description: "" }));
+    expect([staffInto.code, staffInto.reason]).toEqual([Code.FailedPrecondition, "ACCOUNT_FROZEN"]);
     const out = await domainError(withdraw(f.ledger, bob, { requestId: rid(), accountId: b.id, amount: usd(1), description: "" }));
     expect(out.reason).toBe("ACCOUNT_FROZEN");
     const dep = await domainError(fund(teller, b, 1));
@@ -194,7 +197,8 @@ describe.each(engines())("ledger money movement on %s", (engine) => {
     const closed = await closeAccount(f.ledger, bob, { accountId: b.id });
     expect(closed.status).toBe("CLOSED");
     const toClosed = await domainError(transfer(f.ledger, alice, { requestId: rid(), fromAccountId: a.id, toAccountId: b.id, toAccountNumber: "", amount: usd(1), description: "" }));
-    expect(toClosed.reason).toBe("ACCOUNT_CLOSED");
+    expect(toClosed.reason).toBe("PAYEE_UNAVAILABLE");
+    expect((await domainError(transfer(f.ledger, teller, { requestId: rid(), fromAccountId: a.id, toAccountId: b.id, toAccountNumber: "", amount: usd(1), description: "" }))).reason).toBe("ACCOUNT_CLOSED");
   });
 
   test("every malformed request is INVALID_ARGUMENT with a reason and writes nothing", async () => {
@@ -244,8 +248,11 @@ describe.each(engines())("ledger money movement on %s", (engine) => {
     const e = await open(bob, "EUR");
     await fund(alice, a, 100);
     const before = await writeCounts(f.db);
+    // Bob's EUR account: Alice is told it cannot take the payment, not its currency (security W10).
     const mismatch = await domainError(transfer(f.ledger, alice, { requestId: rid(), fromAccountId: a.id, toAccountId: e.id, toAccountNumber: "", amount: usd(1), description: "" }));
-    expect([mismatch.code, mismatch.reason]).toEqual([Code.FailedPrecondition, "CURRENCY_MISMATCH"]);
+    expect([mismatch.code, mismatch.reason, mismatch.metadata]).toEqual([Code.FailedPrecondition, "PAYEE_UNAVAILABLE", { field: "target" }]);
+    const staffMismatch = await domainError(transfer(f.ledger, teller, { requestId: rid(), fromAccountId: a.id, toAccountId: e.id, toAccountNumber: "", amount: usd(1), description: "" }));
+    expect([staffMismatch.code, staffMismatch.reason]).toEqual([Code.FailedPrecondition, "CURRENCY_MISMATCH"]);
     const wrongAmount = await domainError(deposit(f.ledger, alice, { requestId: rid(), accountId: a.id, amount: eur(1), description: "" }));
     expect(wrongAmount.reason).toBe("CURRENCY_MISMATCH");
     const self = await domainError(transfer(f.ledger, alice, { requestId: rid(), fromAccountId: a.id, toAccountId: "", toAccountNumber: a.number, amount: usd(1), description: "" }));
@@ -255,6 +262,13 @@ describe.each(engines())("ledger money movement on %s", (engine) => {
     expect([ghost.code, ghost.reason]).toEqual([Code.NotFound, "ACCOUNT_NOT_FOUND"]);
     const settlement = await domainError(transfer(f.ledger, alice, { requestId: rid(), fromAccountId: a.id, toAccountId: f.ledger.settlementId("USD", a.id), toAccountNumber: "", amount: usd(1), description: "" }));
     expect([settlement.code, settlement.reason]).toEqual([Code.NotFound, "ACCOUNT_NOT_FOUND"]);
+    // Security W10: without the money to pay, a number's existence is not learned: the answer is
+    // INSUFFICIENT_FUNDS for a real number and an unused one alike, and it never names the payee.
+    const bobs = await open(bob);
+    const real = await domainError(transfer(f.ledger, alice, { requestId: rid(), fromAccountId: a.id, toAccountId: "", toAccountNumber: bobs.number, amount: usd(101), description: "" }));
+    const fake = await domainError(transfer(f.ledger, alice, { requestId: rid(), fromAccountId: a.id, toAccountId: "", toAccountNumber: unused, amount: usd(101), description: "" }));
+    expect([real.reason, real.metadata]).toEqual(["INSUFFICIENT_FUNDS", { account_id: a.id }]);
+    expect([fake.reason, fake.metadata]).toEqual([real.reason, real.metadata]);
     const after = await writeCounts(f.db);
     expect([after.transactions, after.entries]).toEqual([before.transactions, before.entries]);
     expect((await balance(alice, a)).ledger).toBe(100n);

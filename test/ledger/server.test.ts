@@ -111,7 +111,8 @@ describe.each(engines())("ledger over a real server on %s", (engine) => {
     expect(await writeCounts(t.app.db)).toEqual(before);
     // State-dependent refusals write no money either (only the recorded refusal).
     const mismatch = await failure(m.transfer({ requestId: rid(), fromAccountId: a.id, target: { case: "toAccountId", value: e.id }, amount: usd(1) }));
-    expect([mismatch.code, mismatch.reason]).toEqual(["FailedPrecondition", "CURRENCY_MISMATCH"]);
+    // Bob's EUR account: Alice is not told its currency, only that it cannot take the payment.
+    expect([mismatch.code, mismatch.reason, mismatch.metadata]).toEqual(["FailedPrecondition", "PAYEE_UNAVAILABLE", { field: "target" }]);
     const broke = await failure(m.withdraw({ requestId: rid(), accountId: a.id, amount: usd(101) }));
     expect([broke.code, broke.reason]).toEqual(["FailedPrecondition", "INSUFFICIENT_FUNDS"]);
     const after = await writeCounts(t.app.db);

@@ -31,6 +31,7 @@ const REASONS: Readonly<Record<string, string>> = {
   SESSION_ENDED: SIGN_IN_AGAIN,
   REFRESH_TOKEN_INVALID: SIGN_IN_AGAIN,
   INSUFFICIENT_FUNDS: "There is not enough money in the account for this.",
+  PAYEE_UNAVAILABLE: "The receiving account cannot take this payment. Check the number with the person you are paying.",
   BALANCE_LIMIT_EXCEEDED: "The receiving account cannot hold that much money.",
   ACCOUNT_FROZEN: "The account is frozen, so no money can move in or out of it.",
   ACCOUNT_CLOSED: "The account is closed, so no money can move in or out of it.",
