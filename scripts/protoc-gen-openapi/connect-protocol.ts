@@ -3,7 +3,8 @@
 // status per code. These are facts of the protocol, not of any one API.
 import type { JsonSchema } from "./json-schema";
 
-/** Connect error codes by the HTTP status the protocol answers them with. */
+/** Connect error codes by the HTTP status the protocol answers them with. `canceled` (499) is
+ * left out: only a client that has gone away gets it, so no client ever reads it. */
 export const CODES_BY_STATUS: ReadonlyArray<readonly [status: string, codes: readonly string[]]> = [
   ["400", ["invalid_argument", "failed_precondition", "out_of_range"]],
   ["401", ["unauthenticated"]],
@@ -11,15 +12,11 @@ export const CODES_BY_STATUS: ReadonlyArray<readonly [status: string, codes: rea
   ["404", ["not_found"]],
   ["409", ["already_exists", "aborted"]],
   ["429", ["resource_exhausted"]],
-  ["499", ["canceled"]],
   ["500", ["unknown", "internal", "data_loss"]],
   ["501", ["unimplemented"]],
   ["503", ["unavailable"]],
   ["504", ["deadline_exceeded"]],
 ];
-
-/** OpenAPI response ranges: the codes a client can act on, and the server's side. */
-export const ERROR_RANGES = ["4XX", "5XX"] as const;
 
 export const ERROR_SCHEMA = "connect.Error";
 export const ERROR_DETAIL_SCHEMA = "connect.ErrorDetail";
@@ -27,7 +24,7 @@ export const PROTOCOL_VERSION_PARAMETER = "Connect-Protocol-Version";
 export const TIMEOUT_PARAMETER = "Connect-Timeout-Ms";
 
 const schemaRef = (name: string): JsonSchema => ({ $ref: `#/components/schemas/${name}` });
-export const responseRef = (range: string) => ({ $ref: `#/components/responses/connect-error-${range}` });
+export const responseRef = (status: string) => ({ $ref: `#/components/responses/connect-error-${status}` });
 export const parameterRef = (name: string) => ({ $ref: `#/components/parameters/${name}` });
 
 /** connect.Error and connect.ErrorDetail; `detail` is the schema of the detail's JSON form. */
@@ -39,7 +36,7 @@ export function errorSchemas(detailName: string | undefined, detail: JsonSchema 
       description: "The body of every failed unary call (HTTP status other than 200).",
       required: ["code"],
       properties: {
-        code: { type: "string", enum: CODES_BY_STATUS.flatMap(([, codes]) => codes), description: "The Connect error code, in snake_case." },
+        code: { type: "string", enum: [...CODES_BY_STATUS.flatMap(([, codes]) => codes), "canceled"], description: "The Connect error code, in snake_case." },
         message: { type: "string", description: "A sentence for people; never parse it." },
         details: { type: "array", items: schemaRef(ERROR_DETAIL_SCHEMA), description: "Structured details of the error." },
       },
@@ -59,16 +56,15 @@ export function errorSchemas(detailName: string | undefined, detail: JsonSchema 
   };
 }
 
-/** One response per status range (4XX, 5XX), each narrowing connect.Error's code to the codes
- * answered with a status in that range, and listing which status each code gets. */
+/** One response per HTTP status, each narrowing connect.Error's code to that status's codes.
+ * (Status ranges such as 4XX would be shorter, but Swagger UI shows a ranged answer as
+ * "Undocumented".) */
 export function errorResponses(): Record<string, JsonSchema> {
   return Object.fromEntries(
-    ERROR_RANGES.map((range) => {
-      const rows = CODES_BY_STATUS.filter(([status]) => status[0] === range[0]);
-      const table = ["| code | HTTP status |", "|---|---|", ...rows.flatMap(([status, codes]) => codes.map((c) => `| \`${c}\` | ${status} |`))];
-      const schema = { allOf: [schemaRef(ERROR_SCHEMA), { properties: { code: { enum: rows.flatMap(([, codes]) => codes) } } }] };
-      const what = range === "4XX" ? "A Connect error about the request or the caller" : "A Connect error on the server's side (retry `unavailable` with the same request id)";
-      return [`connect-error-${range}`, { description: `${what}:\n\n${table.join("\n")}`, content: { "application/json": { schema } } }];
+    CODES_BY_STATUS.map(([status, codes]) => {
+      const schema = { allOf: [schemaRef(ERROR_SCHEMA), { properties: { code: { enum: codes } } }] };
+      const description = `Connect error ${codes.map((c) => `\`${c}\``).join(" or ")}.`;
+      return [`connect-error-${status}`, { description, content: { "application/json": { schema } } }];
     }),
   );
 }

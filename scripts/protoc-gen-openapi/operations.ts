@@ -6,7 +6,7 @@ import { MethodOptions_IdempotencyLevel } from "@bufbuild/protobuf/wkt";
 import type { DescExtension, DescMethod as Method, DescService } from "./descriptors";
 import { accessOf, type Access } from "./access";
 import { behaviourOf, commentOf, firstSentence } from "./comments";
-import { ERROR_RANGES, PROTOCOL_VERSION_PARAMETER, TIMEOUT_PARAMETER, getParameters, parameterRef, responseRef } from "./connect-protocol";
+import { CODES_BY_STATUS, PROTOCOL_VERSION_PARAMETER, TIMEOUT_PARAMETER, getParameters, parameterRef, responseRef } from "./connect-protocol";
 import type { JsonSchema } from "./json-schema";
 import type { SchemaSet } from "./schemas";
 
@@ -78,7 +78,7 @@ export function pathItem(method: Method, ctx: ServiceContext): JsonSchema {
       .join("\n\n"),
     "x-access": accessExtension(access),
     security: security(access),
-    responses: responses(method, output),
+    responses: responses(method, output, access),
   };
   const item: JsonSchema = {
     post: {
@@ -92,11 +92,15 @@ export function pathItem(method: Method, ctx: ServiceContext): JsonSchema {
   return item;
 }
 
-function responses(method: Method, output: JsonSchema): JsonSchema {
+function responses(method: Method, output: JsonSchema, access: Access): JsonSchema {
   const out: JsonSchema = {
     "200": { description: `The ${method.output.name} message (proto3 JSON).`, content: { "application/json": { schema: output } } },
   };
-  for (const range of ERROR_RANGES) out[range] = responseRef(range);
+  for (const [status] of CODES_BY_STATUS) {
+    // No credentials are checked on open and public methods, so no permission is ever denied.
+    if (status === "403" && (access.kind === "open" || access.kind === "public")) continue;
+    out[status] = responseRef(status);
+  }
   return out;
 }
 
