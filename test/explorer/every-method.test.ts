@@ -101,16 +101,9 @@ describe.each(engines())("every documented method against a real server on %s", 
 
   beforeAll(async () => {
     t = await startTestApp(engine);
-    const [customer, teller, admin, auditor, sessions, password, target] = await Promise.all([
-      createTestUser(t, [Role.CUSTOMER]),
-      createTestUser(t, [Role.TELLER]),
-      createTestUser(t, [Role.ADMIN]),
-      createTestUser(t, [Role.AUDITOR]),
-      createTestUser(t, [Role.CUSTOMER]),
-      createTestUser(t, [Role.CUSTOMER]),
-      createTestUser(t, [Role.CUSTOMER]),
-    ]);
-    Object.assign(users, { customer, teller, admin, auditor, sessions, password, target });
+    // One after the other: SQLite has one writer, and each user costs an argon2 hash.
+    const roles: Record<keyof typeof users, Role> = { customer: Role.CUSTOMER, teller: Role.TELLER, admin: Role.ADMIN, auditor: Role.AUDITOR, sessions: Role.CUSTOMER, password: Role.CUSTOMER, target: Role.CUSTOMER };
+    for (const [key, role] of Object.entries(roles)) users[key as keyof typeof users] = await createTestUser(t, [role]);
     await createFixtures(t, users, fx);
     ({ values, overrides } = requestValues(users, fx));
   }, 120_000);
