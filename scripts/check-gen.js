@@ -1,5 +1,6 @@
 // Fails when gen/ is not what `buf generate` makes from proto/ (someone edited gen/ by hand or
-// forgot to regenerate). Generates into a temporary directory and compares file by file.
+// forgot to regenerate): the TypeScript of protoc-gen-es and gen/openapi/ of
+// scripts/protoc-gen-openapi alike. Generates into a temporary directory and compares file by file.
 const { execFileSync } = require("node:child_process");
 const fs = require("node:fs");
 const os = require("node:os");

@@ -111,7 +111,7 @@ export async function startApp(config: Readonly<Config>, opts: StartOptions = {}
     httpRoutes: [metricsRoute, ...modules.flatMap((m) => m.httpRoutes ?? [])],
     wrap: corsWrap(config.corsOrigins),
   });
-  logger.info({ url: server.url, database: config.database.kind }, "bankd serving");
+  logger.info({ url: server.url, docs: `${server.url}/docs`, database: config.database.kind }, "bankd serving");
 
   let stopping: Promise<void> | undefined;
   const app: App = {

@@ -1,13 +1,49 @@
-// The `bankd` command: `npm run bankd -- <command>`.
-//   serve         (default) run the server until SIGTERM/SIGINT, then drain and exit 0
-//   migrate       apply pending database migrations and exit
-//   verify-audit  seal pending audit events, verify the hash chain (exit 0 OK, 3 broken)
-//   create-user   --email E --full-name N --role R [--role R] --password-stdin: add a user
+// The `bankd` command: `npm run bankd -- <command>` (`npm start` runs `serve`). `help`, `--help`
+// and `<command> --help` print usage; no command or an unknown one prints usage and exits 2, so
+// a typo never starts a server by surprise. The commands and their usage are in HELP below.
 import { ConfigError, loadConfig, type Config } from "./config";
 import { Database, DatabaseUnavailableError } from "./db/database";
 import { startApp } from "./app";
 
 type Command = (config: Readonly<Config>, args: string[]) => Promise<number>;
+
+/** Exit status for a command line that names no known command (as the shells' usage errors). */
+const EXIT_USAGE = 2;
+
+/** Usage of each command: its arguments and what it does. */
+const HELP: Record<string, { args: string; about: string }> = {
+  serve: { args: "", about: "Serve gRPC, gRPC-Web and Connect on one port until SIGTERM or SIGINT, then drain and exit 0 (npm start runs this). The API explorer is at /docs." },
+  migrate: { args: "", about: "Apply pending database migrations and exit (serve also applies them at start)." },
+  "create-user": {
+    args: "--email EMAIL --full-name NAME --role ROLE [--role ROLE ...] --password-stdin",
+    about: "Add a user with roles, reading the password from stdin; prints the new user's id. ROLE is ROLE_CUSTOMER, ROLE_TELLER, ROLE_AUDITOR or ROLE_ADMIN, as the API spells them (customer, teller, auditor, admin also work).",
+  },
+  "verify-audit": { args: "", about: "Seal pending audit events and verify the hash chain: exit 0 when it holds, 3 when it is broken." },
+  help: { args: "[COMMAND]", about: "Print this help, or one command's." },
+};
+
+/** The whole usage text. */
+export function usage(): string {
+  const width = Math.max(...Object.keys(HELP).map((n) => n.length));
+  const lines = Object.entries(HELP).map(([name, h]) => `  ${name.padEnd(width)}  ${h.about}`);
+  return [
+    "usage: npm run bankd -- <command> [arguments]      (npm start = npm run bankd -- serve)",
+    "",
+    "commands:",
+    ...lines,
+    "",
+    "`npm run bankd -- <command> --help` shows a command's arguments. Configuration comes from",
+    "environment variables (BANK_PORT, BANK_DATABASE_URL, ...): see README.md, Configuration.",
+  ].join("\n");
+}
+
+/** One command's usage line and description. */
+export function commandUsage(name: string): string {
+  const h = HELP[name]!;
+  return `usage: npm run bankd -- ${name}${h.args ? ` ${h.args}` : ""}\n\n${h.about}`;
+}
+
+const wantsHelp = (args: readonly string[]) => args.includes("--help") || args.includes("-h");
 
 const commands: Record<string, Command> = {
   serve: async (config) => {
@@ -45,12 +81,21 @@ export async function extraCommands(): Promise<Record<string, Command>> {
 }
 
 export async function main(argv: string[]): Promise<number> {
-  const [name = "serve", ...args] = argv;
+  const [name, ...args] = argv;
+  if (name === undefined) {
+    console.error(`bankd: no command given\n\n${usage()}`);
+    return EXIT_USAGE;
+  }
+  if (name === "help" || name === "--help" || name === "-h") return printHelp(args[0]);
   const all = { ...commands, ...(await extraCommands()) };
   const command = all[name];
   if (!command) {
-    console.error(`bankd: unknown command ${JSON.stringify(name)}; commands: ${Object.keys(all).join(", ")}`);
-    return 2;
+    console.error(`bankd: unknown command ${JSON.stringify(name)}\n\n${usage()}`);
+    return EXIT_USAGE;
+  }
+  if (wantsHelp(args)) {
+    console.log(commandUsage(name));
+    return 0;
   }
   let config: Readonly<Config>;
   try {
@@ -68,6 +113,19 @@ export async function main(argv: string[]): Promise<number> {
     console.error(`bankd: ${describeStartupError(err, config)}`);
     return 1;
   }
+}
+
+function printHelp(name: string | undefined): number {
+  if (name === undefined) {
+    console.log(usage());
+    return 0;
+  }
+  if (!HELP[name]) {
+    console.error(`bankd: unknown command ${JSON.stringify(name)}\n\n${usage()}`);
+    return EXIT_USAGE;
+  }
+  console.log(commandUsage(name));
+  return 0;
 }
 
 /** One clear line for the failures a person can fix: a busy port, an unreachable database. */

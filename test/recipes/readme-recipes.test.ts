@@ -1,8 +1,11 @@
-// Goal: the buf curl recipes in README.md (between <!-- recipes:start --> and <!-- recipes:end -->)
-// work as written, so the docs cannot rot: every ```sh block is run in order in one bash (with
-// `set -euo pipefail`, the base URL swapped for a real test server's), each must finish, and
-// what they did is checked through the API: a customer with a checking and a savings account,
-// 100.00 deposited, 12.34 transferred once despite the retry, the refused transfer refused.
+// Goal: the recipes in README.md work as written, so the docs cannot rot: the buf curl ones
+// (between <!-- recipes:start --> and <!-- recipes:end -->) and the plain curl ones of the Connect
+// protocol (<!-- curl-recipes:start --> ... <!-- curl-recipes:end -->). Every ```sh block of a
+// section is run in order in one bash (with `set -euo pipefail`, the base URL swapped for a real
+// test server's), each must finish, and each section runs twice in a row, as a reader may (a new
+// email each time). What they did is checked through the API for both runs: a customer with a
+// checking and a savings account, 100.00 deposited, 12.34 transferred once (despite the retry in
+// the buf curl recipes), the refused transfer refused with INSUFFICIENT_FUNDS.
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { spawn } from "node:child_process";
@@ -17,12 +20,44 @@ const README = path.resolve("README.md");
 const DOC_BASE_URL = "http://127.0.0.1:8080";
 const MARKER = "@@recipe-block";
 
-/** The ```sh blocks of the recipes section, in order. */
-export function recipeBlocks(markdown: string): string[] {
-  const start = markdown.indexOf("<!-- recipes:start -->");
-  const end = markdown.indexOf("<!-- recipes:end -->");
-  if (start < 0 || end < start) throw new Error("README.md has no <!-- recipes:start --> ... <!-- recipes:end --> section");
+/** The ```sh blocks of a recipes section ("recipes" or "curl-recipes"), in order. */
+export function recipeBlocks(markdown: string, section = "recipes"): string[] {
+  const start = markdown.indexOf(`<!-- ${section}:start -->`);
+  const end = markdown.indexOf(`<!-- ${section}:end -->`);
+  if (start < 0 || end < start) throw new Error(`README.md has no <!-- ${section}:start --> ... <!-- ${section}:end --> section`);
   return [...markdown.slice(start, end).matchAll(/```sh\n([\s\S]*?)```/g)].map((m) => m[1]!);
+}
+
+/** One bash script that runs the blocks in order, twice, marking each block and the email of
+ * each run on stdout. */
+function twiceScript(blocks: string[], baseUrl: string): string {
+  const once = (run: number) => [
+    ...blocks.flatMap((block, i) => [`echo "${MARKER} ${run}.${i}"`, block.split(DOC_BASE_URL).join(baseUrl)]),
+    `echo "${MARKER} ${run}.email $EMAIL"`,
+  ];
+  return [
+    "set -euo pipefail",
+    // `npx buf` as written, minus npm's start-up cost per call (about a second each).
+    `export PATH="${path.resolve("node_modules/.bin")}:$PATH"`,
+    'npx() { "$@"; }',
+    ...once(1),
+    ...once(2),
+    `echo "${MARKER} done"`,
+  ].join("\n");
+}
+
+/** Runs the script; throws with the failing block when it fails. Returns stdout, stderr and the
+ * output of each run (between its markers). */
+async function runTwice(blocks: string[], baseUrl: string): Promise<{ stdout: string; stderr: string; runs: string[]; emails: string[] }> {
+  const run = await runBash(twiceScript(blocks, baseUrl));
+  const reached = [...run.stdout.matchAll(new RegExp(`^${MARKER} (\\S+)`, "gm"))].map((m) => m[1]!);
+  const failed = reached[reached.length - 1] ?? "none";
+  if (run.code !== 0) throw new Error(`recipe block ${failed} failed (exit ${run.code}):\n${blocks[Number(failed.split(".")[1])]}\n--- stdout\n${run.stdout}\n--- stderr\n${run.stderr}`);
+  const expected = [1, 2].flatMap((r) => [...blocks.map((_, i) => `${r}.${i}`), `${r}.email`]);
+  expect(reached).toEqual([...expected, "done"]);
+  const emails = [...run.stdout.matchAll(new RegExp(`^${MARKER} \\d\\.email (\\S+)$`, "gm"))].map((m) => m[1]!);
+  const runs = run.stdout.split(new RegExp(`^${MARKER} 2\\.0$`, "m"));
+  return { stdout: run.stdout, stderr: run.stderr, runs, emails };
 }
 
 function runBash(script: string): Promise<{ code: number; stdout: string; stderr: string }> {
@@ -45,43 +80,53 @@ describe.each(engines())("README buf curl recipes on %s", (engine) => {
   });
   afterAll(async () => t.stop());
 
-  test("every recipe block runs in order and does what it says", async () => {
+  test("the buf curl recipes run in order, twice, and do what they say", async () => {
     const blocks = recipeBlocks(fs.readFileSync(README, "utf8"));
     expect(blocks.length).toBeGreaterThanOrEqual(8);
     const text = blocks.join("\n");
     for (const method of ["--list-services", "AuthService/Register", "AuthService/Login", "AuthService/GetCurrentUser", "AccountService/CreateAccount", "TransactionService/Deposit", "TransactionService/Transfer", "TransactionService/ListTransactions"]) {
       expect(text).toContain(method);
     }
-    const script = [
-      "set -euo pipefail",
-      // `npx buf` as written, minus npm's start-up cost per call (about a second each).
-      `export PATH="${path.resolve("node_modules/.bin")}:$PATH"`,
-      'npx() { "$@"; }',
-      ...blocks.flatMap((block, i) => [`echo "${MARKER} ${i}"`, block.split(DOC_BASE_URL).join(t.baseUrl)]),
-      `echo "${MARKER} done"`,
-    ].join("\n");
-    const run = await runBash(script);
-    const reached = [...run.stdout.matchAll(new RegExp(`^${MARKER} (\\S+)$`, "gm"))].map((m) => m[1]);
-    const failed = reached[reached.length - 1];
-    if (run.code !== 0) throw new Error(`recipe block ${failed} failed (exit ${run.code}):\n${blocks[Number(failed)]}\n--- stdout\n${run.stdout}\n--- stderr\n${run.stderr}`);
-    expect(reached).toEqual([...blocks.map((_, i) => String(i)), "done"]);
-
-    const sections = run.stdout.split(new RegExp(`^${MARKER} \\S+$`, "m"));
-    expect(sections[1]).toContain("bank.v1.TransactionService");
-    expect(sections[1]).toContain("grpc.reflection.v1.ServerReflection");
-    expect(run.stdout).toContain("refused, as expected");
+    const run = await runTwice(blocks, t.baseUrl);
+    const listed = run.stdout.split(new RegExp(`^${MARKER} 1\\.1$`, "m"))[0]!;
+    expect(listed).toContain("bank.v1.TransactionService");
+    expect(listed).toContain("grpc.reflection.v1.ServerReflection");
     expect(run.stderr).toMatch(/INSUFFICIENT_FUNDS|failed_precondition/);
-    // The retried transfer printed the same transaction id twice.
-    const transferIds = run.stdout.split("\n").filter((line) => /^[0-9a-f]{8}-[0-9a-f-]{27}$/.test(line));
-    expect(transferIds).toHaveLength(2);
-    expect(transferIds[0]).toBe(transferIds[1]);
-    await checkState(t, text);
-  }, 180_000);
+    for (const output of run.runs) {
+      expect(output).toContain("refused, as expected");
+      // The retried transfer printed the same transaction id twice.
+      const transferIds = output.split("\n").filter((line) => /^[0-9a-f]{8}-[0-9a-f-]{27}$/.test(line));
+      expect(transferIds).toHaveLength(2);
+      expect(transferIds[0]).toBe(transferIds[1]);
+    }
+    expect(run.emails).toHaveLength(2);
+    expect(run.emails[0]).not.toBe(run.emails[1]);
+    for (const email of run.emails) await checkState(t, text, email);
+  }, 240_000);
+
+  test("the curl recipes (the Connect protocol, no other tool) run in order, twice, and do what they say", async () => {
+    const blocks = recipeBlocks(fs.readFileSync(README, "utf8"), "curl-recipes");
+    const text = blocks.join("\n");
+    expect(text).toMatch(/^BANK_URL=http:\/\/127\.0\.0\.1:8080$/m);
+    expect(text).not.toContain("buf curl");
+    for (const method of ["AuthService/Register", "AuthService/Login", "AccountService/CreateAccount", "TransactionService/Deposit", "TransactionService/Transfer", "AccountService/GetBalance"]) {
+      expect(text).toContain(method);
+    }
+    const run = await runTwice(blocks, t.baseUrl);
+    for (const output of run.runs) {
+      expect(output).toContain('"type": "TRANSACTION_TYPE_TRANSFER"');
+      expect(output).toMatch(/^failed_precondition INSUFFICIENT_FUNDS$/m);
+      expect(output).toContain('"minorUnits": "8766"');
+    }
+    expect(run.emails).toHaveLength(2);
+    expect(run.emails[0]).not.toBe(run.emails[1]);
+    for (const email of run.emails) await checkState(t, text, email);
+  }, 120_000);
 });
 
-/** What the recipes did, seen through the API. */
-async function checkState(t: TestApp, text: string): Promise<void> {
-  const email = /^EMAIL=(\S+)$/m.exec(text)![1]!;
+/** What one run of the recipes did, seen through the API: one transfer in the statement, even
+ * where the recipe sent it twice (a retry with the same request id). */
+async function checkState(t: TestApp, text: string, email: string): Promise<void> {
   const password = /^PASSWORD='([^']+)'$/m.exec(text)![1]!;
   const login = await client(t.baseUrl, AuthService).login({ email, password });
   const { accounts } = await client(t.baseUrl, AccountService, { token: login.accessToken }).listAccounts({});

@@ -1,0 +1,77 @@
+// The whole OpenAPI 3.1 document: info with how to call the API, one tag per service, the
+// paths of every unary method, and the components they reference.
+import { findExtension } from "./access";
+import type { DescFile, DescMessage, DescService, TypesInFile } from "./descriptors";
+import { errorResponses, errorSchemas, headerParameters } from "./connect-protocol";
+import type { JsonSchema } from "./json-schema";
+import type { OpenApiOptions } from "./options";
+import { BEARER_SCHEME, pathItem, serviceTag, unaryMethods, type ServiceContext } from "./operations";
+import { SchemaSet } from "./schemas";
+
+/** The services to document: every service of the files to generate, minus the excluded ones,
+ * the `first_service` ones first. */
+export function selectServices(files: readonly DescFile[], options: OpenApiOptions): DescService[] {
+  const services = files
+    .flatMap((file) => file.services)
+    .filter((service) => !options.excludeServicePrefixes.some((prefix) => service.typeName.startsWith(prefix)));
+  const rank = (s: DescService) => {
+    const i = options.firstServices.indexOf(s.typeName);
+    return i < 0 ? options.firstServices.length : i;
+  };
+  // Array.prototype.sort is stable: services not named keep their file order.
+  return services.sort((a, b) => rank(a) - rank(b));
+}
+
+export function buildDocument(services: readonly DescService[], allFiles: readonly DescFile[], types: TypesInFile, options: OpenApiOptions): JsonSchema {
+  const schemas = new SchemaSet();
+  const ctx: ServiceContext = {
+    schemas,
+    accessExtension: options.accessOption ? findExtension(allFiles, types, options.accessOption) : undefined,
+    governedPackages: options.governedPackages,
+  };
+  if (options.accessOption && !ctx.accessExtension) throw new Error(`access_option ${options.accessOption} is not among the descriptors`);
+  const paths: JsonSchema = {};
+  for (const service of services) {
+    for (const method of unaryMethods(service)) paths[`/${service.typeName}/${method.name}`] = pathItem(method, ctx);
+  }
+  const tags = services.map((service) => serviceTag(service, ctx));
+  const detail = options.errorDetail ? findMessage(allFiles, types, options.errorDetail) : undefined;
+  if (options.errorDetail && !detail) throw new Error(`error_detail ${options.errorDetail} is not among the descriptors`);
+  const detailSchema = detail ? schemas.message(detail) : undefined;
+  return {
+    openapi: "3.1.0",
+    info: { title: options.title, version: options.version, description: introduction(options), license: { name: "MIT", identifier: "MIT" } },
+    servers: [{ url: "/", description: "The server that serves this document." }],
+    tags,
+    paths,
+    components: {
+      schemas: { ...schemas.components(), ...errorSchemas(options.errorDetail || undefined, detailSchema) },
+      responses: errorResponses(),
+      parameters: headerParameters(),
+      securitySchemes: {
+        [BEARER_SCHEME]: {
+          type: "http",
+          scheme: "bearer",
+          bearerFormat: "JWT",
+          description: "The `accessToken` of a `Login` (or `RefreshToken`) response. An operation's security requirements name the roles that may call it; any one of them suffices.",
+        },
+      },
+    },
+  };
+}
+
+function findMessage(files: readonly DescFile[], types: TypesInFile, typeName: string): DescMessage | undefined {
+  for (const file of files) {
+    for (const type of types(file)) if (type.kind === "message" && type.typeName === typeName) return type;
+  }
+  return undefined;
+}
+
+function introduction(options: OpenApiOptions): string {
+  return [
+    "Generated from the `.proto` files by `npm run generate`. Every unary method is `POST /<package>.<Service>/<Method>` with a JSON body: the [Connect protocol](https://connectrpc.com/docs/protocol), so plain HTTP clients, `curl` and this page can call it. The same methods are served over gRPC and gRPC-Web on the same port.",
+    "JSON follows the proto3 JSON mapping: field names in lowerCamelCase, 64-bit integers (such as `minorUnits`) as strings, enums by value name, timestamps as RFC 3339 strings; fields left out take their default.",
+    "**Signing in here:** call `AuthService.Register`, then `AuthService.Login`; copy `accessToken` from its response into **Authorize** (bearerAuth). Each operation says which roles may call it.",
+    `**Errors** answer a non-200 status with a JSON body \`{"code", "message", "details"}\`${options.errorDetail ? `; \`details[].debug\` is a \`${options.errorDetail}\` whose \`reason\` (UPPER_SNAKE) says what went wrong` : ""}.`,
+  ].join("\n\n");
+}

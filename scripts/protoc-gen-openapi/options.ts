@@ -1,0 +1,69 @@
+// The plugin's own options, set in buf.gen.yaml (`opt:`). Everything that names something of
+// this API (the access option, the error detail, the governed package) is an option, so the
+// generator itself reads only descriptors and the Connect protocol.
+
+export interface OpenApiOptions {
+  /** Output path under the plugin's `out` directory. */
+  file: string;
+  /** info.title of the document. */
+  title: string;
+  /** info.version of the document. */
+  version: string;
+  /** Services listed first, in this order (the rest follow in file order). */
+  firstServices: string[];
+  /** Services whose full name starts with one of these are left out (reflection). */
+  excludeServicePrefixes: string[];
+  /** Full name of the method option declaring who may call a method (bank.v1.access). */
+  accessOption: string;
+  /** Packages whose methods the server governs with that option; other packages are open. */
+  governedPackages: string[];
+  /** Full name of the message sent as the error detail (bank.v1.ErrorInfo). */
+  errorDetail: string;
+}
+
+const DEFAULTS: OpenApiOptions = {
+  file: "openapi.json",
+  title: "API",
+  version: "v1",
+  firstServices: [],
+  excludeServicePrefixes: [],
+  accessOption: "",
+  governedPackages: [],
+  errorDetail: "",
+};
+
+/** protoplugin's parseOptions: unknown keys are an error (a typo must not pass silently). */
+export function parseOptions(raw: { key: string; value: string }[]): OpenApiOptions {
+  const options: OpenApiOptions = { ...DEFAULTS, firstServices: [], excludeServicePrefixes: [], governedPackages: [] };
+  for (const { key, value } of raw) {
+    switch (key) {
+      case "file":
+        options.file = value;
+        break;
+      case "title":
+        options.title = value;
+        break;
+      case "version":
+        options.version = value;
+        break;
+      case "first_service":
+        options.firstServices.push(value);
+        break;
+      case "exclude_service_prefix":
+        options.excludeServicePrefixes.push(value);
+        break;
+      case "access_option":
+        options.accessOption = value;
+        break;
+      case "governed_package":
+        options.governedPackages.push(value);
+        break;
+      case "error_detail":
+        options.errorDetail = value;
+        break;
+      default:
+        throw new Error(`protoc-gen-openapi: unknown option ${JSON.stringify(key)}`);
+    }
+  }
+  return options;
+}
