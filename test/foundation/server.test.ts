@@ -8,7 +8,7 @@ import { promisify } from "node:util";
 import * as grpc from "@grpc/grpc-js";
 import * as protoLoader from "@grpc/proto-loader";
 import { Code, ConnectError } from "@connectrpc/connect";
-import { Health, HealthCheckResponse_ServingStatus as Status } from "../../gen/health/v1/health_pb";
+import { Health, HealthCheckResponse_ServingStatus as Status } from "../../gen/grpc/health/v1/health_pb";
 import { engines } from "../support/db";
 import { client, startTestApp, type TestApp } from "../support/app";
 import { limits } from "../../src/limits";

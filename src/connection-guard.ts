@@ -1,0 +1,102 @@
+// Time limits and abuse limits on connections, enforced by bankd itself on every path (cleartext
+// HTTP/1.1 and HTTP/2 after the first-bytes sniff, TLS with either protocol). Node's own
+// headersTimeout/requestTimeout checks only run for sockets a listening http.Server accepted
+// itself, never for sockets handed over with emit("connection"), and the TLS server applies
+// none of them, so slow clients (slowloris) could hold connections for as long as they liked.
+//
+// - HTTP/1.1: request headers within http1HeadersTimeoutMs (from the connection's first byte, or
+//   from the end of the previous response), the whole request within http1RequestTimeoutMs.
+// - HTTP/2: a connection with no open stream for connectionIdleMs is closed, whatever else it
+//   sends (PINGs, headers that never end); a client that resets more than http2ClientResetsMax
+//   streams within http2ClientResetWindowMs ("rapid reset") is sent GOAWAY ENHANCE_YOUR_CALM.
+// The connection cap (connectionsMax) is the listener's maxConnections (server.ts).
+import type * as http from "node:http";
+import * as http2 from "node:http2";
+import type * as net from "node:net";
+import type { Limits } from "./limits";
+import type { Logger } from "./logger";
+import type { Metrics } from "./metrics";
+
+export type GuardLimits = Pick<
+  Limits,
+  "connectionIdleMs" | "http1HeadersTimeoutMs" | "http1RequestTimeoutMs" | "http2ClientResetsMax" | "http2ClientResetWindowMs"
+>;
+
+export class ConnectionGuard {
+  private readonly headerTimers = new WeakMap<net.Socket, NodeJS.Timeout>();
+
+  constructor(
+    private readonly limits: GuardLimits,
+    private readonly logger: Logger,
+    private readonly metrics?: Metrics,
+  ) {}
+
+  /** An HTTP/1.1 connection: its first request's headers must be in by `startedMs` + the limit. */
+  watchHttp1Socket(socket: net.Socket, startedMs = Date.now()): void {
+    this.armHeaders(socket, startedMs + this.limits.http1HeadersTimeoutMs - Date.now());
+    socket.once("close", () => this.disarmHeaders(socket));
+  }
+
+  /** Every HTTP/1.1 request (the server's "request" event). */
+  onHttp1Request(req: http.IncomingMessage, res: http.ServerResponse): void {
+    const socket = req.socket;
+    this.disarmHeaders(socket);
+    const timer = setTimeout(() => {
+      if (!req.readableEnded) {
+        if (!res.headersSent) res.writeHead(408, { "content-type": "text/plain; charset=utf-8", connection: "close" }).end("request timeout\n");
+        socket.destroy();
+      }
+    }, this.limits.http1RequestTimeoutMs);
+    timer.unref();
+    req.once("end", () => clearTimeout(timer));
+    socket.once("close", () => clearTimeout(timer));
+    // The next request on a kept-alive connection gets its own headers window.
+    res.once("finish", () => {
+      if (!socket.destroyed) this.armHeaders(socket, this.limits.http1HeadersTimeoutMs);
+    });
+  }
+
+  /** An HTTP/2 connection: idle (no open stream) limit and the stream-reset budget. */
+  watchHttp2Session(session: http2.ServerHttp2Session): void {
+    let open = 0;
+    let idle: NodeJS.Timeout | undefined;
+    const armIdle = () => {
+      idle = setTimeout(() => session.close(), this.limits.connectionIdleMs);
+      idle.unref();
+    };
+    let windowStartMs = Date.now();
+    let resets = 0;
+    session.on("stream", (stream: http2.ServerHttp2Stream) => {
+      if (open++ === 0) clearTimeout(idle);
+      stream.once("aborted", () => {
+        const now = Date.now();
+        if (now - windowStartMs > this.limits.http2ClientResetWindowMs) [windowStartMs, resets] = [now, 0];
+        if (++resets > this.limits.http2ClientResetsMax) this.calm(session);
+      });
+      stream.once("close", () => {
+        if (--open === 0 && !session.closed) armIdle();
+      });
+    });
+    session.once("close", () => clearTimeout(idle));
+    armIdle();
+  }
+
+  private calm(session: http2.ServerHttp2Session): void {
+    if (session.destroyed) return;
+    this.metrics?.http2Goaways.inc({ reason: "RAPID_RESET" });
+    this.logger.warn({ remoteAddress: session.socket?.remoteAddress, resetsMax: this.limits.http2ClientResetsMax }, "http2 connection closed: too many stream resets");
+    session.destroy(undefined, http2.constants.NGHTTP2_ENHANCE_YOUR_CALM);
+  }
+
+  private armHeaders(socket: net.Socket, ms: number): void {
+    this.disarmHeaders(socket);
+    const timer = setTimeout(() => socket.destroy(), Math.max(0, ms));
+    timer.unref();
+    this.headerTimers.set(socket, timer);
+  }
+
+  private disarmHeaders(socket: net.Socket): void {
+    clearTimeout(this.headerTimers.get(socket));
+    this.headerTimers.delete(socket);
+  }
+}
