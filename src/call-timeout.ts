@@ -12,8 +12,10 @@ export interface DeadlinePolicy {
 
 export type TimeoutOutcome = { ok: true; timeoutMs: number } | { ok: false; value: string };
 
-const GRPC_TIMEOUT = /^(\d{1,8})([HMSmun])$/;
-const CONNECT_TIMEOUT = /^\d{1,10}$/;
+// The specifications allow 8 digits (gRPC) and 10 (Connect); longer values are accepted and
+// clamped like any long deadline (connect-es's own client sends 9 digits for a 2-day deadline).
+const GRPC_TIMEOUT = /^(\d{1,20})([HMSmun])$/;
+const CONNECT_TIMEOUT = /^\d{1,20}$/;
 const GRPC_UNIT_MS: Record<string, number> = { H: 3_600_000, M: 60_000, S: 1_000, m: 1, u: 1e-3, n: 1e-6 };
 
 /** The header that carries the deadline in `protocol`. */

@@ -22,8 +22,13 @@ export type GuardLimits = Pick<
   "connectionIdleMs" | "http1HeadersTimeoutMs" | "http1RequestTimeoutMs" | "http2ClientResetsMax" | "http2ClientResetWindowMs"
 >;
 
+interface Http1Timers {
+  headers?: NodeJS.Timeout;
+  request?: NodeJS.Timeout;
+}
+
 export class ConnectionGuard {
-  private readonly headerTimers = new WeakMap<net.Socket, NodeJS.Timeout>();
+  private readonly http1 = new WeakMap<net.Socket, Http1Timers>();
 
   constructor(
     private readonly limits: GuardLimits,
@@ -33,26 +38,32 @@ export class ConnectionGuard {
 
   /** An HTTP/1.1 connection: its first request's headers must be in by `startedMs` + the limit. */
   watchHttp1Socket(socket: net.Socket, startedMs = Date.now()): void {
-    this.armHeaders(socket, startedMs + this.limits.http1HeadersTimeoutMs - Date.now());
-    socket.once("close", () => this.disarmHeaders(socket));
+    const timers: Http1Timers = {};
+    this.http1.set(socket, timers);
+    this.armHeaders(socket, timers, startedMs + this.limits.http1HeadersTimeoutMs - Date.now());
+    socket.once("close", () => {
+      clearTimeout(timers.headers);
+      clearTimeout(timers.request);
+    });
   }
 
   /** Every HTTP/1.1 request (the server's "request" event). */
   onHttp1Request(req: http.IncomingMessage, res: http.ServerResponse): void {
     const socket = req.socket;
-    this.disarmHeaders(socket);
-    const timer = setTimeout(() => {
-      if (!req.readableEnded) {
-        if (!res.headersSent) res.writeHead(408, { "content-type": "text/plain; charset=utf-8", connection: "close" }).end("request timeout\n");
-        socket.destroy();
-      }
+    const timers = this.http1.get(socket);
+    if (!timers) return;
+    clearTimeout(timers.headers);
+    clearTimeout(timers.request);
+    timers.request = setTimeout(() => {
+      if (req.readableEnded) return;
+      if (!res.headersSent) res.writeHead(408, { "content-type": "text/plain; charset=utf-8", connection: "close" }).end("request timeout\n");
+      socket.destroy();
     }, this.limits.http1RequestTimeoutMs);
-    timer.unref();
-    req.once("end", () => clearTimeout(timer));
-    socket.once("close", () => clearTimeout(timer));
+    timers.request.unref();
+    req.once("end", () => clearTimeout(timers.request));
     // The next request on a kept-alive connection gets its own headers window.
     res.once("finish", () => {
-      if (!socket.destroyed) this.armHeaders(socket, this.limits.http1HeadersTimeoutMs);
+      if (!socket.destroyed) this.armHeaders(socket, timers, this.limits.http1HeadersTimeoutMs);
     });
   }
 
@@ -88,15 +99,9 @@ export class ConnectionGuard {
     session.destroy(undefined, http2.constants.NGHTTP2_ENHANCE_YOUR_CALM);
   }
 
-  private armHeaders(socket: net.Socket, ms: number): void {
-    this.disarmHeaders(socket);
-    const timer = setTimeout(() => socket.destroy(), Math.max(0, ms));
-    timer.unref();
-    this.headerTimers.set(socket, timer);
-  }
-
-  private disarmHeaders(socket: net.Socket): void {
-    clearTimeout(this.headerTimers.get(socket));
-    this.headerTimers.delete(socket);
+  private armHeaders(socket: net.Socket, timers: Http1Timers, ms: number): void {
+    clearTimeout(timers.headers);
+    timers.headers = setTimeout(() => socket.destroy(), Math.max(0, ms));
+    timers.headers.unref();
   }
 }

@@ -92,7 +92,8 @@ function mapCallError(err: unknown, requestId: string, signal: AbortSignal, tran
 }
 
 function isCanceled(reason: unknown): boolean {
-  return (reason instanceof Error && reason.name === "AbortError") || (reason instanceof ConnectError && reason.code === Code.Canceled);
+  // By name: Node's AbortError may come from another realm (a DOMException), where instanceof fails.
+  return (reason as { name?: unknown } | undefined)?.name === "AbortError" || (reason instanceof ConnectError && reason.code === Code.Canceled);
 }
 
 function wrapStream(res: StreamResponse, map: (err: unknown) => MappedError, finish: (code: Code | 0, err?: unknown) => void): StreamResponse {

@@ -86,10 +86,14 @@ async function serveCall(opts: RpcAdapterOptions, handler: UniversalHandler | un
   const started = process.hrtime.bigint();
   const call: TransportCall = { requestId: requestIdOf(header(req, "x-request-id")), remoteAddress: req.socket?.remoteAddress ?? "", observed: false, clientGone: false };
   const procedure = handler ? `${handler.service.typeName}/${handler.method.name}` : (req.url ?? "").split("?", 1)[0]!.slice(1, 200);
-  // Before connect-es subscribes to the same events, so that the flag is set when it aborts.
-  (isHttp2(req) ? req : res).once("close", () => {
-    if (!res.writableFinished) call.clientGone = true;
-  });
+  // Subscribed before connect-es subscribes to the same events, so that the flag is set by the
+  // time the handler's signal fires. "Gone" = the stream or connection ended before we ended the
+  // answer (HTTP/1.1 reports it on the request as an error first, then on the response).
+  const gone = () => {
+    if (!res.writableEnded) call.clientGone = true;
+  };
+  (isHttp2(req) ? req : res).once("close", gone);
+  req.once("error", gone);
   let refusal: Refusal | undefined;
   const refuse = (error: ConnectError): ConnectError => {
     const mapped = frameworkError(error, call.requestId);
@@ -99,19 +103,30 @@ async function serveCall(opts: RpcAdapterOptions, handler: UniversalHandler | un
   };
   const early = precheck(handler, kind, req);
   if (early) {
-    res.once("close", () => logRefusal(opts, procedure, call, kind, refusal!, started));
-    writeEarly(res, kind, early, refuse(early.error), call.requestId);
+    let logged = false;
+    const log = () => {
+      if (!logged) logRefusal(opts, procedure, call, kind, refusal!, started);
+      logged = true;
+    };
+    res.once("close", log);
+    writeEarly(res, kind, early, refuse(early.error), call.requestId, log);
     return;
   }
   const uRes = await dispatch(opts, handler!, kind!, req, res, call, refuse);
   const backstop = deadlineBackstop(req, res, uRes.timeoutMs + opts.limits.deadlineGraceMs);
   // universalResponseToNodeResponse settles on its "end" event, which an HTTP/1.1 response never
   // emits; the response's "close" (after the last byte, or when the client left) is what counts.
-  res.once("close", () => {
+  // Settled when the body has been handed to the socket (HTTP/2 emits "finish" only once the
+  // client stops sending too, which a client refused early may never do), or when it closes.
+  let settled = false;
+  const settle = () => {
+    if (settled) return;
+    settled = true;
     clearTimeout(backstop);
     if (!call.observed && refusal) logRefusal(opts, procedure, call, kind, refusal, started);
-  });
-  universalResponseToNodeResponse(uRes.response, res as http.ServerResponse).catch((err: unknown) => {
+  };
+  res.once("close", settle);
+  universalResponseToNodeResponse(afterBody(uRes.response, settle), res as http.ServerResponse).catch((err: unknown) => {
     if (!call.clientGone) opts.logger.warn({ procedure, requestId: call.requestId, err }, "rpc response could not be written");
   });
 }
@@ -138,11 +153,11 @@ function precheck(handler: UniversalHandler | undefined, kind: RpcRequestKind | 
 
 /** Writes an early refusal: in the protocol of the request when it is an RPC one (gRPC clients
  * get HTTP 200 and grpc-status), else as a Connect JSON error with the early HTTP status. */
-function writeEarly(res: NodeResponse, kind: RpcRequestKind | undefined, early: Early, error: ConnectError, requestId: string): void {
+function writeEarly(res: NodeResponse, kind: RpcRequestKind | undefined, early: Early, error: ConnectError, requestId: string, written: () => void): void {
   const grpcLike = kind !== undefined && kind.protocol !== "connect";
   const uRes = errorResponse(grpcLike ? kind : { protocol: "connect", enveloped: false, codec: "json", text: false }, error, new Headers({ "x-request-id": requestId, ...early.headers }));
   if (!grpcLike && early.status !== undefined) uRes.status = early.status;
-  void universalResponseToNodeResponse(kind?.text ? textResponse(kind, uRes) : uRes, res as http.ServerResponse).catch(() => undefined);
+  void universalResponseToNodeResponse(afterBody(kind?.text ? textResponse(kind, uRes) : uRes, written), res as http.ServerResponse).catch(() => undefined);
 }
 
 /** Prepares the request, runs connect-es's handler, and fixes up its answer. */
@@ -235,6 +250,21 @@ async function checkJsonQuery(uReq: UniversalServerRequest, limits: RpcLimits): 
 
 function tooLarge(limits: RpcLimits): ConnectError {
   return connectError(Code.ResourceExhausted, "MESSAGE_TOO_LARGE", `The request message is larger than ${limits.messageBytesMax} bytes.`);
+}
+
+/** `res` whose body calls `done` once it has been read to its end (or abandoned). */
+function afterBody(res: UniversalServerResponse, done: () => void): UniversalServerResponse {
+  const body = res.body;
+  return {
+    ...res,
+    body: (async function* () {
+      try {
+        if (body) yield* body;
+      } finally {
+        done();
+      }
+    })(),
+  };
 }
 
 function textResponse(kind: RpcRequestKind, res: UniversalServerResponse): UniversalServerResponse {

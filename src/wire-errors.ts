@@ -113,10 +113,18 @@ function decodeStatusDetails(bytes: Uint8Array): RawDetail[] {
   return details;
 }
 
+/** gRPC's percent-encoding of grpc-message: bytes outside printable ASCII, and "%", as %XX of
+ * their UTF-8 encoding; everything else as is (clients such as grpc-js decode only that). */
+export function grpcPercentEncode(text: string): string {
+  let out = "";
+  for (const b of Buffer.from(text, "utf8")) out += b >= 0x20 && b <= 0x7e && b !== 0x25 ? String.fromCharCode(b) : `%${b.toString(16).toUpperCase().padStart(2, "0")}`;
+  return out;
+}
+
 /** Sets grpc-status, grpc-message and grpc-status-details-bin on `target` (trailers). */
 export function setGrpcStatus(target: Headers, error: ConnectError): void {
   target.set("grpc-status", String(error.code));
-  target.set("grpc-message", encodeURIComponent(error.rawMessage));
+  target.set("grpc-message", grpcPercentEncode(error.rawMessage));
   target.set("grpc-status-details-bin", encodeBinaryHeader(encodeStatus(error)));
 }
 
