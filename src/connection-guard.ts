@@ -17,10 +17,9 @@ import type { Limits } from "./limits";
 import type { Logger } from "./logger";
 import type { Metrics } from "./metrics";
 
-export type GuardLimits = Pick<
-  Limits,
-  "connectionIdleMs" | "http1HeadersTimeoutMs" | "http1RequestTimeoutMs" | "http2ClientResetsMax" | "http2ClientResetWindowMs"
->;
+export type GuardLimits = {
+  readonly [K in keyof Pick<Limits, "connectionIdleMs" | "http1HeadersTimeoutMs" | "http1RequestTimeoutMs" | "http2ClientResetsMax" | "http2ClientResetWindowMs">]: number;
+};
 
 interface Http1Timers {
   headers?: NodeJS.Timeout;
@@ -77,12 +76,16 @@ export class ConnectionGuard {
     };
     let windowStartMs = Date.now();
     let resets = 0;
+    let calmed = false;
     session.on("stream", (stream: http2.ServerHttp2Stream) => {
       if (open++ === 0) clearTimeout(idle);
       stream.once("aborted", () => {
         const now = Date.now();
         if (now - windowStartMs > this.limits.http2ClientResetWindowMs) [windowStartMs, resets] = [now, 0];
-        if (++resets > this.limits.http2ClientResetsMax) this.calm(session);
+        if (++resets > this.limits.http2ClientResetsMax && !calmed) {
+          calmed = true;
+          this.calm(session);
+        }
       });
       stream.once("close", () => {
         if (--open === 0 && !session.closed) armIdle();
@@ -96,7 +99,9 @@ export class ConnectionGuard {
     if (session.destroyed) return;
     this.metrics?.http2Goaways.inc({ reason: "RAPID_RESET" });
     this.logger.warn({ remoteAddress: session.socket?.remoteAddress, resetsMax: this.limits.http2ClientResetsMax }, "http2 connection closed: too many stream resets");
-    session.destroy(undefined, http2.constants.NGHTTP2_ENHANCE_YOUR_CALM);
+    // GOAWAY first, then the socket: destroy() alone may not get the frame out.
+    session.goaway(http2.constants.NGHTTP2_ENHANCE_YOUR_CALM);
+    setImmediate(() => session.destroy());
   }
 
   private armHeaders(socket: net.Socket, timers: Http1Timers, ms: number): void {

@@ -36,7 +36,7 @@ type NodeRequest = http.IncomingMessage | http2.Http2ServerRequest;
 type NodeResponse = http.ServerResponse | http2.Http2ServerResponse;
 export type NodeHandler = (req: NodeRequest, res: NodeResponse) => void;
 
-export type RpcLimits = Pick<Limits, "messageBytesMax" | "deadlineMsDefault" | "deadlineMsMax" | "streamDeadlineMsDefault" | "streamDeadlineMsMax" | "deadlineGraceMs" | "http2RequestTimeoutMs" | "jsonDepthMax">;
+export type RpcLimits = { readonly [K in keyof Pick<Limits, "messageBytesMax" | "deadlineMsDefault" | "deadlineMsMax" | "streamDeadlineMsDefault" | "streamDeadlineMsMax" | "deadlineGraceMs" | "http2RequestTimeoutMs" | "jsonDepthMax">]: number };
 
 export interface RpcAdapterOptions {
   routes: (router: ConnectRouter) => void;

@@ -23,7 +23,7 @@ export type HttpHandler = (req: http.IncomingMessage | http2.Http2ServerRequest,
 export type HttpRoute = (req: http.IncomingMessage | http2.Http2ServerRequest, res: http.ServerResponse | http2.Http2ServerResponse) => boolean | Promise<boolean>;
 
 /** The limits the server applies (tests shorten the time limits). */
-export type ServerLimits = Pick<
+export type ServerLimits = Numbers<Pick<
   Limits,
   | "messageBytesMax"
   | "deadlineMsDefault"
@@ -42,7 +42,9 @@ export type ServerLimits = Pick<
   | "http1RequestTimeoutMs"
   | "http1KeepAliveTimeoutMs"
   | "jsonDepthMax"
->;
+>>;
+
+type Numbers<T> = { readonly [K in keyof T]: number };
 
 export interface ServerOptions {
   config: Pick<Config, "host" | "port" | "tls">;
