@@ -189,7 +189,7 @@ async function dispatch(
   }
   response.header ??= new Headers();
   header.forEach((value, key) => response.header!.set(key, value));
-  response = rewriteResponseError(kind, response, (error) => (call.observed ? undefined : refuse(error)));
+  response = await rewriteResponseError(kind, response, (error) => (call.observed ? undefined : refuse(error)));
   return { response: kind.text ? textResponse(kind, response) : response, timeoutMs: timeout.ok ? timeout.timeoutMs : 0 };
 }
 

@@ -133,7 +133,8 @@ export async function listen(opts: ServerOptions): Promise<ListeningServer> {
     secure.on("request", (req: http.IncomingMessage | http2.Http2ServerRequest, res: http.ServerResponse | http2.Http2ServerResponse) => {
       if (req.httpVersionMajor === 1) guard.onHttp1Request(req as http.IncomingMessage, res as http.ServerResponse);
     });
-    secure.setTimeout(limits.connectionIdleMs);
+    // No secure.setTimeout: it would destroy an HTTP/2 session with a quiet stream (a watch); the
+    // guard closes sessions without streams, and HTTP/1.1 sockets between requests.
     listener = secure;
   } else {
     const h2 = http2.createServer({ settings: h2settings, maxSessionMemory: 32 }, handler as (req: http2.Http2ServerRequest, res: http2.Http2ServerResponse) => void);

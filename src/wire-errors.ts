@@ -203,12 +203,12 @@ export function errorResponse(kind: RpcRequestKind, error: ConnectError, header 
 /** Called with each error a response carries; returns its replacement, or undefined to keep it. */
 export type ErrorRewrite = (error: ConnectError) => ConnectError | undefined;
 
-/** `res` with its error (if any) passed through `rewrite`. Bodies are read as they stream; only
- * the error part (a Connect unary body, a trailer) is decoded. */
-export function rewriteResponseError(kind: RpcRequestKind, res: UniversalServerResponse, rewrite: ErrorRewrite): UniversalServerResponse {
+/** `res` with its error (if any) passed through `rewrite`. Only the error part (a Connect unary
+ * error body, read now, whole; a trailer, when the body streams past it) is decoded. */
+export async function rewriteResponseError(kind: RpcRequestKind, res: UniversalServerResponse, rewrite: ErrorRewrite): Promise<UniversalServerResponse> {
   if (kind.protocol === "connect" && !kind.enveloped) {
     if (res.status === 200 || !res.body) return res;
-    return { ...res, body: rewriteConnectUnary(res, rewrite) };
+    return rewriteConnectUnary(res, rewrite);
   }
   if (kind.protocol === "grpc") {
     const trailer = res.trailer ?? new Headers();
@@ -217,7 +217,7 @@ export function rewriteResponseError(kind: RpcRequestKind, res: UniversalServerR
   return { ...res, body: rewriteFinalFrame(kind, res.body, rewrite) };
 }
 
-async function* rewriteConnectUnary(res: UniversalServerResponse, rewrite: ErrorRewrite): AsyncGenerator<Uint8Array> {
+async function rewriteConnectUnary(res: UniversalServerResponse, rewrite: ErrorRewrite): Promise<UniversalServerResponse> {
   const chunks: Uint8Array[] = [];
   for await (const chunk of res.body!) chunks.push(chunk);
   const original = Buffer.concat(chunks);
@@ -228,14 +228,12 @@ async function* rewriteConnectUnary(res: UniversalServerResponse, rewrite: Error
     parsed = undefined;
   }
   const replacement = parsed ? rewrite(parsed) : undefined;
-  if (!replacement) {
-    yield original;
-    return;
-  }
+  if (!replacement) return { ...res, body: single(original) };
   const body = Buffer.from(JSON.stringify(connectErrorJson(replacement)), "utf8");
-  res.header?.set("content-length", String(body.byteLength));
-  res.header?.delete("content-encoding");
-  yield body;
+  const header = new Headers(res.header);
+  header.set("content-length", String(body.byteLength));
+  header.delete("content-encoding");
+  return { ...res, status: HTTP_STATUS[replacement.code] ?? 500, header, body: single(body) };
 }
 
 function rewriteGrpcTrailer(trailer: Headers, rewrite: ErrorRewrite): void {

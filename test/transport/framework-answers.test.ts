@@ -115,6 +115,8 @@ describe("answers given before any handler", () => {
     const id = `test-${label.replace(/[^a-z]+/gi, "-")}`.slice(0, 60);
     const res = await call(id);
     expect(grpcStatus(res) ?? connectCodeOf(res)).toBe(code);
+    // The HTTP status agrees with the code (Connect), or is 200 (gRPC: the code is in the trailers).
+    expect(res.status).toBe(({ resource_exhausted: 429, invalid_argument: 400, unimplemented: 501 } as Record<string, number>)[code] ?? 200);
     expect(reasonOf(res)).toBe(reason);
     expect(res.headers["x-request-id"]).toBe(id);
     await waitFor(() => lines.some((l) => l.requestId === id && l.reason === reason));
