@@ -5,7 +5,7 @@ import { createGrpcTransport, Http2SessionManager } from "@connectrpc/connect-no
 import { AuthService } from "../gen/bank/v1/auth_service_pb";
 import { AccountService } from "../gen/bank/v1/account_service_pb";
 import { TransactionService } from "../gen/bank/v1/transaction_service_pb";
-import { Health } from "../gen/health/v1/health_pb";
+import { Health } from "../gen/grpc/health/v1/health_pb";
 
 export interface Clients {
   auth: Client<typeof AuthService>;

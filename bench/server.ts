@@ -7,7 +7,7 @@ import * as net from "node:net";
 import * as path from "node:path";
 import { createClient } from "@connectrpc/connect";
 import { createGrpcTransport } from "@connectrpc/connect-node";
-import { Health, HealthCheckResponse_ServingStatus } from "../gen/health/v1/health_pb";
+import { Health, HealthCheckResponse_ServingStatus } from "../gen/grpc/health/v1/health_pb";
 
 export const ROOT = path.resolve(__dirname, "..", "..");
 export const DIST = path.join(ROOT, "dist");

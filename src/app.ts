@@ -1,7 +1,8 @@
 // The composition root: configuration -> database -> migrations -> services -> server, and the
 // graceful drain. Tests build the same app on port 0.
 import { setMaxListeners } from "node:events";
-import type { ConnectRouter, Interceptor } from "@connectrpc/connect";
+import { Code, type ConnectRouter, type Interceptor } from "@connectrpc/connect";
+import { connectError } from "./errors";
 import type { DescService } from "@bufbuild/protobuf";
 import type { Config } from "./config";
 import { Database } from "./db/database";
@@ -13,7 +14,7 @@ import { listen, type HttpRoute, type ListeningServer } from "./server";
 import { corsWrap } from "./cors";
 import { HealthState, healthRoutes } from "./services/health";
 import { ReflectionIndex, reflectionRoutes } from "./services/reflection";
-import { Health } from "../gen/health/v1/health_pb";
+import { Health } from "../gen/grpc/health/v1/health_pb";
 import { file_bank_v1_error_info } from "../gen/bank/v1/error_info_pb";
 import { AuthService } from "../gen/bank/v1/auth_service_pb";
 import { AccountService } from "../gen/bank/v1/account_service_pb";
@@ -89,6 +90,7 @@ export async function startApp(config: Readonly<Config>, opts: StartOptions = {}
   const server = await listen({
     config,
     logger,
+    metrics,
     shutdownSignal: shutdown.signal,
     interceptors: [
       observeInterceptor({
@@ -128,7 +130,8 @@ export async function startApp(config: Readonly<Config>, opts: StartOptions = {}
             setTimeout(resolve, limits.shutdownDrainMs).unref();
           });
         }
-        shutdown.abort();
+        // Calls still running (streams, mostly) end with this: the client retries elsewhere.
+        shutdown.abort(connectError(Code.Unavailable, "SERVER_DRAINING", "The server is shutting down; retry on another instance."));
         await server.close(1_000);
         for (const m of modules) await m.stop?.();
         await db.close();

@@ -49,12 +49,18 @@ const commands: Record<string, Command> = {
   serve: async (config) => {
     const app = await startApp(config);
     await new Promise<void>((resolve) => {
+      let draining = false;
+      // Handlers stay installed during the drain: a second signal must not kill the process
+      // half-way (Ctrl-C under `npm start` delivers SIGINT twice: from the terminal to the whole
+      // process group, and forwarded by npm).
       const stop = (signal: string) => {
+        if (draining) return;
+        draining = true;
         app.logger.info({ signal }, "draining");
         resolve();
       };
-      process.once("SIGTERM", () => stop("SIGTERM"));
-      process.once("SIGINT", () => stop("SIGINT"));
+      process.on("SIGTERM", () => stop("SIGTERM"));
+      process.on("SIGINT", () => stop("SIGINT"));
     });
     await app.shutdown();
     return 0;

@@ -64,18 +64,14 @@ export function toConnectError(err: unknown, correlationId: string): MappedError
   if (err instanceof DomainError) {
     return { error: connectError(err.code, err.reason, err.message, err.metadata), unexpected: false };
   }
-  if (err instanceof ConnectError) {
-    // Raised by the framework (size limits, deadlines, bad encoding) or already mapped.
-    // Internal errors from the framework may carry a cause's message: replace it.
-    if (err.code === Code.Internal || err.code === Code.Unknown) return { error: internal(correlationId), unexpected: true };
-    if (err.findDetails(ErrorInfoSchema).length > 0) return { error: err, unexpected: false };
-    return { error: connectError(err.code, frameworkReason(err.code), err.rawMessage, {}), unexpected: false };
-  }
+  if (err instanceof ConnectError) return frameworkError(err, correlationId);
   if (err instanceof CallAbortedError) {
-    // The call's deadline passed (or its client went away) before its work committed: nothing
-    // was written. Connect aborts the signal with the ConnectError it answers with.
-    const code = err.reason instanceof ConnectError ? err.reason.code : Code.DeadlineExceeded;
-    return { error: connectError(code, code === Code.Canceled ? "CANCELED" : "DEADLINE_EXCEEDED", "The call ended before its work was done; nothing was written.", {}), unexpected: false };
+    // The call's deadline passed, the server began to drain, or the client went away before its
+    // work committed: nothing was written. The signal's reason says which.
+    if (err.reason instanceof ConnectError) return frameworkError(err.reason, correlationId);
+    const canceled = (err.reason as { name?: string } | undefined)?.name === "AbortError";
+    const code = canceled ? Code.Canceled : Code.DeadlineExceeded;
+    return { error: connectError(code, canceled ? "CANCELED" : "DEADLINE_EXCEEDED", "The call ended before its work was done; nothing was written.", {}), unexpected: false };
   }
   if (err instanceof DatabaseUnavailableError || classifyDbError(err) === "unavailable") {
     return {
@@ -94,6 +90,37 @@ export function toConnectError(err: unknown, correlationId: string): MappedError
 
 function internal(correlationId: string): ConnectError {
   return connectError(Code.Internal, "INTERNAL", `Internal error (correlation id ${correlationId}).`, { correlation_id: correlationId });
+}
+
+/**
+ * Maps an error raised by connect-es itself (size limits, deadlines, undecodable bodies) or one
+ * already mapped (it carries an ErrorInfo). connect-es reports a body that is not valid binary
+ * protobuf as INTERNAL ("parse binary: ..."), a decompression failure as INTERNAL or
+ * INVALID_ARGUMENT, and JSON that does not fit the message as INVALID_ARGUMENT with a message that
+ * may quote the offending value (a password, say): a malformed request is the client's error
+ * (API.md: INVALID_ARGUMENT with a reason), and its message names at most the field.
+ */
+export function frameworkError(err: ConnectError, correlationId: string): MappedError {
+  if (err.findDetails(ErrorInfoSchema).length > 0) return { error: err, unexpected: false };
+  const raw = err.rawMessage;
+  if (err.code === Code.Internal && (raw.startsWith("parse binary:") || raw === "decompression failed" || raw.startsWith("received compressed envelope"))) {
+    return { error: connectError(Code.InvalidArgument, "MALFORMED_REQUEST", "The request body is not a valid encoding of this method's request message."), unexpected: false };
+  }
+  if (err.code === Code.Internal || err.code === Code.Unknown) return { error: internal(correlationId), unexpected: true };
+  if (err.code === Code.InvalidArgument) return { error: malformed(raw), unexpected: false };
+  if (raw.startsWith("protocol error:")) return { error: connectError(err.code, "MALFORMED_REQUEST", `The request is malformed: ${raw.slice(16)}.`), unexpected: false };
+  return { error: connectError(err.code, frameworkReason(err.code), raw, {}), unexpected: false };
+}
+
+function malformed(raw: string): ConnectError {
+  if (raw.startsWith("protocol error:") || raw === "decompression failed") {
+    return connectError(Code.InvalidArgument, "MALFORMED_REQUEST", `The request is malformed: ${raw.replace(/^protocol error: /, "")}.`);
+  }
+  // JSON that does not fit the message (a fractional or non-numeric int64, a wrong type, an
+  // unknown enum name): name the field, never echo the value.
+  const field = /field ([A-Za-z0-9_.]+)/.exec(raw)?.[1];
+  const message = field ? `The request body does not fit the method's request message: field ${field} has an invalid value.` : "The request body is not a valid JSON encoding of the method's request message.";
+  return connectError(Code.InvalidArgument, "MALFORMED_REQUEST", message, field ? { field } : {});
 }
 
 function frameworkReason(code: Code): string {

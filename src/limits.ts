@@ -8,19 +8,55 @@ export const limits = {
    * response (measured by test/ledger/batch-transfer.test.ts); a page of 500 statement entries
    * is well under 512 KiB. 2 MiB fits them and still refuses memory abuse. */
   messageBytesMax: 2 * 1024 * 1024,
-  /** Longest deadline a client may ask for; longer (or none) is clamped to this, so that no
-   * call can hold a database connection or a lock for longer. */
+  /** Longest deadline a unary call may have: a client asking for more (many default to 60 s or
+   * more) gets this instead, never a refusal, so that no call holds a database connection or a
+   * lock for longer. */
   deadlineMsMax: 30_000,
-  /** Deadline applied when the client sends none (grpc-timeout / connect-timeout-ms). */
+  /** Deadline of a unary call whose client sends none (grpc-timeout / connect-timeout-ms). */
   deadlineMsDefault: 15_000,
+  /** Duration of a streaming call (WatchAccount, Health.Watch, reflection) whose client names no
+   * deadline. A watch is meant to run until the client cancels; ending it after an hour bounds
+   * what a forgotten stream holds, and a watcher resumes from its last cursor. */
+  streamDeadlineMsDefault: 60 * 60_000,
+  /** Longest duration a streaming call may ask for; more is clamped to this. */
+  streamDeadlineMsMax: 24 * 60 * 60_000,
+  /** A handler still running this long after its call's deadline has its stream reset by the
+   * transport (the client stopped waiting at the deadline; the socket or stream is freed). */
+  deadlineGraceMs: 5_000,
   /** HTTP/2 streams per connection. Bounds the work one client can put in flight at once. */
   http2MaxConcurrentStreams: 100,
-  /** Idle connections are closed after this: frees sockets of clients that went away. */
+  /** Streams a client may reset (cancel) on one HTTP/2 connection within the window below before
+   * the connection is closed with GOAWAY (ENHANCE_YOUR_CALM). Opening and cancelling streams in
+   * a loop ("rapid reset", CVE-2023-44487) costs the server work per stream while the client
+   * pays nothing; honest clients cancel a few calls (deadlines, users going away), not hundreds
+   * in seconds. */
+  http2ClientResetsMax: 200,
+  http2ClientResetWindowMs: 10_000,
+  /** Idle connections are closed after this: frees sockets of clients that went away. On HTTP/2
+   * the close is graceful (GOAWAY), so a long stream in progress keeps its connection. */
   connectionIdleMs: 60_000,
-  /** Whole-request timeout of the HTTP/1.1 server (Node's requestTimeout). */
-  http1RequestTimeoutMs: 35_000,
-  /** HTTP/1.1 headers must arrive within this (slowloris). */
+  /** Open connections at once (all protocols, TLS included); more are closed as they arrive.
+   * Each costs a file descriptor and some memory even when idle, and slow or idle connections
+   * are the cheapest way to exhaust a server (slowloris). Far above what one process serves. */
+  connectionsMax: 4_096,
+  /** A new connection must say which protocol it speaks (the HTTP/2 preface, or an HTTP/1.1
+   * request line) and a TLS client must finish its handshake within this. */
+  connectionHandshakeMs: 10_000,
+  /** HTTP/1.1 request headers must arrive in full within this, counted from the first byte of a
+   * connection or from the end of the previous response (slowloris). */
   http1HeadersTimeoutMs: 10_000,
+  /** An HTTP/1.1 request (headers and body) must arrive in full within this. Above the longest
+   * deadline, so an honest upload is never cut before its call would have ended anyway. */
+  http1RequestTimeoutMs: 35_000,
+  /** An idle HTTP/1.1 keep-alive connection is closed after this (Node's keepAliveTimeout). */
+  http1KeepAliveTimeoutMs: 5_000,
+  /** On HTTP/2, the request of a unary or server-streaming call (one message) must arrive in full
+   * within this; a stream that trickles its request is reset (slowloris over HTTP/2). */
+  http2RequestTimeoutMs: 35_000,
+  /** Deepest nesting of objects and arrays accepted in a JSON request. The deepest bankd message
+   * nests 6 levels in JSON; refusing deeper bodies before the full parse keeps a 1 MiB body of
+   * brackets (half a million levels) from costing a second of CPU before authentication. */
+  jsonDepthMax: 32,
   /** How long a graceful shutdown waits for in-flight calls before closing anyway. */
   shutdownDrainMs: 10_000,
   /** How long a browser may cache a CORS preflight answer. Chromium caps it at 2 hours, so

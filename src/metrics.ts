@@ -6,6 +6,8 @@ export interface Metrics {
   rpcTotal: Counter<"method" | "code">;
   rpcSeconds: Histogram<"method" | "code">;
   rpcInFlight: Gauge<"method">;
+  rpcRefused: Counter<"reason">;
+  http2Goaways: Counter<"reason">;
   dbTxSeconds: Histogram<"outcome">;
   dbTxRetries: Counter;
   dbPool: Gauge<"state">;
@@ -25,6 +27,8 @@ export function createMetrics(): Metrics {
     rpcTotal: new Counter({ name: "bankd_rpc_total", help: "RPCs completed, by method and Connect code.", labelNames: ["method", "code"], registers: [registry] }),
     rpcSeconds: new Histogram({ name: "bankd_rpc_duration_seconds", help: "RPC latency, by method and Connect code.", labelNames: ["method", "code"], buckets: latencyBuckets, registers: [registry] }),
     rpcInFlight: new Gauge({ name: "bankd_rpc_in_flight", help: "RPCs being served now.", labelNames: ["method"], registers: [registry] }),
+    rpcRefused: new Counter({ name: "bankd_rpc_refused_total", help: "RPCs answered by the transport before any handler ran (oversized or undecodable messages, bad timeouts, unsupported compression, JSON too deep, unknown methods), by ErrorInfo reason.", labelNames: ["reason"], registers: [registry] }),
+    http2Goaways: new Counter({ name: "bankd_http2_goaway_total", help: "HTTP/2 connections closed by bankd for abuse (too many stream resets), by reason.", labelNames: ["reason"], registers: [registry] }),
     dbTxSeconds: new Histogram({ name: "bankd_db_transaction_duration_seconds", help: "Database transaction time, by outcome (commit, rollback).", labelNames: ["outcome"], buckets: latencyBuckets, registers: [registry] }),
     dbTxRetries: new Counter({ name: "bankd_db_transaction_retries_total", help: "Transactions retried after a deadlock or serialization failure.", registers: [registry] }),
     dbPool: new Gauge({ name: "bankd_db_pool_connections", help: "Database pool connections by state (used, free, pending).", labelNames: ["state"], registers: [registry] }),

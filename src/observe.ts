@@ -1,12 +1,15 @@
-// The outermost interceptor: gives each call a request id and its CallInfo, refuses new calls
-// while draining, maps every thrown error through errors.ts, and writes one log line and the
-// metrics for each call.
-import { Code, createContextKey, type Interceptor, type StreamResponse, type UnaryResponse } from "@connectrpc/connect";
+// The outermost interceptor: gives each call its request id (the transport's, see
+// transport-call.ts) and its CallInfo, refuses new calls while draining, maps every thrown error
+// through errors.ts, and writes one log line and the metrics for each call. A call whose client
+// went away ends as canceled, logged as such: that is not a server error, whatever the handler
+// threw when its work was cut short.
+import { Code, ConnectError, createContextKey, type Interceptor, type StreamResponse, type UnaryResponse } from "@connectrpc/connect";
 import { randomUUID } from "node:crypto";
 import type { Logger } from "./logger";
 import type { Metrics } from "./metrics";
 import { callInfoKey, type CallInfo } from "./context";
-import { connectError, toConnectError } from "./errors";
+import { connectError, toConnectError, type MappedError } from "./errors";
+import { transportCallKey, type TransportCall } from "./transport-call";
 
 export interface ObserveDeps {
   logger: Logger;
@@ -19,17 +22,23 @@ export interface ObserveDeps {
 }
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,64}$/;
+
+/** The client's x-request-id when it is a sane token, else a fresh UUID. */
+export function requestIdOf(headerValue: string | null | undefined): string {
+  return headerValue && REQUEST_ID.test(headerValue) ? headerValue : randomUUID();
+}
 /** Health stays answerable while draining, so balancers see NOT_SERVING. */
 const HEALTH_SERVICE = "grpc.health.v1.Health";
 
 export function observeInterceptor(deps: ObserveDeps): Interceptor {
   return (next) => async (req) => {
     const method = req.method.parent.typeName + "/" + req.method.name;
-    const headerId = req.header.get("x-request-id") ?? "";
-    const requestId = REQUEST_ID.test(headerId) ? headerId : randomUUID();
+    const transport = req.contextValues.get(transportCallKey);
+    if (transport) transport.observed = true;
+    const requestId = transport?.requestId ?? requestIdOf(req.header.get("x-request-id"));
     const info: CallInfo = {
       requestId,
-      clientAddress: clientAddress(req.header, req.contextValues.get(remoteAddressKey), deps.trustProxy),
+      clientAddress: clientAddress(req.header, transport?.remoteAddress ?? req.contextValues.get(remoteAddressKey), deps.trustProxy),
       userAgent: (req.header.get("user-agent") ?? "").slice(0, 256),
       procedure: method,
     };
@@ -49,6 +58,7 @@ export function observeInterceptor(deps: ObserveDeps): Interceptor {
       if (counted) deps.inFlight.done();
       const line = { method, code: codeName, durationMs: Math.round(seconds * 1e6) / 1e3, requestId, userId: info.principal?.userId, protocol: req.header.get("content-type")?.split(";")[0] };
       if (err !== undefined) deps.logger.error({ ...line, err }, "rpc failed unexpectedly");
+      else if (code === Code.Canceled) deps.logger.info(line, "rpc canceled by the client");
       else deps.logger.info(line, "rpc");
     };
     try {
@@ -59,13 +69,13 @@ export function observeInterceptor(deps: ObserveDeps): Interceptor {
       res.header.set("x-request-id", requestId);
       if (res.stream) {
         streaming = true;
-        return wrapStream(res, requestId, finish);
+        return wrapStream(res, (err) => mapCallError(err, requestId, req.signal, transport), finish);
       }
       finish(0);
       return res as UnaryResponse;
     } catch (err) {
       if (streaming) throw err;
-      const mapped = toConnectError(err, requestId);
+      const mapped = mapCallError(err, requestId, req.signal, transport);
       mapped.error.metadata.set("x-request-id", requestId);
       finish(mapped.error.code, mapped.unexpected ? err : undefined);
       throw mapped.error;
@@ -73,14 +83,27 @@ export function observeInterceptor(deps: ObserveDeps): Interceptor {
   };
 }
 
-function wrapStream(res: StreamResponse, requestId: string, finish: (code: Code | 0, err?: unknown) => void): StreamResponse {
+/** Maps what a call threw; a call whose client went away ended because of that. */
+function mapCallError(err: unknown, requestId: string, signal: AbortSignal, transport: TransportCall | undefined): MappedError {
+  if (transport?.clientGone || (signal.aborted && isCanceled(signal.reason))) {
+    return { error: connectError(Code.Canceled, "CANCELED", "The client canceled the call."), unexpected: false };
+  }
+  return toConnectError(err, requestId);
+}
+
+function isCanceled(reason: unknown): boolean {
+  // By name: Node's AbortError may come from another realm (a DOMException), where instanceof fails.
+  return (reason as { name?: unknown } | undefined)?.name === "AbortError" || (reason instanceof ConnectError && reason.code === Code.Canceled);
+}
+
+function wrapStream(res: StreamResponse, map: (err: unknown) => MappedError, finish: (code: Code | 0, err?: unknown) => void): StreamResponse {
   const source = res.message;
   async function* guarded() {
     try {
       for await (const message of source) yield message;
       finish(0);
     } catch (err) {
-      const mapped = toConnectError(err, requestId);
+      const mapped = map(err);
       finish(mapped.error.code, mapped.unexpected ? err : undefined);
       throw mapped.error;
     }
@@ -88,7 +111,7 @@ function wrapStream(res: StreamResponse, requestId: string, finish: (code: Code 
   return { ...res, message: guarded() };
 }
 
-/** The socket's remote address, set by the Node adapter's contextValues hook. */
+/** The socket's remote address, for calls that do not come through rpc-adapter.ts. */
 export const remoteAddressKey = createContextKey<string>("", { description: "remote address" });
 
 function clientAddress(header: Headers, remote: string, trustProxy: boolean): string {

@@ -10,21 +10,46 @@ import * as http from "node:http";
 import * as http2 from "node:http2";
 import * as net from "node:net";
 import type { AddressInfo } from "node:net";
-import { connectNodeAdapter } from "@connectrpc/connect-node";
-import { createContextValues, type ConnectRouter, type Interceptor } from "@connectrpc/connect";
+import type { ConnectRouter, Interceptor } from "@connectrpc/connect";
 import type { Config } from "./config";
-import { limits } from "./limits";
+import { limits as defaultLimits, type Limits } from "./limits";
 import type { Logger } from "./logger";
-import { remoteAddressKey } from "./observe";
-import "./malformed-requests";
+import type { Metrics } from "./metrics";
+import { ConnectionGuard } from "./connection-guard";
+import { createRpcHandler } from "./rpc-adapter";
 
 export type HttpHandler = (req: http.IncomingMessage | http2.Http2ServerRequest, res: http.ServerResponse | http2.Http2ServerResponse) => void;
 /** Plain HTTP routes by path; return false to fall through to 404. */
 export type HttpRoute = (req: http.IncomingMessage | http2.Http2ServerRequest, res: http.ServerResponse | http2.Http2ServerResponse) => boolean | Promise<boolean>;
 
+/** The limits the server applies (tests shorten the time limits). */
+export type ServerLimits = Numbers<Pick<
+  Limits,
+  | "messageBytesMax"
+  | "deadlineMsDefault"
+  | "deadlineMsMax"
+  | "streamDeadlineMsDefault"
+  | "streamDeadlineMsMax"
+  | "deadlineGraceMs"
+  | "http2MaxConcurrentStreams"
+  | "http2ClientResetsMax"
+  | "http2ClientResetWindowMs"
+  | "http2RequestTimeoutMs"
+  | "connectionIdleMs"
+  | "connectionsMax"
+  | "connectionHandshakeMs"
+  | "http1HeadersTimeoutMs"
+  | "http1RequestTimeoutMs"
+  | "http1KeepAliveTimeoutMs"
+  | "jsonDepthMax"
+>>;
+
+type Numbers<T> = { readonly [K in keyof T]: number };
+
 export interface ServerOptions {
   config: Pick<Config, "host" | "port" | "tls">;
   logger: Logger;
+  metrics?: Metrics;
   routes: (router: ConnectRouter) => void;
   interceptors: Interceptor[];
   /** Plain HTTP routes, tried in order for requests that are not RPCs. */
@@ -32,6 +57,8 @@ export interface ServerOptions {
   /** Wraps the whole handler (CORS). */
   wrap?: (handler: HttpHandler) => HttpHandler;
   shutdownSignal: AbortSignal;
+  /** Defaults to src/limits.ts. */
+  limits?: ServerLimits;
 }
 
 export interface ListeningServer {
@@ -56,30 +83,33 @@ export function createHandler(opts: Omit<ServerOptions, "config">): HttpHandler 
       res.end("internal error\n");
     });
   };
-  const adapter = connectNodeAdapter({
+  const rpc = createRpcHandler({
     routes: opts.routes,
     interceptors: opts.interceptors,
-    readMaxBytes: limits.messageBytesMax,
-    writeMaxBytes: limits.messageBytesMax,
-    maxTimeoutMs: limits.deadlineMsMax,
-    // A zero balance is sent as "minorUnits": "0", not left out: JSON clients read what they see.
-    jsonOptions: { alwaysEmitImplicit: true },
     shutdownSignal: opts.shutdownSignal,
-    fallback: fallback as Parameters<typeof connectNodeAdapter>[0]["fallback"],
-    contextValues: (req) => createContextValues().set(remoteAddressKey, req.socket?.remoteAddress ?? ""),
+    logger: opts.logger,
+    metrics: opts.metrics,
+    limits: opts.limits ?? defaultLimits,
+    fallback,
   }) as HttpHandler;
-  return opts.wrap ? opts.wrap(adapter) : adapter;
+  return opts.wrap ? opts.wrap(rpc) : rpc;
 }
 
 export async function listen(opts: ServerOptions): Promise<ListeningServer> {
+  const limits = opts.limits ?? defaultLimits;
   const handler = createHandler(opts);
+  const guard = new ConnectionGuard(limits, opts.logger, opts.metrics);
   const sockets = new Set<net.Socket>();
   const sessions = new Set<http2.Http2Session>();
   const h2settings: http2.Settings = { maxConcurrentStreams: limits.http2MaxConcurrentStreams };
-  const trackSession = (session: http2.Http2Session) => {
+  const trackSession = (session: http2.ServerHttp2Session) => {
     sessions.add(session);
-    session.setTimeout(limits.connectionIdleMs, () => session.close());
+    guard.watchHttp2Session(session);
     session.on("close", () => sessions.delete(session));
+  };
+  const track = (socket: net.Socket) => {
+    sockets.add(socket);
+    socket.on("close", () => sockets.delete(socket));
   };
 
   let listener: net.Server;
@@ -92,28 +122,43 @@ export async function listen(opts: ServerOptions): Promise<ListeningServer> {
       ALPNProtocols: ["h2", "http/1.1"],
       settings: h2settings,
       maxSessionMemory: 32,
+      // A TLS client that never finishes its handshake holds a socket: bounded like the sniff.
+      handshakeTimeout: limits.connectionHandshakeMs,
     }, handler as (req: http2.Http2ServerRequest, res: http2.Http2ServerResponse) => void);
     secure.on("session", trackSession);
-    secure.on("secureConnection", (socket: net.Socket) => {
-      sockets.add(socket);
-      socket.on("close", () => sockets.delete(socket));
+    secure.on("secureConnection", (socket: net.Socket & { alpnProtocol?: string | false }) => {
+      track(socket);
+      if (socket.alpnProtocol !== "h2") guard.watchHttp1Socket(socket);
     });
-    secure.setTimeout(limits.connectionIdleMs);
+    secure.on("request", (req: http.IncomingMessage | http2.Http2ServerRequest, res: http.ServerResponse | http2.Http2ServerResponse) => {
+      if (req.httpVersionMajor === 1) guard.onHttp1Request(req as http.IncomingMessage, res as http.ServerResponse);
+    });
+    // No secure.setTimeout: it would destroy an HTTP/2 session with a quiet stream (a watch); the
+    // guard closes sessions without streams, and HTTP/1.1 sockets between requests.
     listener = secure;
   } else {
     const h2 = http2.createServer({ settings: h2settings, maxSessionMemory: 32 }, handler as (req: http2.Http2ServerRequest, res: http2.Http2ServerResponse) => void);
     h2.on("session", trackSession);
     h1 = http.createServer(
-      { requestTimeout: limits.http1RequestTimeoutMs, headersTimeout: limits.http1HeadersTimeoutMs, keepAliveTimeout: 5_000 },
+      // Node checks these only for sockets a listening server accepted itself; the guard enforces
+      // them for the sockets handed over here. Passed anyway, so that they are explicit.
+      { requestTimeout: limits.http1RequestTimeoutMs, headersTimeout: limits.http1HeadersTimeoutMs, keepAliveTimeout: limits.http1KeepAliveTimeoutMs },
       handler as http.RequestListener,
     );
     h1.timeout = limits.connectionIdleMs;
+    h1.on("request", (req: http.IncomingMessage, res: http.ServerResponse) => guard.onHttp1Request(req, res));
+    const server1 = h1;
     listener = net.createServer((socket) => {
-      sockets.add(socket);
-      socket.on("close", () => sockets.delete(socket));
-      sniffProtocol(socket, (isHttp2) => (isHttp2 ? h2 : h1!).emit("connection", socket));
+      const acceptedMs = Date.now();
+      track(socket);
+      sniffProtocol(socket, limits.connectionHandshakeMs, (isHttp2) => {
+        if (!isHttp2) guard.watchHttp1Socket(socket, acceptedMs);
+        (isHttp2 ? h2 : server1).emit("connection", socket);
+      });
     });
   }
+  // More connections than this are closed as they arrive (net.Server's own cap).
+  listener.maxConnections = limits.connectionsMax;
 
   await new Promise<void>((resolve, reject) => {
     listener.once("error", reject);
@@ -148,7 +193,7 @@ const PREFACE = Buffer.from("PRI * HTTP/2.0\r\n");
 
 /** Reads enough of the first bytes to tell the HTTP/2 preface from HTTP/1.1, then hands the
  * socket and those bytes to the matching server. */
-function sniffProtocol(socket: net.Socket, route: (isHttp2: boolean) => void): void {
+function sniffProtocol(socket: net.Socket, timeoutMs: number, route: (isHttp2: boolean) => void): void {
   let seen = Buffer.alloc(0);
   let routed = false;
   const onData = (chunk: Buffer) => {
@@ -172,7 +217,7 @@ function sniffProtocol(socket: net.Socket, route: (isHttp2: boolean) => void): v
     }
   };
   socket.on("data", onData);
-  socket.setTimeout(limits.http1HeadersTimeoutMs, () => {
+  socket.setTimeout(timeoutMs, () => {
     if (!routed) socket.destroy();
   });
 }

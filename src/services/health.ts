@@ -1,5 +1,10 @@
 // grpc.health.v1.Health: "" and every bank.v1 service are SERVING until the process drains,
 // then NOT_SERVING; an unknown service is NOT_FOUND (Check) or SERVICE_UNKNOWN (Watch).
+//
+// Watch sends the status, then every change, until its call ends: the client cancels, its
+// deadline passes (deadline_exceeded), or the process drains. A drain first turns the status
+// NOT_SERVING and then aborts the call; the change is sent before the stream ends (with the
+// drain's unavailable), because a balancer that watches must learn it.
 import { Code, ConnectError, type ConnectRouter, type HandlerContext } from "@connectrpc/connect";
 import { create } from "@bufbuild/protobuf";
 import {
@@ -7,7 +12,7 @@ import {
   HealthCheckResponseSchema,
   HealthCheckResponse_ServingStatus as Status,
   type HealthCheckResponse,
-} from "../../gen/health/v1/health_pb";
+} from "../../gen/grpc/health/v1/health_pb";
 import { EventEmitter } from "node:events";
 
 export class HealthState {
@@ -53,17 +58,22 @@ export function healthRoutes(state: HealthState) {
         const off = state.onChange(() => wake?.());
         const aborted = new Promise<void>((resolve) => ctx.signal.addEventListener("abort", () => resolve(), { once: true }));
         try {
-          while (!ctx.signal.aborted) {
+          for (;;) {
+            // The status is read before the abort is looked at: a drain changes it and aborts in
+            // the same tick, and the change must still go out.
             const status = state.status(req.service) ?? Status.SERVICE_UNKNOWN;
             if (status !== last) {
               last = status;
               yield create(HealthCheckResponseSchema, { status });
             }
+            if (ctx.signal.aborted) break;
             await Promise.race([new Promise<void>((resolve) => (wake = resolve)), aborted]);
           }
         } finally {
           off();
         }
+        // Ends with why the call ended: deadline_exceeded, canceled, or the drain's unavailable.
+        throw ctx.signal.reason;
       },
     });
 }

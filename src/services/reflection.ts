@@ -1,6 +1,11 @@
 // gRPC server reflection, v1 and v1alpha (same messages, two packages), so buf curl and grpcurl
 // work without .proto files. Answers from the descriptors compiled into gen/.
-import type { ConnectRouter } from "@connectrpc/connect";
+//
+// Files are found by the names their descriptors carry ("bank/v1/money.proto", the names in every
+// dependency list), so clients that resolve imports one file at a time find them. A request that
+// cannot be answered gets an error_response on the same stream, which goes on: one bad question
+// must not end a client's session.
+import type { ConnectRouter, HandlerContext } from "@connectrpc/connect";
 import {
   createRegistry,
   toBinary,
@@ -17,9 +22,11 @@ import * as v1alpha from "../../gen/grpc/reflection/v1alpha/reflection_pb";
 /** gRPC status code NOT_FOUND, used in ErrorResponse.error_code. */
 const GRPC_NOT_FOUND = 5;
 const GRPC_INVALID_ARGUMENT = 3;
+const GRPC_INTERNAL = 13;
 
 type Request = v1.ServerReflectionRequest;
 type Response = MessageInitShape<typeof v1.ServerReflectionResponseSchema>;
+type Base = { validHost: string; originalRequest: Request };
 
 export class ReflectionIndex {
   private readonly registry: Registry;
@@ -28,10 +35,11 @@ export class ReflectionIndex {
 
   /** `extraFiles`: files no service imports but clients need, such as the error details. */
   constructor(services: readonly DescService[], extraFiles: readonly DescFile[] = []) {
+    // Keyed by the descriptor's own name (with ".proto"); protobuf-es's DescFile.name drops it.
     const files = new Map<string, DescFile>();
     const add = (file: DescFile) => {
-      if (files.has(file.name)) return;
-      files.set(file.name, file);
+      if (files.has(file.proto.name)) return;
+      files.set(file.proto.name, file);
       file.dependencies.forEach(add);
     };
     services.forEach((s) => add(s.file));
@@ -49,16 +57,26 @@ export class ReflectionIndex {
 
   answer(req: Request): Response {
     const base = { validHost: req.host, originalRequest: req };
+    try {
+      return this.lookup(base, req);
+    } catch {
+      // A descriptor lookup that throws is a bug on our side, not the client's; the stream goes on.
+      return this.error(base, GRPC_INTERNAL, "reflection lookup failed");
+    }
+  }
+
+  private lookup(base: Base, req: Request): Response {
     const mr = req.messageRequest;
     switch (mr.case) {
       case "listServices":
         return { ...base, messageResponse: { case: "listServicesResponse", value: { service: this.services.map((name) => ({ name })) } } };
       case "fileByFilename":
-        return this.files(base, this.filesByName.get(mr.value), `file ${mr.value}`);
+        return this.files(base, this.fileNamed(mr.value), `file ${mr.value}`);
       case "fileContainingSymbol":
         return this.files(base, this.fileOfSymbol(mr.value), `symbol ${mr.value}`);
       case "fileContainingExtension": {
-        const ext = this.registry.getExtensionFor(this.registry.getMessage(mr.value.containingType)!, mr.value.extensionNumber);
+        const extendee = this.registry.getMessage(mr.value.containingType);
+        const ext = extendee ? this.registry.getExtensionFor(extendee, mr.value.extensionNumber) : undefined;
         return this.files(base, ext?.file, `extension ${mr.value.extensionNumber} of ${mr.value.containingType}`);
       }
       case "allExtensionNumbersOfType": {
@@ -75,6 +93,12 @@ export class ReflectionIndex {
     }
   }
 
+  /** By the descriptor's name; the name without ".proto" is accepted too (older bankd answered
+   * only that form, and some scripts may use it). */
+  private fileNamed(name: string): DescFile | undefined {
+    return this.filesByName.get(name) ?? this.filesByName.get(`${name}.proto`);
+  }
+
   private fileOfSymbol(symbol: string): DescFile | undefined {
     const desc = this.registry.get(symbol);
     if (desc) return desc.file;
@@ -85,7 +109,7 @@ export class ReflectionIndex {
   }
 
   /** The file and everything it imports, dependencies first. */
-  private files(base: { validHost: string; originalRequest: Request }, file: DescFile | undefined, what: string): Response {
+  private files(base: Base, file: DescFile | undefined, what: string): Response {
     if (!file) return this.error(base, GRPC_NOT_FOUND, `${what} not found`);
     const ordered: DescFile[] = [];
     const seen = new Set<string>();
@@ -100,7 +124,7 @@ export class ReflectionIndex {
     return { ...base, messageResponse: { case: "fileDescriptorResponse", value: { fileDescriptorProto } } };
   }
 
-  private error(base: { validHost: string; originalRequest: Request }, errorCode: number, errorMessage: string): Response {
+  private error(base: Base, errorCode: number, errorMessage: string): Response {
     return { ...base, messageResponse: { case: "errorResponse", value: { errorCode, errorMessage } } };
   }
 }
@@ -108,18 +132,40 @@ export class ReflectionIndex {
 export function reflectionRoutes(index: ReflectionIndex) {
   return (router: ConnectRouter) => {
     router.service(v1.ServerReflection, {
-      async *serverReflectionInfo(requests) {
-        for await (const req of requests) yield create(v1.ServerReflectionResponseSchema, index.answer(req));
+      async *serverReflectionInfo(requests, ctx) {
+        for await (const req of untilAborted(requests, ctx)) yield create(v1.ServerReflectionResponseSchema, index.answer(req));
       },
     });
     // v1alpha has the same wire format; only the package differs.
     router.service(v1alpha.ServerReflection, {
-      async *serverReflectionInfo(requests) {
-        for await (const req of requests) {
+      async *serverReflectionInfo(requests, ctx) {
+        for await (const req of untilAborted(requests, ctx)) {
           const answer = index.answer(req as unknown as Request);
           yield create(v1alpha.ServerReflectionResponseSchema, { ...answer, originalRequest: req } as unknown as MessageInitShape<typeof v1alpha.ServerReflectionResponseSchema>);
         }
       },
     });
   };
+}
+
+/** The client's requests until the call's signal fires (its deadline, the client going away, or
+ * the drain); then the signal's reason is thrown, so the stream ends with that code instead of
+ * waiting for a request that may never come. */
+async function* untilAborted<T>(requests: AsyncIterable<T>, ctx: HandlerContext): AsyncGenerator<T> {
+  const it = requests[Symbol.asyncIterator]();
+  const aborted = new Promise<never>((_, reject) => {
+    const fire = () => reject(ctx.signal.reason);
+    if (ctx.signal.aborted) fire();
+    else ctx.signal.addEventListener("abort", fire, { once: true });
+  });
+  aborted.catch(() => undefined);
+  try {
+    for (;;) {
+      const next = await Promise.race([it.next(), aborted]);
+      if (next.done) return;
+      yield next.value;
+    }
+  } finally {
+    void it.return?.();
+  }
 }

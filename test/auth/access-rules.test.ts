@@ -10,7 +10,7 @@ import { createConnectTransport } from "@connectrpc/connect-node";
 import { AccessSchema, Role } from "../../gen/bank/v1/access_pb";
 import { AdminService } from "../../gen/bank/v1/admin_service_pb";
 import { AuditService } from "../../gen/bank/v1/audit_service_pb";
-import { Health, HealthCheckResponse_ServingStatus as Status } from "../../gen/health/v1/health_pb";
+import { Health, HealthCheckResponse_ServingStatus as Status } from "../../gen/grpc/health/v1/health_pb";
 import { ServerReflection } from "../../gen/grpc/reflection/v1/reflection_pb";
 import { bankServices } from "../../src/app";
 import { callInfoKey, type Principal } from "../../src/context";

@@ -15,7 +15,7 @@ import { AccountType } from "../../gen/bank/v1/account_pb";
 import { AccountService } from "../../gen/bank/v1/account_service_pb";
 import { AuthService } from "../../gen/bank/v1/auth_service_pb";
 import { TransactionService } from "../../gen/bank/v1/transaction_service_pb";
-import { Health } from "../../gen/health/v1/health_pb";
+import { Health } from "../../gen/grpc/health/v1/health_pb";
 import { bankServices } from "../../src/app";
 import { engines } from "../support/db";
 import { client, startTestApp, type TestApp } from "../support/app";

@@ -12,7 +12,7 @@ import { getOption, hasOption, type DescMethod } from "@bufbuild/protobuf";
 import { access, Role } from "../../gen/bank/v1/access_pb";
 import { bankServices } from "../../src/app";
 import { accessRule, isGoverned } from "../../src/auth/interceptor";
-import { Health } from "../../gen/health/v1/health_pb";
+import { Health } from "../../gen/grpc/health/v1/health_pb";
 import { DOCUMENT_FILE, DocumentValidator, loadDocument, operations, resolve, type Schema } from "./support";
 
 const run = promisify(execFile);

@@ -6,7 +6,7 @@ import * as net from "node:net";
 import { spawn } from "node:child_process";
 import { Code, ConnectError } from "@connectrpc/connect";
 import { AuthService } from "../../gen/bank/v1/auth_service_pb";
-import { Health, HealthCheckResponse_ServingStatus as Status } from "../../gen/health/v1/health_pb";
+import { Health, HealthCheckResponse_ServingStatus as Status } from "../../gen/grpc/health/v1/health_pb";
 import { client, startTestApp } from "../support/app";
 import { createTestDatabase } from "../support/db";
 

@@ -6,7 +6,7 @@ import * as tls from "node:tls";
 import { execFileSync } from "node:child_process";
 import { createClient } from "@connectrpc/connect";
 import { createConnectTransport, createGrpcTransport } from "@connectrpc/connect-node";
-import { Health, HealthCheckResponse_ServingStatus as Status } from "../../gen/health/v1/health_pb";
+import { Health, HealthCheckResponse_ServingStatus as Status } from "../../gen/grpc/health/v1/health_pb";
 import { startTestApp, type TestApp } from "../support/app";
 
 let t: TestApp;

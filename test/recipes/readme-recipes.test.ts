@@ -15,6 +15,8 @@ import { AuthService } from "../../gen/bank/v1/auth_service_pb";
 import { AccountService } from "../../gen/bank/v1/account_service_pb";
 import { TransactionService } from "../../gen/bank/v1/transaction_service_pb";
 import { TransactionType } from "../../gen/bank/v1/transaction_pb";
+import { ErrorInfoSchema } from "../../gen/bank/v1/error_info_pb";
+import { fromBinary } from "@bufbuild/protobuf";
 
 const README = path.resolve("README.md");
 const DOC_BASE_URL = "http://127.0.0.1:8080";
@@ -91,7 +93,9 @@ describe.each(engines())("README buf curl recipes on %s", (engine) => {
     const listed = run.stdout.split(new RegExp(`^${MARKER} 1\\.1$`, "m"))[0]!;
     expect(listed).toContain("bank.v1.TransactionService");
     expect(listed).toContain("grpc.reflection.v1.ServerReflection");
-    expect(run.stderr).toMatch(/INSUFFICIENT_FUNDS|failed_precondition/);
+    // The refusal prints its code and its ErrorInfo reason (Connect: bankd puts it under "debug").
+    expect(run.stderr).toContain('"code": "failed_precondition"');
+    expect(run.stderr).toContain('"reason": "INSUFFICIENT_FUNDS"');
     for (const output of run.runs) {
       expect(output).toContain("refused, as expected");
       // The retried transfer printed the same transaction id twice.
@@ -122,6 +126,28 @@ describe.each(engines())("README buf curl recipes on %s", (engine) => {
     expect(run.emails[0]).not.toBe(run.emails[1]);
     for (const email of run.emails) await checkState(t, text, email);
   }, 120_000);
+});
+
+describe.each(engines())("README's word on buf curl over gRPC, on %s", (engine) => {
+  let t: TestApp;
+  beforeAll(async () => {
+    t = await startTestApp(engine);
+  });
+  afterAll(async () => t.stop());
+
+  // README: with --protocol grpc, buf curl prints the ErrorInfo detail's type and bytes but no
+  // decoded reason. The bytes are the ErrorInfo all the same.
+  test("--protocol grpc: the detail is bank.v1.ErrorInfo, printed as bytes", async () => {
+    const run = await runBash(
+      `export PATH="${path.resolve("node_modules/.bin")}:$PATH"; buf curl --http2-prior-knowledge --protocol grpc -d '{"email": "nobody@example.com", "password": "not the password 42"}' ${t.baseUrl}/bank.v1.AuthService/Login`,
+    );
+    expect(run.code).not.toBe(0);
+    const printed = JSON.parse(run.stderr) as { code: string; details: { type: string; value: string; debug?: unknown }[] };
+    expect(printed.code).toBe("unauthenticated");
+    expect(printed.details[0]!.type).toBe("bank.v1.ErrorInfo");
+    expect(printed.details[0]!.debug).toBeUndefined();
+    expect(fromBinary(ErrorInfoSchema, Buffer.from(printed.details[0]!.value, "base64")).reason).toBe("INVALID_CREDENTIALS");
+  }, 60_000);
 });
 
 /** What one run of the recipes did, seen through the API: one transfer in the statement, even

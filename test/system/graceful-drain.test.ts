@@ -4,7 +4,7 @@
 // process exits 0 within its limit (drain + close grace + final audit sealing, src/limits.ts).
 import { Code } from "@connectrpc/connect";
 import { TransactionService } from "../../gen/bank/v1/transaction_service_pb";
-import { HealthCheckResponse_ServingStatus as Status } from "../../gen/health/v1/health_pb";
+import { HealthCheckResponse_ServingStatus as Status } from "../../gen/grpc/health/v1/health_pb";
 import { limits } from "../../src/limits";
 import { BankdProcess } from "./support/bankd-process";
 import { api, setupBank, viewError, type ErrorView } from "./support/bank-api";

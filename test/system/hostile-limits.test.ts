@@ -10,7 +10,7 @@ import * as zlib from "node:zlib";
 import { create, toBinary } from "@bufbuild/protobuf";
 import { AuthService } from "../../gen/bank/v1/auth_service_pb";
 import { GetBalanceRequestSchema } from "../../gen/bank/v1/account_service_pb";
-import { HealthCheckRequestSchema } from "../../gen/health/v1/health_pb";
+import { HealthCheckRequestSchema } from "../../gen/grpc/health/v1/health_pb";
 import { limits } from "../../src/limits";
 import { BankdProcess } from "./support/bankd-process";
 import { api, setupBank, viewError, type Bank } from "./support/bank-api";

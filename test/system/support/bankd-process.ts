@@ -11,7 +11,7 @@ import * as http from "node:http";
 import { spawn, type ChildProcess } from "node:child_process";
 import { createClient } from "@connectrpc/connect";
 import { createConnectTransport } from "@connectrpc/connect-node";
-import { Health, HealthCheckResponse_ServingStatus as Status } from "../../../gen/health/v1/health_pb";
+import { Health, HealthCheckResponse_ServingStatus as Status } from "../../../gen/grpc/health/v1/health_pb";
 import { FAST_ARGON2 } from "../../support/app";
 import { freePort } from "./ports";
 import { sleep } from "./rng";
