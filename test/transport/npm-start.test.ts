@@ -32,7 +32,7 @@ async function startNpm(command: string[], db: TestDatabase): Promise<Started> {
   const url = await new Promise<string>((resolve, reject) => {
     const onData = (d: Buffer) => {
       output += d.toString();
-      const m = /"url":"(http:\/\/[^"]+)","database"/.exec(output);
+      const m = /"url":"(http:\/\/[^"]+)"[^\n]*"msg":"bankd serving"/.exec(output);
       if (m) resolve(m[1]!);
     };
     child.stdout!.on("data", onData);
