@@ -38,6 +38,8 @@ export interface AppModule {
   /** Interceptors run in module order, after the observe interceptor. */
   interceptors?: Interceptor[];
   httpRoutes?: HttpRoute[];
+  /** Called when the drain begins: ends what would otherwise hold it (watch streams). */
+  drain?: () => void;
   /** Stops background work; called before the database closes. */
   stop?: () => Promise<void> | void;
 }
@@ -124,6 +126,7 @@ export async function startApp(config: Readonly<Config>, opts: StartOptions = {}
       (stopping ??= (async () => {
         draining = true;
         health.setServing(false);
+        for (const m of modules) m.drain?.();
         if (inFlight > 0) {
           await new Promise<void>((resolve) => {
             idle = resolve;

@@ -115,6 +115,25 @@ export const limits = {
   dailyTransferOutMinorDefault: 5_000_000n,
   /** Largest daily limit an admin may set (an explicit "no limit" is separate). */
   dailyLimitMinorMax: 1_000_000_000_000_000n,
+  /** WatchAccount streams open at once in one process, and per user: each holds a buffer and a
+   * place in every wake-up's read. */
+  watchersPerProcessMax: 1_000,
+  watchersPerUserMax: 10,
+  /** Entries buffered per watcher for its client. A reader whose buffer stays full longer than
+   * watchStallMs while entries wait is cut off (RESOURCE_EXHAUSTED WATCH_TOO_SLOW) and resumes
+   * from its last cursor, instead of the server buffering without bound. */
+  watchBufferMax: 256,
+  watchStallMs: 10_000,
+  /** A response without an entry this often, so idle streams survive proxies and clients can
+   * tell a quiet account from a dead connection. */
+  watchHeartbeatMs: 5_000,
+  /** SQLite: how often one poll per process looks for entries committed by other processes. */
+  watchPollMs: 250,
+  /** PostgreSQL: the wait before the change feed's LISTEN connection is reopened after a failure. */
+  watchReconnectMs: 1_000,
+  /** Entries one wake-up reads for every watcher of the process together; more are read by the
+   * next round at once. */
+  watchReadRowsMax: 2_000,
   /** Largest absolute balance or held total of any account, settlement included. BIGINT ends at
    * about 9.2 * 10^18; stopping at 4 * 10^18 leaves room for one more maximal amount and means
    * SQLite can never overflow an integer into a float. */

@@ -103,6 +103,8 @@ export class Database {
   private constructor(
     readonly orm: MikroORM,
     readonly engine: SqlEngine,
+    /** How this database was opened (the change feed opens its own connection from it). */
+    readonly config: DatabaseConfig,
     private readonly metrics?: Metrics,
   ) {}
 
@@ -140,7 +142,7 @@ export class Database {
       ...engineOptions,
       driverOptions: { ...(engineOptions.driverOptions as object | undefined), log: knexLog },
     } as Options);
-    const db = new Database(orm, engine, metrics);
+    const db = new Database(orm, engine, config, metrics);
     try {
       // Fails fast when the database cannot be reached.
       await db.read((tx) => tx.one("SELECT 1 AS ok"));

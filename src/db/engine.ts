@@ -33,6 +33,12 @@ export interface SqlEngine {
    * writing first).
    */
   tryTransactionLockSql(key: string): string | undefined;
+  /**
+   * The statement that tells other processes, at COMMIT, that ledger entries were written (a
+   * wake-up on the change feed's channel, no data), or undefined when the engine has no such
+   * thing (SQLite: the change feed polls).
+   */
+  notifyEntriesSql: string | undefined;
   /** A value as the driver must receive it (SQLite's driver binds a BigInt as NULL, silently). */
   bindable(value: unknown): unknown;
   /** MikroORM options of this engine (driver, connection, pool). */

@@ -14,6 +14,7 @@ export const postgresEngine: SqlEngine = {
     return `jsonb_to_recordset(CAST(? AS jsonb)) AS ${alias} (${columns.map((c) => `${c.name} ${c.type}`).join(", ")})`;
   },
   tryTransactionLockSql: (key: string) => `SELECT pg_try_advisory_xact_lock(${BigInt.asIntN(64, BigInt(key)).toString()}) AS locked`,
+  notifyEntriesSql: `SELECT pg_notify('bankd_entries', '')`,
   bindable: (value: unknown) => (typeof value === "bigint" ? value.toString() : value === undefined ? null : value),
   ormOptions(config: DatabaseConfig): Partial<Options> {
     if (config.kind !== "postgres") throw new Error("postgres engine given a non-PostgreSQL configuration");

@@ -26,6 +26,7 @@ export const sqliteEngine: SqlEngine = {
     return `(SELECT ${select} FROM json_each(?) AS j) AS ${alias}`;
   },
   tryTransactionLockSql: () => undefined,
+  notifyEntriesSql: undefined,
   bindable: (value: unknown) => (typeof value === "bigint" ? value.toString() : value === undefined ? null : value),
   ormOptions(config: DatabaseConfig): Partial<Options> {
     if (config.kind !== "sqlite") throw new Error("sqlite engine given a non-SQLite configuration");

@@ -135,6 +135,8 @@ export async function writeBatch(tx: Tx, w: BatchWrites): Promise<void> {
   await releaseKeys(tx, w.released);
   await writeOutcomes(tx, w.outcomes);
   await insertAudits(tx, w.audits);
+  // Other processes' watchers hear of these entries at COMMIT (PostgreSQL NOTIFY; SQLite polls).
+  if (w.entries.length > 0 && tx.engine.notifyEntriesSql) await tx.all(tx.engine.notifyEntriesSql);
 }
 
 async function insertTransactions(tx: Tx, rows: readonly TransactionRow[]): Promise<void> {

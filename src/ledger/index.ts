@@ -9,6 +9,7 @@ import { accountService } from "../services/account-service";
 import { transactionService } from "../services/transaction-service";
 import { expireHolds } from "./holds";
 import { Ledger, type LedgerOptions } from "./ledger";
+import { AccountWatchers } from "./watch";
 
 export interface LedgerModuleOptions extends LedgerOptions {
   /** Defaults to limits.holdSweepIntervalMs. */
@@ -18,12 +19,15 @@ export interface LedgerModuleOptions extends LedgerOptions {
 export async function createLedgerModule(ctx: AppContext, opts: LedgerModuleOptions = {}): Promise<AppModule> {
   const ledger = await Ledger.open(ctx.db, ctx.config.currencies, { metrics: ctx.metrics, logger: ctx.logger, ...opts });
   const sweeper = startHoldSweeper(ledger, ctx.logger, opts.holdSweepIntervalMs ?? limits.holdSweepIntervalMs);
+  const watchers = new AccountWatchers(ledger, ctx.logger);
   return {
     routes: (router) => {
-      router.service(AccountService, accountService(ledger));
+      router.service(AccountService, accountService(ledger, watchers));
       router.service(TransactionService, transactionService(ledger));
     },
+    drain: () => watchers.drain(),
     stop: async () => {
+      await watchers.stop();
       await sweeper.stop();
       await ledger.stop();
     },

@@ -101,6 +101,8 @@ export class PostingEngine {
   private markIdle: () => void = () => undefined;
   /** Batch clocks never go backwards, so entry times never do either. */
   private lastNowMs = 0;
+  /** Told, after each commit, which accounts gained entries (the watchers of this process). */
+  private readonly committedListeners: ((accountIds: readonly string[]) => void)[] = [];
 
   constructor(
     private readonly db: Database,
@@ -121,6 +123,11 @@ export class PostingEngine {
       this.queuedWeight += request.weight;
       this.kick();
     });
+  }
+
+  /** Calls `listener` after every committed batch with the accounts that gained entries. */
+  onCommitted(listener: (accountIds: readonly string[]) => void): void {
+    this.committedListeners.push(listener);
   }
 
   /** Stops taking requests and waits until every queued one has been answered. */
@@ -187,8 +194,9 @@ export class PostingEngine {
     if (live.length === 0) return;
     const started = process.hrtime.bigint();
     let answers: Answer[];
+    let touched: string[];
     try {
-      answers = await this.db.transaction((tx) => this.execute(tx, live), { retry: true });
+      ({ answers, touched } = await this.db.transaction((tx) => this.execute(tx, live), { retry: true }));
     } catch (err) {
       this.opts.metrics?.postingBatches.inc({ outcome: "failed" });
       if ((err instanceof DatabaseUnavailableError || err instanceof TransactionConflictError) && attempt <= limits.txRetriesMax) {
@@ -217,10 +225,19 @@ export class PostingEngine {
     this.opts.metrics?.postingBatchSeconds.observe(Number(process.hrtime.bigint() - started) / 1e9);
     assert(answers.length === live.length, "one answer per request of the batch");
     live.forEach((p, i) => deliver(p, answers[i]!));
+    if (touched.length > 0) {
+      for (const listener of this.committedListeners) {
+        try {
+          listener(touched);
+        } catch (err) {
+          this.opts.logger?.error({ err }, "a commit listener failed");
+        }
+      }
+    }
   }
 
   /** One attempt at the batch, inside its unit of work. Returns each request's answer. */
-  private async execute(tx: Tx, batch: Pending[]): Promise<Answer[]> {
+  private async execute(tx: Tx, batch: Pending[]): Promise<{ answers: Answer[]; touched: string[] }> {
     const nowMs = Math.max(this.clock(), this.lastNowMs);
     this.lastNowMs = nowMs;
     // 1. Keys first.
@@ -258,7 +275,7 @@ export class PostingEngine {
       released,
       audits: state.audits,
     });
-    return answers;
+    return { answers, touched: state.changedAccounts().map((c) => c.after.id) };
   }
 }
 

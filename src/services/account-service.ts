@@ -4,14 +4,14 @@ import type { ServiceImpl } from "@connectrpc/connect";
 import { AccountService } from "../../gen/bank/v1/account_service_pb";
 import type { Ledger } from "../ledger/ledger";
 import { closeAccount, createAccount, freezeAccount, getAccount, listAccounts, lookupAccount, unfreezeAccount, updateAccount } from "../ledger/accounts";
-import { Code, ConnectError } from "@connectrpc/connect";
 import { getBalance } from "../ledger/reads";
 import { setAccountLimits, type LimitInput } from "../ledger/daily-limits";
 import type { AccountView } from "../ledger/types";
-import { accountMessage, accountTypeName, actorOf, money, optionalMs } from "../ledger/wire";
+import { accountMessage, accountTypeName, actorOf, money, optionalMs, statementEntryMessage } from "../ledger/wire";
+import type { AccountWatchers } from "../ledger/watch";
 import { timestampFromMs } from "@bufbuild/protobuf/wkt";
 
-export function accountService(ledger: Ledger): ServiceImpl<typeof AccountService> {
+export function accountService(ledger: Ledger, watchers: AccountWatchers): ServiceImpl<typeof AccountService> {
   const view = (a: AccountView) => accountMessage(a, ledger.currency(a.currency).dailyLimits, ledger.now());
   return {
     async createAccount(req, ctx) {
@@ -72,9 +72,10 @@ export function accountService(ledger: Ledger): ServiceImpl<typeof AccountServic
       });
       return { account: view(account) };
     },
-    // eslint-disable-next-line require-yield
-    async *watchAccount() {
-      throw new ConnectError("WatchAccount is not implemented yet", Code.Unimplemented);
+    async *watchAccount(req, ctx) {
+      for await (const event of watchers.watch(actorOf(ctx), { accountId: req.accountId, startAfter: req.startAfter }, ctx.signal)) {
+        yield "line" in event ? { entry: statementEntryMessage(event.line), cursor: event.cursor } : { cursor: event.cursor };
+      }
     },
   };
 }

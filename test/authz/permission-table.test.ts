@@ -100,7 +100,7 @@ const TABLE: Record<string, Record<string, Rule>> = {
     CloseAccount: { contract: "owner, admin", roles: [Role.CUSTOMER, Role.ADMIN], ownObject: true, request: (f) => ({ accountId: f.account }) },
     SetAccountLimits: { contract: "admin", roles: [Role.ADMIN], request: (f) => ({ accountId: f.freezable, reason: "permission table" }) },
     LookupAccount: { contract: "teller, admin, auditor", roles: [Role.TELLER, Role.AUDITOR, Role.ADMIN], request: (f) => ({ number: f.accountNumber }) },
-    WatchAccount: { contract: "owner, staff", roles: STAFF_AND_OWNER, stream: true, request: (f) => ({ accountId: f.account }) },
+    WatchAccount: { contract: "owner, staff", roles: STAFF_AND_OWNER, ownObject: true, stream: true, request: (f) => ({ accountId: f.account }) },
   },
   "bank.v1.TransactionService": {
     Deposit: { contract: "owner, teller, admin", roles: [Role.CUSTOMER, Role.TELLER, Role.ADMIN], ownObject: true, request: (f) => ({ requestId: rid(), accountId: f.account, amount: usd(100), description: "perm" }) },

@@ -1,0 +1,237 @@
+// WatchAccount (API.md Additions): an account's statement entries as a resumable stream. A watcher
+// first receives every entry after its start cursor, then each new entry after its commit, in
+// statement order, by whichever process posted it.
+//
+// Why nothing is missed and nothing is sent twice: an account's entries are numbered 1, 2, 3...
+// (entries.seq) under the account's row lock, so seq N+1 never commits before seq N. Each watcher
+// remembers the last seq it was given and every read asks for `seq > last` (and at most as many
+// as it has room for: seq has no gaps, so `seq <= last + room` bounds it exactly). Catch-up and
+// live delivery are the same read, so the switch between them cannot skip or repeat an entry.
+//
+// One hub per process: one read per wake-up for every watcher together (one statement), woken by
+// this process's posting engine after each commit and by the change feed for other processes'
+// commits (db/change-feed.ts). A watcher's buffer is bounded; a client that stops reading while
+// entries wait is cut off with WATCH_TOO_SLOW and resumes from its cursor.
+import { Code } from "@connectrpc/connect";
+import type { Row } from "../db/database";
+import { openChangeFeed, type ChangeFeed } from "../db/change-feed";
+import { DomainError, connectError, resourceExhausted } from "../errors";
+import { limits } from "../limits";
+import type { Logger } from "../logger";
+import { accessAccount } from "./access";
+import type { Ledger } from "./ledger";
+import { assert } from "./posting";
+import { STATEMENT_COLUMNS, STATEMENT_FROM, entryCursor, parseEntryCursor, statementLine } from "./reads";
+import { accountColumns, toAccount } from "./rows";
+import type { Actor, StatementLine } from "./types";
+import { parseId } from "./validate";
+
+/** What a watch stream sends: an entry, or a heartbeat carrying the cursor to resume from. */
+export type WatchEvent = { line: StatementLine; cursor: string } | { heartbeat: true; cursor: string };
+
+interface Watcher {
+  id: number;
+  actor: Actor;
+  accountId: string;
+  /** The last seq handed to the buffer. */
+  afterSeq: number;
+  buffer: StatementLine[];
+  /** When the buffer last became full while entries waited (0: not full). */
+  fullSinceMs: number;
+  /** Wakes the stream waiting for entries. */
+  notify: () => void;
+  /** Set when the hub ends the stream (too slow, draining). */
+  ended?: unknown;
+}
+
+export class AccountWatchers {
+  private readonly watchers = new Map<number, Watcher>();
+  private readonly perUser = new Map<string, number>();
+  private nextId = 1;
+  private feed: ChangeFeed | undefined;
+  private reading: Promise<void> | undefined;
+  private readAgain = false;
+  private draining = false;
+
+  private readonly bufferMax: number;
+  private readonly stallMs: number;
+  private readonly heartbeatMs: number;
+
+  constructor(
+    private readonly ledger: Ledger,
+    private readonly logger?: Logger,
+    /** Tests shorten these; limits.ts has the product's values. */
+    opts: { bufferMax?: number; stallMs?: number; heartbeatMs?: number } = {},
+  ) {
+    this.bufferMax = opts.bufferMax ?? limits.watchBufferMax;
+    this.stallMs = opts.stallMs ?? limits.watchStallMs;
+    this.heartbeatMs = opts.heartbeatMs ?? limits.watchHeartbeatMs;
+    ledger.engine.onCommitted(() => this.wake());
+  }
+
+  /**
+   * The stream of one watcher. Refusals come before the first event: an unknown or foreign
+   * account is NOT_FOUND, a forged or foreign cursor INVALID_ARGUMENT, too many streams
+   * RESOURCE_EXHAUSTED. It ends when `signal` fires (the client's deadline or cancel: the error
+   * is the signal's reason), when the server drains (UNAVAILABLE SERVER_DRAINING), or when the
+   * client stops reading (RESOURCE_EXHAUSTED WATCH_TOO_SLOW).
+   */
+  async *watch(actor: Actor, input: { accountId: string; startAfter: string }, signal: AbortSignal): AsyncGenerator<WatchEvent> {
+    const accountId = parseId(input.accountId, "account_id");
+    const row = await this.ledger.db.read((tx) => tx.one(`SELECT ${accountColumns()} FROM accounts WHERE id = ?`, [accountId]), { signal });
+    const account = accessAccount(actor, row ? toAccount(row) : undefined, "read");
+    const afterSeq = input.startAfter === "" ? Number(row!.entry_count) : parseEntryCursor(this.ledger, account.id, input.startAfter);
+    // A sealed cursor always names an entry that exists; anything else is a bug.
+    assert(afterSeq <= Number(row!.entry_count), "a cursor names an entry of the account");
+    const watcher = this.add(actor, account.id, afterSeq);
+    let cursor = afterSeq > 0 ? entryCursor(this.ledger, account.id, afterSeq) : "";
+    try {
+      for (;;) {
+        const line = watcher.buffer.shift();
+        if (line) {
+          watcher.fullSinceMs = 0;
+          // Room again: read what is waiting (catch-up of a long backlog goes in these steps).
+          if (watcher.buffer.length <= this.bufferMax / 2) this.wake();
+          cursor = line.cursor;
+          yield { line, cursor };
+          continue;
+        }
+        if (watcher.ended !== undefined) throw watcher.ended;
+        if (signal.aborted) throw signal.reason;
+        if (!(await this.next(watcher, signal))) yield { heartbeat: true, cursor };
+      }
+    } finally {
+      this.remove(watcher);
+    }
+  }
+
+  /** Ends every stream at once (the server drains): clients reconnect elsewhere from their cursor. */
+  drain(): void {
+    this.draining = true;
+    for (const w of this.watchers.values()) this.end(w, connectError(Code.Unavailable, "SERVER_DRAINING", "The server is shutting down; reconnect and resume from your last cursor."));
+  }
+
+  async stop(): Promise<void> {
+    this.drain();
+    await this.feed?.close();
+    this.feed = undefined;
+    await this.reading;
+  }
+
+  /** Asks for one read round for every watcher (coalesced: at most one read runs at a time). */
+  wake(): void {
+    if (this.watchers.size === 0) return;
+    if (this.reading) {
+      this.readAgain = true;
+      return;
+    }
+    this.reading = this.readRounds().finally(() => (this.reading = undefined));
+  }
+
+  private add(actor: Actor, accountId: string, afterSeq: number): Watcher {
+    if (this.draining) throw connectError(Code.Unavailable, "SERVER_DRAINING", "The server is shutting down; reconnect to another instance.");
+    if (this.watchers.size >= limits.watchersPerProcessMax) {
+      throw resourceExhausted("WATCHERS_PER_PROCESS", `This server already serves ${limits.watchersPerProcessMax} watch streams; retry later or elsewhere.`);
+    }
+    const mine = this.perUser.get(actor.userId) ?? 0;
+    if (mine >= limits.watchersPerUserMax) {
+      throw resourceExhausted("WATCHERS_PER_USER", `At most ${limits.watchersPerUserMax} watch streams per user at once; close one first.`, { max: String(limits.watchersPerUserMax) });
+    }
+    const watcher: Watcher = { id: this.nextId++, actor, accountId, afterSeq, buffer: [], fullSinceMs: 0, notify: () => undefined };
+    this.watchers.set(watcher.id, watcher);
+    this.perUser.set(actor.userId, mine + 1);
+    this.feed ??= openChangeFeed(this.ledger.db, () => this.wake(), (err) => this.logger?.warn({ err }, "watch: change feed failed; reconnecting"));
+    // Catch up from the start cursor at once.
+    this.wake();
+    return watcher;
+  }
+
+  private remove(w: Watcher): void {
+    if (!this.watchers.delete(w.id)) return;
+    const left = (this.perUser.get(w.actor.userId) ?? 1) - 1;
+    if (left > 0) this.perUser.set(w.actor.userId, left);
+    else this.perUser.delete(w.actor.userId);
+    assert(this.watchers.size >= 0 && [...this.perUser.values()].every((n) => n > 0), "watcher counts stay positive");
+    if (this.watchers.size === 0 && this.feed) {
+      const feed = this.feed;
+      this.feed = undefined;
+      void feed.close();
+    }
+  }
+
+  private end(w: Watcher, error: unknown): void {
+    if (w.ended !== undefined) return;
+    w.ended = error;
+    w.notify();
+  }
+
+  /** Waits for entries (true) or a heartbeat's due time (false); throws when the call ends. */
+  private next(w: Watcher, signal: AbortSignal): Promise<boolean> {
+    return new Promise<boolean>((resolve, reject) => {
+      const done = (result: () => void) => {
+        clearTimeout(timer);
+        signal.removeEventListener("abort", onAbort);
+        w.notify = () => undefined;
+        result();
+      };
+      const onAbort = () => done(() => reject(signal.reason));
+      const timer = setTimeout(() => done(() => resolve(false)), this.heartbeatMs);
+      w.notify = () => done(() => resolve(true));
+      signal.addEventListener("abort", onAbort, { once: true });
+    });
+  }
+
+  private async readRounds(): Promise<void> {
+    do {
+      this.readAgain = false;
+      try {
+        if (await this.readOnce()) this.readAgain = true;
+      } catch (err) {
+        // An outage: the watchers keep their positions and the next wake-up reads again.
+        this.logger?.warn({ err }, "watch: reading new entries failed");
+        return;
+      }
+    } while (this.readAgain && this.watchers.size > 0);
+  }
+
+  /** One read for every watcher with room (and a one-entry probe for full ones, to tell a stalled
+   * reader). Returns true when the read was capped and more may be waiting. */
+  private async readOnce(): Promise<boolean> {
+    const nowMs = Date.now();
+    const wanted = [...this.watchers.values()].filter((w) => w.ended === undefined).map((w) => {
+      const room = this.bufferMax - w.buffer.length;
+      return { w: w.id, account_id: w.accountId, after_seq: w.afterSeq, upto_seq: w.afterSeq + Math.max(room, 1) };
+    });
+    if (wanted.length === 0) return false;
+    const rows = await this.ledger.db.read((tx) => {
+      const r = tx.engine.jsonRows("r", [{ name: "w", type: "bigint" }, { name: "account_id", type: "text" }, { name: "after_seq", type: "bigint" }, { name: "upto_seq", type: "bigint" }]);
+      return tx.all<Row>(
+        `SELECT r.w AS watcher_id, ${STATEMENT_COLUMNS} ${STATEMENT_FROM}
+           JOIN ${r} ON e.account_id = r.account_id AND e.seq > r.after_seq AND e.seq <= r.upto_seq
+          ORDER BY r.w, e.seq LIMIT ?`,
+        [JSON.stringify(wanted), limits.watchReadRowsMax],
+      );
+    });
+    for (const row of rows) {
+      const w = this.watchers.get(Number(row.watcher_id));
+      if (!w || w.ended !== undefined) continue;
+      const seq = Number(row.entry_seq);
+      if (seq !== w.afterSeq + 1) continue; // Already delivered by an overlapping read.
+      if (w.buffer.length >= this.bufferMax) {
+        // Entries wait for a reader whose buffer is full: give it watchStallMs to read on.
+        w.fullSinceMs ||= nowMs;
+        if (nowMs - w.fullSinceMs >= this.stallMs) {
+          this.end(w, new DomainError(Code.ResourceExhausted, "WATCH_TOO_SLOW", "The stream was not read fast enough; reconnect with start_after set to your last cursor.", {}));
+        }
+        continue;
+      }
+      w.buffer.push(statementLine(this.ledger, w.actor, row));
+      w.afterSeq = seq;
+      w.notify();
+    }
+    // A stalled reader is looked at again when it is due to be cut off, even without new commits.
+    const stalled = [...this.watchers.values()].filter((w) => w.fullSinceMs > 0 && w.ended === undefined);
+    if (stalled.length > 0) setTimeout(() => this.wake(), this.stallMs).unref();
+    return rows.length >= limits.watchReadRowsMax;
+  }
+}

@@ -1,0 +1,242 @@
+// Goal: WatchAccount (issue 19) on SQLite and PostgreSQL. Through a real server and real clients
+// (Connect over HTTP/1.1, gRPC, gRPC-Web): first the entries after start_after, then each new
+// entry after its commit, in statement order, with no gap and no duplicate at the switch, while
+// postings run concurrently; a posting committed by ANOTHER process on the same database reaches
+// a watcher; bad input (unknown or foreign account, forged cursor) is refused before any message;
+// the client's deadline ends the stream with DEADLINE_EXCEEDED; the drain ends it at once with
+// UNAVAILABLE SERVER_DRAINING without holding the drain. On the hub itself: a reader that stops
+// reading is cut off with WATCH_TOO_SLOW and resumes from its cursor without loss; an idle stream
+// gets heartbeats.
+import { Code, ConnectError } from "@connectrpc/connect";
+import { Role } from "../../gen/bank/v1/access_pb";
+import { AccountService, type WatchAccountResponse } from "../../gen/bank/v1/account_service_pb";
+import { AccountType } from "../../gen/bank/v1/account_pb";
+import { TransactionService } from "../../gen/bank/v1/transaction_service_pb";
+import { ErrorInfoSchema } from "../../gen/bank/v1/error_info_pb";
+import { loadConfig } from "../../src/config";
+import { DomainError } from "../../src/errors";
+import { startApp, type App } from "../../src/app";
+import { createLogger } from "../../src/logger";
+import { limits } from "../../src/limits";
+import { createAccount } from "../../src/ledger/accounts";
+import { deposit } from "../../src/ledger/movements";
+import { AccountWatchers, type WatchEvent } from "../../src/ledger/watch";
+import { engines } from "../support/db";
+import { FAST_ARGON2, client, startTestApp, type Protocol, type TestApp } from "../support/app";
+import { createTestUser, type TestUser } from "../support/users";
+import { addUser, openLedger, rid, usd } from "./support";
+
+const money = (n: number) => ({ currency: "USD", minorUnits: BigInt(n) });
+
+function reasonOf(err: unknown): { code: string; reason: string } {
+  if (err instanceof DomainError) return { code: Code[err.code], reason: err.reason };
+  const e = ConnectError.from(err);
+  return { code: Code[e.code], reason: e.findDetails(ErrorInfoSchema)[0]?.reason ?? "" };
+}
+
+/** Reads a stream until `until` says enough (or it ends); returns what came and how it ended. */
+async function collect(stream: AsyncIterable<WatchAccountResponse>, until: (got: WatchAccountResponse[]) => boolean): Promise<{ got: WatchAccountResponse[]; error?: unknown }> {
+  const got: WatchAccountResponse[] = [];
+  try {
+    for await (const message of stream) {
+      got.push(message);
+      if (until(got)) return { got };
+    }
+  } catch (error) {
+    return { got, error };
+  }
+  return { got };
+}
+
+const amountsOf = (got: WatchAccountResponse[]) => got.filter((m) => m.entry).map((m) => Number(m.entry!.amount!.minorUnits));
+
+describe.each(engines())("WatchAccount over a real server on %s", (engine) => {
+  let t: TestApp;
+  let alice: TestUser;
+  let bob: TestUser;
+  let teller: TestUser;
+  const accounts = (u: TestUser, protocol: Protocol = "connect") => client(t.baseUrl, AccountService, { token: u.token, protocol });
+  const moneyApi = (u: TestUser) => client(t.baseUrl, TransactionService, { token: u.token });
+  const open = async (u: TestUser) => (await accounts(u).createAccount({ requestId: rid(), currency: "USD", type: AccountType.CHECKING, displayName: "w" })).account!;
+  const pay = (id: string, n: number) => moneyApi(teller).deposit({ requestId: rid(), accountId: id, amount: money(n), description: `d${n}` });
+
+  beforeAll(async () => {
+    t = await startTestApp(engine);
+    alice = await createTestUser(t);
+    bob = await createTestUser(t);
+    teller = await createTestUser(t, [Role.TELLER]);
+  });
+  afterAll(async () => t.stop());
+
+  test.each(["connect", "grpc", "grpcweb"] as const)("catch-up from a cursor, then live, in order, with no gap and no duplicate (%s)", async (protocol) => {
+    const a = await open(alice);
+    for (let i = 1; i <= 10; i++) await pay(a.id, i);
+    const statement = await moneyApi(alice).listTransactions({ accountId: a.id, pageSize: 10 });
+    // The cursor of the 4th deposit: the stream starts with the 5th.
+    const cursor = statement.entries.find((e) => e.amount!.minorUnits === 4n)!.cursor;
+    const stream = accounts(alice, protocol).watchAccount({ accountId: a.id, startAfter: cursor }, { timeoutMs: 60_000 });
+    // Postings keep arriving while the stream catches up and after.
+    const writer = (async () => {
+      for (let i = 11; i <= 40; i++) await pay(a.id, i);
+    })();
+    const { got, error } = await collect(stream, (g) => amountsOf(g).length >= 36);
+    await writer;
+    expect(error).toBeUndefined();
+    expect(amountsOf(got)).toEqual(Array.from({ length: 36 }, (_, i) => i + 5));
+    // Each message's cursor resumes exactly after it.
+    const tenth = got.filter((m) => m.entry)[9]!;
+    const resumed = await collect(accounts(alice, protocol).watchAccount({ accountId: a.id, startAfter: tenth.cursor }, { timeoutMs: 30_000 }), (g) => amountsOf(g).length >= 3);
+    expect(amountsOf(resumed.got).slice(0, 3)).toEqual([15, 16, 17]);
+  }, 120_000);
+
+  test("without start_after only entries committed after the stream starts; every message carries a cursor", async () => {
+    const a = await open(alice);
+    await pay(a.id, 1);
+    const stream = accounts(alice).watchAccount({ accountId: a.id }, { timeoutMs: 30_000 });
+    const reading = collect(stream, (g) => amountsOf(g).length >= 3);
+    // When the stream starts is the server's to say: keep paying until three entries came, then
+    // check they are three consecutive later payments (never the one before the stream).
+    let settled = false;
+    void reading.then(() => (settled = true));
+    for (let n = 2; n <= 60 && !settled; n++) await pay(a.id, n);
+    const { got, error } = await reading;
+    expect(error).toBeUndefined();
+    const amounts = amountsOf(got);
+    expect(amounts[0]).toBeGreaterThan(1);
+    expect(amounts).toEqual([amounts[0], amounts[0]! + 1, amounts[0]! + 2]);
+    expect(got.every((m) => m.cursor !== "")).toBe(true);
+  });
+
+  test("bad input is refused before any message: unknown or foreign account NOT_FOUND, forged cursor INVALID_ARGUMENT", async () => {
+    const mine = await open(alice);
+    const theirs = await open(bob);
+    await pay(theirs.id, 1);
+    const theirCursor = (await moneyApi(bob).listTransactions({ accountId: theirs.id })).entries[0]!.cursor;
+    const cases: [object, string, string][] = [
+      [{ accountId: "01890000-0000-7000-8000-000000000000" }, "NotFound", "ACCOUNT_NOT_FOUND"],
+      [{ accountId: theirs.id }, "NotFound", "ACCOUNT_NOT_FOUND"],
+      [{ accountId: "not-an-id" }, "InvalidArgument", "ID_INVALID"],
+      [{ accountId: mine.id, startAfter: theirCursor }, "InvalidArgument", "CURSOR_INVALID"],
+      [{ accountId: mine.id, startAfter: `${theirCursor.slice(0, -2)}AA` }, "InvalidArgument", "CURSOR_INVALID"],
+    ];
+    for (const [request, code, reason] of cases) {
+      const { got, error } = await collect(accounts(alice).watchAccount(request, { timeoutMs: 10_000 }), () => true);
+      expect([got.length, reasonOf(error)]).toEqual([0, { code, reason }]);
+    }
+    // Staff may watch anyone's account.
+    const staff = await collect(accounts(teller).watchAccount({ accountId: theirs.id, startAfter: "" }, { timeoutMs: 2_000 }), () => true);
+    expect(reasonOf(staff.error).code).toBe("DeadlineExceeded");
+  });
+
+  test("the client's deadline ends the stream with DEADLINE_EXCEEDED", async () => {
+    const a = await open(alice);
+    const { error } = await collect(accounts(alice).watchAccount({ accountId: a.id }, { timeoutMs: 300 }), () => false);
+    expect(reasonOf(error).code).toBe("DeadlineExceeded");
+  });
+});
+
+describe.each(engines())("WatchAccount across processes and the drain on %s", (engine) => {
+  let t: TestApp;
+  let other: App;
+  let alice: TestUser;
+  let teller: TestUser;
+
+  beforeAll(async () => {
+    t = await startTestApp(engine);
+    // A second bankd process's worth of server on the same database (and key directory).
+    const config = loadConfig({ ...FAST_ARGON2, BANK_HOST: "127.0.0.1", BANK_PORT: "0", BANK_DATA_DIR: t.db.dataDir, BANK_DATABASE_URL: t.db.url, BANK_LOG_LEVEL: "silent" });
+    other = await startApp(config, { logger: createLogger("silent") });
+    alice = await createTestUser(t);
+    teller = await createTestUser(t, [Role.TELLER]);
+  });
+  afterAll(async () => {
+    await other.shutdown();
+    await t.stop();
+  });
+
+  test("a posting committed by another process reaches a watcher on this one", async () => {
+    const a = (await client(t.baseUrl, AccountService, { token: alice.token }).createAccount({ requestId: rid(), currency: "USD", type: AccountType.CHECKING, displayName: "x" })).account!;
+    const stream = client(t.baseUrl, AccountService, { token: alice.token }).watchAccount({ accountId: a.id }, { timeoutMs: 30_000 });
+    const reading = collect(stream, (g) => amountsOf(g).length >= 3);
+    await client(t.baseUrl, AccountService, { token: alice.token }).getAccount({ accountId: a.id });
+    const elsewhere = client(other.server.url, TransactionService, { token: teller.token });
+    for (const n of [7, 8, 9]) await elsewhere.deposit({ requestId: rid(), accountId: a.id, amount: money(n), description: "" });
+    const read = await reading;
+    expect([amountsOf(read.got), read.error]).toEqual([[7, 8, 9], undefined]);
+  }, 60_000);
+
+  test("the drain ends every stream at once with UNAVAILABLE SERVER_DRAINING, without holding the drain", async () => {
+    const accountsApi = client(other.server.url, AccountService, { token: alice.token });
+    const a = (await accountsApi.createAccount({ requestId: rid(), currency: "USD", type: AccountType.CHECKING, displayName: "y" })).account!;
+    const moneyApi = client(other.server.url, TransactionService, { token: teller.token });
+    for (const n of [1, 2]) await moneyApi.deposit({ requestId: rid(), accountId: a.id, amount: money(n), description: "" });
+    const first = (await client(other.server.url, TransactionService, { token: alice.token }).listTransactions({ accountId: a.id })).entries.find((e) => e.amount!.minorUnits === 1n)!;
+    const stream = accountsApi.watchAccount({ accountId: a.id, startAfter: first.cursor }, { timeoutMs: 60_000 })[Symbol.asyncIterator]();
+    // The stream is open and serving (it delivered the second deposit); then the drain begins.
+    expect(Number((await stream.next()).value?.entry?.amount?.minorUnits)).toBe(2);
+    const started = Date.now();
+    await other.shutdown();
+    const ended = await stream.next().then(() => undefined, (err: unknown) => err);
+    expect(reasonOf(ended)).toEqual({ code: "Unavailable", reason: "SERVER_DRAINING" });
+    // Had the stream held the drain, shutdown would have waited out limits.shutdownDrainMs.
+    expect(Date.now() - started).toBeLessThan(limits.shutdownDrainMs);
+  }, 60_000);
+});
+
+describe.each(engines())("the watch hub on %s", (engine) => {
+  test("a reader that stops reading is cut off with WATCH_TOO_SLOW and resumes from its cursor without loss; heartbeats when idle", async () => {
+    const f = await openLedger(engine);
+    const watchers = new AccountWatchers(f.ledger, undefined, { bufferMax: 4, stallMs: 300, heartbeatMs: 200 });
+    try {
+      const teller = await addUser(f.db, [Role.TELLER]);
+      const a = await createAccount(f.ledger, teller, { requestId: rid(), currency: "USD", type: "CHECKING", displayName: "", ownerId: teller.userId });
+      const signal = new AbortController().signal;
+      // Idle: heartbeats come, without an entry.
+      const idle = watchers.watch(teller, { accountId: a.id, startAfter: "" }, signal);
+      const beat = await idle.next();
+      expect(beat.value).toMatchObject({ heartbeat: true });
+      await idle.return(undefined);
+      // Stops reading after the first entry; 20 more are posted; it is cut off.
+      const slow = watchers.watch(teller, { accountId: a.id, startAfter: "" }, signal);
+      const firstRead = slow.next();
+      await deposit(f.ledger, teller, { requestId: rid(), accountId: a.id, amount: usd(1), description: "" });
+      const first = (await firstRead).value as Extract<WatchEvent, { line: unknown }>;
+      expect(first.line.amount).toBe(1n);
+      for (let n = 2; n <= 21; n++) await deposit(f.ledger, teller, { requestId: rid(), accountId: a.id, amount: usd(n), description: "" });
+      // Wait for the stall to be noticed (a wake-up after stallMs), then read what is left.
+      const seen: bigint[] = [];
+      let lastCursor = first.cursor;
+      let cutOff: unknown;
+      await new Promise((resolve) => setTimeout(resolve, 700));
+      try {
+        for (;;) {
+          const next = await slow.next();
+          if (next.done) break;
+          if ("line" in next.value) {
+            seen.push(next.value.line.amount);
+            lastCursor = next.value.cursor;
+          }
+        }
+      } catch (err) {
+        cutOff = err;
+      }
+      expect(reasonOf(cutOff)).toEqual({ code: "ResourceExhausted", reason: "WATCH_TOO_SLOW" });
+      expect(seen.length).toBeLessThanOrEqual(4);
+      // It resumes from its last cursor and loses nothing.
+      const last = seen.length > 0 ? seen[seen.length - 1]! : first.line.amount;
+      const statement = await f.db.read((tx) => tx.one<{ n: number | string }>(`SELECT COUNT(*) AS n FROM entries WHERE account_id = ?`, [a.id]));
+      expect(Number(statement!.n)).toBe(21);
+      const resumed = watchers.watch(teller, { accountId: a.id, startAfter: lastCursor }, signal);
+      const rest: bigint[] = [];
+      while (rest.length < 21 - Number(last)) {
+        const next = await resumed.next();
+        if (!next.done && "line" in next.value) rest.push(next.value.line.amount);
+      }
+      await resumed.return(undefined);
+      expect(rest).toEqual(Array.from({ length: 21 - Number(last) }, (_, i) => BigInt(Number(last) + 1 + i)));
+    } finally {
+      await watchers.stop();
+      await f.close();
+    }
+  }, 60_000);
+});
