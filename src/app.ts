@@ -12,6 +12,8 @@ import { limits } from "./limits";
 import { observeInterceptor } from "./observe";
 import { listen, type HttpRoute, type ListeningServer } from "./server";
 import { corsWrap } from "./cors";
+import { responseHeadersWrap } from "./response-headers";
+import { metricsAllowed } from "./metrics";
 import { HealthState, healthRoutes } from "./services/health";
 import { ReflectionIndex, reflectionRoutes } from "./services/reflection";
 import { Health } from "../gen/grpc/health/v1/health_pb";
@@ -77,8 +79,10 @@ export async function startApp(config: Readonly<Config>, opts: StartOptions = {}
   let inFlight = 0;
   let idle: (() => void) | undefined;
 
+  // /metrics is not public (security W12): it answers only a request bearing BANK_METRICS_TOKEN,
+  // and not at all when none is configured.
   const metricsRoute: HttpRoute = async (req, res) => {
-    if (req.method !== "GET" || req.url !== "/metrics") return false;
+    if (req.method !== "GET" || req.url !== "/metrics" || !metricsAllowed(config.metricsToken, req.headers.authorization)) return false;
     const pool = db.poolStats();
     metrics.dbPool.set({ state: "used" }, pool.used);
     metrics.dbPool.set({ state: "free" }, pool.free);
@@ -113,7 +117,10 @@ export async function startApp(config: Readonly<Config>, opts: StartOptions = {}
       for (const service of bankServices) if (!served.has(service.typeName)) router.service(service, {});
     },
     httpRoutes: [metricsRoute, ...modules.flatMap((m) => m.httpRoutes ?? [])],
-    wrap: corsWrap(config.corsOrigins),
+    wrap: (handler) => {
+      const cors = corsWrap(config.corsOrigins);
+      return responseHeadersWrap({ tls: config.tls !== undefined })(cors ? cors(handler) : handler);
+    },
   });
   logger.info({ url: server.url, docs: `${server.url}/docs`, database: config.database.kind }, "bankd serving");
 

@@ -35,6 +35,8 @@ export interface Config {
   corsOrigins: readonly string[];
   /** Trust X-Forwarded-For for the client address (only behind a proxy you run). */
   trustProxy: boolean;
+  /** The bearer token GET /metrics requires; unset: /metrics is off. */
+  metricsToken?: string;
 }
 
 export class ConfigError extends Error {
@@ -96,6 +98,10 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
   parseDailyLimits(get("BANK_DAILY_LIMITS", ""), currencies, problems);
   const corsOrigins = parseCorsOrigins(get("BANK_CORS_ORIGINS", ""), problems);
   const trustProxy = get("BANK_TRUST_PROXY", "false") === "true";
+  const metricsToken = get("BANK_METRICS_TOKEN", "");
+  if (metricsToken !== "" && !/^[\x21-\x7e]{16,256}$/.test(metricsToken)) {
+    problems.push("BANK_METRICS_TOKEN must be 16 to 256 printable characters without spaces (a long random string).");
+  }
 
   if (problems.length > 0) throw new ConfigError(problems);
   return Object.freeze({
@@ -110,6 +116,7 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
     currencies,
     corsOrigins,
     trustProxy,
+    metricsToken: metricsToken === "" ? undefined : metricsToken,
   });
 }
 

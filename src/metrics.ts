@@ -1,5 +1,15 @@
 // Prometheus metrics (GET /metrics). One registry per server instance so tests can build many.
+import { timingSafeEqual } from "node:crypto";
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
+
+/** Whether a request may read /metrics: it bears the configured token (compared in constant
+ * time); with no token configured, nobody may (the route is off). */
+export function metricsAllowed(token: string | undefined, authorization: string | string[] | undefined): boolean {
+  if (token === undefined || typeof authorization !== "string") return false;
+  const given = Buffer.from(authorization);
+  const wanted = Buffer.from(`Bearer ${token}`);
+  return given.length === wanted.length && timingSafeEqual(given, wanted);
+}
 
 export interface Metrics {
   registry: Registry;

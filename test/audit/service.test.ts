@@ -12,7 +12,8 @@ import { uuidv7 } from "../../src/ids";
 import { engines } from "../support/db";
 import { client, startTestApp, type TestApp } from "../support/app";
 import type { TestUser } from "../support/users";
-import { createUsers, httpGet, sampleEvent } from "./support";
+import { createUsers, sampleEvent } from "./support";
+import { metricsText } from "../support/metrics";
 
 const codeOf = async (p: Promise<unknown>) => ConnectError.from(await p.then(() => undefined, (e: unknown) => e)).code;
 
@@ -116,7 +117,6 @@ describe.each(engines())("AuditService on %s", (engine) => {
   });
 
   test("GET /metrics reports the unsealed count", async () => {
-    const text = await httpGet(`${t.baseUrl}/metrics`);
-    expect(text.body).toMatch(/^bankd_audit_unsealed_events \d+$/m);
+    expect(await metricsText(t.baseUrl)).toMatch(/^bankd_audit_unsealed_events \d+$/m);
   });
 });

@@ -10,6 +10,7 @@ import * as protoLoader from "@grpc/proto-loader";
 import { Code, ConnectError } from "@connectrpc/connect";
 import { Health, HealthCheckResponse_ServingStatus as Status } from "../../gen/grpc/health/v1/health_pb";
 import { engines } from "../support/db";
+import { metricsText } from "../support/metrics";
 import { client, startTestApp, type TestApp } from "../support/app";
 import { limits } from "../../src/limits";
 
@@ -63,10 +64,12 @@ describe.each(engines())("server on %s", (engine) => {
     expect(alpha.stdout).toContain("bank.v1.TransactionService/Transfer");
   });
 
-  test("GET /metrics serves Prometheus text with RPC counts by method and code", async () => {
+  test("GET /metrics serves Prometheus text with RPC counts by method and code, only with its token", async () => {
     await client(t.baseUrl, Health).check({ service: "" });
-    const text = await get(`${t.baseUrl}/metrics`);
-    expect(text.status).toBe(200);
+    // Not public (security W12): no token or a wrong one is a 404, as if the route did not exist.
+    expect((await get(`${t.baseUrl}/metrics`)).status).toBe(404);
+    expect((await fetch(`${t.baseUrl}/metrics`, { headers: { authorization: "Bearer wrong-token-0123456789" } })).status).toBe(404);
+    const text = { body: await metricsText(t.baseUrl) };
     expect(text.body).toMatch(/bankd_rpc_total\{method="grpc.health.v1.Health\/Check",code="ok"\} \d+/);
     expect(text.body).toContain("bankd_rpc_duration_seconds_bucket");
     expect(text.body).toContain("bankd_db_pool_connections");
@@ -87,7 +90,11 @@ describe.each(engines())("server on %s", (engine) => {
   test("unknown paths are 404; responses carry x-request-id", async () => {
     expect((await get(`${t.baseUrl}/no/such/path`)).status).toBe(404);
     let requestId: string | null = null;
-    await client(t.baseUrl, Health).check({ service: "" }, { onHeader: (h) => (requestId = h.get("x-request-id")) });
+    let cacheControl: string | null = null;
+    let hsts: string | null = "unset";
+    await client(t.baseUrl, Health).check({ service: "" }, { onHeader: (h) => ((requestId = h.get("x-request-id")), (cacheControl = h.get("cache-control")), (hsts = h.get("strict-transport-security"))) });
+    // API answers are never cached (security W12); no HSTS without TLS.
+    expect([cacheControl, hsts]).toEqual(["no-store", null]);
     expect(requestId).toMatch(/^[0-9a-f-]{36}$/);
   });
 });

@@ -27,7 +27,11 @@ test("gRPC over TLS (ALPN h2) and Connect over TLS (ALPN http/1.1) on one port",
   const grpc = createClient(Health, createGrpcTransport({ baseUrl: t.baseUrl, nodeOptions: { ca } }));
   expect((await grpc.check({ service: "" })).status).toBe(Status.SERVING);
   const connect = createClient(Health, createConnectTransport({ baseUrl: t.baseUrl, httpVersion: "1.1", nodeOptions: { ca } }));
-  expect((await connect.check({ service: "" })).status).toBe(Status.SERVING);
+  let headers: Headers | undefined;
+  expect((await connect.check({ service: "" }, { onHeader: (h) => (headers = h) })).status).toBe(Status.SERVING);
+  // Security W12: under TLS every answer asks browsers to stay on HTTPS; API answers are not cached.
+  expect(headers?.get("strict-transport-security")).toBe("max-age=31536000");
+  expect(headers?.get("cache-control")).toBe("no-store");
   const negotiate = (protocols: string[]) =>
     new Promise<string | false | null>((resolve, reject) => {
       const socket = tls.connect({ host: "127.0.0.1", port: t.app.server.port, ca, ALPNProtocols: protocols }, () => {

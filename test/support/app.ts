@@ -6,6 +6,7 @@ import { loadConfig, type Config } from "../../src/config";
 import { startApp, type App, type StartOptions } from "../../src/app";
 import { createLogger } from "../../src/logger";
 import { createTestDatabase, type Engine, type TestDatabase } from "./db";
+import { TEST_METRICS_TOKEN } from "./metrics";
 
 export interface TestApp {
   app: App;
@@ -28,6 +29,7 @@ export async function startTestApp(engine: Engine, env: Record<string, string> =
     BANK_DATA_DIR: db.dataDir,
     BANK_DATABASE_URL: db.url,
     BANK_LOG_LEVEL: process.env.BANK_TEST_LOG_LEVEL ?? "silent",
+    BANK_METRICS_TOKEN: TEST_METRICS_TOKEN,
     ...FAST_ARGON2,
     ...env,
   });

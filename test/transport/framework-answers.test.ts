@@ -17,6 +17,7 @@ import { ErrorInfoSchema } from "../../gen/bank/v1/error_info_pb";
 import { Health, HealthCheckRequestSchema, HealthCheckResponseSchema } from "../../gen/grpc/health/v1/health_pb";
 import { createLogger } from "../../src/logger";
 import { limits } from "../../src/limits";
+import { metricsText } from "../support/metrics";
 import { client, startTestApp, type TestApp } from "../support/app";
 import { connectJson, grpcCall, grpcFrame, postHttp1, type RawResponse } from "../system/support/raw-calls";
 import { BinaryReader } from "@bufbuild/protobuf/wire";
@@ -120,7 +121,7 @@ describe("answers given before any handler", () => {
     expect(res.headers["x-request-id"]).toBe(id);
     await waitFor(() => lines.some((l) => l.requestId === id && l.reason === reason));
     expect(lines.filter((l) => l.requestId === id && l.level >= 50)).toEqual([]);
-    const metrics = (await get(`${t.baseUrl}/metrics`)).body.toString("utf8");
+    const metrics = await metricsText(t.baseUrl);
     expect(metrics).toMatch(new RegExp(`bankd_rpc_refused_total\\{reason="${reason}"\\} [1-9]`));
   });
 
@@ -217,7 +218,7 @@ describe("answers given before any handler", () => {
     expect(await call).toBeInstanceOf(ConnectError);
     await waitFor(() => lines.some((l) => l.method === "bank.v1.AuthService/GetJwks" && l.code === "Canceled" && (requestId === null || l.requestId === requestId)));
     expect(lines.filter((l) => l.method === "bank.v1.AuthService/GetJwks" && l.level >= 50)).toEqual([]);
-    const metrics = (await get(`${t.baseUrl}/metrics`)).body.toString("utf8");
+    const metrics = await metricsText(t.baseUrl);
     expect(metrics).toMatch(/bankd_rpc_total\{method="bank.v1.AuthService\/GetJwks",code="Canceled"\} [1-9]/);
     expect(metrics).not.toMatch(/bankd_rpc_total\{method="bank.v1.AuthService\/GetJwks",code="Internal"\}/);
   });

@@ -7,6 +7,7 @@
 // `node --import tsx` rather than `npx tsx`: the tsx CLI runs the program in a child process, and
 // a SIGKILL sent to the CLI would leave that child serving.
 import * as path from "node:path";
+import { TEST_METRICS_TOKEN, metricsText } from "../../support/metrics";
 import * as http from "node:http";
 import { spawn, type ChildProcess } from "node:child_process";
 import { createClient } from "@connectrpc/connect";
@@ -86,6 +87,7 @@ export class BankdProcess {
       BANK_DATA_DIR: this.opts.dataDir,
       BANK_DATABASE_URL: this.opts.databaseUrl,
       BANK_LOG_LEVEL: "warn",
+      BANK_METRICS_TOKEN: TEST_METRICS_TOKEN,
       ...FAST_ARGON2,
       ...this.opts.env,
     };
@@ -142,7 +144,7 @@ export class BankdProcess {
 
   /** GET /metrics as text. */
   metricsText(): Promise<string> {
-    return httpGet(`${this.url}/metrics`);
+    return metricsText(this.url);
   }
 
   /** process_resident_memory_bytes from /metrics. */
