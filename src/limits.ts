@@ -97,6 +97,20 @@ export const limits = {
   /** Failed logins per client address per window before it is throttled. */
   loginFailuresPerAddressMax: 100,
   loginAddressWindowMs: 10 * 60_000,
+  /** Registrations per client address per hour (a token bucket holding one hour's worth): a
+   * household or a small office registers a few users, a script sixty (issue 15, W5). Per
+   * process; BANK_REGISTER_PER_ADDRESS_PER_HOUR overrides it (a deployment behind one NAT). */
+  registerPerAddressPerHour: 5,
+  /** Registrations per minute per process, from all addresses together: each costs an argon2
+   * hash and a password-strength check, and sign-ins share both (a registration flood delayed
+   * sign-ins to 4.5 s). 300/min is about 5 argon2 hashes per second at the production costs, a
+   * small share of the two argon2 slots. BANK_REGISTER_PER_MINUTE overrides it. */
+  registerPerMinute: 300,
+  /** The global registration bucket holds this many seconds' worth of registrations (a burst). */
+  registerBurstSeconds: 10,
+  /** Client addresses whose registration buckets are kept; the least recently seen is
+   * forgotten first, so memory stays bounded whatever the number of addresses. */
+  registerAddressesTrackedMax: 10_000,
   /** An access token with an unknown kid re-reads the key directory at most this often, so
    * that a key added for rotation is learned without a restart and garbage kids cost nothing. */
   keyRingReloadMsMin: 5_000,

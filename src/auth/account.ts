@@ -9,12 +9,17 @@ import { Role } from "../../gen/bank/v1/access_pb";
 import type { AuthDeps } from "./deps";
 import { endSessions } from "./deps";
 import { decodePageToken, encodePageToken, pageSizeOf } from "../pagination";
-import { normalizePassword, validNewPassword } from "./policy";
+import { normalizePassword, validEmail, validFullName, validNewPassword } from "./policy";
 import { findRefreshToken, findSession, listLiveSessions, type SessionRow } from "./sessions";
 import { assertNotThrottled, recordLoginFailure, resetAccountFailures, throttleKeys } from "./throttle";
 import { createUser, emailTaken, findUserByEmail, findUserById, validNewUser, type UserEntity } from "./users";
 
 export async function register(deps: AuthDeps, info: CallInfo, input: { email: string; password: string; fullName: string }): Promise<UserEntity> {
+  // The cheap checks first (a typo costs no registration), then the rate limits (issue 15, W5),
+  // and only then the password-strength check and argon2, which are what a flood would cost.
+  validEmail(input.email);
+  validFullName(input.fullName);
+  deps.registrations.admit(info.clientAddress);
   const user = await validNewUser({ ...input, roles: [Role.CUSTOMER] });
   // Checked before hashing so that a taken email costs no argon2 work; createUser checks again
   // inside the transaction (and the unique index settles a race).

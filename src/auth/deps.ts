@@ -5,6 +5,7 @@ import type { Argon2Hasher } from "./passwords";
 import type { AccessTokens } from "./tokens";
 import type { Authenticator } from "./authenticator";
 import type { KeyRing } from "./keys";
+import type { RegistrationLimits } from "./registration-limits";
 import { revokeSessions } from "./sessions";
 
 export interface AuthDeps {
@@ -14,6 +15,7 @@ export interface AuthDeps {
   tokens: AccessTokens;
   authenticator: Authenticator;
   keys: KeyRing;
+  registrations: RegistrationLimits;
 }
 
 /** Ends sessions in the database and, once the transaction commits, makes their access tokens

@@ -11,6 +11,7 @@ import { authInterceptor } from "./interceptor";
 import { KeyRing } from "./keys";
 import { Argon2Hasher } from "./passwords";
 import { closePasswordStrength } from "./password-strength";
+import { RegistrationLimits } from "./registration-limits";
 import { AccessTokens } from "./tokens";
 
 export interface AuthSessions {
@@ -30,7 +31,15 @@ export async function createAuthModule(ctx: AppContext): Promise<AuthModule> {
   const keys = await KeyRing.open(ctx.config.jwt.keysDir);
   const tokens = new AccessTokens(keys, ctx.config.jwt);
   const authenticator = new Authenticator(tokens, ctx.db, ctx.config.jwt.accessTokenTtlSeconds);
-  const deps: AuthDeps = { db: ctx.db, logger: ctx.logger, hasher: new Argon2Hasher(ctx.config.argon2), tokens, authenticator, keys };
+  const deps: AuthDeps = {
+    db: ctx.db,
+    logger: ctx.logger,
+    hasher: new Argon2Hasher(ctx.config.argon2),
+    tokens,
+    authenticator,
+    keys,
+    registrations: new RegistrationLimits(ctx.config.registration),
+  };
   return {
     routes: authServiceRoutes(deps),
     interceptors: [authInterceptor(deps)],
