@@ -88,12 +88,25 @@ export const limits = {
   argon2QueueMax: 64,
   /** How long a login may wait for an argon2 slot before RESOURCE_EXHAUSTED. */
   argon2QueueWaitMs: 2_000,
-  /** Free failures per account before the exponential back-off starts. */
+  /** Free failures per account AND client address (the pair) before that pair's exponential
+   * back-off starts: the owner's typos and an attacker's guesses from one address. Keyed on the
+   * pair so that an attacker elsewhere cannot lock the owner out (OWASP). */
   loginFailuresFree: 5,
   /** Back-off after the first throttled failure; doubles with each further failure. */
   loginBackoffMsBase: 1_000,
-  /** Longest back-off: never a permanent lock (API.md: none below 100 failures). */
+  /** Longest back-off of a pair: never a permanent lock (API.md: none below 100 failures). */
   loginBackoffMsMax: 15 * 60_000,
+  /** Failures of one account from all addresses together before its account-wide back-off
+   * starts: slows a guesser who spreads attempts over many addresses, well above what one
+   * owner mistyping from a few devices reaches. */
+  loginAccountFailuresFree: 20,
+  /** Longest account-wide back-off. It applies only to addresses that have failed for this
+   * account recently, and an owner from anywhere else is never made to wait by it (issue 15,
+   * W6: at most 30 s). */
+  loginAccountBackoffMsMax: 30_000,
+  /** Failures of a pair or of an account are forgotten this long after the last one: what
+   * "recent failures" means for the throttle. */
+  loginFailureMemoryMs: 24 * 3600_000,
   /** Failed logins per client address per window before it is throttled. */
   loginFailuresPerAddressMax: 100,
   loginAddressWindowMs: 10 * 60_000,
@@ -136,6 +149,14 @@ export const limits = {
   auditShutdownSealMs: 5_000,
   /** Events the verifier reads per query: bounds its memory whatever the chain's length. */
   auditVerifyPageSize: 1_000,
+  /** Repeats of one refused call (throttled sign-ins, forged or expired tokens, NOT_FOUND
+   * probes) are counted this long before ONE event with the count is appended. */
+  auditAggregateWindowMs: 60_000,
+  /** Distinct refusal keys counted at once per aggregator; more are counted under one overflow
+   * key per action, so an attacker varying addresses cannot grow memory or the log. */
+  auditAggregateKeysMax: 1_000,
+  /** Distinct targets remembered per aggregated key (the event reports the count up to this). */
+  auditAggregateTargetsMax: 100,
   /** Longest actor_id / action / target_id filter of ListAuditEvents; stored values are ids
    * (36 characters) and short action names, so anything longer matches nothing. */
   auditFilterCharsMax: 200,

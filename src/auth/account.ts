@@ -9,9 +9,10 @@ import { Role } from "../../gen/bank/v1/access_pb";
 import type { AuthDeps } from "./deps";
 import { endSessions } from "./deps";
 import { decodePageToken, encodePageToken, pageSizeOf } from "../pagination";
+import { checkAttempt } from "./attempts";
 import { normalizePassword, validEmail, validFullName, validNewPassword } from "./policy";
 import { findRefreshToken, findSession, listLiveSessions, type SessionRow } from "./sessions";
-import { assertNotThrottled, recordLoginFailure, resetAccountFailures, throttleKeys } from "./throttle";
+import { recordFailure, releaseAttempt, throttleKeys } from "./throttle";
 import { createUser, emailTaken, findUserByEmail, findUserById, validNewUser, type UserEntity } from "./users";
 
 export async function register(deps: AuthDeps, info: CallInfo, input: { email: string; password: string; fullName: string }): Promise<UserEntity> {
@@ -47,11 +48,12 @@ export async function changePassword(deps: AuthDeps, info: CallInfo, principal: 
   const next = await validNewPassword(input.newPassword, { email: user.email, fullName: user.fullName });
   if (next === normalizePassword(input.currentPassword)) throw invalidArgument("PASSWORD_UNCHANGED", "The new password must differ from the current one.");
   const keys = throttleKeys(user.email, info.clientAddress);
-  await assertNotThrottled(deps.db, keys, Date.now());
-  const check = await deps.hasher.verify(user.passwordHash, normalizePassword(input.currentPassword));
+  const check = await checkAttempt(deps, info, { keys, action: "auth.password_change", userId: user.id }, () =>
+    deps.hasher.verify(user.passwordHash, normalizePassword(input.currentPassword)),
+  );
   if (!check.ok) {
     await deps.db.transaction(async (tx) => {
-      await recordLoginFailure(tx, keys, Date.now());
+      await recordFailure(tx, keys, Date.now());
       await recordAudit(tx, { ...auditBase(info), action: "auth.password_change", targetId: user.id, outcome: "FAILED", details: { reason: "wrong_current_password" } });
     });
     throw unauthenticated("INVALID_CREDENTIALS", "The current password is incorrect.");
@@ -59,7 +61,7 @@ export async function changePassword(deps: AuthDeps, info: CallInfo, principal: 
   const hash = await deps.hasher.hash(next);
   await deps.db.transaction(async (tx) => {
     await tx.em.nativeUpdate(User, { id: user.id }, { passwordHash: hash, updateTime: Date.now() });
-    await resetAccountFailures(tx, keys);
+    await releaseAttempt(tx, keys);
     const ended = await endSessions(deps, tx, { userId: user.id, exceptSessionId: principal.sessionId }, "password changed");
     await recordAudit(tx, { ...auditBase(info), action: "auth.password_change", targetId: user.id, outcome: "SUCCESS", details: { sessions_ended: ended.length } });
   });
@@ -82,7 +84,17 @@ export async function revokeSession(deps: AuthDeps, info: CallInfo, principal: P
   if (!isUuid(sessionId)) throw invalidArgument("INVALID_SESSION_ID", "session_id must be a session's UUID.");
   await deps.db.transaction(async (tx) => {
     const session = await findSession(tx, sessionId);
-    if (!session || session.userId !== principal.userId) throw notFound("SESSION_NOT_FOUND", "No such session.");
+    if (!session || session.userId !== principal.userId) {
+      // A probe for someone else's session (or a guess): audited, aggregated per caller (W8).
+      deps.refusals.note(`auth.session_revoke:not_found:${principal.userId}`, {
+        ...auditBase(info),
+        action: "auth.session_revoke",
+        targetId: sessionId,
+        outcome: "DENIED",
+        details: { reason: "SESSION_NOT_FOUND", exists: session !== undefined },
+      });
+      throw notFound("SESSION_NOT_FOUND", "No such session.");
+    }
     const ended = await endSessions(deps, tx, { userId: principal.userId, sessionId }, "revoked by user");
     await recordAudit(tx, { ...auditBase(info), action: "auth.session_revoke", targetId: sessionId, outcome: "SUCCESS", details: { was_live: ended.length > 0 } });
   });

@@ -1,4 +1,5 @@
 // What the auth domain functions share: built once by createAuthModule.
+import type { AuditAggregator } from "../audit/aggregate";
 import type { Database, Tx } from "../db/database";
 import type { Logger } from "../logger";
 import type { Argon2Hasher } from "./passwords";
@@ -16,6 +17,9 @@ export interface AuthDeps {
   authenticator: Authenticator;
   keys: KeyRing;
   registrations: RegistrationLimits;
+  /** Refusals an attacker can repeat (throttled sign-ins, refused tokens, probes for other
+   * users' sessions) are audited through it: one event per key and window. */
+  refusals: AuditAggregator;
 }
 
 /** Ends sessions in the database and, once the transaction commits, makes their access tokens

@@ -11,7 +11,8 @@ import { endSessions } from "./deps";
 import { isValidEmail, normalizeEmail, normalizePassword } from "./policy";
 import { rolesFromColumn } from "./roles";
 import { createSession, findRefreshToken, isLive, markRefreshTokenUsed, rotateRefreshToken, type NewRefreshToken } from "./sessions";
-import { assertNotThrottled, recordLoginFailure, resetAccountFailures, throttleKeys, type ThrottleKeys } from "./throttle";
+import { checkAttempt } from "./attempts";
+import { recordFailure, releaseAttempt, throttleKeys, type ThrottleKeys } from "./throttle";
 import { findUserByEmail, findUserById, isDisabled, type UserEntity } from "./users";
 
 export interface SignedIn {
@@ -30,37 +31,37 @@ export async function login(deps: AuthDeps, info: CallInfo, input: { email: stri
   const email = normalizeEmail(input.email);
   const password = normalizePassword(input.password);
   const keys = throttleKeys(email, info.clientAddress);
-  const { accountFailures } = await assertNotThrottled(deps.db, keys, Date.now());
+  // Looked up first, so that a throttled attempt is audited against the user it was aimed at.
   const user = isValidEmail(email) ? await deps.db.read((tx) => findUserByEmail(tx, email)) : undefined;
   // An unknown email costs one verification too, so that timing does not reveal which exist.
-  const check = user ? await deps.hasher.verify(user.passwordHash, password) : { ok: await deps.hasher.verifyDummy(password) };
-  if (!user || !check.ok) {
-    await loginFailed(deps, info, keys, user, user ? "wrong_password" : "unknown_email");
+  const check = await checkAttempt(deps, info, { keys, action: "auth.login", userId: user?.id }, () =>
+    user ? deps.hasher.verify(user.passwordHash, password) : deps.hasher.verifyDummy(password).then((ok) => ({ ok, rehashed: undefined })),
+  );
+  // A disabled user with the right password gets the answer of wrong credentials (issue 15,
+  // W11: no oracle of the password), counted by the throttle like any failure; the audit
+  // records the truth.
+  const failure = !user ? "unknown_email" : !check.ok ? "wrong_password" : isDisabled(user) ? "user_disabled" : undefined;
+  if (!user || failure) {
+    await loginFailed(deps, info, keys, user, failure ?? "unknown_email");
     throw invalidCredentials();
   }
-  if (isDisabled(user)) {
-    await loginFailed(deps, info, keys, user, "user_disabled", false);
-    throw unauthenticated("USER_DISABLED", "This user is disabled; contact the bank.");
-  }
-  return startSession(deps, info, user, keys, check.rehashed, accountFailures);
+  return startSession(deps, info, user, keys, check.rehashed);
 }
 
-async function loginFailed(deps: AuthDeps, info: CallInfo, keys: ThrottleKeys, user: UserEntity | undefined, reason: string, count = true): Promise<void> {
+async function loginFailed(deps: AuthDeps, info: CallInfo, keys: ThrottleKeys, user: UserEntity | undefined, reason: string): Promise<void> {
   const nowMs = Date.now();
   await deps.db.transaction(async (tx) => {
-    if (count) await recordLoginFailure(tx, keys, nowMs);
+    await recordFailure(tx, keys, nowMs);
     await recordAudit(tx, { ...auditBase(info), actorId: user?.id ?? "anonymous", action: "auth.login", targetId: user?.id ?? "", outcome: "FAILED", details: { reason } }, nowMs);
   });
 }
 
-async function startSession(deps: AuthDeps, info: CallInfo, user: UserEntity, keys: ThrottleKeys, rehashed: string | undefined, accountFailures: boolean): Promise<SignedIn> {
+async function startSession(deps: AuthDeps, info: CallInfo, user: UserEntity, keys: ThrottleKeys, rehashed: string | undefined): Promise<SignedIn> {
   const nowMs = Date.now();
   const { sessionId, refresh } = await deps.db.transaction(async (tx) => {
     // Only replace the hash that was verified: a concurrent password change wins.
     if (rehashed) await tx.em.nativeUpdate(User, { id: user.id, passwordHash: user.passwordHash }, { passwordHash: rehashed, updateTime: nowMs });
-    // Nothing to reset when the throttle check found no failures for this account (most
-    // sign-ins). A failure recorded since that check stays counted: the safe side.
-    if (accountFailures) await resetAccountFailures(tx, keys);
+    await releaseAttempt(tx, keys);
     const session = createSession(tx, { userId: user.id, userAgent: info.userAgent, clientAddress: info.clientAddress }, nowMs);
     await recordAudit(tx, { ...auditBase(info), actorId: user.id, action: "auth.login", targetId: user.id, outcome: "SUCCESS", details: { session_id: session.sessionId, argon2_costs_upgraded: rehashed !== undefined } }, nowMs);
     return session;

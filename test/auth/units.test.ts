@@ -13,7 +13,7 @@ import { Role } from "../../gen/bank/v1/access_pb";
 import { DomainError, resourceExhausted } from "../../src/errors";
 import { limits } from "../../src/limits";
 import { roleFromName, rolesFromColumn, rolesToColumn } from "../../src/auth/roles";
-import { accountBlockedUntil } from "../../src/auth/throttle";
+import { accountBlockedUntil, pairBlockedUntil } from "../../src/auth/throttle";
 import { WorkQueue } from "../../src/auth/work-queue";
 import { ExpiringLru } from "../../src/auth/lru";
 import { KeyRing } from "../../src/auth/keys";
@@ -45,15 +45,26 @@ describe("email normalization", () => {
   });
 });
 
-describe("account back-off", () => {
+describe("sign-in back-off", () => {
   const now = 1_000_000;
-  test("free failures, then base, doubling, capped: never a permanent lock (even past 100 failures)", () => {
-    for (let f = 0; f < limits.loginFailuresFree; f++) expect(accountBlockedUntil(f, now)).toBe(0);
-    expect(accountBlockedUntil(limits.loginFailuresFree, now) - now).toBe(limits.loginBackoffMsBase);
-    expect(accountBlockedUntil(limits.loginFailuresFree + 1, now) - now).toBe(2 * limits.loginBackoffMsBase);
-    expect(accountBlockedUntil(limits.loginFailuresFree + 3, now) - now).toBe(8 * limits.loginBackoffMsBase);
+  test("per account and address: free failures, then base, doubling, capped: never a permanent lock (even past 100 failures)", () => {
+    for (let f = 0; f < limits.loginFailuresFree; f++) expect(pairBlockedUntil(f, now)).toBe(0);
+    expect(pairBlockedUntil(limits.loginFailuresFree, now) - now).toBe(limits.loginBackoffMsBase);
+    expect(pairBlockedUntil(limits.loginFailuresFree + 1, now) - now).toBe(2 * limits.loginBackoffMsBase);
+    expect(pairBlockedUntil(limits.loginFailuresFree + 3, now) - now).toBe(8 * limits.loginBackoffMsBase);
     for (const f of [50, 99, 100, 1000, 1e9]) {
-      expect(accountBlockedUntil(f, now) - now).toBe(limits.loginBackoffMsMax);
+      expect(pairBlockedUntil(f, now) - now).toBe(limits.loginBackoffMsMax);
+    }
+  });
+
+  test("account-wide (all addresses): more free failures, the same doubling, never more than 30 s", () => {
+    expect(limits.loginAccountFailuresFree).toBeGreaterThan(limits.loginFailuresFree);
+    expect(limits.loginAccountBackoffMsMax).toBeLessThanOrEqual(30_000);
+    for (let f = 0; f < limits.loginAccountFailuresFree; f++) expect(accountBlockedUntil(f, now)).toBe(0);
+    expect(accountBlockedUntil(limits.loginAccountFailuresFree, now) - now).toBe(limits.loginBackoffMsBase);
+    expect(accountBlockedUntil(limits.loginAccountFailuresFree + 1, now) - now).toBe(2 * limits.loginBackoffMsBase);
+    for (const f of [limits.loginAccountFailuresFree + 5, 100, 1000, 1e9]) {
+      expect(accountBlockedUntil(f, now) - now).toBe(limits.loginAccountBackoffMsMax);
     }
   });
 });
