@@ -107,6 +107,10 @@ export const limits = {
   /** Failures of a pair or of an account are forgotten this long after the last one: what
    * "recent failures" means for the throttle. */
   loginFailureMemoryMs: 24 * 3600_000,
+  /** Sign-in attempts for one account from one address waiting their turn in one process (they
+   * are checked one at a time so that parallel guesses cannot race the throttle); more are
+   * refused at once as AUTH_BUSY. No person signs in 16 times at once. */
+  loginAttemptsQueuedPerPairMax: 16,
   /** Failed logins per client address per window before it is throttled. */
   loginFailuresPerAddressMax: 100,
   loginAddressWindowMs: 10 * 60_000,

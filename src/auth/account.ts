@@ -9,7 +9,7 @@ import { Role } from "../../gen/bank/v1/access_pb";
 import type { AuthDeps } from "./deps";
 import { endSessions } from "./deps";
 import { decodePageToken, encodePageToken, pageSizeOf } from "../pagination";
-import { checkAttempt } from "./attempts";
+import { checkAttempt, inTurn } from "./attempts";
 import { normalizePassword, validEmail, validFullName, validNewPassword } from "./policy";
 import { findRefreshToken, findSession, listLiveSessions, type SessionRow } from "./sessions";
 import { recordFailure, releaseAttempt, throttleKeys } from "./throttle";
@@ -48,22 +48,27 @@ export async function changePassword(deps: AuthDeps, info: CallInfo, principal: 
   const next = await validNewPassword(input.newPassword, { email: user.email, fullName: user.fullName });
   if (next === normalizePassword(input.currentPassword)) throw invalidArgument("PASSWORD_UNCHANGED", "The new password must differ from the current one.");
   const keys = throttleKeys(user.email, info.clientAddress);
-  const check = await checkAttempt(deps, info, { keys, action: "auth.password_change", userId: user.id }, () =>
-    deps.hasher.verify(user.passwordHash, normalizePassword(input.currentPassword)),
-  );
-  if (!check.ok) {
-    await deps.db.transaction(async (tx) => {
-      await recordFailure(tx, keys, Date.now());
-      await recordAudit(tx, { ...auditBase(info), action: "auth.password_change", targetId: user.id, outcome: "FAILED", details: { reason: "wrong_current_password" } });
+  const attempt = { keys, action: "auth.password_change", userId: user.id };
+  await inTurn(deps, attempt, async () => {
+    // The new hash is computed in the check's place: if argon2 is too busy for either, nothing
+    // was decided and the reservation is given back.
+    const check = await checkAttempt(deps, info, attempt, async () => {
+      const verified = await deps.hasher.verify(user.passwordHash, normalizePassword(input.currentPassword));
+      return verified.ok ? { ok: true, hash: await deps.hasher.hash(next) } : { ok: false, hash: "" };
     });
-    throw unauthenticated("INVALID_CREDENTIALS", "The current password is incorrect.");
-  }
-  const hash = await deps.hasher.hash(next);
-  await deps.db.transaction(async (tx) => {
-    await tx.em.nativeUpdate(User, { id: user.id }, { passwordHash: hash, updateTime: Date.now() });
-    await releaseAttempt(tx, keys);
-    const ended = await endSessions(deps, tx, { userId: user.id, exceptSessionId: principal.sessionId }, "password changed");
-    await recordAudit(tx, { ...auditBase(info), action: "auth.password_change", targetId: user.id, outcome: "SUCCESS", details: { sessions_ended: ended.length } });
+    if (!check.ok) {
+      await deps.db.transaction(async (tx) => {
+        await recordFailure(tx, keys, Date.now());
+        await recordAudit(tx, { ...auditBase(info), action: "auth.password_change", targetId: user.id, outcome: "FAILED", details: { reason: "wrong_current_password" } });
+      });
+      throw unauthenticated("INVALID_CREDENTIALS", "The current password is incorrect.");
+    }
+    await deps.db.transaction(async (tx) => {
+      await tx.em.nativeUpdate(User, { id: user.id }, { passwordHash: check.hash, updateTime: Date.now() });
+      await releaseAttempt(tx, keys);
+      const ended = await endSessions(deps, tx, { userId: user.id, exceptSessionId: principal.sessionId }, "password changed");
+      await recordAudit(tx, { ...auditBase(info), action: "auth.password_change", targetId: user.id, outcome: "SUCCESS", details: { sessions_ended: ended.length } });
+    });
   });
 }
 

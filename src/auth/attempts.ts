@@ -1,11 +1,16 @@
 // A password check under the sign-in throttle (throttle.ts), shared by Login and
-// ChangePassword: the attempt is reserved before argon2 runs (issue 15, W7), a refused attempt
-// is audited through the refusal aggregator (W8: one event per key and window, however often an
+// ChangePassword. Attempts for one account from one address take turns in this process, and
+// each is reserved in the database before argon2 runs (issue 15, W7: parallel guesses get no
+// more checks than allowed, within a process and across processes); a refused attempt is
+// audited through the refusal aggregator (W8: one event per key and window, however often an
 // attacker retries), and a check that never ran gives its reservation back.
 import { auditBase } from "../audit/recorder";
 import type { CallInfo } from "../context";
+import { resourceExhausted } from "../errors";
+import { limits } from "../limits";
 import type { AuthDeps } from "./deps";
 import { cancelReservation, reserveAttempt, throttledError, type ThrottleKeys } from "./throttle";
+import { KeyedTurns } from "./turns";
 
 export interface Attempt {
   keys: ThrottleKeys;
@@ -13,6 +18,19 @@ export interface Attempt {
   action: string;
   /** The user the attempt is for, when the email names one. */
   userId: string | undefined;
+}
+
+/** Sign-in attempts of one process, one at a time per account and address. */
+export function attemptTurns(): KeyedTurns {
+  return new KeyedTurns(limits.loginAttemptsQueuedPerPairMax, () =>
+    resourceExhausted("AUTH_BUSY", "Too many sign-ins at once; retry shortly.", { retry_after_ms: String(limits.argon2QueueWaitMs) }),
+  );
+}
+
+/** Runs a whole attempt (the check and the recording of its outcome) in its account and
+ * address's turn, so that the next attempt sees this one's outcome. */
+export function inTurn<T>(deps: AuthDeps, attempt: Pick<Attempt, "keys">, run: () => Promise<T>): Promise<T> {
+  return deps.attemptTurns.run(attempt.keys.pair, run);
 }
 
 /** Runs `check` (argon2) if the throttle lets this attempt through; LOGIN_THROTTLED otherwise. */

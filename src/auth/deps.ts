@@ -7,6 +7,7 @@ import type { AccessTokens } from "./tokens";
 import type { Authenticator } from "./authenticator";
 import type { KeyRing } from "./keys";
 import type { RegistrationLimits } from "./registration-limits";
+import type { KeyedTurns } from "./turns";
 import { revokeSessions } from "./sessions";
 
 export interface AuthDeps {
@@ -17,6 +18,8 @@ export interface AuthDeps {
   authenticator: Authenticator;
   keys: KeyRing;
   registrations: RegistrationLimits;
+  /** Sign-in attempts take turns per account and address (attempts.ts). */
+  attemptTurns: KeyedTurns;
   /** Refusals an attacker can repeat (throttled sign-ins, refused tokens, probes for other
    * users' sessions) are audited through it: one event per key and window. */
   refusals: AuditAggregator;

@@ -6,6 +6,7 @@ import { AuditAggregator } from "../audit/aggregate";
 import type { Tx } from "../db/database";
 import type { HttpRoute } from "../server";
 import { authServiceRoutes } from "../services/auth-service";
+import { attemptTurns } from "./attempts";
 import { Authenticator } from "./authenticator";
 import { endSessions, type AuthDeps } from "./deps";
 import { authInterceptor } from "./interceptor";
@@ -49,6 +50,7 @@ export async function createAuthModule(ctx: AppContext): Promise<AuthModule> {
     authenticator,
     keys,
     registrations: new RegistrationLimits(ctx.config.registration),
+    attemptTurns: attemptTurns(),
     refusals,
   };
   return {

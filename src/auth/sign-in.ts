@@ -11,7 +11,7 @@ import { endSessions } from "./deps";
 import { isValidEmail, normalizeEmail, normalizePassword } from "./policy";
 import { rolesFromColumn } from "./roles";
 import { createSession, findRefreshToken, isLive, markRefreshTokenUsed, rotateRefreshToken, type NewRefreshToken } from "./sessions";
-import { checkAttempt } from "./attempts";
+import { checkAttempt, inTurn } from "./attempts";
 import { recordFailure, releaseAttempt, throttleKeys, type ThrottleKeys } from "./throttle";
 import { findUserByEmail, findUserById, isDisabled, type UserEntity } from "./users";
 
@@ -33,19 +33,22 @@ export async function login(deps: AuthDeps, info: CallInfo, input: { email: stri
   const keys = throttleKeys(email, info.clientAddress);
   // Looked up first, so that a throttled attempt is audited against the user it was aimed at.
   const user = isValidEmail(email) ? await deps.db.read((tx) => findUserByEmail(tx, email)) : undefined;
-  // An unknown email costs one verification too, so that timing does not reveal which exist.
-  const check = await checkAttempt(deps, info, { keys, action: "auth.login", userId: user?.id }, () =>
-    user ? deps.hasher.verify(user.passwordHash, password) : deps.hasher.verifyDummy(password).then((ok) => ({ ok, rehashed: undefined })),
-  );
-  // A disabled user with the right password gets the answer of wrong credentials (issue 15,
-  // W11: no oracle of the password), counted by the throttle like any failure; the audit
-  // records the truth.
-  const failure = !user ? "unknown_email" : !check.ok ? "wrong_password" : isDisabled(user) ? "user_disabled" : undefined;
-  if (!user || failure) {
-    await loginFailed(deps, info, keys, user, failure ?? "unknown_email");
-    throw invalidCredentials();
-  }
-  return startSession(deps, info, user, keys, check.rehashed);
+  const attempt = { keys, action: "auth.login", userId: user?.id };
+  return inTurn(deps, attempt, async () => {
+    // An unknown email costs one verification too, so that timing does not reveal which exist.
+    const check = await checkAttempt(deps, info, attempt, () =>
+      user ? deps.hasher.verify(user.passwordHash, password) : deps.hasher.verifyDummy(password).then((ok) => ({ ok, rehashed: undefined })),
+    );
+    // A disabled user with the right password gets the answer of wrong credentials (issue 15,
+    // W11: no oracle of the password), counted by the throttle like any failure; the audit
+    // records the truth.
+    const failure = !user ? "unknown_email" : !check.ok ? "wrong_password" : isDisabled(user) ? "user_disabled" : undefined;
+    if (!user || failure) {
+      await loginFailed(deps, info, keys, user, failure ?? "unknown_email");
+      throw invalidCredentials();
+    }
+    return startSession(deps, info, user, keys, check.rehashed);
+  });
 }
 
 async function loginFailed(deps: AuthDeps, info: CallInfo, keys: ThrottleKeys, user: UserEntity | undefined, reason: string): Promise<void> {

@@ -270,12 +270,46 @@ describe.each(engines())("throttling on %s", (engine) => {
       const reasons = results.map((r) => (r.status === "rejected" ? reasonOf(ConnectError.from(r.reason)) : "SIGNED_IN"));
       expect(verify.mock.calls.filter(([stored]) => stored === hash)).toHaveLength(limits.loginFailuresFree);
       expect(reasons.filter((r) => r === "INVALID_CREDENTIALS")).toHaveLength(limits.loginFailuresFree);
-      expect(reasons.filter((r) => r === "LOGIN_THROTTLED")).toHaveLength(20 - limits.loginFailuresFree);
+      // The rest are refused unchecked: throttled, or past the queue of attempts waiting their turn.
+      expect(reasons.filter((r) => r === "LOGIN_THROTTLED" || r === "AUTH_BUSY")).toHaveLength(20 - limits.loginFailuresFree);
+      expect(reasons.filter((r) => r === "AUTH_BUSY").length).toBeLessThanOrEqual(20 - limits.loginAttemptsQueuedPerPairMax);
       const failed = (await auditRows(t, "auth.login")).filter((r) => r.target_id === user.id && r.outcome === "FAILED");
       expect(failed).toHaveLength(limits.loginFailuresFree);
     } finally {
       verify.mockRestore();
     }
+  });
+
+  test("parallel wrong passwords split between two processes on one database still get only the free failures' argon2 checks (W7)", async () => {
+    const user = await createTestUser(t);
+    const hash = await storedHash(t, user.email);
+    const second = await startSecondApp(t, { BANK_TRUST_PROXY: "true" });
+    const here = jest.spyOn(t.auth.hasher, "verify");
+    const there = jest.spyOn(second.auth.hasher, "verify");
+    try {
+      const forwarded: Interceptor = (next) => async (req) => {
+        req.header.set("x-forwarded-for", "198.51.100.78");
+        return next(req);
+      };
+      const apis = [from("198.51.100.78"), client(second.baseUrl, AuthService, { interceptors: [forwarded] })];
+      const results = await Promise.allSettled(Array.from({ length: 20 }, (_, i) => apis[i % 2]!.login({ email: user.email, password: strongPassword() })));
+      const checks = [...here.mock.calls, ...there.mock.calls].filter(([stored]) => stored === hash);
+      expect(checks).toHaveLength(limits.loginFailuresFree);
+      const reasons = results.map((r) => (r.status === "rejected" ? reasonOf(ConnectError.from(r.reason)) : "SIGNED_IN"));
+      expect(reasons.filter((r) => r === "INVALID_CREDENTIALS")).toHaveLength(limits.loginFailuresFree);
+      expect(reasons.filter((r) => !["INVALID_CREDENTIALS", "LOGIN_THROTTLED", "AUTH_BUSY"].includes(r ?? ""))).toEqual([]);
+    } finally {
+      here.mockRestore();
+      there.mockRestore();
+      await second.app.shutdown();
+    }
+  });
+
+  test("one user signing in many times at once from one address, with the right password, is served, not throttled", async () => {
+    const user = await createTestUser(t);
+    const api = from("198.51.100.79");
+    const results = await Promise.all(Array.from({ length: 12 }, () => api.login({ email: user.email, password: user.password })));
+    expect(results.map((r) => r.user?.id)).toEqual(Array.from({ length: 12 }, () => user.id));
   });
 
   test("sign-ins refused by throttling are audited, aggregated: one DENIED event per window with its count; a later window is a new event (W8)", async () => {
