@@ -6,8 +6,9 @@
 //   user-by-email   every Login
 //   session-check   the authenticator's re-check of a cached token's session (every
 //                   limits.sessionRecheckMs per token, so on most reads under load)
-//   account-by-id   GetAccount, GetBalance, and the access check of every account command
-// and the forms compared:
+//   account-by-id   GetAccount (every call); GetBalance reads through src/ledger/reads.ts
+// and, last, a successful Login's throttle work besides argon2 (a read before issue 15; now a
+// reservation before argon2 and its release after). The forms of a read compared:
 //   raw-sql         tx.one with hand-written SQL (what the code did before)
 //   findOne         em.findOne: hydrated, managed entity (identity map, snapshot)
 //   findOne-noim    em.findOne with disableIdentityMap: hydrated, not managed
@@ -20,10 +21,12 @@
 import { randomUUID } from "node:crypto";
 import { Database, type Tx } from "../src/db/database";
 import { Account, Session, User } from "../src/db/entities";
+import { releaseAttempt, reserveAttempt, throttleKeys } from "../src/auth/throttle";
 import { preparedQuery } from "../src/prepared-query";
 import { createBenchDatabase } from "./sql-client";
 
 type Read = (tx: Tx, i: number) => Promise<unknown>;
+type Call = (i: number) => Promise<unknown>;
 
 const userByEmail = preparedQuery(User, "u", (qb, p) => qb.select("*").where({ email: p(0) }));
 const sessionCheck = preparedQuery(Session, "s", (qb, p) =>
@@ -43,18 +46,24 @@ const ROUNDS = 9;
 
 /** Runs the forms of one read in interleaved rounds (so that a burst of load from other
  * processes hits every form alike) and prints each form's median CPU per call. */
-async function compare(db: Database, title: string, n: number, forms: Record<string, Read>): Promise<void> {
+async function compare(db: Database, title: string, n: number, reads: Record<string, Read>): Promise<void> {
+  const forms = Object.fromEntries(Object.entries(reads).map(([name, read]) => [name, (i: number) => db.read((tx) => read(tx, i))]));
+  await compareCalls(title, n, forms);
+}
+
+/** compare() for calls that are not one read (a transaction of their own, say). */
+async function compareCalls(title: string, n: number, forms: Record<string, Call>): Promise<void> {
   const perRound = Math.ceil(n / ROUNDS);
   const samples = new Map<string, number[]>();
   for (const [name, read] of Object.entries(forms)) {
     // Warm-up: JIT, statement caches, the pool.
-    for (let i = 0; i < Math.min(300, perRound); i++) await callOnce(db, name, read, i);
+    for (let i = 0; i < Math.min(300, perRound); i++) await callOnce(name, read, i);
     samples.set(name, []);
   }
   for (let round = 0; round < ROUNDS; round++) {
     for (const [name, read] of Object.entries(forms)) {
       const cpu = process.cpuUsage();
-      for (let i = 0; i < perRound; i++) await callOnce(db, name, read, round * perRound + i);
+      for (let i = 0; i < perRound; i++) await callOnce(name, read, round * perRound + i);
       const used = process.cpuUsage(cpu);
       samples.get(name)!.push((used.user + used.system) / 1000 / perRound);
     }
@@ -67,8 +76,8 @@ async function compare(db: Database, title: string, n: number, forms: Record<str
   }
 }
 
-async function callOnce(db: Database, name: string, read: Read, i: number): Promise<void> {
-  const found = await db.read((tx) => read(tx, i));
+async function callOnce(name: string, call: Call, i: number): Promise<void> {
+  const found = await call(i);
   if (found === undefined || found === null) throw new Error(`${name}: row ${i} not found`);
 }
 
@@ -141,6 +150,17 @@ async function main(): Promise<void> {
       "findOne-noim": (tx, i) => tx.em.findOne(Account, { id: account(i) }, { disableIdentityMap: true }),
       "qb-get": (tx, i) => tx.em.createQueryBuilder(Account).where({ id: account(i) }).execute("get"),
       prepared: (tx, i) => accountById.one(tx, [account(i)]),
+    });
+    // A successful Login's throttle work besides argon2. Before issue 15: one read of the account
+    // and address rows. Now: a transaction that reads the three rows and reserves the attempt on
+    // the account + address row (W7), and one DELETE of that row inside the sign-in's own
+    // transaction (measured with an empty transaction of its own, shown alone for subtraction).
+    const keys = (i: number) => throttleKeys(`${email(i)}.${i}`, "198.51.100.1");
+    await compareCalls("login throttle (besides argon2)", n, {
+      "read (before)": (i) => db.read((tx) => tx.all(`SELECT throttle_key, failures, window_start, blocked_until FROM login_throttle WHERE throttle_key IN (?, ?)`, [keys(i).account, keys(i).address])).then(() => true),
+      "reserve (now)": (i) => reserveAttempt(db, keys(i), Date.now()).then(() => true),
+      "empty tx": () => db.transaction(async () => true),
+      "tx + release": (i) => db.transaction((tx) => releaseAttempt(tx, keys(i))).then(() => true),
     });
   } finally {
     await db.close();
