@@ -57,21 +57,37 @@ export function throttleKeys(normalizedEmail: string, clientAddress: string): Th
   return { pair: `pair:${sha256(`${email}\n${clientAddress}`)}`, account: `account:${email}`, address: `addr:${clientAddress}` };
 }
 
-/** The three rows of an attempt, read to decide (prepared: this runs on every sign-in). */
+/** The rows of an attempt, read to decide (prepared: this runs on every sign-in). */
 const throttleRows = preparedQuery(LoginThrottle, "t", (qb, p) => qb.select("*").where({ throttleKey: { $in: [p(0), p(1), p(2)] } }));
 
-/** Takes this attempt's place on the pair key, or says why it may not be checked now. */
-export function reserveAttempt(db: Database, keys: ThrottleKeys, nowMs: number): Promise<ThrottleRefusal | undefined> {
-  return db.transaction(async (tx) => {
-    const rows = await throttleRows.all(tx, [keys.pair, keys.account, keys.address]);
-    const pair = rowOf(rows, keys.pair);
-    const refusal = refusalOf(pair && !forgotten(pair, nowMs) ? pair : undefined, rowOf(rows, keys.account), rowOf(rows, keys.address), nowMs);
-    if (refusal) return refusal;
-    const reserved = await tx.all<{ failures: number | string; blocked_until: number | string }>(RESERVE_SQL, [keys.pair, nowMs, blockedUntil(PAIR_CURVE, 1, nowMs)]);
-    // No row: another attempt blocked the pair since it was read.
-    if (reserved.length === 0) return { scope: "pair", retryAfterMs: PAIR_CURVE.baseMs };
+/** Thrown inside the reservation's transaction to roll the reservation back. */
+class Refused extends Error {
+  constructor(readonly refusal: ThrottleRefusal) {
+    super(`sign-in refused (${refusal.scope})`);
+  }
+}
+
+/**
+ * Takes this attempt's place on the pair key, or says why it may not be checked now. The
+ * reservation is written first (on SQLite that takes the write lock before anything is read, so
+ * that another process's commit cannot invalidate what this one read), then the account-wide and
+ * address blocks are read; a refusal rolls the reservation back.
+ */
+export async function reserveAttempt(db: Database, keys: ThrottleKeys, nowMs: number): Promise<ThrottleRefusal | undefined> {
+  try {
+    await db.transaction(async (tx) => {
+      const reserved = await tx.all<{ failures: number | string }>(RESERVE_SQL, [keys.pair, nowMs, blockedUntil(PAIR_CURVE, 1, nowMs)]);
+      const rows = await throttleRows.all(tx, [keys.pair, keys.account, keys.address]);
+      // The pair had recent failures before this attempt: its count now is above 1.
+      const pairFailed = reserved.length === 1 && Number(reserved[0]!.failures) > 1;
+      const refusal = reserved.length === 0 ? pairRefusal(rowOf(rows, keys.pair), nowMs) : refusalOf(pairFailed, rowOf(rows, keys.account), rowOf(rows, keys.address), nowMs);
+      if (refusal) throw new Refused(refusal);
+    });
     return undefined;
-  });
+  } catch (err) {
+    if (err instanceof Refused) return err.refusal;
+    throw err;
+  }
 }
 
 /** The smallest exponent at which a curve's doubling reaches its maximum. */
@@ -105,14 +121,17 @@ const RESERVE_SQL = (() => {
 })();
 
 /** Gives back a reservation whose password was never checked (argon2 was too busy): a server
- * under load must not count its own refusals as the caller's failures. */
-export function cancelReservation(db: Database, keys: ThrottleKeys): Promise<void> {
-  return db.transaction(async (tx) => {
-    const pair = await tx.em.findOne(LoginThrottle, { throttleKey: keys.pair }, { lockMode: LockMode.PESSIMISTIC_WRITE });
-    if (!pair || pair.failures === 0) return;
-    pair.failures -= 1;
-    if (pair.failures < PAIR_CURVE.free) pair.blockedUntil = 0;
-    if (pair.failures === 0) tx.em.remove(pair);
+ * under load must not count its own refusals as the caller's failures. Two statements that write
+ * without reading first (raw SQL: the entity API has no update computed from the row's own
+ * values): one less failure, the back-off lifted below the free failures, an empty row removed. */
+export async function cancelReservation(db: Database, keys: ThrottleKeys): Promise<void> {
+  await db.transaction(async (tx) => {
+    await tx.run(
+      `UPDATE login_throttle SET failures = failures - 1, blocked_until = CASE WHEN failures - 1 < ${PAIR_CURVE.free} THEN 0 ELSE blocked_until END
+        WHERE throttle_key = ? AND failures > 0`,
+      [keys.pair],
+    );
+    await tx.run(`DELETE FROM login_throttle WHERE throttle_key = ? AND failures <= 0`, [keys.pair]);
   });
 }
 
@@ -150,11 +169,16 @@ export function accountBlockedUntil(failures: number, nowMs: number): number {
   return blockedUntil(ACCOUNT_CURVE, failures, nowMs);
 }
 
-function refusalOf(pair: LoginThrottleEntity | undefined, account: LoginThrottleEntity | undefined, address: LoginThrottleEntity | undefined, nowMs: number): ThrottleRefusal | undefined {
+/** No reservation was made: the pair is blocked (its row says until when). */
+function pairRefusal(pair: LoginThrottleEntity | undefined, nowMs: number): ThrottleRefusal {
+  return { scope: "pair", retryAfterMs: Math.max(1, (pair?.blockedUntil ?? nowMs + PAIR_CURVE.baseMs) - nowMs) };
+}
+
+/** The address's block, and the account-wide one for an address that failed for this account
+ * recently (never for the owner signing in from anywhere else). */
+function refusalOf(pairFailed: boolean, account: LoginThrottleEntity | undefined, address: LoginThrottleEntity | undefined, nowMs: number): ThrottleRefusal | undefined {
   if (address && address.blockedUntil > nowMs) return { scope: "address", retryAfterMs: address.blockedUntil - nowMs };
-  if (pair && pair.blockedUntil > nowMs) return { scope: "pair", retryAfterMs: pair.blockedUntil - nowMs };
-  // The account-wide block holds only for addresses with recent failures for this account.
-  if (pair && pair.failures > 0 && account && account.blockedUntil > nowMs) return { scope: "account", retryAfterMs: account.blockedUntil - nowMs };
+  if (pairFailed && account && account.blockedUntil > nowMs) return { scope: "account", retryAfterMs: account.blockedUntil - nowMs };
   return undefined;
 }
 

@@ -13,6 +13,7 @@ import { Code, ConnectError, type Interceptor } from "@connectrpc/connect";
 import { AuthService } from "../../gen/bank/v1/auth_service_pb";
 import { Role } from "../../gen/bank/v1/access_pb";
 import { limits } from "../../src/limits";
+import { cancelReservation, reserveAttempt, throttleKeys } from "../../src/auth/throttle";
 import { engines } from "../support/db";
 import { client } from "../support/app";
 import { createTestUser, strongPassword, uniqueEmail } from "../support/users";
@@ -303,6 +304,20 @@ describe.each(engines())("throttling on %s", (engine) => {
       there.mockRestore();
       await second.app.shutdown();
     }
+  });
+
+  test("a reservation whose password was never checked (argon2 too busy) is given back: count, back-off and row", async () => {
+    const keys = throttleKeys(uniqueEmail("busy"), "198.51.100.80");
+    const pairRow = () => t.app.db.read((tx) => tx.one<{ failures: number | string; blocked_until: number | string }>(`SELECT failures, blocked_until FROM login_throttle WHERE throttle_key = ?`, [keys.pair]));
+    for (let i = 0; i < limits.loginFailuresFree; i++) expect(await reserveAttempt(t.app.db, keys, Date.now())).toBeUndefined();
+    expect(Number((await pairRow())!.blocked_until)).toBeGreaterThan(Date.now());
+    expect(await reserveAttempt(t.app.db, keys, Date.now())).toMatchObject({ scope: "pair" });
+    await cancelReservation(t.app.db, keys);
+    expect(await pairRow()).toMatchObject({ blocked_until: expect.anything() });
+    expect(Number((await pairRow())!.failures)).toBe(limits.loginFailuresFree - 1);
+    expect(Number((await pairRow())!.blocked_until)).toBe(0);
+    for (let i = 1; i < limits.loginFailuresFree; i++) await cancelReservation(t.app.db, keys);
+    expect(await pairRow()).toBeUndefined();
   });
 
   test("one user signing in many times at once from one address, with the right password, is served, not throttled", async () => {
