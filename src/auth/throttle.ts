@@ -60,34 +60,23 @@ export function throttleKeys(normalizedEmail: string, clientAddress: string): Th
 /** The rows of an attempt, read to decide (prepared: this runs on every sign-in). */
 const throttleRows = preparedQuery(LoginThrottle, "t", (qb, p) => qb.select("*").where({ throttleKey: { $in: [p(0), p(1), p(2)] } }));
 
-/** Thrown inside the reservation's transaction to roll the reservation back. */
-class Refused extends Error {
-  constructor(readonly refusal: ThrottleRefusal) {
-    super(`sign-in refused (${refusal.scope})`);
-  }
-}
-
 /**
- * Takes this attempt's place on the pair key, or says why it may not be checked now. The
- * reservation is written first (on SQLite that takes the write lock before anything is read, so
- * that another process's commit cannot invalidate what this one read), then the account-wide and
- * address blocks are read; a refusal rolls the reservation back.
+ * Takes this attempt's place on the pair key, or says why it may not be checked now. The rows
+ * are read first, outside the reservation (the address and account-wide blocks are coarse, and a
+ * refused attempt then writes nothing); the reservation itself is one atomic statement, alone in
+ * its transaction (on SQLite its write takes the lock before anything in it is read, so another
+ * process's commit cannot invalidate it).
  */
 export async function reserveAttempt(db: Database, keys: ThrottleKeys, nowMs: number): Promise<ThrottleRefusal | undefined> {
-  try {
-    await db.transaction(async (tx) => {
-      const reserved = await tx.all<{ failures: number | string }>(RESERVE_SQL, [keys.pair, nowMs, blockedUntil(PAIR_CURVE, 1, nowMs)]);
-      const rows = await throttleRows.all(tx, [keys.pair, keys.account, keys.address]);
-      // The pair had recent failures before this attempt: its count now is above 1.
-      const pairFailed = reserved.length === 1 && Number(reserved[0]!.failures) > 1;
-      const refusal = reserved.length === 0 ? pairRefusal(rowOf(rows, keys.pair), nowMs) : refusalOf(pairFailed, rowOf(rows, keys.account), rowOf(rows, keys.address), nowMs);
-      if (refusal) throw new Refused(refusal);
-    });
-    return undefined;
-  } catch (err) {
-    if (err instanceof Refused) return err.refusal;
-    throw err;
-  }
+  const rows = await db.read((tx) => throttleRows.all(tx, [keys.pair, keys.account, keys.address]));
+  const pair = rowOf(rows, keys.pair);
+  const recent = pair && !forgotten(pair, nowMs) ? pair : undefined;
+  if (recent && recent.blockedUntil > nowMs) return pairRefusal(recent, nowMs);
+  const refusal = refusalOf((recent?.failures ?? 0) > 0, rowOf(rows, keys.account), rowOf(rows, keys.address), nowMs);
+  if (refusal) return refusal;
+  const reserved = await db.transaction((tx) => tx.all(RESERVE_SQL, [keys.pair, nowMs, blockedUntil(PAIR_CURVE, 1, nowMs)]));
+  // No row: another attempt blocked the pair since it was read.
+  return reserved.length === 0 ? pairRefusal(undefined, nowMs) : undefined;
 }
 
 /** The smallest exponent at which a curve's doubling reaches its maximum. */
