@@ -31,6 +31,8 @@ export interface Config {
   tls?: { certFile: string; keyFile: string };
   jwt: { keysDir: string; issuer: string; audience: string; accessTokenTtlSeconds: number };
   argon2: { memoryCostKib: number; timeCost: number; parallelism: number };
+  /** Register's rate limits, per process (limits.ts has the defaults and their reasons). */
+  registration: { perAddressPerHour: number; perMinute: number };
   currencies: ReadonlyMap<string, Currency>;
   corsOrigins: readonly string[];
   /** Trust X-Forwarded-For for the client address (only behind a proxy you run). */
@@ -94,6 +96,10 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
     timeCost: int("BANK_ARGON2_TIME_COST", 2, 1, 20),
     parallelism: int("BANK_ARGON2_PARALLELISM", 1, 1, 16),
   };
+  const registration = {
+    perAddressPerHour: int("BANK_REGISTER_PER_ADDRESS_PER_HOUR", limits.registerPerAddressPerHour, 1, 1_000_000),
+    perMinute: int("BANK_REGISTER_PER_MINUTE", limits.registerPerMinute, 1, 1_000_000),
+  };
   const currencies = parseCurrencies(get("BANK_CURRENCIES", DEFAULT_CURRENCIES), problems);
   parseDailyLimits(get("BANK_DAILY_LIMITS", ""), currencies, problems);
   const corsOrigins = parseCorsOrigins(get("BANK_CORS_ORIGINS", ""), problems);
@@ -113,6 +119,7 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
     tls: certFile !== "" ? { certFile: path.resolve(certFile), keyFile: path.resolve(keyFile) } : undefined,
     jwt,
     argon2,
+    registration,
     currencies,
     corsOrigins,
     trustProxy,

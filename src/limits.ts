@@ -175,15 +175,46 @@ export const limits = {
   argon2QueueMax: 64,
   /** How long a login may wait for an argon2 slot before RESOURCE_EXHAUSTED. */
   argon2QueueWaitMs: 2_000,
-  /** Free failures per account before the exponential back-off starts. */
+  /** Free failures per account AND client address (the pair) before that pair's exponential
+   * back-off starts: the owner's typos and an attacker's guesses from one address. Keyed on the
+   * pair so that an attacker elsewhere cannot lock the owner out (OWASP). */
   loginFailuresFree: 5,
   /** Back-off after the first throttled failure; doubles with each further failure. */
   loginBackoffMsBase: 1_000,
-  /** Longest back-off: never a permanent lock (API.md: none below 100 failures). */
+  /** Longest back-off of a pair: never a permanent lock (API.md: none below 100 failures). */
   loginBackoffMsMax: 15 * 60_000,
+  /** Failures of one account from all addresses together before its account-wide back-off
+   * starts: slows a guesser who spreads attempts over many addresses, well above what one
+   * owner mistyping from a few devices reaches. */
+  loginAccountFailuresFree: 20,
+  /** Longest account-wide back-off. It applies only to addresses that have failed for this
+   * account recently, and an owner from anywhere else is never made to wait by it (issue 15,
+   * W6: at most 30 s). */
+  loginAccountBackoffMsMax: 30_000,
+  /** Failures of a pair or of an account are forgotten this long after the last one: what
+   * "recent failures" means for the throttle. */
+  loginFailureMemoryMs: 24 * 3600_000,
+  /** Sign-in attempts for one account from one address waiting their turn in one process (they
+   * are checked one at a time so that parallel guesses cannot race the throttle); more are
+   * refused at once as AUTH_BUSY. No person signs in 16 times at once. */
+  loginAttemptsQueuedPerPairMax: 16,
   /** Failed logins per client address per window before it is throttled. */
   loginFailuresPerAddressMax: 100,
   loginAddressWindowMs: 10 * 60_000,
+  /** Registrations per client address per hour (a token bucket holding one hour's worth): a
+   * household or a small office registers a few users, a script sixty (issue 15, W5). Per
+   * process; BANK_REGISTER_PER_ADDRESS_PER_HOUR overrides it (a deployment behind one NAT). */
+  registerPerAddressPerHour: 5,
+  /** Registrations per minute per process, from all addresses together: each costs an argon2
+   * hash and a password-strength check, and sign-ins share both (a registration flood delayed
+   * sign-ins to 4.5 s). 300/min is about 5 argon2 hashes per second at the production costs, a
+   * small share of the two argon2 slots. BANK_REGISTER_PER_MINUTE overrides it. */
+  registerPerMinute: 300,
+  /** The global registration bucket holds this many seconds' worth of registrations (a burst). */
+  registerBurstSeconds: 10,
+  /** Client addresses whose registration buckets are kept; the least recently seen is
+   * forgotten first, so memory stays bounded whatever the number of addresses. */
+  registerAddressesTrackedMax: 10_000,
   /** An access token with an unknown kid re-reads the key directory at most this often, so
    * that a key added for rotation is learned without a restart and garbage kids cost nothing. */
   keyRingReloadMsMin: 5_000,
@@ -209,6 +240,14 @@ export const limits = {
   auditShutdownSealMs: 5_000,
   /** Events the verifier reads per query: bounds its memory whatever the chain's length. */
   auditVerifyPageSize: 1_000,
+  /** Repeats of one refused call (throttled sign-ins, forged or expired tokens, NOT_FOUND
+   * probes) are counted this long before ONE event with the count is appended. */
+  auditAggregateWindowMs: 60_000,
+  /** Distinct refusal keys counted at once per aggregator; more are counted under one overflow
+   * key per action, so an attacker varying addresses cannot grow memory or the log. */
+  auditAggregateKeysMax: 1_000,
+  /** Distinct targets remembered per aggregated key (the event reports the count up to this). */
+  auditAggregateTargetsMax: 100,
   /** Longest actor_id / action / target_id filter of ListAuditEvents; stored values are ids
    * (36 characters) and short action names, so anything longer matches nothing. */
   auditFilterCharsMax: 200,

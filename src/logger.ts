@@ -23,16 +23,22 @@ export function createLogger(level: string, destination?: pino.DestinationStream
 
 const SQL_TEXT = /\b(insert\s+into|select\s|update\s+\w+\s+set|delete\s+from|with\s+\w+\s+as)\b/i;
 
+/** MikroORM's exceptions (a failed flush of the unit of work) append the driver's detail to the
+ * message: "<sql> - <driver message>\n - detail: Failing row contains (<the row's values>)". */
+const DRIVER_DETAIL = /\n - (detail|hint|where): [\s\S]*$/;
+
 /**
  * An error as it may be logged. Database drivers put the failed statement, with its values, in
  * the message (knex and MikroORM: "<sql with values> - <driver message>") and the offending
- * values in `detail`: those values can be password hashes or token hashes. So the statement and
- * the detail are dropped and only the driver's own message, codes and the stack frames are kept.
+ * values in `detail` (MikroORM also appends it to the message): those values can be password
+ * hashes or token hashes. So the statement and the detail are dropped and only the driver's own
+ * message, codes and the stack frames are kept.
  */
 export function loggableError(err: unknown): Record<string, unknown> {
   if (!(err instanceof Error)) return { type: typeof err, message: "non-error thrown" };
   const e = err as Error & { code?: unknown; constraint?: unknown; table?: unknown; routine?: unknown; cause?: unknown };
-  const message = SQL_TEXT.test(e.message) ? `[statement removed] ${e.message.slice(e.message.lastIndexOf(" - ") + 3)}` : e.message;
+  const text = e.message.replace(DRIVER_DETAIL, "");
+  const message = SQL_TEXT.test(text) ? `[statement removed] ${text.slice(text.lastIndexOf(" - ") + 3)}` : text;
   const frames = (e.stack ?? "").split("\n").filter((line) => /^\s+at /.test(line)).join("\n");
   const out: Record<string, unknown> = { type: e.name, message, stack: frames };
   for (const key of ["code", "constraint", "table", "routine"] as const) if (e[key] !== undefined) out[key] = e[key];

@@ -2,7 +2,9 @@
 // transaction with its audit event; a change of roles or a disable ends the user's sessions in
 // that same transaction, so new roles take effect on the next token and a disabled user's
 // tokens stop at once. The last active ADMIN can neither lose ADMIN nor be disabled.
+import { LockMode } from "@mikro-orm/core";
 import type { Database, Tx } from "../db/database";
+import { User, type UserEntity } from "../db/entities";
 import type { CallInfo } from "../context";
 import { DomainError, failedPrecondition, invalidArgument, notFound } from "../errors";
 import { isUuid } from "../ids";
@@ -11,7 +13,7 @@ import { auditBase, recordAudit } from "../audit/recorder";
 import { decodePageToken, encodePageToken, pageSizeOf } from "../pagination";
 import type { AuthSessions } from "../auth";
 import { rolesFromColumn, rolesToColumn } from "../auth/roles";
-import { isDisabled, type UserRow } from "../auth/users";
+import { isDisabled } from "../auth/users";
 import { Role } from "../../gen/bank/v1/access_pb";
 
 export interface AdminDeps {
@@ -19,9 +21,9 @@ export interface AdminDeps {
   sessions: AuthSessions;
 }
 
-/** The columns an admin sees (never the password hash). */
-export type AdminUserRow = Pick<UserRow, "id" | "email" | "full_name" | "roles" | "disabled" | "create_time">;
-const COLUMNS = "id, email, full_name, roles, disabled, create_time";
+/** What an admin sees of a user (never the password hash). */
+export type AdminUserRow = Pick<UserEntity, "id" | "email" | "fullName" | "roles" | "disabled" | "createTime">;
+const ADMIN_FIELDS = ["id", "email", "fullName", "roles", "disabled", "createTime"] as const;
 
 const GRANTABLE: readonly Role[] = [Role.CUSTOMER, Role.TELLER, Role.AUDITOR, Role.ADMIN];
 
@@ -33,25 +35,22 @@ export async function listUsers(db: Database, req: { emailPrefix: string; pageSi
   const size = pageSizeOf(req.pageSize);
   const filters = { emailPrefix: prefix };
   const cursor = decodePageToken(req.pageToken, filters, { t: "number", i: "string" });
-  const where: string[] = [];
-  const params: unknown[] = [];
-  if (prefix !== "") {
-    where.push(`LOWER(email) LIKE ? ESCAPE '\\'`);
-    params.push(prefix.replace(/[\\%_]/g, (c) => "\\" + c) + "%");
-  }
-  if (cursor) {
-    where.push("(create_time < ? OR (create_time = ? AND id < ?))");
-    params.push(cursor.t, cursor.t, cursor.i);
-  }
-  const rows = await db.read((tx) =>
-    tx.all<AdminUserRow>(
-      `SELECT ${COLUMNS} FROM users ${where.length > 0 ? "WHERE " + where.join(" AND ") : ""} ORDER BY create_time DESC, id DESC LIMIT ?`,
-      [...params, size + 1],
-    ),
-  );
+  const rows = await db.read((tx) => {
+    const qb = tx.em.createQueryBuilder(User, "u").select([...ADMIN_FIELDS]);
+    if (prefix !== "") {
+      // A raw condition: the entity filter's $like has no ESCAPE clause, and SQLite has no default
+      // escape character, so LIKE's wildcards in the prefix could not be made literal otherwise.
+      qb.andWhere(`lower(u.email) like ? escape '\\'`, [prefix.replace(/[\\%_]/g, (c) => "\\" + c) + "%"]);
+    }
+    if (cursor) {
+      const [t, i] = [Number(cursor.t), String(cursor.i)];
+      qb.andWhere({ $or: [{ createTime: { $lt: t } }, { createTime: t, id: { $lt: i } }] });
+    }
+    return qb.orderBy({ createTime: "desc", id: "desc" }).limit(size + 1).getResultList();
+  });
   const shown = rows.slice(0, size);
   const last = shown[shown.length - 1];
-  return { rows: shown, nextPageToken: rows.length > size && last ? encodePageToken(filters, { t: Number(last.create_time), i: last.id }) : "" };
+  return { rows: shown, nextPageToken: rows.length > size && last ? encodePageToken(filters, { t: last.createTime, i: last.id }) : "" };
 }
 
 export async function setUserRoles(deps: AdminDeps, info: CallInfo, userId: string, requested: readonly Role[]): Promise<AdminUserRow> {
@@ -62,10 +61,13 @@ export async function setUserRoles(deps: AdminDeps, info: CallInfo, userId: stri
     const admins = losesAdmin ? await lockActiveAdmins(tx) : [];
     const user = await lockUser(tx, userId);
     if (losesAdmin && isOnlyAdmin(admins, user.id)) throw lastAdmin("remove ADMIN from");
-    const changed = column !== user.roles;
+    const previous = user.roles;
+    const changed = column !== previous;
     let ended: string[] = [];
     if (changed) {
-      await tx.run(`UPDATE users SET roles = ?, update_time = ? WHERE id = ?`, [column, Date.now(), user.id]);
+      // Written by the unit of work's flush before COMMIT.
+      user.roles = column;
+      user.updateTime = Date.now();
       ended = await deps.sessions.revokeUserSessions(tx, user.id, "roles changed");
     }
     await recordAudit(tx, {
@@ -73,9 +75,9 @@ export async function setUserRoles(deps: AdminDeps, info: CallInfo, userId: stri
       action: "admin.set_roles",
       targetId: user.id,
       outcome: "SUCCESS",
-      details: { roles: column, previous_roles: user.roles, changed, sessions_ended: ended.length },
+      details: { roles: column, previous_roles: previous, changed, sessions_ended: ended.length },
     });
-    return { ...user, roles: column };
+    return user;
   });
 }
 
@@ -86,7 +88,7 @@ export async function disableUser(deps: AdminDeps, info: CallInfo, userId: strin
     const user = await lockUser(tx, userId);
     if (isOnlyAdmin(admins, user.id)) throw lastAdmin("disable");
     const wasDisabled = isDisabled(user);
-    if (!wasDisabled) await tx.run(`UPDATE users SET disabled = 1, update_time = ? WHERE id = ?`, [Date.now(), user.id]);
+    if (!wasDisabled) setDisabled(user, true);
     // Also when already disabled: nothing may have outlived the first disable, but make sure.
     const ended = await deps.sessions.revokeUserSessions(tx, user.id, "user disabled");
     await recordAudit(tx, {
@@ -96,7 +98,7 @@ export async function disableUser(deps: AdminDeps, info: CallInfo, userId: strin
       outcome: "SUCCESS",
       details: { was_disabled: wasDisabled, sessions_ended: ended.length },
     });
-    return { ...user, disabled: 1 };
+    return user;
   });
 }
 
@@ -105,9 +107,9 @@ export async function enableUser(deps: AdminDeps, info: CallInfo, userId: string
   return audited(deps.db, info, "admin.enable_user", userId, async (tx) => {
     const user = await lockUser(tx, userId);
     const wasDisabled = isDisabled(user);
-    if (wasDisabled) await tx.run(`UPDATE users SET disabled = 0, update_time = ? WHERE id = ?`, [Date.now(), user.id]);
+    if (wasDisabled) setDisabled(user, false);
     await recordAudit(tx, { ...auditBase(info), action: "admin.enable_user", targetId: user.id, outcome: "SUCCESS", details: { was_disabled: wasDisabled } });
-    return { ...user, disabled: 0 };
+    return user;
   });
 }
 
@@ -129,14 +131,27 @@ async function audited<T>(db: Database, info: CallInfo, action: string, targetId
  * deadlocking) and returns their ids. Two admins demoting each other at once thus run one after
  * the other, and the second sees that the first left only one admin. */
 async function lockActiveAdmins(tx: Tx): Promise<string[]> {
-  const rows = await tx.all<{ id: string; roles: string }>(`SELECT id, roles FROM users WHERE disabled = 0 AND roles LIKE '%ADMIN%' ORDER BY id${tx.engine.lockRows}`);
+  // Read to decide, not to change: kept out of the unit of work (no identity map).
+  const rows = await tx.em.find(User, { disabled: 0, roles: { $like: "%ADMIN%" } }, {
+    fields: ["id", "roles"],
+    lockMode: LockMode.PESSIMISTIC_WRITE,
+    orderBy: { id: "asc" },
+    disableIdentityMap: true,
+  });
   return rows.filter((r) => rolesFromColumn(r.roles).includes(Role.ADMIN)).map((r) => r.id);
 }
 
-async function lockUser(tx: Tx, userId: string): Promise<AdminUserRow> {
-  const user = await tx.one<AdminUserRow>(`SELECT ${COLUMNS} FROM users WHERE id = ?${tx.engine.lockRows}`, [userId]);
+/** The user, locked until COMMIT and loaded into the unit of work: what the caller changes on it
+ * is written by the flush before COMMIT. */
+async function lockUser(tx: Tx, userId: string): Promise<UserEntity> {
+  const user = await tx.em.findOne(User, { id: userId }, { lockMode: LockMode.PESSIMISTIC_WRITE });
   if (!user) throw notFound("USER_NOT_FOUND", "No such user.");
   return user;
+}
+
+function setDisabled(user: UserEntity, disabled: boolean): void {
+  user.disabled = disabled ? 1 : 0;
+  user.updateTime = Date.now();
 }
 
 function isOnlyAdmin(activeAdmins: readonly string[], userId: string): boolean {

@@ -2,6 +2,7 @@
 // how they are encoded. The sealer (sealer.ts) and the verifier (verifier.ts) both use only this
 // file, and docs/audit.md describes it so that anyone can re-verify a chain with other tools.
 import { createHash } from "node:crypto";
+import type { AuditEventEntity } from "../db/entities";
 
 /** The chain's hash before its first event (audit_chain_head's initial value). */
 export const GENESIS_HASH = "0".repeat(64);
@@ -28,6 +29,30 @@ export interface AuditEventRow {
  * own prev_hash and hash). */
 export const AUDIT_EVENT_COLUMNS =
   "id, event_time, actor_id, action, target_id, outcome, client_address, request_id, details, seq, prev_event_id, prev_hash, hash";
+
+/** An audit event read through its entity (properties), as a stored row (columns). Integer
+ * columns may arrive as numbers or as decimal strings (a QueryBuilder's unhydrated rows); both
+ * encode the same. */
+export function auditRowOf(e: AuditEventFields): AuditEventRow {
+  return {
+    id: e.id,
+    event_time: e.eventTime,
+    actor_id: e.actorId,
+    action: e.action,
+    target_id: e.targetId,
+    outcome: e.outcome,
+    client_address: e.clientAddress,
+    request_id: e.requestId,
+    details: e.details,
+    seq: e.seq,
+    prev_hash: e.prevHash,
+    prev_event_id: e.prevEventId,
+    hash: e.hash,
+  };
+}
+
+/** AuditEventEntity's fields, integers as numbers or decimal strings. */
+export type AuditEventFields = Omit<AuditEventEntity, "eventTime" | "seq"> & { eventTime: number | string; seq: number | string | null };
 
 /** The fields a hash covers besides the previous hash: the row with its chain position. */
 export type SealedFields = Omit<AuditEventRow, "hash" | "prev_hash">;

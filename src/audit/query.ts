@@ -1,9 +1,11 @@
 // Reading the audit log: filtered, newest first, keyset-paginated on (event_time, id), so a page
 // costs the same however deep it is and events recorded meanwhile never shift later pages.
+import type { FilterQuery } from "@mikro-orm/core";
 import type { Database } from "../db/database";
+import { AuditEvent, type AuditEventEntity } from "../db/entities";
 import { invalidArgument } from "../errors";
 import { limits } from "../limits";
-import { AUDIT_EVENT_COLUMNS, type AuditEventRow } from "./chain";
+import { auditRowOf, type AuditEventRow } from "./chain";
 import { decodePageToken, encodePageToken, pageSizeOf } from "../pagination";
 
 export interface AuditFilter {
@@ -28,25 +30,20 @@ export async function listAuditEvents(db: Database, filter: AuditFilter, page: {
   checkFilter(filter);
   const size = pageSizeOf(page.pageSize);
   const cursor = decodePageToken(page.pageToken, filter, CURSOR);
-  const where: string[] = [];
-  const params: unknown[] = [];
-  const add = (sql: string, ...values: unknown[]) => {
-    where.push(sql);
-    params.push(...values);
-  };
-  if (filter.actorId !== "") add("actor_id = ?", filter.actorId);
-  if (filter.action !== "") add("action = ?", filter.action);
-  if (filter.targetId !== "") add("target_id = ?", filter.targetId);
-  if (filter.startMs !== undefined) add("event_time >= ?", filter.startMs);
-  if (filter.endMs !== undefined) add("event_time < ?", filter.endMs);
-  if (cursor) add("(event_time < ? OR (event_time = ? AND id < ?))", cursor.t, cursor.t, cursor.i);
-  const rows = await db.read((tx) =>
-    tx.all<AuditEventRow>(
-      `SELECT ${AUDIT_EVENT_COLUMNS} FROM audit_events ${where.length > 0 ? "WHERE " + where.join(" AND ") : ""}
-        ORDER BY event_time DESC, id DESC LIMIT ?`,
-      [...params, size + 1],
-    ),
+  const where: FilterQuery<AuditEventEntity>[] = [];
+  if (filter.actorId !== "") where.push({ actorId: filter.actorId });
+  if (filter.action !== "") where.push({ action: filter.action });
+  if (filter.targetId !== "") where.push({ targetId: filter.targetId });
+  if (filter.startMs !== undefined) where.push({ eventTime: { $gte: filter.startMs } });
+  if (filter.endMs !== undefined) where.push({ eventTime: { $lt: filter.endMs } });
+  if (cursor) {
+    const [t, i] = [Number(cursor.t), String(cursor.i)];
+    where.push({ $or: [{ eventTime: { $lt: t } }, { eventTime: t, id: { $lt: i } }] });
+  }
+  const events = await db.read((tx) =>
+    tx.em.find(AuditEvent, { $and: where }, { orderBy: { eventTime: "desc", id: "desc" }, limit: size + 1, disableIdentityMap: true }),
   );
+  const rows = events.map(auditRowOf);
   const more = rows.length > size;
   const shown = more ? rows.slice(0, size) : rows;
   const last = shown[shown.length - 1];

@@ -10,11 +10,13 @@
 // One sealer at a time across processes: on PostgreSQL a transaction-scoped advisory lock (a
 // second sealer skips its turn instead of queueing) plus FOR UPDATE on the chain head row; on
 // SQLite the database's single writer serializes sealing transactions.
+import { LockMode } from "@mikro-orm/core";
 import type { Database, Tx } from "../db/database";
+import { AuditChainHead, AuditEvent } from "../db/entities";
 import type { Logger } from "../logger";
 import type { Metrics } from "../metrics";
 import { limits } from "../limits";
-import { AUDIT_EVENT_COLUMNS, chainHash, type AuditEventRow } from "./chain";
+import { auditRowOf, chainHash, type AuditEventFields, type AuditEventRow } from "./chain";
 
 /** pg_try_advisory_xact_lock key of the sealer: "bankdaud" as a big-endian int64. */
 export const SEALER_LOCK_KEY = "7089068695982536036";
@@ -45,15 +47,12 @@ export async function sealBatch(db: Database, batchMax: number = limits.auditSea
   return db.transaction(async (tx) => {
     if (!(await takeSealerLock(tx))) return { sealed: 0, skipped: true };
     const head = await readHead(tx, true);
-    const rows = await tx.all<AuditEventRow>(
-      `SELECT ${AUDIT_EVENT_COLUMNS} FROM audit_events WHERE seq IS NULL ORDER BY event_time, id LIMIT ?`,
-      [batchMax],
-    );
+    const rows = await unsealed(tx, batchMax);
     if (rows.length === 0) return { sealed: 0, skipped: false };
     const seals = chain(head, rows);
     await writeSeals(tx, seals);
     const last = seals[seals.length - 1]!;
-    await tx.run(`UPDATE audit_chain_head SET seq = ?, hash = ?, event_id = ? WHERE id = 1`, [last.seq, last.hash, last.id]);
+    await tx.em.nativeUpdate(AuditChainHead, { id: 1 }, { seq: last.seq, hash: last.hash, eventId: last.id });
     return { sealed: seals.length, skipped: false };
   });
 }
@@ -77,25 +76,40 @@ async function sealUntilDone(db: Database, enough: () => boolean): Promise<{ sea
 }
 
 export function countUnsealed(db: Database): Promise<number> {
-  return db.read(async (tx) => Number((await tx.one<{ n: number | string }>(`SELECT COUNT(*) AS n FROM audit_events WHERE seq IS NULL`))?.n ?? 0));
+  return db.read((tx) => tx.em.count(AuditEvent, { seq: null }));
 }
 
 /** Whether any event waits to be sealed: stops at the first one whatever plan the database
  * picks (a COUNT(*) here was a 12 ms sequential scan under stale statistics, 5 times a second). */
 export async function hasUnsealed(db: Database): Promise<boolean> {
-  return (await db.read((tx) => tx.one(`SELECT 1 AS waiting FROM audit_events WHERE seq IS NULL LIMIT 1`))) !== undefined;
+  return (await db.read((tx) => tx.em.findOne(AuditEvent, { seq: null }, { fields: ["id"], disableIdentityMap: true }))) !== null;
 }
 
 export async function readHead(tx: Tx, forUpdate = false): Promise<ChainHead> {
-  const lock = forUpdate ? tx.engine.lockRows : "";
-  const row = await tx.one<{ seq: number | string; hash: string; event_id: string }>(`SELECT seq, hash, event_id FROM audit_chain_head WHERE id = 1${lock}`);
+  const lockMode = forUpdate ? LockMode.PESSIMISTIC_WRITE : undefined;
+  const row = await tx.em.findOne(AuditChainHead, { id: 1 }, { lockMode, disableIdentityMap: true });
   // Migration 0001 inserts the row; its absence means the table was tampered with.
   if (!row) throw new Error("audit_chain_head row missing");
-  return { seq: Number(row.seq), hash: row.hash, eventId: row.event_id };
+  return { seq: row.seq, hash: row.hash, eventId: row.eventId };
+}
+
+/** Committed unsealed events in chain order. Through the entity's QueryBuilder without
+ * hydration: a busy bank seals thousands of events a second, and the hash covers the stored
+ * values as they are. */
+async function unsealed(tx: Tx, batchMax: number): Promise<AuditEventRow[]> {
+  const events = await tx.em
+    .createQueryBuilder(AuditEvent)
+    .select("*")
+    .where({ seq: null })
+    .orderBy({ eventTime: "asc", id: "asc" })
+    .limit(batchMax)
+    .execute<AuditEventFields[]>("all");
+  return events.map(auditRowOf);
 }
 
 /** False when another PostgreSQL sealer is at work. On SQLite, takes the write lock first, so
- * that every read of this transaction sees the latest commit. */
+ * that every read of this transaction sees the latest commit (a no-op write in plain SQL: the
+ * entity API has no statement that writes a row without changing it). */
 async function takeSealerLock(tx: Tx): Promise<boolean> {
   const lockSql = tx.engine.tryTransactionLockSql(SEALER_LOCK_KEY);
   if (lockSql) {
@@ -121,23 +135,28 @@ function chain(head: ChainHead, rows: AuditEventRow[]): Seal[] {
   });
 }
 
-/** Rows per UPDATE statement: 5 parameters each, far below both engines' parameter limits. */
-const SEALS_PER_STATEMENT = 100;
+/** The seals' rows as one JSON parameter (SqlEngine.jsonRows), whatever their number. */
+const SEAL_COLUMNS = [
+  { name: "id", type: "text" },
+  { name: "seq", type: "bigint" },
+  { name: "prev_hash", type: "text" },
+  { name: "prev_event_id", type: "text" },
+  { name: "hash", type: "text" },
+] as const;
 
+/** One set-based UPDATE for the whole batch (kept in SQL: the unit of work would send one UPDATE
+ * per event, and this is the sealer's hot statement). UPDATE ... FROM works on both engines
+ * (SQLite >= 3.33); the statement starts with UPDATE so that the SQLite driver reports the rows
+ * it changed. */
 async function writeSeals(tx: Tx, seals: Seal[]): Promise<void> {
-  for (let i = 0; i < seals.length; i += SEALS_PER_STATEMENT) {
-    const chunk = seals.slice(i, i + SEALS_PER_STATEMENT);
-    // UPDATE ... FROM a derived table works on both engines (SQLite >= 3.33); the statement
-    // starts with UPDATE so that the SQLite driver reports the rows it changed.
-    const values = chunk.map((_, i) => (i === 0 ? "SELECT ? AS id, ? AS seq, ? AS prev_hash, ? AS prev_event_id, ? AS hash" : "SELECT ?, ?, ?, ?, ?")).join(" UNION ALL ");
-    const changed = await tx.run(
-      `UPDATE audit_events SET seq = CAST(v.seq AS BIGINT), prev_hash = v.prev_hash, prev_event_id = v.prev_event_id, hash = v.hash
-         FROM (${values}) AS v WHERE audit_events.id = v.id AND audit_events.seq IS NULL`,
-      chunk.flatMap((s) => [s.id, String(s.seq), s.prevHash, s.prevEventId, s.hash]),
-    );
-    // Only this transaction may seal (lock above); anything else is a bug: roll back.
-    if (changed !== chunk.length) throw new Error(`audit sealer: sealed ${changed} of ${chunk.length} rows`);
-  }
+  const rows = seals.map((s) => ({ id: s.id, seq: String(s.seq), prev_hash: s.prevHash, prev_event_id: s.prevEventId, hash: s.hash }));
+  const changed = await tx.run(
+    `UPDATE audit_events SET seq = v.seq, prev_hash = v.prev_hash, prev_event_id = v.prev_event_id, hash = v.hash
+       FROM ${tx.engine.jsonRows("v", SEAL_COLUMNS)} WHERE audit_events.id = v.id AND audit_events.seq IS NULL`,
+    [JSON.stringify(rows)],
+  );
+  // Only this transaction may seal (lock above); anything else is a bug: roll back.
+  if (changed !== seals.length) throw new Error(`audit sealer: sealed ${changed} of ${seals.length} rows`);
 }
 
 /** Runs sealing in the background: a pass every auditSealIntervalMs while events are waiting,

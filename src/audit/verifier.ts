@@ -6,8 +6,9 @@
 //   head       the last event's hash is not the head's hash, or events lie beyond the head
 // Unsealed events (seq NULL) are not part of the chain yet; verify-audit seals them first.
 import type { Database } from "../db/database";
+import { AuditEvent } from "../db/entities";
 import { limits } from "../limits";
-import { AUDIT_EVENT_COLUMNS, GENESIS_HASH, chainHash, type AuditEventRow } from "./chain";
+import { GENESIS_HASH, auditRowOf, chainHash, type AuditEventFields, type AuditEventRow } from "./chain";
 import { readHead, type ChainHead } from "./sealer";
 
 export interface VerifyResult {
@@ -61,13 +62,16 @@ export async function verifyChain(db: Database, pageSize: number = limits.auditV
 }
 
 async function eventIdAt(db: Database, seq: number): Promise<string> {
-  return (await db.read((tx) => tx.one<{ id: string }>(`SELECT id FROM audit_events WHERE seq = ?`, [seq])))?.id ?? "";
+  return (await db.read((tx) => tx.em.findOne(AuditEvent, { seq }, { fields: ["id"], disableIdentityMap: true })))?.id ?? "";
 }
 
-function readPage(db: Database, afterSeq: number, limit: number): Promise<AuditEventRow[]> {
-  return db.read((tx) =>
-    tx.all<AuditEventRow>(`SELECT ${AUDIT_EVENT_COLUMNS} FROM audit_events WHERE seq > ? ORDER BY seq LIMIT ?`, [afterSeq, limit]),
+/** A page of the chain. Through the entity's QueryBuilder without hydration: the verifier reads
+ * the whole chain, and hashes the stored values as they are. */
+async function readPage(db: Database, afterSeq: number, limit: number): Promise<AuditEventRow[]> {
+  const events = await db.read((tx) =>
+    tx.em.createQueryBuilder(AuditEvent).select("*").where({ seq: { $gt: afterSeq } }).orderBy({ seq: "asc" }).limit(limit).execute<AuditEventFields[]>("all"),
   );
+  return events.map(auditRowOf);
 }
 
 /** The problem with `row`, the next sealed event after `at`, if any. */

@@ -1,6 +1,7 @@
 // The signed-in user's own account and sessions: register, current user, change password,
 // list and end sessions.
 import { auditBase, recordAudit } from "../audit/recorder";
+import { User } from "../db/entities";
 import type { CallInfo, Principal } from "../context";
 import { invalidArgument, notFound, unauthenticated } from "../errors";
 import { isUuid } from "../ids";
@@ -8,12 +9,18 @@ import { Role } from "../../gen/bank/v1/access_pb";
 import type { AuthDeps } from "./deps";
 import { endSessions } from "./deps";
 import { decodePageToken, encodePageToken, pageSizeOf } from "../pagination";
-import { normalizePassword, validNewPassword } from "./policy";
+import { checkAttempt, inTurn } from "./attempts";
+import { normalizePassword, validEmail, validFullName, validNewPassword } from "./policy";
 import { findRefreshToken, findSession, listLiveSessions, type SessionRow } from "./sessions";
-import { assertNotThrottled, recordLoginFailure, resetAccountFailures, throttleKeys } from "./throttle";
-import { createUser, emailTaken, findUserByEmail, findUserById, validNewUser, type UserRow } from "./users";
+import { recordFailure, releaseAttempt, throttleKeys } from "./throttle";
+import { createUser, emailTaken, findUserByEmail, findUserById, validNewUser, type UserEntity } from "./users";
 
-export async function register(deps: AuthDeps, info: CallInfo, input: { email: string; password: string; fullName: string }): Promise<UserRow> {
+export async function register(deps: AuthDeps, info: CallInfo, input: { email: string; password: string; fullName: string }): Promise<UserEntity> {
+  // The cheap checks first (a typo costs no registration), then the rate limits (issue 15, W5),
+  // and only then the password-strength check and argon2, which are what a flood would cost.
+  validEmail(input.email);
+  validFullName(input.fullName);
+  deps.registrations.admit(info.clientAddress);
   const user = await validNewUser({ ...input, roles: [Role.CUSTOMER] });
   // Checked before hashing so that a taken email costs no argon2 work; createUser checks again
   // inside the transaction (and the unique index settles a race).
@@ -28,7 +35,7 @@ export async function register(deps: AuthDeps, info: CallInfo, input: { email: s
   });
 }
 
-export async function currentUser(deps: AuthDeps, principal: Principal): Promise<UserRow> {
+export async function currentUser(deps: AuthDeps, principal: Principal): Promise<UserEntity> {
   const user = await deps.db.read((tx) => findUserById(tx, principal.userId));
   if (!user) throw unauthenticated("SESSION_ENDED", "The user of this access token no longer exists.");
   return user;
@@ -38,24 +45,30 @@ export async function currentUser(deps: AuthDeps, principal: Principal): Promise
  * access token cannot be used to guess the password) and ends every other session. */
 export async function changePassword(deps: AuthDeps, info: CallInfo, principal: Principal, input: { currentPassword: string; newPassword: string }): Promise<void> {
   const user = await currentUser(deps, principal);
-  const next = await validNewPassword(input.newPassword, { email: user.email, fullName: user.full_name });
+  const next = await validNewPassword(input.newPassword, { email: user.email, fullName: user.fullName });
   if (next === normalizePassword(input.currentPassword)) throw invalidArgument("PASSWORD_UNCHANGED", "The new password must differ from the current one.");
   const keys = throttleKeys(user.email, info.clientAddress);
-  await assertNotThrottled(deps.db, keys, Date.now());
-  const check = await deps.hasher.verify(user.password_hash, normalizePassword(input.currentPassword));
-  if (!check.ok) {
-    await deps.db.transaction(async (tx) => {
-      await recordLoginFailure(tx, keys, Date.now());
-      await recordAudit(tx, { ...auditBase(info), action: "auth.password_change", targetId: user.id, outcome: "FAILED", details: { reason: "wrong_current_password" } });
+  const attempt = { keys, action: "auth.password_change", userId: user.id };
+  await inTurn(deps, attempt, async () => {
+    // The new hash is computed in the check's place: if argon2 is too busy for either, nothing
+    // was decided and the reservation is given back.
+    const check = await checkAttempt(deps, info, attempt, async () => {
+      const verified = await deps.hasher.verify(user.passwordHash, normalizePassword(input.currentPassword));
+      return verified.ok ? { ok: true, hash: await deps.hasher.hash(next) } : { ok: false, hash: "" };
     });
-    throw unauthenticated("INVALID_CREDENTIALS", "The current password is incorrect.");
-  }
-  const hash = await deps.hasher.hash(next);
-  await deps.db.transaction(async (tx) => {
-    await tx.run(`UPDATE users SET password_hash = ?, update_time = ? WHERE id = ?`, [hash, Date.now(), user.id]);
-    await resetAccountFailures(tx, keys);
-    const ended = await endSessions(deps, tx, { userId: user.id, exceptSessionId: principal.sessionId }, "password changed");
-    await recordAudit(tx, { ...auditBase(info), action: "auth.password_change", targetId: user.id, outcome: "SUCCESS", details: { sessions_ended: ended.length } });
+    if (!check.ok) {
+      await deps.db.transaction(async (tx) => {
+        await recordFailure(tx, keys, Date.now());
+        await recordAudit(tx, { ...auditBase(info), action: "auth.password_change", targetId: user.id, outcome: "FAILED", details: { reason: "wrong_current_password" } });
+      });
+      throw unauthenticated("INVALID_CREDENTIALS", "The current password is incorrect.");
+    }
+    await deps.db.transaction(async (tx) => {
+      await tx.em.nativeUpdate(User, { id: user.id }, { passwordHash: check.hash, updateTime: Date.now() });
+      await releaseAttempt(tx, keys);
+      const ended = await endSessions(deps, tx, { userId: user.id, exceptSessionId: principal.sessionId }, "password changed");
+      await recordAudit(tx, { ...auditBase(info), action: "auth.password_change", targetId: user.id, outcome: "SUCCESS", details: { sessions_ended: ended.length } });
+    });
   });
 }
 
@@ -63,8 +76,8 @@ export async function changePassword(deps: AuthDeps, info: CallInfo, principal: 
 export async function logout(deps: AuthDeps, info: CallInfo, principal: Principal, refreshToken: string): Promise<void> {
   await deps.db.transaction(async (tx) => {
     if (refreshToken !== "") {
-      const row = await findRefreshToken(tx, refreshToken);
-      if (row?.session_id !== principal.sessionId) throw invalidArgument("REFRESH_TOKEN_MISMATCH", "The refresh token does not belong to this session.");
+      const found = await findRefreshToken(tx, refreshToken);
+      if (found?.session.id !== principal.sessionId) throw invalidArgument("REFRESH_TOKEN_MISMATCH", "The refresh token does not belong to this session.");
     }
     await endSessions(deps, tx, { userId: principal.userId, sessionId: principal.sessionId }, "logout");
     await recordAudit(tx, { ...auditBase(info), action: "auth.logout", targetId: principal.sessionId, outcome: "SUCCESS", details: {} });
@@ -75,8 +88,18 @@ export async function logout(deps: AuthDeps, info: CallInfo, principal: Principa
 export async function revokeSession(deps: AuthDeps, info: CallInfo, principal: Principal, sessionId: string): Promise<void> {
   if (!isUuid(sessionId)) throw invalidArgument("INVALID_SESSION_ID", "session_id must be a session's UUID.");
   await deps.db.transaction(async (tx) => {
-    const row = await findSession(tx, sessionId);
-    if (!row || row.user_id !== principal.userId) throw notFound("SESSION_NOT_FOUND", "No such session.");
+    const session = await findSession(tx, sessionId);
+    if (!session || session.userId !== principal.userId) {
+      // A probe for someone else's session (or a guess): audited, aggregated per caller (W8).
+      deps.refusals.note(`auth.session_revoke:not_found:${principal.userId}`, {
+        ...auditBase(info),
+        action: "auth.session_revoke",
+        targetId: sessionId,
+        outcome: "DENIED",
+        details: { reason: "SESSION_NOT_FOUND", exists: session !== undefined },
+      });
+      throw notFound("SESSION_NOT_FOUND", "No such session.");
+    }
     const ended = await endSessions(deps, tx, { userId: principal.userId, sessionId }, "revoked by user");
     await recordAudit(tx, { ...auditBase(info), action: "auth.session_revoke", targetId: sessionId, outcome: "SUCCESS", details: { was_live: ended.length > 0 } });
   });

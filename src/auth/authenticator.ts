@@ -9,6 +9,14 @@ import { limits } from "../limits";
 import { ExpiringLru } from "./lru";
 import { AccessTokens, TokenVerificationError, type AccessClaims } from "./tokens";
 import { isLive } from "./sessions";
+import { Session, type SessionEntity } from "../db/entities";
+import { preparedQuery } from "../prepared-query";
+
+/** A cached token's session with its user's disabled flag. Prepared (src/prepared-query.ts): it
+ * runs for every cached token every limits.sessionRecheckMs, so on a good share of all calls. */
+const sessionCheck = preparedQuery<SessionEntity, { revokedTime: number | null; expireTime: number; disabled: number | string }>(Session, "s", (qb, p) =>
+  qb.select(["s.revokedTime", "s.expireTime", "u.disabled"]).join("s.userId", "u").where({ id: p(0), userId: p(1) }),
+);
 
 interface Verified {
   claims: AccessClaims;
@@ -75,12 +83,7 @@ export class Authenticator {
   }
 
   private async sessionLive(sessionId: string, userId: string, nowMs: number): Promise<boolean> {
-    const row = await this.db.read((tx) =>
-      tx.one<{ revoked_time: number | string | null; expire_time: number | string; disabled: number | string }>(
-        `SELECT s.revoked_time, s.expire_time, u.disabled FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.id = ? AND s.user_id = ?`,
-        [sessionId, userId],
-      ),
-    );
+    const row = await this.db.read((tx) => sessionCheck.one(tx, [sessionId, userId]));
     return row !== undefined && isLive(row, nowMs) && Number(row.disabled) === 0;
   }
 }

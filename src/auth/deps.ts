@@ -1,10 +1,13 @@
 // What the auth domain functions share: built once by createAuthModule.
+import type { AuditAggregator } from "../audit/aggregate";
 import type { Database, Tx } from "../db/database";
 import type { Logger } from "../logger";
 import type { Argon2Hasher } from "./passwords";
 import type { AccessTokens } from "./tokens";
 import type { Authenticator } from "./authenticator";
 import type { KeyRing } from "./keys";
+import type { RegistrationLimits } from "./registration-limits";
+import type { KeyedTurns } from "./turns";
 import { revokeSessions } from "./sessions";
 
 export interface AuthDeps {
@@ -14,6 +17,12 @@ export interface AuthDeps {
   tokens: AccessTokens;
   authenticator: Authenticator;
   keys: KeyRing;
+  registrations: RegistrationLimits;
+  /** Sign-in attempts take turns per account and address (attempts.ts). */
+  attemptTurns: KeyedTurns;
+  /** Refusals an attacker can repeat (throttled sign-ins, refused tokens, probes for other
+   * users' sessions) are audited through it: one event per key and window. */
+  refusals: AuditAggregator;
 }
 
 /** Ends sessions in the database and, once the transaction commits, makes their access tokens

@@ -4,10 +4,11 @@
 import { getOption, hasOption, type DescMethod } from "@bufbuild/protobuf";
 import type { Interceptor } from "@connectrpc/connect";
 import { access, Role, type Access } from "../../gen/bank/v1/access_pb";
+import type { AuditAggregator } from "../audit/aggregate";
 import { auditBase, recordAudit } from "../audit/recorder";
 import { callInfoKey, type CallInfo, type Principal } from "../context";
 import type { Database } from "../db/database";
-import { permissionDenied, unauthenticated } from "../errors";
+import { DomainError, permissionDenied, unauthenticated } from "../errors";
 import type { Logger } from "../logger";
 import type { Authenticator } from "./authenticator";
 
@@ -54,6 +55,8 @@ export interface AuthInterceptorDeps {
   authenticator: Authenticator;
   db: Database;
   logger: Logger;
+  /** Refused tokens are audited through it: one event per key and window (issue 15, W8). */
+  refusals: AuditAggregator;
 }
 
 export function authInterceptor(deps: AuthInterceptorDeps): Interceptor {
@@ -62,7 +65,7 @@ export function authInterceptor(deps: AuthInterceptorDeps): Interceptor {
     const info = req.contextValues.get(callInfoKey);
     if (!info) throw new Error("call info missing: the observe interceptor must run first");
     const rule = accessRule(req.method);
-    info.principal = await principalOf(deps.authenticator, bearerToken(req.header), rule?.public === true);
+    info.principal = await principalOf(deps, info, bearerToken(req.header), rule?.public === true);
     const decision = decideAccess(rule, info.principal);
     if (decision === "unauthenticated") throw unauthenticated("TOKEN_MISSING", "This method needs an access token (authorization: Bearer ...).");
     if (decision === "undeclared" || decision === "role_not_allowed") {
@@ -75,12 +78,30 @@ export function authInterceptor(deps: AuthInterceptorDeps): Interceptor {
   };
 }
 
-/** On a public method a bad token is ignored (the call needs none); elsewhere it is refused. */
-async function principalOf(authenticator: Authenticator, token: string | undefined, isPublic: boolean): Promise<Principal | undefined> {
+/** On a public method a bad token is ignored (the call needs none); elsewhere it is refused,
+ * and the refusal (a forged, malformed, expired or revoked token) audited. */
+async function principalOf(deps: AuthInterceptorDeps, info: CallInfo, token: string | undefined, isPublic: boolean): Promise<Principal | undefined> {
   if (token === undefined) return undefined;
-  if (isPublic) return authenticator.authenticate(token).catch(() => undefined);
-  if (token === "") throw unauthenticated("TOKEN_INVALID", "The authorization header must be \"Bearer <access token>\".");
-  return authenticator.authenticate(token);
+  if (isPublic) return deps.authenticator.authenticate(token).catch(() => undefined);
+  try {
+    if (token === "") throw unauthenticated("TOKEN_INVALID", "The authorization header must be \"Bearer <access token>\".");
+    return await deps.authenticator.authenticate(token);
+  } catch (err) {
+    if (err instanceof DomainError) auditTokenRefusal(deps, info, err.reason);
+    throw err;
+  }
+}
+
+/** Aggregated per reason, client address and method: a client replaying a dead token, or an
+ * attacker trying forged ones, costs one event per window, not one per call. */
+function auditTokenRefusal(deps: AuthInterceptorDeps, info: CallInfo, reason: string): void {
+  deps.refusals.note(`auth.token_refused:${reason}:${info.clientAddress}:${info.procedure}`, {
+    ...auditBase(info),
+    action: "auth.token_refused",
+    targetId: info.procedure,
+    outcome: "DENIED",
+    details: { reason },
+  });
 }
 
 /** Each refusal is audited in its own small transaction; a failure to record it is logged and

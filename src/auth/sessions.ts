@@ -2,19 +2,24 @@
 // token is rotated on every use and stored only as a SHA-256 hash; ending a session (logout,
 // revocation, password change, a disabled user, refresh token reuse) sets revoked_time.
 import { createHash, randomBytes } from "node:crypto";
+import { LockMode, type FilterQuery } from "@mikro-orm/core";
 import type { Tx } from "../db/database";
+import { RefreshToken, Session, type RefreshTokenEntity, type SessionEntity } from "../db/entities";
 import { uuidv7 } from "../ids";
 import { limits } from "../limits";
 
+export type { SessionEntity } from "../db/entities";
+
+/** A session as the AuthService handlers read it (ListSessions). */
 export interface SessionRow {
   id: string;
   user_id: string;
   user_agent: string;
   client_address: string;
-  create_time: number | string;
-  last_used_time: number | string;
-  expire_time: number | string;
-  revoked_time: number | string | null;
+  create_time: number;
+  last_used_time: number;
+  expire_time: number;
+  revoked_time: number | null;
 }
 
 export interface NewRefreshToken {
@@ -22,13 +27,10 @@ export interface NewRefreshToken {
   expireMs: number;
 }
 
-export interface RefreshTokenRow {
-  session_id: string;
-  user_id: string;
-  expire_time: number | string;
-  used_time: number | string | null;
-  session_expire_time: number | string;
-  revoked_time: number | string | null;
+/** A refresh token with the session it belongs to. */
+export interface FoundRefreshToken {
+  token: RefreshTokenEntity;
+  session: SessionEntity;
 }
 
 /** 256 random bits, base64url: opaque to clients, never stored. */
@@ -36,79 +38,100 @@ export function hashRefreshToken(token: string): string {
   return createHash("sha256").update(token, "utf8").digest("hex");
 }
 
-export async function createSession(tx: Tx, input: { userId: string; userAgent: string; clientAddress: string }, nowMs: number): Promise<{ sessionId: string; refresh: NewRefreshToken }> {
+export function createSession(tx: Tx, input: { userId: string; userAgent: string; clientAddress: string }, nowMs: number): { sessionId: string; refresh: NewRefreshToken } {
   const sessionId = uuidv7(nowMs);
   const expireMs = nowMs + limits.refreshTokenTtlSeconds * 1000;
-  // Deferred writes (Tx.defer): nothing reads them back in this transaction, so on PostgreSQL a
-  // sign-in's session, refresh token and audit event all travel with its COMMIT.
-  await tx.run(
-    `INSERT INTO sessions (id, user_id, user_agent, client_address, create_time, last_used_time, expire_time) VALUES (?, ?, ?, ?, ?, ?, ?)`,
-    [sessionId, input.userId, input.userAgent.slice(0, limits.userAgentCharsMax), input.clientAddress, nowMs, nowMs, expireMs],
-  );
-  // The session row was written with this token's times, so it needs no update.
-  return { sessionId, refresh: await insertRefreshToken(tx, sessionId, nowMs, false) };
+  // Persisted in the unit of work: the session, its refresh token and the sign-in's audit event
+  // are inserted by the flush before COMMIT (sessions first: the token refers to it).
+  tx.em.create(Session, {
+    id: sessionId,
+    userId: input.userId,
+    userAgent: input.userAgent.slice(0, limits.userAgentCharsMax),
+    clientAddress: input.clientAddress,
+    createTime: nowMs,
+    lastUsedTime: nowMs,
+    expireTime: expireMs,
+    revokedTime: null,
+    revokeReason: null,
+  });
+  return { sessionId, refresh: newRefreshToken(tx, sessionId, nowMs) };
 }
 
 /** A new refresh token for the session; the session lives as long as its newest token. */
-export async function insertRefreshToken(tx: Tx, sessionId: string, nowMs: number, extendSession = true): Promise<NewRefreshToken> {
+export async function rotateRefreshToken(tx: Tx, sessionId: string, nowMs: number): Promise<NewRefreshToken> {
+  const refresh = newRefreshToken(tx, sessionId, nowMs);
+  // The session row was read without being loaded into the unit of work (findRefreshToken), so
+  // it is updated by id.
+  await tx.em.nativeUpdate(Session, { id: sessionId }, { lastUsedTime: nowMs, expireTime: refresh.expireMs });
+  return refresh;
+}
+
+function newRefreshToken(tx: Tx, sessionId: string, nowMs: number): NewRefreshToken {
   const token = randomBytes(32).toString("base64url");
   const expireMs = nowMs + limits.refreshTokenTtlSeconds * 1000;
-  await tx.run(`INSERT INTO refresh_tokens (token_hash, session_id, create_time, expire_time) VALUES (?, ?, ?, ?)`, [hashRefreshToken(token), sessionId, nowMs, expireMs]);
-  if (extendSession) await tx.run(`UPDATE sessions SET last_used_time = ?, expire_time = ? WHERE id = ?`, [nowMs, expireMs, sessionId]);
+  tx.em.create(RefreshToken, { tokenHash: hashRefreshToken(token), sessionId, createTime: nowMs, expireTime: expireMs, usedTime: null });
   return { token, expireMs };
 }
 
-export function findRefreshToken(tx: Tx, token: string): Promise<RefreshTokenRow | undefined> {
-  return tx.one<RefreshTokenRow>(
-    `SELECT r.session_id, s.user_id, r.expire_time, r.used_time, s.expire_time AS session_expire_time, s.revoked_time
-       FROM refresh_tokens r JOIN sessions s ON s.id = r.session_id
-      WHERE r.token_hash = ?`,
-    [hashRefreshToken(token)],
-  );
+/** The token and its session, read to decide (not loaded into the unit of work: what changes is
+ * changed by an atomic update, markRefreshTokenUsed). */
+export async function findRefreshToken(tx: Tx, token: string): Promise<FoundRefreshToken | undefined> {
+  const found = await tx.em.findOne(RefreshToken, { tokenHash: hashRefreshToken(token) }, { disableIdentityMap: true });
+  if (!found) return undefined;
+  const session = await findSession(tx, found.sessionId);
+  // The foreign key makes a token without its session impossible.
+  if (!session) throw new Error("refresh token without its session");
+  return { token: found, session };
 }
 
 /** Marks the token used; false when another call already did (the loser of a race, or a
- * replay). The WHERE makes this atomic on both engines. */
+ * replay). The condition on used_time makes this atomic on both engines. */
 export async function markRefreshTokenUsed(tx: Tx, token: string, nowMs: number): Promise<boolean> {
-  return (await tx.run(`UPDATE refresh_tokens SET used_time = ? WHERE token_hash = ? AND used_time IS NULL`, [nowMs, hashRefreshToken(token)])) === 1;
+  return (await tx.em.nativeUpdate(RefreshToken, { tokenHash: hashRefreshToken(token), usedTime: null }, { usedTime: nowMs })) === 1;
 }
 
-export function findSession(tx: Tx, sessionId: string): Promise<SessionRow | undefined> {
-  return tx.one<SessionRow>(`SELECT id, user_id, user_agent, client_address, create_time, last_used_time, expire_time, revoked_time FROM sessions WHERE id = ?`, [sessionId]);
+export async function findSession(tx: Tx, sessionId: string): Promise<SessionEntity | undefined> {
+  return (await tx.em.findOne(Session, { id: sessionId }, { disableIdentityMap: true })) ?? undefined;
 }
 
-export function isLive(row: Pick<SessionRow, "revoked_time" | "expire_time">, nowMs: number): boolean {
-  return row.revoked_time === null && Number(row.expire_time) > nowMs;
+export function isLive(session: Pick<SessionEntity, "revokedTime" | "expireTime">, nowMs: number): boolean {
+  return session.revokedTime === null && session.expireTime > nowMs;
 }
 
 /** Ends the given live sessions; returns the ids it ended. */
 export async function revokeSessions(tx: Tx, where: { userId: string; sessionId?: string; exceptSessionId?: string }, reason: string, nowMs: number): Promise<string[]> {
-  const conditions = ["user_id = ?", "revoked_time IS NULL", "expire_time > ?"];
-  const params: unknown[] = [where.userId, nowMs];
-  if (where.sessionId !== undefined) {
-    conditions.push("id = ?");
-    params.push(where.sessionId);
+  const filter: FilterQuery<SessionEntity> = { userId: where.userId, revokedTime: null, expireTime: { $gt: nowMs } };
+  if (where.sessionId !== undefined && where.exceptSessionId !== undefined) filter.id = { $eq: where.sessionId, $ne: where.exceptSessionId };
+  else if (where.sessionId !== undefined) filter.id = where.sessionId;
+  else if (where.exceptSessionId !== undefined) filter.id = { $ne: where.exceptSessionId };
+  // Locked in id order, so that two revocations of one user's sessions queue instead of
+  // deadlocking; the unit of work writes the change before COMMIT.
+  const sessions = await tx.em.find(Session, filter, { lockMode: LockMode.PESSIMISTIC_WRITE, orderBy: { id: "asc" } });
+  for (const session of sessions) {
+    session.revokedTime = nowMs;
+    session.revokeReason = reason.slice(0, limits.reasonCharsMax);
   }
-  if (where.exceptSessionId !== undefined) {
-    conditions.push("id <> ?");
-    params.push(where.exceptSessionId);
-  }
-  const rows = await tx.all<{ id: string }>(`SELECT id FROM sessions WHERE ${conditions.join(" AND ")}${tx.engine.lockRows}`, params);
-  if (rows.length === 0) return [];
-  const ids = rows.map((r) => r.id);
-  await tx.run(`UPDATE sessions SET revoked_time = ?, revoke_reason = ? WHERE id IN (${ids.map(() => "?").join(", ")}) AND revoked_time IS NULL`, [nowMs, reason.slice(0, limits.reasonCharsMax), ...ids]);
-  return ids;
+  return sessions.map((s) => s.id);
 }
 
 /** The user's live sessions, newest first, after `beforeId` (keyset pagination on the
  * time-ordered UUIDv7 id). */
-export function listLiveSessions(tx: Tx, userId: string, page: { beforeId?: string; limit: number }, nowMs: number): Promise<SessionRow[]> {
-  const after = page.beforeId !== undefined ? " AND id < ?" : "";
-  const params: unknown[] = [userId, nowMs, ...(page.beforeId !== undefined ? [page.beforeId] : []), page.limit];
-  return tx.all<SessionRow>(
-    `SELECT id, user_id, user_agent, client_address, create_time, last_used_time, expire_time, revoked_time
-       FROM sessions WHERE user_id = ? AND revoked_time IS NULL AND expire_time > ?${after}
-      ORDER BY id DESC LIMIT ?`,
-    params,
-  );
+export async function listLiveSessions(tx: Tx, userId: string, page: { beforeId?: string; limit: number }, nowMs: number): Promise<SessionRow[]> {
+  const filter: FilterQuery<SessionEntity> = { userId, revokedTime: null, expireTime: { $gt: nowMs } };
+  if (page.beforeId !== undefined) filter.id = { $lt: page.beforeId };
+  const sessions = await tx.em.find(Session, filter, { orderBy: { id: "desc" }, limit: page.limit, disableIdentityMap: true });
+  return sessions.map(sessionRowOf);
+}
+
+function sessionRowOf(s: SessionEntity): SessionRow {
+  return {
+    id: s.id,
+    user_id: s.userId,
+    user_agent: s.userAgent,
+    client_address: s.clientAddress,
+    create_time: s.createTime,
+    last_used_time: s.lastUsedTime,
+    expire_time: s.expireTime,
+    revoked_time: s.revokedTime,
+  };
 }

@@ -2,6 +2,7 @@
 // a fresh access token, the session's new refresh token and the user.
 import type { CallInfo } from "../context";
 import type { Tx } from "../db/database";
+import { User } from "../db/entities";
 import { auditBase, recordAudit } from "../audit/recorder";
 import { invalidArgument, unauthenticated } from "../errors";
 import { limits } from "../limits";
@@ -9,15 +10,16 @@ import type { AuthDeps } from "./deps";
 import { endSessions } from "./deps";
 import { isValidEmail, normalizeEmail, normalizePassword } from "./policy";
 import { rolesFromColumn } from "./roles";
-import { createSession, findRefreshToken, insertRefreshToken, isLive, markRefreshTokenUsed, type NewRefreshToken } from "./sessions";
-import { assertNotThrottled, recordLoginFailure, resetAccountFailures, throttleKeys, type ThrottleKeys } from "./throttle";
-import { findUserByEmail, findUserById, isDisabled, type UserRow } from "./users";
+import { createSession, findRefreshToken, isLive, markRefreshTokenUsed, rotateRefreshToken, type NewRefreshToken } from "./sessions";
+import { checkAttempt, inTurn } from "./attempts";
+import { recordFailure, releaseAttempt, throttleKeys, type ThrottleKeys } from "./throttle";
+import { findUserByEmail, findUserById, isDisabled, type UserEntity } from "./users";
 
 export interface SignedIn {
   accessToken: string;
   accessExpireMs: number;
   refresh: NewRefreshToken;
-  user: UserRow;
+  user: UserEntity;
 }
 
 /** Longest raw password input looked at; beyond it nothing can match (the policy allows 128
@@ -29,38 +31,41 @@ export async function login(deps: AuthDeps, info: CallInfo, input: { email: stri
   const email = normalizeEmail(input.email);
   const password = normalizePassword(input.password);
   const keys = throttleKeys(email, info.clientAddress);
-  const { accountFailures } = await assertNotThrottled(deps.db, keys, Date.now());
+  // Looked up first, so that a throttled attempt is audited against the user it was aimed at.
   const user = isValidEmail(email) ? await deps.db.read((tx) => findUserByEmail(tx, email)) : undefined;
-  // An unknown email costs one verification too, so that timing does not reveal which exist.
-  const check = user ? await deps.hasher.verify(user.password_hash, password) : { ok: await deps.hasher.verifyDummy(password) };
-  if (!user || !check.ok) {
-    await loginFailed(deps, info, keys, user, user ? "wrong_password" : "unknown_email");
-    throw invalidCredentials();
-  }
-  if (isDisabled(user)) {
-    await loginFailed(deps, info, keys, user, "user_disabled", false);
-    throw unauthenticated("USER_DISABLED", "This user is disabled; contact the bank.");
-  }
-  return startSession(deps, info, user, keys, check.rehashed, accountFailures);
+  const attempt = { keys, action: "auth.login", userId: user?.id };
+  return inTurn(deps, attempt, async () => {
+    // An unknown email costs one verification too, so that timing does not reveal which exist.
+    const check = await checkAttempt(deps, info, attempt, () =>
+      user ? deps.hasher.verify(user.passwordHash, password) : deps.hasher.verifyDummy(password).then((ok) => ({ ok, rehashed: undefined })),
+    );
+    // A disabled user with the right password gets the answer of wrong credentials (issue 15,
+    // W11: no oracle of the password), counted by the throttle like any failure; the audit
+    // records the truth.
+    const failure = !user ? "unknown_email" : !check.ok ? "wrong_password" : isDisabled(user) ? "user_disabled" : undefined;
+    if (!user || failure) {
+      await loginFailed(deps, info, keys, user, failure ?? "unknown_email");
+      throw invalidCredentials();
+    }
+    return startSession(deps, info, user, keys, check.rehashed);
+  });
 }
 
-async function loginFailed(deps: AuthDeps, info: CallInfo, keys: ThrottleKeys, user: UserRow | undefined, reason: string, count = true): Promise<void> {
+async function loginFailed(deps: AuthDeps, info: CallInfo, keys: ThrottleKeys, user: UserEntity | undefined, reason: string): Promise<void> {
   const nowMs = Date.now();
   await deps.db.transaction(async (tx) => {
-    if (count) await recordLoginFailure(tx, keys, nowMs);
+    await recordFailure(tx, keys, nowMs);
     await recordAudit(tx, { ...auditBase(info), actorId: user?.id ?? "anonymous", action: "auth.login", targetId: user?.id ?? "", outcome: "FAILED", details: { reason } }, nowMs);
   });
 }
 
-async function startSession(deps: AuthDeps, info: CallInfo, user: UserRow, keys: ThrottleKeys, rehashed: string | undefined, accountFailures: boolean): Promise<SignedIn> {
+async function startSession(deps: AuthDeps, info: CallInfo, user: UserEntity, keys: ThrottleKeys, rehashed: string | undefined): Promise<SignedIn> {
   const nowMs = Date.now();
   const { sessionId, refresh } = await deps.db.transaction(async (tx) => {
     // Only replace the hash that was verified: a concurrent password change wins.
-    if (rehashed) await tx.run(`UPDATE users SET password_hash = ?, update_time = ? WHERE id = ? AND password_hash = ?`, [rehashed, nowMs, user.id, user.password_hash]);
-    // Nothing to reset when the throttle check found no failures for this account (most
-    // sign-ins). A failure recorded since that check stays counted: the safe side.
-    if (accountFailures) await resetAccountFailures(tx, keys);
-    const session = await createSession(tx, { userId: user.id, userAgent: info.userAgent, clientAddress: info.clientAddress }, nowMs);
+    if (rehashed) await tx.em.nativeUpdate(User, { id: user.id, passwordHash: user.passwordHash }, { passwordHash: rehashed, updateTime: nowMs });
+    await releaseAttempt(tx, keys);
+    const session = createSession(tx, { userId: user.id, userAgent: info.userAgent, clientAddress: info.clientAddress }, nowMs);
     await recordAudit(tx, { ...auditBase(info), actorId: user.id, action: "auth.login", targetId: user.id, outcome: "SUCCESS", details: { session_id: session.sessionId, argon2_costs_upgraded: rehashed !== undefined } }, nowMs);
     return session;
   });
@@ -68,7 +73,7 @@ async function startSession(deps: AuthDeps, info: CallInfo, user: UserRow, keys:
   return { accessToken: access.token, accessExpireMs: access.claims.expireMs, refresh, user };
 }
 
-type RefreshOutcome = { kind: "ok"; user: UserRow; sessionId: string; refresh: NewRefreshToken } | { kind: "invalid" } | { kind: "reused" };
+type RefreshOutcome = { kind: "ok"; user: UserEntity; sessionId: string; refresh: NewRefreshToken } | { kind: "invalid" } | { kind: "reused" };
 
 /** Rotates the refresh token. A token presented a second time (a replay, or the loser of two
  * concurrent refreshes) is treated as stolen: the whole session ends, and that is audited. */
@@ -82,20 +87,19 @@ export async function refreshTokens(deps: AuthDeps, info: CallInfo, token: strin
 }
 
 async function rotate(deps: AuthDeps, info: CallInfo, tx: Tx, token: string, nowMs: number): Promise<RefreshOutcome> {
-  const row = await findRefreshToken(tx, token);
-  if (!row || !isLive({ revoked_time: row.revoked_time, expire_time: row.session_expire_time }, nowMs) || Number(row.expire_time) <= nowMs) {
-    return { kind: "invalid" };
-  }
-  if (row.used_time !== null || !(await markRefreshTokenUsed(tx, token, nowMs))) {
-    await endSessions(deps, tx, { userId: row.user_id, sessionId: row.session_id }, "refresh token reused", nowMs);
-    await recordAudit(tx, { ...auditBase(info), actorId: row.user_id, action: "auth.refresh_reuse", targetId: row.session_id, outcome: "DENIED", details: { session_id: row.session_id } }, nowMs);
+  const found = await findRefreshToken(tx, token);
+  if (!found || !isLive(found.session, nowMs) || found.token.expireTime <= nowMs) return { kind: "invalid" };
+  const { id: sessionId, userId } = found.session;
+  if (found.token.usedTime !== null || !(await markRefreshTokenUsed(tx, token, nowMs))) {
+    await endSessions(deps, tx, { userId, sessionId }, "refresh token reused", nowMs);
+    await recordAudit(tx, { ...auditBase(info), actorId: userId, action: "auth.refresh_reuse", targetId: sessionId, outcome: "DENIED", details: { session_id: sessionId } }, nowMs);
     return { kind: "reused" };
   }
-  const user = await findUserById(tx, row.user_id);
+  const user = await findUserById(tx, userId);
   if (!user || isDisabled(user)) return { kind: "invalid" };
-  const refresh = await insertRefreshToken(tx, row.session_id, nowMs);
-  await recordAudit(tx, { ...auditBase(info), actorId: user.id, action: "auth.refresh", targetId: row.session_id, outcome: "SUCCESS", details: { session_id: row.session_id } }, nowMs);
-  return { kind: "ok", user, sessionId: row.session_id, refresh };
+  const refresh = await rotateRefreshToken(tx, sessionId, nowMs);
+  await recordAudit(tx, { ...auditBase(info), actorId: user.id, action: "auth.refresh", targetId: sessionId, outcome: "SUCCESS", details: { session_id: sessionId } }, nowMs);
+  return { kind: "ok", user, sessionId, refresh };
 }
 
 function invalidCredentials() {

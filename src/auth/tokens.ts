@@ -71,7 +71,7 @@ export class AccessTokens {
         requiredClaims: ["iss", "aud", "sub", "sid", "roles", "iat", "exp", "jti"],
         clockTolerance: limits.jwtClockToleranceSeconds,
       });
-      return claimsOf(payload);
+      return withSaneTimes(claimsOf(payload), this.jwt.accessTokenTtlSeconds, Date.now());
     } catch (err) {
       if (err instanceof joseErrors.JWTExpired) throw new TokenVerificationError("expired");
       throw new TokenVerificationError("invalid");
@@ -83,6 +83,15 @@ export class AccessTokens {
     if (!key) throw new TokenVerificationError("invalid");
     return key.publicKey;
   }
+}
+
+/** jose checks exp (and nbf), not iat: a token issued in the future (beyond the clock
+ * tolerance) or living longer than we issue them was not made by this configuration, whoever
+ * signed it (a leaked key, a misconfigured signer), and is refused (issue 15). */
+function withSaneTimes(claims: AccessClaims, lifetimeSecondsMax: number, nowMs: number): AccessClaims {
+  if (claims.issuedAtMs > nowMs + limits.jwtClockToleranceSeconds * 1000) throw new TokenVerificationError("invalid");
+  if (claims.expireMs - claims.issuedAtMs > lifetimeSecondsMax * 1000) throw new TokenVerificationError("invalid");
+  return claims;
 }
 
 function claimsOf(payload: Record<string, unknown>): AccessClaims {

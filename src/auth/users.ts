@@ -4,25 +4,17 @@ import { create } from "@bufbuild/protobuf";
 import { timestampFromMs } from "@bufbuild/protobuf/wkt";
 import type { Tx } from "../db/database";
 import { classifyDbError } from "../db/database";
+import { User, type UserEntity } from "../db/entities";
 import { alreadyExists } from "../errors";
 import { uuidv7 } from "../ids";
-import { UserSchema, type User } from "../../gen/bank/v1/user_pb";
+import { preparedQuery } from "../prepared-query";
+import { UserSchema, type User as UserMessage } from "../../gen/bank/v1/user_pb";
 import type { Role } from "../../gen/bank/v1/access_pb";
 import type { PasswordHasher } from "./passwords";
 import { validEmail, validFullName, validNewPassword } from "./policy";
 import { rolesFromColumn, rolesToColumn } from "./roles";
 
-export interface UserRow {
-  id: string;
-  email: string;
-  full_name: string;
-  password_hash: string;
-  roles: string;
-  disabled: number | string;
-  /** BIGINT: a string on PostgreSQL. */
-  create_time: number | string;
-  update_time: number | string;
-}
+export type { UserEntity } from "../db/entities";
 
 export interface NewUser {
   email: string;
@@ -31,7 +23,10 @@ export interface NewUser {
   roles: Role[];
 }
 
-const USER_COLUMNS = "id, email, full_name, password_hash, roles, disabled, create_time, update_time";
+// Prepared (src/prepared-query.ts): the lookup by email runs on every Login and the lookup by id
+// on every GetCurrentUser and refresh; bench/coldpaths-micro.ts has the figures.
+const userByEmail = preparedQuery(User, "u", (qb, p) => qb.select("*").where({ email: p(0) }));
+const userById = preparedQuery(User, "u", (qb, p) => qb.select("*").where({ id: p(0) }));
 
 /** Checks email, name and password policy and normalizes them; throws INVALID_ARGUMENT. */
 export async function validNewUser(input: NewUser): Promise<NewUser> {
@@ -42,52 +37,51 @@ export async function validNewUser(input: NewUser): Promise<NewUser> {
 }
 
 /** Creates a user after the same checks as Register; ALREADY_EXISTS when the email is taken. */
-export async function createUser(tx: Tx, input: NewUser, hasher: PasswordHasher, nowMs: number = Date.now()): Promise<UserRow> {
+export async function createUser(tx: Tx, input: NewUser, hasher: PasswordHasher, nowMs: number = Date.now()): Promise<UserEntity> {
   const user = await validNewUser(input);
   if (await findUserByEmail(tx, user.email)) throw emailTaken();
-  const row: UserRow = {
+  const entity = tx.em.create(User, {
     id: uuidv7(nowMs),
     email: user.email,
-    full_name: user.fullName,
-    password_hash: await hasher.hash(user.password),
+    fullName: user.fullName,
+    passwordHash: await hasher.hash(user.password),
     roles: rolesToColumn(user.roles),
     disabled: 0,
-    create_time: nowMs,
-    update_time: nowMs,
-  };
+    createTime: nowMs,
+    updateTime: nowMs,
+  });
   try {
-    await tx.run(`INSERT INTO users (${USER_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`, [
-      row.id, row.email, row.full_name, row.password_hash, row.roles, row.disabled, row.create_time, row.update_time,
-    ]);
+    // Flushed now rather than at COMMIT, so that a concurrent registration of the same email,
+    // which wins the unique index, is told apart from any other failure.
+    await tx.em.flush();
   } catch (err) {
-    // A concurrent registration of the same email won the unique index.
     if (classifyDbError(err) === "unique") throw emailTaken();
     throw err;
   }
-  return row;
+  return entity;
 }
 
-export function findUserByEmail(tx: Tx, email: string): Promise<UserRow | undefined> {
-  return tx.one<UserRow>(`SELECT ${USER_COLUMNS} FROM users WHERE email = ?`, [email]);
+export function findUserByEmail(tx: Tx, email: string): Promise<UserEntity | undefined> {
+  return userByEmail.one(tx, [email]);
 }
 
-export function findUserById(tx: Tx, id: string): Promise<UserRow | undefined> {
-  return tx.one<UserRow>(`SELECT ${USER_COLUMNS} FROM users WHERE id = ?`, [id]);
+export function findUserById(tx: Tx, id: string): Promise<UserEntity | undefined> {
+  return userById.one(tx, [id]);
 }
 
-export function isDisabled(row: Pick<UserRow, "disabled">): boolean {
-  return Number(row.disabled) !== 0;
+export function isDisabled(user: Pick<UserEntity, "disabled">): boolean {
+  return Number(user.disabled) !== 0;
 }
 
-/** The wire form of a user row (any SELECT with these columns will do). */
-export function userToMessage(row: Pick<UserRow, "id" | "email" | "full_name" | "roles" | "disabled" | "create_time">): User {
+/** The wire form of a user. */
+export function userToMessage(user: Pick<UserEntity, "id" | "email" | "fullName" | "roles" | "disabled" | "createTime">): UserMessage {
   return create(UserSchema, {
-    id: row.id,
-    email: row.email,
-    fullName: row.full_name,
-    roles: rolesFromColumn(row.roles),
-    createTime: timestampFromMs(Number(row.create_time)),
-    disabled: isDisabled(row),
+    id: user.id,
+    email: user.email,
+    fullName: user.fullName,
+    roles: rolesFromColumn(user.roles),
+    createTime: timestampFromMs(user.createTime),
+    disabled: isDisabled(user),
   });
 }
 

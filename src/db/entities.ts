@@ -128,9 +128,9 @@ export interface AccountEntity {
   /** Settlement accounts: which of the currency's shards (0 for customer accounts). */
   shard: Opt<number>;
   /** Daily limits: null = the configured default, -1 = no limit, else minor units. */
-  depositLimit: Opt<bigint | null>;
-  withdrawalLimit: Opt<bigint | null>;
-  transferOutLimit: Opt<bigint | null>;
+  depositLimit: bigint | null;
+  withdrawalLimit: bigint | null;
+  transferOutLimit: bigint | null;
   /** Days since 1970-01-01 UTC of the usage columns. */
   usageDay: Opt<number>;
   depositUsed: Opt<bigint>;

@@ -1,6 +1,8 @@
 // Accounts: open, read, list, rename / set the overdraft limit, freeze, unfreeze, close.
 // Balances are never written here: only the posting function changes them.
+import { LockMode, type FilterQuery } from "@mikro-orm/core";
 import type { Tx } from "../db/database";
+import { Account, User, type AccountEntity } from "../db/entities";
 import { failedPrecondition, invalidArgument, notFound, permissionDenied } from "../errors";
 import { uuidv7 } from "../ids";
 import { limits } from "../limits";
@@ -10,8 +12,8 @@ import { audit, auditFailure, auditedCommand } from "./audit";
 import { idempotent } from "./idempotency";
 import type { Ledger } from "./ledger";
 import { decodePageToken, encodePageToken, pageSizeOf } from "../pagination";
-import { accountColumns, toAccount } from "./rows";
-import type { AccountType, AccountView, Actor, Page } from "./types";
+import { preparedQuery } from "../prepared-query";
+import type { AccountKind, AccountStatus, AccountType, AccountView, Actor, LimitSetting, Page } from "./types";
 import { parseAccountNumberInput, parseCurrency, parseId, parseRequestId, parseText } from "./validate";
 
 export interface CreateAccountInput {
@@ -47,48 +49,79 @@ export async function createAccount(ledger: Ledger, actor: Actor, input: CreateA
   });
 }
 
+/** GetAccount's read, on every call: prepared (src/prepared-query.ts; bench/coldpaths-micro.ts
+ * has the figures). */
+const accountById = preparedQuery(Account, "a", (qb, p) => qb.select("*").where({ id: p(0) }));
+
 async function insertAccount(tx: Tx, actor: Actor, a: { ownerId: string; currency: string; type: AccountType; displayName: string }, nowMs: number): Promise<AccountView> {
-  const owner = await tx.one(`SELECT id FROM users WHERE id = ?`, [a.ownerId]);
+  const owner = await tx.em.findOne(User, { id: a.ownerId }, { fields: ["id"], disableIdentityMap: true });
   if (!owner) throw notFound("USER_NOT_FOUND", "No such user.", { field: "owner_id" });
   const id = uuidv7(nowMs);
-  // A random number can collide with an existing one (about 1 in 10^11): draw again.
+  // A random number can collide with an existing one (about 1 in 10^11): draw again. Inserted
+  // with ON CONFLICT DO NOTHING (the unit of work's INSERT would fail, and on PostgreSQL a failed
+  // statement aborts the whole transaction).
   for (let attempt = 1; attempt <= limits.accountNumberAttemptsMax; attempt++) {
-    const number = randomAccountNumber();
-    const inserted = await tx.run(
-      `INSERT INTO accounts (id, number, owner_id, kind, currency, account_type, status, display_name, create_time, update_time)
-       VALUES (?, ?, ?, 'CUSTOMER', ?, ?, 'ACTIVE', ?, ?, ?) ON CONFLICT DO NOTHING`,
-      [id, number, a.ownerId, a.currency, a.type, a.displayName, nowMs, nowMs],
-    );
-    if (inserted === 1) {
+    const account: AccountEntity = {
+      id, number: randomAccountNumber(), ownerId: a.ownerId, kind: "CUSTOMER", currency: a.currency, accountType: a.type, status: "ACTIVE", displayName: a.displayName,
+      balance: 0n, held: 0n, overdraftLimit: 0n, entryCount: 0, version: 1, createTime: nowMs, updateTime: nowMs,
+      shard: 0, depositLimit: null, withdrawalLimit: null, transferOutLimit: null, usageDay: 0, depositUsed: 0n, withdrawalUsed: 0n, transferOutUsed: 0n,
+    };
+    const inserted = await tx.em.createQueryBuilder(Account).insert(account).onConflict().ignore().execute("run");
+    if (inserted.affectedRows === 1) {
       await audit(tx, actor, { action: "account.create", targetId: id, details: { owner_id: a.ownerId, currency: a.currency, type: a.type } }, nowMs);
-      return {
-        id, number, ownerId: a.ownerId, kind: "CUSTOMER", currency: a.currency, type: a.type, status: "ACTIVE", displayName: a.displayName,
-        balance: 0n, held: 0n, overdraftLimit: 0n, createTimeMs: nowMs, updateTimeMs: nowMs, version: 1,
-        shard: 0, limits: { deposit: null, withdrawal: null, transferOut: null }, usage: { day: 0, deposit: 0n, withdrawal: 0n, transferOut: 0n },
-      };
+      return viewOf(account);
     }
   }
   throw new Error("could not draw an unused account number");
 }
 
-async function loadAccount(tx: Tx, id: string, lock: boolean): Promise<AccountView | undefined> {
-  const row = await tx.one(`SELECT ${accountColumns()} FROM accounts WHERE id = ?${lock ? tx.engine.lockRows : ""}`, [id]);
-  return row ? toAccount(row) : undefined;
+/** The account locked until COMMIT (PostgreSQL; SQLite's single writer serializes), read to
+ * decide: changes go through saveState's conditional update, not the unit of work. */
+async function lockAccount(tx: Tx, id: string): Promise<AccountView | undefined> {
+  const account = await tx.em.findOne(Account, { id }, { lockMode: LockMode.PESSIMISTIC_WRITE, disableIdentityMap: true });
+  return account ? viewOf(account) : undefined;
+}
+
+/** An account entity as the ledger sees it. */
+function viewOf(a: AccountEntity): AccountView {
+  return {
+    id: a.id,
+    number: a.number,
+    ownerId: a.ownerId ?? "",
+    kind: a.kind as AccountKind,
+    currency: a.currency,
+    type: a.accountType as AccountType,
+    status: a.status as AccountStatus,
+    displayName: a.displayName,
+    balance: a.balance,
+    held: a.held,
+    overdraftLimit: a.overdraftLimit,
+    createTimeMs: a.createTime,
+    updateTimeMs: a.updateTime,
+    version: a.version,
+    shard: a.shard ?? 0,
+    limits: { deposit: limitOf(a.depositLimit), withdrawal: limitOf(a.withdrawalLimit), transferOut: limitOf(a.transferOutLimit) },
+    usage: { day: a.usageDay ?? 0, deposit: a.depositUsed ?? 0n, withdrawal: a.withdrawalUsed ?? 0n, transferOut: a.transferOutUsed ?? 0n },
+  };
+}
+
+/** A limit column as the domain has it: null = the default, -1 = no limit. */
+function limitOf(value: bigint | null | undefined): LimitSetting {
+  return value === null || value === undefined ? null : value === -1n ? "unlimited" : value;
 }
 
 export async function getAccount(ledger: Ledger, actor: Actor, accountId: string): Promise<AccountView> {
   const id = parseId(accountId, "account_id");
-  return ledger.db.read(async (tx) => accessAccount(actor, await loadAccount(tx, id, false), "read"));
+  const account = await ledger.db.read((tx) => accountById.one(tx, [id]));
+  return accessAccount(actor, account && viewOf(account), "read");
 }
 
 /** LookupAccount (staff): an account by its number, spaces optional. */
 export async function lookupAccount(ledger: Ledger, actor: Actor, number: string): Promise<AccountView> {
   if (!isStaff(actor)) throw permissionDenied("ROLE_REQUIRED", "Looking up accounts by number is for staff.", { roles: "TELLER,AUDITOR,ADMIN" });
   const compact = parseAccountNumberInput(number, "number");
-  return ledger.db.read(async (tx) => {
-    const row = await tx.one(`SELECT ${accountColumns()} FROM accounts WHERE number = ?`, [compact]);
-    return accessAccount(actor, row ? toAccount(row) : undefined, "read", "number");
-  });
+  const account = await ledger.db.read((tx) => tx.em.findOne(Account, { number: compact }, { disableIdentityMap: true }));
+  return accessAccount(actor, account ? viewOf(account) : undefined, "read", "number");
 }
 
 export interface ListAccountsInput {
@@ -104,14 +137,11 @@ export async function listAccounts(ledger: Ledger, actor: Actor, input: ListAcco
   const owner = isStaff(actor) ? requested : actor.userId;
   const filters = { owner: owner === "" ? null : owner };
   const cursor = decodePageToken(input.pageToken, filters, { id: "string" })?.id;
-  const where = ["kind = 'CUSTOMER'"];
-  const params: unknown[] = [];
-  if (owner !== "") (where.push("owner_id = ?"), params.push(owner));
-  if (cursor !== undefined) (where.push("id < ?"), params.push(cursor));
-  const rows = await ledger.db.read((tx) =>
-    tx.all(`SELECT ${accountColumns()} FROM accounts WHERE ${where.join(" AND ")} ORDER BY id DESC LIMIT ?`, [...params, pageSize + 1]),
-  );
-  const items = rows.slice(0, pageSize).map(toAccount);
+  const where: FilterQuery<AccountEntity> = { kind: "CUSTOMER" };
+  if (owner !== "") where.ownerId = owner;
+  if (cursor !== undefined) where.id = { $lt: String(cursor) };
+  const rows = await ledger.db.read((tx) => tx.em.find(Account, where, { orderBy: { id: "desc" }, limit: pageSize + 1, disableIdentityMap: true }));
+  const items = rows.slice(0, pageSize).map(viewOf);
   const more = rows.length > pageSize;
   return { items, nextPageToken: more ? encodePageToken(filters, { id: items[items.length - 1]!.id }) : "" };
 }
@@ -139,7 +169,7 @@ export async function updateAccount(ledger: Ledger, actor: Actor, input: UpdateA
   const displayName = setName ? parseText(input.displayName, "display_name", limits.displayNameCharsMax) : undefined;
   const overdraft = setLimit ? parseOverdraft(ledger, input.overdraftLimit) : undefined;
   return auditedCommand(ledger, actor, "account.update", id, async (tx) => {
-    const account = accessAccount(actor, await loadAccount(tx, id, true), "manage");
+    const account = accessAccount(actor, await lockAccount(tx, id), "manage");
     if (overdraft && !isAdmin(actor)) throw permissionDenied("OVERDRAFT_ADMIN_ONLY", "Only an admin may change the overdraft limit.", { field: "overdraft_limit" });
     if (input.etag !== "" && input.etag !== etagOf(account)) {
       throw failedPrecondition("ETAG_MISMATCH", "The account changed since it was read; read it again and retry.", { etag: etagOf(account) });
@@ -167,16 +197,22 @@ export function etagOf(account: Pick<AccountView, "version">): string {
   return `v${account.version}`;
 }
 
-/** Writes name, limit and status (never balances), bumps the version, records the event. */
+/** Writes name, limit and status (never balances), bumps the version, records the event. An
+ * update conditional on the version read (nativeUpdate): it can never overwrite a change it did
+ * not see, and it writes only the columns this file owns, whatever else the row holds. */
 async function saveState(tx: Tx, actor: Actor, next: AccountView, action: string, details: Record<string, string | null>, nowMs: number): Promise<AccountView> {
   // update_time never goes backwards: postings derive their entry times from it.
   const updateTimeMs = Math.max(nowMs, next.updateTimeMs);
-  await tx.run(
-    `UPDATE accounts SET display_name = ?, overdraft_limit = ?, status = ?, version = version + 1, update_time = ? WHERE id = ?`,
-    [next.displayName, next.overdraftLimit.toString(), next.status, updateTimeMs, next.id],
+  const version = next.version + 1;
+  const changed = await tx.em.nativeUpdate(
+    Account,
+    { id: next.id, version: next.version },
+    { displayName: next.displayName, overdraftLimit: next.overdraftLimit, status: next.status, version, updateTime: updateTimeMs },
   );
+  // The row is locked (or SQLite's writer is ours) since it was read: anything else is a bug.
+  if (changed !== 1) throw new Error(`account ${next.id}: version ${next.version} changed under its lock`);
   await audit(tx, actor, { action, targetId: next.id, details }, nowMs);
-  return { ...next, version: next.version + 1, updateTimeMs };
+  return { ...next, version, updateTimeMs };
 }
 
 export interface StatusInput {
@@ -200,7 +236,7 @@ async function setFrozen(ledger: Ledger, actor: Actor, input: StatusInput, freez
   const reason = parseText(input.reason, "reason", limits.reasonCharsMax, true);
   const action = freeze ? "account.freeze" : "account.unfreeze";
   return auditedCommand(ledger, actor, action, id, async (tx) => {
-    const account = accessAccount(actor, await loadAccount(tx, id, true), "operate");
+    const account = accessAccount(actor, await lockAccount(tx, id), "operate");
     if (account.status === "CLOSED") throw failedPrecondition("ACCOUNT_CLOSED", "The account is closed.", { account_id: id });
     const target = freeze ? "FROZEN" : "ACTIVE";
     if (account.status === target) return account;
@@ -212,7 +248,7 @@ async function setFrozen(ledger: Ledger, actor: Actor, input: StatusInput, freez
 export async function closeAccount(ledger: Ledger, actor: Actor, input: { accountId: string }): Promise<AccountView> {
   const id = parseId(input.accountId, "account_id");
   return auditedCommand(ledger, actor, "account.close", id, async (tx) => {
-    const account = accessAccount(actor, await loadAccount(tx, id, true), "manage");
+    const account = accessAccount(actor, await lockAccount(tx, id), "manage");
     if (account.status === "CLOSED") return account;
     if (account.status === "FROZEN") throw failedPrecondition("ACCOUNT_FROZEN", "A frozen account cannot be closed; it must be unfrozen first.", { account_id: id });
     if (account.held !== 0n) throw failedPrecondition("ACCOUNT_HAS_HOLDS", "The account has pending holds; they must be captured or released first.", { account_id: id });

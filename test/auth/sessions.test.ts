@@ -3,7 +3,8 @@
 // one succeeds. Logout, RevokeSession (own sessions only), ChangePassword (all other sessions)
 // and revokeUserSessions (used by the admin service) stop the session's access tokens at once
 // in this process and, within limits.sessionRecheckMs, in another process on the same database.
-// ListSessions pages newest first and marks the current session.
+// ListSessions pages newest first and marks the current session. Probes for other users'
+// sessions are audited, aggregated per caller.
 import { Code } from "@connectrpc/connect";
 import { decodeJwt } from "jose";
 import { AuthService } from "../../gen/bank/v1/auth_service_pb";
@@ -131,6 +132,20 @@ describe.each(engines())("sessions on %s", (engine) => {
     await expectError(authApi(t, user.token).revokeSession({ sessionId: "nope" }), Code.InvalidArgument, "INVALID_SESSION_ID");
     await authApi(t, stranger.token).getCurrentUser({});
     expect((await auditRows(t, "auth.session_revoke")).filter((r) => r.actor_id === user.id)).toEqual([expect.objectContaining({ target_id: sid(other.accessToken) })]);
+  });
+
+  test("RevokeSession probes for other users' sessions (or made-up ids) are audited: one DENIED event per window with the count (W8)", async () => {
+    const user = await createTestUser(t);
+    const stranger = await createTestUser(t);
+    await t.auth.refusals.flush();
+    for (let i = 0; i < 3; i++) await expectError(authApi(t, user.token).revokeSession({ sessionId: sid(stranger.token) }), Code.NotFound, "SESSION_NOT_FOUND");
+    await expectError(authApi(t, user.token).revokeSession({ sessionId: "01900000-0000-7000-8000-000000000001" }), Code.NotFound, "SESSION_NOT_FOUND");
+    await t.auth.refusals.flush();
+    const probes = (await auditRows(t, "auth.session_revoke")).filter((r) => r.actor_id === user.id);
+    expect(probes).toHaveLength(1);
+    expect(probes[0]).toMatchObject({ outcome: "DENIED", target_id: "" });
+    expect(JSON.parse(probes[0]!.details)).toMatchObject({ reason: "SESSION_NOT_FOUND", count: 4, distinct_targets: 2, exists: true });
+    await authApi(t, stranger.token).getCurrentUser({});
   });
 
   test("ChangePassword: wrong current password refused; success ends every other session, keeps this one", async () => {

@@ -2,17 +2,22 @@
 // the email and the password policy (11/12/128/129 characters, long Unicode, common passwords,
 // ones built from the user's own email or name); passwords are stored as argon2id with the
 // configured costs and rehashed at sign-in when the costs change; an unknown email and a wrong
-// password get the same answer; failures are throttled per account (exponential back-off with
-// retry_after_ms) and per client address; sign-ins and registrations are audited.
+// password get the same answer, and so does a disabled user with the right password; failures
+// are throttled per account and address (exponential back-off with retry_after_ms), per account
+// from all addresses (slower, at most 30 s, and only for addresses that failed), and per client
+// address, so that an attacker cannot lock the owner out from elsewhere; attempts are reserved
+// before argon2, so parallel guesses get no more checks than allowed; sign-ins, registrations
+// and throttled attempts (aggregated) are audited.
 import { randomBytes } from "node:crypto";
-import { Code, type Interceptor } from "@connectrpc/connect";
+import { Code, ConnectError, type Interceptor } from "@connectrpc/connect";
 import { AuthService } from "../../gen/bank/v1/auth_service_pb";
 import { Role } from "../../gen/bank/v1/access_pb";
 import { limits } from "../../src/limits";
+import { cancelReservation, reserveAttempt, throttleKeys } from "../../src/auth/throttle";
 import { engines } from "../support/db";
 import { client } from "../support/app";
 import { createTestUser, strongPassword, uniqueEmail } from "../support/users";
-import { LEAKY, auditRows, authApi, expectError, metadataOf, startAuthApp, startSecondApp, type AuthTestApp } from "./support";
+import { LEAKY, auditRows, authApi, expectError, metadataOf, reasonOf, startAuthApp, startSecondApp, type AuthTestApp } from "./support";
 
 async function storedHash(t: AuthTestApp, email: string): Promise<string> {
   const row = await t.app.db.read((tx) => tx.one<{ password_hash: string }>(`SELECT password_hash FROM users WHERE email = ?`, [email]));
@@ -121,11 +126,15 @@ describe.each(engines())("registration and sign-in on %s", (engine) => {
     }
   });
 
-  test("a disabled user cannot sign in (told so only with the right password)", async () => {
+  test("a disabled user with the right password gets exactly the answer of wrong credentials (no oracle); the audit tells the truth", async () => {
     const user = await createTestUser(t);
     await t.app.db.transaction((tx) => tx.run(`UPDATE users SET disabled = 1 WHERE id = ?`, [user.id]));
-    await expectError(authApi(t).login({ email: user.email, password: user.password }), Code.Unauthenticated, "USER_DISABLED");
-    await expectError(authApi(t).login({ email: user.email, password: strongPassword() }), Code.Unauthenticated, "INVALID_CREDENTIALS");
+    const right = await expectError(authApi(t).login({ email: user.email, password: user.password }), Code.Unauthenticated, "INVALID_CREDENTIALS");
+    const wrong = await expectError(authApi(t).login({ email: user.email, password: strongPassword() }), Code.Unauthenticated, "INVALID_CREDENTIALS");
+    expect(right.rawMessage).toBe(wrong.rawMessage);
+    expect(metadataOf(right)).toEqual(metadataOf(wrong));
+    const failed = (await auditRows(t, "auth.login")).filter((r) => r.target_id === user.id && r.outcome === "FAILED");
+    expect(failed.map((r) => JSON.parse(r.details).reason)).toEqual(["user_disabled", "wrong_password"]);
   });
 
   test("the stored hash is argon2id with the configured costs (here the fast test costs)", async () => {
@@ -177,8 +186,8 @@ describe.each(engines())("throttling on %s", (engine) => {
     return client(t.baseUrl, AuthService, { interceptors: [forwarded] });
   }
 
-  /** Lets the back-off of every account pass, as if the clock had moved on. */
-  const timePasses = () => t.app.db.transaction((tx) => tx.run(`UPDATE login_throttle SET blocked_until = 0 WHERE throttle_key LIKE 'email:%'`));
+  /** Lets the back-off of every account and address pair pass, as if the clock had moved on. */
+  const timePasses = () => t.app.db.transaction((tx) => tx.run(`UPDATE login_throttle SET blocked_until = 0 WHERE throttle_key LIKE 'pair:%'`));
 
   test("per account: free failures, then RESOURCE_EXHAUSTED with a doubling retry_after_ms; a success resets", async () => {
     const user = await createTestUser(t);
@@ -223,5 +232,119 @@ describe.each(engines())("throttling on %s", (engine) => {
     expect(Number(metadataOf(blocked).retry_after_ms)).toBeGreaterThan(0);
     expect(Number(metadataOf(blocked).retry_after_ms)).toBeLessThanOrEqual(limits.loginAddressWindowMs);
     await from("203.0.113.10").login({ email: user.email, password: user.password });
+  });
+
+  test("an attacker's failures from one address do not lock the owner out from another (W6)", async () => {
+    const user = await createTestUser(t);
+    const attacker = from("198.51.100.66");
+    for (let i = 0; i < limits.loginFailuresFree; i++) {
+      await expectError(attacker.login({ email: user.email, password: strongPassword() }), Code.Unauthenticated, "INVALID_CREDENTIALS");
+    }
+    await expectError(attacker.login({ email: user.email, password: user.password }), Code.ResourceExhausted, "LOGIN_THROTTLED");
+    // The owner, from an address with no failures: straight in, no wait at all.
+    expect((await from("192.0.2.10").login({ email: user.email, password: user.password })).user?.id).toBe(user.id);
+  });
+
+  test("failures spread over many addresses slow the account for addresses that failed, never more than 30 s; the owner from a clean address gets in at once (W6)", async () => {
+    const user = await createTestUser(t);
+    // One guess from each of many fresh addresses: past the account-wide free failures.
+    const guesses = limits.loginAccountFailuresFree + 5;
+    for (let i = 0; i < guesses; i++) {
+      await expectError(from(`198.18.${i}.1`).login({ email: user.email, password: strongPassword() }), Code.Unauthenticated, "INVALID_CREDENTIALS");
+    }
+    // An address that failed for this account waits, but never locked out: at most 30 s.
+    const slowed = await expectError(from("198.18.0.1").login({ email: user.email, password: user.password }), Code.ResourceExhausted, "LOGIN_THROTTLED");
+    const waitMs = Number(metadataOf(slowed).retry_after_ms);
+    expect(waitMs).toBeGreaterThan(0);
+    expect(waitMs).toBeLessThanOrEqual(30_000);
+    // The owner from an address with no recent failures is not made to wait.
+    expect((await from("192.0.2.11").login({ email: user.email, password: user.password })).user?.id).toBe(user.id);
+  });
+
+  test("20 parallel wrong passwords from one address get exactly the free failures' argon2 checks; the rest are refused unchecked (W7)", async () => {
+    const user = await createTestUser(t);
+    const hash = await storedHash(t, user.email);
+    const verify = jest.spyOn(t.auth.hasher, "verify");
+    try {
+      const api = from("198.51.100.77");
+      const results = await Promise.allSettled(Array.from({ length: 20 }, () => api.login({ email: user.email, password: strongPassword() })));
+      const reasons = results.map((r) => (r.status === "rejected" ? reasonOf(ConnectError.from(r.reason)) : "SIGNED_IN"));
+      expect(verify.mock.calls.filter(([stored]) => stored === hash)).toHaveLength(limits.loginFailuresFree);
+      expect(reasons.filter((r) => r === "INVALID_CREDENTIALS")).toHaveLength(limits.loginFailuresFree);
+      // The rest are refused unchecked: throttled, or past the queue of attempts waiting their turn.
+      expect(reasons.filter((r) => r === "LOGIN_THROTTLED" || r === "AUTH_BUSY")).toHaveLength(20 - limits.loginFailuresFree);
+      expect(reasons.filter((r) => r === "AUTH_BUSY").length).toBeLessThanOrEqual(20 - limits.loginAttemptsQueuedPerPairMax);
+      const failed = (await auditRows(t, "auth.login")).filter((r) => r.target_id === user.id && r.outcome === "FAILED");
+      expect(failed).toHaveLength(limits.loginFailuresFree);
+    } finally {
+      verify.mockRestore();
+    }
+  });
+
+  test("parallel wrong passwords split between two processes on one database still get only the free failures' argon2 checks (W7)", async () => {
+    const user = await createTestUser(t);
+    const hash = await storedHash(t, user.email);
+    const second = await startSecondApp(t, { BANK_TRUST_PROXY: "true" });
+    const here = jest.spyOn(t.auth.hasher, "verify");
+    const there = jest.spyOn(second.auth.hasher, "verify");
+    try {
+      const forwarded: Interceptor = (next) => async (req) => {
+        req.header.set("x-forwarded-for", "198.51.100.78");
+        return next(req);
+      };
+      const apis = [from("198.51.100.78"), client(second.baseUrl, AuthService, { interceptors: [forwarded] })];
+      const results = await Promise.allSettled(Array.from({ length: 20 }, (_, i) => apis[i % 2]!.login({ email: user.email, password: strongPassword() })));
+      const checks = [...here.mock.calls, ...there.mock.calls].filter(([stored]) => stored === hash);
+      expect(checks).toHaveLength(limits.loginFailuresFree);
+      const reasons = results.map((r) => (r.status === "rejected" ? reasonOf(ConnectError.from(r.reason)) : "SIGNED_IN"));
+      expect(reasons.filter((r) => r === "INVALID_CREDENTIALS")).toHaveLength(limits.loginFailuresFree);
+      expect(reasons.filter((r) => !["INVALID_CREDENTIALS", "LOGIN_THROTTLED", "AUTH_BUSY"].includes(r ?? ""))).toEqual([]);
+    } finally {
+      here.mockRestore();
+      there.mockRestore();
+      await second.app.shutdown();
+    }
+  });
+
+  test("a reservation whose password was never checked (argon2 too busy) is given back: count, back-off and row", async () => {
+    const keys = throttleKeys(uniqueEmail("busy"), "198.51.100.80");
+    const pairRow = () => t.app.db.read((tx) => tx.one<{ failures: number | string; blocked_until: number | string }>(`SELECT failures, blocked_until FROM login_throttle WHERE throttle_key = ?`, [keys.pair]));
+    for (let i = 0; i < limits.loginFailuresFree; i++) expect(await reserveAttempt(t.app.db, keys, Date.now())).toBeUndefined();
+    expect(Number((await pairRow())!.blocked_until)).toBeGreaterThan(Date.now());
+    expect(await reserveAttempt(t.app.db, keys, Date.now())).toMatchObject({ scope: "pair" });
+    await cancelReservation(t.app.db, keys);
+    expect(await pairRow()).toMatchObject({ blocked_until: expect.anything() });
+    expect(Number((await pairRow())!.failures)).toBe(limits.loginFailuresFree - 1);
+    expect(Number((await pairRow())!.blocked_until)).toBe(0);
+    for (let i = 1; i < limits.loginFailuresFree; i++) await cancelReservation(t.app.db, keys);
+    expect(await pairRow()).toBeUndefined();
+  });
+
+  test("one user signing in many times at once from one address, with the right password, is served, not throttled", async () => {
+    const user = await createTestUser(t);
+    const api = from("198.51.100.79");
+    const results = await Promise.all(Array.from({ length: 12 }, () => api.login({ email: user.email, password: user.password })));
+    expect(results.map((r) => r.user?.id)).toEqual(Array.from({ length: 12 }, () => user.id));
+  });
+
+  test("sign-ins refused by throttling are audited, aggregated: one DENIED event per window with its count; a later window is a new event (W8)", async () => {
+    const user = await createTestUser(t);
+    const api = from("198.51.100.88");
+    for (let i = 0; i < limits.loginFailuresFree; i++) {
+      await expectError(api.login({ email: user.email, password: strongPassword() }), Code.Unauthenticated, "INVALID_CREDENTIALS");
+    }
+    for (let i = 0; i < 7; i++) await expectError(api.login({ email: user.email, password: user.password }), Code.ResourceExhausted, "LOGIN_THROTTLED");
+    await t.auth.refusals.flush();
+    const denied = async () => (await auditRows(t, "auth.login")).filter((r) => r.target_id === user.id && r.outcome === "DENIED");
+    const [first] = await denied();
+    expect(await denied()).toHaveLength(1);
+    expect(first).toMatchObject({ actor_id: user.id });
+    expect(JSON.parse(first!.details)).toMatchObject({ reason: "throttled", scope: "pair", count: 7 });
+    for (let i = 0; i < 3; i++) await expectError(api.login({ email: user.email, password: user.password }), Code.ResourceExhausted, "LOGIN_THROTTLED");
+    await t.auth.refusals.flush();
+    const both = await denied();
+    expect(both).toHaveLength(2);
+    expect(both[0]).toEqual(first);
+    expect(JSON.parse(both[1]!.details)).toMatchObject({ count: 3 });
   });
 });

@@ -9,7 +9,7 @@ import { createAuthModule, type AuthModule } from "../../src/auth";
 import { AuthService } from "../../gen/bank/v1/auth_service_pb";
 import { ErrorInfoSchema } from "../../gen/bank/v1/error_info_pb";
 import type { Engine } from "../support/db";
-import { FAST_ARGON2, client, startTestApp, type TestApp } from "../support/app";
+import { FAST_ARGON2, LENIENT_REGISTRATION, client, startTestApp, type TestApp } from "../support/app";
 
 export interface AuthTestApp extends TestApp {
   auth: AuthModule;
@@ -84,6 +84,7 @@ export async function startSecondApp(t: TestApp, env: Record<string, string> = {
     BANK_DATABASE_URL: t.db.url,
     BANK_LOG_LEVEL: process.env.BANK_TEST_LOG_LEVEL ?? "silent",
     ...FAST_ARGON2,
+    ...LENIENT_REGISTRATION,
     ...env,
   });
   const app = await startApp(config, {

@@ -1,7 +1,8 @@
 // Goal: only genuine access tokens get in. Every hostile token (missing, malformed, expired,
-// signed by another key, alg "none", HS256 keyed with our public key, wrong iss/aud/typ,
-// tampered, a refresh token) is refused with UNAUTHENTICATED and a message that leaks nothing,
-// and IntrospectToken reports each one inactive; the JWKS publishes the verifying keys.
+// issued in the future, living longer than we issue them, signed by another key, alg "none",
+// HS256 keyed with our public key, wrong iss/aud/typ, tampered, a refresh token) is refused with
+// UNAUTHENTICATED and a message that leaks nothing, IntrospectToken reports each one inactive,
+// and refusals are audited (aggregated); the JWKS publishes the verifying keys.
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { createHmac, createPublicKey, generateKeyPairSync } from "node:crypto";
@@ -10,9 +11,10 @@ import { AuthService } from "../../gen/bank/v1/auth_service_pb";
 import { client } from "../support/app";
 import { SignJWT, decodeProtectedHeader, decodeJwt, importJWK, jwtVerify, createLocalJWKSet, type JWK, type KeyLike } from "jose";
 import { Role } from "../../gen/bank/v1/access_pb";
+import { limits } from "../../src/limits";
 import { engines } from "../support/db";
 import { createTestUser, type TestUser } from "../support/users";
-import { LEAKY, authApi, httpGet as get, expectError, startAuthApp, type AuthTestApp } from "./support";
+import { LEAKY, auditRows, authApi, httpGet as get, expectError, startAuthApp, type AuthTestApp } from "./support";
 
 function b64(json: object): string {
   return Buffer.from(JSON.stringify(json)).toString("base64url");
@@ -37,14 +39,14 @@ describe.each(engines())("access tokens on %s", (engine) => {
 
   /** A token like the user's, signed with our key unless told otherwise, with the given
    * header fields and claims changed. */
-  async function forge(opts: { key?: KeyLike; header?: Record<string, unknown>; claims?: Record<string, unknown>; expSeconds?: number } = {}): Promise<string> {
+  async function forge(opts: { key?: KeyLike; header?: Record<string, unknown>; claims?: Record<string, unknown>; expSeconds?: number; iatSeconds?: number } = {}): Promise<string> {
     const now = Math.floor(Date.now() / 1000);
     return new SignJWT({ sid: decodeJwt(user.token).sid, roles: ["CUSTOMER"], ...opts.claims })
       .setProtectedHeader({ alg: "EdDSA", kid, typ: "at+jwt", ...opts.header })
       .setIssuer(t.config.jwt.issuer)
       .setAudience(t.config.jwt.audience)
       .setSubject(user.id)
-      .setIssuedAt(now)
+      .setIssuedAt(opts.iatSeconds ?? now)
       .setJti("forged")
       .setExpirationTime(opts.expSeconds ?? now + 300)
       .sign(opts.key ?? ringKey);
@@ -92,6 +94,38 @@ describe.each(engines())("access tokens on %s", (engine) => {
   test("an expired token: TOKEN_EXPIRED", async () => {
     const now = Math.floor(Date.now() / 1000);
     await expectRefused(await forge({ expSeconds: now - 120 }), "TOKEN_EXPIRED");
+  });
+
+  test("a token issued in the future, beyond the clock tolerance, is refused; within it, accepted", async () => {
+    const now = Math.floor(Date.now() / 1000);
+    await expectRefused(await forge({ iatSeconds: now + limits.jwtClockToleranceSeconds + 60, expSeconds: now + 300 }));
+    expect((await authApi(t, await forge({ iatSeconds: now + 1, expSeconds: now + 300 })).getCurrentUser({})).user?.id).toBe(user.id);
+  });
+
+  test("a token living longer than the configured access-token lifetime is refused; exactly that long, accepted", async () => {
+    const now = Math.floor(Date.now() / 1000);
+    const ttl = t.config.jwt.accessTokenTtlSeconds;
+    await expectRefused(await forge({ iatSeconds: now - 10, expSeconds: now - 10 + ttl + 1 }));
+    await expectRefused(await forge({ iatSeconds: now, expSeconds: now + 365 * 24 * 3600 }));
+    expect((await authApi(t, await forge({ iatSeconds: now, expSeconds: now + ttl })).getCurrentUser({})).user?.id).toBe(user.id);
+  });
+
+  test("refused tokens are audited, aggregated per reason, address and method: one event per window with the count (W8)", async () => {
+    await t.auth.refusals.flush();
+    const { privateKey } = generateKeyPairSync("ed25519");
+    const now = Math.floor(Date.now() / 1000);
+    for (let i = 0; i < 4; i++) await expectError(authApi(t, await forge({ key: privateKey })).listSessions({}), Code.Unauthenticated, "TOKEN_INVALID");
+    for (let i = 0; i < 2; i++) await expectError(authApi(t, await forge({ expSeconds: now - 120 })).listSessions({}), Code.Unauthenticated, "TOKEN_EXPIRED");
+    await t.auth.refusals.flush();
+    const events = (await auditRows(t, "auth.token_refused")).filter((r) => r.target_id.endsWith("/ListSessions"));
+    expect(events.map((r) => [r.actor_id, r.outcome, JSON.parse(r.details).reason, JSON.parse(r.details).count])).toEqual([
+      ["anonymous", "DENIED", "TOKEN_INVALID", 4],
+      ["anonymous", "DENIED", "TOKEN_EXPIRED", 2],
+    ]);
+    // A token on a public method is ignored, not refused: nothing to audit.
+    await authApi(t, await forge({ key: privateKey })).getJwks({});
+    await t.auth.refusals.flush();
+    expect((await auditRows(t, "auth.token_refused")).filter((r) => r.target_id.endsWith("/GetJwks"))).toEqual([]);
   });
 
   test("a token signed by another Ed25519 key with our kid is refused", async () => {

@@ -13,8 +13,9 @@ import { Role } from "../../gen/bank/v1/access_pb";
 import { DomainError, resourceExhausted } from "../../src/errors";
 import { limits } from "../../src/limits";
 import { roleFromName, rolesFromColumn, rolesToColumn } from "../../src/auth/roles";
-import { accountBlockedUntil } from "../../src/auth/throttle";
+import { accountBlockedUntil, pairBlockedUntil } from "../../src/auth/throttle";
 import { WorkQueue } from "../../src/auth/work-queue";
+import { KeyedTurns } from "../../src/auth/turns";
 import { ExpiringLru } from "../../src/auth/lru";
 import { KeyRing } from "../../src/auth/keys";
 import { AccessTokens } from "../../src/auth/tokens";
@@ -45,16 +46,68 @@ describe("email normalization", () => {
   });
 });
 
-describe("account back-off", () => {
+describe("sign-in back-off", () => {
   const now = 1_000_000;
-  test("free failures, then base, doubling, capped: never a permanent lock (even past 100 failures)", () => {
-    for (let f = 0; f < limits.loginFailuresFree; f++) expect(accountBlockedUntil(f, now)).toBe(0);
-    expect(accountBlockedUntil(limits.loginFailuresFree, now) - now).toBe(limits.loginBackoffMsBase);
-    expect(accountBlockedUntil(limits.loginFailuresFree + 1, now) - now).toBe(2 * limits.loginBackoffMsBase);
-    expect(accountBlockedUntil(limits.loginFailuresFree + 3, now) - now).toBe(8 * limits.loginBackoffMsBase);
+  test("per account and address: free failures, then base, doubling, capped: never a permanent lock (even past 100 failures)", () => {
+    for (let f = 0; f < limits.loginFailuresFree; f++) expect(pairBlockedUntil(f, now)).toBe(0);
+    expect(pairBlockedUntil(limits.loginFailuresFree, now) - now).toBe(limits.loginBackoffMsBase);
+    expect(pairBlockedUntil(limits.loginFailuresFree + 1, now) - now).toBe(2 * limits.loginBackoffMsBase);
+    expect(pairBlockedUntil(limits.loginFailuresFree + 3, now) - now).toBe(8 * limits.loginBackoffMsBase);
     for (const f of [50, 99, 100, 1000, 1e9]) {
-      expect(accountBlockedUntil(f, now) - now).toBe(limits.loginBackoffMsMax);
+      expect(pairBlockedUntil(f, now) - now).toBe(limits.loginBackoffMsMax);
     }
+  });
+
+  test("account-wide (all addresses): more free failures, the same doubling, never more than 30 s", () => {
+    expect(limits.loginAccountFailuresFree).toBeGreaterThan(limits.loginFailuresFree);
+    expect(limits.loginAccountBackoffMsMax).toBeLessThanOrEqual(30_000);
+    for (let f = 0; f < limits.loginAccountFailuresFree; f++) expect(accountBlockedUntil(f, now)).toBe(0);
+    expect(accountBlockedUntil(limits.loginAccountFailuresFree, now) - now).toBe(limits.loginBackoffMsBase);
+    expect(accountBlockedUntil(limits.loginAccountFailuresFree + 1, now) - now).toBe(2 * limits.loginBackoffMsBase);
+    for (const f of [limits.loginAccountFailuresFree + 5, 100, 1000, 1e9]) {
+      expect(accountBlockedUntil(f, now) - now).toBe(limits.loginAccountBackoffMsMax);
+    }
+  });
+});
+
+describe("KeyedTurns", () => {
+  const busy = () => resourceExhausted("BUSY", "busy");
+
+  test("jobs of one key run one at a time in arrival order; other keys run alongside; finished keys are forgotten", async () => {
+    const turns = new KeyedTurns(10, busy);
+    const log: string[] = [];
+    const job = (name: string, gate: Promise<void>) => async () => {
+      log.push(`start ${name}`);
+      await gate;
+      log.push(`end ${name}`);
+      return name;
+    };
+    let openA1!: () => void;
+    const a1 = turns.run("a", job("a1", new Promise<void>((r) => (openA1 = r))));
+    const a2 = turns.run("a", job("a2", Promise.resolve()));
+    const b1 = turns.run("b", job("b1", Promise.resolve()));
+    expect(await b1).toBe("b1");
+    expect(log).toEqual(["start a1", "start b1", "end b1"]);
+    openA1();
+    expect(await Promise.all([a1, a2])).toEqual(["a1", "a2"]);
+    expect(log).toEqual(["start a1", "start b1", "end b1", "end a1", "start a2", "end a2"]);
+    expect(turns.size).toBe(0);
+  });
+
+  test("a failing job passes the turn on; a key's queue past its bound is refused at once", async () => {
+    const turns = new KeyedTurns(2, busy);
+    let open!: () => void;
+    const gate = new Promise<void>((r) => (open = r));
+    const first = turns.run("k", async () => {
+      await gate;
+      throw new Error("boom");
+    });
+    const second = turns.run("k", async () => "second");
+    await expect(turns.run("k", async () => "third")).rejects.toMatchObject({ reason: "BUSY" });
+    open();
+    await expect(first).rejects.toThrow("boom");
+    expect(await second).toBe("second");
+    expect(turns.size).toBe(0);
   });
 });
 

@@ -37,5 +37,5 @@ export async function createTestUser(
   const hasher = new Argon2Hasher(t.config.argon2);
   const row = await t.app.db.transaction((tx) => createUser(tx, { email, fullName, password, roles }, hasher));
   const login = await client(t.baseUrl, AuthService).login({ email, password });
-  return { id: row.id, email: row.email, password, fullName: row.full_name, token: login.accessToken, refreshToken: login.refreshToken, roles };
+  return { id: row.id, email: row.email, password, fullName: row.fullName, token: login.accessToken, refreshToken: login.refreshToken, roles };
 }

@@ -13,7 +13,7 @@ import { spawn, type ChildProcess } from "node:child_process";
 import { createClient } from "@connectrpc/connect";
 import { createConnectTransport } from "@connectrpc/connect-node";
 import { Health, HealthCheckResponse_ServingStatus as Status } from "../../../gen/grpc/health/v1/health_pb";
-import { FAST_ARGON2 } from "../../support/app";
+import { FAST_ARGON2, LENIENT_REGISTRATION } from "../../support/app";
 import { freePort } from "./ports";
 import { sleep } from "./rng";
 
@@ -89,6 +89,7 @@ export class BankdProcess {
       BANK_LOG_LEVEL: "warn",
       BANK_METRICS_TOKEN: TEST_METRICS_TOKEN,
       ...FAST_ARGON2,
+      ...LENIENT_REGISTRATION,
       ...this.opts.env,
     };
     const child = spawn(process.execPath, ["--import", "tsx", "src/main.ts"], { cwd: REPO_ROOT, env, stdio: ["ignore", "pipe", "pipe"] });
@@ -202,7 +203,7 @@ export function runCli(args: string[], opts: { databaseUrl: string; dataDir: str
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, ["--import", "tsx", "src/cli.ts", ...args], {
       cwd: REPO_ROOT,
-      env: { ...process.env, BANK_DATA_DIR: opts.dataDir, BANK_DATABASE_URL: opts.databaseUrl, BANK_LOG_LEVEL: "warn", ...FAST_ARGON2, ...opts.env },
+      env: { ...process.env, BANK_DATA_DIR: opts.dataDir, BANK_DATABASE_URL: opts.databaseUrl, BANK_LOG_LEVEL: "warn", ...FAST_ARGON2, ...LENIENT_REGISTRATION, ...opts.env },
       stdio: ["pipe", "pipe", "pipe"],
     });
     let stdout = "";
