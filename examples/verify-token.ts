@@ -1,4 +1,4 @@
-// Shared by both example callers: verify a bankd access token offline against the server's JWKS,
+// Shared by the example callers: verify a bankd access token offline against the server's JWKS,
 // pinning everything that matters (API.md): algorithm EdDSA, issuer, audience, typ at+jwt, and
 // the claims bankd always sets. A caller fetches the key set once and may cache it; an unknown
 // `kid` is the sign to fetch it again (key rotation).
@@ -45,11 +45,13 @@ export async function retryUnavailable<T>(
   }
 }
 
-/** Command-line arguments of both examples: --flag value pairs, the password from BANK_PASSWORD. */
-export function parseCliArgs(argv: string[]): {
+/** What every example reads from its command line: --flag value pairs, the base URL and the
+ * sign-in (the password from BANK_PASSWORD, never an argument, so it stays out of `ps`). */
+export function parseCommonArgs(argv: string[]): {
   baseUrl: string;
-  credentials: { email: string; password: string };
-  accounts: { fromAccountId: string; toAccountNumber: string; amount: { currency: string; minorUnits: bigint } };
+  credentials: Credentials;
+  flag(name: string): string | undefined;
+  need(name: string): string;
 } {
   const flags = new Map<string, string>();
   for (let i = 0; i < argv.length; i += 2) flags.set(argv[i]!.replace(/^--/, ""), argv[i + 1] ?? "");
@@ -60,19 +62,29 @@ export function parseCliArgs(argv: string[]): {
   };
   const password = process.env.BANK_PASSWORD;
   if (!password) throw new Error("set BANK_PASSWORD (the password is never a command-line argument)");
+  return { baseUrl: flags.get("base-url") ?? "http://127.0.0.1:8080", credentials: { email: need("email"), password }, flag: (name) => flags.get(name), need };
+}
+
+/** Command-line arguments of both transfer examples. */
+export function parseCliArgs(argv: string[]): {
+  baseUrl: string;
+  credentials: { email: string; password: string };
+  accounts: { fromAccountId: string; toAccountNumber: string; amount: { currency: string; minorUnits: bigint } };
+} {
+  const { baseUrl, credentials, flag, need } = parseCommonArgs(argv);
   const amountMinor = need("amount-minor");
   if (!/^[1-9][0-9]*$/.test(amountMinor)) throw new Error("--amount-minor is a positive integer count of minor units (cents)");
   return {
-    baseUrl: flags.get("base-url") ?? "http://127.0.0.1:8080",
-    credentials: { email: need("email"), password },
-    accounts: { fromAccountId: need("from"), toAccountNumber: need("to-number"), amount: { currency: flags.get("currency") ?? "USD", minorUnits: BigInt(amountMinor) } },
+    baseUrl,
+    credentials,
+    accounts: { fromAccountId: need("from"), toAccountNumber: need("to-number"), amount: { currency: flag("currency") ?? "USD", minorUnits: BigInt(amountMinor) } },
   };
 }
 
 export const CLI_USAGE =
   "usage: BANK_PASSWORD=... npx tsx examples/<caller>.ts --base-url http://127.0.0.1:8080 --email EMAIL --from SOURCE_ACCOUNT_ID --to-number TARGET_ACCOUNT_NUMBER --amount-minor 1234 [--currency USD]";
 
-/** What both example callers sign in with. */
+/** What the example callers sign in with. */
 export interface Credentials {
   email: string;
   password: string;

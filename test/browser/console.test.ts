@@ -249,8 +249,13 @@ describeBrowser.each(engines())("web console for customers in chromium on %s", (
       await transactions.deposit({ requestId: crypto.randomUUID(), accountId, amount: { currency: "USD", minorUnits: 100n }, description: `Top-up ${i}` });
     }
     const { page } = bob;
+    // The account is open, so the deposits arrived live, on top of the first page (which grows
+    // with them). View reads the account afresh: a first page of 20 rows.
     await page.getByRole("button", { name: new RegExp(`^View .*${bob.accountNumber}`) }).click();
-    await page.locator("#statement-table tbody tr", { hasText: "Top-up 20" }).waitFor();
+    await page.waitForFunction(() => {
+      const rows = Array.from(document.querySelectorAll("#statement-table tbody tr"), (tr) => tr.textContent ?? "");
+      return rows.length === 20 && rows[0]!.includes("Top-up 20") && rows[19]!.includes("Top-up 1");
+    });
     const first = await statement(page);
     expect(first).toHaveLength(20);
     expect(first[0]).toEqual(["Top-up 20", "Deposit", "+1.00 USD", "32.34 USD"]);

@@ -24,7 +24,8 @@ import { AccountService } from "../../gen/bank/v1/account_service_pb";
 import { TransactionService } from "../../gen/bank/v1/transaction_service_pb";
 import { AdminService } from "../../gen/bank/v1/admin_service_pb";
 import { AuditService } from "../../gen/bank/v1/audit_service_pb";
-import { TokenKeeper, refreshDelayMs, type Timers, type TokenSet } from "../../web/src/session";
+import { TokenKeeper, refreshDelayMs, type TokenSet } from "../../web/src/session";
+import { FakeTimers, settle } from "./fake-timers";
 
 const seed = Number(process.env.BANK_TEST_SEED ?? Date.now() % 2 ** 31);
 // eslint-disable-next-line no-console
@@ -170,38 +171,6 @@ describe("request ids", () => {
     expect(newRequestId()).not.toBe(a);
   });
 });
-
-/** Timers the test moves by hand; shared by the token and retry tests. */
-class FakeTimers implements Timers {
-  nowMs = 1_000_000;
-  private pending: Array<{ at: number; fn: () => void; id: number }> = [];
-  private nextId = 1;
-  now = () => this.nowMs;
-  setTimeout = (fn: () => void, ms: number) => {
-    const id = this.nextId++;
-    this.pending.push({ at: this.nowMs + ms, fn, id });
-    return id;
-  };
-  clearTimeout = (handle: unknown) => {
-    this.pending = this.pending.filter((p) => p.id !== handle);
-  };
-  /** Delays of the timers pending now, from now. */
-  delays(): number[] {
-    return this.pending.map((p) => p.at - this.nowMs);
-  }
-  /** Moves the clock forward, running the timers that come due. */
-  async advance(ms: number): Promise<void> {
-    this.nowMs += ms;
-    for (const due of this.pending.filter((p) => p.at <= this.nowMs)) {
-      this.clearTimeout(due.id);
-      due.fn();
-    }
-    await settle();
-  }
-}
-
-/** Lets pending promise callbacks run. */
-const settle = () => new Promise((resolve) => setImmediate(resolve));
 
 describe("money-safe retries", () => {
   const lost = () => new ConnectError("Failed to fetch", Code.Unknown, undefined, undefined, new TypeError("Failed to fetch"));

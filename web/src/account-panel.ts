@@ -1,6 +1,6 @@
 // One account: its facts and daily limits, the forms the person's roles allow on it in its
 // current state (money movements, holds, freeze, overdraft, limits, close, reversal), and its
-// statement. A form the caller cannot use is not shown.
+// statement, kept current by a live feed (WatchAccount). A form the caller cannot use is not shown.
 import { Role } from "../../gen/bank/v1/access_pb";
 import { AccountStatus, type Account, type AccountLimits } from "../../gen/bank/v1/account_pb";
 import { AccountService } from "../../gen/bank/v1/account_service_pb";
@@ -12,6 +12,7 @@ import { byId, show, setText } from "./dom";
 import { describeError } from "./errors";
 import { accountStatusLabel, accountTypeLabel, dailyLimitText, formatTime, type MoneyLike } from "./format";
 import { AccountForms } from "./account-forms";
+import { LiveFeed } from "./live-feed";
 import { MoneyForms } from "./money-forms";
 import { StatementView } from "./statement-view";
 
@@ -19,9 +20,22 @@ export class AccountPanel {
   account: Account | undefined;
   holds: Transaction[] = [];
   readonly statement: StatementView;
+  readonly live: LiveFeed;
+  private factsReading: Promise<void> | undefined;
+  private factsAgain = false;
 
   constructor(private readonly ctx: ConsoleContext, private readonly list: AccountsView) {
     this.statement = new StatementView(ctx, list, (id) => this.pickForReversal(id));
+    this.live = new LiveFeed(ctx, {
+      entry: (accountId, entry, previousCursor) => {
+        this.statement.addLive(accountId, entry, previousCursor);
+        this.refreshFacts(accountId);
+      },
+      resync: (accountId) => {
+        this.statement.resync();
+        this.refreshFacts(accountId);
+      },
+    }, list);
     new MoneyForms(ctx, this);
     new AccountForms(ctx, this);
   }
@@ -44,17 +58,42 @@ export class AccountPanel {
   reset(): void {
     this.account = undefined;
     this.holds = [];
+    this.live.stop();
     byId("account-panel").hidden = true;
     this.statement.reset();
   }
 
-  /** Reads the account, its statement and its pending holds again (after anything changed). */
+  /** Reads the account, its statement and its pending holds again (after anything changed), and
+   * follows it live from the newest line shown. */
   async refresh(): Promise<void> {
     const current = this.account;
     if (!current) return;
+    await this.readFacts(current.id);
+    const account = this.account;
+    if (account?.id !== current.id) return;
+    await this.statement.first(account);
+    if (this.account?.id === current.id) this.live.follow(current.id, this.statement.newestCursor());
+  }
+
+  /** Balances, status and holds again after a live entry; one read at a time, and one more if
+   * entries came while it ran. */
+  private refreshFacts(accountId: string): void {
+    if (this.factsReading) {
+      this.factsAgain = true;
+      return;
+    }
+    this.factsReading = (async () => {
+      do {
+        this.factsAgain = false;
+        await this.readFacts(accountId);
+      } while (this.factsAgain && this.account?.id === accountId);
+    })().finally(() => (this.factsReading = undefined));
+  }
+
+  private async readFacts(accountId: string): Promise<void> {
     try {
-      const [res, holds] = await Promise.all([this.ctx.api.accounts.getAccount({ accountId: current.id }), this.loadHolds(current.id)]);
-      if (this.account?.id !== current.id || !res.account) return;
+      const [res, holds] = await Promise.all([this.ctx.api.accounts.getAccount({ accountId }), this.loadHolds(accountId)]);
+      if (this.account?.id !== accountId || !res.account) return;
       this.account = res.account;
       this.holds = holds;
       this.render();
@@ -62,7 +101,6 @@ export class AccountPanel {
     } catch (err) {
       setText("status", describeError(err, "load"));
     }
-    if (this.account) await this.statement.first(this.account);
   }
 
   /** Applies an account a mutation answered with (freeze, overdraft...), then refreshes. */

@@ -26,17 +26,23 @@ export function createApi(baseUrl: string, onSessionEnded: (err: unknown) => voi
   let session: TokenKeeper | undefined;
   const bearer: Interceptor = (next) => async (req) => {
     if (PUBLIC_METHODS.has(req.method.name) || !session) return next(req);
-    const token = await session.accessToken();
+    const keeper = session;
+    const token = await keeper.accessToken();
     if (token) req.header.set("authorization", `Bearer ${token}`);
-    try {
-      return await next(req);
-    } catch (err) {
-      // The session was revoked elsewhere (another device, a password change, an admin): the
-      // console is signed out rather than left showing data it can no longer load.
-      if (token && session.signedIn && err instanceof ConnectError && err.code === Code.Unauthenticated) {
-        session.clear();
+    // The session was revoked elsewhere (another device, a password change, an admin): the
+    // console is signed out rather than left showing data it can no longer load.
+    const ended = (err: unknown) => {
+      if (token && keeper.signedIn && err instanceof ConnectError && err.code === Code.Unauthenticated) {
+        keeper.clear();
         onSessionEnded(err);
       }
+    };
+    try {
+      const res = await next(req);
+      // A stream's refusal comes while its messages are read, not as the response.
+      return res.stream ? { ...res, message: watchErrors(res.message, ended) } : res;
+    } catch (err) {
+      ended(err);
       throw err;
     }
   };
@@ -51,6 +57,15 @@ export function createApi(baseUrl: string, onSessionEnded: (err: unknown) => voi
     audit: createClient(AuditService, transport),
     session,
   };
+}
+
+async function* watchErrors<T>(messages: AsyncIterable<T>, onError: (err: unknown) => void): AsyncIterable<T> {
+  try {
+    yield* messages;
+  } catch (err) {
+    onError(err);
+    throw err;
+  }
 }
 
 /** The tokens of a Login or RefreshToken response. */

@@ -181,7 +181,9 @@ export class BankConsole implements ConsoleContext {
     return VIEWS.filter((v) => allowed[v]);
   }
 
-  private async openView(view: ViewId, focus: boolean): Promise<void> {
+  private async openView(view: ViewId, focus: boolean, resumeLive = true): Promise<void> {
+    // The shown account's live stream runs only while its view is open.
+    if (view !== "accounts-view") this.accounts.panel.live.pause();
     this.view = view;
     for (const v of VIEWS) {
       show(v, v === view);
@@ -190,14 +192,17 @@ export class BankConsole implements ConsoleContext {
       else nav.removeAttribute("aria-current");
     }
     if (focus) focusHeading(VIEW_HEADINGS[view]);
-    if (view === "accounts-view") await this.accounts.enter();
-    else if (view === "users-view") await this.users.enter();
+    if (view === "accounts-view") {
+      if (resumeLive) this.accounts.panel.live.resume();
+      await this.accounts.enter();
+    } else if (view === "users-view") await this.users.enter();
     else if (view === "audit-view") await this.audit.enter();
     else await this.sessions.enter();
   }
 
   async selectAccount(account: Account): Promise<void> {
-    if (this.view !== "accounts-view") await this.openView("accounts-view", false);
+    // The feed follows the account about to be shown, not the one shown before.
+    if (this.view !== "accounts-view") await this.openView("accounts-view", false, false);
     const shown = this.accounts.panel.show(account);
     this.accounts.render();
     focusHeading("account-title");

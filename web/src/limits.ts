@@ -38,6 +38,21 @@ export const consoleLimits = {
   /** Intents whose outcome is unknown, remembered (with their request_id) so the same values
    * sent again are the same intent. Far more than a person leaves unresolved in one sitting. */
   unknownOutcomesMax: 200,
+  /** Live statement (WatchAccount): the first reconnect after a stream ends waits about a
+   * second (jittered down to half), doubling for each stream in a row that delivered nothing... */
+  liveReconnectDelayMsBase: 1_000,
+  /** ...up to a minute, as for money retries: a restarting server or a short outage is bridged
+   * without hammering a bank that is down. */
+  liveReconnectDelayMsMax: 60_000,
+  /** Streams in a row that deliver nothing before the console stops trying (about five minutes
+   * of back-off); "Reconnect" and the browser coming back online start it again. */
+  liveReconnectsMax: 10,
+  /** A stream silent this long is taken for a dead connection and replaced: the server sends a
+   * heartbeat every 5 s (watchHeartbeatMs in src/limits.ts), so this is four missed beats. */
+  liveSilenceMsMax: 20_000,
+  /** Live lines added on top of the first statement page before it is read afresh (back to one
+   * page), so a console left open on a busy account does not grow without bound. */
+  liveRowsMax: 100,
   /** Largest amount of one request, in minor units (API.md: <= 10^15). */
   amountMinorMax: 1_000_000_000_000_000n,
 } as const;
