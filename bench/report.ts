@@ -2,7 +2,6 @@
 // met or not, the posting engine's batch sizes, the previous build's ratios (--baseline-ref),
 // tables on stdout, and the same data as JSON and as a hand-written SVG chart.
 import type { Engine, Workload } from "./args";
-import { describeBatches } from "./batch-metrics";
 import type { LedgerReport } from "./ledger-check";
 import { errorCount, round, type CpuSplit, type Measurement } from "./stats";
 
@@ -145,11 +144,14 @@ export function evaluateTargets(engine: Engine, comparisons: Comparison[], concu
     else if (!previous) targets.push({ name, workload, status: "n/a", detail: "no previous build measured (--baseline-ref)" });
     else if (r?.relative === undefined) targets.push({ name, workload, status: "n/a", detail: "a ratio is missing" });
     else {
+      // Judged on successful calls per second; failures of the previous build are noted (they
+      // lower its ratio, which favours this build), failures of this one fail the target.
       const prev = previous.measurements.find((m) => m.name === workload);
-      const ok = healthy(c.bankd) && (!prev || healthy(prev));
+      const ok = healthy(c.bankd);
+      const notes = [ok ? "" : `this build: ${errorDetail(c.bankd)}`, prev && !healthy(prev) ? `previous build: ${errorDetail(prev)}` : ""].filter(Boolean).join("; ");
       targets.push({
         name, workload, status: ok && r.relative >= PREVIOUS_BUILD_MIN_RELATIVE ? "met" : "not met",
-        detail: `${r.current?.toFixed(3)} vs ${r.previous?.toFixed(3)} x ${r.baselineName} at ${previous.commit.slice(0, 7)}: ${r.relative.toFixed(2)}${ok ? "" : " (errors)"}`,
+        detail: `${r.current?.toFixed(3)} vs ${r.previous?.toFixed(3)} x ${r.baselineName} at ${previous.commit.slice(0, 7)}: ${r.relative.toFixed(2)}${notes ? ` (${notes})` : ""}`,
       });
     }
   }
@@ -178,7 +180,8 @@ function targetCell(workload: Workload, targets: Target[]): string {
 
 const part = (v: number | undefined) => (v === undefined ? "-" : fmt(v));
 const cpuCell = (c: CpuSplit | undefined) => (c ? `${part(c.server)}+${part(c.db)}+${part(c.client)}` : "");
-const shareCell = (c: CpuSplit | undefined) => (c ? `${part(c.server)}/${part(c.db)}/${part(c.client)}` : "");
+const whole = (v: number | undefined) => (v === undefined ? "-" : String(Math.round(v)));
+const shareCell = (c: CpuSplit | undefined) => (c ? `${whole(c.server)}/${whole(c.db)}/${whole(c.client)}` : "");
 
 /** One table for all engines: workloads with their baseline and ratio, then the baselines. */
 export function renderTable(report: RunReport): string {
@@ -216,7 +219,7 @@ export function renderCpuPerTransfer(report: RunReport): string {
       const c = m.cpuMsPerTransfer ?? m.cpuMsPerOp;
       if (!c) continue;
       const s = m.cpuSharePercent ?? {};
-      rows.push([e.engine, m.name, part(c.server), part(c.db), part(c.client), fmt(cpuTotal(c)), part(s.server), part(s.db), part(s.client)]);
+      rows.push([e.engine, m.name, part(c.server), part(c.db), part(c.client), fmt(cpuTotal(c)), whole(s.server), whole(s.db), whole(s.client)]);
     }
   }
   return table(header, rows, (i) => i >= 2);
@@ -270,10 +273,6 @@ export function renderErrors(report: RunReport): string {
     }
   }
   return lines.join("\n");
-}
-
-export function describeMeasurementBatches(m: Measurement): string {
-  return m.batches ? describeBatches(m.batches) : "";
 }
 
 function table(header: string[], rows: string[][], numeric: (i: number) => boolean): string {
