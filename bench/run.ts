@@ -104,6 +104,7 @@ async function main(): Promise<number> {
   const errors = renderErrors(report);
   if (errors) console.log(`\nfailed calls:\n${errors}`);
   console.log(`\ntargets (issue 12; the PostgreSQL ones are the product's):\n${renderTargets(report)}`);
+  for (const e of report.engines) if (e.broken.length > 0) console.log(`${e.engine}: BROKEN workloads (no successful call, or the generator failed): ${e.broken.join(", ")}`);
   console.log(`\nload average: ${report.machine.loadAverage} at the start, ${report.machine.loadAverageAtEnd} at the end`);
   console.log(`${path.relative(ROOT, json)}, ${path.relative(ROOT, svg)} (${((Date.now() - startedAt.getTime()) / 1000).toFixed(0)} s)`);
   return failed ? 1 : 0;
@@ -198,9 +199,11 @@ async function benchEngine(engine: Engine, opts: BenchOptions, runDir: string, p
         const baseline = opts.baselines ? await baselineFor(s, baselineName) : undefined;
         comparisons.push(compare(workload, await measureWorkload(s, workload), baseline, baselineName));
       } catch (err) {
-        if (!(err instanceof WorkloadBroken)) throw err;
+        // A broken ledger ends the run; anything else (no call succeeded, wrk or pgbench failed)
+        // breaks this workload only: the others still run, and the run exits 1.
+        if (err instanceof LedgerBroken) throw err;
         broken.push(workload);
-        log(`${engine} ${workload}: BROKEN: ${err.message}`);
+        log(`${engine} ${workload}: BROKEN: ${err instanceof Error ? err.message : String(err)}`);
       }
     }
     if (opts.profile && engine === "postgres") {
