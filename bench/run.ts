@@ -7,9 +7,9 @@
 // Connect JSON over HTTP/1.1, a warm-up run, then the measured run); the CPU of the server, the
 // database backends and the client is followed around each measurement, bankd's /metrics is
 // scraped before and after it (the posting engine's batch sizes), and the ledger is checked by
-// SQL after every step (a broken ledger fails the run). With --baseline-ref, the previous build
-// runs read, statement, login and their baselines on its own fresh database, for the ratios'
-// comparison. The report is printed and written to bench/results/ (JSON + SVG). See
+// SQL after every step (a broken ledger fails the run). With --baseline-ref, the previous build's
+// server runs beside this one on its own fresh database, and read, statement, login and their
+// baselines are measured on it right after this build's, for the ratios' comparison. The report is printed and written to bench/results/ (JSON + SVG). See
 // docs/performance.md.
 import * as fs from "node:fs";
 import * as os from "node:os";
@@ -187,23 +187,44 @@ async function openSession(engine: Engine, opts: BenchOptions, runDir: string, b
 }
 
 async function benchEngine(engine: Engine, opts: BenchOptions, runDir: string, previous: PreviousBuild | undefined): Promise<EngineResult> {
-  log(`\n== ${engine}`);
+  log(`\n== ${engine}${previous ? ` (and the previous build ${previous.ref} = ${previous.commit.slice(0, 12)}, interleaved for read, statement and login)` : ""}`);
   const s = await openSession(engine, opts, runDir, { tag: "" });
+  let p: Session | undefined;
   const comparisons: Comparison[] = [];
+  const previousMeasurements: Measurement[] = [];
+  let previousChecks: EngineResult["ledgerChecks"] = [];
   const broken: string[] = [];
   let serverExitCode: number | null;
   try {
+    // The previous build's server runs beside this one while the workloads it is compared on
+    // are measured: each of its measurements right after this build's, so that both see the
+    // same machine (a shared machine's load moves within minutes).
+    if (previous) {
+      p = await openSession(engine, opts, runDir, { tag: `-${previous.commit.slice(0, 7)}`, root: previous.root });
+      previousChecks = p.ledgerChecks;
+    }
+    const compared = opts.workloads.filter((w) => (PREVIOUS_BUILD_WORKLOADS as readonly Workload[]).includes(w));
     for (const workload of opts.workloads) {
       try {
         const baselineName = baselineOf(workload, engine);
         const baseline = opts.baselines ? await baselineFor(s, baselineName) : undefined;
         comparisons.push(compare(workload, await measureWorkload(s, workload), baseline, baselineName));
+        if (p && compared.includes(workload)) {
+          const theirs = await baselineFor(p, baselineName);
+          if (!previousMeasurements.includes(theirs)) previousMeasurements.push(theirs);
+          previousMeasurements.push(await measureWorkload(p, workload));
+        }
       } catch (err) {
         // A broken ledger ends the run; anything else (no call succeeded, wrk or pgbench failed)
         // breaks this workload only: the others still run, and the run exits 1.
         if (err instanceof LedgerBroken) throw err;
         broken.push(workload);
         log(`${engine} ${workload}: BROKEN: ${err instanceof Error ? err.message : String(err)}`);
+      }
+      if (p && workload === compared[compared.length - 1]) {
+        await p.stopServer();
+        await p.close();
+        p = undefined;
       }
     }
     if (opts.profile && engine === "postgres") {
@@ -213,9 +234,12 @@ async function benchEngine(engine: Engine, opts: BenchOptions, runDir: string, p
     }
     serverExitCode = await s.stopServer();
   } finally {
+    await p?.close();
     await s.close();
   }
-  const previousBuild = previous ? await measurePreviousBuild(engine, opts, runDir, previous, comparisons, [...s.baselines.values()]) : undefined;
+  const previousBuild: PreviousBuildResult | undefined = previous
+    ? { ref: previous.ref, commit: previous.commit, dependencies: previous.dependencies, measurements: previousMeasurements, ratios: previousBuildRatios(comparisons, [...s.baselines.values()], previousMeasurements) }
+    : undefined;
   return {
     engine,
     databaseVersion: s.databaseVersion,
@@ -224,31 +248,11 @@ async function benchEngine(engine: Engine, opts: BenchOptions, runDir: string, p
     baselines: [...s.baselines.values()],
     ...(previousBuild ? { previousBuild } : {}),
     targets: evaluateTargets(engine, comparisons, opts.concurrency, previousBuild),
-    ledgerChecks: s.ledgerChecks,
+    ledgerChecks: [...s.ledgerChecks, ...previousChecks.map((x) => ({ ...x, after: `previous build: ${x.after}` }))],
     profiles: s.profiles,
     broken,
     serverExitCode,
   };
-}
-
-/** The previous build on its own fresh database, seeded the same way: the empty RPC, read,
- * statement, raw argon2 and login, in the same order as this build's. */
-async function measurePreviousBuild(engine: Engine, opts: BenchOptions, runDir: string, build: PreviousBuild, current: Comparison[], currentBaselines: Measurement[]): Promise<PreviousBuildResult> {
-  log(`\n== ${engine}, previous build ${build.ref} (${build.commit.slice(0, 12)})`);
-  const s = await openSession(engine, opts, runDir, { tag: `-${build.commit.slice(0, 7)}`, root: build.root });
-  const measurements: Measurement[] = [];
-  try {
-    for (const workload of opts.workloads.filter((w) => (PREVIOUS_BUILD_WORKLOADS as readonly Workload[]).includes(w))) {
-      const baselineName = baselineOf(workload, engine);
-      const baseline = await baselineFor(s, baselineName);
-      if (!measurements.includes(baseline)) measurements.push(baseline);
-      measurements.push(await measureWorkload(s, workload));
-    }
-    await s.stopServer();
-  } finally {
-    await s.close();
-  }
-  return { ref: build.ref, commit: build.commit, dependencies: build.dependencies, measurements, ratios: previousBuildRatios(current, currentBaselines, measurements) };
 }
 
 function wrkRun(s: Session, workload: LoadWorkload, name: string, label: string) {
