@@ -228,6 +228,7 @@ async function benchEngine(engine: Engine, opts: BenchOptions, runDir: string, p
       }
     }
     if (opts.profile && engine === "postgres") {
+      await quiesce(s);
       const file = path.join(runDir, "explain-postgres.txt");
       fs.writeFileSync(file, `${await explainHotPaths(s.sql, s.fixture)}\n`);
       s.profiles.push(path.relative(ROOT, file));
@@ -275,7 +276,7 @@ async function measureWithWrk(s: Session, workload: LoadWorkload, name: string):
 }
 
 async function measureWorkload(s: Session, workload: Workload): Promise<Measurement> {
-  await settle(s.sql, s.name);
+  await quiesce(s);
   await s.server.startProfile();
   let m: Measurement;
   try {
@@ -358,6 +359,27 @@ async function baselineFor(s: Session, name: string): Promise<Measurement> {
   }
   s.baselines.set(name, m);
   return m;
+}
+
+/**
+ * Waits until the server is idle: the batch that was committing when the last wrk run closed its
+ * connections has committed (bankd_posting_batches_total stays put for 300 ms; queued requests
+ * of closed calls are dropped by the engine), and the sealer has sealed every event.
+ */
+async function quiesce(s: Session): Promise<void> {
+  const deadline = Date.now() + 60_000;
+  for (;;) {
+    const before = await scrapeBatchCounters(s.server.baseUrl);
+    await new Promise((r) => setTimeout(r, 300));
+    const after = await scrapeBatchCounters(s.server.baseUrl);
+    const total = (c: typeof before) => (c ? c.sizeCount + (c.batches.failed ?? 0) : 0);
+    if (total(before) === total(after)) break;
+    if (Date.now() > deadline) {
+      log(`${s.name}: the posting engine is still committing batches after 60 s; measuring anyway`);
+      break;
+    }
+  }
+  await settle(s.sql, s.name);
 }
 
 /**
