@@ -1,8 +1,15 @@
 // Command-line options of `npm run bench`, validated up front with one clear line per problem.
 export type Engine = "postgres" | "sqlite";
 
-export const WORKLOADS = ["transfer-uniform", "transfer-hot", "read", "statement", "login", "mixed"] as const;
+/** In the order they run: the reads and logins first, on the freshly seeded ledger, so that
+ * they see the same data as the previous build's (--baseline-ref) fresh database; then the
+ * writes. */
+export const WORKLOADS = ["read", "statement", "login", "transfer-uniform", "transfer-hot", "batch-transfer", "mixed"] as const;
 export type Workload = (typeof WORKLOADS)[number];
+/** What wrk can drive: a workload, or the empty RPC (grpc.health.v1.Health/Check). */
+export type LoadWorkload = Workload | "empty";
+/** The workloads whose ratios are compared with the previous build's (--baseline-ref). */
+export const PREVIOUS_BUILD_WORKLOADS = ["read", "statement", "login"] as const satisfies readonly Workload[];
 
 export interface BenchOptions {
   engines: Engine[];
@@ -11,10 +18,8 @@ export interface BenchOptions {
   durationSeconds: number;
   /** Warm-up seconds before each measurement; not counted. */
   warmupSeconds: number;
-  /** Closed-loop workers of the load generator. */
+  /** wrk connections (each a closed loop: one call in flight), and pgbench clients. */
   concurrency: number;
-  /** HTTP/2 connections the load generator spreads its workers over. */
-  connections: number;
   /** Funded customer accounts to seed. */
   accounts: number;
   /** Customer users owning them (round robin); each signs in once. */
@@ -26,12 +31,15 @@ export interface BenchOptions {
   profile: boolean;
   /** Skips the baselines (pgbench, raw argon2, empty RPC). */
   baselines: boolean;
+  /** A git revision whose build is measured beside this one (empty RPC, read, statement,
+   * login and raw argon2 on its own server and fresh database), for the ratio comparison. */
+  baselineRef?: string;
   postgresAdminUrl: string;
 }
 
 const USAGE = `usage: npm run bench -- [--db postgres|sqlite|all] [--workload NAME|all] [--duration S]
-                       [--concurrency N] [--connections N] [--accounts N] [--users N]
-                       [--seed sql|api] [--quick] [--profile] [--no-baselines]
+                       [--concurrency N] [--accounts N] [--users N] [--seed sql|api]
+                       [--baseline-ref REF] [--quick] [--profile] [--no-baselines]
 workloads: ${WORKLOADS.join(", ")}`;
 
 export class UsageError extends Error {}
@@ -48,7 +56,7 @@ export function parseArgs(argv: string[], env: NodeJS.ProcessEnv = process.env):
     else if (i + 1 < argv.length) flags.set(name, argv[++i]!);
     else throw new UsageError(`--${name} needs a value\n${USAGE}`);
   }
-  const known = ["seed", "db", "workload", "duration", "concurrency", "connections", "accounts", "users", "quick", "profile", "no-baselines"];
+  const known = ["seed", "db", "workload", "duration", "concurrency", "accounts", "users", "quick", "profile", "no-baselines", "baseline-ref"];
   for (const name of flags.keys()) if (!known.includes(name)) throw new UsageError(`unknown option --${name}\n${USAGE}`);
 
   const quick = flags.get("quick") === true;
@@ -62,21 +70,28 @@ export function parseArgs(argv: string[], env: NodeJS.ProcessEnv = process.env):
   }
   const seedMode = String(flags.get("seed") ?? "sql");
   if (seedMode !== "sql" && seedMode !== "api") throw new UsageError(`--seed must be sql or api, not ${JSON.stringify(seedMode)}`);
-  const durationSeconds = number(flags, "duration", quick ? 2 : 20, 0.5, 3600);
+  const durationSeconds = Math.round(number(flags, "duration", quick ? 2 : 20, 1, 3600));
+  const baselineRef = flags.get("baseline-ref");
+  if (baselineRef !== undefined) {
+    if (quick) throw new UsageError("--baseline-ref measures a second build: not with --quick (CI), which must stay short");
+    if (flags.get("no-baselines") === true) throw new UsageError("--baseline-ref compares ratios to the baselines: not with --no-baselines");
+    if (typeof baselineRef !== "string" || !/^[\w./^~@{}-]+$/.test(baselineRef)) throw new UsageError(`--baseline-ref must be a git revision, not ${JSON.stringify(baselineRef)}`);
+  }
   return {
     engines,
     workloads: workloads as Workload[],
     durationSeconds,
-    // A short warm-up lets V8 compile the hot paths and the pools fill before measuring.
-    warmupSeconds: quick ? 0.5 : Math.min(3, Math.max(1, durationSeconds / 10)),
+    // A short warm-up lets V8 compile the hot paths and the pools fill before measuring (wrk's
+    // -d takes whole seconds).
+    warmupSeconds: quick ? 1 : Math.min(3, Math.max(1, Math.round(durationSeconds / 10))),
     concurrency: number(flags, "concurrency", 32, 1, 1024),
-    connections: number(flags, "connections", 4, 1, 64),
     accounts: number(flags, "accounts", quick ? 1_000 : 10_000, 2, 1_000_000),
     users: number(flags, "users", quick ? 4 : 32, 1, 10_000),
     seed: seedMode,
     quick,
     profile: flags.get("profile") === true,
     baselines: flags.get("no-baselines") !== true,
+    ...(typeof baselineRef === "string" ? { baselineRef } : {}),
     postgresAdminUrl: env.BANK_BENCH_POSTGRES_URL || "postgres://postgres@127.0.0.1:5432/postgres",
   };
 }

@@ -1,20 +1,16 @@
-// The load generator's own process (forked once by the bench, with an IPC channel), so that its
-// CPU use is not mixed with the bench's bookkeeping. It runs jobs one after the other -- a
-// workload against bankd, or an in-process baseline (raw argon2, the SQLite transfer) --
-// reporting progress every 200 ms and sending each measurement back. It exits when the bench
-// disconnects.
+// The in-process baselines' own process (forked once by the bench, with an IPC channel), so that
+// their CPU use is not mixed with the bench's bookkeeping. It runs jobs one after the other --
+// raw argon2 verifications, or raw sqlite3 transfers -- reporting progress every 200 ms and
+// sending each measurement back. It exits when the bench disconnects. (Calls to bankd are wrk's:
+// bench/wrk.ts.)
 import * as argon2 from "argon2";
 import { randomBytes } from "node:crypto";
-import type { LoadWorkload } from "./workloads";
-import { operationFor } from "./workloads";
-import { closeClients, connectClients } from "./clients";
 import { runClosedLoop, type Progress } from "./closed-loop";
 import { readFixture } from "./seed";
 import { sqliteTransferOperation } from "./sqlite-transfer";
 import type { Measurement } from "./stats";
 
 export type Job =
-  | { type: "load"; fixtureFile: string; workload: LoadWorkload; concurrency: number; connections: number; warmupMs: number; durationMs: number }
   | { type: "argon2"; concurrency: number; memoryCostKib: number; timeCost: number; parallelism: number; warmupMs: number; durationMs: number }
   | { type: "sqlite-transfer"; file: string; fixtureFile: string; hot: boolean; warmupMs: number; durationMs: number };
 
@@ -27,17 +23,6 @@ const send = (message: ChildMessage) => process.send?.(message);
 const onProgress = (progress: Progress) => send({ kind: "progress", progress });
 
 async function run(job: Job): Promise<Measurement> {
-  if (job.type === "load") {
-    const fixture = readFixture(job.fixtureFile);
-    const clients = connectClients(fixture.baseUrl, job.connections);
-    const op = operationFor(job.workload, fixture);
-    try {
-      // Worker w always uses connection w mod connections: the streams spread evenly.
-      return await runClosedLoop({ name: job.workload, concurrency: job.concurrency, warmupMs: job.warmupMs, durationMs: job.durationMs, op: (w) => op(clients[w % clients.length]!), onProgress });
-    } finally {
-      closeClients(clients);
-    }
-  }
   if (job.type === "argon2") return argon2Baseline(job);
   const op = await sqliteTransferOperation(job.file, readFixture(job.fixtureFile), job.hot);
   try {

@@ -1,5 +1,6 @@
-// gRPC clients over HTTP/2 (@connectrpc/connect-node), one HTTP/2 connection per transport, so
-// that the load is spread over several connections as a fleet of callers would spread it.
+// gRPC clients over HTTP/2 (@connectrpc/connect-node) for the seeding's API calls (Register,
+// Login, CreateAccount/Deposit with --seed api, read-backs), one HTTP/2 connection per transport.
+// The measured load is wrk's (bench/wrk.ts), not these clients'.
 import { createClient, type Client } from "@connectrpc/connect";
 import { createGrpcTransport, Http2SessionManager } from "@connectrpc/connect-node";
 import { AuthService } from "../gen/bank/v1/auth_service_pb";

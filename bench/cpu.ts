@@ -31,12 +31,16 @@ export class CpuSampler {
   private readonly ignored = new Map<number, number>();
   private timer: NodeJS.Timeout | undefined;
   private started = false;
+  private startedAtMs = 0;
+  /** Wall time from start() to stop(), for CPU shares. */
+  wallMs = 0;
 
   constructor(private readonly matches: (cmdline: string, pid: number) => boolean) {}
 
   start(): void {
     this.sample();
     this.started = true;
+    this.startedAtMs = Date.now();
     this.timer = setInterval(() => this.sample(), 100);
   }
 
@@ -44,6 +48,7 @@ export class CpuSampler {
   stop(): number {
     this.sample();
     clearInterval(this.timer);
+    this.wallMs = Date.now() - this.startedAtMs;
     let total = 0;
     for (const [pid, last] of this.last) total += last - (this.first.get(pid) ?? 0);
     return total;

@@ -1,11 +1,23 @@
-// EXPLAIN (ANALYZE, BUFFERS) of the statements bankd runs per call on the hot paths, on the
-// seeded bench database (PostgreSQL only; run by `--profile`). pg_stat_statements needs
+// EXPLAIN (ANALYZE, BUFFERS) of the statements bankd runs on the hot paths, on the seeded bench
+// database (PostgreSQL only; run by `--profile`). pg_stat_statements needs
 // shared_preload_libraries and a server restart, which a shared server cannot take, so the
-// per-statement cost is read from the plans instead. The writes run inside a transaction that
-// is rolled back, so the ledger is untouched.
+// per-statement cost is read from the plans instead. The posting engine's statements are bankd's
+// own (src/ledger/batch-sql.ts, called here on a batch of BATCH transfers built with bankd's own
+// BatchState), each explained inside a savepoint that is rolled back and then run for real so
+// the next one sees its rows; everything runs inside a transaction that is rolled back, so the
+// ledger is untouched.
 import { randomUUID } from "node:crypto";
+import { Role } from "../gen/bank/v1/access_pb";
+import type { Tx } from "../src/db/database";
+import { postgresEngine } from "../src/db/postgres-engine";
+import { claimKeys, lockAccounts, writeBatch, type KeyRow } from "../src/ledger/batch-sql";
+import { BatchState } from "../src/ledger/posting";
+import type { Actor } from "../src/ledger/types";
 import type { Fixture } from "./seed";
 import type { SqlClient } from "./sql-client";
+
+/** Transfers in the explained batch: about what transfer-uniform's batches hold at concurrency 32. */
+const BATCH = 32;
 
 const ACCOUNT_COLUMNS = `id, number, owner_id, kind, currency, account_type, status, display_name, CAST(balance AS TEXT) AS balance,
   CAST(held AS TEXT) AS held, CAST(overdraft_limit AS TEXT) AS overdraft_limit, entry_count, version, create_time, update_time`;
@@ -20,46 +32,72 @@ interface Statement {
 }
 
 export async function explainHotPaths(sql: SqlClient, f: Fixture): Promise<string> {
-  const [a, b] = [f.accounts[0]!.id, f.accounts[1]!.id];
+  const out: string[] = [];
+  await sql.exec("BEGIN");
+  try {
+    out.push(...(await explainPostingBatch(sql, f)));
+    for (const s of readStatements(f, await sql.all<{ id: string }>("SELECT id FROM sessions LIMIT 1"))) out.push(await explain(sql, s));
+  } finally {
+    await sql.exec("ROLLBACK");
+  }
+  return out.join("\n\n");
+}
+
+/** One batch of BATCH transfers through the posting engine's own statements. */
+async function explainPostingBatch(sql: SqlClient, f: Fixture): Promise<string[]> {
+  const plans: string[] = [];
+  let step = "";
+  const explainThenRun = async (text: string, params: readonly unknown[]) => {
+    const bound = params.map((p) => postgresEngine.bindable(p));
+    await sql.exec("SAVEPOINT explain");
+    const what = /^\s*(INSERT INTO \w+|UPDATE \w+|DELETE FROM \w+|SELECT)/.exec(text)?.[1] ?? "";
+    plans.push(await explain(sql, { source: `posting-engine.ts / batch-sql.ts ${step}: ${what} (batch of ${BATCH} transfers)`, sql: text, params: bound }));
+    await sql.exec("ROLLBACK TO SAVEPOINT explain");
+    return sql.run(text, bound);
+  };
+  const tx = {
+    engine: postgresEngine,
+    dialect: postgresEngine.dialect,
+    inTransaction: true,
+    all: async (text: string, params: readonly unknown[] = []) => (await explainThenRun(text, params)).rows,
+    one: async (text: string, params: readonly unknown[] = []) => (await explainThenRun(text, params)).rows[0],
+    run: async (text: string, params: readonly unknown[] = []) => (await explainThenRun(text, params)).count,
+  } as unknown as Tx;
+  const user = f.users[0]!;
+  const actor: Actor = { userId: user.id, roles: [Role.CUSTOMER], clientAddress: "127.0.0.1", callId: randomUUID() };
+  const pairs = Array.from({ length: BATCH }, (_, i) => [f.accounts[(i * 2) % f.accounts.length]!.id, f.accounts[(i * 2 + 1) % f.accounts.length]!.id] as const);
+  const keys: KeyRow[] = pairs.map(() => ({ callerId: user.id, method: "TransactionService/Transfer", requestId: randomUUID(), payloadHash: "h", payloadFields: "{}" }));
+  const nowMs = Date.now();
+  step = "claimKeys";
+  await claimKeys(tx, keys, nowMs);
+  step = "lockAccounts";
+  const locked = await lockAccounts(tx, pairs.flat(), []);
+  const state = new BatchState(locked, new Map(), new Map(), nowMs);
+  for (const [i, [from, to]] of pairs.entries()) {
+    state.post({
+      transaction: { type: "TRANSFER", status: "POSTED", currency: f.currency, amount: 5n, fromAccountId: from, toAccountId: to, description: "explain", requestId: keys[i]!.requestId, initiatedBy: user.id },
+      legs: [{ accountId: from, amount: -5n, held: 0n }, { accountId: to, amount: 5n, held: 0n }],
+    });
+    state.audit(actor, { action: "transaction.transfer", targetId: from, details: { amount: "5", currency: f.currency } });
+  }
+  state.assertBatch();
+  step = "writeBatch";
+  await writeBatch(tx, {
+    transactions: [...state.newTransactions.values()],
+    entries: state.entries,
+    accounts: state.changedAccounts(),
+    statusChanges: state.statusChanges,
+    outcomes: keys.map((k) => ({ callerId: k.callerId, method: k.method, requestId: k.requestId, outcome: '{"ok":{}}' })),
+    released: [],
+    audits: state.audits,
+  });
+  return plans;
+}
+
+function readStatements(f: Fixture, sessions: { id: string }[]): Statement[] {
+  const a = f.accounts[0]!.id;
   const user = f.users[0]!.id;
-  const now = Date.now();
-  const txId = randomUUID();
-  const requestId = randomUUID();
-  const [session] = await sql.all<{ id: string }>("SELECT id FROM sessions LIMIT 1");
-  const transfer: Statement[] = [
-    { source: "posting.ts lockAccounts", sql: `SELECT ${ACCOUNT_COLUMNS} FROM accounts WHERE id IN (?, ?) ORDER BY id FOR UPDATE`, params: [a, b] },
-    {
-      source: "posting.ts lockAndPost / post (oneStatementPost: time, transaction, balances, entries)",
-      sql: `WITH ts AS (SELECT GREATEST(CAST(? AS BIGINT), MAX(update_time)) AS t FROM accounts WHERE id IN (?, ?)),
-            new_transaction AS (
-              INSERT INTO transactions (id, tx_type, status, currency, amount, from_account_id, to_account_id, description, request_id, initiated_by, reverses_id, hold_id, expire_time, create_time, update_time)
-              VALUES (?, 'TRANSFER', 'POSTED', 'USD', 5, ?, ?, 'bench', ?, ?, NULL, NULL, NULL, (SELECT t FROM ts), (SELECT t FROM ts))),
-            updated AS (
-              UPDATE accounts SET balance = balance + CASE id WHEN ? THEN CAST(-5 AS BIGINT) WHEN ? THEN CAST(5 AS BIGINT) END,
-                     held = held + CASE id WHEN ? THEN CAST(0 AS BIGINT) WHEN ? THEN CAST(0 AS BIGINT) END,
-                     entry_count = entry_count + 1, update_time = (SELECT t FROM ts)
-               WHERE id IN (?, ?) RETURNING id, balance, held, entry_count),
-            new_entries AS (
-              INSERT INTO entries (transaction_id, account_id, seq, amount, balance_after, create_time)
-              SELECT ?, updated.id, updated.entry_count, leg.amount, updated.balance, (SELECT t FROM ts)
-                FROM updated JOIN (VALUES (0, ?, CAST(-5 AS BIGINT)), (1, ?, CAST(5 AS BIGINT))) AS leg (ord, account_id, amount) ON leg.account_id = updated.id
-               ORDER BY leg.ord RETURNING 1)
-          SELECT id, CAST(balance AS TEXT) AS balance, CAST(held AS TEXT) AS held, entry_count, (SELECT COUNT(*) FROM new_entries) AS entries_written,
-                 (SELECT t FROM ts) AS create_time FROM updated`,
-      params: [now, a, b, txId, a, b, requestId, user, a, b, a, b, a, b, txId, a, b],
-    },
-    {
-      source: "audit/recorder.ts recordAudit",
-      sql: `INSERT INTO audit_events (id, event_time, actor_id, action, target_id, outcome, client_address, request_id, details) VALUES (?, ?, ?, 'transaction.transfer', ?, 'SUCCESS', '127.0.0.1', ?, '{}')`,
-      params: [randomUUID(), now, user, txId, requestId],
-    },
-    {
-      source: "ledger/idempotency.ts claim",
-      sql: `INSERT INTO idempotency_keys (caller_id, method, request_id, payload_hash, payload_fields, outcome, create_time) VALUES (?, 'TransactionService/Transfer', ?, 'h', '{}', '{}', ?)`,
-      params: [user, requestId, now],
-    },
-  ];
-  const reads: Statement[] = [
+  return [
     { source: "ledger/accounts.ts getAccount, reads.ts getBalance", sql: `SELECT ${ACCOUNT_COLUMNS} FROM accounts WHERE id = ?`, params: [a] },
     {
       source: "ledger/reads.ts listTransactions (first page)",
@@ -70,18 +108,10 @@ export async function explainHotPaths(sql: SqlClient, f: Fixture): Promise<strin
     {
       source: "auth/authenticator.ts sessionLive (every sessionRecheckMs per token)",
       sql: `SELECT s.revoked_time, s.expire_time, u.disabled FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.id = ? AND s.user_id = ?`,
-      params: [session?.id ?? "", user],
+      params: [sessions[0]?.id ?? "", user],
     },
     { source: "audit/sealer.ts hasUnsealed (every auditSealIntervalMs)", sql: `SELECT 1 AS waiting FROM audit_events WHERE seq IS NULL LIMIT 1`, params: [] },
   ];
-  const out: string[] = [];
-  await sql.exec("BEGIN");
-  try {
-    for (const s of [...transfer, ...reads]) out.push(await explain(sql, s));
-  } finally {
-    await sql.exec("ROLLBACK");
-  }
-  return out.join("\n\n");
 }
 
 async function explain(sql: SqlClient, s: Statement): Promise<string> {

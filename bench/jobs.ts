@@ -1,14 +1,16 @@
-// Runs measurements in their own processes: load-generator and in-process baseline jobs in a
-// forked dist/bench/child.js (one process, reused), and pgbench. Each shows a progress bar and returns a Measurement.
-import { fork, spawn, type ChildProcess } from "node:child_process";
+// Runs the baselines that are not wrk runs in their own processes: the in-process baselines (raw
+// argon2, raw sqlite3 transfers) in a forked dist/bench/child.js (one process, reused), and
+// pgbench. Each shows a progress bar and returns a Measurement.
+import { fork, type ChildProcess } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import type { ChildMessage, Job } from "./child";
 import { ProgressBar } from "./progress";
 import { round, summarize, type Measurement } from "./stats";
 import { ROOT } from "./server";
+import { spawnCollect } from "./spawn";
 
-/** The load generator process, forked on first use and reused for every job. */
+/** The child process, forked on first use and reused for every job. */
 let loadGenerator: ChildProcess | undefined;
 
 function generator(): ChildProcess {
@@ -19,7 +21,7 @@ function generator(): ChildProcess {
   return child;
 }
 
-/** Ends the load generator process (it exits when its channel closes). */
+/** Ends the child process (it exits when its channel closes). */
 export function stopLoadGenerator(): void {
   if (loadGenerator?.connected) loadGenerator.disconnect();
   loadGenerator = undefined;
@@ -41,7 +43,7 @@ export async function runChildJob(label: string, job: Job): Promise<Measurement>
     };
     const onExit = (code: number | null) => {
       cleanup();
-      reject(new Error(`${label}: load generator exited with code ${code}`));
+      reject(new Error(`${label}: the bench's child process exited with code ${code}`));
     };
     const cleanup = () => {
       child.off("message", onMessage);
@@ -51,8 +53,14 @@ export async function runChildJob(label: string, job: Job): Promise<Measurement>
     child.once("exit", onExit);
     child.send(job);
   });
+  measurement.generator = "in-process (dist/bench/child.js)";
   bar.done(describe(measurement));
   return measurement;
+}
+
+/** The child process's pid (the client of in-process baselines), once forked. */
+export function childPid(): number | undefined {
+  return loadGenerator?.pid;
 }
 
 export function describe(m: Measurement): string {
@@ -75,7 +83,7 @@ export interface PgbenchOptions {
 /**
  * pgbench -M prepared with bench/sql/transfer.sql. pgbench has no warm-up, so it runs for
  * warm-up + duration with a per-transaction log (-l), and only transactions that completed
- * inside the measured window count, exactly as in the load generator.
+ * inside the measured window count.
  */
 export async function runPgbench(opts: PgbenchOptions): Promise<Measurement> {
   const bar = new ProgressBar(opts.label);
@@ -92,7 +100,8 @@ export async function runPgbench(opts: PgbenchOptions): Promise<Measurement> {
   const started = Date.now();
   const timer = setInterval(() => bar.update((Date.now() - started) / (totalSeconds * 1000), "pgbench running"), 200);
   try {
-    const { code, output } = await spawnCollect(process.env.BANK_BENCH_PGBENCH ?? "pgbench", args);
+    const { code, stdout, stderr } = await spawnCollect(process.env.BANK_BENCH_PGBENCH ?? "pgbench", args);
+    const output = stdout + stderr;
     if (code !== 0) throw new Error(`pgbench exited with code ${code}:\n${output.split("\n").slice(-15).join("\n")}`);
     const measurement = readPgbenchLogs(opts, logDir, output);
     bar.done(describe(measurement));
@@ -101,17 +110,6 @@ export async function runPgbench(opts: PgbenchOptions): Promise<Measurement> {
     clearInterval(timer);
     fs.rmSync(logDir, { recursive: true, force: true });
   }
-}
-
-function spawnCollect(command: string, args: string[]): Promise<{ code: number | null; output: string }> {
-  return new Promise((resolve, reject) => {
-    let output = "";
-    const child = spawn(command, args, { stdio: ["ignore", "pipe", "pipe"] });
-    child.stdout.on("data", (d: Buffer) => (output += d.toString()));
-    child.stderr.on("data", (d: Buffer) => (output += d.toString()));
-    child.once("error", reject);
-    child.once("close", (code) => resolve({ code, output }));
-  });
 }
 
 function readPgbenchLogs(opts: PgbenchOptions, logDir: string, output: string): Measurement {
@@ -146,6 +144,7 @@ function readPgbenchLogs(opts: PgbenchOptions, logDir: string, output: string): 
     opsPerSecond: round(inWindow.length / opts.durationSeconds, 1),
     latencyMs: summarize(inWindow.map((d) => d.latencyUs / 1000)),
     concurrency: opts.clients,
+    generator: `pgbench -M prepared -c ${opts.clients} -j ${opts.threads}`,
     note: `pgbench -M prepared -c ${opts.clients} -j ${opts.threads}; pgbench's own tps over the whole run ${tps ?? "?"}`,
   };
 }

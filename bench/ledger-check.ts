@@ -1,7 +1,11 @@
 // The ledger's invariants, checked by SQL after every measurement, so that no figure comes from a
-// broken ledger: every balance equals the sum of its account's entries, every transaction's
-// entries sum to zero, per currency the balances sum to zero, and entries are in the currency of
-// both their account and their transaction.
+// broken ledger: every balance equals the sum of its account's entries and its last entry's
+// balance_after, every transaction's entries sum to zero, per currency the balances sum to zero,
+// entries are in the currency of both their account and their transaction, and no committed
+// idempotency key lacks its outcome (the posting engine claims a key with an empty outcome and
+// fills it in the same unit of work). Columns only: constraint and index names (migration 0005)
+// do not matter. Each check is one statement, so it reads one committed state even while a
+// batch that outlived the load generator is still in flight.
 import type { SqlClient } from "./sql-client";
 
 export interface LedgerReport {
@@ -23,6 +27,14 @@ const CHECKS: { name: string; sql: string }[] = [
            LIMIT 5`,
   },
   {
+    name: "account's last entry (seq = entry_count) is missing or its balance_after is not the balance",
+    sql: `SELECT a.id AS id, CAST(a.balance AS TEXT) AS balance, CAST(e.balance_after AS TEXT) AS last_balance_after
+            FROM accounts a
+            LEFT JOIN entries e ON e.account_id = a.id AND e.seq = a.entry_count
+           WHERE a.entry_count > 0 AND (e.id IS NULL OR e.balance_after <> a.balance)
+           LIMIT 5`,
+  },
+  {
     name: "balances of a currency do not sum to zero",
     sql: `SELECT currency, CAST(SUM(balance) AS TEXT) AS total FROM accounts GROUP BY currency HAVING SUM(balance) <> 0 LIMIT 5`,
   },
@@ -36,6 +48,10 @@ const CHECKS: { name: string; sql: string }[] = [
             JOIN accounts a ON a.id = e.account_id
             JOIN transactions t ON t.id = e.transaction_id
            WHERE a.currency <> t.currency LIMIT 5`,
+  },
+  {
+    name: "idempotency key committed without its outcome",
+    sql: `SELECT caller_id, method, request_id FROM idempotency_keys WHERE outcome = '' LIMIT 5`,
   },
 ];
 

@@ -1,14 +1,15 @@
 // A diagnostic, not part of `npm run bench`: where a transfer's CPU goes in the Node process,
 // layer by layer, measured as CPU time per transfer of this process (process.cpuUsage), which a
 // busy machine inflates far less than throughput. One transfer at a time, on a fresh database:
-//   raw-pg           the posting's statements through a bare pg.Client (unnamed statements, as
-//                    knex sends them)
+//   raw-pg           a per-transfer version of the posting's statements (lock, one-statement
+//                    write, audit, key) through a bare pg.Client, unnamed statements
 //   raw-pg-prepared  the same with named prepared statements (what pgbench -M prepared does)
-//   db-layer         the same statements through bankd's Database.transaction / tx.run
-//                    (src/db: on PostgreSQL a pg pool, prepared statements, BEGIN pipelined
-//                    with the first statement)
-//   ledger           bankd's domain transfer() (validation, idempotency digests, posting with
-//                    its checks and assertions, audit): everything but the RPC stack and auth
+//   db-layer         the same statements through bankd's Database.transaction / tx.all (a
+//                    forked MikroORM EntityManager's transactional, knex bindings)
+//   ledger           bankd's domain transfer(): one posting-engine request, so, one at a time,
+//                    a batch of one (keys, locks, checks, set-based writes, audit), without the
+//                    RPC stack and auth. Under load the engine batches; this line is its
+//                    per-batch floor, not its per-transfer cost.
 // Each line gives the CPU per transfer of this Node process and (PostgreSQL) of the database
 // backends serving it (read from /proc).
 //   node dist/bench/micro.js [--db postgres|sqlite] [--n 2000]

@@ -1,15 +1,17 @@
-// The report: each workload beside its same-run baseline as a ratio, the targets of issue 7 as met
-// or not, one table on stdout, and the same data as JSON and as a hand-written SVG chart.
+// The report: each workload beside its same-run baseline as a ratio, the targets of issue 12 as
+// met or not, the posting engine's batch sizes, the previous build's ratios (--baseline-ref),
+// tables on stdout, and the same data as JSON and as a hand-written SVG chart.
 import type { Engine, Workload } from "./args";
 import type { LedgerReport } from "./ledger-check";
-import { errorCount, round, type Measurement } from "./stats";
+import { errorCount, round, type CpuSplit, type Measurement } from "./stats";
 
-/** Which baseline each workload is read against, per engine. Statement and mixed have no
- * baseline of their own; the empty RPC (the stack's ceiling) is shown for scale. */
+/** Which baseline each workload is read against, per engine. Statement, read and mixed are read
+ * against the empty RPC (the stack's ceiling). */
 export function baselineOf(workload: Workload, engine: Engine): string {
   const transfer = engine === "postgres" ? "pgbench" : "sqlite";
   switch (workload) {
     case "transfer-uniform":
+    case "batch-transfer":
       return `${transfer}-uniform`;
     case "transfer-hot":
       return `${transfer}-hot`;
@@ -20,27 +22,46 @@ export function baselineOf(workload: Workload, engine: Engine): string {
   }
 }
 
-/** Issue 7's first targets: minimum ratio to the baseline. */
-const RATIO_TARGETS: Partial<Record<Workload, number>> = { "transfer-uniform": 0.5, "transfer-hot": 0.5, login: 0.9, read: 0.5 };
+/** Issue 12's minimum ratios to the same-run baseline, per engine. batch-transfer is read in
+ * transfers per second. */
+const RATIO_TARGETS: Record<Engine, Partial<Record<Workload, number>>> = {
+  postgres: { "transfer-uniform": 1.0, "transfer-hot": 2.0, "batch-transfer": 5.0 },
+  sqlite: { "transfer-uniform": 2.0, "transfer-hot": 2.0 },
+};
 export const TRANSFER_P99_TARGET_MS = 50;
 export const TRANSFER_P99_TARGET_CONCURRENCY = 32;
+/** login, read and statement keep at least this share of the previous build's ratio. */
+export const PREVIOUS_BUILD_MIN_RELATIVE = 0.9;
+/** More failed calls (or BatchTransfer items) than this share: no target is met. */
+const ERROR_SHARE_MAX = 0.01;
 
 export interface Comparison {
   workload: Workload;
   bankd: Measurement;
   baselineName: string;
   baseline?: Measurement;
+  /** bankd's rate (transfers/s for batch-transfer) / the baseline's ops/s. */
   ratio?: number;
-  /** Baseline CPU per operation / bankd CPU per operation (server + database + client): the
-   * ratio to expect when the machine's CPU is the bottleneck. */
+  /** Baseline CPU per operation / bankd CPU per operation (per transfer for batch-transfer;
+   * server + database + client): the ratio to expect when the machine's CPU is the bottleneck. */
   cpuRatio?: number;
 }
 
 export interface Target {
   name: string;
+  workload: Workload;
   /** "met", "not met", or "n/a" with the reason. */
   status: "met" | "not met" | "n/a";
   detail: string;
+}
+
+/** The previous build (--baseline-ref) measured in the same run, and the ratios of both. */
+export interface PreviousBuildResult {
+  ref: string;
+  commit: string;
+  dependencies: string;
+  measurements: Measurement[];
+  ratios: { workload: Workload; baselineName: string; current?: number; previous?: number; relative?: number }[];
 }
 
 export interface EngineResult {
@@ -49,9 +70,12 @@ export interface EngineResult {
   seed: { users: number; accounts: number; seconds: number };
   comparisons: Comparison[];
   baselines: Measurement[];
+  previousBuild?: PreviousBuildResult;
   targets: Target[];
   ledgerChecks: ({ after: string } & LedgerReport)[];
   profiles: string[];
+  /** Workloads that broke outright (no successful call, or the generator failed). */
+  broken: string[];
   serverExitCode: number | null;
 }
 
@@ -60,63 +84,173 @@ export interface RunReport {
   finishedAt: string;
   machine: Record<string, string | number>;
   options: Record<string, unknown>;
-  limits: { dbPoolMax: number; argon2ConcurrencyMax: number };
+  limits: Record<string, number>;
   engines: EngineResult[];
 }
 
+/** The rate a workload is judged by: transfers/s for batch-transfer, ops/s otherwise. */
+export function rateOf(m: Measurement): number {
+  return m.transfersPerSecond ?? m.opsPerSecond;
+}
+
+const cpuTotal = (c: CpuSplit | undefined) => (c ? (c.server ?? 0) + (c.db ?? 0) + (c.client ?? 0) : 0);
+
 export function compare(workload: Workload, bankd: Measurement, baseline: Measurement | undefined, baselineName: string): Comparison {
-  const ratio = baseline && baseline.opsPerSecond > 0 ? round(bankd.opsPerSecond / baseline.opsPerSecond, 3) : undefined;
-  const cpu = (m: Measurement | undefined) => (m?.cpuMsPerOp ? (m.cpuMsPerOp.server ?? 0) + (m.cpuMsPerOp.db ?? 0) + (m.cpuMsPerOp.client ?? 0) : 0);
-  const cpuRatio = cpu(baseline) > 0 && cpu(bankd) > 0 ? round(cpu(baseline) / cpu(bankd), 3) : undefined;
+  const ratio = baseline && baseline.opsPerSecond > 0 ? round(rateOf(bankd) / baseline.opsPerSecond, 3) : undefined;
+  const mine = cpuTotal(bankd.cpuMsPerTransfer ?? bankd.cpuMsPerOp);
+  const theirs = cpuTotal(baseline?.cpuMsPerOp);
+  const cpuRatio = theirs > 0 && mine > 0 ? round(theirs / mine, 3) : undefined;
   return { workload, bankd, baselineName, baseline, ...(ratio !== undefined ? { ratio } : {}), ...(cpuRatio !== undefined ? { cpuRatio } : {}) };
 }
 
-export function evaluateTargets(comparisons: Comparison[], concurrency: number): Target[] {
+/** A measurement with more than 1% failed calls (or failed BatchTransfer items) meets no target. */
+export function healthy(m: Measurement): boolean {
+  const calls = m.ops + errorCount(m);
+  if (errorCount(m) > calls * ERROR_SHARE_MAX) return false;
+  const items = (m.transfers ?? 0) + (m.itemErrors ?? 0);
+  return (m.itemErrors ?? 0) <= items * ERROR_SHARE_MAX;
+}
+
+function errorDetail(m: Measurement): string {
+  const calls = errorCount(m);
+  const items = m.itemErrors ?? 0;
+  return [calls ? `${calls} failed calls` : "", items ? `${items} failed items` : ""].filter(Boolean).join(", ");
+}
+
+export function evaluateTargets(engine: Engine, comparisons: Comparison[], concurrency: number, previous: PreviousBuildResult | undefined): Target[] {
   const targets: Target[] = [];
-  for (const [workload, min] of Object.entries(RATIO_TARGETS) as [Workload, number][]) {
+  for (const [workload, min] of Object.entries(RATIO_TARGETS[engine]) as [Workload, number][]) {
     const c = comparisons.find((x) => x.workload === workload);
-    const name = `${workload} >= ${min} x ${c?.baselineName ?? "baseline"}`;
-    if (!c || c.ratio === undefined) targets.push({ name, status: "n/a", detail: c ? "no baseline measured" : "workload not run" });
-    else targets.push({ name, status: healthy(c) && c.ratio >= min ? "met" : "not met", detail: `ratio ${c.ratio.toFixed(3)}${healthy(c) ? "" : ` with ${errorCount(c.bankd)} errors`}` });
+    const name = `${workload} >= ${min.toFixed(1)} x ${c?.baselineName ?? "baseline"}${workload === "batch-transfer" ? " (transfers/s)" : ""}`;
+    if (!c || c.ratio === undefined) targets.push({ name, workload, status: "n/a", detail: c ? "no baseline measured" : "workload not run" });
+    else {
+      const ok = healthy(c.bankd);
+      targets.push({ name, workload, status: ok && c.ratio >= min ? "met" : "not met", detail: `ratio ${c.ratio.toFixed(2)}${ok ? "" : ` with ${errorDetail(c.bankd)}`}` });
+    }
   }
   const transfer = comparisons.find((x) => x.workload === "transfer-uniform");
-  const name = `transfer-uniform p99 <= ${TRANSFER_P99_TARGET_MS} ms at concurrency ${TRANSFER_P99_TARGET_CONCURRENCY}`;
-  if (!transfer) targets.push({ name, status: "n/a", detail: "workload not run" });
-  else if (concurrency !== TRANSFER_P99_TARGET_CONCURRENCY) targets.push({ name, status: "n/a", detail: `run at concurrency ${concurrency}` });
-  else targets.push({ name, status: healthy(transfer) && transfer.bankd.latencyMs.p99 <= TRANSFER_P99_TARGET_MS ? "met" : "not met", detail: `p99 ${transfer.bankd.latencyMs.p99} ms` });
+  const p99 = `transfer-uniform p99 <= ${TRANSFER_P99_TARGET_MS} ms at concurrency ${TRANSFER_P99_TARGET_CONCURRENCY}`;
+  if (!transfer) targets.push({ name: p99, workload: "transfer-uniform", status: "n/a", detail: "workload not run" });
+  else if (concurrency !== TRANSFER_P99_TARGET_CONCURRENCY) targets.push({ name: p99, workload: "transfer-uniform", status: "n/a", detail: `run at concurrency ${concurrency}` });
+  else {
+    const ok = healthy(transfer.bankd) && transfer.bankd.latencyMs.p99 <= TRANSFER_P99_TARGET_MS;
+    targets.push({ name: p99, workload: "transfer-uniform", status: ok ? "met" : "not met", detail: `p99 ${transfer.bankd.latencyMs.p99} ms` });
+  }
+  for (const workload of ["read", "statement", "login"] as const) {
+    const name = `${workload} ratio >= ${PREVIOUS_BUILD_MIN_RELATIVE} x the previous build's`;
+    const c = comparisons.find((x) => x.workload === workload);
+    const r = previous?.ratios.find((x) => x.workload === workload);
+    if (!c) targets.push({ name, workload, status: "n/a", detail: "workload not run" });
+    else if (!previous) targets.push({ name, workload, status: "n/a", detail: "no previous build measured (--baseline-ref)" });
+    else if (r?.relative === undefined) targets.push({ name, workload, status: "n/a", detail: "a ratio is missing" });
+    else {
+      // Judged on successful calls per second; failures of the previous build are noted (they
+      // lower its ratio, which favours this build), failures of this one fail the target.
+      const prev = previous.measurements.find((m) => m.name === workload);
+      const ok = healthy(c.bankd);
+      const notes = [ok ? "" : `this build: ${errorDetail(c.bankd)}`, prev && !healthy(prev) ? `previous build: ${errorDetail(prev)}` : ""].filter(Boolean).join("; ");
+      targets.push({
+        name, workload, status: ok && r.relative >= PREVIOUS_BUILD_MIN_RELATIVE ? "met" : "not met",
+        detail: `${r.current?.toFixed(3)} vs ${r.previous?.toFixed(3)} x ${r.baselineName} at ${previous.commit.slice(0, 7)}: ${r.relative.toFixed(2)}${notes ? ` (${notes})` : ""}`,
+      });
+    }
+  }
   return targets;
 }
 
-/** A workload with more than 1% failed calls does not meet a target, however fast. */
-function healthy(c: Comparison): boolean {
-  return errorCount(c.bankd) <= c.bankd.ops * 0.01;
+/** read/statement over the empty RPC and login over raw argon2, for both builds. */
+export function previousBuildRatios(current: Comparison[], currentBaselines: Measurement[], previous: Measurement[]): PreviousBuildResult["ratios"] {
+  const byName = (list: Measurement[], name: string) => list.find((m) => m.name === name);
+  return (["read", "statement", "login"] as const).map((workload) => {
+    const baselineName = workload === "login" ? "argon2" : "empty-rpc";
+    const ratio = (m: Measurement | undefined, base: Measurement | undefined) => (m && base && base.opsPerSecond > 0 ? round(m.opsPerSecond / base.opsPerSecond, 3) : undefined);
+    const cur = ratio(current.find((c) => c.workload === workload)?.bankd, byName(currentBaselines, baselineName));
+    const prev = ratio(byName(previous, workload), byName(previous, baselineName));
+    const relative = cur !== undefined && prev !== undefined && prev > 0 ? round(cur / prev, 3) : undefined;
+    return { workload, baselineName, ...(cur !== undefined ? { current: cur } : {}), ...(prev !== undefined ? { previous: prev } : {}), ...(relative !== undefined ? { relative } : {}) };
+  });
 }
 
-function targetCell(c: Comparison, targets: Target[]): string {
-  const mine = targets.filter((t) => t.name.startsWith(`${c.workload} `));
-  return mine.map((t) => `${t.name.replace(`${c.workload} `, "").replace(/ x \S+$/, "").replace(/ at concurrency \d+/, "")} ${t.status}`).join("; ");
+function targetCell(workload: Workload, targets: Target[]): string {
+  return targets
+    .filter((t) => t.workload === workload && t.status !== "n/a")
+    .map((t) => `${t.name.replace(`${workload} `, "").replace(/ x \S+( \(transfers\/s\))?$/, "").replace(/ at concurrency \d+/, "").replace(/ x the previous build's/, " x prev")} ${t.status}`)
+    .join("; ");
 }
+
+const part = (v: number | undefined) => (v === undefined ? "-" : fmt(v));
+const cpuCell = (c: CpuSplit | undefined) => (c ? `${part(c.server)}+${part(c.db)}+${part(c.client)}` : "");
+const whole = (v: number | undefined) => (v === undefined ? "-" : String(Math.round(v)));
+const shareCell = (c: CpuSplit | undefined) => (c ? `${whole(c.server)}/${whole(c.db)}/${whole(c.client)}` : "");
 
 /** One table for all engines: workloads with their baseline and ratio, then the baselines. */
 export function renderTable(report: RunReport): string {
-  const header = ["engine", "workload", "ops/s", "p50 ms", "p95 ms", "p99 ms", "errors", "cpu ms/op srv+db+cli", "baseline", "base ops/s", "ratio", "target"];
-  const part = (v: number | undefined) => (v === undefined ? "-" : fmt(v));
-  const cpu = (m: Measurement) => (m.cpuMsPerOp ? `${part(m.cpuMsPerOp.server)}+${part(m.cpuMsPerOp.db)}+${part(m.cpuMsPerOp.client)}` : "");
+  const header = ["engine", "workload", "ops/s", "transfers/s", "p50 ms", "p99 ms", "errors", "CPU ms/op srv+db+cli", "CPU % srv/db/cli", "baseline", "base ops/s", "ratio", "target"];
   const rows: string[][] = [];
+  const errorsCell = (m: Measurement) => `${errorCount(m)}${m.itemErrors ? ` (+${m.itemErrors} items)` : ""}`;
+  const transfersCell = (w: string, m: Measurement) => (m.transfersPerSecond !== undefined ? fmt(m.transfersPerSecond) : /transfer|pgbench|sqlite-/.test(w) ? fmt(m.opsPerSecond) : "");
   for (const e of report.engines) {
     for (const c of e.comparisons) {
       const m = c.bankd;
-      rows.push([e.engine, c.workload, fmt(m.opsPerSecond), fmt(m.latencyMs.p50), fmt(m.latencyMs.p95), fmt(m.latencyMs.p99), String(errorCount(m)), cpu(m),
-        c.baselineName, c.baseline ? fmt(c.baseline.opsPerSecond) : "n/a", c.ratio !== undefined ? c.ratio.toFixed(2) : "n/a", targetCell(c, e.targets)]);
+      rows.push([e.engine, c.workload, fmt(m.opsPerSecond), transfersCell(c.workload, m), fmt(m.latencyMs.p50), fmt(m.latencyMs.p99), errorsCell(m),
+        cpuCell(m.cpuMsPerOp), shareCell(m.cpuSharePercent), c.baselineName, c.baseline ? fmt(c.baseline.opsPerSecond) : "n/a",
+        c.ratio !== undefined ? c.ratio.toFixed(2) : "n/a", targetCell(c.workload, e.targets)]);
     }
     for (const b of e.baselines) {
-      rows.push([e.engine, `(baseline) ${b.name}`, fmt(b.opsPerSecond), fmt(b.latencyMs.p50), fmt(b.latencyMs.p95), fmt(b.latencyMs.p99), String(errorCount(b)), cpu(b), "", "", "", ""]);
+      rows.push([e.engine, `(baseline) ${b.name}`, fmt(b.opsPerSecond), transfersCell(b.name, b), fmt(b.latencyMs.p50), fmt(b.latencyMs.p99), errorsCell(b), cpuCell(b.cpuMsPerOp), shareCell(b.cpuSharePercent), "", "", "", ""]);
+    }
+    for (const m of e.previousBuild?.measurements ?? []) {
+      rows.push([e.engine, `(${e.previousBuild!.commit.slice(0, 7)}) ${m.name}`, fmt(m.opsPerSecond), "", fmt(m.latencyMs.p50), fmt(m.latencyMs.p99), errorsCell(m), cpuCell(m.cpuMsPerOp), shareCell(m.cpuSharePercent), "", "", "", ""]);
     }
   }
-  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
-  const numeric = (i: number) => (i >= 2 && i <= 7) || i === 9 || i === 10;
-  const line = (cells: string[]) => `| ${cells.map((c, i) => (numeric(i) ? c.padStart(widths[i]!) : c.padEnd(widths[i]!))).join(" | ")} |`;
-  return [line(header), `|${widths.map((w, i) => (numeric(i) ? `${"-".repeat(w + 1)}:` : "-".repeat(w + 2))).join("|")}|`, ...rows.map(line)].join("\n");
+  return table(header, rows, (i) => (i >= 2 && i <= 8) || i === 10 || i === 11);
+}
+
+/** CPU per transfer by process (batch-transfer: per successful item). */
+export function renderCpuPerTransfer(report: RunReport): string {
+  const header = ["engine", "measurement", "server ms", "db ms", "client ms", "total ms", "server %", "db %", "client %"];
+  const rows: string[][] = [];
+  for (const e of report.engines) {
+    const items: Measurement[] = [
+      ...e.comparisons.filter((c) => /transfer/.test(c.workload)).map((c) => c.bankd),
+      ...e.baselines.filter((b) => /pgbench|sqlite-/.test(b.name)),
+    ];
+    for (const m of items) {
+      const c = m.cpuMsPerTransfer ?? m.cpuMsPerOp;
+      if (!c) continue;
+      const s = m.cpuSharePercent ?? {};
+      rows.push([e.engine, m.name, part(c.server), part(c.db), part(c.client), fmt(cpuTotal(c)), whole(s.server), whole(s.db), whole(s.client)]);
+    }
+  }
+  return table(header, rows, (i) => i >= 2);
+}
+
+/** The posting engine's batch sizes per workload (postings per committed batch). */
+export function renderBatches(report: RunReport): string {
+  const header = ["engine", "workload", "batches", "postings", "mean", "p50 <=", "p90 <=", "max <=", "ms/batch", "batches per size bucket (le: n)"];
+  const rows: string[][] = [];
+  for (const e of report.engines) {
+    for (const c of e.comparisons) {
+      const d = c.bankd.batches;
+      if (!d || d.batches === 0) continue;
+      rows.push([e.engine, c.workload, String(d.batches), String(d.postings), String(d.meanSize), String(d.p50SizeAtMost), String(d.p90SizeAtMost), String(d.maxSizeAtMost),
+        String(d.meanBatchMs), Object.entries(d.perBucket).map(([le, n]) => `${le}: ${n}`).join(", ") + (d.failedBatches ? ` (${d.failedBatches} failed)` : "")]);
+    }
+  }
+  return rows.length ? table(header, rows, (i) => i >= 2 && i <= 8) : "(no posting-engine batches recorded)";
+}
+
+export function renderPreviousBuild(report: RunReport): string {
+  const lines: string[] = [];
+  for (const e of report.engines) {
+    const p = e.previousBuild;
+    if (!p) continue;
+    lines.push(`${e.engine}: previous build ${p.ref} = ${p.commit.slice(0, 12)} (node_modules by ${p.dependencies})`);
+    for (const r of p.ratios) {
+      lines.push(`  ${r.workload.padEnd(10)} / ${r.baselineName.padEnd(9)} this build ${r.current?.toFixed(3) ?? "n/a"}, previous ${r.previous?.toFixed(3) ?? "n/a"}, relative ${r.relative?.toFixed(2) ?? "n/a"}`);
+    }
+  }
+  return lines.join("\n");
 }
 
 export function renderTargets(report: RunReport): string {
@@ -125,6 +259,26 @@ export function renderTargets(report: RunReport): string {
     for (const t of e.targets) lines.push(`${e.engine.padEnd(8)} ${t.status.padEnd(7)} ${t.name} (${t.detail})`);
   }
   return lines.join("\n");
+}
+
+/** Failed calls and failed items, with sample answers, so a slow workload is told from a broken one. */
+export function renderErrors(report: RunReport): string {
+  const lines: string[] = [];
+  for (const e of report.engines) {
+    const all = [...e.comparisons.map((c) => c.bankd), ...e.baselines, ...(e.previousBuild?.measurements ?? [])];
+    for (const m of all) {
+      if (errorCount(m) === 0 && !m.itemErrors) continue;
+      lines.push(`${e.engine} ${m.name}: ${Object.entries(m.errors).map(([k, n]) => `${k} x${n}`).join(", ")}${m.itemErrors ? ` items x${m.itemErrors}` : ""}`);
+      for (const s of m.sampleErrors ?? []) lines.push(`    ${s.replace(/\s+/g, " ").slice(0, 240)}`);
+    }
+  }
+  return lines.join("\n");
+}
+
+function table(header: string[], rows: string[][], numeric: (i: number) => boolean): string {
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
+  const line = (cells: string[]) => `| ${cells.map((c, i) => (numeric(i) ? c.padStart(widths[i]!) : c.padEnd(widths[i]!))).join(" | ")} |`;
+  return [line(header), `|${widths.map((w, i) => (numeric(i) ? `${"-".repeat(w + 1)}:` : "-".repeat(w + 2))).join("|")}|`, ...rows.map(line)].join("\n");
 }
 
 function fmt(value: number): string {
@@ -149,12 +303,12 @@ export function renderSvg(report: RunReport): string {
   for (const e of report.engines) {
     const h = 50 + e.comparisons.length * ROW_HEIGHT + 30;
     parts.push(`<text x="20" y="${y + 18}" class="title">${escape(e.engine)} (${escape(e.databaseVersion.split(" on ")[0] ?? "")})</text>`);
-    parts.push(panel(e, "throughput (ops/s, log scale; ratio to the baseline)", (m) => m.opsPerSecond, 20, y + 30, true));
+    parts.push(panel(e, "throughput (ops/s; batch-transfer: transfers/s; log scale; ratio to the baseline)", rateOf, 20, y + 30, true));
     parts.push(panel(e, `p99 latency (ms, log scale; dashed: the ${TRANSFER_P99_TARGET_MS} ms transfer target)`, (m) => m.latencyMs.p99, 20 + LABEL_WIDTH + PANEL_WIDTH + 40, y + 30, false, TRANSFER_P99_TARGET_MS));
     y += h;
   }
   const legend = `<rect x="20" y="${y}" width="12" height="12" class="bankd"/><text x="38" y="${y + 11}">bankd</text>` +
-    `<rect x="100" y="${y}" width="12" height="12" class="base"/><text x="118" y="${y + 11}">same-run baseline (pgbench / SQLite SQL, raw argon2, empty RPC)</text>`;
+    `<rect x="100" y="${y}" width="12" height="12" class="base"/><text x="118" y="${y + 11}">same-run baseline (pgbench / raw sqlite3, raw argon2, empty RPC)</text>`;
   const height = y + 30;
   return [
     `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="sans-serif" font-size="11">`,

@@ -1,32 +1,46 @@
 // `npm run bench -- [--db postgres|sqlite|all] [--workload NAME|all] [--duration S]
-//                    [--concurrency N] [--quick] [--profile]`
+//                    [--concurrency N] [--baseline-ref REF] [--quick] [--profile]`
 //
 // For each engine: a fresh database, bankd started from dist/ as its own process (logs at warn),
-// seeded through its API, then each workload beside its baseline measured in the same run (the
-// machine is shared and noisy, so every figure is read as a ratio), the ledger checked by SQL
-// after every step (a broken ledger fails the run), and the report printed and written to
-// bench/results/ (JSON + SVG). See docs/performance.md.
+// seeded, then each workload beside its baseline measured in the same run (the machine is shared
+// and noisy, so every figure is read as a ratio). Every call to bankd is wrk's (bench/wrk.ts:
+// Connect JSON over HTTP/1.1, a warm-up run, then the measured run); the CPU of the server, the
+// database backends and the client is followed around each measurement, bankd's /metrics is
+// scraped before and after it (the posting engine's batch sizes), and the ledger is checked by
+// SQL after every step (a broken ledger fails the run). With --baseline-ref, the previous build's
+// server runs beside this one on its own fresh database, and read, statement, login and their
+// baselines are measured on it right after this build's, for the ratios' comparison. The report is printed and written to bench/results/ (JSON + SVG). See
+// docs/performance.md.
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { execFileSync } from "node:child_process";
+import { spawnSync } from "node:child_process";
 import { limits } from "../src/limits";
-import { parseArgs, UsageError, type BenchOptions, type Engine, type Workload } from "./args";
+import { parseArgs, UsageError, PREVIOUS_BUILD_WORKLOADS, type BenchOptions, type Engine, type LoadWorkload, type Workload } from "./args";
+import { batchDistribution, describeBatches, scrapeBatchCounters } from "./batch-metrics";
 import { checkLedger } from "./ledger-check";
-import { runChildJob, runPgbench, stopLoadGenerator } from "./jobs";
+import { childPid, runChildJob, runPgbench, stopLoadGenerator } from "./jobs";
 import { log, ProgressBar } from "./progress";
 import { renderSummary, summarizeProfile } from "./profile-summary";
 import { explainHotPaths } from "./explain";
-import { baselineOf, compare, evaluateTargets, renderSvg, renderTable, renderTargets, type Comparison, type EngineResult, type RunReport } from "./report";
+import { preparePreviousBuild, type PreviousBuild } from "./previous-build";
+import {
+  baselineOf, compare, evaluateTargets, previousBuildRatios, renderBatches, renderCpuPerTransfer, renderErrors, renderPreviousBuild, renderSvg, renderTable,
+  renderTargets, type Comparison, type EngineResult, type PreviousBuildResult, type RunReport,
+} from "./report";
 import { seed, writeFixture, type Fixture } from "./seed";
 import { CpuSampler, postgresBackendsOf } from "./cpu";
 import { ROOT, startBankd, tail, type BankdProcess } from "./server";
 import { connect, createBenchDatabase, type BenchDatabase, type SqlClient } from "./sql-client";
-import type { Measurement } from "./stats";
+import { round, type CpuSplit, type Measurement } from "./stats";
+import { measureWrk, warmUp, wrkProcessesOf, WRK_THREADS } from "./wrk";
 
 const RESULTS = path.join(ROOT, "bench", "results");
+/** HTTP/2 connections the seeding's API calls (Register, Login, a few reads) spread over. */
+const SEED_CONNECTIONS = 4;
 
 class LedgerBroken extends Error {}
+class WorkloadBroken extends Error {}
 
 async function main(): Promise<number> {
   let opts: BenchOptions;
@@ -43,28 +57,39 @@ async function main(): Promise<number> {
   const stamp = startedAt.toISOString().replace(/[:.]/g, "-").replace(/Z$/, "");
   const runDir = path.join(RESULTS, stamp);
   fs.mkdirSync(runDir, { recursive: true });
-  log(`bankd bench: ${opts.engines.join(" + ")}, workloads ${opts.workloads.join(", ")}, ${opts.durationSeconds} s each (+${opts.warmupSeconds} s warm-up), concurrency ${opts.concurrency} over ${opts.connections} connections; logs in ${path.relative(ROOT, runDir)}`);
+  log(`bankd bench: ${opts.engines.join(" + ")}, workloads ${opts.workloads.join(", ")}, ${opts.durationSeconds} s each (after a ${opts.warmupSeconds} s warm-up run), ` +
+    `concurrency ${opts.concurrency} (wrk -t ${Math.min(WRK_THREADS, opts.concurrency)} -c ${opts.concurrency}; pgbench -c ${opts.concurrency})` +
+    `${opts.baselineRef ? `, previous build ${opts.baselineRef}` : ""}; load average ${loadAverage()}; logs in ${path.relative(ROOT, runDir)}`);
 
   const report: RunReport = {
     startedAt: startedAt.toISOString(),
     finishedAt: "",
     machine: machine(),
     options: { ...opts, postgresAdminUrl: redact(opts.postgresAdminUrl) },
-    limits: { dbPoolMax: limits.dbPoolMax, argon2ConcurrencyMax: limits.argon2ConcurrencyMax },
+    limits: { dbPoolMax: limits.dbPoolMax, argon2ConcurrencyMax: limits.argon2ConcurrencyMax, postingBatchMax: limits.postingBatchMax },
     engines: [],
   };
   let failed = false;
-  for (const engine of opts.engines) {
-    try {
-      report.engines.push(await benchEngine(engine, opts, runDir));
-    } catch (err) {
-      failed = true;
-      log(`\n${engine}: FAILED: ${err instanceof Error ? err.message : String(err)}`);
-      if (err instanceof LedgerBroken) break;
+  let previous: PreviousBuild | undefined;
+  try {
+    if (opts.baselineRef) previous = await preparePreviousBuild(opts.baselineRef);
+    for (const engine of opts.engines) {
+      try {
+        const result = await benchEngine(engine, opts, runDir, previous);
+        report.engines.push(result);
+        if (result.broken.length > 0) failed = true;
+      } catch (err) {
+        failed = true;
+        log(`\n${engine}: FAILED: ${err instanceof Error ? err.message : String(err)}`);
+        if (err instanceof LedgerBroken) break;
+      }
     }
+  } finally {
+    stopLoadGenerator();
+    await previous?.remove();
   }
-  stopLoadGenerator();
   report.finishedAt = new Date().toISOString();
+  report.machine.loadAverageAtEnd = loadAverage();
   const json = path.join(RESULTS, `bench-${stamp}.json`);
   const svg = path.join(RESULTS, `bench-${stamp}.svg`);
   fs.writeFileSync(json, `${JSON.stringify(report, null, 2)}\n`);
@@ -72,164 +97,289 @@ async function main(): Promise<number> {
   fs.copyFileSync(json, path.join(RESULTS, "latest.json"));
   fs.copyFileSync(svg, path.join(RESULTS, "latest.svg"));
   console.log(renderTable(report));
-  console.log(`\ntargets (issue 7; the PostgreSQL ones are the product's):\n${renderTargets(report)}`);
-  console.log(`\n${path.relative(ROOT, json)}, ${path.relative(ROOT, svg)} (${((Date.now() - startedAt.getTime()) / 1000).toFixed(0)} s)`);
+  console.log(`\nCPU per transfer by process (batch-transfer: per transfer; % of one core while measured):\n${renderCpuPerTransfer(report)}`);
+  console.log(`\nposting-engine batches (postings per committed batch, from bankd's /metrics):\n${renderBatches(report)}`);
+  const prev = renderPreviousBuild(report);
+  if (prev) console.log(`\nratios of this build and the previous build:\n${prev}`);
+  const errors = renderErrors(report);
+  if (errors) console.log(`\nfailed calls:\n${errors}`);
+  console.log(`\ntargets (issue 12; the PostgreSQL ones are the product's):\n${renderTargets(report)}`);
+  for (const e of report.engines) if (e.broken.length > 0) console.log(`${e.engine}: BROKEN workloads (no successful call, or the generator failed): ${e.broken.join(", ")}`);
+  console.log(`\nload average: ${report.machine.loadAverage} at the start, ${report.machine.loadAverageAtEnd} at the end`);
+  console.log(`${path.relative(ROOT, json)}, ${path.relative(ROOT, svg)} (${((Date.now() - startedAt.getTime()) / 1000).toFixed(0)} s)`);
   return failed ? 1 : 0;
 }
 
-async function benchEngine(engine: Engine, opts: BenchOptions, runDir: string): Promise<EngineResult> {
-  log(`\n== ${engine}`);
+/** A running bankd on a fresh, seeded database. */
+interface Session {
+  /** The engine, and the previous build's commit for its session ("postgres-7c88e59"). */
+  name: string;
+  engine: Engine;
+  opts: BenchOptions;
+  database: BenchDatabase;
+  server: BankdProcess;
+  fixture: Fixture;
+  runDir: string;
+  sql: SqlClient;
+  databaseVersion: string;
+  seedSeconds: number;
+  ledgerChecks: EngineResult["ledgerChecks"];
+  check: (after: string) => Promise<void>;
+  /** Baselines measured so far in this session (each once). */
+  baselines: Map<string, Measurement>;
+  profiles: string[];
+  /** Stops the server (checks the ledger once more); returns its exit code. */
+  stopServer(): Promise<number | null>;
+  close(): Promise<void>;
+}
+
+async function openSession(engine: Engine, opts: BenchOptions, runDir: string, build: { tag: string; root?: string }): Promise<Session> {
+  const name = `${engine}${build.tag}`;
   const database = await createBenchDatabase(engine, opts.postgresAdminUrl);
   let server: BankdProcess | undefined;
   let sql: SqlClient | undefined;
-  const logFile = path.join(runDir, `bankd-${engine}.log`);
+  const logFile = path.join(runDir, `bankd-${name}.log`);
   try {
-    server = await startBankd({ databaseUrl: database.url, dataDir: database.dataDir, logFile, profile: opts.profile });
+    server = await startBankd({ databaseUrl: database.url, dataDir: database.dataDir, logFile, profile: opts.profile && !build.root, ...(build.root ? { root: build.root } : {}) });
     sql = await connect(engine, database.url);
     const databaseVersion = await versionOf(sql);
     const seedStarted = Date.now();
-    const fixture = await seedWithProgress(server.baseUrl, opts, sql);
+    const fixture = await seedWithProgress(server.baseUrl, opts, sql, name);
     const seedSeconds = (Date.now() - seedStarted) / 1000;
     // The fixture holds the bench users' passwords and tokens: it lives in the temporary data
-    // directory and goes with it.
-    const fixtureFile = path.join(database.dataDir, "fixture.json");
-    writeFixture(fixtureFile, fixture);
+    // directory (as do wrk's scripts, made from it) and goes with it.
+    writeFixture(path.join(database.dataDir, "fixture.json"), fixture);
     if (engine === "postgres") await preparePgbench(sql, fixture);
-
     const ledgerChecks: EngineResult["ledgerChecks"] = [];
-    const check = async (after: string) => {
-      const result = await checkLedger(sql!);
-      ledgerChecks.push({ after, ...result });
-      if (!result.ok) throw new LedgerBroken(`LEDGER BROKEN after ${after}:\n  ${result.problems.join("\n  ")}`);
+    const s: Session = {
+      name, engine, opts, database, server, fixture, runDir, sql, databaseVersion, seedSeconds, ledgerChecks, baselines: new Map(), profiles: [],
+      check: async (after) => {
+        const result = await checkLedger(sql!);
+        ledgerChecks.push({ after, ...result });
+        if (!result.ok) throw new LedgerBroken(`LEDGER BROKEN (${name}) after ${after}:\n  ${result.problems.join("\n  ")}`);
+      },
+      stopServer: async () => {
+        const code = await server!.stop();
+        if (code !== 0) log(`${name}: bankd exited with code ${code}; see ${logFile}:\n${tail(logFile)}`);
+        await s.check("server shutdown");
+        return code;
+      },
+      close: async () => {
+        await server?.stop().catch(() => undefined);
+        await sql?.close().catch(() => undefined);
+        await database.drop().catch((err: unknown) => log(`${name}: could not drop the bench database: ${String(err)}`));
+      },
     };
-    await check("seed");
-    await settle(sql, engine);
+    await s.check("seed");
+    await settle(sql, name);
     // Fresh planner statistics for the seeded tables, taken after the sealer has sealed the
     // seeding's audit events: statistics taken while every event is unsealed make the planner
     // scan the whole audit_events table for the sealer's `WHERE seq IS NULL` queries. (Left to
     // itself, autovacuum would analyze within a minute or so, at an arbitrary moment.)
     if (engine === "postgres") await sql.exec("ANALYZE");
-
-    const ctx: StepContext = { engine, opts, database, server, fixtureFile, fixture, runDir, sql, check, baselines: new Map(), profiles: [] };
-    const comparisons: Comparison[] = [];
-    for (const workload of opts.workloads) {
-      const baselineName = baselineOf(workload, engine);
-      const baseline = opts.baselines ? await baselineFor(ctx, baselineName) : undefined;
-      const bankd = await measureWorkload(ctx, workload);
-      comparisons.push(compare(workload, bankd, baseline, baselineName));
-    }
-    if (opts.profile && engine === "postgres") {
-      const file = path.join(runDir, "explain-postgres.txt");
-      fs.writeFileSync(file, `${await explainHotPaths(sql, fixture)}\n`);
-      ctx.profiles.push(path.relative(ROOT, file));
-    }
-    const serverExitCode = await server.stop();
-    if (serverExitCode !== 0) log(`${engine}: bankd exited with code ${serverExitCode}; see ${logFile}:\n${tail(logFile)}`);
-    await check("server shutdown");
-    return {
-      engine,
-      databaseVersion,
-      seed: { users: opts.users, accounts: opts.accounts, seconds: seedSeconds },
-      comparisons,
-      baselines: [...ctx.baselines.values()],
-      targets: evaluateTargets(comparisons, opts.concurrency),
-      ledgerChecks,
-      profiles: ctx.profiles,
-      serverExitCode,
-    };
-  } finally {
+    return s;
+  } catch (err) {
     await server?.stop().catch(() => undefined);
     await sql?.close().catch(() => undefined);
-    await database.drop().catch((err: unknown) => log(`${engine}: could not drop the bench database: ${String(err)}`));
+    await database.drop().catch(() => undefined);
+    throw err;
   }
 }
 
-interface StepContext {
-  engine: Engine;
-  opts: BenchOptions;
-  database: BenchDatabase;
-  server: BankdProcess;
-  fixtureFile: string;
-  fixture: Fixture;
-  runDir: string;
-  sql: SqlClient;
-  check: (after: string) => Promise<void>;
-  /** Baselines measured so far in this engine's run (each once). */
-  baselines: Map<string, Measurement>;
-  profiles: string[];
+async function benchEngine(engine: Engine, opts: BenchOptions, runDir: string, previous: PreviousBuild | undefined): Promise<EngineResult> {
+  log(`\n== ${engine}${previous ? ` (and the previous build ${previous.ref} = ${previous.commit.slice(0, 12)}, interleaved for read, statement and login)` : ""}`);
+  const s = await openSession(engine, opts, runDir, { tag: "" });
+  let p: Session | undefined;
+  const comparisons: Comparison[] = [];
+  const previousMeasurements: Measurement[] = [];
+  let previousChecks: EngineResult["ledgerChecks"] = [];
+  const broken: string[] = [];
+  let serverExitCode: number | null;
+  try {
+    // The previous build's server runs beside this one while the workloads it is compared on
+    // are measured: each of its measurements right after this build's, so that both see the
+    // same machine (a shared machine's load moves within minutes).
+    if (previous) {
+      p = await openSession(engine, opts, runDir, { tag: `-${previous.commit.slice(0, 7)}`, root: previous.root });
+      previousChecks = p.ledgerChecks;
+    }
+    const compared = opts.workloads.filter((w) => (PREVIOUS_BUILD_WORKLOADS as readonly Workload[]).includes(w));
+    for (const workload of opts.workloads) {
+      try {
+        const baselineName = baselineOf(workload, engine);
+        const baseline = opts.baselines ? await baselineFor(s, baselineName) : undefined;
+        comparisons.push(compare(workload, await measureWorkload(s, workload), baseline, baselineName));
+        if (p && compared.includes(workload)) {
+          const theirs = await baselineFor(p, baselineName);
+          if (!previousMeasurements.includes(theirs)) previousMeasurements.push(theirs);
+          previousMeasurements.push(await measureWorkload(p, workload));
+        }
+      } catch (err) {
+        // A broken ledger ends the run; anything else (no call succeeded, wrk or pgbench failed)
+        // breaks this workload only: the others still run, and the run exits 1.
+        if (err instanceof LedgerBroken) throw err;
+        broken.push(workload);
+        log(`${engine} ${workload}: BROKEN: ${err instanceof Error ? err.message : String(err)}`);
+      }
+      if (p && workload === compared[compared.length - 1]) {
+        await p.stopServer();
+        await p.close();
+        p = undefined;
+      }
+    }
+    if (opts.profile && engine === "postgres") {
+      await quiesce(s);
+      const file = path.join(runDir, "explain-postgres.txt");
+      fs.writeFileSync(file, `${await explainHotPaths(s.sql, s.fixture)}\n`);
+      s.profiles.push(path.relative(ROOT, file));
+    }
+    serverExitCode = await s.stopServer();
+  } finally {
+    await p?.close();
+    await s.close();
+  }
+  const previousBuild: PreviousBuildResult | undefined = previous
+    ? { ref: previous.ref, commit: previous.commit, dependencies: previous.dependencies, measurements: previousMeasurements, ratios: previousBuildRatios(comparisons, [...s.baselines.values()], previousMeasurements) }
+    : undefined;
+  return {
+    engine,
+    databaseVersion: s.databaseVersion,
+    seed: { users: opts.users, accounts: opts.accounts, seconds: s.seedSeconds },
+    comparisons,
+    baselines: [...s.baselines.values()],
+    ...(previousBuild ? { previousBuild } : {}),
+    targets: evaluateTargets(engine, comparisons, opts.concurrency, previousBuild),
+    ledgerChecks: [...s.ledgerChecks, ...previousChecks.map((x) => ({ ...x, after: `previous build: ${x.after}` }))],
+    profiles: s.profiles,
+    broken,
+    serverExitCode,
+  };
 }
 
-async function measureWorkload(ctx: StepContext, workload: Workload): Promise<Measurement> {
-  const { opts } = ctx;
-  await settle(ctx.sql, ctx.engine);
-  await ctx.server.startProfile();
-  const m = await withCpu(ctx, () => runChildJob(`${ctx.engine} ${workload}`, {
-    type: "load", fixtureFile: ctx.fixtureFile, workload, concurrency: opts.concurrency, connections: opts.connections,
-    warmupMs: opts.warmupSeconds * 1000, durationMs: opts.durationSeconds * 1000,
-  }));
-  if (opts.profile) {
-    const file = path.join(ctx.runDir, `bankd-${ctx.engine}-${workload}.cpuprofile`);
-    await ctx.server.stopProfile(file);
-    const summary = `${file.replace(/\.cpuprofile$/, "")}.txt`;
-    fs.writeFileSync(summary, `${renderSummary(summarizeProfile(JSON.parse(fs.readFileSync(file, "utf8"))))}\n`);
-    ctx.profiles.push(path.relative(ROOT, file), path.relative(ROOT, summary));
+function wrkRun(s: Session, workload: LoadWorkload, name: string, label: string) {
+  return { label, workload, name, baseUrl: s.server.baseUrl, fixture: s.fixture, concurrency: s.opts.concurrency, durationSeconds: s.opts.durationSeconds, workDir: s.database.dataDir };
+}
+
+/** Warm-up run, then the measured wrk run with CPU followed and /metrics scraped around it. */
+async function measureWithWrk(s: Session, workload: LoadWorkload, name: string): Promise<Measurement> {
+  const run = wrkRun(s, workload, name, `${s.name} ${name}`);
+  await warmUp(run, s.opts.warmupSeconds);
+  const before = await scrapeBatchCounters(s.server.baseUrl);
+  const m = await withCpu(s, wrkProcessesOf(s.database.dataDir), () => measureWrk(run));
+  const after = await scrapeBatchCounters(s.server.baseUrl);
+  if (before && after) {
+    m.batches = batchDistribution(before, after);
+    if (m.batches.batches > 0) log(`${"".padEnd(35)}posting batches: ${describeBatches(m.batches)}`);
   }
-  await ctx.check(workload);
+  if (m.ops === 0) throw new WorkloadBroken(`no call succeeded: ${(m.sampleErrors ?? []).join(" | ").slice(0, 600)}`);
   return m;
 }
 
-/** Runs a measurement while following the CPU time of the bankd server, the PostgreSQL
- * backends of the bench database and the client (load generator or pgbench), and adds each per
- * operation to the measurement. */
-async function withCpu(ctx: StepContext, run: () => Promise<Measurement>): Promise<Measurement> {
-  const serverPid = ctx.server.child.pid;
-  const dbName = ctx.engine === "postgres" ? new URL(ctx.database.url).pathname.slice(1) : "";
+async function measureWorkload(s: Session, workload: Workload): Promise<Measurement> {
+  await quiesce(s);
+  await s.server.startProfile();
+  let m: Measurement;
+  try {
+    m = await measureWithWrk(s, workload, workload);
+  } finally {
+    // (The previous build's server runs without the profiler: stopProfile writes nothing.)
+    if (s.opts.profile) await writeProfile(s, workload);
+  }
+  await s.check(workload);
+  return m;
+}
+
+async function writeProfile(s: Session, workload: Workload): Promise<void> {
+  const file = path.join(s.runDir, `bankd-${s.engine}-${workload}.cpuprofile`);
+  await s.server.stopProfile(file);
+  if (!fs.existsSync(file)) return;
+  const summary = `${file.replace(/\.cpuprofile$/, "")}.txt`;
+  fs.writeFileSync(summary, `${renderSummary(summarizeProfile(JSON.parse(fs.readFileSync(file, "utf8"))))}\n`);
+  s.profiles.push(path.relative(ROOT, file), path.relative(ROOT, summary));
+}
+
+/**
+ * Runs a measurement while following the CPU time of the bankd server, the PostgreSQL backends of
+ * the bench database and the client (wrk, pgbench, or the in-process baseline's process), and
+ * adds each per operation (per transfer for BatchTransfer) and as a share of one core.
+ */
+async function withCpu(s: Session, client: (cmdline: string, pid: number) => boolean, run: () => Promise<Measurement>): Promise<Measurement> {
+  const serverPid = s.server.child.pid;
+  const dbName = s.engine === "postgres" ? new URL(s.database.url).pathname.slice(1) : "";
   const samplers = {
     server: new CpuSampler((_cmd, pid) => pid === serverPid),
     db: new CpuSampler(dbName ? postgresBackendsOf(dbName) : () => false),
-    client: new CpuSampler((cmd) => cmd.includes(path.join("dist", "bench", "child.js")) || (dbName !== "" && /^\S*pgbench /.test(cmd) && cmd.includes(dbName))),
+    client: new CpuSampler(client),
   };
-  for (const s of Object.values(samplers)) s.start();
+  for (const sampler of Object.values(samplers)) sampler.start();
   let m: Measurement;
   try {
     m = await run();
   } catch (err) {
-    for (const s of Object.values(samplers)) s.stop();
+    for (const sampler of Object.values(samplers)) sampler.stop();
     throw err;
   }
-  const per = (ms: number) => (m.opsTotal && ms > 0 ? Math.round((ms / m.opsTotal) * 1000) / 1000 : undefined);
-  const server = per(samplers.server.stop());
-  const db = per(samplers.db.stop());
-  const client = per(samplers.client.stop());
-  m.cpuMsPerOp = { ...(server !== undefined ? { server } : {}), ...(db !== undefined ? { db } : {}), ...(client !== undefined ? { client } : {}) };
+  const used = { server: samplers.server.stop(), db: samplers.db.stop(), client: samplers.client.stop() };
+  const wallMs = samplers.server.wallMs;
+  const split = (divisor: number | undefined, digits: number): CpuSplit | undefined => {
+    if (!divisor) return undefined;
+    const out: CpuSplit = {};
+    for (const [k, ms] of Object.entries(used) as [keyof CpuSplit, number][]) if (ms > 0) out[k] = round(ms / divisor, digits);
+    return out;
+  };
+  m.cpuMsPerOp = split(m.opsTotal, 3);
+  if (m.transfers !== undefined) m.cpuMsPerTransfer = split(m.transfers, 4);
+  m.cpuSharePercent = split(wallMs / 100, 0);
   return m;
 }
 
-async function baselineFor(ctx: StepContext, name: string): Promise<Measurement> {
-  const known = ctx.baselines.get(name);
+async function baselineFor(s: Session, name: string): Promise<Measurement> {
+  const known = s.baselines.get(name);
   if (known) return known;
-  const { opts } = ctx;
+  const { opts } = s;
   const timing = { warmupMs: opts.warmupSeconds * 1000, durationMs: opts.durationSeconds * 1000 };
-  const label = `${ctx.engine} (baseline) ${name}`;
+  const label = `${s.name} (baseline) ${name}`;
+  const child = (_cmd: string, pid: number) => pid === childPid();
   let m: Measurement;
   if (name === "empty-rpc") {
-    m = await withCpu(ctx, () => runChildJob(label, { type: "load", fixtureFile: ctx.fixtureFile, workload: "empty", concurrency: opts.concurrency, connections: opts.connections, ...timing }));
-    m.name = name;
+    m = await measureWithWrk(s, "empty", name);
   } else if (name === "argon2") {
-    m = await withCpu(ctx, () => runChildJob(label, { type: "argon2", concurrency: limits.argon2ConcurrencyMax, memoryCostKib: 19456, timeCost: 2, parallelism: 1, ...timing }));
+    m = await withCpu(s, child, () => runChildJob(label, { type: "argon2", concurrency: limits.argon2ConcurrencyMax, memoryCostKib: 19456, timeCost: 2, parallelism: 1, ...timing }));
   } else if (name.startsWith("pgbench-")) {
-    m = await withCpu(ctx, () => runPgbench({
-      label, name, url: ctx.database.url, clients: limits.dbPoolMax, threads: Math.min(os.cpus().length, limits.dbPoolMax),
-      warmupSeconds: opts.warmupSeconds, durationSeconds: opts.durationSeconds, workDir: ctx.runDir,
-      variables: { naccounts: ctx.fixture.accounts.length, hot: name === "pgbench-hot" ? 1 : 0, caller: ctx.fixture.users[0]!.id },
+    const dbName = new URL(s.database.url).pathname.slice(1);
+    m = await withCpu(s, (cmd) => /^\S*pgbench /.test(cmd) && cmd.includes(dbName), () => runPgbench({
+      label, name, url: s.database.url, clients: opts.concurrency, threads: Math.min(2, opts.concurrency),
+      warmupSeconds: opts.warmupSeconds, durationSeconds: opts.durationSeconds, workDir: s.runDir,
+      variables: { naccounts: s.fixture.accounts.length, hot: name === "pgbench-hot" ? 1 : 0, caller: s.fixture.users[0]!.id },
     }));
-    await ctx.check(name);
+    await s.check(name);
   } else {
-    m = await withCpu(ctx, () => runChildJob(label, { type: "sqlite-transfer", file: ctx.database.url.replace(/^sqlite:/, ""), fixtureFile: ctx.fixtureFile, hot: name === "sqlite-hot", ...timing }));
-    await ctx.check(name);
+    m = await withCpu(s, child, () => runChildJob(label, { type: "sqlite-transfer", file: s.database.url.replace(/^sqlite:/, ""), fixtureFile: path.join(s.database.dataDir, "fixture.json"), hot: name === "sqlite-hot", ...timing }));
+    await s.check(name);
   }
-  ctx.baselines.set(name, m);
+  s.baselines.set(name, m);
   return m;
+}
+
+/**
+ * Waits until the server is idle: the batch that was committing when the last wrk run closed its
+ * connections has committed (bankd_posting_batches_total stays put for 300 ms; queued requests
+ * of closed calls are dropped by the engine), and the sealer has sealed every event.
+ */
+async function quiesce(s: Session): Promise<void> {
+  const deadline = Date.now() + 60_000;
+  for (;;) {
+    const before = await scrapeBatchCounters(s.server.baseUrl);
+    await new Promise((r) => setTimeout(r, 300));
+    const after = await scrapeBatchCounters(s.server.baseUrl);
+    const total = (c: typeof before) => (c ? c.sizeCount + (c.batches.failed ?? 0) : 0);
+    if (total(before) === total(after)) break;
+    if (Date.now() > deadline) {
+      log(`${s.name}: the posting engine is still committing batches after 60 s; measuring anyway`);
+      break;
+    }
+  }
+  await settle(s.sql, s.name);
 }
 
 /**
@@ -238,9 +388,9 @@ async function baselineFor(ctx: StepContext, name: string): Promise<Measurement>
  * the sealer runs as in production (every auditSealIntervalMs), so its cost stays in the
  * figures of the writes that cause it.
  */
-async function settle(sql: SqlClient, engine: Engine): Promise<void> {
-  const deadline = Date.now() + 120_000;
-  const bar = new ProgressBar(`${engine} audit sealer catching up`);
+async function settle(sql: SqlClient, name: string): Promise<void> {
+  const deadline = Date.now() + 180_000;
+  const bar = new ProgressBar(`${name} audit sealer catching up`);
   let first: number | undefined;
   for (;;) {
     const [row] = await sql.all<{ n: unknown }>("SELECT COUNT(*) AS n FROM audit_events WHERE seq IS NULL");
@@ -248,7 +398,7 @@ async function settle(sql: SqlClient, engine: Engine): Promise<void> {
     first ??= n;
     if (n === 0) break;
     if (Date.now() > deadline) {
-      log(`${engine}: ${n} audit events still unsealed after 120 s; measuring anyway`);
+      log(`${name}: ${n} audit events still unsealed after 180 s; measuring anyway`);
       break;
     }
     bar.update(1 - n / Math.max(1, first), `${n} unsealed`);
@@ -257,11 +407,11 @@ async function settle(sql: SqlClient, engine: Engine): Promise<void> {
   if (first !== undefined && first > 0) bar.done(`${first} events sealed`);
 }
 
-async function seedWithProgress(baseUrl: string, opts: BenchOptions, sql: SqlClient): Promise<Fixture> {
-  const bar = new ProgressBar(`seed (${opts.seed})`);
+async function seedWithProgress(baseUrl: string, opts: BenchOptions, sql: SqlClient, name: string): Promise<Fixture> {
+  const bar = new ProgressBar(`${name} seed (${opts.seed})`);
   const started = Date.now();
   const fixture = await seed({
-    baseUrl, users: opts.users, accounts: opts.accounts, concurrency: opts.concurrency, connections: opts.connections, mode: opts.seed, sql,
+    baseUrl, users: opts.users, accounts: opts.accounts, concurrency: opts.concurrency, connections: SEED_CONNECTIONS, mode: opts.seed, sql,
     onProgress: (done, total, phase) => bar.update(done / total, `${phase} ${done}/${total}`),
   });
   bar.done(`${opts.users} customers + house, ${opts.accounts} funded accounts in ${((Date.now() - started) / 1000).toFixed(1)} s`);
@@ -280,22 +430,26 @@ async function versionOf(sql: SqlClient): Promise<string> {
   return row?.v ?? "unknown";
 }
 
+function loadAverage(): string {
+  return os.loadavg().map((l) => l.toFixed(2)).join(" ");
+}
+
 function machine(): Record<string, string | number> {
+  // Output whatever the exit code (`wrk -v` prints its version and exits 1).
   const sh = (cmd: string, args: string[]) => {
-    try {
-      return execFileSync(cmd, args, { encoding: "utf8" }).trim();
-    } catch {
-      return "unknown";
-    }
+    const r = spawnSync(cmd, args, { encoding: "utf8" });
+    return r.error ? "unknown" : `${r.stdout}${r.stderr}`.trim();
   };
   return {
     cpus: os.cpus().length,
     nproc: sh("nproc", []),
     cpuModel: os.cpus()[0]?.model ?? "unknown",
     memory: sh("free", ["-h"]).split("\n")[1]?.replace(/\s+/g, " ") ?? "unknown",
-    loadAverage: os.loadavg().map((l) => l.toFixed(2)).join(" "),
+    loadAverage: loadAverage(),
     node: process.version,
     pgbench: sh(process.env.BANK_BENCH_PGBENCH ?? "pgbench", ["--version"]),
+    wrk: sh(process.env.BANK_BENCH_WRK ?? "wrk", ["-v"]).split("\n")[0] ?? "unknown",
+    commit: sh("git", ["-C", ROOT, "rev-parse", "HEAD"]),
     platform: `${os.platform()} ${os.release()}`,
   };
 }
@@ -318,4 +472,3 @@ main().then(
     process.exit(1);
   },
 );
-

@@ -1,5 +1,6 @@
-// Starts bankd from the compiled JavaScript (dist/src/main.js) as a separate process, on a free
-// port, with logs at warn, and waits until health says SERVING. With `profile`, the server also
+// Starts bankd from the compiled JavaScript (dist/src/main.js of this tree, or of another build's
+// tree: --baseline-ref) as a separate process, on a free port, with logs at warn, and waits until
+// health says SERVING. With `profile`, the server also
 // loads bench/profiler-hook.js, which takes V8 CPU profiles on request over the IPC channel.
 import { spawn, type ChildProcess } from "node:child_process";
 import * as fs from "node:fs";
@@ -29,6 +30,8 @@ export interface StartBankdOptions {
   dataDir: string;
   logFile: string;
   profile: boolean;
+  /** The tree whose dist/src/main.js runs (default: this one). */
+  root?: string;
 }
 
 /** The server's environment: production argon2 costs stated explicitly (not left to defaults),
@@ -56,8 +59,9 @@ export async function startBankd(opts: StartBankdOptions): Promise<BankdProcess>
   const env = bankdEnv(opts, port);
   const log = fs.openSync(opts.logFile, "a");
   const nodeArgs = opts.profile ? ["--require", path.join(DIST, "bench", "profiler-hook.js")] : [];
-  const child = spawn(process.execPath, [...nodeArgs, path.join(DIST, "src", "main.js")], {
-    cwd: ROOT,
+  const root = opts.root ?? ROOT;
+  const child = spawn(process.execPath, [...nodeArgs, path.join(root, "dist", "src", "main.js")], {
+    cwd: root,
     env: { ...process.env, ...env },
     stdio: ["ignore", log, log, ...(opts.profile ? (["ipc"] as const) : [])],
   });

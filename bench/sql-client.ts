@@ -17,6 +17,8 @@ export type Row = Record<string, unknown>;
 export interface SqlClient {
   readonly engine: Engine;
   all<T = Row>(sql: string, params?: unknown[]): Promise<T[]>;
+  /** Runs one statement; returns its rows (if any) and the number of rows it changed or returned. */
+  run(sql: string, params?: readonly unknown[]): Promise<{ rows: Row[]; count: number }>;
   /** Runs one or more statements without parameters. */
   exec(sql: string): Promise<void>;
   close(): Promise<void>;
@@ -36,6 +38,11 @@ async function connectPostgres(url: string): Promise<SqlClient> {
       const text = sql.replace(/\?/g, () => `$${++n}`);
       return (await client.query(text, params)).rows as T[];
     },
+    run: async (sql, params = []) => {
+      let n = 0;
+      const result = await client.query(sql.replace(/\?/g, () => `$${++n}`), [...params]);
+      return { rows: result.rows as Row[], count: result.rowCount ?? 0 };
+    },
     exec: async (sql) => void (await client.query(sql)),
     close: () => client.end(),
   };
@@ -53,6 +60,14 @@ export async function connectSqlite(file: string): Promise<SqlClient> {
     all: <T>(sql: string, params: unknown[] = []) =>
       new Promise<T[]>((resolve, reject) => db.all(sql, params, (err, rows) => (err ? reject(err) : resolve(rows as T[])))),
     exec,
+    run: (sql, params = []) =>
+      new Promise((resolve, reject) => {
+        // all() for the rows (RETURNING), then changes() for the count: one statement, in turn.
+        db.all(sql, [...params], (err, rows) => {
+          if (err) return reject(err);
+          db.get("SELECT changes() AS n", (err2, row: { n: number }) => (err2 ? reject(err2) : resolve({ rows: rows as Row[], count: rows.length || row.n })));
+        });
+      }),
     close: () => new Promise<void>((resolve, reject) => db.close((err) => (err ? reject(err) : resolve()))),
   };
 }

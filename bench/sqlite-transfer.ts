@@ -1,9 +1,12 @@
-// The SQLite baseline: one transfer in plain SQL through the sqlite3 driver in one process,
-// statement for statement what bankd's Transfer does in its transaction (the same statements as
-// bench/sql/transfer.sql, spelled for SQLite: no FOR UPDATE, ids made in JavaScript as bankd
-// makes them). One connection and one transfer at a time, as SQLite has a single writer and
-// bankd uses one connection. It runs on the bench database itself, so the ledger check after it
-// also covers these transfers.
+// The SQLite baseline: ONE TRANSACTION PER TRANSFER in plain SQL through the sqlite3 driver in
+// one process, the reference bankd's batching is measured against on SQLite (issue 12: bankd's
+// transfers >= 2x this). It writes what one bankd transfer writes, row for row (the rows of
+// bench/sql/transfer.sql: transaction, two entries, both accounts, an unsealed audit event, the
+// idempotency key with its outcome), naming columns only, so the constraint and index names that
+// migration 0005 gave the tables do not matter. bankd instead posts a whole batch of transfers
+// in one MikroORM unit of work with set-based statements (src/ledger/posting-engine.ts). One
+// connection and one transfer at a time, as SQLite has a single writer. It runs on the bench
+// database itself, so the ledger check after it also covers these transfers.
 import { randomUUID, createHash } from "node:crypto";
 import { connectSqlite, type SqlClient } from "./sql-client";
 import type { Fixture } from "./seed";

@@ -1,27 +1,48 @@
 // Measurement results and their summary statistics.
+import type { BatchDistribution } from "./batch-metrics";
 
 export interface Measurement {
   /** What was measured: a workload, or a baseline ("pgbench-uniform", "argon2", "empty-rpc"...). */
   name: string;
-  /** Operations completed inside the measured window. */
+  /** Operations completed (successfully) inside the measured window. */
   ops: number;
-  /** Failed operations inside the measured window, by code. */
+  /** Failed operations inside the measured window, by HTTP status / socket error / code. */
   errors: Record<string, number>;
   seconds: number;
   opsPerSecond: number;
   latencyMs: { p50: number; p95: number; p99: number; max: number; mean: number };
   concurrency: number;
-  /** Operations completed in the whole job, warm-up included. */
+  /** Operations completed in the span the CPU was followed over (wrk: the measured run;
+   * pgbench and in-process baselines: the whole job, warm-up included). */
   opsTotal?: number;
-  /** CPU time per operation (whole job, warm-up included), in ms, of the bankd server, of the
-   * PostgreSQL backends of the bench database, and of the client (the load generator, or
-   * pgbench): less sensitive to a noisy machine than throughput. */
-  cpuMsPerOp?: { server?: number; db?: number; client?: number };
+  /** What generated the load ("wrk -t 2 -c 32", "pgbench ...", "in-process"). */
+  generator?: string;
+  /** BatchTransfer: transfers that succeeded (items answered with a transaction), per second,
+   * and items answered with an error. */
+  transfers?: number;
+  transfersPerSecond?: number;
+  itemErrors?: number;
+  /** CPU time per operation, in ms, of the bankd server, of the PostgreSQL backends of the
+   * bench database, and of the client (wrk, pgbench, or the in-process baseline): less
+   * sensitive to a noisy machine than throughput. */
+  cpuMsPerOp?: CpuSplit;
+  /** The same per successful transfer (batch-transfer: per item). */
+  cpuMsPerTransfer?: CpuSplit;
+  /** Each process's CPU while it was followed, in % of one core (the machine has 2). */
+  cpuSharePercent?: CpuSplit;
+  /** The posting engine's batches during the measurement (bankd's /metrics). */
+  batches?: BatchDistribution;
   /** Operations by kind (the mixed workload's breakdown). */
   kinds?: Record<string, number>;
   /** The first error messages seen, to tell a broken workload from a slow one. */
   sampleErrors?: string[];
   note?: string;
+}
+
+export interface CpuSplit {
+  server?: number;
+  db?: number;
+  client?: number;
 }
 
 /** Nearest-rank percentile of sorted values. */
