@@ -2,6 +2,8 @@
 // (postings per committed batch), bankd_posting_batches_total (by outcome) and
 // bankd_posting_batch_duration_seconds, scraped before and after a workload; the difference is
 // the distribution that workload produced.
+import { BENCH_METRICS_TOKEN } from "./server";
+
 export interface BatchCounters {
   /** Cumulative counts per upper bound ("le"), "+Inf" included. */
   sizeBuckets: Map<string, number>;
@@ -31,7 +33,7 @@ export interface BatchDistribution {
 
 /** Reads /metrics; undefined when the server has no posting-engine metrics (an older build). */
 export async function scrapeBatchCounters(baseUrl: string): Promise<BatchCounters | undefined> {
-  const res = await fetch(`${baseUrl}/metrics`);
+  const res = await fetch(`${baseUrl}/metrics`, { headers: { authorization: `Bearer ${BENCH_METRICS_TOKEN}` } });
   if (!res.ok) throw new Error(`GET /metrics answered ${res.status}`);
   return parseBatchCounters(await res.text());
 }

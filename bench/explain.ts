@@ -72,7 +72,7 @@ async function explainPostingBatch(sql: SqlClient, f: Fixture): Promise<string[]
   await claimKeys(tx, keys, nowMs);
   step = "lockAccounts";
   const locked = await lockAccounts(tx, pairs.flat(), []);
-  const state = new BatchState(locked, new Map(), new Map(), nowMs);
+  const state = new BatchState(locked, new Map(), new Map(), nowMs, () => ({ deposit: 0n, withdrawal: 0n, transferOut: 0n }));
   for (const [i, [from, to]] of pairs.entries()) {
     state.post({
       transaction: { type: "TRANSFER", status: "POSTED", currency: f.currency, amount: 5n, fromAccountId: from, toAccountId: to, description: "explain", requestId: keys[i]!.requestId, initiatedBy: user.id },

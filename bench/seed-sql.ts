@@ -20,6 +20,7 @@
 import { createHash, randomUUID } from "node:crypto";
 import { uuidv7 } from "../src/ids";
 import { randomAccountNumber } from "../src/ledger/account-number";
+import { settlementShardOf } from "../src/ledger/ledger";
 import type { SqlClient } from "./sql-client";
 
 export interface SqlSeedAccount {
@@ -39,13 +40,14 @@ const CHUNK = 400;
 
 export async function seedAccountsBySql(sql: SqlClient, accounts: SqlSeedAccount[], opts: SqlSeedOptions): Promise<string[]> {
   const nowMs = Date.now();
-  const [settlement] = await sql.all<{ id: string; balance: string; entry_count: string | number }>(
-    `SELECT id, CAST(balance AS TEXT) AS balance, entry_count FROM accounts WHERE kind = 'SETTLEMENT' AND currency = ?`,
+  // The currency's settlement shards: each account's deposit posts against the one its id hashes
+  // to (src/ledger/ledger.ts settlementShardOf), as bankd's own Deposit does.
+  const shards = await sql.all<{ id: string; balance: string; entry_count: string | number }>(
+    `SELECT id, CAST(balance AS TEXT) AS balance, entry_count FROM accounts WHERE kind = 'SETTLEMENT' AND currency = ? ORDER BY shard`,
     [opts.currency],
   );
-  if (!settlement) throw new Error(`no settlement account for ${opts.currency}: did bankd start?`);
-  let settlementBalance = BigInt(settlement.balance);
-  let settlementSeq = Number(settlement.entry_count);
+  if (shards.length === 0) throw new Error(`no settlement account for ${opts.currency}: did bankd start?`);
+  const settlement = shards.map((s) => ({ id: s.id, balance: BigInt(s.balance), seq: Number(s.entry_count), touched: false }));
 
   const rows = { accounts: [] as unknown[][], transactions: [] as unknown[][], entries: [] as unknown[][], audit: [] as unknown[][], keys: [] as unknown[][] };
   const ids: string[] = [];
@@ -60,28 +62,35 @@ export async function seedAccountsBySql(sql: SqlClient, accounts: SqlSeedAccount
 
     const txId = uuidv7(nowMs);
     const requestId = randomUUID();
-    settlementBalance -= a.fundingMinor;
-    settlementSeq += 1;
+    const shard = settlement[settlementShardOf(id, settlement.length)]!;
+    shard.balance -= a.fundingMinor;
+    shard.seq += 1;
+    shard.touched = true;
     rows.transactions.push([txId, opts.currency, a.fundingMinor.toString(), id, requestId, a.ownerId, nowMs, nowMs]);
     rows.entries.push([txId, id, 1, a.fundingMinor.toString(), a.fundingMinor.toString(), nowMs]);
-    rows.entries.push([txId, settlement.id, settlementSeq, (-a.fundingMinor).toString(), settlementBalance.toString(), nowMs]);
+    rows.entries.push([txId, shard.id, shard.seq, (-a.fundingMinor).toString(), shard.balance.toString(), nowMs]);
     rows.audit.push(auditRow(a.ownerId, "transaction.deposit", txId, { amount: a.fundingMinor.toString(), currency: opts.currency, account_id: id }, opts, nowMs));
     const transaction = { id: txId, type: "DEPOSIT", status: "POSTED", currency: opts.currency, amount: a.fundingMinor, fromAccountId: "", toAccountId: id, description: "bench funding", requestId, initiatedBy: a.ownerId, reversesId: "", holdId: "", createTimeMs: nowMs, expireTimeMs: null };
     rows.keys.push(keyRow(a.ownerId, "TransactionService/Deposit", { account_id: id, currency: opts.currency, minor_units: a.fundingMinor, description: "bench funding" }, transaction, nowMs, requestId));
+    // The bench's own accounts have explicit "no limit" in every direction, as an admin's
+    // SetAccountLimits writes it (the bench measures throughput, not daily limits).
+    rows.audit.push(auditRow("system", "account.set_limits", id, { reason: "bench accounts", deposit: "unlimited", withdrawal: "unlimited", transfer_out: "unlimited", previous_deposit: "default", previous_withdrawal: "default", previous_transfer_out: "default" }, opts, nowMs));
   }
 
   await sql.exec("BEGIN");
   try {
     // The accounts are inserted with their funded balance and entry_count 1: the same end state
     // as CreateAccount followed by one Deposit.
-    await insertChunks(sql, `INSERT INTO accounts (id, number, owner_id, kind, currency, account_type, status, display_name, balance, entry_count, create_time, update_time) VALUES`,
-      "(?, ?, ?, 'CUSTOMER', ?, 'CHECKING', 'ACTIVE', ?, CAST(? AS BIGINT), 1, ?, ?)", rows.accounts);
+    await insertChunks(sql, `INSERT INTO accounts (id, number, owner_id, kind, currency, account_type, status, display_name, balance, entry_count, create_time, update_time,
+      deposit_limit, withdrawal_limit, transfer_out_limit) VALUES`,
+      "(?, ?, ?, 'CUSTOMER', ?, 'CHECKING', 'ACTIVE', ?, CAST(? AS BIGINT), 1, ?, ?, -1, -1, -1)", rows.accounts);
     await insertChunks(sql, `INSERT INTO transactions (id, tx_type, status, currency, amount, from_account_id, to_account_id, description, request_id, initiated_by, reverses_id, hold_id, expire_time, create_time, update_time) VALUES`,
       "(?, 'DEPOSIT', 'POSTED', ?, CAST(? AS BIGINT), NULL, ?, 'bench funding', ?, ?, NULL, NULL, NULL, ?, ?)", rows.transactions);
     await insertChunks(sql, `INSERT INTO entries (transaction_id, account_id, seq, amount, balance_after, create_time) VALUES`,
       "(?, ?, ?, CAST(? AS BIGINT), CAST(? AS BIGINT), ?)", rows.entries);
-    await sql.all(`UPDATE accounts SET balance = CAST(? AS BIGINT), entry_count = ?, update_time = ? WHERE id = ?`,
-      [settlementBalance.toString(), settlementSeq, nowMs, settlement.id]);
+    for (const shard of settlement.filter((s) => s.touched)) {
+      await sql.all(`UPDATE accounts SET balance = CAST(? AS BIGINT), entry_count = ?, update_time = ? WHERE id = ?`, [shard.balance.toString(), shard.seq, nowMs, shard.id]);
+    }
     await insertChunks(sql, `INSERT INTO audit_events (id, event_time, actor_id, action, target_id, outcome, client_address, request_id, details) VALUES`,
       "(?, ?, ?, ?, ?, 'SUCCESS', ?, ?, ?)", rows.audit);
     await insertChunks(sql, `INSERT INTO idempotency_keys (caller_id, method, request_id, payload_hash, payload_fields, outcome, create_time) VALUES`,

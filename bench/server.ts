@@ -10,6 +10,9 @@ import { createClient } from "@connectrpc/connect";
 import { createGrpcTransport } from "@connectrpc/connect-node";
 import { Health, HealthCheckResponse_ServingStatus } from "../gen/grpc/health/v1/health_pb";
 
+/** The BANK_METRICS_TOKEN of the bench's servers. */
+export const BENCH_METRICS_TOKEN = "bench-metrics-token-0123456789";
+
 export const ROOT = path.resolve(__dirname, "..", "..");
 export const DIST = path.join(ROOT, "dist");
 
@@ -49,6 +52,13 @@ export function bankdEnv(opts: Pick<StartBankdOptions, "databaseUrl" | "dataDir"
     BANK_ARGON2_TIME_COST: "2",
     BANK_ARGON2_PARALLELISM: "1",
     BANK_ACCESS_TOKEN_TTL_SECONDS: "7200",
+    // /metrics is not public: the bench reads the posting engine's batch sizes with this token
+    // (an older build without the token check ignores it).
+    BANK_METRICS_TOKEN: BENCH_METRICS_TOKEN,
+    // Bench accounts move far more than a customer's default day allows: the SQL seed sets each
+    // account's limits to "no limit"; API seeding (--seed api) funds 1,000,000.00 per account,
+    // so the bench's server raises USD's defaults too.
+    BANK_DAILY_LIMITS: "USD:deposit=100000000000000,withdrawal=100000000000000,transfer_out=100000000000000",
     BANK_REGISTER_PER_ADDRESS_PER_HOUR: "1000000",
     BANK_REGISTER_PER_MINUTE: "1000000",
   };

@@ -68,7 +68,7 @@ export class Ledger {
    */
   settlementId(currency: string, accountId: string): string {
     const shards = this.settlementIdsOf(currency);
-    return shards[Number.parseInt(accountId.replace(/-/g, "").slice(-8), 16) % shards.length]!;
+    return shards[settlementShardOf(accountId, shards.length)]!;
   }
 
   /** Every settlement shard of a currency, by shard. */
@@ -77,6 +77,12 @@ export class Ledger {
     if (ids === undefined || ids.length !== limits.settlementShards) throw new Error(`the settlement shards of ${currency} are not all open`);
     return ids;
   }
+}
+
+/** The settlement shard an account's deposits and withdrawals post against: the random tail of
+ * its UUID, modulo the shard count. */
+export function settlementShardOf(accountId: string, shards: number): number {
+  return Number.parseInt(accountId.replace(/-/g, "").slice(-8), 16) % shards;
 }
 
 /**
