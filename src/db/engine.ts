@@ -39,6 +39,10 @@ export interface SqlEngine {
    * thing (SQLite: the change feed polls).
    */
   notifyEntriesSql: string | undefined;
+  /** The rows of a raw knex result of this engine's driver. */
+  rowsOf(result: unknown): Record<string, unknown>[];
+  /** The number of rows an INSERT, UPDATE or DELETE changed, from a raw knex result. */
+  affectedRowsOf(result: unknown): number;
   /** A value as the driver must receive it (SQLite's driver binds a BigInt as NULL, silently). */
   bindable(value: unknown): unknown;
   /** MikroORM options of this engine (driver, connection, pool). */

@@ -15,6 +15,9 @@ export const postgresEngine: SqlEngine = {
   },
   tryTransactionLockSql: (key: string) => `SELECT pg_try_advisory_xact_lock(${BigInt.asIntN(64, BigInt(key)).toString()}) AS locked`,
   notifyEntriesSql: `SELECT pg_notify('bankd_entries', '')`,
+  // pg answers { rows, rowCount } for every statement.
+  rowsOf: (result) => (result as { rows: Record<string, unknown>[] }).rows,
+  affectedRowsOf: (result) => (result as { rowCount: number | null }).rowCount ?? 0,
   bindable: (value: unknown) => (typeof value === "bigint" ? value.toString() : value === undefined ? null : value),
   ormOptions(config: DatabaseConfig): Partial<Options> {
     if (config.kind !== "postgres") throw new Error("postgres engine given a non-PostgreSQL configuration");

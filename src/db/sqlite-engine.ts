@@ -27,6 +27,10 @@ export const sqliteEngine: SqlEngine = {
   },
   tryTransactionLockSql: () => undefined,
   notifyEntriesSql: undefined,
+  // sqlite3 through MikroORM's knex dialect answers rows for a query (and for a write with
+  // RETURNING), and the statement's { changes } for a write without.
+  rowsOf: (result) => (Array.isArray(result) ? (result as Record<string, unknown>[]) : []),
+  affectedRowsOf: (result) => (Array.isArray(result) ? result.length : Number((result as { changes?: number } | undefined)?.changes ?? 0)),
   bindable: (value: unknown) => (typeof value === "bigint" ? value.toString() : value === undefined ? null : value),
   ormOptions(config: DatabaseConfig): Partial<Options> {
     if (config.kind !== "sqlite") throw new Error("sqlite engine given a non-SQLite configuration");

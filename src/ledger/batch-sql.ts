@@ -99,13 +99,16 @@ export async function readEntries(tx: Tx, transactionIds: readonly string[]): Pr
  */
 export async function lockAccounts(tx: Tx, ids: readonly string[], numbers: readonly string[]): Promise<Map<string, LockedAccount>> {
   if (ids.length === 0 && numbers.length === 0) return new Map();
-  const idRows = tx.engine.jsonRows("i", [text("v")]);
-  const numberRows = tx.engine.jsonRows("n", [text("v")]);
+  // One set of ids, numbers resolved to ids inside it, so that each side is an index lookup (an
+  // OR of the two made PostgreSQL scan every account).
+  const wanted = numbers.length === 0
+    ? `SELECT v FROM ${tx.engine.jsonRows("i", [text("v")])}`
+    : `SELECT v FROM ${tx.engine.jsonRows("i", [text("v")])} UNION SELECT a2.id FROM accounts a2 JOIN ${tx.engine.jsonRows("n", [text("v")])} ON a2.number = n.v`;
   const rows = await tx.all(
-    `SELECT ${accountColumns()} FROM accounts
-      WHERE id IN (SELECT v FROM ${idRows}) OR number IN (SELECT v FROM ${numberRows})
-      ORDER BY id${tx.engine.lockRows}`,
-    [JSON.stringify([...new Set(ids)].map((v) => ({ v }))), JSON.stringify([...new Set(numbers)].map((v) => ({ v })))],
+    `SELECT ${accountColumns()} FROM accounts WHERE id IN (${wanted}) ORDER BY id${tx.engine.lockRows}`,
+    numbers.length === 0
+      ? [JSON.stringify([...new Set(ids)].map((v) => ({ v })))]
+      : [JSON.stringify([...new Set(ids)].map((v) => ({ v }))), JSON.stringify([...new Set(numbers)].map((v) => ({ v })))],
   );
   return new Map(rows.map((row) => {
     const account = toAccount(row);
