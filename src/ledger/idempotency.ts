@@ -12,7 +12,7 @@
 //   - the same key with a different payload is FAILED_PRECONDITION REQUEST_ID_REUSED, naming
 //     the differing fields. Per-field digests are stored (not the values) to name them.
 // Shape errors are thrown before any of this and record nothing.
-import { createHash } from "node:crypto";
+import { hash } from "node:crypto";
 import { classifyDbError, type Database, type Tx } from "../db/database";
 import { IdempotencyKey as IdempotencyKeyEntity } from "../db/entities";
 import { DomainError, failedPrecondition } from "../errors";
@@ -136,13 +136,14 @@ function fieldDigests(payload: Payload): Record<string, string> {
   for (const name of Object.keys(payload).sort()) {
     const value = payload[name];
     const text = JSON.stringify(typeof value === "bigint" ? `${value}n` : value ?? null);
-    digests[name] = createHash("sha256").update(text).digest("hex").slice(0, 32);
+    // One-shot hashing: a money command hashes every field on its hot path.
+    digests[name] = hash("sha256", text, "hex").slice(0, 32);
   }
   return digests;
 }
 
 function payloadHash(fields: Record<string, string>): string {
-  return createHash("sha256").update(JSON.stringify(Object.entries(fields))).digest("hex");
+  return hash("sha256", JSON.stringify(Object.entries(fields)), "hex");
 }
 
 /** JSON with bigints kept exact: {"$bigint": "123"}. */
