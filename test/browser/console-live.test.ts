@@ -17,6 +17,7 @@ import { loadConfig } from "../../src/config";
 import { startApp, type App } from "../../src/app";
 import { createLogger } from "../../src/logger";
 import { engines } from "../support/db";
+import { metricsText } from "../support/metrics";
 import { client, FAST_ARGON2, startTestApp, type Protocol, type TestApp } from "../support/app";
 import { createTestUser, type TestUser } from "../support/users";
 import { artifact, describeWithBrowser, expectBalance, launch, nav, openPerson, openUsdAccount, signIn, statement, unexpectedErrors, type Person } from "./helpers";
@@ -107,7 +108,7 @@ describeBrowser.each(engines())("the console's live statement in chromium on %s"
   }
 
   async function watchesInFlight(): Promise<number> {
-    const text = await (await fetch(`${t.baseUrl}/metrics`)).text();
+    const text = await metricsText(t.baseUrl);
     const line = text.split("\n").find((l) => l.startsWith("bankd_rpc_in_flight{") && l.includes(`method="bank.v1.AccountService/WatchAccount"`));
     return line ? Number(line.split(" ").pop()) : 0;
   }
