@@ -11,6 +11,7 @@ import { isUuid } from "../ids";
 import { limits } from "../limits";
 import { auditBase, recordAudit } from "../audit/recorder";
 import { decodePageToken, encodePageToken, pageSizeOf } from "../pagination";
+import { tokenSealer } from "../sealed-tokens";
 import type { AuthSessions } from "../auth";
 import { rolesFromColumn, rolesToColumn } from "../auth/roles";
 import { isDisabled } from "../auth/users";
@@ -34,7 +35,8 @@ export async function listUsers(db: Database, req: { emailPrefix: string; pageSi
   }
   const size = pageSizeOf(req.pageSize);
   const filters = { emailPrefix: prefix };
-  const cursor = decodePageToken(req.pageToken, filters, { t: "number", i: "string" });
+  const tokens = await tokenSealer(db);
+  const cursor = decodePageToken(tokens, req.pageToken, filters, { t: "number", i: "string" });
   const rows = await db.read((tx) => {
     const qb = tx.em.createQueryBuilder(User, "u").select([...ADMIN_FIELDS]);
     if (prefix !== "") {
@@ -50,7 +52,7 @@ export async function listUsers(db: Database, req: { emailPrefix: string; pageSi
   });
   const shown = rows.slice(0, size);
   const last = shown[shown.length - 1];
-  return { rows: shown, nextPageToken: rows.length > size && last ? encodePageToken(filters, { t: last.createTime, i: last.id }) : "" };
+  return { rows: shown, nextPageToken: rows.length > size && last ? encodePageToken(tokens, filters, { t: last.createTime, i: last.id }) : "" };
 }
 
 export async function setUserRoles(deps: AdminDeps, info: CallInfo, userId: string, requested: readonly Role[]): Promise<AdminUserRow> {

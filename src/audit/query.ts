@@ -7,6 +7,7 @@ import { invalidArgument } from "../errors";
 import { limits } from "../limits";
 import { auditRowOf, type AuditEventRow } from "./chain";
 import { decodePageToken, encodePageToken, pageSizeOf } from "../pagination";
+import { tokenSealer } from "../sealed-tokens";
 
 export interface AuditFilter {
   /** Exact matches; empty = any. */
@@ -29,7 +30,8 @@ const CURSOR = { t: "number", i: "string" } as const;
 export async function listAuditEvents(db: Database, filter: AuditFilter, page: { pageSize: number; pageToken: string }): Promise<AuditPage> {
   checkFilter(filter);
   const size = pageSizeOf(page.pageSize);
-  const cursor = decodePageToken(page.pageToken, filter, CURSOR);
+  const tokens = await tokenSealer(db);
+  const cursor = decodePageToken(tokens, page.pageToken, filter, CURSOR);
   const where: FilterQuery<AuditEventEntity>[] = [];
   if (filter.actorId !== "") where.push({ actorId: filter.actorId });
   if (filter.action !== "") where.push({ action: filter.action });
@@ -47,7 +49,7 @@ export async function listAuditEvents(db: Database, filter: AuditFilter, page: {
   const more = rows.length > size;
   const shown = more ? rows.slice(0, size) : rows;
   const last = shown[shown.length - 1];
-  return { rows: shown, nextPageToken: more && last ? encodePageToken(filter, { t: Number(last.event_time), i: last.id }) : "" };
+  return { rows: shown, nextPageToken: more && last ? encodePageToken(tokens, filter, { t: Number(last.event_time), i: last.id }) : "" };
 }
 
 function checkFilter(filter: AuditFilter): void {

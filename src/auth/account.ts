@@ -9,6 +9,7 @@ import { Role } from "../../gen/bank/v1/access_pb";
 import type { AuthDeps } from "./deps";
 import { endSessions } from "./deps";
 import { decodePageToken, encodePageToken, pageSizeOf } from "../pagination";
+import { tokenSealer } from "../sealed-tokens";
 import { checkAttempt, inTurn } from "./attempts";
 import { normalizePassword, validEmail, validFullName, validNewPassword } from "./policy";
 import { findRefreshToken, findSession, listLiveSessions, type SessionRow } from "./sessions";
@@ -108,10 +109,11 @@ export async function revokeSession(deps: AuthDeps, info: CallInfo, principal: P
 export async function listSessions(deps: AuthDeps, principal: Principal, page: { pageSize: number; pageToken: string }): Promise<{ sessions: SessionRow[]; nextPageToken: string }> {
   const limit = pageSizeOf(page.pageSize);
   const filters = `sessions:${principal.userId}`;
-  const beforeId = decodePageToken(page.pageToken, filters, { i: "string" })?.i as string | undefined;
+  const tokens = await tokenSealer(deps.db);
+  const beforeId = decodePageToken(tokens, page.pageToken, filters, { i: "string" })?.i as string | undefined;
   // One row more than the page tells whether another page follows.
   const rows = await deps.db.read((tx) => listLiveSessions(tx, principal.userId, { beforeId, limit: limit + 1 }, Date.now()));
   const sessions = rows.slice(0, limit);
   const last = sessions[sessions.length - 1];
-  return { sessions, nextPageToken: rows.length > limit && last ? encodePageToken(filters, { i: last.id }) : "" };
+  return { sessions, nextPageToken: rows.length > limit && last ? encodePageToken(tokens, filters, { i: last.id }) : "" };
 }

@@ -136,14 +136,14 @@ export async function listAccounts(ledger: Ledger, actor: Actor, input: ListAcco
   const requested = input.ownerId === "" ? "" : parseId(input.ownerId, "owner_id");
   const owner = isStaff(actor) ? requested : actor.userId;
   const filters = { owner: owner === "" ? null : owner };
-  const cursor = decodePageToken(input.pageToken, filters, { id: "string" })?.id;
+  const cursor = decodePageToken(ledger.tokens, input.pageToken, filters, { id: "string" })?.id;
   const where: FilterQuery<AccountEntity> = { kind: "CUSTOMER" };
   if (owner !== "") where.ownerId = owner;
   if (cursor !== undefined) where.id = { $lt: String(cursor) };
   const rows = await ledger.db.read((tx) => tx.em.find(Account, where, { orderBy: { id: "desc" }, limit: pageSize + 1, disableIdentityMap: true }));
   const items = rows.slice(0, pageSize).map(viewOf);
   const more = rows.length > pageSize;
-  return { items, nextPageToken: more ? encodePageToken(filters, { id: items[items.length - 1]!.id }) : "" };
+  return { items, nextPageToken: more ? encodePageToken(ledger.tokens, filters, { id: items[items.length - 1]!.id }) : "" };
 }
 
 export interface UpdateAccountInput {

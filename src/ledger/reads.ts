@@ -47,7 +47,7 @@ export async function listTransactions(ledger: Ledger, actor: Actor, input: List
     throw invalidArgument("TIME_RANGE_INVALID", "start_time must not be after end_time.", { field: "start_time" });
   }
   const filters = { account: accountId, start: start ?? null, end: end ?? null };
-  const cursor = decodePageToken(input.pageToken, filters, { seq: "number" })?.seq;
+  const cursor = decodePageToken(ledger.tokens, input.pageToken, filters, { seq: "number" })?.seq;
   return ledger.db.read(async (tx) => {
     const accountRow = await tx.one(`SELECT ${accountColumns()} FROM accounts WHERE id = ?`, [accountId]);
     const account = accessAccount(actor, accountRow ? toAccount(accountRow) : undefined, "read");
@@ -62,7 +62,7 @@ export async function listTransactions(ledger: Ledger, actor: Actor, input: List
     );
     const items = rows.slice(0, pageSize).map((r) => statementLine(ledger, actor, r));
     const more = rows.length > pageSize;
-    return { items, nextPageToken: more ? encodePageToken(filters, { seq: items[items.length - 1]!.seq }) : "" };
+    return { items, nextPageToken: more ? encodePageToken(ledger.tokens, filters, { seq: items[items.length - 1]!.seq }) : "" };
   });
 }
 

@@ -118,6 +118,24 @@ describe.each(engines())("ledger money movement on %s", (engine) => {
     expect(big.reason).toBe("INVALID_PAGE_SIZE");
   });
 
+  test("page tokens are sealed: an edited cursor or a statement cursor is refused (security W9)", async () => {
+    const a = await open(alice);
+    for (let i = 0; i < 3; i++) await fund(alice, a, i + 1);
+    const first = await listTransactions(f.ledger, alice, { accountId: a.id, pageSize: 1, pageToken: "" });
+    const [body, mac] = first.nextPageToken.split(".") as [string, string];
+    const payload = JSON.parse(Buffer.from(body, "base64url").toString("utf8")) as { f: string; c: { seq: number } };
+    // Moving the cursor (to skip rows, or past another filter's bound) with the same MAC.
+    const moved = Buffer.from(JSON.stringify({ ...payload, c: { seq: payload.c.seq + 1 } })).toString("base64url") + "." + mac;
+    const edited = await domainError(listTransactions(f.ledger, alice, { accountId: a.id, pageSize: 1, pageToken: moved }));
+    expect([edited.code, edited.reason]).toEqual([Code.InvalidArgument, "INVALID_PAGE_TOKEN"]);
+    // A token of another kind, sealed by the same key: a statement entry's cursor.
+    const entryCursor = first.items[0]!.cursor;
+    const wrongKind = await domainError(listTransactions(f.ledger, alice, { accountId: a.id, pageSize: 1, pageToken: entryCursor }));
+    expect(wrongKind.reason).toBe("INVALID_PAGE_TOKEN");
+    // The genuine token still works.
+    expect((await listTransactions(f.ledger, alice, { accountId: a.id, pageSize: 1, pageToken: first.nextPageToken })).items).toHaveLength(1);
+  });
+
   test("GetBalance as_of reads the past from the entries, holds included", async () => {
     const a = await open(alice);
     f.clock.frozen = true;
