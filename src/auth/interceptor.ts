@@ -74,8 +74,35 @@ export function authInterceptor(deps: AuthInterceptorDeps): Interceptor {
         ? permissionDenied("METHOD_NOT_DECLARED", "This method declares no access rule, so nobody may call it.")
         : permissionDenied("ROLE_NOT_ALLOWED", "Your roles do not allow this method.");
     }
-    return next(req);
+    if (req.stream) return next(req);
+    try {
+      return await next(req);
+    } catch (err) {
+      if (info.principal && err instanceof DomainError && PROBE_REASONS.has(err.reason)) auditProbe(deps, info, err.reason, req.message);
+      throw err;
+    }
   };
+}
+
+/** Refusals that answer "no such thing (for you)": what a caller probing for other users'
+ * accounts, transactions and holds, or for account numbers, gets (W8). Sessions are audited
+ * where they are refused (auth/account.ts). */
+const PROBE_REASONS = new Set(["ACCOUNT_NOT_FOUND", "TRANSACTION_NOT_FOUND", "HOLD_NOT_FOUND", "PAYEE_UNAVAILABLE"]);
+/** The request fields that name the object asked for, in the order they are looked at. */
+const TARGET_FIELDS = ["accountId", "transactionId", "holdId", "fromAccountId", "number"] as const;
+
+/** Aggregated per caller and reason: a customer walking ids costs one event per window, with
+ * the count and (up to a bound) the distinct ids asked for. */
+function auditProbe(deps: AuthInterceptorDeps, info: CallInfo, reason: string, message: unknown): void {
+  const fields = message as Partial<Record<(typeof TARGET_FIELDS)[number], unknown>>;
+  const target = TARGET_FIELDS.map((f) => fields[f]).find((v): v is string => typeof v === "string" && v !== "") ?? info.procedure;
+  deps.refusals.note(`access.not_found:${reason}:${info.principal!.userId}`, {
+    ...auditBase(info),
+    action: "access.not_found",
+    targetId: target.slice(0, 64),
+    outcome: "DENIED",
+    details: { reason, method: info.procedure },
+  });
 }
 
 /** On a public method a bad token is ignored (the call needs none); elsewhere it is refused,

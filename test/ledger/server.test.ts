@@ -12,12 +12,15 @@ import { AccountStatus, AccountType } from "../../gen/bank/v1/account_pb";
 import { TransactionService } from "../../gen/bank/v1/transaction_service_pb";
 import { TransactionStatus, TransactionType } from "../../gen/bank/v1/transaction_pb";
 import { ErrorInfoSchema } from "../../gen/bank/v1/error_info_pb";
-import { createAuthModule } from "../../src/auth";
+import { createAuthModule, type AuthModule } from "../../src/auth";
+import type { AuditAggregator } from "../../src/audit/aggregate";
+import { productModules } from "../../src/modules";
 import { createLedgerModule } from "../../src/ledger";
 import { engines } from "../support/db";
 import { client, startTestApp, type Protocol, type TestApp } from "../support/app";
 import { createTestUser, type TestUser } from "../support/users";
 import { balanceSums, rid, writeCounts } from "./support";
+import { auditRows } from "../auth/support";
 
 const usd = (n: number | bigint) => ({ currency: "USD", minorUnits: BigInt(n) });
 
@@ -48,8 +51,17 @@ describe.each(engines())("ledger over a real server on %s", (engine) => {
   const openAccount = async (u: TestUser, currency = "USD") =>
     (await accounts(u).createAccount({ requestId: rid(), currency, type: AccountType.CHECKING, displayName: "Main" })).account!;
 
+  let refusals: AuditAggregator;
+
   beforeAll(async () => {
-    t = await startTestApp(engine);
+    // The product's modules, keeping the auth module's refusal aggregator to flush it.
+    t = await startTestApp(engine, {}, {
+      modules: async (ctx) => {
+        const modules = await productModules(ctx);
+        refusals = (modules[0] as AuthModule).refusals;
+        return modules;
+      },
+    });
     // One at a time: sign-ins share a small argon2 queue with everything else on the machine.
     alice = await createTestUser(t);
     bob = await createTestUser(t);
@@ -139,7 +151,9 @@ describe.each(engines())("ledger over a real server on %s", (engine) => {
     expect(ok.body.transaction.amount).toEqual({ currency: "USD", minorUnits: "250" });
   });
 
-  test("ownership: other customers' accounts and transactions are NOT_FOUND; any account can be paid", async () => {
+  test("ownership: other customers' accounts and transactions are NOT_FOUND (audited, aggregated: W8); any account can be paid", async () => {
+    await refusals.flush();
+    const probesBefore = (await auditRows(t, "access.not_found")).length;
     const a = await openAccount(alice);
     const b = await openAccount(bob);
     const dep = (await money(alice).deposit({ requestId: rid(), accountId: a.id, amount: usd(500) })).transaction!;
@@ -155,6 +169,13 @@ describe.each(engines())("ledger over a real server on %s", (engine) => {
       const f = await failure(call());
       expect(f.code).toBe("NotFound");
     }
+    // The probes are audited: one event per caller, reason and window, with the count.
+    await refusals.flush();
+    const probes = (await auditRows(t, "access.not_found")).slice(probesBefore).map((r) => ({ actor: r.actor_id, outcome: r.outcome, ...(JSON.parse(r.details) as { reason: string; count: number }) }));
+    expect(probes.map((p) => [p.actor, p.outcome, p.reason, p.count]).sort()).toEqual([
+      [bob.id, "DENIED", "ACCOUNT_NOT_FOUND", 6],
+      [bob.id, "DENIED", "TRANSACTION_NOT_FOUND", 1],
+    ]);
     const listed = await accounts(bob).listAccounts({});
     expect(listed.accounts.every((acc) => acc.ownerId === bob.id)).toBe(true);
     await money(alice).transfer({ requestId: rid(), fromAccountId: a.id, target: { case: "toAccountId", value: b.id }, amount: usd(5) });
