@@ -141,6 +141,7 @@ describe("errors as sentences", () => {
     expect(describeError(throttled("LOGIN_THROTTLED", "29001"), "sign-in")).toBe("Too many failed sign-ins. Wait 30 seconds, then try again.");
     expect(describeError(throttled("LOGIN_THROTTLED", "400"), "sign-in")).toBe("Too many failed sign-ins. Wait 1 second, then try again.");
     expect(describeError(throttled("LOGIN_THROTTLED", "900000"), "sign-in")).toBe("Too many failed sign-ins. Wait 15 minutes, then try again.");
+    expect(describeError(throttled("REGISTER_THROTTLED", "60000"), "sign-up")).toBe("Too many new sign-ups from here. Wait 60 seconds, then try again.");
     expect(describeError(throttled("AUTH_BUSY", "2000"), "sign-in")).toBe("The bank is busy signing people in. Wait 2 seconds, then try again.");
     expect(describeError(throttled("SOMETHING_ELSE"), "deposit")).toBe("Too many requests. Wait a moment, then try again.");
     expect(describeError(throttled("LOGIN_THROTTLED", "soon"), "sign-in")).toBe("Too many failed sign-ins. Wait a moment, then try again.");

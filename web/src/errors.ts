@@ -60,6 +60,7 @@ const REASONS: Readonly<Record<string, string>> = {
 /** RESOURCE_EXHAUSTED reasons: what happened; how long to wait is added from the metadata. */
 const THROTTLE_REASONS: Readonly<Record<string, string>> = {
   LOGIN_THROTTLED: "Too many failed sign-ins.",
+  REGISTER_THROTTLED: "Too many new sign-ups from here.",
   AUTH_BUSY: "The bank is busy signing people in.",
   PASSWORD_CHECK_BUSY: "The bank is busy checking passwords.",
 };
