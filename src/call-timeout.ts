@@ -38,6 +38,13 @@ export function applyDeadlinePolicy(header: Headers, protocol: Protocol, policy:
     header.set(name, format(protocol, policy.maxMs));
     return { ok: true, timeoutMs: policy.maxMs };
   }
+  if (requestedMs < 1) {
+    // Under a millisecond (gRPC's "u" and "n" units) the deadline has passed by the time the
+    // header is read. connect-es would arm a timer that fires only after the work has started
+    // (a posting could commit and answer OK); 0 aborts the call's signal at once instead.
+    header.set(name, format(protocol, 0));
+    return { ok: true, timeoutMs: 0 };
+  }
   return { ok: true, timeoutMs: requestedMs };
 }
 

@@ -2,6 +2,7 @@
 // auth interceptor, read through Connect's context values.
 import { createContextKey, type HandlerContext } from "@connectrpc/connect";
 import { Role } from "../gen/bank/v1/access_pb";
+import { CallAbortedError } from "./db/database";
 
 export interface Principal {
   userId: string;
@@ -18,6 +19,16 @@ export interface CallInfo {
   /** "bank.v1.AccountService/GetAccount" */
   procedure: string;
   principal?: Principal;
+  /** The call's abort signal (its deadline, the client going away, the drain). Work that
+   * commits for the caller passes it to the unit of work: not started once it has fired, rolled
+   * back if it fires before COMMIT (issue 13). */
+  signal?: AbortSignal;
+}
+
+/** Throws the call's end (DEADLINE_EXCEEDED or CANCELED) once its signal has fired: for work
+ * that is expensive before any unit of work starts (argon2). */
+export function stopIfEnded(info: CallInfo): void {
+  if (info.signal?.aborted) throw new CallAbortedError(info.signal.reason);
 }
 
 export const callInfoKey = createContextKey<CallInfo | undefined>(undefined, { description: "bankd call info" });

@@ -41,6 +41,7 @@ export function observeInterceptor(deps: ObserveDeps): Interceptor {
       clientAddress: clientAddress(req.header, transport?.remoteAddress ?? req.contextValues.get(remoteAddressKey), deps.trustProxy),
       userAgent: (req.header.get("user-agent") ?? "").slice(0, 256),
       procedure: method,
+      signal: req.signal,
     };
     req.contextValues.set(callInfoKey, info);
     const started = process.hrtime.bigint();

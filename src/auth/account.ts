@@ -2,7 +2,7 @@
 // list and end sessions.
 import { auditBase, recordAudit } from "../audit/recorder";
 import { User } from "../db/entities";
-import type { CallInfo, Principal } from "../context";
+import { stopIfEnded, type CallInfo, type Principal } from "../context";
 import { invalidArgument, notFound, unauthenticated } from "../errors";
 import { isUuid } from "../ids";
 import { Role } from "../../gen/bank/v1/access_pb";
@@ -27,13 +27,14 @@ export async function register(deps: AuthDeps, info: CallInfo, input: { email: s
   // inside the transaction (and the unique index settles a race).
   if (await deps.db.read((tx) => findUserByEmail(tx, user.email))) throw emailTaken();
   // Hashed outside the transaction, so that no database connection is held during argon2.
+  stopIfEnded(info);
   const hash = await deps.hasher.hash(user.password);
   const prehashed = { hash: async (password: string) => (password === user.password ? hash : deps.hasher.hash(password)) };
   return deps.db.transaction(async (tx) => {
     const row = await createUser(tx, user, prehashed);
     await recordAudit(tx, { ...auditBase(info), actorId: row.id, action: "auth.register", targetId: row.id, outcome: "SUCCESS", details: { roles: row.roles } });
     return row;
-  });
+  }, { signal: info.signal });
 }
 
 export async function currentUser(deps: AuthDeps, principal: Principal): Promise<UserEntity> {
@@ -69,7 +70,7 @@ export async function changePassword(deps: AuthDeps, info: CallInfo, principal: 
       await releaseAttempt(tx, keys);
       const ended = await endSessions(deps, tx, { userId: user.id, exceptSessionId: principal.sessionId }, "password changed");
       await recordAudit(tx, { ...auditBase(info), action: "auth.password_change", targetId: user.id, outcome: "SUCCESS", details: { sessions_ended: ended.length } });
-    });
+    }, { signal: info.signal });
   });
 }
 

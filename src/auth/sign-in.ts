@@ -1,6 +1,6 @@
 // Signing in with a password, and refreshing tokens. Both end in the same SignedIn result:
 // a fresh access token, the session's new refresh token and the user.
-import type { CallInfo } from "../context";
+import { stopIfEnded, type CallInfo } from "../context";
 import type { Tx } from "../db/database";
 import { User } from "../db/entities";
 import { auditBase, recordAudit } from "../audit/recorder";
@@ -35,6 +35,8 @@ export async function login(deps: AuthDeps, info: CallInfo, input: { email: stri
   const user = isValidEmail(email) ? await deps.db.read((tx) => findUserByEmail(tx, email)) : undefined;
   const attempt = { keys, action: "auth.login", userId: user?.id };
   return inTurn(deps, attempt, async () => {
+    // No argon2 work (and no throttle reservation) for a caller whose deadline has passed.
+    stopIfEnded(info);
     // An unknown email costs one verification too, so that timing does not reveal which exist.
     const check = await checkAttempt(deps, info, attempt, () =>
       user ? deps.hasher.verify(user.passwordHash, password) : deps.hasher.verifyDummy(password).then((ok) => ({ ok, rehashed: undefined })),
@@ -68,7 +70,9 @@ async function startSession(deps: AuthDeps, info: CallInfo, user: UserEntity, ke
     const session = createSession(tx, { userId: user.id, userAgent: info.userAgent, clientAddress: info.clientAddress }, nowMs);
     await recordAudit(tx, { ...auditBase(info), actorId: user.id, action: "auth.login", targetId: user.id, outcome: "SUCCESS", details: { session_id: session.sessionId, argon2_costs_upgraded: rehashed !== undefined } }, nowMs);
     return session;
-  });
+    // A caller whose deadline passed, or who went away, gets no session: it could never learn
+    // its tokens (rolled back unless COMMIT was already sent).
+  }, { signal: info.signal });
   const access = await deps.tokens.issue({ userId: user.id, sessionId, roles: rolesFromColumn(user.roles) }, nowMs);
   return { accessToken: access.token, accessExpireMs: access.claims.expireMs, refresh, user };
 }
@@ -80,7 +84,9 @@ type RefreshOutcome = { kind: "ok"; user: UserEntity; sessionId: string; refresh
 export async function refreshTokens(deps: AuthDeps, info: CallInfo, token: string): Promise<SignedIn> {
   if (token.length === 0 || token.length > limits.tokenCharsMax) throw invalidRefreshToken();
   const nowMs = Date.now();
-  const outcome = await deps.db.transaction((tx) => rotate(deps, info, tx, token, nowMs));
+  // With the call's signal: a refresh whose caller is gone is rolled back whole, so its refresh
+  // token stays usable (rotating it for nobody would end the session at the next refresh).
+  const outcome = await deps.db.transaction((tx) => rotate(deps, info, tx, token, nowMs), { signal: info.signal });
   if (outcome.kind !== "ok") throw invalidRefreshToken();
   const access = await deps.tokens.issue({ userId: outcome.user.id, sessionId: outcome.sessionId, roles: rolesFromColumn(outcome.user.roles) }, nowMs);
   return { accessToken: access.token, accessExpireMs: access.claims.expireMs, refresh: outcome.refresh, user: outcome.user };
