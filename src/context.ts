@@ -23,6 +23,9 @@ export interface CallInfo {
    * commits for the caller passes it to the unit of work: not started once it has fired, rolled
    * back if it fires before COMMIT (issue 13). */
   signal?: AbortSignal;
+  /** Set with the principal: throws UNAUTHENTICATED once the caller's session has ended (signed
+   * out, revoked, password changed, user disabled). Long streams call it from time to time. */
+  checkSession?: () => Promise<void>;
 }
 
 /** Throws the call's end (DEADLINE_EXCEEDED or CANCELED) once its signal has fired: for work

@@ -54,6 +54,16 @@ export class Authenticator {
     return { userId: claims.userId, sessionId: claims.sessionId, roles: claims.roles, tokenId: claims.tokenId };
   }
 
+  /** Throws UNAUTHENTICATED SESSION_ENDED once `principal`'s session has ended (for streams,
+   * which outlive a token check at their start; the token's own expiry does not end them). */
+  async checkSession(principal: Principal, nowMs: number = Date.now()): Promise<void> {
+    if (this.revoked.get(principal.sessionId, nowMs)) throw sessionEnded();
+    if (!(await this.sessionLive(principal.sessionId, principal.userId, nowMs))) {
+      this.markRevoked([principal.sessionId], nowMs);
+      throw sessionEnded();
+    }
+  }
+
   /** Like authenticate, with the token's expiry, or undefined for anything invalid. */
   async introspect(token: string): Promise<{ principal: Principal; expireMs: number } | undefined> {
     try {

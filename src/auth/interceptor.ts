@@ -66,6 +66,8 @@ export function authInterceptor(deps: AuthInterceptorDeps): Interceptor {
     if (!info) throw new Error("call info missing: the observe interceptor must run first");
     const rule = accessRule(req.method);
     info.principal = await principalOf(deps, info, bearerToken(req.header), rule?.public === true);
+    const principal = info.principal;
+    if (principal) info.checkSession = () => deps.authenticator.checkSession(principal);
     const decision = decideAccess(rule, info.principal);
     if (decision === "unauthenticated") throw unauthenticated("TOKEN_MISSING", "This method needs an access token (authorization: Bearer ...).");
     if (decision === "undeclared" || decision === "role_not_allowed") {

@@ -12,6 +12,9 @@ export interface Actor {
   /** The call's abort signal (its deadline, or the client going away): work that has not
    * started when it fires is dropped, and nothing is committed after it. */
   signal?: AbortSignal;
+  /** Throws (UNAUTHENTICATED) once the caller's session has ended: a watch stream calls it at
+   * every heartbeat, so that it does not outlive a sign-out or a revocation. */
+  checkSession?: () => Promise<void>;
 }
 
 export type AccountKind = "CUSTOMER" | "SETTLEMENT";

@@ -84,8 +84,12 @@ export class AccountWatchers {
     // A sealed cursor always names an entry that exists; anything else is a bug.
     assert(afterSeq <= Number(row!.entry_count), "a cursor names an entry of the account");
     const watcher = this.add(actor, account.id, afterSeq);
-    let cursor = afterSeq > 0 ? entryCursor(this.ledger, account.id, afterSeq) : "";
+    // Every heartbeat carries a cursor, the start position included (an empty account's too), so
+    // a client can always resume from the last message it got.
+    let cursor = entryCursor(this.ledger, account.id, afterSeq);
     try {
+      // At once: the client knows the stream is open (and where it starts) before any entry.
+      yield { heartbeat: true, cursor };
       for (;;) {
         const line = watcher.buffer.shift();
         if (line) {
@@ -98,7 +102,11 @@ export class AccountWatchers {
         }
         if (watcher.ended !== undefined) throw watcher.ended;
         if (signal.aborted) throw signal.reason;
-        if (!(await this.next(watcher, signal))) yield { heartbeat: true, cursor };
+        if (!(await this.next(watcher, signal))) {
+          // A stream must not outlive its session (a sign-out, a revocation, a disabled user).
+          await actor.checkSession?.();
+          yield { heartbeat: true, cursor };
+        }
       }
     } finally {
       this.remove(watcher);

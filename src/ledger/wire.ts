@@ -21,7 +21,7 @@ import { availableOf } from "./types";
 export function actorOf(ctx: HandlerContext): Actor {
   const info = callInfo(ctx);
   if (!info.principal) throw unauthenticated("UNAUTHENTICATED", "Sign in first: send an access token as a bearer token.");
-  return { userId: info.principal.userId, roles: info.principal.roles, clientAddress: info.clientAddress, callId: info.requestId, signal: ctx.signal };
+  return { userId: info.principal.userId, roles: info.principal.roles, clientAddress: info.clientAddress, callId: info.requestId, signal: ctx.signal, checkSession: info.checkSession };
 }
 
 export function money(currency: string, minor: bigint): MessageInitShape<typeof MoneySchema> {

@@ -11,6 +11,7 @@ import { Code, ConnectError } from "@connectrpc/connect";
 import { Role } from "../../gen/bank/v1/access_pb";
 import { AccountService, type WatchAccountResponse } from "../../gen/bank/v1/account_service_pb";
 import { AccountType } from "../../gen/bank/v1/account_pb";
+import { AuthService } from "../../gen/bank/v1/auth_service_pb";
 import { TransactionService } from "../../gen/bank/v1/transaction_service_pb";
 import { ErrorInfoSchema } from "../../gen/bank/v1/error_info_pb";
 import { loadConfig } from "../../src/config";
@@ -123,10 +124,36 @@ describe.each(engines())("WatchAccount over a real server on %s", (engine) => {
       const { got, error } = await collect(accounts(alice).watchAccount(request, { timeoutMs: 10_000 }), () => true);
       expect([got.length, reasonOf(error)]).toEqual([0, { code, reason }]);
     }
-    // Staff may watch anyone's account.
-    const staff = await collect(accounts(teller).watchAccount({ accountId: theirs.id, startAfter: "" }, { timeoutMs: 2_000 }), () => true);
-    expect(reasonOf(staff.error).code).toBe("DeadlineExceeded");
+    // Staff may watch anyone's account: the stream opens with a heartbeat carrying its start.
+    const staff = await collect(accounts(teller).watchAccount({ accountId: theirs.id, startAfter: "" }, { timeoutMs: 10_000 }), () => true);
+    expect(staff.error).toBeUndefined();
+    expect(staff.got[0]!.entry).toBeUndefined();
+    expect(staff.got[0]!.cursor).toBe(theirCursor);
   });
+
+  test("the first message is a heartbeat with a cursor, even on an empty account; resuming from it misses nothing", async () => {
+    const empty = await open(alice);
+    const opened = await collect(accounts(alice).watchAccount({ accountId: empty.id }, { timeoutMs: 10_000 }), () => true);
+    expect(opened.got[0]!.entry).toBeUndefined();
+    expect(opened.got[0]!.cursor).not.toBe("");
+    await pay(empty.id, 7);
+    const resumed = await collect(accounts(alice).watchAccount({ accountId: empty.id, startAfter: opened.got[0]!.cursor }, { timeoutMs: 10_000 }), (got) => amountsOf(got).length > 0);
+    expect(amountsOf(resumed.got)).toEqual([7]);
+  });
+
+  test("a stream does not outlive its session: signing out ends it with UNAUTHENTICATED SESSION_ENDED at the next heartbeat", async () => {
+    const carol = await createTestUser(t);
+    const mine = await open(carol);
+    const started = Date.now();
+    const { got, error } = await collect(accounts(carol).watchAccount({ accountId: mine.id }, { timeoutMs: 4 * limits.watchHeartbeatMs }), (seen) => {
+      // Signed out once the stream is open (its first heartbeat came).
+      if (seen.length === 1) void client(t.baseUrl, AuthService, { token: carol.token }).logout({ refreshToken: carol.refreshToken });
+      return false;
+    });
+    expect(got.length).toBeGreaterThanOrEqual(1);
+    expect(reasonOf(error)).toEqual({ code: "Unauthenticated", reason: "SESSION_ENDED" });
+    expect(Date.now() - started).toBeLessThan(3 * limits.watchHeartbeatMs);
+  }, 30_000);
 
   test("the client's deadline ends the stream with DEADLINE_EXCEEDED", async () => {
     const a = await open(alice);
@@ -172,7 +199,8 @@ describe.each(engines())("WatchAccount across processes and the drain on %s", (e
     for (const n of [1, 2]) await moneyApi.deposit({ requestId: rid(), accountId: a.id, amount: money(n), description: "" });
     const first = (await client(other.server.url, TransactionService, { token: alice.token }).listTransactions({ accountId: a.id })).entries.find((e) => e.amount!.minorUnits === 1n)!;
     const stream = accountsApi.watchAccount({ accountId: a.id, startAfter: first.cursor }, { timeoutMs: 60_000 })[Symbol.asyncIterator]();
-    // The stream is open and serving (it delivered the second deposit); then the drain begins.
+    // The stream is open and serving (a heartbeat, then the second deposit); then the drain begins.
+    expect((await stream.next()).value?.entry).toBeUndefined();
     expect(Number((await stream.next()).value?.entry?.amount?.minorUnits)).toBe(2);
     const started = Date.now();
     await other.shutdown();
@@ -198,6 +226,7 @@ describe.each(engines())("the watch hub on %s", (engine) => {
       await idle.return(undefined);
       // Stops reading after the first entry; 20 more are posted; it is cut off.
       const slow = watchers.watch(teller, { accountId: a.id, startAfter: "" }, signal);
+      expect((await slow.next()).value).toMatchObject({ heartbeat: true });
       const firstRead = slow.next();
       await deposit(f.ledger, teller, { requestId: rid(), accountId: a.id, amount: usd(1), description: "" });
       const first = (await firstRead).value as Extract<WatchEvent, { line: unknown }>;
