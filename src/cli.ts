@@ -4,6 +4,7 @@
 import { ConfigError, loadConfig, type Config } from "./config";
 import { Database, DatabaseUnavailableError } from "./db/database";
 import { startApp } from "./app";
+import { isWorkersPrimary, serveWorkers } from "./workers";
 
 type Command = (config: Readonly<Config>, args: string[]) => Promise<number>;
 
@@ -47,6 +48,7 @@ const wantsHelp = (args: readonly string[]) => args.includes("--help") || args.i
 
 const commands: Record<string, Command> = {
   serve: async (config) => {
+    if (isWorkersPrimary(config)) return serveWorkers(config);
     const app = await startApp(config);
     await new Promise<void>((resolve) => {
       let draining = false;

@@ -39,6 +39,8 @@ export interface Config {
   trustProxy: boolean;
   /** The bearer token GET /metrics requires; unset: /metrics is off. */
   metricsToken?: string;
+  /** Server processes `serve` runs on the one port (node:cluster); 1 = this process serves. */
+  workers: number;
 }
 
 export class ConfigError extends Error {
@@ -104,6 +106,7 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
   parseDailyLimits(get("BANK_DAILY_LIMITS", ""), currencies, problems);
   const corsOrigins = parseCorsOrigins(get("BANK_CORS_ORIGINS", ""), problems);
   const trustProxy = get("BANK_TRUST_PROXY", "false") === "true";
+  const workers = int("BANK_WORKERS", 1, 1, limits.workersMax);
   const metricsToken = get("BANK_METRICS_TOKEN", "");
   if (metricsToken !== "" && !/^[\x21-\x7e]{16,256}$/.test(metricsToken)) {
     problems.push("BANK_METRICS_TOKEN must be 16 to 256 printable characters without spaces (a long random string).");
@@ -124,6 +127,7 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
     corsOrigins,
     trustProxy,
     metricsToken: metricsToken === "" ? undefined : metricsToken,
+    workers,
   });
 }
 

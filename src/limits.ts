@@ -59,6 +59,14 @@ export const limits = {
   jsonDepthMax: 32,
   /** How long a graceful shutdown waits for in-flight calls before closing anyway. */
   shutdownDrainMs: 10_000,
+  /** Most server processes BANK_WORKERS may ask for: one per core is the useful number (each
+   * runs its own posting engine, argon2 queue and pools; docs/performance.md). */
+  workersMax: 64,
+  /** Wait before a worker that died after it was serving is started again. */
+  workerRestartDelayMs: 1_000,
+  /** Beyond a worker's own drain and audit-sealing bounds, how long the primary waits for it to
+   * exit before killing it. */
+  workerExitGraceMs: 2_000,
   /** How long a browser may cache a CORS preflight answer. Chromium caps it at 2 hours, so
    * a longer value buys nothing; shorter means more OPTIONS round trips. */
   corsPreflightMaxAgeSeconds: 7_200,

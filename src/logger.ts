@@ -8,7 +8,8 @@ export function createLogger(level: string, destination?: pino.DestinationStream
   return pino(
     {
       level,
-      base: { service: "bankd" },
+      // A worker of BANK_WORKERS > 1 names itself, so that its lines can be told apart.
+      base: process.env.BANK_WORKER_INDEX === undefined ? { service: "bankd" } : { service: "bankd", worker: Number(process.env.BANK_WORKER_INDEX), pid: process.pid },
       timestamp: pino.stdTimeFunctions.isoTime,
       // Every logged `err` goes through loggableError: no SQL values, no driver detail.
       serializers: { err: loggableError },
