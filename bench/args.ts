@@ -26,6 +26,8 @@ export interface BenchOptions {
   users: number;
   /** How accounts are seeded: bulk SQL mirroring bankd's rows (fast) or the API. */
   seed: "sql" | "api";
+  /** Server processes of this build's bankd (BANK_WORKERS). */
+  workers: number;
   quick: boolean;
   /** Takes a V8 CPU profile of the server during each measured workload. */
   profile: boolean;
@@ -39,7 +41,7 @@ export interface BenchOptions {
 
 const USAGE = `usage: npm run bench -- [--db postgres|sqlite|all] [--workload NAME|all] [--duration S]
                        [--concurrency N] [--accounts N] [--users N] [--seed sql|api]
-                       [--baseline-ref REF] [--quick] [--profile] [--no-baselines]
+                       [--baseline-ref REF] [--quick] [--profile] [--no-baselines] [--workers N]
 workloads: ${WORKLOADS.join(", ")}`;
 
 export class UsageError extends Error {}
@@ -56,7 +58,7 @@ export function parseArgs(argv: string[], env: NodeJS.ProcessEnv = process.env):
     else if (i + 1 < argv.length) flags.set(name, argv[++i]!);
     else throw new UsageError(`--${name} needs a value\n${USAGE}`);
   }
-  const known = ["seed", "db", "workload", "duration", "concurrency", "accounts", "users", "quick", "profile", "no-baselines", "baseline-ref"];
+  const known = ["seed", "db", "workload", "duration", "concurrency", "accounts", "users", "quick", "profile", "no-baselines", "baseline-ref", "workers"];
   for (const name of flags.keys()) if (!known.includes(name)) throw new UsageError(`unknown option --${name}\n${USAGE}`);
 
   const quick = flags.get("quick") === true;
@@ -88,6 +90,8 @@ export function parseArgs(argv: string[], env: NodeJS.ProcessEnv = process.env):
     accounts: number(flags, "accounts", quick ? 1_000 : 10_000, 2, 1_000_000),
     users: number(flags, "users", quick ? 4 : 32, 1, 10_000),
     seed: seedMode,
+    // BANK_WORKERS of this build's server (the previous build's always runs one process).
+    workers: number(flags, "workers", 1, 1, 64),
     quick,
     profile: flags.get("profile") === true,
     baselines: flags.get("no-baselines") !== true,

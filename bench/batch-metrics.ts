@@ -2,6 +2,7 @@
 // (postings per committed batch), bankd_posting_batches_total (by outcome) and
 // bankd_posting_batch_duration_seconds, scraped before and after a workload; the difference is
 // the distribution that workload produced.
+import * as http from "node:http";
 import { BENCH_METRICS_TOKEN } from "./server";
 
 export interface BatchCounters {
@@ -31,11 +32,53 @@ export interface BatchDistribution {
   meanBatchMs: number;
 }
 
-/** Reads /metrics; undefined when the server has no posting-engine metrics (an older build). */
-export async function scrapeBatchCounters(baseUrl: string): Promise<BatchCounters | undefined> {
-  const res = await fetch(`${baseUrl}/metrics`, { headers: { authorization: `Bearer ${BENCH_METRICS_TOKEN}` } });
-  if (!res.ok) throw new Error(`GET /metrics answered ${res.status}`);
-  return parseBatchCounters(await res.text());
+/** Fresh connections tried to reach every worker's /metrics (the primary hands connections to
+ * the workers in turn, so a few suffice). */
+const SCRAPE_TRIES_MAX = 50;
+
+/** Reads /metrics, summed over the server's `workers` processes (BANK_WORKERS: each connection
+ * reaches one of them, told apart by bankd_process_info's pid); undefined when the server has
+ * no posting-engine metrics (an older build). */
+export async function scrapeBatchCounters(baseUrl: string, workers = 1): Promise<BatchCounters | undefined> {
+  const texts = new Map<string, string>();
+  for (let tries = 0; texts.size < workers && tries < SCRAPE_TRIES_MAX; tries++) {
+    const text = await metricsOnNewConnection(baseUrl);
+    texts.set(/^bankd_process_info\{pid="(\d+)"/m.exec(text)?.[1] ?? "one", text);
+  }
+  if (texts.size < workers) throw new Error(`reached the /metrics of ${texts.size} of ${workers} workers in ${SCRAPE_TRIES_MAX} connections`);
+  let total: BatchCounters | undefined;
+  for (const text of texts.values()) {
+    const c = parseBatchCounters(text);
+    if (!c) return undefined;
+    total = total ? addCounters(total, c) : c;
+  }
+  return total;
+}
+
+function metricsOnNewConnection(baseUrl: string): Promise<string> {
+  const url = new URL("/metrics", baseUrl);
+  return new Promise((resolve, reject) => {
+    const req = http.get(url, { agent: false, headers: { authorization: `Bearer ${BENCH_METRICS_TOKEN}` } }, (res) => {
+      let body = "";
+      res.setEncoding("utf8");
+      res.on("data", (d: string) => (body += d));
+      res.on("end", () => (res.statusCode === 200 ? resolve(body) : reject(new Error(`GET /metrics answered ${res.statusCode}`))));
+      res.on("error", reject);
+    });
+    req.on("error", reject);
+  });
+}
+
+function addCounters(a: BatchCounters, b: BatchCounters): BatchCounters {
+  const sizeBuckets = new Map(a.sizeBuckets);
+  for (const [le, n] of b.sizeBuckets) sizeBuckets.set(le, (sizeBuckets.get(le) ?? 0) + n);
+  const batches = { ...a.batches };
+  for (const [k, n] of Object.entries(b.batches)) batches[k] = (batches[k] ?? 0) + n;
+  return {
+    sizeBuckets, batches,
+    sizeSum: a.sizeSum + b.sizeSum, sizeCount: a.sizeCount + b.sizeCount,
+    durationSumSeconds: a.durationSumSeconds + b.durationSumSeconds, durationCount: a.durationCount + b.durationCount,
+  };
 }
 
 export function parseBatchCounters(text: string): BatchCounters | undefined {

@@ -88,6 +88,16 @@ export class CpuSampler {
   }
 }
 
+/** The parent pid of a process (from /proc/PID/stat), or NaN when it is gone. */
+export function parentPid(pid: number): number {
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, "utf8");
+    return Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
+  } catch {
+    return NaN;
+  }
+}
+
 /** The PostgreSQL backends connected to database `name` (their process title names it). */
 export function postgresBackendsOf(name: string): (cmdline: string) => boolean {
   return (cmdline) => cmdline.startsWith("postgres: ") && cmdline.includes(` ${name} `);

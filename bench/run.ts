@@ -29,7 +29,7 @@ import {
   renderTargets, type Comparison, type EngineResult, type PreviousBuildResult, type RunReport,
 } from "./report";
 import { seed, writeFixture, type Fixture } from "./seed";
-import { CpuSampler, postgresBackendsOf } from "./cpu";
+import { CpuSampler, parentPid, postgresBackendsOf } from "./cpu";
 import { ROOT, startBankd, tail, type BankdProcess } from "./server";
 import { connect, createBenchDatabase, type BenchDatabase, type SqlClient } from "./sql-client";
 import { round, type CpuSplit, type Measurement } from "./stats";
@@ -59,7 +59,7 @@ async function main(): Promise<number> {
   fs.mkdirSync(runDir, { recursive: true });
   log(`bankd bench: ${opts.engines.join(" + ")}, workloads ${opts.workloads.join(", ")}, ${opts.durationSeconds} s each (after a ${opts.warmupSeconds} s warm-up run), ` +
     `concurrency ${opts.concurrency} (wrk -t ${Math.min(WRK_THREADS, opts.concurrency)} -c ${opts.concurrency}; pgbench -c ${opts.concurrency})` +
-    `${opts.baselineRef ? `, previous build ${opts.baselineRef}` : ""}; load average ${loadAverage()}; logs in ${path.relative(ROOT, runDir)}`);
+    `${opts.workers > 1 ? `, bankd with ${opts.workers} worker processes` : ""}${opts.baselineRef ? `, previous build ${opts.baselineRef}` : ""}; load average ${loadAverage()}; logs in ${path.relative(ROOT, runDir)}`);
 
   const report: RunReport = {
     startedAt: startedAt.toISOString(),
@@ -140,7 +140,7 @@ async function openSession(engine: Engine, opts: BenchOptions, runDir: string, b
   let sql: SqlClient | undefined;
   const logFile = path.join(runDir, `bankd-${name}.log`);
   try {
-    server = await startBankd({ databaseUrl: database.url, dataDir: database.dataDir, logFile, profile: opts.profile && !build.root, ...(build.root ? { root: build.root } : {}) });
+    server = await startBankd({ databaseUrl: database.url, dataDir: database.dataDir, logFile, profile: opts.profile && !build.root, ...(build.root ? { root: build.root } : { workers: opts.workers }) });
     sql = await connect(engine, database.url);
     const databaseVersion = await versionOf(sql);
     const seedStarted = Date.now();
@@ -264,9 +264,9 @@ function wrkRun(s: Session, workload: LoadWorkload, name: string, label: string)
 async function measureWithWrk(s: Session, workload: LoadWorkload, name: string): Promise<Measurement> {
   const run = wrkRun(s, workload, name, `${s.name} ${name}`);
   await warmUp(run, s.opts.warmupSeconds);
-  const before = await scrapeBatchCounters(s.server.baseUrl);
+  const before = await scrapeBatchCounters(s.server.baseUrl, s.server.workers);
   const m = await withCpu(s, wrkProcessesOf(s.database.dataDir), () => measureWrk(run));
-  const after = await scrapeBatchCounters(s.server.baseUrl);
+  const after = await scrapeBatchCounters(s.server.baseUrl, s.server.workers);
   if (before && after) {
     m.batches = batchDistribution(before, after);
     if (m.batches.batches > 0) log(`${"".padEnd(35)}posting batches: ${describeBatches(m.batches)}`);
@@ -307,7 +307,8 @@ async function withCpu(s: Session, client: (cmdline: string, pid: number) => boo
   const serverPid = s.server.child.pid;
   const dbName = s.engine === "postgres" ? new URL(s.database.url).pathname.slice(1) : "";
   const samplers = {
-    server: new CpuSampler((_cmd, pid) => pid === serverPid),
+    // The server process, and its workers (BANK_WORKERS: the primary's children).
+    server: new CpuSampler((_cmd, pid) => pid === serverPid || parentPid(pid) === serverPid),
     db: new CpuSampler(dbName ? postgresBackendsOf(dbName) : () => false),
     client: new CpuSampler(client),
   };
@@ -369,9 +370,9 @@ async function baselineFor(s: Session, name: string): Promise<Measurement> {
 async function quiesce(s: Session): Promise<void> {
   const deadline = Date.now() + 60_000;
   for (;;) {
-    const before = await scrapeBatchCounters(s.server.baseUrl);
+    const before = await scrapeBatchCounters(s.server.baseUrl, s.server.workers);
     await new Promise((r) => setTimeout(r, 300));
-    const after = await scrapeBatchCounters(s.server.baseUrl);
+    const after = await scrapeBatchCounters(s.server.baseUrl, s.server.workers);
     const total = (c: typeof before) => (c ? c.sizeCount + (c.batches.failed ?? 0) : 0);
     if (total(before) === total(after)) break;
     if (Date.now() > deadline) {

@@ -20,6 +20,8 @@ export interface BankdProcess {
   baseUrl: string;
   child: ChildProcess;
   env: Record<string, string>;
+  /** Its server processes (BANK_WORKERS): the primary's children when more than 1. */
+  workers: number;
   /** Starts a CPU profile (profile mode only). */
   startProfile(): Promise<void>;
   /** Stops the CPU profile and writes it to `file` (profile mode only). */
@@ -35,6 +37,8 @@ export interface StartBankdOptions {
   profile: boolean;
   /** The tree whose dist/src/main.js runs (default: this one). */
   root?: string;
+  /** BANK_WORKERS (default 1). */
+  workers?: number;
 }
 
 /** The server's environment: production argon2 costs stated explicitly (not left to defaults),
@@ -67,6 +71,8 @@ export function bankdEnv(opts: Pick<StartBankdOptions, "databaseUrl" | "dataDir"
 export async function startBankd(opts: StartBankdOptions): Promise<BankdProcess> {
   const port = await freePort();
   const env = bankdEnv(opts, port);
+  const workers = opts.workers ?? 1;
+  if (workers > 1) env.BANK_WORKERS = String(workers);
   const log = fs.openSync(opts.logFile, "a");
   const nodeArgs = opts.profile ? ["--require", path.join(DIST, "bench", "profiler-hook.js")] : [];
   const root = opts.root ?? ROOT;
@@ -93,6 +99,7 @@ export async function startBankd(opts: StartBankdOptions): Promise<BankdProcess>
     baseUrl,
     child,
     env,
+    workers,
     startProfile: () => (opts.profile ? request({ profile: "start" }) : Promise.resolve()),
     stopProfile: (file) => (opts.profile ? request({ profile: "stop", file }) : Promise.resolve()),
     stop: async () => {

@@ -107,6 +107,11 @@ export const limits = {
   /** Wait before a batch that failed as a whole (a lost connection) is retried, times the
    * attempt; attempts are capped by txRetriesMax. */
   postingRetryBackoffMs: 50,
+  /** Batches the posting engine commits side by side on PostgreSQL, each on its own pooled
+   * connection (under dbPoolMax, leaving the rest to reads and cold paths). A batch spends most
+   * of its time waiting for round trips and its commit; a second and third keep the database
+   * busy meanwhile (docs/performance.md). SQLite has one writer: one batch at a time. */
+  postingLanesMaxPostgres: 3,
   /** Settlement accounts per currency (the outside world's side of deposits and withdrawals). An
    * account's deposits and withdrawals always post against the shard its id hashes to, so no row
    * is shared by everyone (API.md Additions; docs/security.md V1 has the arithmetic): at ten times

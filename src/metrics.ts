@@ -32,6 +32,10 @@ export function createMetrics(): Metrics {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
   const latencyBuckets = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
+  // Which process answered: with BANK_WORKERS > 1 each worker has its own metrics, and a scraper
+  // that reaches them through the one port tells them apart (and sums them) by this.
+  new Gauge({ name: "bankd_process_info", help: "Always 1; labels name the process (pid, and the worker index under BANK_WORKERS > 1).", labelNames: ["pid", "worker"], registers: [registry] })
+    .set({ pid: String(process.pid), worker: process.env.BANK_WORKER_INDEX ?? "" }, 1);
   return {
     registry,
     rpcTotal: new Counter({ name: "bankd_rpc_total", help: "RPCs completed, by method and Connect code.", labelNames: ["method", "code"], registers: [registry] }),

@@ -18,6 +18,8 @@ export interface LedgerOptions {
   logger?: Logger;
   /** Postings per batch (tests make it small to exercise splitting); limits.postingBatchMax. */
   postingBatchMax?: number;
+  /** Batches committed side by side (limits.postingLanesMaxPostgres on PostgreSQL, 1 on SQLite). */
+  postingLanesMax?: number;
 }
 
 export class Ledger {
@@ -34,7 +36,12 @@ export class Ledger {
     readonly tokens: TokenSealer,
     opts: LedgerOptions,
   ) {
-    this.engine = new PostingEngine(db, clock, (currency) => this.currency(currency).dailyLimits, { metrics: opts.metrics, logger: opts.logger, batchMax: opts.postingBatchMax });
+    this.engine = new PostingEngine(db, clock, (currency) => this.currency(currency).dailyLimits, {
+      metrics: opts.metrics,
+      logger: opts.logger,
+      batchMax: opts.postingBatchMax,
+      lanesMax: opts.postingLanesMax ?? (db.dialect === "postgres" ? limits.postingLanesMaxPostgres : 1),
+    });
   }
 
   /** Ensures the settlement shards of every configured currency and returns the ledger. */

@@ -95,7 +95,8 @@ type Answer = { value: unknown } | { error: unknown } | { replay: StoredKey };
 export class PostingEngine {
   private readonly queue: Pending[] = [];
   private queuedWeight = 0;
-  private running = false;
+  /** Batches being gathered or committed now (at most lanesMax). */
+  private lanes = 0;
   private stopped = false;
   private idle: Promise<void> = Promise.resolve();
   private markIdle: () => void = () => undefined;
@@ -109,8 +110,10 @@ export class PostingEngine {
     private readonly clock: () => number,
     /** The configured default daily limits of a currency. */
     private readonly limitDefaults: (currency: string) => DailyLimitDefaults,
-    private readonly opts: { metrics?: Metrics; logger?: Logger; batchMax?: number } = {},
-  ) {}
+    private readonly opts: { metrics?: Metrics; logger?: Logger; batchMax?: number; lanesMax?: number } = {},
+  ) {
+    assert((opts.lanesMax ?? 1) >= 1, "the engine runs at least one batch at a time");
+  }
 
   /** Queues a request; resolves with its value after its batch commits. */
   submit<T>(request: PostingRequest<T>): Promise<T> {
@@ -136,11 +139,17 @@ export class PostingEngine {
     await this.idle;
   }
 
+  /** Starts a lane when one is free. Each lane takes what is queued as a batch, commits it,
+   * and takes again until the queue is empty. Several lanes (PostgreSQL) commit batches side by
+   * side on their own connections: a batch is mostly waiting for round trips and its commit,
+   * and the database has room for more than one. Their locks are taken in the same orders
+   * (keys, transaction rows, accounts by ascending id), so batches touching the same rows wait
+   * for each other rather than deadlock, as batches of two processes do. */
   private kick(): void {
-    if (this.running) return;
-    this.running = true;
-    this.idle = new Promise((resolve) => (this.markIdle = resolve));
-    // One turn of the event loop, so that requests that arrived together share the first batch;
+    if (this.lanes >= (this.opts.lanesMax ?? 1)) return;
+    if (this.lanes === 0) this.idle = new Promise((resolve) => (this.markIdle = resolve));
+    this.lanes++;
+    // One turn of the event loop, so that requests that arrived together share the batch;
     // never a wait for requests that have not arrived.
     setImmediate(() => void this.drain());
   }
@@ -152,8 +161,9 @@ export class PostingEngine {
         await this.runBatch(batch, 1);
       }
     } finally {
-      this.running = false;
-      this.markIdle();
+      this.lanes--;
+      assert(this.lanes >= 0, "lanes started and ended pair up");
+      if (this.lanes === 0) this.markIdle();
     }
   }
 
@@ -238,11 +248,9 @@ export class PostingEngine {
 
   /** One attempt at the batch, inside its unit of work. Returns each request's answer. */
   private async execute(tx: Tx, batch: Pending[]): Promise<{ answers: Answer[]; touched: string[] }> {
-    const nowMs = Math.max(this.clock(), this.lastNowMs);
-    this.lastNowMs = nowMs;
     // 1. Keys first.
     const allKeys = batch.flatMap((p) => keysOf(p.request));
-    const claimed = await claimKeys(tx, allKeys, nowMs);
+    const claimed = await claimKeys(tx, allKeys, Math.max(this.clock(), this.lastNowMs));
     const takenIds = allKeys.filter((k) => !claimed.has(keyId(k)));
     const taken = await readKeys(tx, takenIds);
     assert(taken.size === takenIds.length, "a key that could not be claimed is stored");
@@ -255,6 +263,11 @@ export class PostingEngine {
     const lockView: LockView = { transaction: (id) => transactions.get(id), entriesOf: (id) => entries.get(id) ?? [] };
     const wanted = requests.map((r) => r.accounts(lockView));
     const accounts = await lockAccounts(tx, wanted.flatMap((w) => w.ids), wanted.flatMap((w) => w.numbers ?? []));
+    // The batch's time is read once its accounts are locked, and never goes backwards: a batch
+    // that waited for another lane's locks on an account is timed after it, so an account's
+    // entries are in time order as they are in seq order.
+    const nowMs = Math.max(this.clock(), this.lastNowMs);
+    this.lastNowMs = nowMs;
     // 3. Apply in arrival order.
     const state = new BatchState(accounts, transactions, entries, nowMs, this.limitDefaults);
     const outcomes: { callerId: string; method: string; requestId: string; outcome: string }[] = [];

@@ -114,6 +114,8 @@ describePg("two engines on one PostgreSQL database", () => {
     const a = (await createAccount(f.ledger, admin, { requestId: rid(), currency: "USD", type: "CHECKING", displayName: "", ownerId: "" })).id;
     const b = (await createAccount(f.ledger, admin, { requestId: rid(), currency: "USD", type: "CHECKING", displayName: "", ownerId: "" })).id;
     await deposit(f.ledger, admin, { requestId: rid(), accountId: a, amount: usd(10_000), description: "" });
+    // b is funded too: the noise from b to a may be applied before any raced transfer reaches b.
+    await deposit(f.ledger, admin, { requestId: rid(), accountId: b, amount: usd(10_000), description: "" });
     for (let round = 0; round < 10; round++) {
       const request = { requestId: rid("race"), fromAccountId: a, toAccountId: b, toAccountNumber: "", amount: usd(7), description: "race" };
       // Other traffic in both engines' batches, in opposite directions.
