@@ -4,10 +4,10 @@ export type Engine = "postgres" | "sqlite";
 /** In the order they run: the reads and logins first, on the freshly seeded ledger, so that
  * they see the same data as the previous build's (--baseline-ref) fresh database; then the
  * writes. */
-export const WORKLOADS = ["read", "statement", "login", "transfer-uniform", "transfer-hot", "batch-transfer", "mixed"] as const;
+export const WORKLOADS = ["read", "statement", "login", "transfer-uniform", "watch", "transfer-hot", "batch-transfer", "mixed"] as const;
 export type Workload = (typeof WORKLOADS)[number];
 /** What wrk can drive: a workload, or the empty RPC (grpc.health.v1.Health/Check). */
-export type LoadWorkload = Workload | "empty";
+export type LoadWorkload = Exclude<Workload, "watch"> | "empty";
 /** The workloads whose ratios are compared with the previous build's (--baseline-ref). */
 export const PREVIOUS_BUILD_WORKLOADS = ["read", "statement", "login"] as const satisfies readonly Workload[];
 

@@ -11,6 +11,7 @@ export function baselineOf(workload: Workload, engine: Engine): string {
   const transfer = engine === "postgres" ? "pgbench" : "sqlite";
   switch (workload) {
     case "transfer-uniform":
+    case "watch":
     case "batch-transfer":
       return `${transfer}-uniform`;
     case "transfer-hot":
@@ -238,6 +239,22 @@ export function renderBatches(report: RunReport): string {
     }
   }
   return rows.length ? table(header, rows, (i) => i >= 2 && i <= 8) : "(no posting-engine batches recorded)";
+}
+
+/** The watch workload beside the same run's transfer-uniform: event latency, and what the
+ * streams cost the transfers. */
+export function renderWatch(report: RunReport): string {
+  const lines: string[] = [];
+  for (const e of report.engines) {
+    const watched = e.comparisons.find((c) => c.workload === "watch")?.bankd;
+    const w = watched?.watch;
+    if (!watched || !w) continue;
+    const plain = e.comparisons.find((c) => c.workload === "transfer-uniform")?.bankd;
+    const cost = plain ? `${(100 * (1 - watched.opsPerSecond / plain.opsPerSecond)).toFixed(1)}% fewer transfers/s than transfer-uniform (${Math.round(watched.opsPerSecond)} vs ${Math.round(plain.opsPerSecond)})` : "transfer-uniform not run: no cost figure";
+    lines.push(`${e.engine}: ${w.watchers} streams, ${w.events} events, create-to-delivery p50 ${w.latencyMs.p50} ms, p99 ${w.latencyMs.p99} ms, max ${w.latencyMs.max} ms; ${cost}` +
+      (w.failed > 0 ? `; ${w.failed} streams failed: ${w.sampleErrors.join(" | ")}` : ""));
+  }
+  return lines.join("\n");
 }
 
 export function renderPreviousBuild(report: RunReport): string {

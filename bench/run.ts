@@ -25,7 +25,7 @@ import { renderSummary, summarizeProfile } from "./profile-summary";
 import { explainHotPaths } from "./explain";
 import { preparePreviousBuild, type PreviousBuild } from "./previous-build";
 import {
-  baselineOf, compare, evaluateTargets, previousBuildRatios, renderBatches, renderCpuPerTransfer, renderErrors, renderPreviousBuild, renderSvg, renderTable,
+  baselineOf, compare, evaluateTargets, previousBuildRatios, renderBatches, renderCpuPerTransfer, renderErrors, renderPreviousBuild, renderSvg, renderTable, renderWatch,
   renderTargets, type Comparison, type EngineResult, type PreviousBuildResult, type RunReport,
 } from "./report";
 import { seed, writeFixture, type Fixture } from "./seed";
@@ -33,6 +33,7 @@ import { CpuSampler, parentPid, postgresBackendsOf } from "./cpu";
 import { ROOT, startBankd, tail, type BankdProcess } from "./server";
 import { connect, createBenchDatabase, type BenchDatabase, type SqlClient } from "./sql-client";
 import { round, type CpuSplit, type Measurement } from "./stats";
+import { openWatchers } from "./watch";
 import { measureWrk, warmUp, wrkProcessesOf, WRK_THREADS } from "./wrk";
 
 const RESULTS = path.join(ROOT, "bench", "results");
@@ -99,6 +100,8 @@ async function main(): Promise<number> {
   console.log(renderTable(report));
   console.log(`\nCPU per transfer by process (batch-transfer: per transfer; % of one core while measured):\n${renderCpuPerTransfer(report)}`);
   console.log(`\nposting-engine batches (postings per committed batch, from bankd's /metrics):\n${renderBatches(report)}`);
+  const watch = renderWatch(report);
+  if (watch) console.log(`\nWatchAccount event latency while transfer-uniform runs (issue 19):\n${watch}`);
   const prev = renderPreviousBuild(report);
   if (prev) console.log(`\nratios of this build and the previous build:\n${prev}`);
   const errors = renderErrors(report);
@@ -280,7 +283,21 @@ async function measureWorkload(s: Session, workload: Workload): Promise<Measurem
   await s.server.startProfile();
   let m: Measurement;
   try {
-    m = await measureWithWrk(s, workload, workload);
+    if (workload === "watch") {
+      // transfer-uniform's load with WatchAccount streams open on bench accounts.
+      const watchers = await openWatchers(s.fixture, s.server.baseUrl);
+      let measured: Measurement | undefined;
+      try {
+        measured = await measureWithWrk(s, "transfer-uniform", workload);
+      } finally {
+        const w = await watchers.stop();
+        if (measured) measured.watch = w;
+        log(`${"".padEnd(35)}${w.watchers} streams: ${w.events} events, p50 ${w.latencyMs.p50} ms, p99 ${w.latencyMs.p99} ms${w.failed ? `, ${w.failed} failed` : ""}`);
+      }
+      m = measured;
+    } else {
+      m = await measureWithWrk(s, workload, workload);
+    }
   } finally {
     // (The previous build's server runs without the profiler: stopProfile writes nothing.)
     if (s.opts.profile) await writeProfile(s, workload);

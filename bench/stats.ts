@@ -1,5 +1,6 @@
 // Measurement results and their summary statistics.
 import type { BatchDistribution } from "./batch-metrics";
+import type { WatchResult } from "./watch";
 
 export interface Measurement {
   /** What was measured: a workload, or a baseline ("pgbench-uniform", "argon2", "empty-rpc"...). */
@@ -32,6 +33,8 @@ export interface Measurement {
   cpuSharePercent?: CpuSplit;
   /** The posting engine's batches during the measurement (bankd's /metrics). */
   batches?: BatchDistribution;
+  /** The watch workload: its WatchAccount streams and the latency of what they delivered. */
+  watch?: WatchResult;
   /** Operations by kind (the mixed workload's breakdown). */
   kinds?: Record<string, number>;
   /** The first error messages seen, to tell a broken workload from a slow one. */
