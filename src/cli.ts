@@ -4,6 +4,7 @@
 import { ConfigError, loadConfig, type Config } from "./config";
 import { Database, DatabaseUnavailableError } from "./db/database";
 import { startApp } from "./app";
+import { limits } from "./limits";
 import { isWorkersPrimary, serveWorkers } from "./workers";
 
 type Command = (config: Readonly<Config>, args: string[]) => Promise<number>;
@@ -18,6 +19,10 @@ const HELP: Record<string, { args: string; about: string }> = {
   "create-user": {
     args: "--email EMAIL --full-name NAME --role ROLE [--role ROLE ...] --password-stdin",
     about: "Add a user with roles, reading the password from stdin; prints the new user's id. ROLE is ROLE_CUSTOMER, ROLE_TELLER, ROLE_AUDITOR or ROLE_ADMIN, as the API spells them (customer, teller, auditor, admin also work).",
+  },
+  healthcheck: {
+    args: "[SERVICE]",
+    about: "Ask the server at BANK_HOST:BANK_PORT (TLS when BANK_TLS_CERT is set) for grpc.health.v1 Check: exit 0 when SERVING, 1 otherwise (not serving, unreachable, or no answer within limits.healthcheckTimeoutMs). The container's HEALTHCHECK runs it.",
   },
   "verify-audit": { args: "", about: "Seal pending audit events and verify the hash chain: exit 0 when it holds, 3 when it is broken." },
   help: { args: "[COMMAND]", about: "Print this help, or one command's." },
@@ -67,6 +72,11 @@ const commands: Record<string, Command> = {
     await app.shutdown();
     return 0;
   },
+  healthcheck: async (config, args) => {
+    const result = await healthcheck(config, args[0] ?? "");
+    (result.serving ? console.log : console.error)(`bankd healthcheck: ${result.detail}`);
+    return result.serving ? 0 : 1;
+  },
   migrate: async (config) => {
     const db = await Database.open(config.database);
     try {
@@ -78,6 +88,25 @@ const commands: Record<string, Command> = {
     }
   },
 };
+
+/** grpc.health.v1 Check against the configured listener, for probes that cannot speak gRPC
+ * themselves (Docker's HEALTHCHECK). A wildcard BANK_HOST is probed on loopback. With TLS the
+ * certificate is not verified: the probe runs beside the server, sends no credentials, and the
+ * certificate names the public host, not 127.0.0.1. */
+export async function healthcheck(config: Pick<Config, "host" | "port" | "tls">, service = ""): Promise<{ serving: boolean; detail: string }> {
+  const { createClient } = await import("@connectrpc/connect");
+  const { createGrpcTransport } = await import("@connectrpc/connect-node");
+  const { Health, HealthCheckResponse_ServingStatus: Status } = await import("../gen/grpc/health/v1/health_pb");
+  const host = config.host === "0.0.0.0" || config.host === "" ? "127.0.0.1" : config.host === "::" ? "::1" : config.host;
+  const baseUrl = `${config.tls ? "https" : "http"}://${host.includes(":") ? `[${host}]` : host}:${config.port}`;
+  const transport = createGrpcTransport({ baseUrl, nodeOptions: config.tls ? { rejectUnauthorized: false } : undefined, idleConnectionTimeoutMs: 1 });
+  try {
+    const res = await createClient(Health, transport).check({ service }, { timeoutMs: limits.healthcheckTimeoutMs });
+    return { serving: res.status === Status.SERVING, detail: `${baseUrl}: ${Status[res.status] ?? res.status}` };
+  } catch (err) {
+    return { serving: false, detail: `${baseUrl}: ${firstLine(String((err as Error)?.message ?? err))}` };
+  }
+}
 
 export async function extraCommands(): Promise<Record<string, Command>> {
   return {

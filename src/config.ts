@@ -5,7 +5,14 @@ import { limits } from "./limits";
 
 export type DatabaseConfig =
   | { kind: "sqlite"; file: string }
-  | { kind: "postgres"; url: string };
+  | {
+      kind: "postgres";
+      url: string;
+      /** BANK_DATABASE_DIRECT_URL: the database itself, for what needs a session of its own
+       * (LISTEN) when `url` goes through a transaction-pooling proxy (PgBouncer). Setting it
+       * declares `url` pooled: no startup parameters, timeouts by SET LOCAL per transaction. */
+      directUrl?: string;
+    };
 
 export interface Currency {
   code: string;
@@ -75,6 +82,11 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
   const port = int("BANK_PORT", 8080, 0, 65535);
   const dataDir = path.resolve(get("BANK_DATA_DIR", "./data"));
   const database = parseDatabaseUrl(get("BANK_DATABASE_URL", ""), dataDir, problems);
+  const directUrl = get("BANK_DATABASE_DIRECT_URL", "");
+  if (directUrl !== "") {
+    if (database.kind !== "postgres") problems.push("BANK_DATABASE_DIRECT_URL is for PostgreSQL behind a pooler: set BANK_DATABASE_URL to the pooler's postgres:// URL, or unset it.");
+    else if (parsePostgresUrl("BANK_DATABASE_DIRECT_URL", directUrl, problems)) database.directUrl = directUrl;
+  }
 
   const logLevel = get("BANK_LOG_LEVEL", "info") as Config["logLevel"];
   if (!LOG_LEVELS.includes(logLevel)) {
@@ -139,16 +151,30 @@ function parseDatabaseUrl(raw: string, dataDir: string, problems: string[]): Dat
     return { kind: "sqlite", file: path.resolve(file) };
   }
   if (raw.startsWith("postgres://") || raw.startsWith("postgresql://")) {
-    try {
-      const url = new URL(raw);
-      if (url.pathname.length <= 1) problems.push("BANK_DATABASE_URL names no database: add /DBNAME to the URL.");
-    } catch {
-      problems.push("BANK_DATABASE_URL is not a valid postgres:// URL.");
-    }
+    parsePostgresUrl("BANK_DATABASE_URL", raw, problems);
     return { kind: "postgres", url: raw };
   }
   problems.push("BANK_DATABASE_URL must start with postgres://, postgresql:// or sqlite: (unset = SQLite under BANK_DATA_DIR).");
   return { kind: "sqlite", file: path.join(dataDir, "bank.db") };
+}
+
+/** True when `raw` is a postgres:// URL naming a database; else a problem is reported. */
+function parsePostgresUrl(name: string, raw: string, problems: string[]): boolean {
+  if (!raw.startsWith("postgres://") && !raw.startsWith("postgresql://")) {
+    problems.push(`${name} must start with postgres:// or postgresql://.`);
+    return false;
+  }
+  try {
+    const url = new URL(raw);
+    if (url.pathname.length <= 1) {
+      problems.push(`${name} names no database: add /DBNAME to the URL.`);
+      return false;
+    }
+  } catch {
+    problems.push(`${name} is not a valid postgres:// URL.`);
+    return false;
+  }
+  return true;
 }
 
 function parseCurrencies(raw: string, problems: string[]): Map<string, Currency> {

@@ -265,6 +265,13 @@ export const limits = {
    * (36 characters) and short action names, so anything longer matches nothing. */
   auditFilterCharsMax: 200,
 
+  // --- Deployment -------------------------------------------------------------------------
+  /** `bankd healthcheck` (the container's HEALTHCHECK) waits this long for grpc.health.v1
+   * Check, connection included, then reports unhealthy: a server that cannot answer its health
+   * check in 3 s is not serving. Docker's own --timeout (docs/deploy.md) is longer, so the
+   * command always exits by itself with its own status. */
+  healthcheckTimeoutMs: 3_000,
+
   // --- Database ---------------------------------------------------------------------------
   /** Connections per process to PostgreSQL. */
   dbPoolMax: 10,

@@ -2,7 +2,9 @@
 // same database, so that WatchAccount streams hear of postings made elsewhere. It carries only a
 // wake-up; watchers then read the entries from the table (nothing committed is ever missed).
 // - PostgreSQL: LISTEN on one connection of its own per process, opened directly from the
-//   database URL (a session-level LISTEN cannot go through a transaction-pooling proxy), fed by
+//   database URL: BANK_DATABASE_DIRECT_URL when BANK_DATABASE_URL is a transaction-pooling proxy
+//   (PgBouncer), whose server connections change between transactions and would lose a
+//   session-level LISTEN; else BANK_DATABASE_URL. Fed by
 //   the NOTIFY each posting batch sends in its transaction (delivered at COMMIT). The connection
 //   is reopened after a failure, and every listener is woken then, in case a NOTIFY was lost.
 // - SQLite (several processes may share the file): one poll per process of the newest entry id,
@@ -20,7 +22,7 @@ const CHANNEL = "bankd_entries";
 
 /** Starts the change feed of `db`; `onWake` is called (without arguments) after commits. */
 export function openChangeFeed(db: Database, onWake: () => void, onError: (err: unknown) => void = () => undefined): ChangeFeed {
-  return db.config.kind === "postgres" ? listenPostgres(db.config.url, onWake, onError) : pollSqlite(db, onWake, onError);
+  return db.config.kind === "postgres" ? listenPostgres(db.config.directUrl ?? db.config.url, onWake, onError) : pollSqlite(db, onWake, onError);
 }
 
 function listenPostgres(url: string, onWake: () => void, onError: (err: unknown) => void): ChangeFeed {

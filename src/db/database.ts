@@ -121,6 +121,11 @@ export class Database {
     return this.engine.dialect;
   }
 
+  /** BANK_DATABASE_URL goes through a transaction-pooling proxy (BANK_DATABASE_DIRECT_URL set). */
+  private get pooled(): boolean {
+    return this.config.kind === "postgres" && this.config.directUrl !== undefined;
+  }
+
   static async open(config: DatabaseConfig, metrics?: Metrics, opts: { debug?: boolean; onDriverWarning?: (message: string) => void } = {}): Promise<Database> {
     const engine = config.kind === "sqlite" ? sqliteEngine : postgresEngine;
     const engineOptions = engine.ormOptions(config);
@@ -187,7 +192,11 @@ export class Database {
       this.active++;
       try {
         result = await this.orm.em.fork().transactional(async (em) => {
-          const value = await fn(new Tx(em as EntityManager, this.engine, hooks, true));
+          const tx = new Tx(em as EntityManager, this.engine, hooks, true);
+          // Behind a transaction pooler no session setting survives the transaction (nor may be
+          // sent at connect): the statement timeout is the transaction's own.
+          if (this.pooled) await tx.run(`SET LOCAL statement_timeout = ${limits.statementTimeoutMs}`);
+          const value = await fn(tx);
           await em.flush();
           // The last moment to change our mind: after this, COMMIT is sent.
           throwIfAborted(opts.signal);

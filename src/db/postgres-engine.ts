@@ -29,7 +29,9 @@ export const postgresEngine: SqlEngine = {
         // A failed statement's error message names the statement, not its values.
         compileSqlOnError: false,
         connection: {
-          statement_timeout: limits.statementTimeoutMs,
+          // A startup parameter, unless the URL is a transaction pooler's (PgBouncer refuses
+          // statement_timeout there): then Database.transaction sets it with SET LOCAL.
+          ...(config.directUrl === undefined ? { statement_timeout: limits.statementTimeoutMs } : {}),
           connectionTimeoutMillis: limits.dbConnectTimeoutMs,
           application_name: "bankd",
           keepAlive: true,

@@ -1,6 +1,7 @@
 // Builds the web console (web/) into web/dist/ with esbuild's JS API. web/dist/ is not committed,
-// so the server builds it at start when it is missing or older than its sources: `npm start` on a
-// fresh clone needs no separate build step. Files are written atomically (temporary file +
+// so the development server (`npm start`) builds it at start when it is missing or older than its
+// sources: a fresh clone needs no separate build step. `npm run build` (scripts/build.js) builds
+// it once into dist/console for production, where nothing is built at start. Files are written atomically (temporary file +
 // rename) and named by content hash, so processes building at the same time cannot serve a
 // half-written file, and index.html (written last) only ever names assets that exist.
 import * as fs from "node:fs";
@@ -14,6 +15,13 @@ export interface ConsolePaths {
   distDir: string;
   /** Other source trees the bundle includes (gen/), for the staleness check. */
   extraSourceDirs: string[];
+}
+
+/** The console `npm run build` put next to the compiled server (dist/console, from
+ * dist/src/web), if this is such a build; under tsx (src/web) there is none. */
+export function prebuiltConsoleDir(): string | undefined {
+  const dir = path.resolve(__dirname, "../../console");
+  return fs.existsSync(path.join(dir, "index.html")) ? dir : undefined;
 }
 
 /** Finds web/ from this file, both under tsx (src/web) and compiled (dist/src/web). */
@@ -54,10 +62,11 @@ function newestMtimeMs(target: string): number {
 }
 
 /** Bundles web/src into hashed assets and writes web/dist/index.html naming them. */
-export async function buildConsole(paths: ConsolePaths): Promise<void> {
+export async function buildConsole(paths: ConsolePaths, esbuildModule?: typeof import("esbuild")): Promise<void> {
   // Loaded here, not at the top: a production install without dev dependencies can still serve a
-  // console built beforehand.
-  const esbuild = await import("esbuild");
+  // console built beforehand. The production build passes the repository's own (it compiles this
+  // file into a directory that may have no node_modules).
+  const esbuild = esbuildModule ?? (await import("esbuild"));
   const assetsDir = path.join(paths.distDir, "assets");
   // The build runs once per start: stop esbuild's helper process afterwards instead of keeping it.
   const result = await esbuild.build({

@@ -1,9 +1,9 @@
-// The web console module: at start, builds web/ into web/dist/ when that is missing or stale
-// (esbuild, a few hundred milliseconds), loads it into memory, and serves it at GET / and
-// GET /assets/*. A build failure never stops the API: GET / then explains what is missing.
+// The web console module: at start, loads the console into memory and serves it at GET / and
+// GET /assets/*: the production build's dist/console as it is, else (development) web/dist/,
+// built from web/ when that is missing or stale (esbuild, a few hundred milliseconds). A build failure never stops the API: GET / then explains what is missing.
 import type { AppContext, AppModule } from "../app";
 import type { Logger } from "../logger";
-import { buildConsole, consolePaths, isStale } from "./build";
+import { buildConsole, consolePaths, isStale, prebuiltConsoleDir } from "./build";
 import { loadStaticFiles, staticRoute, type StaticFiles } from "./static-files";
 
 /** One build at a time per process: apps started in parallel (tests) share it. */
@@ -16,6 +16,10 @@ export async function webModule(ctx: AppContext): Promise<AppModule> {
 }
 
 async function prepareConsole(logger: Logger, currencies: string): Promise<StaticFiles | undefined> {
+  // A production build (npm run build) ships the console prebuilt next to the compiled server
+  // (dist/console): served as it is, nothing is built or written.
+  const prebuilt = prebuiltConsoleDir();
+  if (prebuilt) return loadStaticFiles(prebuilt, currencies);
   const paths = consolePaths();
   if (!paths) {
     logger.warn("web console sources (web/) not found; GET / is disabled");
