@@ -25,7 +25,8 @@ const { SWAGGER_FILES, DOCUMENT } = require(path.join(outDir, "src/web/explorer.
 const consoleDir = path.join(outDir, "console");
 fs.rmSync(consoleDir, { recursive: true, force: true });
 
-buildConsole({ webDir: path.join(root, "web"), distDir: consoleDir, extraSourceDirs: [] }, require("esbuild")).then(() => {
+// No source maps in the production build: a server running from dist/ serves none (W12).
+buildConsole({ webDir: path.join(root, "web"), distDir: consoleDir, extraSourceDirs: [] }, require("esbuild"), { sourcemap: false }).then(() => {
   const swaggerDir = path.join(outDir, "swagger-ui");
   fs.rmSync(swaggerDir, { recursive: true, force: true });
   fs.mkdirSync(swaggerDir, { recursive: true });

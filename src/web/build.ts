@@ -62,7 +62,7 @@ function newestMtimeMs(target: string): number {
 }
 
 /** Bundles web/src into hashed assets and writes web/dist/index.html naming them. */
-export async function buildConsole(paths: ConsolePaths, esbuildModule?: typeof import("esbuild")): Promise<void> {
+export async function buildConsole(paths: ConsolePaths, esbuildModule?: typeof import("esbuild"), opts: { sourcemap?: boolean } = {}): Promise<void> {
   // Loaded here, not at the top: a production install without dev dependencies can still serve a
   // console built beforehand. The production build passes the repository's own (it compiles this
   // file into a directory that may have no node_modules).
@@ -79,7 +79,8 @@ export async function buildConsole(paths: ConsolePaths, esbuildModule?: typeof i
     platform: "browser",
     target: ["es2022"],
     minify: true,
-    sourcemap: "linked",
+    // Source maps in development only: the production build ships none (security W12).
+    sourcemap: opts.sourcemap === false ? false : "linked",
     legalComments: "none",
     tsconfig: path.join(paths.webDir, "tsconfig.json"),
     metafile: true,

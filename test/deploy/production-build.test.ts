@@ -32,6 +32,10 @@ test("the build holds the server, the console, the explorer's assets and its doc
   }
   const assets = fs.readdirSync(path.join(dist, "console", "assets"));
   expect(assets.some((n) => /^app-.*\.js$/.test(n))).toBe(true);
+  // No source maps ship with the console (security W12), nor does its bundle point at one.
+  expect(assets.filter((n) => n.endsWith(".map"))).toEqual([]);
+  const app = assets.find((n) => /^app-.*\.js$/.test(n))!;
+  expect(fs.readFileSync(path.join(dist, "console", "assets", app), "utf8")).not.toMatch(/sourceMappingURL/);
   // The pruned install really lacks the devDependencies (so the run below proves something).
   for (const dev of ["esbuild", "tsx", "typescript", "jest"]) expect(fs.existsSync(path.join(install.appDir, "node_modules", dev))).toBe(false);
 });
@@ -118,6 +122,11 @@ describe("node dist/src/main.js with production dependencies only", () => {
       expect(res.headers.get("content-type")).toMatch(type);
       await res.arrayBuffer();
     }
+    // And no source map is served (W12).
+    const html = await (await fetch(`${baseUrl}/`)).text();
+    const appJs = /src="(\/assets\/app-[^"]+\.js)"/.exec(html)?.[1];
+    expect(appJs).toBeDefined();
+    expect((await fetch(`${baseUrl}${appJs}.map`)).status).toBe(404);
 
     server.child.kill("SIGTERM");
     expect(await server.exited).toEqual({ code: 0, signal: null });
