@@ -86,7 +86,7 @@ export function authInterceptor(deps: AuthInterceptorDeps): Interceptor {
 
 /** Refusals that answer "no such thing (for you)": what a caller probing for other users'
  * accounts, transactions and holds, or for account numbers, gets (W8). Sessions are audited
- * where they are refused (auth/account.ts). */
+ * where they are refused (auth/self-service.ts). */
 const PROBE_REASONS = new Set(["ACCOUNT_NOT_FOUND", "TRANSACTION_NOT_FOUND", "HOLD_NOT_FOUND", "PAYEE_UNAVAILABLE"]);
 /** The request fields that name the object asked for, in the order they are looked at. */
 const TARGET_FIELDS = ["accountId", "transactionId", "holdId", "fromAccountId", "number"] as const;

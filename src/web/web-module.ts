@@ -1,7 +1,7 @@
 // The web console module: at start, builds web/ into web/dist/ when that is missing or stale
 // (esbuild, a few hundred milliseconds), loads it into memory, and serves it at GET / and
 // GET /assets/*. A build failure never stops the API: GET / then explains what is missing.
-import type { AppContext, AppModule } from "../app";
+import type { AppContext, AppModule } from "../module";
 import type { Logger } from "../logger";
 import { buildConsole, consolePaths, isStale } from "./build";
 import { loadStaticFiles, staticRoute, type StaticFiles } from "./static-files";

@@ -5,7 +5,7 @@ import { Code, ConnectError } from "@connectrpc/connect";
 import { startApp, type App, type AppModule } from "../../src/app";
 import { loadConfig } from "../../src/config";
 import { createLogger } from "../../src/logger";
-import { createAuthModule, type AuthModule } from "../../src/auth";
+import { createAuthModule, type AuthModule } from "../../src/modules";
 import { AuthService } from "../../gen/bank/v1/auth_service_pb";
 import { ErrorInfoSchema } from "../../gen/bank/v1/error_info_pb";
 import type { Engine } from "../support/db";
