@@ -51,7 +51,10 @@ export function observeInterceptor(deps: ObserveDeps): Interceptor {
     let streaming = false;
     const finish = (code: Code | 0, err?: unknown) => {
       const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-      const codeName = code === 0 ? "ok" : Code[code];
+      // One spelling for every code, in metrics and logs: grpc-go's (codes.Code.String(), the
+      // grpc_code label of its Prometheus middleware): "OK", then connect-es's Code names, which
+      // are the same ("Canceled", "FailedPrecondition", ...).
+      const codeName = code === 0 ? OK_CODE_NAME : Code[code];
       deps.metrics.rpcInFlight.dec({ method });
       deps.metrics.rpcTotal.inc({ method, code: codeName });
       deps.metrics.rpcSeconds.observe({ method, code: codeName }, seconds);
@@ -122,3 +125,5 @@ function clientAddress(header: Headers, remote: string, trustProxy: boolean): st
   return remote.replace(/^::ffff:/, "") || "unknown";
 }
 
+/** The code label of a call that succeeded (metrics and logs). */
+export const OK_CODE_NAME = "OK";

@@ -119,8 +119,10 @@ export class PostingEngine {
       return Promise.reject(resourceExhausted("POSTING_QUEUE_FULL", "Too many money movements are waiting; retry with the same request_id shortly."));
     }
     return new Promise<T>((resolve, reject) => {
+      assert(request.weight >= 1, "every request weighs at least one posting");
       this.queue.push({ request, resolve: resolve as (v: unknown) => void, reject });
       this.queuedWeight += request.weight;
+      assert(this.queuedWeight <= limits.postingQueueWeightMax, "the queue's weight stays within postingQueueWeightMax");
       this.kick();
     });
   }
@@ -138,6 +140,7 @@ export class PostingEngine {
 
   private kick(): void {
     if (this.running) return;
+    assert(this.queue.length > 0, "the drain starts for a queued request");
     this.running = true;
     this.idle = new Promise((resolve) => (this.markIdle = resolve));
     // One turn of the event loop, so that requests that arrived together share the first batch;
@@ -177,9 +180,13 @@ export class PostingEngine {
       weight += pending.request.weight;
       batch.push(pending);
     }
+    // A non-empty queue always yields a batch: its first request is taken whatever its weight.
+    assert(batch.length > 0 || this.queue.length === 0, "a non-empty queue yields a non-empty batch");
+    assert(batch.length + rest.length === this.queue.length, "every queued request is either taken or left");
     this.queue.splice(0, this.queue.length, ...rest);
     this.queuedWeight -= weight;
     assert(this.queuedWeight >= 0, "the queue's weight never goes negative");
+    assert(this.queue.length > 0 || this.queuedWeight === 0, "an empty queue weighs nothing");
     return batch;
   }
 

@@ -9,6 +9,7 @@
 import { CallAbortedError, Database, DatabaseUnavailableError, classifyDbError } from "../../src/db/database";
 import { limits } from "../../src/limits";
 import { createTestDatabase, engines, postgresOnly, withClient, type TestDatabase } from "../support/db";
+import { waitUntil } from "../support/wait";
 
 const insert = "INSERT INTO login_throttle (throttle_key, failures, window_start, blocked_until) VALUES (?, ?, 0, ?)";
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -145,6 +146,7 @@ describePg("the PostgreSQL pool", () => {
     await tdb.drop();
   });
   const terminate = (pid: number) => withClient(tdb.url, (c) => c.query("SELECT pg_terminate_backend($1)", [pid]));
+  const connectionEnded = async (pid: number) => (await withClient(tdb.url, (c) => c.query("SELECT 1 FROM pg_stat_activity WHERE pid = $1", [pid]))).rowCount === 0;
   const count = (key: string) => db.read(async (tx) => Number((await tx.one<{ n: string }>("SELECT COUNT(*) AS n FROM login_throttle WHERE throttle_key = ?", [key]))?.n));
 
   test("a connection killed between two statements: UNAVAILABLE, nothing committed, the next transaction works", async () => {
@@ -154,8 +156,8 @@ describePg("the PostgreSQL pool", () => {
       const row = await tx.one<{ pid: number }>("SELECT pg_backend_pid() AS pid");
       await terminate(row!.pid);
       // The server's FATAL arrives while no query runs on the checked-out connection: an unheard
-      // 'error' event would crash this process.
-      await sleep(300);
+      // 'error' event would crash this process. Wait until the client has heard the connection end.
+      await waitUntil("the killed connection's end reached the client", () => connectionEnded(row!.pid));
       await tx.run("UPDATE login_throttle SET failures = 2 WHERE throttle_key = ?", [key]);
     });
     await expect(attempt).rejects.toBeInstanceOf(DatabaseUnavailableError);
@@ -166,8 +168,9 @@ describePg("the PostgreSQL pool", () => {
 
   test("idle connections killed: the next reads get fresh ones", async () => {
     await Promise.all([1, 2, 3].map(() => db.read((tx) => tx.one("SELECT pg_sleep(0.05)"))));
+    const killed = await withClient(tdb.url, (c) => c.query<{ pid: number }>("SELECT pid FROM pg_stat_activity WHERE application_name = 'bankd' AND datname = current_database()"));
     await withClient(tdb.url, (c) => c.query("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'bankd' AND datname = current_database()"));
-    await sleep(300);
+    for (const { pid } of killed.rows) await waitUntil(`backend ${pid} is gone`, () => connectionEnded(pid));
     for (let i = 0; i < 5; i++) expect(await db.read((tx) => tx.one<{ ok: number }>("SELECT 1 AS ok"))).toEqual({ ok: 1 });
   });
 });
