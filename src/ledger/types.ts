@@ -22,7 +22,6 @@ export type TransactionStatus = "POSTED" | "PENDING" | "RELEASED" | "CAPTURED" |
 
 /** The directions an account's daily limits bound (API.md Additions). */
 export type Direction = "deposit" | "withdrawal" | "transferOut";
-export const DIRECTIONS: readonly Direction[] = ["deposit", "withdrawal", "transferOut"];
 
 /** An account's own setting of one daily limit: null = the currency's configured default. */
 export type LimitSetting = bigint | "unlimited" | null;
