@@ -1,6 +1,7 @@
 // The composition root: configuration -> database -> migrations -> services -> server, and the
 // graceful drain. Tests build the same app on port 0.
 import { setMaxListeners } from "node:events";
+import { HEADER } from "./headers";
 import { Code } from "@connectrpc/connect";
 import { connectError } from "./errors";
 import type { DescService } from "@bufbuild/protobuf";
@@ -66,7 +67,7 @@ export async function startApp(config: Readonly<Config>, opts: StartOptions = {}
   // /metrics is not public (security W12): it answers only a request bearing BANK_METRICS_TOKEN,
   // and not at all when none is configured.
   const metricsRoute: HttpRoute = async (req, res) => {
-    if (req.method !== "GET" || req.url !== "/metrics" || !metricsAllowed(config.metricsToken, req.headers.authorization)) return false;
+    if (req.method !== "GET" || req.url !== "/metrics" || !metricsAllowed(config.metricsToken, req.headers[HEADER.authorization])) return false;
     const pool = db.poolStats();
     metrics.dbPool.set({ state: "used" }, pool.used);
     metrics.dbPool.set({ state: "free" }, pool.free);

@@ -1,4 +1,4 @@
-// Daily limits (API.md Additions, docs/security.md): per account and direction (deposits,
+// Daily limits (docs/api.md Additions, docs/security.md): per account and direction (deposits,
 // withdrawals, outgoing transfers), each the currency's configured default, an amount an admin
 // set on the account, or an explicit "no limit". They bound every posting in their direction,
 // whoever initiates it (a teller's deposit for a customer included); an admin raises an account's

@@ -1,7 +1,7 @@
 // The posting engine: one per process, the only way money moves. Deposits, withdrawals,
 // transfers (single and batched), holds, captures, releases, expiries and reversals are
 // submitted as PostingRequests; while one batch commits, the next gathers, and each batch runs
-// as ONE MikroORM unit of work (ARCHITECTURE.md, "Why a batch"):
+// as ONE MikroORM unit of work (docs/architecture.md, "Why a batch"):
 //   1. claim every request's idempotency keys first, in key order (a key already taken, by this
 //      process or another, drops that request from the batch: it answers as a replay);
 //   2. lock the transaction rows the requests settle or reverse, then every account the batch

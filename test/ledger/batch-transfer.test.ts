@@ -1,4 +1,4 @@
-// Goal: BatchTransfer through a real server (SQLite and PostgreSQL), as API.md's Additions say:
+// Goal: BatchTransfer through a real server (SQLite and PostgreSQL), as docs/api.md's Additions say:
 // every item answers exactly as the same single Transfer would (same checks, same codes and
 // reasons, same idempotency key: an item repeating an earlier Transfer replays it); atomic mode
 // posts all or nothing (the others answer ABORTED / BATCH_ABORTED and nothing is written but the

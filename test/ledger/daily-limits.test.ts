@@ -1,4 +1,4 @@
-// Goal: daily limits and sharded settlement (security V1, API.md Additions) on SQLite and
+// Goal: daily limits and sharded settlement (security V1, docs/api.md Additions) on SQLite and
 // PostgreSQL, through a real server: every deposit, withdrawal and outgoing transfer counts
 // against its account's daily limit in the posting's own unit of work (concurrent requests cannot
 // overshoot), whoever initiates it; a request past a limit is FAILED_PRECONDITION
