@@ -8,7 +8,7 @@
 // on, and killed idle connections are replaced.
 import { CallAbortedError, Database, DatabaseUnavailableError, classifyDbError } from "../../src/db/database";
 import { limits } from "../../src/limits";
-import { createTestDatabase, engines, postgresOnly, withClient, type TestDatabase } from "../support/db";
+import { engines, postgresOnly, withClient, type TestDatabase, openMigratedDatabase, closeMigratedDatabase } from "../support/db";
 import { waitUntil } from "../support/wait";
 
 const insert = "INSERT INTO login_throttle (throttle_key, failures, window_start, blocked_until) VALUES (?, ?, 0, ?)";
@@ -33,15 +33,8 @@ test("driver errors sort into what a caller can do: retry the transaction, retry
 describe.each(engines())("units of work on %s", (engine) => {
   let tdb: TestDatabase;
   let db: Database;
-  beforeAll(async () => {
-    tdb = await createTestDatabase(engine);
-    db = await Database.open(tdb.config);
-    await db.migrate();
-  });
-  afterAll(async () => {
-    await db.close();
-    await tdb.drop();
-  });
+  beforeAll(async () => ({ tdb, db } = await openMigratedDatabase(engine)));
+  afterAll(() => closeMigratedDatabase(db, tdb));
   const count = (key: string) => db.read(async (tx) => Number((await tx.one<{ n: number | string }>("SELECT COUNT(*) AS n FROM login_throttle WHERE throttle_key = ?", [key]))?.n));
 
   test("a bigint parameter is stored and read back exactly, past 2^53", async () => {
@@ -81,15 +74,8 @@ const describeSqlite = engines().includes("sqlite") ? describe : describe.skip;
 describeSqlite("the SQLite connection", () => {
   let tdb: TestDatabase;
   let db: Database;
-  beforeAll(async () => {
-    tdb = await createTestDatabase("sqlite");
-    db = await Database.open(tdb.config);
-    await db.migrate();
-  });
-  afterAll(async () => {
-    await db.close();
-    await tdb.drop();
-  });
+  beforeAll(async () => ({ tdb, db } = await openMigratedDatabase("sqlite")));
+  afterAll(() => closeMigratedDatabase(db, tdb));
 
   test("a read waits for an open transaction and never sees its uncommitted rows", async () => {
     const key = `test:isolation-${Date.now()}`;
@@ -136,15 +122,8 @@ const describePg = postgresOnly().length > 0 ? describe : describe.skip;
 describePg("the PostgreSQL pool", () => {
   let tdb: TestDatabase;
   let db: Database;
-  beforeAll(async () => {
-    tdb = await createTestDatabase("postgres");
-    db = await Database.open(tdb.config);
-    await db.migrate();
-  });
-  afterAll(async () => {
-    await db.close();
-    await tdb.drop();
-  });
+  beforeAll(async () => ({ tdb, db } = await openMigratedDatabase("postgres")));
+  afterAll(() => closeMigratedDatabase(db, tdb));
   const terminate = (pid: number) => withClient(tdb.url, (c) => c.query("SELECT pg_terminate_backend($1)", [pid]));
   const connectionEnded = async (pid: number) => (await withClient(tdb.url, (c) => c.query("SELECT 1 FROM pg_stat_activity WHERE pid = $1", [pid]))).rowCount === 0;
   const count = (key: string) => db.read(async (tx) => Number((await tx.one<{ n: string }>("SELECT COUNT(*) AS n FROM login_throttle WHERE throttle_key = ?", [key]))?.n));
