@@ -12,7 +12,6 @@ import { engines, postgresOnly, withClient, type TestDatabase, openMigratedDatab
 import { waitUntil } from "../support/wait";
 
 const insert = "INSERT INTO login_throttle (throttle_key, failures, window_start, blocked_until) VALUES (?, ?, 0, ?)";
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 test("driver errors sort into what a caller can do: retry the transaction, retry later, or report", () => {
   const kind = (e: object) => classifyDbError(e);
@@ -88,7 +87,12 @@ describeSqlite("the SQLite connection", () => {
       await tx.run(insert, [key, 1, 0]);
       inserted();
       await released;
-      expect(readDone).toBe(false);
+      // The reader is queued for the connection: give it every chance to slip in (a round trip
+      // through the driver each), and check it never does while this transaction holds it.
+      for (let i = 0; i < 20; i++) {
+        await tx.one("SELECT 1 AS ok");
+        expect(readDone).toBe(false);
+      }
       throw new Error("roll back");
     });
     await insertedNow;
@@ -96,9 +100,8 @@ describeSqlite("the SQLite connection", () => {
       readDone = true;
       return n;
     });
-    // The reader is queued behind the writer: give it every chance to run, then let go.
-    await sleep(100);
-    expect(readDone).toBe(false);
+    // Once the reader is waiting for the connection, the writer goes on.
+    await waitUntil("the reader waits for the connection", () => db.poolStats().pending === 1);
     release();
     await expect(writer).rejects.toThrow("roll back");
     expect(await reader).toBe(0);
