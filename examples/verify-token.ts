@@ -1,5 +1,5 @@
 // Shared by the example callers: verify a bankd access token offline against the server's JWKS,
-// pinning everything that matters (API.md): algorithm EdDSA, issuer, audience, typ at+jwt, and
+// pinning everything that matters (docs/api.md): algorithm EdDSA, issuer, audience, typ at+jwt, and
 // the claims bankd always sets. A caller fetches the key set once and may cache it; an unknown
 // `kid` is the sign to fetch it again (key rotation).
 import { createLocalJWKSet, jwtVerify, type JSONWebKeySet, type JWTPayload } from "jose";

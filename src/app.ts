@@ -1,7 +1,8 @@
 // The composition root: configuration -> database -> migrations -> services -> server, and the
 // graceful drain. Tests build the same app on port 0.
 import { setMaxListeners } from "node:events";
-import { Code, type ConnectRouter, type Interceptor } from "@connectrpc/connect";
+import { HEADER } from "./headers";
+import { Code } from "@connectrpc/connect";
 import { connectError } from "./errors";
 import type { DescService } from "@bufbuild/protobuf";
 import type { Config } from "./config";
@@ -10,7 +11,8 @@ import { createLogger, type Logger } from "./logger";
 import { createMetrics, type Metrics } from "./metrics";
 import { limits } from "./limits";
 import { observeInterceptor } from "./observe";
-import { listen, type HttpRoute, type ListeningServer } from "./server";
+import { listen, type ListeningServer } from "./server";
+import type { AppContext, AppModule, HttpRoute } from "./module";
 import { corsWrap } from "./cors";
 import { responseHeadersWrap } from "./response-headers";
 import { metricsAllowed } from "./metrics";
@@ -27,24 +29,7 @@ import { AuditService } from "../gen/bank/v1/audit_service_pb";
 /** Every bank.v1 service; reflection and health list them. */
 export const bankServices: readonly DescService[] = [AuthService, AccountService, TransactionService, AdminService, AuditService];
 
-export interface AppContext {
-  config: Readonly<Config>;
-  logger: Logger;
-  metrics: Metrics;
-  db: Database;
-}
-
-/** What a feature module adds to the app: routes, interceptors, HTTP routes, background work. */
-export interface AppModule {
-  routes?: (router: ConnectRouter) => void;
-  /** Interceptors run in module order, after the observe interceptor. */
-  interceptors?: Interceptor[];
-  httpRoutes?: HttpRoute[];
-  /** Called when the drain begins: ends what would otherwise hold it (watch streams). */
-  drain?: () => void;
-  /** Stops background work; called before the database closes. */
-  stop?: () => Promise<void> | void;
-}
+export type { AppContext, AppModule } from "./module";
 
 export interface App extends AppContext {
   server: ListeningServer;
@@ -82,7 +67,7 @@ export async function startApp(config: Readonly<Config>, opts: StartOptions = {}
   // /metrics is not public (security W12): it answers only a request bearing BANK_METRICS_TOKEN,
   // and not at all when none is configured.
   const metricsRoute: HttpRoute = async (req, res) => {
-    if (req.method !== "GET" || req.url !== "/metrics" || !metricsAllowed(config.metricsToken, req.headers.authorization)) return false;
+    if (req.method !== "GET" || req.url !== "/metrics" || !metricsAllowed(config.metricsToken, req.headers[HEADER.authorization])) return false;
     const pool = db.poolStats();
     metrics.dbPool.set({ state: "used" }, pool.used);
     metrics.dbPool.set({ state: "free" }, pool.free);

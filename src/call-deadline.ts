@@ -26,9 +26,3 @@ export function remainingMs(deadline: CallDeadline, nowMs = Date.now()): number 
   if (deadline.deadlineMs === undefined) return Number.POSITIVE_INFINITY;
   return Math.max(0, deadline.deadlineMs - nowMs);
 }
-
-/** Throws the signal's reason (a ConnectError saying why) when the call has already ended, so
- * that work is not started for a caller who stopped waiting. */
-export function throwIfCallEnded(deadline: CallDeadline): void {
-  if (deadline.signal.aborted) throw deadline.signal.reason;
-}

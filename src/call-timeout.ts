@@ -4,6 +4,7 @@
 // their own default and maximum (limits.ts). connect-es then builds the handler's `ctx.signal`
 // from the header, so it fires at the effective deadline.
 import type { Protocol } from "./rpc-protocol";
+import { HEADER } from "./headers";
 
 export interface DeadlinePolicy {
   defaultMs: number;
@@ -20,7 +21,7 @@ const GRPC_UNIT_MS: Record<string, number> = { H: 3_600_000, M: 60_000, S: 1_000
 
 /** The header that carries the deadline in `protocol`. */
 export function timeoutHeader(protocol: Protocol): string {
-  return protocol === "connect" ? "connect-timeout-ms" : "grpc-timeout";
+  return protocol === "connect" ? HEADER.connectTimeoutMs : HEADER.grpcTimeout;
 }
 
 /** Rewrites the timeout header of `header` to the effective deadline; returns it, or the

@@ -1,7 +1,7 @@
 // What every handler knows about the call it serves, set by the observe interceptor and the
 // auth interceptor, read through Connect's context values.
 import { createContextKey, type HandlerContext } from "@connectrpc/connect";
-import { Role } from "../gen/bank/v1/access_pb";
+import type { Role } from "../gen/bank/v1/access_pb";
 import { CallAbortedError } from "./db/database";
 
 export interface Principal {
@@ -43,10 +43,3 @@ export function callInfo(ctx: HandlerContext): CallInfo {
   return info;
 }
 
-export function hasRole(principal: Principal | undefined, ...roles: Role[]): boolean {
-  return principal !== undefined && roles.some((r) => principal.roles.includes(r));
-}
-
-export function isStaff(principal: Principal | undefined): boolean {
-  return hasRole(principal, Role.TELLER, Role.AUDITOR, Role.ADMIN);
-}

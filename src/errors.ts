@@ -98,7 +98,7 @@ function internal(correlationId: string): ConnectError {
  * protobuf as INTERNAL ("parse binary: ..."), a decompression failure as INTERNAL or
  * INVALID_ARGUMENT, and JSON that does not fit the message as INVALID_ARGUMENT with a message that
  * may quote the offending value (a password, say): a malformed request is the client's error
- * (API.md: INVALID_ARGUMENT with a reason), and its message names at most the field.
+ * (docs/api.md: INVALID_ARGUMENT with a reason), and its message names at most the field.
  */
 export function frameworkError(err: ConnectError, correlationId: string): MappedError {
   if (err.findDetails(ErrorInfoSchema).length > 0) return { error: err, unexpected: false };

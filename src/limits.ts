@@ -72,15 +72,15 @@ export const limits = {
   corsPreflightMaxAgeSeconds: 7_200,
 
   // --- Lists ------------------------------------------------------------------------------
-  /** Page size when the request says 0 (API.md). */
+  /** Page size when the request says 0 (docs/api.md). */
   pageSizeDefault: 50,
-  /** Largest page a client may ask for; larger is INVALID_ARGUMENT (API.md). */
+  /** Largest page a client may ask for; larger is INVALID_ARGUMENT (docs/api.md). */
   pageSizeMax: 500,
   /** Longest page token accepted; ours are far shorter, so longer ones are garbage. */
   pageTokenCharsMax: 512,
 
   // --- Money ------------------------------------------------------------------------------
-  /** Largest amount of one request, in minor units (API.md: <= 10^15). */
+  /** Largest amount of one request, in minor units (docs/api.md: <= 10^15). */
   amountMinorMax: 1_000_000_000_000_000n,
   /** Largest overdraft limit an admin may set, in minor units. */
   overdraftMinorMax: 1_000_000_000_000_000n,
@@ -93,7 +93,7 @@ export const limits = {
   /** Expired holds released per sweep; the rest wait for the next sweep, so one sweep never
    * holds the database for long. */
   holdSweepBatchMax: 200,
-  /** Transfers in one BatchTransfer call (API.md Additions: 1,000 by default), set so that a
+  /** Transfers in one BatchTransfer call (docs/api.md Additions: 1,000 by default), set so that a
    * full request and its full response fit messageBytesMax (test/ledger/batch-transfer.test.ts
    * builds both at their largest and checks). */
   batchTransfersMax: 1_000,
@@ -114,7 +114,7 @@ export const limits = {
   postingLanesMaxPostgres: 3,
   /** Settlement accounts per currency (the outside world's side of deposits and withdrawals). An
    * account's deposits and withdrawals always post against the shard its id hashes to, so no row
-   * is shared by everyone (API.md Additions; docs/security.md V1 has the arithmetic): at ten times
+   * is shared by everyone (docs/api.md Additions; docs/security.md V1 has the arithmetic): at ten times
    * the bench's peak rate (1e5 postings/s), every deposit at the default daily deposit limit
    * (1e6 minor units) and none withdrawn, the inflow is 1e11 minor units/s, 3.2e20 in 100 years:
    * 1.2e18 per shard, under balanceMinorAbsMax with a margin of 3.2. */
@@ -194,7 +194,7 @@ export const limits = {
   loginFailuresFree: 5,
   /** Back-off after the first throttled failure; doubles with each further failure. */
   loginBackoffMsBase: 1_000,
-  /** Longest back-off of a pair: never a permanent lock (API.md: none below 100 failures). */
+  /** Longest back-off of a pair: never a permanent lock (docs/api.md: none below 100 failures). */
   loginBackoffMsMax: 15 * 60_000,
   /** Failures of one account from all addresses together before its account-wide back-off
    * starts: slows a guesser who spreads attempts over many addresses, well above what one

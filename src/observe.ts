@@ -4,6 +4,7 @@
 // went away ends as canceled, logged as such: that is not a server error, whatever the handler
 // threw when its work was cut short.
 import { Code, ConnectError, createContextKey, type Interceptor, type StreamResponse, type UnaryResponse } from "@connectrpc/connect";
+import { HEADER } from "./headers";
 import { randomUUID } from "node:crypto";
 import type { Logger } from "./logger";
 import type { Metrics } from "./metrics";
@@ -35,11 +36,11 @@ export function observeInterceptor(deps: ObserveDeps): Interceptor {
     const method = req.method.parent.typeName + "/" + req.method.name;
     const transport = req.contextValues.get(transportCallKey);
     if (transport) transport.observed = true;
-    const requestId = transport?.requestId ?? requestIdOf(req.header.get("x-request-id"));
+    const requestId = transport?.requestId ?? requestIdOf(req.header.get(HEADER.requestId));
     const info: CallInfo = {
       requestId,
       clientAddress: clientAddress(req.header, transport?.remoteAddress ?? req.contextValues.get(remoteAddressKey), deps.trustProxy),
-      userAgent: (req.header.get("user-agent") ?? "").slice(0, 256),
+      userAgent: (req.header.get(HEADER.userAgent) ?? "").slice(0, 256),
       procedure: method,
       signal: req.signal,
     };
@@ -52,7 +53,10 @@ export function observeInterceptor(deps: ObserveDeps): Interceptor {
     let streaming = false;
     const finish = (code: Code | 0, err?: unknown) => {
       const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-      const codeName = code === 0 ? "ok" : Code[code];
+      // One spelling for every code, in metrics and logs: grpc-go's (codes.Code.String(), the
+      // grpc_code label of its Prometheus middleware): "OK", then connect-es's Code names, which
+      // are the same ("Canceled", "FailedPrecondition", ...).
+      const codeName = code === 0 ? OK_CODE_NAME : Code[code];
       deps.metrics.rpcInFlight.dec({ method });
       deps.metrics.rpcTotal.inc({ method, code: codeName });
       deps.metrics.rpcSeconds.observe({ method, code: codeName }, seconds);
@@ -67,7 +71,7 @@ export function observeInterceptor(deps: ObserveDeps): Interceptor {
         throw connectError(Code.Unavailable, "SHUTTING_DOWN", "The server is shutting down; retry on another instance.");
       }
       const res = await next(req);
-      res.header.set("x-request-id", requestId);
+      res.header.set(HEADER.requestId, requestId);
       if (res.stream) {
         streaming = true;
         return wrapStream(res, (err) => mapCallError(err, requestId, req.signal, transport), finish);
@@ -77,7 +81,7 @@ export function observeInterceptor(deps: ObserveDeps): Interceptor {
     } catch (err) {
       if (streaming) throw err;
       const mapped = mapCallError(err, requestId, req.signal, transport);
-      mapped.error.metadata.set("x-request-id", requestId);
+      mapped.error.metadata.set(HEADER.requestId, requestId);
       finish(mapped.error.code, mapped.unexpected ? err : undefined);
       throw mapped.error;
     }
@@ -117,9 +121,11 @@ export const remoteAddressKey = createContextKey<string>("", { description: "rem
 
 function clientAddress(header: Headers, remote: string, trustProxy: boolean): string {
   if (trustProxy) {
-    const forwarded = header.get("x-forwarded-for")?.split(",")[0]?.trim();
+    const forwarded = header.get(HEADER.forwardedFor)?.split(",")[0]?.trim();
     if (forwarded) return forwarded.slice(0, 64);
   }
   return remote.replace(/^::ffff:/, "") || "unknown";
 }
 
+/** The code label of a call that succeeded (metrics and logs). */
+export const OK_CODE_NAME = "OK";

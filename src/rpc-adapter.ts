@@ -10,11 +10,12 @@
 // - JSON requests nested too deep are refused before anything parses them (json-depth.ts);
 // - answers that connect-es or the transport give before any interceptor runs (unknown method,
 //   wrong HTTP method, bad timeout, unsupported compression, oversized or undecodable message)
-//   carry the error contract of API.md: an ErrorInfo reason, x-request-id, a log line, metrics;
+//   carry the error contract of docs/api.md: an ErrorInfo reason, x-request-id, a log line, metrics;
 // - an unknown method asked for over gRPC gets HTTP 200 with grpc-status 12, as gRPC clients
 //   expect; a wrong HTTP method gets 405 with Allow;
 // - a client that goes away is noted (transport-call.ts) so that it is not logged as a failure.
 import type * as http from "node:http";
+import { HEADER } from "./headers";
 import * as http2 from "node:http2";
 import { Code, ConnectError, createConnectRouter, createContextValues, type ConnectRouter, type Interceptor } from "@connectrpc/connect";
 import type { UniversalHandler, UniversalServerRequest, UniversalServerResponse } from "@connectrpc/connect/protocol";
@@ -84,7 +85,7 @@ export function createRpcHandler(opts: RpcAdapterOptions): NodeHandler {
 
 async function serveCall(opts: RpcAdapterOptions, handler: UniversalHandler | undefined, kind: RpcRequestKind | undefined, req: NodeRequest, res: NodeResponse): Promise<void> {
   const started = process.hrtime.bigint();
-  const call: TransportCall = { requestId: requestIdOf(header(req, "x-request-id")), remoteAddress: req.socket?.remoteAddress ?? "", observed: false, clientGone: false };
+  const call: TransportCall = { requestId: requestIdOf(header(req, HEADER.requestId)), remoteAddress: req.socket?.remoteAddress ?? "", observed: false, clientGone: false };
   const procedure = handler ? `${handler.service.typeName}/${handler.method.name}` : (req.url ?? "").split("?", 1)[0]!.slice(1, 200);
   // Subscribed before connect-es subscribes to the same events, so that the flag is set by the
   // time the handler's signal fires. "Gone" = the stream or connection ended before we ended the
@@ -155,7 +156,7 @@ function precheck(handler: UniversalHandler | undefined, kind: RpcRequestKind | 
  * get HTTP 200 and grpc-status), else as a Connect JSON error with the early HTTP status. */
 function writeEarly(res: NodeResponse, kind: RpcRequestKind | undefined, early: Early, error: ConnectError, requestId: string, written: () => void): void {
   const grpcLike = kind !== undefined && kind.protocol !== "connect";
-  const uRes = errorResponse(grpcLike ? kind : { protocol: "connect", enveloped: false, codec: "json", text: false }, error, new Headers({ "x-request-id": requestId, ...early.headers }));
+  const uRes = errorResponse(grpcLike ? kind : { protocol: "connect", enveloped: false, codec: "json", text: false }, error, new Headers({ [HEADER.requestId]: requestId, ...early.headers }));
   if (!grpcLike && early.status !== undefined) uRes.status = early.status;
   void universalResponseToNodeResponse(afterBody(kind?.text ? textResponse(kind, uRes) : uRes, written), res as http.ServerResponse).catch(() => undefined);
 }
@@ -179,7 +180,7 @@ async function dispatch(
     : { defaultMs: opts.limits.streamDeadlineMsDefault, maxMs: opts.limits.streamDeadlineMsMax };
   const timeout = applyDeadlinePolicy(uReq.header, kind.protocol, policy);
   if (unary && isHttp2(req)) requestTimeout(req, opts.limits.http2RequestTimeoutMs);
-  const header = new Headers({ "x-request-id": call.requestId });
+  const header = new Headers({ [HEADER.requestId]: call.requestId });
   let response: UniversalServerResponse;
   try {
     const problem = timeout.ok ? await prepare(uReq, kind, opts.limits, header) : connectError(Code.InvalidArgument, "INVALID_TIMEOUT", `The deadline header value ${JSON.stringify(timeout.value)} is not a valid timeout.`);

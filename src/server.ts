@@ -15,12 +15,13 @@ import type { Config } from "./config";
 import { limits as defaultLimits, type Limits } from "./limits";
 import type { Logger } from "./logger";
 import type { Metrics } from "./metrics";
+import type { HttpRoute } from "./module";
 import { ConnectionGuard } from "./connection-guard";
 import { createRpcHandler } from "./rpc-adapter";
 
 export type HttpHandler = (req: http.IncomingMessage | http2.Http2ServerRequest, res: http.ServerResponse | http2.Http2ServerResponse) => void;
-/** Plain HTTP routes by path; return false to fall through to 404. */
-export type HttpRoute = (req: http.IncomingMessage | http2.Http2ServerRequest, res: http.ServerResponse | http2.Http2ServerResponse) => boolean | Promise<boolean>;
+/** Plain HTTP routes by path (module.ts); return false to fall through to 404. */
+export type { HttpRoute };
 
 /** The limits the server applies (tests shorten the time limits). */
 export type ServerLimits = Numbers<Pick<

@@ -5,6 +5,7 @@
 // /docs/protocol, gRPC's PROTOCOL-HTTP2 and PROTOCOL-WEB): connect-es keeps its own encoders
 // internal, so they are not used here.
 import { Code, ConnectError, decodeBinaryHeader, encodeBinaryHeader } from "@connectrpc/connect";
+import { HEADER } from "./headers";
 import type { UniversalServerResponse } from "@connectrpc/connect/protocol";
 import { create, toBinary, toJson, type DescMessage, type JsonValue } from "@bufbuild/protobuf";
 import { AnySchema, type Any } from "@bufbuild/protobuf/wkt";
@@ -123,17 +124,17 @@ export function grpcPercentEncode(text: string): string {
 
 /** Sets grpc-status, grpc-message and grpc-status-details-bin on `target` (trailers). */
 export function setGrpcStatus(target: Headers, error: ConnectError): void {
-  target.set("grpc-status", String(error.code));
-  target.set("grpc-message", grpcPercentEncode(error.rawMessage));
+  target.set(HEADER.grpcStatus, String(error.code));
+  target.set(HEADER.grpcMessage, grpcPercentEncode(error.rawMessage));
   target.set("grpc-status-details-bin", encodeBinaryHeader(encodeStatus(error)));
 }
 
 /** The error in gRPC trailers, or undefined when they say OK. */
 export function grpcStatusError(trailer: Headers): ConnectError | undefined {
-  const status = trailer.get("grpc-status");
+  const status = trailer.get(HEADER.grpcStatus);
   if (status === null || status === "0") return undefined;
   const code = Number(status) in Code ? (Number(status) as Code) : Code.Unknown;
-  let message = trailer.get("grpc-message") ?? "";
+  let message = trailer.get(HEADER.grpcMessage) ?? "";
   try {
     message = decodeURIComponent(message);
   } catch {

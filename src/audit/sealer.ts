@@ -10,6 +10,7 @@
 // One sealer at a time across processes: on PostgreSQL a transaction-scoped advisory lock (a
 // second sealer skips its turn instead of queueing) plus FOR UPDATE on the chain head row; on
 // SQLite the database's single writer serializes sealing transactions.
+import { assert } from "../assert";
 import { LockMode } from "@mikro-orm/core";
 import type { Database, Tx } from "../db/database";
 import { AuditChainHead, AuditEvent } from "../db/entities";
@@ -50,8 +51,11 @@ export async function sealBatch(db: Database, batchMax: number = limits.auditSea
     const rows = await unsealed(tx, batchMax);
     if (rows.length === 0) return { sealed: 0, skipped: false };
     const seals = chain(head, rows);
+    assert(seals.length === rows.length, "one seal per unsealed event");
+    assert(seals[0]!.seq === head.seq + 1, "the batch continues the chain at head.seq + 1");
     await writeSeals(tx, seals);
     const last = seals[seals.length - 1]!;
+    assert(last.seq === head.seq + seals.length, "the batch's seqs are contiguous");
     await tx.em.nativeUpdate(AuditChainHead, { id: 1 }, { seq: last.seq, hash: last.hash, eventId: last.id });
     return { sealed: seals.length, skipped: false };
   });
@@ -126,6 +130,7 @@ function chain(head: ChainHead, rows: AuditEventRow[]): Seal[] {
   let prevHash = head.hash;
   let prevEventId = head.eventId;
   return rows.map((row) => {
+    assert(row.seq === null, "only unsealed events are chained");
     seq += 1;
     const hash = chainHash(prevHash, { ...row, seq, prev_event_id: prevEventId });
     const seal = { id: row.id, seq, prevHash, prevEventId, hash };
@@ -156,7 +161,7 @@ async function writeSeals(tx: Tx, seals: Seal[]): Promise<void> {
     [JSON.stringify(rows)],
   );
   // Only this transaction may seal (lock above); anything else is a bug: roll back.
-  if (changed !== seals.length) throw new Error(`audit sealer: sealed ${changed} of ${seals.length} rows`);
+  assert(changed === seals.length, "the sealer's UPDATE sealed every event of its batch");
 }
 
 /** Runs sealing in the background: a pass every auditSealIntervalMs while events are waiting,

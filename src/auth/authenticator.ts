@@ -6,7 +6,7 @@ import type { Database } from "../db/database";
 import type { Principal } from "../context";
 import { unauthenticated } from "../errors";
 import { limits } from "../limits";
-import { ExpiringLru } from "./lru";
+import { ExpiringLru } from "../util/expiring-lru";
 import { AccessTokens, TokenVerificationError, type AccessClaims } from "./tokens";
 import { isLive } from "./sessions";
 import { Session, type SessionEntity } from "../db/entities";

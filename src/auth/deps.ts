@@ -1,6 +1,7 @@
-// What the auth domain functions share: built once by createAuthModule.
+// What the auth domain functions share: built once by createAuthModule (src/modules.ts).
+// Types only: the logic lives in the files that use these.
 import type { AuditAggregator } from "../audit/aggregate";
-import type { Database, Tx } from "../db/database";
+import type { Database } from "../db/database";
 import type { Logger } from "../logger";
 import type { Argon2Hasher } from "./passwords";
 import type { AccessTokens } from "./tokens";
@@ -8,7 +9,6 @@ import type { Authenticator } from "./authenticator";
 import type { KeyRing } from "./keys";
 import type { RegistrationLimits } from "./registration-limits";
 import type { KeyedTurns } from "./turns";
-import { revokeSessions } from "./sessions";
 
 export interface AuthDeps {
   db: Database;
@@ -23,18 +23,4 @@ export interface AuthDeps {
   /** Refusals an attacker can repeat (throttled sign-ins, refused tokens, probes for other
    * users' sessions) are audited through it: one event per key and window. */
   refusals: AuditAggregator;
-}
-
-/** Ends sessions in the database and, once the transaction commits, makes their access tokens
- * stop at once in this process (other processes: within limits.sessionRecheckMs). */
-export async function endSessions(
-  deps: Pick<AuthDeps, "authenticator">,
-  tx: Tx,
-  where: { userId: string; sessionId?: string; exceptSessionId?: string },
-  reason: string,
-  nowMs: number = Date.now(),
-): Promise<string[]> {
-  const ids = await revokeSessions(tx, where, reason, nowMs);
-  if (ids.length > 0) tx.afterCommit(() => deps.authenticator.markRevoked(ids));
-  return ids;
 }

@@ -2,6 +2,7 @@
 // option of the called method. Only bank.v1 methods are governed (health and reflection stay
 // open); among them, a method without the option is refused (deny by default).
 import { getOption, hasOption, type DescMethod } from "@bufbuild/protobuf";
+import { HEADER } from "../headers";
 import type { Interceptor } from "@connectrpc/connect";
 import { access, Role, type Access } from "../../gen/bank/v1/access_pb";
 import type { AuditAggregator } from "../audit/aggregate";
@@ -45,7 +46,7 @@ export function decideAccess(rule: Access | undefined, principal: Principal | un
 /** The token of an `authorization: Bearer <token>` header; undefined when there is no header,
  * "" when the header is not a bearer token. */
 export function bearerToken(header: Headers): string | undefined {
-  const value = header.get("authorization");
+  const value = header.get(HEADER.authorization);
   if (value === null) return undefined;
   const match = /^Bearer +([^\s]+)\s*$/i.exec(value);
   return match?.[1] ?? "";
@@ -88,7 +89,7 @@ export function authInterceptor(deps: AuthInterceptorDeps): Interceptor {
 
 /** Refusals that answer "no such thing (for you)": what a caller probing for other users'
  * accounts, transactions and holds, or for account numbers, gets (W8). Sessions are audited
- * where they are refused (auth/account.ts). */
+ * where they are refused (auth/self-service.ts). */
 const PROBE_REASONS = new Set(["ACCOUNT_NOT_FOUND", "TRANSACTION_NOT_FOUND", "HOLD_NOT_FOUND", "PAYEE_UNAVAILABLE"]);
 /** The request fields that name the object asked for, in the order they are looked at. */
 const TARGET_FIELDS = ["accountId", "transactionId", "holdId", "fromAccountId", "number"] as const;

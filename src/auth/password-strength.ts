@@ -5,7 +5,7 @@
 import { Worker } from "node:worker_threads";
 import { limits } from "../limits";
 import { resourceExhausted } from "../errors";
-import { WorkQueue } from "./work-queue";
+import { WorkQueue } from "../util/work-queue";
 
 export interface Strength {
   score: number;

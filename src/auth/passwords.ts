@@ -4,7 +4,7 @@ import { randomBytes } from "node:crypto";
 import type { Config } from "../config";
 import { resourceExhausted } from "../errors";
 import { limits } from "../limits";
-import { WorkQueue } from "./work-queue";
+import { WorkQueue } from "../util/work-queue";
 
 /** What createUser needs: turn a (policy-checked, normalized) password into a stored hash. */
 export interface PasswordHasher {

@@ -2,7 +2,7 @@
 // check before any expensive work (Register checks them before the password-strength check and
 // argon2). Per process: N processes behind a load balancer allow N times the rate, which also
 // matches what they protect (each process has its own argon2 slots).
-import { ExpiringLru } from "./lru";
+import { ExpiringLru } from "../util/expiring-lru";
 
 export interface TokenBucketOptions {
   /** Tokens the bucket holds: the largest burst. */

@@ -135,3 +135,17 @@ function sessionRowOf(s: SessionEntity): SessionRow {
     revoked_time: s.revokedTime,
   };
 }
+
+/** Ends sessions in the database and, once the transaction commits, makes their access tokens
+ * stop at once in this process (other processes: within limits.sessionRecheckMs). */
+export async function endSessions(
+  deps: { authenticator: { markRevoked(sessionIds: readonly string[]): void } },
+  tx: Tx,
+  where: { userId: string; sessionId?: string; exceptSessionId?: string },
+  reason: string,
+  nowMs: number = Date.now(),
+): Promise<string[]> {
+  const ids = await revokeSessions(tx, where, reason, nowMs);
+  if (ids.length > 0) tx.afterCommit(() => deps.authenticator.markRevoked(ids));
+  return ids;
+}

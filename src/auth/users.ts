@@ -1,18 +1,15 @@
 // Users: creation (the one path for Register, the create-user CLI and admins), lookups, and the
 // mapping to the wire message.
-import { create } from "@bufbuild/protobuf";
-import { timestampFromMs } from "@bufbuild/protobuf/wkt";
 import type { Tx } from "../db/database";
 import { classifyDbError } from "../db/database";
 import { User, type UserEntity } from "../db/entities";
 import { alreadyExists } from "../errors";
 import { uuidv7 } from "../ids";
 import { preparedQuery } from "../prepared-query";
-import { UserSchema, type User as UserMessage } from "../../gen/bank/v1/user_pb";
 import type { Role } from "../../gen/bank/v1/access_pb";
 import type { PasswordHasher } from "./passwords";
 import { validEmail, validFullName, validNewPassword } from "./policy";
-import { rolesFromColumn, rolesToColumn } from "./roles";
+import { rolesToColumn } from "./roles";
 
 export type { UserEntity } from "../db/entities";
 
@@ -71,18 +68,6 @@ export function findUserById(tx: Tx, id: string): Promise<UserEntity | undefined
 
 export function isDisabled(user: Pick<UserEntity, "disabled">): boolean {
   return Number(user.disabled) !== 0;
-}
-
-/** The wire form of a user. */
-export function userToMessage(user: Pick<UserEntity, "id" | "email" | "fullName" | "roles" | "disabled" | "createTime">): UserMessage {
-  return create(UserSchema, {
-    id: user.id,
-    email: user.email,
-    fullName: user.fullName,
-    roles: rolesFromColumn(user.roles),
-    createTime: timestampFromMs(user.createTime),
-    disabled: isDisabled(user),
-  });
 }
 
 export function emailTaken() {

@@ -10,6 +10,7 @@
 import { MikroORM, type Options } from "@mikro-orm/core";
 import type { EntityManager, Knex } from "@mikro-orm/knex";
 import { Migrator } from "@mikro-orm/migrations";
+import { assert } from "../assert";
 import type { DatabaseConfig } from "../config";
 import { limits } from "../limits";
 import type { Metrics } from "../metrics";
@@ -108,6 +109,8 @@ export class Tx {
 export class Database {
   /** Units of work running now (for the pool gauge; knex keeps its pool to itself). */
   private active = 0;
+  /** Transaction bodies running now (SQLite: at most one, its connection is taken in turns). */
+  private inTransaction = 0;
 
   private constructor(
     readonly orm: MikroORM,
@@ -192,15 +195,24 @@ export class Database {
       this.active++;
       try {
         result = await this.orm.em.fork().transactional(async (em) => {
-          const tx = new Tx(em as EntityManager, this.engine, hooks, true);
-          // Behind a transaction pooler no session setting survives the transaction (nor may be
-          // sent at connect): the statement timeout is the transaction's own.
-          if (this.pooled) await tx.run(`SET LOCAL statement_timeout = ${limits.statementTimeoutMs}`);
-          const value = await fn(tx);
-          await em.flush();
-          // The last moment to change our mind: after this, COMMIT is sent.
-          throwIfAborted(opts.signal);
-          return value;
+          this.inTransaction++;
+          // SQLite's one connection is taken in turns: a second transaction body running now
+          // would share the first one's transaction.
+          assert(this.dialect !== "sqlite" || this.inTransaction === 1, "SQLite runs one transaction at a time");
+          try {
+            const tx = new Tx(em as EntityManager, this.engine, hooks, true);
+            // Behind a transaction pooler no session setting survives the transaction (nor may be
+            // sent at connect): the statement timeout is the transaction's own.
+            if (this.pooled) await tx.run(`SET LOCAL statement_timeout = ${limits.statementTimeoutMs}`);
+            const value = await fn(tx);
+            await em.flush();
+            // The last moment to change our mind: after this, COMMIT is sent.
+            throwIfAborted(opts.signal);
+            return value;
+          } finally {
+            this.inTransaction--;
+            assert(this.inTransaction >= 0, "transaction bodies end as often as they start");
+          }
         });
       } catch (err) {
         this.observe(started, "rollback");
@@ -215,6 +227,7 @@ export class Database {
         throw err;
       } finally {
         this.active--;
+        assert(this.active >= 0, "units of work end as often as they start");
       }
       // Committed: nothing after this point may turn the outcome into a failure (or a retry).
       this.observe(started, "commit");

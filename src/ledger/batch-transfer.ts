@@ -1,4 +1,4 @@
-// BatchTransfer (API.md Additions): up to limits.batchTransfersMax transfers in one call, one
+// BatchTransfer (docs/api.md Additions): up to limits.batchTransfersMax transfers in one call, one
 // request to the posting engine, so one unit of work and one commit for all of them. Every item
 // is checked and answered exactly as the same single Transfer would be, and its request_id is the
 // same idempotency key as a Transfer's: an item that repeats an earlier Transfer replays it.

@@ -1,7 +1,7 @@
 // The posting engine: one per process, the only way money moves. Deposits, withdrawals,
 // transfers (single and batched), holds, captures, releases, expiries and reversals are
 // submitted as PostingRequests; while one batch commits, the next gathers, and each batch runs
-// as ONE MikroORM unit of work (ARCHITECTURE.md, "Why a batch"):
+// as ONE MikroORM unit of work (docs/architecture.md, "Why a batch"):
 //   1. claim every request's idempotency keys first, in key order (a key already taken, by this
 //      process or another, drops that request from the batch: it answers as a replay);
 //   2. lock the transaction rows the requests settle or reverse, then every account the batch
@@ -122,8 +122,10 @@ export class PostingEngine {
       return Promise.reject(resourceExhausted("POSTING_QUEUE_FULL", "Too many money movements are waiting; retry with the same request_id shortly."));
     }
     return new Promise<T>((resolve, reject) => {
+      assert(request.weight >= 1, "every request weighs at least one posting");
       this.queue.push({ request, resolve: resolve as (v: unknown) => void, reject });
       this.queuedWeight += request.weight;
+      assert(this.queuedWeight <= limits.postingQueueWeightMax, "the queue's weight stays within postingQueueWeightMax");
       this.kick();
     });
   }
@@ -147,6 +149,7 @@ export class PostingEngine {
    * for each other rather than deadlock, as batches of two processes do. */
   private kick(): void {
     if (this.lanes >= (this.opts.lanesMax ?? 1)) return;
+    assert(this.queue.length > 0, "a lane starts for a queued request");
     if (this.lanes === 0) this.idle = new Promise((resolve) => (this.markIdle = resolve));
     this.lanes++;
     // One turn of the event loop, so that requests that arrived together share the batch;
@@ -187,9 +190,13 @@ export class PostingEngine {
       weight += pending.request.weight;
       batch.push(pending);
     }
+    // A non-empty queue always yields a batch: its first request is taken whatever its weight.
+    assert(batch.length > 0 || this.queue.length === 0, "a non-empty queue yields a non-empty batch");
+    assert(batch.length + rest.length === this.queue.length, "every queued request is either taken or left");
     this.queue.splice(0, this.queue.length, ...rest);
     this.queuedWeight -= weight;
     assert(this.queuedWeight >= 0, "the queue's weight never goes negative");
+    assert(this.queue.length > 0 || this.queuedWeight === 0, "an empty queue weighs nothing");
     return batch;
   }
 

@@ -54,7 +54,7 @@ export interface NewTransaction {
 export interface Posting {
   transaction: NewTransaction;
   legs: Leg[];
-  /** Admin reversals only: skip the floor check (API.md: never below the floor unless forced). */
+  /** Admin reversals only: skip the floor check (docs/api.md: never below the floor unless forced). */
   force?: boolean;
   /** The daily limit this posting counts against (deposits, withdrawals, outgoing transfers). */
   dailyLimit?: { accountId: string; direction: Direction; amount: bigint };

@@ -115,8 +115,3 @@ export function toTransaction(row: Row): TransactionView {
     createTimeMs: Number(row.create_time),
   };
 }
-
-/** "?, ?, ?" for n parameters. */
-export function placeholders(n: number): string {
-  return Array.from({ length: n }, () => "?").join(", ");
-}

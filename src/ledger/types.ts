@@ -23,9 +23,8 @@ export type AccountStatus = "ACTIVE" | "FROZEN" | "CLOSED";
 export type TransactionType = "DEPOSIT" | "WITHDRAWAL" | "TRANSFER" | "HOLD" | "CAPTURE" | "RELEASE" | "REVERSAL";
 export type TransactionStatus = "POSTED" | "PENDING" | "RELEASED" | "CAPTURED" | "REVERSED" | "EXPIRED";
 
-/** The directions an account's daily limits bound (API.md Additions). */
+/** The directions an account's daily limits bound (docs/api.md Additions). */
 export type Direction = "deposit" | "withdrawal" | "transferOut";
-export const DIRECTIONS: readonly Direction[] = ["deposit", "withdrawal", "transferOut"];
 
 /** An account's own setting of one daily limit: null = the currency's configured default. */
 export type LimitSetting = bigint | "unlimited" | null;
@@ -93,7 +92,7 @@ export interface StatementLine {
   /** The entry's sealed cursor (WatchAccount resumes after it). */
   cursor: string;
   /** The other customer account of a transfer, capture or reversal, as the caller may see it
-   * (API.md: its number always; its owner's name only for staff). */
+   * (docs/api.md: its number always; its owner's name only for staff). */
   counterparty?: { number: string; name: string };
 }
 
@@ -116,7 +115,7 @@ export interface Amount {
   minor: bigint;
 }
 
-/** available = ledger - held + overdraft_limit (API.md). */
+/** available = ledger - held + overdraft_limit (docs/api.md). */
 export function availableOf(a: Pick<AccountView, "balance" | "held" | "overdraftLimit">): bigint {
   return a.balance - a.held + a.overdraftLimit;
 }

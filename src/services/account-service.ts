@@ -5,9 +5,9 @@ import { AccountService } from "../../gen/bank/v1/account_service_pb";
 import type { Ledger } from "../ledger/ledger";
 import { closeAccount, createAccount, freezeAccount, getAccount, listAccounts, lookupAccount, unfreezeAccount, updateAccount } from "../ledger/accounts";
 import { getBalance } from "../ledger/reads";
-import { setAccountLimits, type LimitInput } from "../ledger/daily-limits";
+import { setAccountLimits, type LimitInput } from "../ledger/account-limits";
 import type { AccountView } from "../ledger/types";
-import { accountMessage, accountTypeName, actorOf, money, optionalMs, statementEntryMessage } from "../ledger/wire";
+import { accountMessage, accountTypeName, actorOf, money, optionalMs, statementEntryMessage } from "./mapping/ledger";
 import type { AccountWatchers } from "../ledger/watch";
 import { timestampFromMs } from "@bufbuild/protobuf/wkt";
 

@@ -11,7 +11,7 @@ import {
   SetUserRolesResponseSchema,
 } from "../../gen/bank/v1/admin_service_pb";
 import { disableUser, enableUser, listUsers, setUserRoles, type AdminDeps } from "../admin/users";
-import { userToMessage } from "../auth/users";
+import { userToMessage } from "./mapping/users";
 
 export function adminRoutes(deps: AdminDeps): (router: ConnectRouter) => void {
   return (router) => router.service(AdminService, adminServiceImpl(deps));

@@ -1,16 +1,13 @@
 // bank.v1.AuthService: thin Connect handlers over the auth domain (src/auth).
-import { create } from "@bufbuild/protobuf";
 import { timestampFromMs } from "@bufbuild/protobuf/wkt";
 import type { ConnectRouter, HandlerContext, ServiceImpl } from "@connectrpc/connect";
 import { AuthService } from "../../gen/bank/v1/auth_service_pb";
-import { SessionSchema } from "../../gen/bank/v1/user_pb";
 import { callInfo, type Principal } from "../context";
 import { unauthenticated } from "../errors";
 import type { AuthDeps } from "../auth/deps";
-import { changePassword, currentUser, listSessions, logout, register, revokeSession } from "../auth/account";
-import { login, refreshTokens, type SignedIn } from "../auth/sign-in";
-import { userToMessage } from "../auth/users";
-import type { SessionRow } from "../auth/sessions";
+import { changePassword, currentUser, listSessions, logout, register, revokeSession } from "../auth/self-service";
+import { login, refreshTokens } from "../auth/sign-in";
+import { sessionToMessage, signedIn, userToMessage } from "./mapping/users";
 
 export function authServiceRoutes(deps: AuthDeps): (router: ConnectRouter) => void {
   return (router) => router.service(AuthService, authServiceImpl(deps));
@@ -49,30 +46,9 @@ export function authServiceImpl(deps: AuthDeps): ServiceImpl<typeof AuthService>
   };
 }
 
-function signedIn(s: SignedIn) {
-  return {
-    accessToken: s.accessToken,
-    refreshToken: s.refresh.token,
-    accessTokenExpireTime: timestampFromMs(s.accessExpireMs),
-    refreshTokenExpireTime: timestampFromMs(s.refresh.expireMs),
-    user: userToMessage(s.user),
-  };
-}
-
 /** The interceptor guarantees a principal on non-public methods; this is the assertion. */
 function principal(ctx: HandlerContext): Principal {
   const p = callInfo(ctx).principal;
   if (!p) throw unauthenticated("TOKEN_MISSING", "This method needs an access token.");
   return p;
-}
-
-function sessionToMessage(row: SessionRow, caller: Principal) {
-  return create(SessionSchema, {
-    id: row.id,
-    createTime: timestampFromMs(Number(row.create_time)),
-    lastUsedTime: timestampFromMs(Number(row.last_used_time)),
-    userAgent: row.user_agent,
-    clientAddress: row.client_address,
-    current: row.id === caller.sessionId,
-  });
 }

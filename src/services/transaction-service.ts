@@ -8,7 +8,7 @@ import { captureHold, createHold, releaseHold } from "../ledger/holds";
 import { reverseTransaction } from "../ledger/reversals";
 import { getTransaction, listTransactions } from "../ledger/reads";
 import { batchTransfer } from "../ledger/batch-transfer";
-import { actorOf, batchResultMessage, optionalMs, statementEntryMessage, transactionMessage } from "../ledger/wire";
+import { actorOf, batchResultMessage, optionalMs, statementEntryMessage, transactionMessage } from "./mapping/ledger";
 
 export function transactionService(ledger: Ledger): ServiceImpl<typeof TransactionService> {
   return {

@@ -3,8 +3,7 @@
 // first request, not at start: tests and servers that never open /docs pay nothing.
 import * as fs from "node:fs";
 import * as path from "node:path";
-import type { AppContext, AppModule } from "../app";
-import type { HttpRoute } from "../server";
+import type { AppContext, AppModule, HttpRoute } from "../module";
 import { EXPLORER_CONTENT_SECURITY_POLICY, EXPLORER_INIT_JS, explorerHtml, type ExplorerAssets } from "./explorer-page";
 import { ASSET_CACHE_CONTROL, INDEX_CACHE_CONTROL, sendStaticFile, staticFileAsync, type StaticFile } from "./static-files";
 

@@ -6,7 +6,7 @@ import * as path from "node:path";
 import { createHash } from "node:crypto";
 import { promisify } from "node:util";
 import { gzip as gzipCallback, gzipSync } from "node:zlib";
-import type { HttpRoute } from "../server";
+import type { HttpRoute } from "../module";
 
 export interface StaticFile {
   body: Buffer;

@@ -1,7 +1,7 @@
 // The web console module: at start, loads the console into memory and serves it at GET / and
 // GET /assets/*: the production build's dist/console as it is, else (development) web/dist/,
 // built from web/ when that is missing or stale (esbuild, a few hundred milliseconds). A build failure never stops the API: GET / then explains what is missing.
-import type { AppContext, AppModule } from "../app";
+import type { AppContext, AppModule } from "../module";
 import type { Logger } from "../logger";
 import { buildConsole, consolePaths, isStale, prebuiltConsoleDir } from "./build";
 import { loadStaticFiles, staticRoute, type StaticFiles } from "./static-files";

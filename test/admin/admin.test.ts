@@ -62,7 +62,7 @@ describe.each(engines())("AdminService on %s", (engine) => {
     expect(await failure(client(t.baseUrl, AdminService).listUsers({}))).toMatchObject({ code: Code.Unauthenticated });
     const customer = await createTestUser(t, [Role.CUSTOMER]);
     expect(await failure(admins(customer).listUsers({}))).toMatchObject({ code: Code.PermissionDenied });
-    // A teller finds a customer by email prefix (API.md Additions), read-only.
+    // A teller finds a customer by email prefix (docs/api.md Additions), read-only.
     expect((await admins(teller).listUsers({ emailPrefix: customer.email })).users.map((u) => u.id)).toEqual([customer.id]);
     for (const caller of [auditor, teller]) {
       for (const call of [() => admins(caller).setUserRoles({ ...target, roles: [Role.ADMIN] }), () => admins(caller).disableUser(target), () => admins(caller).enableUser(target)]) {

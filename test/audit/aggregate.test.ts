@@ -10,7 +10,7 @@ import type { AuditInput } from "../../src/audit/recorder";
 import { sealAll } from "../../src/audit/sealer";
 import { verifyChain } from "../../src/audit/verifier";
 import { createLogger } from "../../src/logger";
-import { createTestDatabase, engines, type TestDatabase } from "../support/db";
+import { engines, type TestDatabase, openMigratedDatabase, closeMigratedDatabase } from "../support/db";
 import { chainRows, resetChain } from "./support";
 
 function refusal(overrides: Partial<AuditInput> = {}): AuditInput {
@@ -31,15 +31,8 @@ async function eventually<T>(read: () => Promise<T | undefined>, ms = 10_000): P
 describe.each(engines())("audit aggregator on %s", (engine) => {
   let tdb: TestDatabase;
   let db: Database;
-  beforeAll(async () => {
-    tdb = await createTestDatabase(engine);
-    db = await Database.open(tdb.config);
-    await db.migrate();
-  });
-  afterAll(async () => {
-    await db.close();
-    await tdb.drop();
-  });
+  beforeAll(async () => ({ tdb, db } = await openMigratedDatabase(engine)));
+  afterAll(() => closeMigratedDatabase(db, tdb));
   beforeEach(() => resetChain(db));
 
   const details = (row: { details: string }) => JSON.parse(row.details) as Record<string, unknown>;

@@ -8,21 +8,14 @@ import { recordAudit } from "../../src/audit/recorder";
 import { GENESIS_HASH, chainHash, type AuditEventRow } from "../../src/audit/chain";
 import { countUnsealed, sealAll, sealBatch } from "../../src/audit/sealer";
 import { verifyChain } from "../../src/audit/verifier";
-import { createTestDatabase, engines, type TestDatabase } from "../support/db";
+import { engines, type TestDatabase, openMigratedDatabase, closeMigratedDatabase } from "../support/db";
 import { chainRows, idAtSeq, recordEvents, resetChain, sampleEvent, snapshot, swapSeq, type Snapshot } from "./support";
 
 describe.each(engines())("audit chain on %s", (engine) => {
   let tdb: TestDatabase;
   let db: Database;
-  beforeAll(async () => {
-    tdb = await createTestDatabase(engine);
-    db = await Database.open(tdb.config);
-    await db.migrate();
-  });
-  afterAll(async () => {
-    await db.close();
-    await tdb.drop();
-  });
+  beforeAll(async () => ({ tdb, db } = await openMigratedDatabase(engine)));
+  afterAll(() => closeMigratedDatabase(db, tdb));
   beforeEach(() => resetChain(db));
 
   test("an empty chain verifies", async () => {

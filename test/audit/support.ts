@@ -1,6 +1,5 @@
 // Helpers of the audit tests: recording sample events, reading the chain, and tampering with
 // stored rows the way someone with database access would (plain SQL, outside bankd's code).
-import * as http from "node:http";
 import type { Database } from "../../src/db/database";
 import type { Role } from "../../gen/bank/v1/access_pb";
 import type { TestApp } from "../support/app";
@@ -76,19 +75,6 @@ export async function swapSeq(db: Database, a: number, b: number): Promise<void>
     await tx.run(`UPDATE audit_events SET seq = -1 WHERE seq = ?`, [a]);
     await tx.run(`UPDATE audit_events SET seq = ? WHERE seq = ?`, [a, b]);
     await tx.run(`UPDATE audit_events SET seq = ? WHERE seq = -1`, [b]);
-  });
-}
-
-export function httpGet(url: string): Promise<{ status: number; body: string }> {
-  return new Promise((resolve, reject) => {
-    http
-      .get(url, (res) => {
-        let body = "";
-        res.setEncoding("utf8");
-        res.on("data", (c: string) => (body += c));
-        res.on("end", () => resolve({ status: res.statusCode ?? 0, body }));
-      })
-      .on("error", reject);
   });
 }
 

@@ -1,11 +1,10 @@
 // Helpers shared by the auth tests: an app with only the auth module (so these suites test
 // auth alone, whatever other modules are doing), error assertions, and audit reads.
-import * as http from "node:http";
 import { Code, ConnectError } from "@connectrpc/connect";
 import { startApp, type App, type AppModule } from "../../src/app";
 import { loadConfig } from "../../src/config";
 import { createLogger } from "../../src/logger";
-import { createAuthModule, type AuthModule } from "../../src/auth";
+import { createAuthModule, type AuthModule } from "../../src/modules";
 import { AuthService } from "../../gen/bank/v1/auth_service_pb";
 import { ErrorInfoSchema } from "../../gen/bank/v1/error_info_pb";
 import type { Engine } from "../support/db";
@@ -61,17 +60,6 @@ export function auditRows(t: TestApp, action: string): Promise<AuditRow[]> {
 
 /** Words that must never reach a client in an error message. */
 export const LEAKY = /jose|jws|jwt.*(claim|header)|signature verification|stack|\bat \/|\.ts:|SELECT|INSERT|argon|sqlite|postgres/i;
-
-export function httpGet(url: string): Promise<{ status: number; body: string; headers: http.IncomingHttpHeaders }> {
-  return new Promise((resolve, reject) => {
-    http.get(url, (res) => {
-      let body = "";
-      res.setEncoding("utf8");
-      res.on("data", (c: string) => (body += c));
-      res.on("end", () => resolve({ status: res.statusCode ?? 0, body, headers: res.headers }));
-    }).on("error", reject);
-  });
-}
 
 /** A second bankd process-equivalent on the same database and key directory as `t` (its own
  * caches, its own connections), with env overrides: for multi-process and cost-change tests. */

@@ -14,7 +14,8 @@ import { Role } from "../../gen/bank/v1/access_pb";
 import { limits } from "../../src/limits";
 import { engines } from "../support/db";
 import { createTestUser, type TestUser } from "../support/users";
-import { LEAKY, auditRows, authApi, httpGet as get, expectError, startAuthApp, type AuthTestApp } from "./support";
+import { LEAKY, auditRows, authApi, expectError, startAuthApp, type AuthTestApp } from "./support";
+import { httpGet as get } from "../support/http";
 
 function b64(json: object): string {
   return Buffer.from(JSON.stringify(json)).toString("base64url");

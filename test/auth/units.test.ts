@@ -14,9 +14,9 @@ import { DomainError, resourceExhausted } from "../../src/errors";
 import { limits } from "../../src/limits";
 import { roleFromName, rolesFromColumn, rolesToColumn } from "../../src/auth/roles";
 import { accountBlockedUntil, pairBlockedUntil } from "../../src/auth/throttle";
-import { WorkQueue } from "../../src/auth/work-queue";
+import { WorkQueue } from "../../src/util/work-queue";
 import { KeyedTurns } from "../../src/auth/turns";
-import { ExpiringLru } from "../../src/auth/lru";
+import { ExpiringLru } from "../../src/util/expiring-lru";
 import { KeyRing } from "../../src/auth/keys";
 import { AccessTokens } from "../../src/auth/tokens";
 import { normalizeEmail, validEmail } from "../../src/auth/policy";
@@ -124,18 +124,20 @@ describe("WorkQueue", () => {
     const q = new WorkQueue({ concurrencyMax: 2, queueMax: 10, waitMsMax: 60_000, busy });
     let running = 0;
     let peak = 0;
-    const order: number[] = [];
+    const started: number[] = [];
     const job = (i: number) => async () => {
+      started.push(i);
       running++;
       peak = Math.max(peak, running);
       await new Promise((r) => setImmediate(r));
-      order.push(i);
       running--;
       return i;
     };
     const results = await Promise.all([0, 1, 2, 3, 4, 5].map((i) => q.run(job(i))));
     expect(results).toEqual([0, 1, 2, 3, 4, 5]);
     expect(peak).toBe(2);
+    // Waiters start in the order they queued (a LIFO hand-over would start 5 before 2).
+    expect(started).toEqual([0, 1, 2, 3, 4, 5]);
   });
 
   test("a full queue refuses at once with RESOURCE_EXHAUSTED; a long wait is refused too", async () => {

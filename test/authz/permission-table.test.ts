@@ -1,5 +1,5 @@
 // Goal: the living documentation of who may do what. The table below lists EVERY method of every
-// bank.v1 service with its access rule from the contract (API.md); the test calls each method
+// bank.v1 service with its access rule from the contract (docs/api.md); the test calls each method
 // over a real server as anonymous, a customer, another customer, a teller, an auditor and an
 // admin, and checks each answer: UNAUTHENTICATED for anonymous on non-public methods,
 // PERMISSION_DENIED for roles the rule does not list, NOT_FOUND for another customer's object,
@@ -46,7 +46,7 @@ interface Fixtures {
 }
 
 interface Rule {
-  /** The access column of API.md. */
+  /** The access column of docs/api.md. */
   contract: string;
   /** "public", "signed-in" (every role) or the roles listed. */
   roles: "public" | Role[];

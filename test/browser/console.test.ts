@@ -421,7 +421,7 @@ describeBrowser.each(engines())("web console for customers in chromium on %s", (
     await page.locator("#statement-next").click();
     await page.locator("#statement-page", { hasText: "Page 2" }).waitFor();
     const lunch = (await rowsByLabel(page.locator("#statement-table"))).find((r) => r["Description"] === "Lunch")!;
-    // Customers see the other party's number only (API.md: the name is for staff).
+    // Customers see the other party's number only (docs/api.md: the name is for staff).
     expect(lunch["Other party"]!.replace(/\s/g, "")).toBe(people.alice.accountNumber.replace(/\s/g, ""));
   });
 

@@ -156,7 +156,7 @@ describe.each(engines())("example callers on %s", (engine) => {
 
     test("a wrong password fails the caller before any transfer", async () => {
       const f = await fixture(t, users);
-      await expect((run as typeof runGrpcJsCaller)(t.baseUrl, { email: f.service.email, password: "not the password at all" }, { fromAccountId: f.sourceId, toAccountNumber: f.targetNumber, amount: { currency: "USD", minorUnits: 1n } })).rejects.toBeTruthy();
+      await expect((run as typeof runGrpcJsCaller)(t.baseUrl, { email: f.service.email, password: "not the password at all" }, { fromAccountId: f.sourceId, toAccountNumber: f.targetNumber, amount: { currency: "USD", minorUnits: 1n } })).rejects.toMatchObject({ code: Code.Unauthenticated });
       expect(await balances(t, f)).toEqual([100_00n, 0n]);
     });
   });

@@ -8,10 +8,10 @@
 // on, and killed idle connections are replaced.
 import { CallAbortedError, Database, DatabaseUnavailableError, classifyDbError } from "../../src/db/database";
 import { limits } from "../../src/limits";
-import { createTestDatabase, engines, postgresOnly, withClient, type TestDatabase } from "../support/db";
+import { engines, postgresOnly, withClient, type TestDatabase, openMigratedDatabase, closeMigratedDatabase } from "../support/db";
+import { waitUntil } from "../support/wait";
 
 const insert = "INSERT INTO login_throttle (throttle_key, failures, window_start, blocked_until) VALUES (?, ?, 0, ?)";
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 test("driver errors sort into what a caller can do: retry the transaction, retry later, or report", () => {
   const kind = (e: object) => classifyDbError(e);
@@ -32,15 +32,8 @@ test("driver errors sort into what a caller can do: retry the transaction, retry
 describe.each(engines())("units of work on %s", (engine) => {
   let tdb: TestDatabase;
   let db: Database;
-  beforeAll(async () => {
-    tdb = await createTestDatabase(engine);
-    db = await Database.open(tdb.config);
-    await db.migrate();
-  });
-  afterAll(async () => {
-    await db.close();
-    await tdb.drop();
-  });
+  beforeAll(async () => ({ tdb, db } = await openMigratedDatabase(engine)));
+  afterAll(() => closeMigratedDatabase(db, tdb));
   const count = (key: string) => db.read(async (tx) => Number((await tx.one<{ n: number | string }>("SELECT COUNT(*) AS n FROM login_throttle WHERE throttle_key = ?", [key]))?.n));
 
   test("a bigint parameter is stored and read back exactly, past 2^53", async () => {
@@ -80,15 +73,8 @@ const describeSqlite = engines().includes("sqlite") ? describe : describe.skip;
 describeSqlite("the SQLite connection", () => {
   let tdb: TestDatabase;
   let db: Database;
-  beforeAll(async () => {
-    tdb = await createTestDatabase("sqlite");
-    db = await Database.open(tdb.config);
-    await db.migrate();
-  });
-  afterAll(async () => {
-    await db.close();
-    await tdb.drop();
-  });
+  beforeAll(async () => ({ tdb, db } = await openMigratedDatabase("sqlite")));
+  afterAll(() => closeMigratedDatabase(db, tdb));
 
   test("a read waits for an open transaction and never sees its uncommitted rows", async () => {
     const key = `test:isolation-${Date.now()}`;
@@ -101,7 +87,12 @@ describeSqlite("the SQLite connection", () => {
       await tx.run(insert, [key, 1, 0]);
       inserted();
       await released;
-      expect(readDone).toBe(false);
+      // The reader is queued for the connection: give it every chance to slip in (a round trip
+      // through the driver each), and check it never does while this transaction holds it.
+      for (let i = 0; i < 20; i++) {
+        await tx.one("SELECT 1 AS ok");
+        expect(readDone).toBe(false);
+      }
       throw new Error("roll back");
     });
     await insertedNow;
@@ -109,9 +100,8 @@ describeSqlite("the SQLite connection", () => {
       readDone = true;
       return n;
     });
-    // The reader is queued behind the writer: give it every chance to run, then let go.
-    await sleep(100);
-    expect(readDone).toBe(false);
+    // Once the reader is waiting for the connection, the writer goes on.
+    await waitUntil("the reader waits for the connection", () => db.poolStats().pending === 1);
     release();
     await expect(writer).rejects.toThrow("roll back");
     expect(await reader).toBe(0);
@@ -135,16 +125,10 @@ const describePg = postgresOnly().length > 0 ? describe : describe.skip;
 describePg("the PostgreSQL pool", () => {
   let tdb: TestDatabase;
   let db: Database;
-  beforeAll(async () => {
-    tdb = await createTestDatabase("postgres");
-    db = await Database.open(tdb.config);
-    await db.migrate();
-  });
-  afterAll(async () => {
-    await db.close();
-    await tdb.drop();
-  });
+  beforeAll(async () => ({ tdb, db } = await openMigratedDatabase("postgres")));
+  afterAll(() => closeMigratedDatabase(db, tdb));
   const terminate = (pid: number) => withClient(tdb.url, (c) => c.query("SELECT pg_terminate_backend($1)", [pid]));
+  const connectionEnded = async (pid: number) => (await withClient(tdb.url, (c) => c.query("SELECT 1 FROM pg_stat_activity WHERE pid = $1", [pid]))).rowCount === 0;
   const count = (key: string) => db.read(async (tx) => Number((await tx.one<{ n: string }>("SELECT COUNT(*) AS n FROM login_throttle WHERE throttle_key = ?", [key]))?.n));
 
   test("a connection killed between two statements: UNAVAILABLE, nothing committed, the next transaction works", async () => {
@@ -154,8 +138,8 @@ describePg("the PostgreSQL pool", () => {
       const row = await tx.one<{ pid: number }>("SELECT pg_backend_pid() AS pid");
       await terminate(row!.pid);
       // The server's FATAL arrives while no query runs on the checked-out connection: an unheard
-      // 'error' event would crash this process.
-      await sleep(300);
+      // 'error' event would crash this process. Wait until the client has heard the connection end.
+      await waitUntil("the killed connection's end reached the client", () => connectionEnded(row!.pid));
       await tx.run("UPDATE login_throttle SET failures = 2 WHERE throttle_key = ?", [key]);
     });
     await expect(attempt).rejects.toBeInstanceOf(DatabaseUnavailableError);
@@ -166,8 +150,9 @@ describePg("the PostgreSQL pool", () => {
 
   test("idle connections killed: the next reads get fresh ones", async () => {
     await Promise.all([1, 2, 3].map(() => db.read((tx) => tx.one("SELECT pg_sleep(0.05)"))));
+    const killed = await withClient(tdb.url, (c) => c.query<{ pid: number }>("SELECT pid FROM pg_stat_activity WHERE application_name = 'bankd' AND datname = current_database()"));
     await withClient(tdb.url, (c) => c.query("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'bankd' AND datname = current_database()"));
-    await sleep(300);
+    for (const { pid } of killed.rows) await waitUntil(`backend ${pid} is gone`, () => connectionEnded(pid));
     for (let i = 0; i < 5; i++) expect(await db.read((tx) => tx.one<{ ok: number }>("SELECT 1 AS ok"))).toEqual({ ok: 1 });
   });
 });

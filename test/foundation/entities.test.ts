@@ -6,7 +6,7 @@
 import { Database } from "../../src/db/database";
 import { Account, IdempotencyKey, User, entities } from "../../src/db/entities";
 import { uuidv7 } from "../../src/ids";
-import { createTestDatabase, engines, type TestDatabase } from "../support/db";
+import { createTestDatabase, engines, type TestDatabase, openMigratedDatabase, closeMigratedDatabase } from "../support/db";
 
 const TABLES = ["users", "sessions", "refresh_tokens", "login_throttle", "accounts", "transactions", "entries", "idempotency_keys", "audit_events", "audit_chain_head", "server_secrets"];
 
@@ -17,15 +17,8 @@ async function schemaDiff(db: Database): Promise<string> {
 describe.each(engines())("entities on %s", (engine) => {
   let tdb: TestDatabase;
   let db: Database;
-  beforeAll(async () => {
-    tdb = await createTestDatabase(engine);
-    db = await Database.open(tdb.config);
-    await db.migrate();
-  });
-  afterAll(async () => {
-    await db.close();
-    await tdb.drop();
-  });
+  beforeAll(async () => ({ tdb, db } = await openMigratedDatabase(engine)));
+  afterAll(() => closeMigratedDatabase(db, tdb));
 
   test("every table has an entity, and the schema diff against the migrated database is empty", async () => {
     const mapped = entities.map((e) => (e.meta as { tableName?: string }).tableName ?? "").sort();

@@ -7,7 +7,7 @@ import { Database } from "../../src/db/database";
 import { User } from "../../src/db/entities";
 import { uuidv7 } from "../../src/ids";
 import { loggableError } from "../../src/logger";
-import { createTestDatabase, engines, type TestDatabase } from "../support/db";
+import { engines, type TestDatabase, openMigratedDatabase, closeMigratedDatabase } from "../support/db";
 
 describe("loggableError", () => {
   test("MikroORM's message format: the statement and the appended detail are both dropped", () => {
@@ -23,15 +23,8 @@ describe("loggableError", () => {
 describe.each(engines())("a failed flush of the unit of work on %s", (engine) => {
   let tdb: TestDatabase;
   let db: Database;
-  beforeAll(async () => {
-    tdb = await createTestDatabase(engine);
-    db = await Database.open(tdb.config);
-    await db.migrate();
-  });
-  afterAll(async () => {
-    await db.close();
-    await tdb.drop();
-  });
+  beforeAll(async () => ({ tdb, db } = await openMigratedDatabase(engine)));
+  afterAll(() => closeMigratedDatabase(db, tdb));
 
   test("is logged without the row's values (email, password hash)", async () => {
     const email = `secret-${uuidv7()}@example.test`;

@@ -1,8 +1,8 @@
 // Goal: one port serves gRPC over cleartext HTTP/2 and Connect/gRPC-Web over HTTP/1.1, with the
 // standard health and reflection services, explicit limits, metrics, and UNIMPLEMENTED (with an
 // ErrorInfo reason) for methods no later issue has filled yet.
+import { httpGet as get } from "../support/http";
 import * as path from "node:path";
-import * as http from "node:http";
 import { execFile } from "node:child_process";
 import { promisify } from "node:util";
 import * as grpc from "@grpc/grpc-js";
@@ -70,7 +70,7 @@ describe.each(engines())("server on %s", (engine) => {
     expect((await get(`${t.baseUrl}/metrics`)).status).toBe(404);
     expect((await fetch(`${t.baseUrl}/metrics`, { headers: { authorization: "Bearer wrong-token-0123456789" } })).status).toBe(404);
     const text = { body: await metricsText(t.baseUrl) };
-    expect(text.body).toMatch(/bankd_rpc_total\{method="grpc.health.v1.Health\/Check",code="ok"\} \d+/);
+    expect(text.body).toMatch(/bankd_rpc_total\{method="grpc.health.v1.Health\/Check",code="OK"\} \d+/);
     expect(text.body).toContain("bankd_rpc_duration_seconds_bucket");
     expect(text.body).toContain("bankd_db_pool_connections");
     expect(text.body).toContain("process_cpu_user_seconds_total");
@@ -99,13 +99,3 @@ describe.each(engines())("server on %s", (engine) => {
   });
 });
 
-export async function get(url: string): Promise<{ status: number; body: string; headers: http.IncomingHttpHeaders }> {
-  return new Promise((resolve, reject) => {
-    http.get(url, (res) => {
-      let body = "";
-      res.setEncoding("utf8");
-      res.on("data", (c: string) => (body += c));
-      res.on("end", () => resolve({ status: res.statusCode ?? 0, body, headers: res.headers }));
-    }).on("error", reject);
-  });
-}

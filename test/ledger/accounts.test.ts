@@ -5,14 +5,13 @@
 // overdraft; freeze, unfreeze and close follow their state rules and are audited.
 import { Code } from "@connectrpc/connect";
 import { limits } from "../../src/limits";
-import { Role } from "../../gen/bank/v1/access_pb";
 import { checkDigits, formatAccountNumber, parseAccountNumber, randomAccountNumber, settlementAccountNumber } from "../../src/ledger/account-number";
 import { closeAccount, createAccount, etagOf, freezeAccount, getAccount, listAccounts, unfreezeAccount, updateAccount } from "../../src/ledger/accounts";
 import { Ledger } from "../../src/ledger/ledger";
 import { deposit, withdraw } from "../../src/ledger/movements";
 import type { Actor } from "../../src/ledger/types";
 import { engines } from "../support/db";
-import { addUser, domainError, openLedger, rid, usd, type LedgerFixture } from "./support";
+import { addUser, domainError, rid, usd, type LedgerFixture, openLedgerWithCast } from "./support";
 
 describe("account numbers", () => {
   test("are 14 digits, grouped by four for people, and parse with or without spaces", () => {
@@ -58,12 +57,7 @@ describe.each(engines())("accounts on %s", (engine) => {
   let admin: Actor;
 
   beforeAll(async () => {
-    f = await openLedger(engine);
-    alice = await addUser(f.db);
-    bob = await addUser(f.db);
-    teller = await addUser(f.db, [Role.TELLER]);
-    auditor = await addUser(f.db, [Role.AUDITOR]);
-    admin = await addUser(f.db, [Role.ADMIN]);
+    ({ f, alice, bob, teller, auditor, admin } = await openLedgerWithCast(engine));
   });
   afterAll(async () => f.close());
 

@@ -1,4 +1,4 @@
-// Goal: BatchTransfer through a real server (SQLite and PostgreSQL), as API.md's Additions say:
+// Goal: BatchTransfer through a real server (SQLite and PostgreSQL), as docs/api.md's Additions say:
 // every item answers exactly as the same single Transfer would (same checks, same codes and
 // reasons, same idempotency key: an item repeating an earlier Transfer replays it); atomic mode
 // posts all or nothing (the others answer ABORTED / BATCH_ABORTED and nothing is written but the
@@ -15,8 +15,8 @@ import { TransactionStatus, TransactionType } from "../../gen/bank/v1/transactio
 import { ErrorInfoSchema } from "../../gen/bank/v1/error_info_pb";
 import { limits } from "../../src/limits";
 import { engines } from "../support/db";
-import { client, startTestApp, type TestApp } from "../support/app";
-import { createTestUser, type TestUser } from "../support/users";
+import { client, type TestApp } from "../support/app";
+import { startAppWithUsers, type TestUser } from "../support/users";
 import { balanceSums, rid, writeCounts } from "./support";
 
 const usd = (n: number | bigint) => ({ currency: "USD", minorUnits: BigInt(n) });
@@ -56,12 +56,7 @@ describe.each(engines())("BatchTransfer on %s", (engine) => {
   const item = (from: string, to: string, amount: number): Item =>
     ({ requestId: rid("item"), fromAccountId: from, target: { case: "toAccountId", value: to }, amount: usd(amount), description: "batch" });
 
-  beforeAll(async () => {
-    t = await startTestApp(engine);
-    alice = await createTestUser(t);
-    bob = await createTestUser(t);
-    teller = await createTestUser(t, [Role.TELLER]);
-  });
+  beforeAll(async () => ({ t, alice, bob, teller } = await startAppWithUsers(engine, { alice: [Role.CUSTOMER], bob: [Role.CUSTOMER], teller: [Role.TELLER] })));
   afterAll(async () => t.stop());
 
   test("each item answers as the same single Transfer would; the failures write nothing of themselves", async () => {

@@ -10,8 +10,8 @@ import { AccountType } from "../../gen/bank/v1/account_pb";
 import { TransactionService } from "../../gen/bank/v1/transaction_service_pb";
 import { ErrorInfoSchema } from "../../gen/bank/v1/error_info_pb";
 import { describeEachPostgres } from "../support/db";
-import { client, startTestApp, type Protocol, type TestApp } from "../support/app";
-import { createTestUser, type TestUser } from "../support/users";
+import { client, type Protocol, type TestApp } from "../support/app";
+import { startAppWithUsers, type TestUser } from "../support/users";
 import { balanceSums, entriesMatchBalances, rid } from "./support";
 
 const usd = (n: number | bigint) => ({ currency: "USD", minorUnits: BigInt(n) });
@@ -33,13 +33,7 @@ describeEachPostgres("concurrent money movement on %s", (engine) => {
   };
   const ledgerOf = async (id: string) => (await accounts(teller).getBalance({ accountId: id })).ledgerBalance!.minorUnits;
 
-  beforeAll(async () => {
-    t = await startTestApp(engine);
-    // One at a time: sign-ins share a small argon2 queue with everything else on the machine.
-    alice = await createTestUser(t);
-    bob = await createTestUser(t);
-    teller = await createTestUser(t, [Role.TELLER]);
-  });
+  beforeAll(async () => ({ t, alice, bob, teller } = await startAppWithUsers(engine, { alice: [Role.CUSTOMER], bob: [Role.CUSTOMER], teller: [Role.TELLER] })));
   afterAll(async () => t.stop());
   afterEach(async () => {
     for (const total of (await balanceSums(t.app.db)).values()) expect(total).toBe(0n);

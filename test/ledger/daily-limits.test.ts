@@ -1,4 +1,4 @@
-// Goal: daily limits and sharded settlement (security V1, API.md Additions) on SQLite and
+// Goal: daily limits and sharded settlement (security V1, docs/api.md Additions) on SQLite and
 // PostgreSQL, through a real server: every deposit, withdrawal and outgoing transfer counts
 // against its account's daily limit in the posting's own unit of work (concurrent requests cannot
 // overshoot), whoever initiates it; a request past a limit is FAILED_PRECONDITION
@@ -16,8 +16,8 @@ import { ErrorInfoSchema } from "../../gen/bank/v1/error_info_pb";
 import { limits } from "../../src/limits";
 import { deposit } from "../../src/ledger/movements";
 import { engines } from "../support/db";
-import { client, startTestApp, type TestApp } from "../support/app";
-import { createTestUser, type TestUser } from "../support/users";
+import { client, type TestApp } from "../support/app";
+import { startAppWithUsers, type TestUser } from "../support/users";
 import { addUser, balanceSums, domainError, openLedger, rid, usd as usdOf, writeCounts } from "./support";
 import { createAccount } from "../../src/ledger/accounts";
 
@@ -39,12 +39,7 @@ describe.each(engines())("daily limits over a real server on %s", (engine) => {
   const money = (u: TestUser) => client(t.baseUrl, TransactionService, { token: u.token });
   const open = async (u: TestUser) => (await accounts(u).createAccount({ requestId: rid(), currency: "USD", type: AccountType.CHECKING, displayName: "l" })).account!;
 
-  beforeAll(async () => {
-    t = await startTestApp(engine);
-    alice = await createTestUser(t);
-    teller = await createTestUser(t, [Role.TELLER]);
-    admin = await createTestUser(t, [Role.ADMIN]);
-  });
+  beforeAll(async () => ({ t, alice, teller, admin } = await startAppWithUsers(engine, { alice: [Role.CUSTOMER], teller: [Role.TELLER], admin: [Role.ADMIN] })));
   afterAll(async () => t.stop());
 
   test("past the default deposit limit: DAILY_LIMIT_EXCEEDED with limit, used and resets_at; nothing moves; the V1 attack stops at once", async () => {

@@ -3,7 +3,6 @@
 // expires as EXPIRED through the sweeper; a reversal undoes a posted transaction exactly once,
 // respects the floor unless forced, and statements and balances stay consistent throughout.
 import { Code } from "@connectrpc/connect";
-import { Role } from "../../gen/bank/v1/access_pb";
 import { createAccount, closeAccount, freezeAccount, unfreezeAccount } from "../../src/ledger/accounts";
 import { captureHold, createHold, expireHolds, releaseHold } from "../../src/ledger/holds";
 import { deposit, transfer, withdraw } from "../../src/ledger/movements";
@@ -11,7 +10,7 @@ import { getBalance, getTransaction, listTransactions } from "../../src/ledger/r
 import { reverseTransaction } from "../../src/ledger/reversals";
 import type { AccountView, Actor } from "../../src/ledger/types";
 import { engines } from "../support/db";
-import { addUser, balanceSums, domainError, entriesMatchBalances, openLedger, rid, usd, writeCounts, type LedgerFixture } from "./support";
+import { balanceSums, domainError, entriesMatchBalances, rid, usd, writeCounts, type LedgerFixture, openLedgerWithCast } from "./support";
 
 describe.each(engines())("holds and reversals on %s", (engine) => {
   let f: LedgerFixture;
@@ -21,11 +20,7 @@ describe.each(engines())("holds and reversals on %s", (engine) => {
   let admin: Actor;
 
   beforeAll(async () => {
-    f = await openLedger(engine);
-    alice = await addUser(f.db);
-    bob = await addUser(f.db);
-    teller = await addUser(f.db, [Role.TELLER]);
-    admin = await addUser(f.db, [Role.ADMIN]);
+    ({ f, alice, bob, teller, admin } = await openLedgerWithCast(engine));
   });
   afterAll(async () => f.close());
   afterEach(async () => {

@@ -3,7 +3,6 @@
 // reused with other values is REQUEST_ID_REUSED naming the fields, keys are per caller and
 // method, and concurrent duplicates apply exactly once.
 import { Code } from "@connectrpc/connect";
-import { Role } from "../../gen/bank/v1/access_pb";
 import { createAccount } from "../../src/ledger/accounts";
 import { captureHold, createHold, releaseHold } from "../../src/ledger/holds";
 import { deposit, transfer, withdraw } from "../../src/ledger/movements";
@@ -12,7 +11,7 @@ import { reverseTransaction } from "../../src/ledger/reversals";
 import { formatAccountNumber } from "../../src/ledger/account-number";
 import type { AccountView, Actor } from "../../src/ledger/types";
 import { engines } from "../support/db";
-import { addUser, domainError, openLedger, rid, usd, writeCounts, type LedgerFixture } from "./support";
+import { domainError, rid, usd, writeCounts, type LedgerFixture, openLedgerWithCast } from "./support";
 
 describe.each(engines())("idempotency on %s", (engine) => {
   let f: LedgerFixture;
@@ -24,11 +23,7 @@ describe.each(engines())("idempotency on %s", (engine) => {
   let b: AccountView;
 
   beforeAll(async () => {
-    f = await openLedger(engine);
-    alice = await addUser(f.db);
-    bob = await addUser(f.db);
-    teller = await addUser(f.db, [Role.TELLER]);
-    admin = await addUser(f.db, [Role.ADMIN]);
+    ({ f, alice, bob, teller, admin } = await openLedgerWithCast(engine));
     a = await createAccount(f.ledger, alice, { requestId: rid(), currency: "USD", type: "CHECKING", displayName: "", ownerId: "" });
     b = await createAccount(f.ledger, bob, { requestId: rid(), currency: "USD", type: "CHECKING", displayName: "", ownerId: "" });
     await deposit(f.ledger, alice, { requestId: rid(), accountId: a.id, amount: usd(100_000), description: "" });

@@ -4,14 +4,13 @@
 // bad input is refused with a clear reason and writes nothing, and statements add up.
 import { Code } from "@connectrpc/connect";
 import { limits } from "../../src/limits";
-import { Role } from "../../gen/bank/v1/access_pb";
 import { createAccount, freezeAccount, closeAccount, updateAccount, unfreezeAccount } from "../../src/ledger/accounts";
 import { deposit, transfer, withdraw } from "../../src/ledger/movements";
 import { getBalance, getTransaction, listTransactions, parseEntryCursor } from "../../src/ledger/reads";
 import { checkDigits, formatAccountNumber } from "../../src/ledger/account-number";
 import type { AccountView, Actor } from "../../src/ledger/types";
 import { engines } from "../support/db";
-import { addUser, balanceSums, domainError, entriesMatchBalances, eur, openLedger, rid, usd, writeCounts, type LedgerFixture } from "./support";
+import { balanceSums, domainError, entriesMatchBalances, eur, rid, usd, writeCounts, type LedgerFixture, openLedgerWithCast } from "./support";
 
 describe.each(engines())("ledger money movement on %s", (engine) => {
   let f: LedgerFixture;
@@ -21,11 +20,7 @@ describe.each(engines())("ledger money movement on %s", (engine) => {
   let admin: Actor;
 
   beforeAll(async () => {
-    f = await openLedger(engine);
-    alice = await addUser(f.db);
-    bob = await addUser(f.db);
-    teller = await addUser(f.db, [Role.TELLER]);
-    admin = await addUser(f.db, [Role.ADMIN]);
+    ({ f, alice, bob, teller, admin } = await openLedgerWithCast(engine));
   });
   afterAll(async () => f.close());
 

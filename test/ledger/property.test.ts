@@ -90,6 +90,23 @@ class Model {
   }
 }
 
+/** ACCOUNTS accounts (the last in EUR) and their model; the USD ones start with 10.00, so that
+ * most random operations can succeed. */
+async function openModelAccounts(f: LedgerFixture, admin: Actor): Promise<MAccount[]> {
+  const accounts: MAccount[] = [];
+  for (let i = 0; i < ACCOUNTS; i++) {
+    const currency = i === ACCOUNTS - 1 ? "EUR" : "USD";
+    const a = await createAccount(f.ledger, admin, { requestId: rid(), currency, type: "CHECKING", displayName: "", ownerId: "" });
+    accounts.push({ id: a.id, number: a.number, currency, balance: 0n, held: 0n, overdraft: 0n, status: "ACTIVE", deltas: [] });
+    if (currency === "USD") {
+      await deposit(f.ledger, admin, { requestId: rid(), accountId: a.id, amount: { currency, minorUnits: 1_000n }, description: "" });
+      accounts[i]!.balance = 1_000n;
+      accounts[i]!.deltas.push(1_000n);
+    }
+  }
+  return accounts;
+}
+
 describe.each(engines())("ledger property on %s", (engine) => {
   let f: LedgerFixture;
   let admin: Actor;
@@ -115,21 +132,7 @@ describe.each(engines())("ledger property on %s", (engine) => {
     );
   }, 240_000);
 
-  async function openAccounts(): Promise<MAccount[]> {
-    const accounts: MAccount[] = [];
-    for (let i = 0; i < ACCOUNTS; i++) {
-      const currency = i === ACCOUNTS - 1 ? "EUR" : "USD";
-      const a = await createAccount(f.ledger, admin, { requestId: rid(), currency, type: "CHECKING", displayName: "", ownerId: "" });
-      accounts.push({ id: a.id, number: a.number, currency, balance: 0n, held: 0n, overdraft: 0n, status: "ACTIVE", deltas: [] });
-      // Start with money on the USD accounts, so that most random operations can succeed.
-      if (currency === "USD") {
-        await deposit(f.ledger, admin, { requestId: rid(), accountId: a.id, amount: { currency, minorUnits: 1_000n }, description: "" });
-        accounts[i]!.balance = 1_000n;
-        accounts[i]!.deltas.push(1_000n);
-      }
-    }
-    return accounts;
-  }
+  const openAccounts = () => openModelAccounts(f, admin);
 
   /** Runs a money command and checks its outcome against the model's prediction. */
   async function money(model: Model, run: (requestId: string, description: string) => Promise<TransactionView>, expected: string | undefined, onOk: (t: TransactionView) => void, hasText = true, recorded = true): Promise<void> {
@@ -304,20 +307,7 @@ describe.each(engines())("ledger property through concurrent batches on %s", (en
     );
   }, 240_000);
 
-  async function openAccounts(): Promise<MAccount[]> {
-    const accounts: MAccount[] = [];
-    for (let i = 0; i < ACCOUNTS; i++) {
-      const currency = i === ACCOUNTS - 1 ? "EUR" : "USD";
-      const a = await createAccount(f.ledger, admin, { requestId: rid(), currency, type: "CHECKING", displayName: "", ownerId: "" });
-      accounts.push({ id: a.id, number: a.number, currency, balance: 0n, held: 0n, overdraft: 0n, status: "ACTIVE", deltas: [] });
-      if (currency === "USD") {
-        await deposit(f.ledger, admin, { requestId: rid(), accountId: a.id, amount: { currency, minorUnits: 1_000n }, description: "" });
-        accounts[i]!.balance = 1_000n;
-        accounts[i]!.deltas.push(1_000n);
-      }
-    }
-    return accounts;
-  }
+  const openAccounts = () => openModelAccounts(f, admin);
 
   /** Predicts every command of the group in order (updating the model as it goes), submits them
    * all in the same tick, then checks each answer and the resulting balances. */

@@ -37,6 +37,29 @@ export async function openLedger(engine: Engine, opts: { postingBatchMax?: numbe
   };
 }
 
+/** The cast most ledger suites start from: a ledger and a customer each for alice and bob, and
+ * one user per staff role. */
+export interface LedgerCast {
+  f: LedgerFixture;
+  alice: Actor;
+  bob: Actor;
+  teller: Actor;
+  auditor: Actor;
+  admin: Actor;
+}
+
+export async function openLedgerWithCast(engine: Engine): Promise<LedgerCast> {
+  const f = await openLedger(engine);
+  return {
+    f,
+    alice: await addUser(f.db),
+    bob: await addUser(f.db),
+    teller: await addUser(f.db, [Role.TELLER]),
+    auditor: await addUser(f.db, [Role.AUDITOR]),
+    admin: await addUser(f.db, [Role.ADMIN]),
+  };
+}
+
 /** Inserts a user row (no password: these users never sign in) and returns its Actor. */
 export async function addUser(db: Database, roles: Role[] = [Role.CUSTOMER]): Promise<Actor> {
   const id = uuidv7();

@@ -24,7 +24,7 @@ import { deposit } from "../../src/ledger/movements";
 import { AccountWatchers, type WatchEvent } from "../../src/ledger/watch";
 import { engines } from "../support/db";
 import { FAST_ARGON2, client, startTestApp, type Protocol, type TestApp } from "../support/app";
-import { createTestUser, type TestUser } from "../support/users";
+import { createTestUser, startAppWithUsers, type TestUser } from "../support/users";
 import { addUser, openLedger, rid, usd } from "./support";
 
 const money = (n: number) => ({ currency: "USD", minorUnits: BigInt(n) });
@@ -35,17 +35,29 @@ function reasonOf(err: unknown): { code: string; reason: string } {
   return { code: Code[e.code], reason: e.findDetails(ErrorInfoSchema)[0]?.reason ?? "" };
 }
 
-/** Reads a stream until `until` says enough (or it ends); returns what came and how it ended. */
-async function collect(stream: AsyncIterable<WatchAccountResponse>, until: (got: WatchAccountResponse[]) => boolean): Promise<{ got: WatchAccountResponse[]; error?: unknown }> {
+/** Reads a stream until `until` says enough (or it ends); returns what came and how it ended.
+ * `open` gets a signal to pass with the call: when enough has come, the stream is canceled and
+ * read to its end, because connect-es clears a call's deadline timer only when a read ends the
+ * call (leaving the loop early would keep the timer, and the jest worker, alive). */
+async function collect(open: (signal: AbortSignal) => AsyncIterable<WatchAccountResponse>, until: (got: WatchAccountResponse[]) => boolean): Promise<{ got: WatchAccountResponse[]; error?: unknown }> {
   const got: WatchAccountResponse[] = [];
+  const cancel = new AbortController();
+  const stream = open(cancel.signal)[Symbol.asyncIterator]();
   try {
-    for await (const message of stream) {
-      got.push(message);
-      if (until(got)) return { got };
+    for (;;) {
+      const next = await stream.next();
+      if (next.done) return { got };
+      got.push(next.value);
+      if (until(got)) break;
     }
   } catch (error) {
     return { got, error };
   }
+  cancel.abort(new ConnectError("enough", Code.Canceled));
+  // Messages already received come first; then the cancel ends the call.
+  let ended: unknown;
+  while (ended === undefined) ended = await stream.next().then((r) => (r.done ? "done" : undefined), (err: unknown) => err);
+  expect(ended).toMatchObject({ code: Code.Canceled });
   return { got };
 }
 
@@ -61,12 +73,7 @@ describe.each(engines())("WatchAccount over a real server on %s", (engine) => {
   const open = async (u: TestUser) => (await accounts(u).createAccount({ requestId: rid(), currency: "USD", type: AccountType.CHECKING, displayName: "w" })).account!;
   const pay = (id: string, n: number) => moneyApi(teller).deposit({ requestId: rid(), accountId: id, amount: money(n), description: `d${n}` });
 
-  beforeAll(async () => {
-    t = await startTestApp(engine);
-    alice = await createTestUser(t);
-    bob = await createTestUser(t);
-    teller = await createTestUser(t, [Role.TELLER]);
-  });
+  beforeAll(async () => ({ t, alice, bob, teller } = await startAppWithUsers(engine, { alice: [Role.CUSTOMER], bob: [Role.CUSTOMER], teller: [Role.TELLER] })));
   afterAll(async () => t.stop());
 
   test.each(["connect", "grpc", "grpcweb"] as const)("catch-up from a cursor, then live, in order, with no gap and no duplicate (%s)", async (protocol) => {
@@ -75,7 +82,7 @@ describe.each(engines())("WatchAccount over a real server on %s", (engine) => {
     const statement = await moneyApi(alice).listTransactions({ accountId: a.id, pageSize: 10 });
     // The cursor of the 4th deposit: the stream starts with the 5th.
     const cursor = statement.entries.find((e) => e.amount!.minorUnits === 4n)!.cursor;
-    const stream = accounts(alice, protocol).watchAccount({ accountId: a.id, startAfter: cursor }, { timeoutMs: 60_000 });
+    const stream = (signal: AbortSignal) => accounts(alice, protocol).watchAccount({ accountId: a.id, startAfter: cursor }, { timeoutMs: 60_000, signal });
     // Postings keep arriving while the stream catches up and after.
     const writer = (async () => {
       for (let i = 11; i <= 40; i++) await pay(a.id, i);
@@ -86,14 +93,14 @@ describe.each(engines())("WatchAccount over a real server on %s", (engine) => {
     expect(amountsOf(got)).toEqual(Array.from({ length: 36 }, (_, i) => i + 5));
     // Each message's cursor resumes exactly after it.
     const tenth = got.filter((m) => m.entry)[9]!;
-    const resumed = await collect(accounts(alice, protocol).watchAccount({ accountId: a.id, startAfter: tenth.cursor }, { timeoutMs: 30_000 }), (g) => amountsOf(g).length >= 3);
+    const resumed = await collect((signal) => accounts(alice, protocol).watchAccount({ accountId: a.id, startAfter: tenth.cursor }, { timeoutMs: 30_000, signal }), (g) => amountsOf(g).length >= 3);
     expect(amountsOf(resumed.got).slice(0, 3)).toEqual([15, 16, 17]);
   }, 120_000);
 
   test("without start_after only entries committed after the stream starts; every message carries a cursor", async () => {
     const a = await open(alice);
     await pay(a.id, 1);
-    const stream = accounts(alice).watchAccount({ accountId: a.id }, { timeoutMs: 30_000 });
+    const stream = (signal: AbortSignal) => accounts(alice).watchAccount({ accountId: a.id }, { timeoutMs: 30_000, signal });
     const reading = collect(stream, (g) => amountsOf(g).length >= 3);
     // When the stream starts is the server's to say: keep paying until three entries came, then
     // check they are three consecutive later payments (never the one before the stream).
@@ -121,11 +128,11 @@ describe.each(engines())("WatchAccount over a real server on %s", (engine) => {
       [{ accountId: mine.id, startAfter: `${theirCursor.slice(0, -2)}AA` }, "InvalidArgument", "CURSOR_INVALID"],
     ];
     for (const [request, code, reason] of cases) {
-      const { got, error } = await collect(accounts(alice).watchAccount(request, { timeoutMs: 10_000 }), () => true);
+      const { got, error } = await collect((signal) => accounts(alice).watchAccount(request, { timeoutMs: 10_000, signal }), () => true);
       expect([got.length, reasonOf(error)]).toEqual([0, { code, reason }]);
     }
     // Staff may watch anyone's account: the stream opens with a heartbeat carrying its start.
-    const staff = await collect(accounts(teller).watchAccount({ accountId: theirs.id, startAfter: "" }, { timeoutMs: 10_000 }), () => true);
+    const staff = await collect((signal) => accounts(teller).watchAccount({ accountId: theirs.id, startAfter: "" }, { timeoutMs: 10_000, signal }), () => true);
     expect(staff.error).toBeUndefined();
     expect(staff.got[0]!.entry).toBeUndefined();
     expect(staff.got[0]!.cursor).toBe(theirCursor);
@@ -133,11 +140,11 @@ describe.each(engines())("WatchAccount over a real server on %s", (engine) => {
 
   test("the first message is a heartbeat with a cursor, even on an empty account; resuming from it misses nothing", async () => {
     const empty = await open(alice);
-    const opened = await collect(accounts(alice).watchAccount({ accountId: empty.id }, { timeoutMs: 10_000 }), () => true);
+    const opened = await collect((signal) => accounts(alice).watchAccount({ accountId: empty.id }, { timeoutMs: 10_000, signal }), () => true);
     expect(opened.got[0]!.entry).toBeUndefined();
     expect(opened.got[0]!.cursor).not.toBe("");
     await pay(empty.id, 7);
-    const resumed = await collect(accounts(alice).watchAccount({ accountId: empty.id, startAfter: opened.got[0]!.cursor }, { timeoutMs: 10_000 }), (got) => amountsOf(got).length > 0);
+    const resumed = await collect((signal) => accounts(alice).watchAccount({ accountId: empty.id, startAfter: opened.got[0]!.cursor }, { timeoutMs: 10_000, signal }), (got) => amountsOf(got).length > 0);
     expect(amountsOf(resumed.got)).toEqual([7]);
   });
 
@@ -145,7 +152,7 @@ describe.each(engines())("WatchAccount over a real server on %s", (engine) => {
     const carol = await createTestUser(t);
     const mine = await open(carol);
     const started = Date.now();
-    const { got, error } = await collect(accounts(carol).watchAccount({ accountId: mine.id }, { timeoutMs: 4 * limits.watchHeartbeatMs }), (seen) => {
+    const { got, error } = await collect((signal) => accounts(carol).watchAccount({ accountId: mine.id }, { timeoutMs: 4 * limits.watchHeartbeatMs, signal }), (seen) => {
       // Signed out once the stream is open (its first heartbeat came).
       if (seen.length === 1) void client(t.baseUrl, AuthService, { token: carol.token }).logout({ refreshToken: carol.refreshToken });
       return false;
@@ -157,7 +164,7 @@ describe.each(engines())("WatchAccount over a real server on %s", (engine) => {
 
   test("the client's deadline ends the stream with DEADLINE_EXCEEDED", async () => {
     const a = await open(alice);
-    const { error } = await collect(accounts(alice).watchAccount({ accountId: a.id }, { timeoutMs: 300 }), () => false);
+    const { error } = await collect((signal) => accounts(alice).watchAccount({ accountId: a.id }, { timeoutMs: 300, signal }), () => false);
     expect(reasonOf(error).code).toBe("DeadlineExceeded");
   });
 });
@@ -183,7 +190,7 @@ describe.each(engines())("WatchAccount across processes and the drain on %s", (e
 
   test("a posting committed by another process reaches a watcher on this one", async () => {
     const a = (await client(t.baseUrl, AccountService, { token: alice.token }).createAccount({ requestId: rid(), currency: "USD", type: AccountType.CHECKING, displayName: "x" })).account!;
-    const stream = client(t.baseUrl, AccountService, { token: alice.token }).watchAccount({ accountId: a.id }, { timeoutMs: 30_000 });
+    const stream = (signal: AbortSignal) => client(t.baseUrl, AccountService, { token: alice.token }).watchAccount({ accountId: a.id }, { timeoutMs: 30_000, signal });
     const reading = collect(stream, (g) => amountsOf(g).length >= 3);
     await client(t.baseUrl, AccountService, { token: alice.token }).getAccount({ accountId: a.id });
     const elsewhere = client(other.server.url, TransactionService, { token: teller.token });

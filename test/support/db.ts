@@ -6,6 +6,7 @@ import * as path from "node:path";
 import { randomBytes } from "node:crypto";
 import { Client } from "pg";
 import type { DatabaseConfig } from "../../src/config";
+import { Database } from "../../src/db/database";
 
 export type Engine = "sqlite" | "postgres";
 
@@ -69,4 +70,18 @@ export async function withClient<T>(url: string, fn: (c: Client) => Promise<T>):
   } finally {
     await client.end();
   }
+}
+
+/** A fresh test database with the migrations applied, opened: most suites' beforeAll. */
+export async function openMigratedDatabase(engine: Engine): Promise<{ tdb: TestDatabase; db: Database }> {
+  const tdb = await createTestDatabase(engine);
+  const db = await Database.open(tdb.config);
+  await db.migrate();
+  return { tdb, db };
+}
+
+/** Closes what openMigratedDatabase opened and drops the database. */
+export async function closeMigratedDatabase(db: Database, tdb: TestDatabase): Promise<void> {
+  await db.close();
+  await tdb.drop();
 }

@@ -5,7 +5,8 @@ import { Role } from "../../gen/bank/v1/access_pb";
 import { AuthService } from "../../gen/bank/v1/auth_service_pb";
 import { createUser } from "../../src/auth/users";
 import { Argon2Hasher } from "../../src/auth/passwords";
-import { client, type TestApp } from "./app";
+import { client, startTestApp, type TestApp } from "./app";
+import type { Engine } from "./db";
 
 export interface TestUser {
   id: string;
@@ -38,4 +39,13 @@ export async function createTestUser(
   const row = await t.app.db.transaction((tx) => createUser(tx, { email, fullName, password, roles }, hasher));
   const login = await client(t.baseUrl, AuthService).login({ email, password });
   return { id: row.id, email: row.email, password, fullName: row.fullName, token: login.accessToken, refreshToken: login.refreshToken, roles };
+}
+
+/** A real app and its cast, created one at a time (sign-ins share a small argon2 queue): the
+ * beforeAll of the ledger suites that go through the API. */
+export async function startAppWithUsers<K extends string>(engine: Engine, cast: Record<K, Role[]>): Promise<{ t: TestApp } & Record<K, TestUser>> {
+  const t = await startTestApp(engine);
+  const users = {} as Record<K, TestUser>;
+  for (const name of Object.keys(cast) as K[]) users[name] = await createTestUser(t, cast[name]);
+  return { t, ...users };
 }

@@ -1,5 +1,5 @@
 // Goal (issue 13, items 8-11 and 14): the answers the transport and connect-es give before any
-// handler runs keep the error contract of API.md — a Connect code, a bank.v1.ErrorInfo reason,
+// handler runs keep the error contract of docs/api.md — a Connect code, a bank.v1.ErrorInfo reason,
 // x-request-id (the client's own when it sent one), one log line and a metric — for oversized
 // messages, malformed or unknown-unit timeouts, unsupported compression, undecodable bodies and
 // JSON nested too deep (refused before parsing, compressed or not, unary or streamed), over the

@@ -396,7 +396,7 @@ describe("token refresh", () => {
 describe("what the roles allow, read from the contract's access option", () => {
   const services = [AuthService, AccountService, TransactionService, AdminService, AuditService];
   const { CUSTOMER, TELLER, AUDITOR, ADMIN } = Role;
-  // API.md, written out by hand: the console must agree with the contract, method by method.
+  // docs/api.md, written out by hand: the console must agree with the contract, method by method.
   const staffRead = [CUSTOMER, TELLER, AUDITOR, ADMIN];
   const operators = [CUSTOMER, TELLER, ADMIN];
   const expected: Record<string, Role[] | "public"> = {
@@ -412,7 +412,7 @@ describe("what the roles allow, read from the contract's access option", () => {
     "AuditService.ListAuditEvents": [AUDITOR, ADMIN], "AuditService.VerifyAuditLog": [AUDITOR, ADMIN],
   };
 
-  test("every method of every service, for every role, as API.md says", () => {
+  test("every method of every service, for every role, as docs/api.md says", () => {
     const seen: string[] = [];
     for (const service of services) {
       for (const method of service.methods) {

@@ -83,7 +83,7 @@ function describeThrottle(reason: string, waitMs: number | undefined, action: Ac
   return waitMs === undefined ? `${what} Wait a moment, then try again.` : `${what} Wait ${formatWait(waitMs)}, then try again.`;
 }
 
-/** DAILY_LIMIT_EXCEEDED carries metadata limit, used and resets_at (API.md); each is shown when
+/** DAILY_LIMIT_EXCEEDED carries metadata limit, used and resets_at (docs/api.md); each is shown when
  * it is there, as the server wrote it. */
 function describeDailyLimit(metadata: Readonly<Record<string, string>>): string {
   const parts = ["This would go past the account's daily limit"];
@@ -113,7 +113,7 @@ function describeCode(error: ConnectError, action: Action): string {
       return TRY_AGAIN_SOON;
     case Code.InvalidArgument:
     case Code.FailedPrecondition:
-      // The server's messages are written for people (API.md) and never carry internals.
+      // The server's messages are written for people (docs/api.md) and never carry internals.
       return sentence(error.rawMessage) ?? "The request was not accepted. Check what you entered.";
     default:
       return "Something went wrong on our side. Please try again later.";

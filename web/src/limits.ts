@@ -53,6 +53,6 @@ export const consoleLimits = {
   /** Live lines added on top of the first statement page before it is read afresh (back to one
    * page), so a console left open on a busy account does not grow without bound. */
   liveRowsMax: 100,
-  /** Largest amount of one request, in minor units (API.md: <= 10^15). */
+  /** Largest amount of one request, in minor units (docs/api.md: <= 10^15). */
   amountMinorMax: 1_000_000_000_000_000n,
 } as const;

@@ -1,4 +1,4 @@
-// The bank's invariants, checked from the stored rows (API.md "Double-entry", ARCHITECTURE.md
+// The bank's invariants, checked from the stored rows (docs/api.md "Double-entry", docs/architecture.md
 // "Money rules"). Each check returns the list of violations (empty = holds), so that a scenario
 // can print all of them at once.
 import { big, type Probe, type Query } from "./probe";

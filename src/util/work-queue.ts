@@ -2,6 +2,8 @@
 // at most `queueMax` wait, and none waits longer than `waitMsMax`. Used for argon2, whose
 // hashes would otherwise fill libuv's thread pool and starve every other RPC (DNS, file and
 // crypto work share that pool).
+import { assert } from "../assert";
+
 export interface WorkQueueOptions {
   concurrencyMax: number;
   queueMax: number;
@@ -19,7 +21,10 @@ export class WorkQueue {
   private running = 0;
   private readonly waiting: Waiter[] = [];
 
-  constructor(private readonly opts: WorkQueueOptions) {}
+  constructor(private readonly opts: WorkQueueOptions) {
+    assert(opts.concurrencyMax >= 1, "a work queue runs at least one job at a time");
+    assert(opts.queueMax >= 0, "a work queue's bound is not negative");
+  }
 
   async run<T>(job: () => Promise<T>): Promise<T> {
     await this.acquire();
@@ -32,6 +37,8 @@ export class WorkQueue {
 
   private acquire(): Promise<void> {
     if (this.running < this.opts.concurrencyMax) {
+      // Nobody waits while a slot is free: a release hands its slot to the first waiter.
+      assert(this.waiting.length === 0, "no job waits while a slot is free");
       this.running++;
       return Promise.resolve();
     }
@@ -49,10 +56,13 @@ export class WorkQueue {
         }, this.opts.waitMsMax),
       };
       this.waiting.push(waiter);
+      assert(this.waiting.length <= this.opts.queueMax, "the queue holds at most queueMax waiters");
     });
   }
 
   private release(): void {
+    assert(this.running > 0, "a release follows an acquire");
+    assert(this.running <= this.opts.concurrencyMax, "at most concurrencyMax jobs run at once");
     const next = this.waiting.shift();
     // The slot passes straight to the next waiter, so `running` stays the same.
     if (next) next.start();

@@ -1,21 +1,22 @@
-// Domain <-> bank.v1 mapping shared by the account and transaction services, and the Actor of
+// Ledger domain <-> bank.v1 mapping (src/services/mapping/: one file per area), shared by the
+// account and transaction services, and the Actor of
 // a call. Enum values are mapped by name both ways, never by number.
 import type { MessageInitShape } from "@bufbuild/protobuf";
 import { timestampFromMs, timestampMs, type Timestamp } from "@bufbuild/protobuf/wkt";
 import { Code, type HandlerContext } from "@connectrpc/connect";
-import { callInfo } from "../context";
-import { unauthenticated } from "../errors";
-import { AccountStatus, AccountType, DailyLimitSource, type AccountSchema, type DailyLimitSchema } from "../../gen/bank/v1/account_pb";
-import type { DailyLimitDefaults } from "../config";
-import { dayOf, effectiveLimit, resetTimeMs } from "./daily-limits";
-import type { MoneySchema } from "../../gen/bank/v1/money_pb";
-import { TransactionStatus, TransactionType, type StatementEntrySchema, type TransactionSchema } from "../../gen/bank/v1/transaction_pb";
-import type { BatchTransferResultSchema } from "../../gen/bank/v1/transaction_service_pb";
-import type { BatchItemResult } from "./batch-transfer";
-import { formatAccountNumber } from "./account-number";
-import { etagOf } from "./accounts";
-import type { AccountView, Actor, Direction, StatementLine, TransactionView } from "./types";
-import { availableOf } from "./types";
+import { callInfo } from "../../context";
+import { unauthenticated } from "../../errors";
+import { AccountStatus, AccountType, DailyLimitSource, type AccountSchema, type DailyLimitSchema } from "../../../gen/bank/v1/account_pb";
+import type { DailyLimitDefaults } from "../../config";
+import { dayOf, effectiveLimit, resetTimeMs } from "../../ledger/daily-limits";
+import type { MoneySchema } from "../../../gen/bank/v1/money_pb";
+import { TransactionStatus, TransactionType, type StatementEntrySchema, type TransactionSchema } from "../../../gen/bank/v1/transaction_pb";
+import type { BatchTransferResultSchema } from "../../../gen/bank/v1/transaction_service_pb";
+import type { BatchItemResult } from "../../ledger/batch-transfer";
+import { formatAccountNumber } from "../../ledger/account-number";
+import { etagOf } from "../../ledger/accounts";
+import type { AccountView, Actor, Direction, StatementLine, TransactionView } from "../../ledger/types";
+import { availableOf } from "../../ledger/types";
 
 /** The signed-in caller; the auth interceptor has verified the token and the method's roles. */
 export function actorOf(ctx: HandlerContext): Actor {

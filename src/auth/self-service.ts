@@ -1,5 +1,5 @@
-// The signed-in user's own account and sessions: register, current user, change password,
-// list and end sessions.
+// User self-service: register, the current user, change password, list and end one's own sessions
+// (the user's sign-in account, not a ledger account).
 import { auditBase, recordAudit } from "../audit/recorder";
 import { User } from "../db/entities";
 import { stopIfEnded, type CallInfo, type Principal } from "../context";
@@ -7,12 +7,11 @@ import { invalidArgument, notFound, unauthenticated } from "../errors";
 import { isUuid } from "../ids";
 import { Role } from "../../gen/bank/v1/access_pb";
 import type { AuthDeps } from "./deps";
-import { endSessions } from "./deps";
 import { decodePageToken, encodePageToken, pageSizeOf } from "../pagination";
 import { tokenSealer } from "../sealed-tokens";
 import { checkAttempt, inTurn } from "./attempts";
 import { normalizePassword, validEmail, validFullName, validNewPassword } from "./policy";
-import { findRefreshToken, findSession, listLiveSessions, type SessionRow } from "./sessions";
+import { endSessions, findRefreshToken, findSession, listLiveSessions, type SessionRow } from "./sessions";
 import { recordFailure, releaseAttempt, throttleKeys } from "./throttle";
 import { createUser, emailTaken, findUserByEmail, findUserById, validNewUser, type UserEntity } from "./users";
 

@@ -1,0 +1,32 @@
+// The dependency rules of src/ (docs/architecture.md, "Rooms"): domain folders import no
+// transport, and no module imports itself back through a chain of imports.
+// Run by `npm run lint` and by test/foundation/dependencies.test.ts.
+const domain = "^src/(ledger|auth|audit|admin)/";
+const transport = "^src/(services/|server\\.ts$|app\\.ts$|rpc-adapter\\.ts$|modules\\.ts$)";
+
+/** @type {import('dependency-cruiser').IConfiguration} */
+module.exports = {
+  forbidden: [
+    {
+      name: "domain-imports-no-transport",
+      comment: "Domain folders (ledger, auth, audit, admin) are wired to Connect by the composition root (src/modules.ts); they never import services/, server.ts, app.ts, rpc-adapter.ts or modules.ts.",
+      severity: "error",
+      from: { path: domain },
+      to: { path: transport },
+    },
+    {
+      name: "no-cycles",
+      comment: "Imports run one way: a module never reaches itself again through its imports (type-only imports included).",
+      severity: "error",
+      from: { path: "^src/" },
+      to: { circular: true },
+    },
+  ],
+  options: {
+    doNotFollow: { path: "node_modules" },
+    exclude: { path: "^(gen|node_modules)/" },
+    tsPreCompilationDeps: true,
+    tsConfig: { fileName: "tsconfig.json" },
+    enhancedResolveOptions: { extensions: [".ts", ".js", ".json"] },
+  },
+};

@@ -1,0 +1,74 @@
+// SetAccountLimits (admin): an account's own daily limits (daily-limits.ts has the rules), set
+// in one audited command. Its own file so that the posting path (posting.ts -> daily-limits.ts)
+// does not import the command machinery that imports the ledger (no import cycle).
+import { failedPrecondition, invalidArgument, notFound } from "../errors";
+import { limits } from "../limits";
+import { requireAdmin } from "./access";
+import { audit, auditedCommand } from "./audit";
+import { DIRECTION_FIELDS } from "./daily-limits";
+import type { Ledger } from "./ledger";
+import { accountColumns, limitColumn, toAccount } from "./rows";
+import type { AccountView, Actor, Direction, LimitSetting } from "./types";
+import { parseCurrency, parseId, parseText } from "./validate";
+
+export type LimitInput = { limit: { currency: string; minorUnits: bigint } } | { unlimited: boolean } | undefined;
+
+export interface SetAccountLimitsInput {
+  accountId: string;
+  deposit: LimitInput;
+  withdrawal: LimitInput;
+  transferOut: LimitInput;
+  reason: string;
+}
+
+/** SetAccountLimits (admin): each direction's limit, no limit, or (unset) the default. Audited. */
+export async function setAccountLimits(ledger: Ledger, actor: Actor, input: SetAccountLimitsInput): Promise<AccountView> {
+  requireAdmin(actor);
+  const id = parseId(input.accountId, "account_id");
+  const reason = parseText(input.reason, "reason", limits.reasonCharsMax, true);
+  const wanted = {
+    deposit: parseSetting(ledger, input.deposit, "deposit"),
+    withdrawal: parseSetting(ledger, input.withdrawal, "withdrawal"),
+    transferOut: parseSetting(ledger, input.transferOut, "transfer_out"),
+  };
+  return auditedCommand(ledger, actor, "account.set_limits", id, async (tx) => {
+    const row = await tx.one(`SELECT ${accountColumns()} FROM accounts WHERE id = ?${tx.engine.lockRows}`, [id]);
+    const account = row ? toAccount(row) : undefined;
+    if (!account || account.kind !== "CUSTOMER") throw notFound("ACCOUNT_NOT_FOUND", "No such account.", { field: "account_id" });
+    for (const [direction, setting] of Object.entries(wanted) as [Direction, { setting: LimitSetting; currency?: string }][]) {
+      if (setting.currency !== undefined && setting.currency !== account.currency) {
+        throw failedPrecondition("CURRENCY_MISMATCH", `The account holds ${account.currency}.`, { field: `${DIRECTION_FIELDS[direction]}.limit.currency`, account_currency: account.currency });
+      }
+    }
+    const next = { deposit: wanted.deposit.setting, withdrawal: wanted.withdrawal.setting, transferOut: wanted.transferOut.setting };
+    const updateTimeMs = Math.max(ledger.now(), account.updateTimeMs);
+    await tx.run(
+      `UPDATE accounts SET deposit_limit = ?, withdrawal_limit = ?, transfer_out_limit = ?, version = version + 1, update_time = ? WHERE id = ?`,
+      [limitColumn(next.deposit), limitColumn(next.withdrawal), limitColumn(next.transferOut), updateTimeMs, id],
+    );
+    const describe = (s: LimitSetting) => (s === null ? "default" : s === "unlimited" ? "unlimited" : s.toString());
+    await audit(tx, actor, {
+      action: "account.set_limits",
+      targetId: id,
+      details: {
+        reason,
+        deposit: describe(next.deposit), withdrawal: describe(next.withdrawal), transfer_out: describe(next.transferOut),
+        previous_deposit: describe(account.limits.deposit), previous_withdrawal: describe(account.limits.withdrawal), previous_transfer_out: describe(account.limits.transferOut),
+      },
+    }, ledger.now());
+    return { ...account, limits: next, version: account.version + 1, updateTimeMs };
+  });
+}
+
+function parseSetting(ledger: Ledger, input: LimitInput, field: string): { setting: LimitSetting; currency?: string } {
+  if (input === undefined) return { setting: null };
+  if ("unlimited" in input) {
+    if (!input.unlimited) throw invalidArgument("LIMIT_INVALID", `${field}.unlimited must be true when set; leave ${field} unset for the default.`, { field: `${field}.unlimited` });
+    return { setting: "unlimited" };
+  }
+  const currency = parseCurrency(ledger.currencies, input.limit.currency, `${field}.limit.currency`);
+  if (input.limit.minorUnits < 0n || input.limit.minorUnits > limits.dailyLimitMinorMax) {
+    throw invalidArgument("LIMIT_INVALID", `${field}.limit must be from 0 to ${limits.dailyLimitMinorMax} minor units.`, { field: `${field}.limit` });
+  }
+  return { setting: input.limit.minorUnits, currency };
+}

@@ -1,0 +1,43 @@
+// Auth and admin domain <-> bank.v1 mapping: users, sessions, sign-in results.
+import { create } from "@bufbuild/protobuf";
+import { timestampFromMs } from "@bufbuild/protobuf/wkt";
+import { SessionSchema, UserSchema, type User as UserMessage } from "../../../gen/bank/v1/user_pb";
+import type { Principal } from "../../context";
+import type { UserEntity } from "../../db/entities";
+import { rolesFromColumn } from "../../auth/roles";
+import type { SessionRow } from "../../auth/sessions";
+import type { SignedIn } from "../../auth/sign-in";
+import { isDisabled } from "../../auth/users";
+
+/** The wire form of a user. */
+export function userToMessage(user: Pick<UserEntity, "id" | "email" | "fullName" | "roles" | "disabled" | "createTime">): UserMessage {
+  return create(UserSchema, {
+    id: user.id,
+    email: user.email,
+    fullName: user.fullName,
+    roles: rolesFromColumn(user.roles),
+    createTime: timestampFromMs(user.createTime),
+    disabled: isDisabled(user),
+  });
+}
+
+export function signedIn(s: SignedIn) {
+  return {
+    accessToken: s.accessToken,
+    refreshToken: s.refresh.token,
+    accessTokenExpireTime: timestampFromMs(s.accessExpireMs),
+    refreshTokenExpireTime: timestampFromMs(s.refresh.expireMs),
+    user: userToMessage(s.user),
+  };
+}
+
+export function sessionToMessage(row: SessionRow, caller: Principal) {
+  return create(SessionSchema, {
+    id: row.id,
+    createTime: timestampFromMs(Number(row.create_time)),
+    lastUsedTime: timestampFromMs(Number(row.last_used_time)),
+    userAgent: row.user_agent,
+    clientAddress: row.client_address,
+    current: row.id === caller.sessionId,
+  });
+}

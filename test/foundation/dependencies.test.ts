@@ -1,0 +1,44 @@
+// Goal: imports in src/ run one way. Domain folders (ledger, auth, audit, admin) import no
+// transport (services/, server.ts, app.ts, rpc-adapter.ts, the composition root modules.ts), and no
+// module reaches itself again through its imports. The rules are .dependency-cruiser.cjs, also
+// run by `npm run lint`; this test runs them on src/, and on a small tree that breaks each rule
+// to show that they catch what they claim to.
+import { spawnSync } from "node:child_process";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+
+const root = path.resolve(__dirname, "../..");
+const depcruise = path.join(root, "node_modules", "dependency-cruiser", "bin", "dependency-cruise.mjs");
+
+function cruise(cwd: string): { status: number | null; output: string } {
+  const run = spawnSync(process.execPath, [depcruise, "src", "--config", path.join(root, ".dependency-cruiser.cjs"), "--output-type", "err"], { cwd, encoding: "utf8", timeout: 120_000 });
+  return { status: run.status, output: `${run.stdout}${run.stderr}` };
+}
+
+test("src/ has no domain -> transport import and no import cycle", () => {
+  const { status, output } = cruise(root);
+  expect(output).toContain("no dependency violations found");
+  expect(status).toBe(0);
+});
+
+test("the rules fail on a domain importing a service and on a cycle", () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "bankd-deps-"));
+  try {
+    const write = (file: string, text: string) => {
+      fs.mkdirSync(path.dirname(path.join(dir, file)), { recursive: true });
+      fs.writeFileSync(path.join(dir, file), text);
+    };
+    write("tsconfig.json", JSON.stringify({ compilerOptions: { module: "commonjs", strict: true } }));
+    write("src/ledger/rules.ts", 'import { handler } from "../services/ledger-service";\nexport const rule = handler;\n');
+    write("src/services/ledger-service.ts", "export const handler = 1;\n");
+    write("src/first.ts", 'import type { Second } from "./second";\nexport type First = { second?: Second };\n');
+    write("src/second.ts", 'import type { First } from "./first";\nexport type Second = { first?: First };\n');
+    const { status, output } = cruise(dir);
+    expect(output).toMatch(/domain-imports-no-transport: src\/ledger\/rules\.ts → src\/services\/ledger-service\.ts/);
+    expect(output).toMatch(/no-cycles: src\/(first|second)\.ts/);
+    expect(status).not.toBe(0);
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
