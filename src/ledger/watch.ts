@@ -1,4 +1,4 @@
-// WatchAccount (API.md Additions): an account's statement entries as a resumable stream. A watcher
+// WatchAccount (docs/api.md, Additions): an account's statement entries as a resumable stream. A watcher
 // first receives every entry after its start cursor, then each new entry after its commit, in
 // statement order, by whichever process posted it.
 //
