@@ -4,6 +4,7 @@
 // includes the batch's own writes and commit) to its arrival here: commit-to-delivery plus the
 // batch's write time, an upper bound of what a watcher waits. The transfer rate beside the same
 // run's transfer-uniform is what having the watchers costs.
+import { setMaxListeners } from "node:events";
 import { createClient } from "@connectrpc/connect";
 import { createGrpcTransport } from "@connectrpc/connect-node";
 import { timestampMs } from "@bufbuild/protobuf/wkt";
@@ -43,6 +44,8 @@ export async function openWatchers(fixture: Fixture, baseUrl: string): Promise<R
   }
   const accounts = createClient(AccountService, createGrpcTransport({ baseUrl }));
   const abort = new AbortController();
+  // Every stream listens to this one signal (more than Node's default of 10 listeners).
+  setMaxListeners(WATCHERS + 1, abort.signal);
   const latencies: number[] = [];
   const errors: string[] = [];
   let failed = 0;
