@@ -12,7 +12,7 @@ export interface AuditModule extends AppModule {
 export function createAuditModule(ctx: AppContext): AuditModule {
   const sealer = new AuditSealer(ctx.db, ctx.metrics, ctx.logger);
   sealer.start();
-  return { routes: auditRoutes({ db: ctx.db }), stop: () => sealer.stop(), sealer };
+  return { routes: auditRoutes({ db: ctx.db, replica: ctx.replica }), stop: () => sealer.stop(), sealer };
 }
 
 export { recordAudit, auditBase, type AuditInput, type AuditOutcome } from "./recorder";

@@ -1,7 +1,7 @@
 // Reading the audit log: filtered, newest first, keyset-paginated on (event_time, id), so a page
 // costs the same however deep it is and events recorded meanwhile never shift later pages.
 import type { FilterQuery } from "@mikro-orm/core";
-import type { Database } from "../db/database";
+import type { Reader } from "../db/replica";
 import { AuditEvent, type AuditEventEntity } from "../db/entities";
 import { invalidArgument } from "../errors";
 import { limits } from "../limits";
@@ -26,7 +26,9 @@ export interface AuditPage {
 
 const CURSOR = { t: "number", i: "string" } as const;
 
-export async function listAuditEvents(db: Database, filter: AuditFilter, page: { pageSize: number; pageToken: string }): Promise<AuditPage> {
+/** `db` may be the read replica's router: a listing may lag the newest events by
+ * limits.replicaLagMaxMs (VerifyAuditLog and the sealer read the primary). */
+export async function listAuditEvents(db: Reader, filter: AuditFilter, page: { pageSize: number; pageToken: string }): Promise<AuditPage> {
   checkFilter(filter);
   const size = pageSizeOf(page.pageSize);
   const cursor = decodePageToken(page.pageToken, filter, CURSOR);

@@ -17,7 +17,7 @@ export interface LedgerModuleOptions extends LedgerOptions {
 }
 
 export async function createLedgerModule(ctx: AppContext, opts: LedgerModuleOptions = {}): Promise<AppModule> {
-  const ledger = await Ledger.open(ctx.db, ctx.config.currencies, { metrics: ctx.metrics, logger: ctx.logger, ...opts });
+  const ledger = await Ledger.open(ctx.db, ctx.config.currencies, { metrics: ctx.metrics, logger: ctx.logger, replica: ctx.replica, ...opts });
   const sweeper = startHoldSweeper(ledger, ctx.logger, opts.holdSweepIntervalMs ?? limits.holdSweepIntervalMs);
   const watchers = new AccountWatchers(ledger, ctx.logger);
   return {

@@ -4,6 +4,7 @@ import { create } from "@bufbuild/protobuf";
 import { timestampFromMs, timestampMs, type Timestamp } from "@bufbuild/protobuf/wkt";
 import type { ConnectRouter, ServiceImpl } from "@connectrpc/connect";
 import type { Database } from "../db/database";
+import type { Reader } from "../db/replica";
 import { invalidArgument } from "../errors";
 import { AuditService, ListAuditEventsResponseSchema, VerifyAuditLogResponseSchema } from "../../gen/bank/v1/audit_service_pb";
 import { AuditEventSchema, AuditOutcome, type AuditEvent } from "../../gen/bank/v1/audit_event_pb";
@@ -14,13 +15,15 @@ import { verifyChain } from "../audit/verifier";
 
 export interface AuditServiceDeps {
   db: Database;
+  /** The read replica's router (db/replica.ts), for listings; the primary when absent. */
+  replica?: Reader;
 }
 
 export function auditRoutes(deps: AuditServiceDeps): (router: ConnectRouter) => void {
   return (router) => router.service(AuditService, auditServiceImpl(deps));
 }
 
-export function auditServiceImpl({ db }: AuditServiceDeps): ServiceImpl<typeof AuditService> {
+export function auditServiceImpl({ db, replica }: AuditServiceDeps): ServiceImpl<typeof AuditService> {
   return {
     async listAuditEvents(req) {
       const filter = {
@@ -30,7 +33,7 @@ export function auditServiceImpl({ db }: AuditServiceDeps): ServiceImpl<typeof A
         startMs: millis(req.startTime, "start_time"),
         endMs: millis(req.endTime, "end_time"),
       };
-      const page = await listAuditEvents(db, filter, { pageSize: req.pageSize, pageToken: req.pageToken });
+      const page = await listAuditEvents(replica ?? db, filter, { pageSize: req.pageSize, pageToken: req.pageToken });
       return create(ListAuditEventsResponseSchema, { events: page.rows.map(auditEventToMessage), nextPageToken: page.nextPageToken });
     },
 
