@@ -7,6 +7,7 @@ import { connectError } from "./errors";
 import type { DescService } from "@bufbuild/protobuf";
 import type { Config } from "./config";
 import { Database } from "./db/database";
+import { ReplicaRouter } from "./db/replica";
 import { createLogger, type Logger } from "./logger";
 import { createMetrics, type Metrics } from "./metrics";
 import { limits } from "./limits";
@@ -50,7 +51,8 @@ export async function startApp(config: Readonly<Config>, opts: StartOptions = {}
   const db = await Database.open(config.database, metrics, { onDriverWarning: (message) => logger.warn({ driver: "knex" }, message) });
   const applied = await db.migrate();
   if (applied.length > 0) logger.info({ migrations: applied }, "database migrated");
-  const ctx: AppContext = { config, logger, metrics, db };
+  const replica = await openReplica(config, db, metrics, logger);
+  const ctx: AppContext = { config, logger, metrics, db, replica };
 
   const loadModules = opts.modules ?? (await import("./modules")).productModules;
   const modules = await loadModules(ctx);
@@ -129,9 +131,25 @@ export async function startApp(config: Readonly<Config>, opts: StartOptions = {}
         shutdown.abort(connectError(Code.Unavailable, "SERVER_DRAINING", "The server is shutting down; retry on another instance."));
         await server.close(1_000);
         for (const m of modules) await m.stop?.();
+        await replica?.stop();
+        await replica?.replica.close();
         await db.close();
         logger.info("bankd stopped");
       })()),
   };
   return app;
+}
+
+/** The read replica's router when BANK_DATABASE_REPLICA_URL is set. A replica that does not answer
+ * at start only logs: its reads go to the primary until it does. */
+async function openReplica(config: Readonly<Config>, db: Database, metrics: Metrics, logger: Logger): Promise<ReplicaRouter | undefined> {
+  if (config.database.kind !== "postgres" || config.database.replicaUrl === undefined) return undefined;
+  const replicaDb = await Database.open({ kind: "postgres", url: config.database.replicaUrl }, undefined, {
+    readOnly: true,
+    onDriverWarning: (message) => logger.warn({ driver: "knex", database: "replica" }, message),
+  });
+  const router = new ReplicaRouter(db, replicaDb, { metrics, logger });
+  await router.start();
+  logger.info({ stalenessMs: router.stalenessMs() ?? null }, "read replica configured");
+  return router;
 }

@@ -12,6 +12,9 @@ export type DatabaseConfig =
        * (LISTEN) when `url` goes through a transaction-pooling proxy (PgBouncer). Setting it
        * declares `url` pooled: no startup parameters, timeouts by SET LOCAL per transaction. */
       directUrl?: string;
+      /** BANK_DATABASE_REPLICA_URL: a streaming replica (hot standby) of the database, for the
+       * reads that tolerate limits.replicaLagMaxMs of staleness (src/db/replica.ts). */
+      replicaUrl?: string;
     };
 
 export interface Currency {
@@ -86,6 +89,11 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
   if (directUrl !== "") {
     if (database.kind !== "postgres") problems.push("BANK_DATABASE_DIRECT_URL is for PostgreSQL behind a pooler: set BANK_DATABASE_URL to the pooler's postgres:// URL, or unset it.");
     else if (parsePostgresUrl("BANK_DATABASE_DIRECT_URL", directUrl, problems)) database.directUrl = directUrl;
+  }
+  const replicaUrl = get("BANK_DATABASE_REPLICA_URL", "");
+  if (replicaUrl !== "") {
+    if (database.kind !== "postgres") problems.push("BANK_DATABASE_REPLICA_URL is for PostgreSQL: a read replica of SQLite does not exist; set BANK_DATABASE_URL to the primary's postgres:// URL, or unset BANK_DATABASE_REPLICA_URL.");
+    else if (parsePostgresUrl("BANK_DATABASE_REPLICA_URL", replicaUrl, problems)) database.replicaUrl = replicaUrl;
   }
 
   const logLevel = get("BANK_LOG_LEVEL", "info") as Config["logLevel"];

@@ -289,6 +289,17 @@ export const limits = {
   /** Distinct SQL texts prepared per PostgreSQL connection (named statements); the code has
    * about 100, so the cap only guards against an unforeseen source of distinct texts. */
   dbPreparedStatementsMax: 500,
+  /** The staleness bound of BANK_DATABASE_REPLICA_URL: a read that may use the replica (a
+   * statement, a balance at a past instant, an audit listing) goes there only while the replica
+   * is known to hold every commit the primary had this long ago; otherwise it reads the primary.
+   * 5 s is far longer than a healthy streaming replica's lag (milliseconds) and short enough that
+   * a customer who just moved money rarely looks before it is there; a balance at a past instant
+   * reads the replica only when that instant is older than this. */
+  replicaLagMaxMs: 5_000,
+  /** How often each process measures the replica's lag (one query on the primary, one on the
+   * replica): the measurement is reused in between, so the staleness it can prove is at most this
+   * much worse than the truth, and it costs two tiny queries a second whatever the load. */
+  replicaLagCheckMs: 1_000,
 } as const;
 
 export type Limits = typeof limits;

@@ -26,6 +26,8 @@ export interface Metrics {
   postingBatches: Counter<"outcome">;
   postingBatchSize: Histogram;
   postingBatchSeconds: Histogram;
+  replicaReads: Counter<"target" | "reason">;
+  replicaStaleness: Gauge;
 }
 
 export function createMetrics(): Metrics {
@@ -56,5 +58,7 @@ export function createMetrics(): Metrics {
       registers: [registry],
     }),
     postingBatchSeconds: new Histogram({ name: "bankd_posting_batch_duration_seconds", help: "Time from a batch's start to its commit.", buckets: latencyBuckets, registers: [registry] }),
+    replicaReads: new Counter({ name: "bankd_replica_reads_total", help: "Reads that may use the read replica, by where they were served (replica, primary) and why (fresh, lagging, unavailable, not_standby, error).", labelNames: ["target", "reason"], registers: [registry] }),
+    replicaStaleness: new Gauge({ name: "bankd_replica_staleness_seconds", help: "How old the read replica's data may be at the last lag measurement (-1: unknown, the replica did not answer).", registers: [registry] }),
   };
 }

@@ -6,6 +6,7 @@ import type * as http2 from "node:http2";
 import type { ConnectRouter, Interceptor } from "@connectrpc/connect";
 import type { Config } from "./config";
 import type { Database } from "./db/database";
+import type { ReplicaRouter } from "./db/replica";
 import type { Logger } from "./logger";
 import type { Metrics } from "./metrics";
 
@@ -14,6 +15,8 @@ export interface AppContext {
   logger: Logger;
   metrics: Metrics;
   db: Database;
+  /** BANK_DATABASE_REPLICA_URL: the reads that may be stale go through it (db/replica.ts). */
+  replica?: ReplicaRouter;
 }
 
 /** A plain HTTP route tried before the RPC router: answers (true) or passes (false). */

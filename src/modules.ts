@@ -100,7 +100,7 @@ export interface LedgerModuleOptions extends LedgerOptions {
 /** The ledger module: AccountService and TransactionService routes, the settlement accounts
  * (one per configured currency, ensured at start) and the hold-expiry sweeper. */
 export async function createLedgerModule(ctx: AppContext, opts: LedgerModuleOptions = {}): Promise<AppModule> {
-  const ledger = await Ledger.open(ctx.db, ctx.config.currencies, { metrics: ctx.metrics, logger: ctx.logger, ...opts });
+  const ledger = await Ledger.open(ctx.db, ctx.config.currencies, { metrics: ctx.metrics, logger: ctx.logger, replica: ctx.replica, ...opts });
   const sweeper = startHoldSweeper(ledger, ctx.logger, opts.holdSweepIntervalMs ?? limits.holdSweepIntervalMs);
   const watchers = new AccountWatchers(ledger, ctx.logger);
   return {
@@ -126,5 +126,5 @@ export interface AuditModule extends AppModule {
 export function createAuditModule(ctx: AppContext): AuditModule {
   const sealer = new AuditSealer(ctx.db, ctx.metrics, ctx.logger);
   sealer.start();
-  return { routes: auditRoutes({ db: ctx.db }), stop: () => sealer.stop(), sealer };
+  return { routes: auditRoutes({ db: ctx.db, replica: ctx.replica }), stop: () => sealer.stop(), sealer };
 }

@@ -2,6 +2,7 @@
 // costs the same however deep it is and events recorded meanwhile never shift later pages.
 import type { FilterQuery } from "@mikro-orm/core";
 import type { Database } from "../db/database";
+import type { Reader } from "../db/replica";
 import { AuditEvent, type AuditEventEntity } from "../db/entities";
 import { invalidArgument } from "../errors";
 import { limits } from "../limits";
@@ -27,7 +28,10 @@ export interface AuditPage {
 
 const CURSOR = { t: "number", i: "string" } as const;
 
-export async function listAuditEvents(db: Database, filter: AuditFilter, page: { pageSize: number; pageToken: string }): Promise<AuditPage> {
+/** The events are read through `reader`, which may be the read replica's router: a listing may
+ * lag the newest events by limits.replicaLagMaxMs (VerifyAuditLog and the sealer read the
+ * primary). Page tokens are sealed with the key the primary `db` holds. */
+export async function listAuditEvents(db: Database, filter: AuditFilter, page: { pageSize: number; pageToken: string }, reader: Reader = db): Promise<AuditPage> {
   checkFilter(filter);
   const size = pageSizeOf(page.pageSize);
   const tokens = await tokenSealer(db);
@@ -42,7 +46,7 @@ export async function listAuditEvents(db: Database, filter: AuditFilter, page: {
     const [t, i] = [Number(cursor.t), String(cursor.i)];
     where.push({ $or: [{ eventTime: { $lt: t } }, { eventTime: t, id: { $lt: i } }] });
   }
-  const events = await db.read((tx) =>
+  const events = await reader.read((tx) =>
     tx.em.find(AuditEvent, { $and: where }, { orderBy: { eventTime: "desc", id: "desc" }, limit: size + 1, disableIdentityMap: true }),
   );
   const rows = events.map(auditRowOf);

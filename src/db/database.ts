@@ -46,6 +46,15 @@ export class CallAbortedError extends Error {
   }
 }
 
+/** A write was attempted through the read replica's connection: a programming error, never
+ * retried elsewhere (the replica serves reads only). */
+export class ReadOnlyViolationError extends Error {
+  constructor(what: string) {
+    super(`${what} on the read-only replica database`);
+    this.name = "ReadOnlyViolationError";
+  }
+}
+
 export interface TransactionOptions {
   /** Set false for work that must not be repeated. */
   retry?: boolean;
@@ -64,6 +73,9 @@ export class Tx {
     readonly engine: SqlEngine,
     private readonly hooks: (() => void)[],
     readonly inTransaction: boolean,
+    /** A unit of work on the read replica: run() is refused (tx.all must be a SELECT; the
+     * standby refuses anything else itself). */
+    private readonly readOnly = false,
   ) {}
 
   get dialect(): Dialect {
@@ -81,6 +93,7 @@ export class Tx {
 
   /** Runs an INSERT, UPDATE or DELETE without RETURNING; returns the number of rows it changed. */
   async run(sql: string, params: readonly unknown[] = []): Promise<number> {
+    if (this.readOnly) throw new ReadOnlyViolationError("a write statement");
     const result = (await this.execute(sql, params, "run")) as { affectedRows?: number };
     return result.affectedRows ?? 0;
   }
@@ -118,6 +131,8 @@ export class Database {
     /** How this database was opened (the change feed opens its own connection from it). */
     readonly config: DatabaseConfig,
     private readonly metrics?: Metrics,
+    /** The read replica (BANK_DATABASE_REPLICA_URL): read() only. */
+    readonly readOnly = false,
   ) {}
 
   get dialect(): Dialect {
@@ -129,7 +144,12 @@ export class Database {
     return this.config.kind === "postgres" && this.config.directUrl !== undefined;
   }
 
-  static async open(config: DatabaseConfig, metrics?: Metrics, opts: { debug?: boolean; onDriverWarning?: (message: string) => void } = {}): Promise<Database> {
+  /**
+   * Opens the database and checks that it answers. With `readOnly` (the read replica), only
+   * read() works and the check is skipped: a replica that is down at start is the replica
+   * router's to handle (its reads go to the primary), not a reason to refuse to serve.
+   */
+  static async open(config: DatabaseConfig, metrics?: Metrics, opts: { debug?: boolean; readOnly?: boolean; onDriverWarning?: (message: string) => void } = {}): Promise<Database> {
     const engine = config.kind === "sqlite" ? sqliteEngine : postgresEngine;
     const engineOptions = engine.ormOptions(config);
     // knex's own messages (a pooled connection that died, say) go to our log, not the console.
@@ -159,7 +179,8 @@ export class Database {
       ...engineOptions,
       driverOptions: { ...(engineOptions.driverOptions as object | undefined), log: knexLog },
     } as Options);
-    const db = new Database(orm, engine, config, metrics);
+    const db = new Database(orm, engine, config, metrics, opts.readOnly ?? false);
+    if (db.readOnly) return db;
     try {
       // Fails fast when the database cannot be reached.
       await db.read((tx) => tx.one("SELECT 1 AS ok"));
@@ -171,6 +192,7 @@ export class Database {
   }
 
   async migrate(): Promise<string[]> {
+    if (this.readOnly) throw new ReadOnlyViolationError("a migration");
     const applied = await this.orm.getMigrator().up();
     return applied.map((m) => m.name);
   }
@@ -186,6 +208,7 @@ export class Database {
    * not started once it has fired, and rolls back if it fires before COMMIT.
    */
   async transaction<T>(fn: (tx: Tx) => Promise<T>, opts: TransactionOptions = {}): Promise<T> {
+    if (this.readOnly) throw new ReadOnlyViolationError("a transaction");
     const attempts = opts.retry === false ? 1 : limits.txRetriesMax + 1;
     for (let attempt = 1; ; attempt++) {
       throwIfAborted(opts.signal);
@@ -247,7 +270,7 @@ export class Database {
     throwIfAborted(opts.signal);
     this.active++;
     try {
-      return await fn(new Tx(this.orm.em.fork() as EntityManager, this.engine, [], false));
+      return await fn(new Tx(this.orm.em.fork() as EntityManager, this.engine, [], false, this.readOnly));
     } catch (err) {
       if (classifyDbError(err) === "unavailable") throw new DatabaseUnavailableError(err);
       throw err;

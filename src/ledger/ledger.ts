@@ -2,6 +2,7 @@
 // each currency (the outside world that deposits come from and withdrawals go to) and the clock.
 import type { Currency } from "../config";
 import type { Database } from "../db/database";
+import type { Reader } from "../db/replica";
 import { recordAudit } from "../audit/recorder";
 import { uuidv7 } from "../ids";
 import { settlementAccountNumber } from "./account-number";
@@ -20,11 +21,17 @@ export interface LedgerOptions {
   postingBatchMax?: number;
   /** Batches committed side by side (limits.postingLanesMaxPostgres on PostgreSQL, 1 on SQLite). */
   postingLanesMax?: number;
+  /** The read replica (db/replica.ts), for the reads that tolerate limits.replicaLagMaxMs of
+   * staleness: statements and balances at a past instant (reads.ts). */
+  replica?: Reader;
 }
 
 export class Ledger {
   /** The posting engine: the only way money moves (posting-engine.ts). */
   readonly engine: PostingEngine;
+  /** Where reads that may be stale go: the replica router, else the primary. Nothing that decides
+   * about money, authorizes a caller or feeds a watch reads through it. */
+  readonly staleReads: Reader;
 
   private constructor(
     readonly db: Database,
@@ -36,6 +43,7 @@ export class Ledger {
     readonly tokens: TokenSealer,
     opts: LedgerOptions,
   ) {
+    this.staleReads = opts.replica ?? db;
     this.engine = new PostingEngine(db, clock, (currency) => this.currency(currency).dailyLimits, {
       metrics: opts.metrics,
       logger: opts.logger,

@@ -6,8 +6,8 @@ import { accessAccount, isStaff } from "./access";
 import type { Ledger } from "./ledger";
 import { decodePageToken, encodePageToken, pageSizeOf } from "../pagination";
 import { accountColumns, toAccount, toTransaction, transactionColumns } from "./rows";
-import type { Row } from "../db/database";
-import type { Actor, BalanceView, Page, StatementLine, TransactionView } from "./types";
+import type { Row, Tx } from "../db/database";
+import type { AccountView, Actor, BalanceView, Page, StatementLine, TransactionView } from "./types";
 import { availableOf } from "./types";
 import { parseId } from "./validate";
 
@@ -48,9 +48,13 @@ export async function listTransactions(ledger: Ledger, actor: Actor, input: List
   }
   const filters = { account: accountId, start: start ?? null, end: end ?? null };
   const cursor = decodePageToken(ledger.tokens, input.pageToken, filters, { seq: "number" })?.seq;
-  return ledger.db.read(async (tx) => {
-    const accountRow = await tx.one(`SELECT ${accountColumns()} FROM accounts WHERE id = ?`, [accountId]);
-    const account = accessAccount(actor, accountRow ? toAccount(accountRow) : undefined, "read");
+  // Who may read the account is decided on the primary; the entries may come from the replica
+  // (limits.replicaLagMaxMs), so a statement may lag the newest movements by that much. Without
+  // a replica, both in one unit of work.
+  const readable = (tx: Tx) => tx.one(`SELECT ${accountColumns()} FROM accounts WHERE id = ?`, [accountId]).then((row: Row | undefined) => accessAccount(actor, row ? toAccount(row) : undefined, "read"));
+  const known = ledger.staleReads === ledger.db ? undefined : await ledger.db.read(readable);
+  return ledger.staleReads.read(async (tx) => {
+    const account = known ?? (await readable(tx));
     const where = ["e.account_id = ?"];
     const params: unknown[] = [account.id];
     if (start !== undefined) (where.push("e.create_time >= ?"), params.push(start));
@@ -64,6 +68,12 @@ export async function listTransactions(ledger: Ledger, actor: Actor, input: List
     const more = rows.length > pageSize;
     return { items, nextPageToken: more ? encodePageToken(ledger.tokens, filters, { seq: items[items.length - 1]!.seq }) : "" };
   });
+}
+
+/** The account, if `actor` may read it (NOT_FOUND otherwise), from the primary. */
+async function readableAccount(ledger: Ledger, actor: Actor, accountId: string): Promise<AccountView> {
+  const row = await ledger.db.read((tx) => tx.one(`SELECT ${accountColumns()} FROM accounts WHERE id = ?`, [accountId]));
+  return accessAccount(actor, row ? toAccount(row) : undefined, "read");
 }
 
 /** A statement line's columns: the transaction, the entry, and the other customer account of a
@@ -121,12 +131,14 @@ export async function getBalance(ledger: Ledger, actor: Actor, input: { accountI
   if (asOf !== undefined && (asOf < 0 || asOf > nowMs + limits.asOfSkewMsMax)) {
     throw invalidArgument("AS_OF_INVALID", "as_of must not be in the future.", { field: "as_of" });
   }
-  return ledger.db.read(async (tx) => {
-    const row = await tx.one(`SELECT ${accountColumns()} FROM accounts WHERE id = ?`, [accountId]);
-    const account = accessAccount(actor, row ? toAccount(row) : undefined, "read");
-    if (asOf === undefined || asOf >= nowMs) {
-      return { currency: account.currency, ledger: account.balance, held: account.held, available: availableOf(account), asOfMs: asOf ?? nowMs };
-    }
+  const account = await readableAccount(ledger, actor, accountId);
+  if (asOf === undefined || asOf >= nowMs) {
+    return { currency: account.currency, ledger: account.balance, held: account.held, available: availableOf(account), asOfMs: asOf ?? nowMs };
+  }
+  // A past instant older than the replica's staleness bound is history the replica holds in full;
+  // a more recent one reads the primary, so it never misses a movement the primary has.
+  const reader = asOf < nowMs - limits.replicaLagMaxMs ? ledger.staleReads : ledger.db;
+  return reader.read(async (tx) => {
     const last = await tx.one<{ balance_after: string }>(
       `SELECT CAST(balance_after AS TEXT) AS balance_after FROM entries WHERE account_id = ? AND create_time <= ? ORDER BY create_time DESC, seq DESC LIMIT 1`,
       [account.id, asOf],

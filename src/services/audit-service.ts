@@ -3,6 +3,7 @@
 import { create } from "@bufbuild/protobuf";
 import type { ConnectRouter, ServiceImpl } from "@connectrpc/connect";
 import type { Database } from "../db/database";
+import type { Reader } from "../db/replica";
 import { AuditService, ListAuditEventsResponseSchema, VerifyAuditLogResponseSchema } from "../../gen/bank/v1/audit_service_pb";
 import { listAuditEvents } from "../audit/query";
 import { sealAll } from "../audit/sealer";
@@ -11,13 +12,15 @@ import { auditEventToMessage, millis } from "./mapping/audit";
 
 export interface AuditServiceDeps {
   db: Database;
+  /** The read replica's router (db/replica.ts), for listings; the primary when absent. */
+  replica?: Reader;
 }
 
 export function auditRoutes(deps: AuditServiceDeps): (router: ConnectRouter) => void {
   return (router) => router.service(AuditService, auditServiceImpl(deps));
 }
 
-export function auditServiceImpl({ db }: AuditServiceDeps): ServiceImpl<typeof AuditService> {
+export function auditServiceImpl({ db, replica }: AuditServiceDeps): ServiceImpl<typeof AuditService> {
   return {
     async listAuditEvents(req) {
       const filter = {
@@ -27,7 +30,7 @@ export function auditServiceImpl({ db }: AuditServiceDeps): ServiceImpl<typeof A
         startMs: millis(req.startTime, "start_time"),
         endMs: millis(req.endTime, "end_time"),
       };
-      const page = await listAuditEvents(db, filter, { pageSize: req.pageSize, pageToken: req.pageToken });
+      const page = await listAuditEvents(db, filter, { pageSize: req.pageSize, pageToken: req.pageToken }, replica ?? db);
       return create(ListAuditEventsResponseSchema, { events: page.rows.map(auditEventToMessage), nextPageToken: page.nextPageToken });
     },
 

@@ -75,6 +75,23 @@ export class PgCluster {
     return cluster;
   }
 
+  /**
+   * A streaming replica (hot standby) of this cluster on another port: pg_basebackup -R copies the
+   * data directory and writes the standby's primary_conninfo (initdb's pg_hba.conf trusts
+   * replication from 127.0.0.1; -c fast: a spread checkpoint would make it wait minutes), then it starts like any cluster. destroy() it before the primary.
+   */
+  async createReplica(): Promise<PgCluster> {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "bankd-pg-replica-"));
+    if (AS_ROOT) await run("chown", ["-R", "postgres:postgres", dir]);
+    await asPostgres("pg_basebackup", ["-h", "127.0.0.1", "-p", String(this.port), "-U", "postgres", "-D", path.join(dir, "data"), "-R", "-X", "stream", "-c", "fast", "--no-sync"]);
+    const port = await freePort();
+    // The copied postgresql.conf names the primary's port and socket directory: later lines win.
+    fs.appendFileSync(path.join(dir, "data", "postgresql.conf"), [`port = ${port}`, `unix_socket_directories = '${dir}'`, `hot_standby = on`, ""].join("\n"));
+    const replica = new PgCluster(dir, port);
+    await replica.start();
+    return replica;
+  }
+
   async start(): Promise<void> {
     await asPostgres("pg_ctl", ["-D", this.dataDir, "-l", path.join(this.dir, "server.log"), "-w", "-t", "60", "start"]);
     this.stopped = false;
@@ -111,13 +128,13 @@ export class PgCluster {
     return this.url(name);
   }
 
-  async query(sql: string, database = "postgres"): Promise<void> {
+  async query(sql: string, database = "postgres"): Promise<Record<string, unknown>[]> {
     const c = new Client({ connectionString: this.url(database) });
     // A server stopping under this short-lived client must not crash the test process.
     c.on("error", () => undefined);
     await c.connect();
     try {
-      await c.query(sql);
+      return (await c.query(sql)).rows as Record<string, unknown>[];
     } finally {
       await c.end();
     }
