@@ -97,6 +97,12 @@ export class PostingEngine {
   private queuedWeight = 0;
   /** Batches being gathered or committed now (at most lanesMax). */
   private lanes = 0;
+  /** Resolved once the latest batch holds all of its locks (keys, transaction rows, accounts).
+   * Batches take their locks one after the other in the order they were taken from the queue,
+   * then write and commit side by side: a batch that shares a row with an earlier one waits for
+   * that one's commit, so requests are applied in arrival order wherever they touch the same
+   * rows, whatever lane they are in. */
+  private lockTurn: Promise<void> = Promise.resolve();
   private stopped = false;
   private idle: Promise<void> = Promise.resolve();
   private markIdle: () => void = () => undefined;
@@ -209,11 +215,20 @@ export class PostingEngine {
       return false;
     });
     if (live.length === 0) return;
+    // This batch takes its locks after the batch taken before it has taken all of its own (see
+    // lockTurn): a later request never overtakes an earlier one on a row they share.
+    const previous = this.lockTurn;
+    let locked!: () => void;
+    this.lockTurn = new Promise<void>((resolve) => (locked = resolve));
     const started = process.hrtime.bigint();
     let answers: Answer[];
     let touched: string[];
     try {
-      ({ answers, touched } = await this.db.transaction((tx) => this.execute(tx, live), { retry: true }));
+      try {
+        ({ answers, touched } = await this.db.transaction((tx) => this.execute(tx, live, previous, locked), { retry: true }));
+      } finally {
+        locked();
+      }
     } catch (err) {
       this.opts.metrics?.postingBatches.inc({ outcome: "failed" });
       if ((err instanceof DatabaseUnavailableError || err instanceof TransactionConflictError) && attempt <= limits.txRetriesMax) {
@@ -254,7 +269,8 @@ export class PostingEngine {
   }
 
   /** One attempt at the batch, inside its unit of work. Returns each request's answer. */
-  private async execute(tx: Tx, batch: Pending[]): Promise<{ answers: Answer[]; touched: string[] }> {
+  private async execute(tx: Tx, batch: Pending[], turn: Promise<void>, locked: () => void): Promise<{ answers: Answer[]; touched: string[] }> {
+    await turn;
     // 1. Keys first.
     const allKeys = batch.flatMap((p) => keysOf(p.request));
     const claimed = await claimKeys(tx, allKeys, Math.max(this.clock(), this.lastNowMs));
@@ -270,6 +286,8 @@ export class PostingEngine {
     const lockView: LockView = { transaction: (id) => transactions.get(id), entriesOf: (id) => entries.get(id) ?? [] };
     const wanted = requests.map((r) => r.accounts(lockView));
     const accounts = await lockAccounts(tx, wanted.flatMap((w) => w.ids), wanted.flatMap((w) => w.numbers ?? []));
+    // Every lock this batch needs is held: the next batch may take its own.
+    locked();
     // The batch's time is read once its accounts are locked, and never goes backwards: a batch
     // that waited for another lane's locks on an account is timed after it, so an account's
     // entries are in time order as they are in seq order.
