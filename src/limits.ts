@@ -107,10 +107,11 @@ export const limits = {
   /** Wait before a batch that failed as a whole (a lost connection) is retried, times the
    * attempt; attempts are capped by txRetriesMax. */
   postingRetryBackoffMs: 50,
-  /** Batches the posting engine commits side by side on PostgreSQL, each on its own pooled
-   * connection (under dbPoolMax, leaving the rest to reads and cold paths). A batch spends most
-   * of its time waiting for round trips and its commit; a second and third keep the database
-   * busy meanwhile (docs/performance.md). SQLite has one writer: one batch at a time. */
+  /** Batches the posting engine has in flight on PostgreSQL, each on its own pooled connection
+   * (under dbPoolMax, leaving the rest to reads and cold paths). They take their locks one after
+   * the other in queue order (arrival order wherever rows are shared), then write and commit side
+   * by side; measured about even with one lane on 2 cores (docs/performance.md). SQLite has one
+   * writer: one batch at a time. */
   postingLanesMaxPostgres: 3,
   /** Settlement accounts per currency (the outside world's side of deposits and withdrawals). An
    * account's deposits and withdrawals always post against the shard its id hashes to, so no row
