@@ -12,7 +12,7 @@ import { PgCluster } from "./support/pg-cluster";
 import { big, openProbe, type Probe } from "./support/probe";
 import { report, Rng, scenarioSeed, sleep } from "./support/rng";
 import { busyBackends, installSlowdown } from "./support/slow-db";
-import { describeOnPostgres, LOAD, MINUTE, tempDir, unexpectedFailures, verifyAudit } from "./support/scenario";
+import { describeOnPostgres, releasedAfterAll, LOAD, MINUTE, tempDir, unexpectedFailures, verifyAudit } from "./support/scenario";
 
 const SCENARIO = "deadlines";
 const DEADLINE_MS = 50;
@@ -26,30 +26,22 @@ interface Call {
 }
 
 describeOnPostgres("system: deadlines against a slowed database (throwaway PostgreSQL cluster)", () => {
-  let cluster: PgCluster | undefined;
-  let bankd: BankdProcess | undefined;
-  let probe: Probe | undefined;
-
-  afterAll(async () => {
-    await probe?.close();
-    await bankd?.stop();
-    await cluster?.destroy();
-  }, MINUTE);
+  const held = releasedAfterAll();
 
   test(
     "50 ms deadline: DEADLINE_EXCEEDED, then each timed-out transfer applied once or absent",
     async () => {
       const seed = scenarioSeed(SCENARIO);
-      cluster = await PgCluster.create();
+      const cluster = (held.cluster = await PgCluster.create());
       const databaseUrl = await cluster.createDatabase("bankd_deadlines");
       const dataDir = tempDir();
-      bankd = await BankdProcess.start({ databaseUrl, dataDir });
+      const bankd = (held.bankd = await BankdProcess.start({ databaseUrl, dataDir }));
       const bank = await setupBank(bankd.url, { ...LOAD, label: `s${seed}` });
       const slowdown = await installSlowdown(databaseUrl, 100, 300);
 
       const calls = await transfersWithDeadline(bankd, bank, new Rng(seed), seed);
       await waitQuiet(bankd, databaseUrl);
-      probe = await openProbe(databaseUrl);
+      const probe = (held.probe = await openProbe(databaseUrl));
       const problems: string[] = [];
       const timedOut = calls.filter((c) => !c.first!.ok && c.first!.error.code === Code.DeadlineExceeded);
       for (const c of calls) {

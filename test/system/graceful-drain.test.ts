@@ -13,7 +13,7 @@ import { PgCluster } from "./support/pg-cluster";
 import { openProbe, type Probe } from "./support/probe";
 import { report, Rng, scenarioSeed, sleep } from "./support/rng";
 import { installSlowdown, sleepingTransactions } from "./support/slow-db";
-import { describeOnPostgres, LOAD, MINUTE, tempDir, verifyAudit } from "./support/scenario";
+import { describeOnPostgres, releasedAfterAll, LOAD, MINUTE, tempDir, verifyAudit } from "./support/scenario";
 
 const SCENARIO = "graceful-drain";
 /** The longest a drain may take: in-flight calls, then closing connections, then sealing the
@@ -21,25 +21,17 @@ const SCENARIO = "graceful-drain";
 const EXIT_LIMIT_MS = limits.shutdownDrainMs + 1_000 + limits.auditShutdownSealMs;
 
 describeOnPostgres("system: graceful drain with transfers in flight (throwaway PostgreSQL cluster)", () => {
-  let cluster: PgCluster | undefined;
-  let bankd: BankdProcess | undefined;
-  let probe: Probe | undefined;
-
-  afterAll(async () => {
-    await probe?.close();
-    await bankd?.stop();
-    await cluster?.destroy();
-  }, MINUTE);
+  const held = releasedAfterAll();
 
   test(
     "SIGTERM: in-flight transfers acknowledged, new calls UNAVAILABLE, NOT_SERVING, exit 0 in time",
     async () => {
       const seed = scenarioSeed(SCENARIO);
       const rng = new Rng(seed);
-      cluster = await PgCluster.create();
+      const cluster = (held.cluster = await PgCluster.create());
       const databaseUrl = await cluster.createDatabase("bankd_drain");
       const dataDir = tempDir();
-      bankd = await BankdProcess.start({ databaseUrl, dataDir });
+      const bankd = (held.bankd = await BankdProcess.start({ databaseUrl, dataDir }));
       const bank = await setupBank(bankd.url, { ...LOAD, label: `s${seed}` });
       await installSlowdown(databaseUrl, 1_500, 2_500);
 
@@ -80,7 +72,7 @@ describeOnPostgres("system: graceful drain with transfers in flight (throwaway P
       const exited = await exit;
       const exitMs = Date.now() - sigtermAt;
 
-      probe = await openProbe(databaseUrl);
+      const probe = (held.probe = await openProbe(databaseUrl));
       const problems: string[] = [];
       if (callsAtSigterm < inFlight.length) problems.push(`only ${callsAtSigterm} of ${inFlight.length} transfers were in flight at SIGTERM`);
       if (sleepingAtSigterm < 1) problems.push("no batch was inside its database transaction at SIGTERM");

@@ -6,6 +6,8 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { createTestDatabase, type TestDatabase } from "../../support/db";
 import { BankdProcess, runCli, type BankdOptions } from "./bankd-process";
+import type { PgCluster } from "./pg-cluster";
+import type { Probe } from "./probe";
 import type { Rng } from "./rng";
 
 export const postgresUrl = process.env.BANK_TEST_POSTGRES_URL;
@@ -68,6 +70,24 @@ export function errorLines(lines: readonly string[]): string[] {
 }
 
 export const MINUTE = 60_000;
+
+/** A scenario's throwaway cluster, its bankd and its probe, set by the test as it makes them
+ * and released in afterAll (registered here) whatever happened: probe, then bankd, then cluster. */
+export interface ScenarioResources {
+  cluster?: PgCluster;
+  bankd?: BankdProcess;
+  probe?: Probe;
+}
+
+export function releasedAfterAll(): ScenarioResources {
+  const held: ScenarioResources = {};
+  afterAll(async () => {
+    await held.probe?.close();
+    await held.bankd?.stop();
+    await held.cluster?.destroy();
+  }, MINUTE);
+  return held;
+}
 
 /** What must never reach a client: SQL, driver and socket errors, stack frames, file paths,
  * connection strings and secrets. Returns the patterns found in `text`. */
