@@ -3,13 +3,15 @@
 # directory, so keep to the instructions it understands (FROM, ARG, ENV, WORKDIR, COPY, RUN, USER,
 # EXPOSE, VOLUME, STOPSIGNAL, HEALTHCHECK, ENTRYPOINT, CMD; exec form for the last three).
 
-# The Node of the build and of the server, pinned by tag (same major as engines and CI). Pin the
-# digest too in your registry mirror: node:20.20.2-bookworm-slim@sha256:...
-ARG NODE_IMAGE=node:20.20.2-bookworm-slim
+# The Node of the build and of the server, pinned by tag (Node.js 24 LTS: the major of package.json
+# engines, .nvmrc and CI). Its npm is 11, which honours package.json allowScripts. Pin the digest
+# too in your registry mirror: node:24.22.3-bookworm-slim@sha256:...
+ARG NODE_IMAGE=node:24.22.3-bookworm-slim
 
 # --- build: all dependencies from the lockfile, compile, then drop the devDependencies -------
 FROM ${NODE_IMAGE} AS build
-# sqlite3 falls back to compiling from source when its prebuilt binary cannot be downloaded.
+# argon2 and better-sqlite3 ship prebuilt binaries inside their npm packages (nothing is
+# downloaded); argon2 compiles from source on a platform its package has no binary for.
 RUN apt-get update && apt-get install -y --no-install-recommends python3 make g++ && rm -rf /var/lib/apt/lists/*
 WORKDIR /app
 COPY package.json package-lock.json ./

@@ -1,6 +1,6 @@
 // The in-process baselines' own process (forked once by the bench, with an IPC channel), so that
 // their CPU use is not mixed with the bench's bookkeeping. It runs jobs one after the other --
-// raw argon2 verifications, or raw sqlite3 transfers -- reporting progress every 200 ms and
+// raw argon2 verifications, or raw SQLite transfers -- reporting progress every 200 ms and
 // sending each measurement back. It exits when the bench disconnects. (Calls to bankd are wrk's:
 // bench/wrk.ts.)
 import * as argon2 from "argon2";

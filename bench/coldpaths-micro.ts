@@ -30,7 +30,8 @@ type Call = (i: number) => Promise<unknown>;
 
 const userByEmail = preparedQuery(User, "u", (qb, p) => qb.select("*").where({ email: p(0) }));
 const sessionCheck = preparedQuery(Session, "s", (qb, p) =>
-  qb.select(["s.revokedTime", "s.expireTime", "u.disabled"]).join("s.userId", "u").where({ id: p(0), userId: p(1) }),
+  // s.userId is a foreign key mapped to its id (mapToPk), which the builder's types cannot see as a relation.
+  qb.select(["s.revokedTime", "s.expireTime", "u.disabled"] as never).join("s.userId" as never, "u").where({ id: p(0), userId: p(1) }),
 );
 const accountById = preparedQuery(Account, "a", (qb, p) => qb.select("*").where({ id: p(0) }));
 
@@ -140,7 +141,7 @@ async function main(): Promise<void> {
         return s && tx.em.findOne(User, { id: s.userId }, { disableIdentityMap: true });
       },
       "qb-get join": (tx, i) =>
-        tx.em.createQueryBuilder(Session, "s").select(["s.revokedTime", "s.expireTime", "u.disabled"]).join("s.userId", "u").where({ id: session(i).id, userId: session(i).userId }).execute("get"),
+        tx.em.createQueryBuilder(Session, "s").select(["s.revokedTime", "s.expireTime", "u.disabled"] as never).join("s.userId" as never, "u").where({ id: session(i).id, userId: session(i).userId }).execute("get"),
       "prepared join": (tx, i) => sessionCheck.one(tx, [session(i).id, session(i).userId]),
     });
     await compare(db, "account-by-id (GetAccount)", n, {

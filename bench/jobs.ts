@@ -1,5 +1,5 @@
 // Runs the baselines that are not wrk runs in their own processes: the in-process baselines (raw
-// argon2, raw sqlite3 transfers) in a forked dist/bench/child.js (one process, reused), and
+// argon2, raw SQLite transfers) in a forked dist/bench/child.js (one process, reused), and
 // pgbench. Each shows a progress bar and returns a Measurement.
 import { fork, type ChildProcess } from "node:child_process";
 import * as fs from "node:fs";

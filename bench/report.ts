@@ -60,6 +60,8 @@ export interface Target {
 export interface PreviousBuildResult {
   ref: string;
   commit: string;
+  /** The node the previous build ran on (process.version form). */
+  nodeVersion: string;
   dependencies: string;
   measurements: Measurement[];
   ratios: { workload: Workload; baselineName: string; current?: number; previous?: number; relative?: number }[];
@@ -262,9 +264,17 @@ export function renderPreviousBuild(report: RunReport): string {
   for (const e of report.engines) {
     const p = e.previousBuild;
     if (!p) continue;
-    lines.push(`${e.engine}: previous build ${p.ref} = ${p.commit.slice(0, 12)} (node_modules by ${p.dependencies})`);
+    lines.push(`${e.engine}: previous build ${p.ref} = ${p.commit.slice(0, 12)} on node ${p.nodeVersion ?? "?"} (node_modules by ${p.dependencies})`);
     for (const r of p.ratios) {
       lines.push(`  ${r.workload.padEnd(10)} / ${r.baselineName.padEnd(9)} this build ${r.current?.toFixed(3) ?? "n/a"}, previous ${r.previous?.toFixed(3) ?? "n/a"}, relative ${r.relative?.toFixed(2) ?? "n/a"}`);
+    }
+    // Rates side by side (each previous measurement ran right after this build's).
+    for (const c of e.comparisons) {
+      const theirs = p.measurements.find((m) => m.name === c.workload);
+      if (!theirs) continue;
+      const mine = rateOf(c.bankd);
+      const prev = rateOf(theirs);
+      lines.push(`  ${c.workload.padEnd(16)} this build ${fmt(mine)}/s, previous ${fmt(prev)}/s, this/previous ${prev > 0 ? (mine / prev).toFixed(2) : "n/a"}`);
     }
   }
   return lines.join("\n");
@@ -325,7 +335,7 @@ export function renderSvg(report: RunReport): string {
     y += h;
   }
   const legend = `<rect x="20" y="${y}" width="12" height="12" class="bankd"/><text x="38" y="${y + 11}">bankd</text>` +
-    `<rect x="100" y="${y}" width="12" height="12" class="base"/><text x="118" y="${y + 11}">same-run baseline (pgbench / raw sqlite3, raw argon2, empty RPC)</text>`;
+    `<rect x="100" y="${y}" width="12" height="12" class="base"/><text x="118" y="${y + 11}">same-run baseline (pgbench / raw SQLite, raw argon2, empty RPC)</text>`;
   const height = y + 30;
   return [
     `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="sans-serif" font-size="11">`,

@@ -3,13 +3,14 @@
 // the product's ledger with code that does not share the product's data layer.
 //
 // Placeholders are `?` on both engines (rewritten to $1, $2... for PostgreSQL). Money and other
-// BIGINT columns should be cast to text in the SELECT list: sqlite3 returns integers as JS numbers.
+// BIGINT columns should be cast to text in the SELECT list: better-sqlite3 returns integers as JS numbers.
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { randomBytes } from "node:crypto";
 import { Client } from "pg";
-import * as sqlite3 from "sqlite3";
+import Database from "better-sqlite3";
+import { SQLITE_PRAGMAS } from "../src/db/sqlite-engine";
 import type { Engine } from "./args";
 
 export type Row = Record<string, unknown>;
@@ -48,27 +49,27 @@ async function connectPostgres(url: string): Promise<SqlClient> {
   };
 }
 
-/** Opens an SQLite file with the same pragmas as bankd (WAL, synchronous=FULL, busy timeout). */
+/** Opens an SQLite file with the same driver (better-sqlite3) and pragmas as bankd (WAL,
+ * synchronous=FULL, busy timeout). better-sqlite3 is synchronous; each call still answers a
+ * promise, as the PostgreSQL client does. */
 export async function connectSqlite(file: string): Promise<SqlClient> {
-  const db = await new Promise<sqlite3.Database>((resolve, reject) => {
-    const handle = new sqlite3.Database(file, (err) => (err ? reject(err) : resolve(handle)));
-  });
-  const exec = (sql: string) => new Promise<void>((resolve, reject) => db.exec(sql, (err) => (err ? reject(err) : resolve())));
-  await exec("PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA busy_timeout = 5000; PRAGMA foreign_keys = ON;");
+  const db = new Database(file, { timeout: 5000 });
+  for (const pragma of SQLITE_PRAGMAS) db.exec(pragma);
+  // Integers beyond 2^53 come back as BigInt (money is cast to text anyway).
+  const prepare = (sql: string) => db.prepare(sql).safeIntegers(false);
   return {
     engine: "sqlite",
-    all: <T>(sql: string, params: unknown[] = []) =>
-      new Promise<T[]>((resolve, reject) => db.all(sql, params, (err, rows) => (err ? reject(err) : resolve(rows as T[])))),
-    exec,
-    run: (sql, params = []) =>
-      new Promise((resolve, reject) => {
-        // all() for the rows (RETURNING), then changes() for the count: one statement, in turn.
-        db.all(sql, [...params], (err, rows) => {
-          if (err) return reject(err);
-          db.get("SELECT changes() AS n", (err2, row: { n: number }) => (err2 ? reject(err2) : resolve({ rows: rows as Row[], count: rows.length || row.n })));
-        });
-      }),
-    close: () => new Promise<void>((resolve, reject) => db.close((err) => (err ? reject(err) : resolve()))),
+    all: async <T>(sql: string, params: unknown[] = []) => prepare(sql).all(...params) as T[],
+    exec: async (sql) => void db.exec(sql),
+    run: async (sql, params = []) => {
+      const stmt = prepare(sql);
+      if (stmt.reader) {
+        const rows = stmt.all(...params) as Row[];
+        return { rows, count: rows.length };
+      }
+      return { rows: [], count: stmt.run(...params).changes };
+    },
+    close: async () => void db.close(),
   };
 }
 

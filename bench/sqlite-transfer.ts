@@ -1,4 +1,4 @@
-// The SQLite baseline: ONE TRANSACTION PER TRANSFER in plain SQL through the sqlite3 driver in
+// The SQLite baseline: ONE TRANSACTION PER TRANSFER in plain SQL through better-sqlite3 (the driver bankd uses) in
 // one process, the reference bankd's batching is measured against on SQLite (issue 12: bankd's
 // transfers >= 2x this). It writes what one bankd transfer writes, row for row (the rows of
 // bench/sql/transfer.sql: transaction, two entries, both accounts, an unsealed audit event, the

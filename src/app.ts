@@ -26,6 +26,8 @@ import { AccountService } from "../gen/bank/v1/account_service_pb";
 import { TransactionService } from "../gen/bank/v1/transaction_service_pb";
 import { AdminService } from "../gen/bank/v1/admin_service_pb";
 import { AuditService } from "../gen/bank/v1/audit_service_pb";
+import { writeHead } from "./util/http-response";
+import { productModules } from "./modules";
 
 /** Every bank.v1 service; reflection and health list them. */
 export const bankServices: readonly DescService[] = [AuthService, AccountService, TransactionService, AdminService, AuditService];
@@ -54,7 +56,7 @@ export async function startApp(config: Readonly<Config>, opts: StartOptions = {}
   const replica = await openReplica(config, db, metrics, logger);
   const ctx: AppContext = { config, logger, metrics, db, replica };
 
-  const loadModules = opts.modules ?? (await import("./modules")).productModules;
+  const loadModules = opts.modules ?? productModules;
   const modules = await loadModules(ctx);
   const health = new HealthState(bankServices.map((s) => s.typeName));
   // ErrorInfo is imported by no service, but grpcurl and buf curl need it to decode error details.
@@ -75,7 +77,7 @@ export async function startApp(config: Readonly<Config>, opts: StartOptions = {}
     metrics.dbPool.set({ state: "free" }, pool.free);
     metrics.dbPool.set({ state: "pending" }, pool.pending);
     const body = await metrics.registry.metrics();
-    res.writeHead(200, { "content-type": metrics.registry.contentType, "cache-control": "no-store" });
+    writeHead(res, 200, { "content-type": metrics.registry.contentType, "cache-control": "no-store" });
     res.end(body);
     return true;
   };

@@ -1,11 +1,18 @@
 // The `bankd` command: `npm run bankd -- <command>` (`npm start` runs `serve`). `help`, `--help`
 // and `<command> --help` print usage; no command or an unknown one prints usage and exits 2, so
 // a typo never starts a server by surprise. The commands and their usage are in HELP below.
+// First: refuse an older Node.js with one clear line (src/runtime-check.ts).
+import "./runtime-check";
 import { ConfigError, loadConfig, type Config } from "./config";
 import { Database, DatabaseUnavailableError } from "./db/database";
 import { startApp } from "./app";
 import { limits } from "./limits";
 import { isWorkersPrimary, serveWorkers } from "./workers";
+import { createClient } from "@connectrpc/connect";
+import { createGrpcTransport } from "@connectrpc/connect-node";
+import { Health, HealthCheckResponse_ServingStatus as Status } from "../gen/grpc/health/v1/health_pb";
+import { verifyAuditCommand } from "./audit/verify-command";
+import { createUserCommand } from "./auth/create-user-command";
 
 type Command = (config: Readonly<Config>, args: string[]) => Promise<number>;
 
@@ -94,9 +101,6 @@ const commands: Record<string, Command> = {
  * certificate is not verified: the probe runs beside the server, sends no credentials, and the
  * certificate names the public host, not 127.0.0.1. */
 export async function healthcheck(config: Pick<Config, "host" | "port" | "tls">, service = ""): Promise<{ serving: boolean; detail: string }> {
-  const { createClient } = await import("@connectrpc/connect");
-  const { createGrpcTransport } = await import("@connectrpc/connect-node");
-  const { Health, HealthCheckResponse_ServingStatus: Status } = await import("../gen/grpc/health/v1/health_pb");
   const host = config.host === "0.0.0.0" || config.host === "" ? "127.0.0.1" : config.host === "::" ? "::1" : config.host;
   const baseUrl = `${config.tls ? "https" : "http"}://${host.includes(":") ? `[${host}]` : host}:${config.port}`;
   const transport = createGrpcTransport({ baseUrl, nodeOptions: config.tls ? { rejectUnauthorized: false } : undefined, idleConnectionTimeoutMs: 1 });
@@ -111,9 +115,9 @@ export async function healthcheck(config: Pick<Config, "host" | "port" | "tls">,
 export async function extraCommands(): Promise<Record<string, Command>> {
   return {
     // Seals pending audit events, verifies the hash chain; exit 0 when it holds, 3 when broken.
-    "verify-audit": async (config) => (await import("./audit/verify-command")).verifyAuditCommand(config),
+    "verify-audit": async (config) => verifyAuditCommand(config),
     // Creates a user with the given roles; the password is read from stdin. Prints the new id.
-    "create-user": async (config, args) => (await import("./auth/create-user-command")).createUserCommand(config, args),
+    "create-user": async (config, args) => createUserCommand(config, args),
   };
 }
 

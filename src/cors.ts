@@ -11,6 +11,7 @@ import type * as http2 from "node:http2";
 import { cors } from "@connectrpc/connect";
 import { limits } from "./limits";
 import type { HttpHandler } from "./server";
+import { writeHead } from "./util/http-response";
 
 export const corsAllowedMethods: readonly string[] = [...cors.allowedMethods];
 export const corsAllowedHeaders: readonly string[] = [...cors.allowedHeaders, "Authorization", "X-Request-Id"];
@@ -44,11 +45,11 @@ export function corsWrap(origins: readonly string[]): ((handler: HttpHandler) =>
 /** Answers a preflight: 204 with what may be sent, or 403 for an origin not on the list. */
 function preflight(res: Response, allowOrigin: string | undefined): void {
   if (allowOrigin === undefined) {
-    res.writeHead(403, { "content-type": "text/plain; charset=utf-8" });
+    writeHead(res, 403, { "content-type": "text/plain; charset=utf-8" });
     res.end("origin not allowed\n");
     return;
   }
-  res.writeHead(204, {
+  writeHead(res, 204, {
     "access-control-allow-origin": allowOrigin,
     "access-control-allow-methods": corsAllowedMethods.join(", "),
     "access-control-allow-headers": corsAllowedHeaders.join(", "),

@@ -276,7 +276,9 @@ export const limits = {
   // --- Database ---------------------------------------------------------------------------
   /** Connections per process to PostgreSQL. */
   dbPoolMax: 10,
-  /** SQLite waits this long for a lock held by another process before failing. */
+  /** SQLite: a unit of work finding the write lock held by another process on the same file
+   * retries, asynchronously, for this long before failing (and `bankd migrate` or a start waits
+   * this long for another process's migration). */
   sqliteBusyTimeoutMs: 5_000,
   /** Retries of a transaction that hit a deadlock or serialization failure, then ABORTED. */
   txRetriesMax: 5,
@@ -285,6 +287,11 @@ export const limits = {
   /** Time to wait for a new database connection, or for a free one when all are in use (on
    * SQLite: for this process's one connection); then UNAVAILABLE. */
   dbConnectTimeoutMs: 5_000,
+  /** Units of work one process lets wait for its turn on SQLite's one connection; past this a new
+   * one fails UNAVAILABLE at once instead of queueing. The posting engine batches money movements
+   * into one unit of work, so what waits here is reads and cold paths: ten thousand is far beyond
+   * honest load, and bounds the memory of a flood. */
+  dbTurnWaitersMax: 10_000,
   /** An idle PostgreSQL connection is closed after this long. */
   dbIdleTimeoutMs: 30_000,
   /** Distinct SQL texts prepared per PostgreSQL connection (named statements); the code has

@@ -8,6 +8,8 @@
 //
 // Without arguments it serves; with arguments it is the `bankd` command (`node dist/src/main.js
 // healthcheck`, `... migrate`): the production image has one entry point for every command.
+// First: refuse an older Node.js with one clear line (src/runtime-check.ts).
+import "./runtime-check";
 import { main } from "./cli";
 
 const args = process.argv.slice(2);

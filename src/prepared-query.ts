@@ -4,7 +4,7 @@
 // Tx.all / Tx.run), read rows mapped back to the entity's property names and JS types by the
 // entity's metadata.
 //
-// Why: building a QueryBuilder costs ~0.1-0.2 ms of CPU per call (knex's builder and MikroORM's
+// Why: building a QueryBuilder costs ~0.1-0.2 ms of CPU per call (MikroORM's builder and its
 // criteria processing), about what the statement itself costs; on the reads that run on almost
 // every request (the account of GetAccount, the authenticator's session re-check) that was most of
 // a 10% throughput budget. bench/coldpaths-micro.ts measures the forms side by side. The
@@ -13,7 +13,7 @@
 //
 // This belongs with the database layer (src/db); it lives here while src/db is being rewritten.
 import type { EntityProperty, EntitySchema, Platform } from "@mikro-orm/core";
-import type { QueryBuilder } from "@mikro-orm/knex";
+import type { QueryBuilder } from "@mikro-orm/sql";
 import type { Row, Tx } from "./db/database";
 
 /** Stands for the i-th parameter while the statement is built; never a value a caller can send
@@ -33,14 +33,14 @@ interface Compiled {
 
 /** Builds the statement on a fresh QueryBuilder; `param(i)` stands for the i-th parameter. A
  * select, update or delete builder: all that is used of it is its SQL. */
-export type QueryBuild<E extends object> = (qb: QueryBuilder<E, string>, param: (index: number) => string) => Pick<QueryBuilder<E, string>, "getKnexQuery">;
+export type QueryBuild<E extends object> = (qb: QueryBuilder<E, string>, param: (index: number) => string) => { toQuery(): { sql: string; params: readonly unknown[] } };
 
 export class PreparedQuery<E extends object, R extends object = E> {
   /** One compiled form per ORM instance: the SQL is spelled per engine. */
   private readonly compiled = new WeakMap<Platform, Compiled>();
 
   constructor(
-    private readonly entity: EntitySchema<E>,
+    private readonly entity: EntitySchema<E, never, any>,
     private readonly alias: string,
     private readonly build: QueryBuild<E>,
   ) {}
@@ -75,14 +75,14 @@ export class PreparedQuery<E extends object, R extends object = E> {
 }
 
 /** A prepared query over `entity` (its QueryBuilder aliased `alias`). */
-export function preparedQuery<E extends object, R extends object = E>(entity: EntitySchema<E>, alias: string, build: QueryBuild<E>): PreparedQuery<E, R> {
+export function preparedQuery<E extends object, R extends object = E>(entity: EntitySchema<E, never, any>, alias: string, build: QueryBuild<E>): PreparedQuery<E, R> {
   return new PreparedQuery<E, R>(entity, alias, build);
 }
 
-function compile<E extends object>(tx: Tx, entity: EntitySchema<E>, alias: string, build: QueryBuild<E>): Compiled {
-  const qb = build(tx.em.createQueryBuilder(entity, alias), (index) => `${PARAM_MARK}${index}`);
-  const { sql, bindings } = qb.getKnexQuery().toSQL();
-  const meta = tx.em.getMetadata().get<E>(entity.meta.className);
+function compile<E extends object>(tx: Tx, entity: EntitySchema<E, never, any>, alias: string, build: QueryBuild<E>): Compiled {
+  const qb = build(tx.em.createQueryBuilder(entity, alias) as unknown as QueryBuilder<E, string>, (index) => `${PARAM_MARK}${index}`);
+  const { sql, params: bindings } = qb.toQuery();
+  const meta = tx.em.getMetadata().get<E>(entity);
   const columns = new Map<string, { name: string; prop: EntityProperty }>();
   for (const prop of meta.props) {
     const column = prop.fieldNames?.[0];
@@ -90,7 +90,7 @@ function compile<E extends object>(tx: Tx, entity: EntitySchema<E>, alias: strin
   }
   return {
     sql,
-    bindings: bindings.map((value): Binding => {
+    bindings: bindings.map((value: unknown): Binding => {
       if (typeof value === "string" && value.startsWith(PARAM_MARK)) return { param: Number(value.slice(PARAM_MARK.length)) };
       if (typeof value === "string" && value.includes("\u0000")) throw new Error(`prepared query: a parameter marker was transformed (${JSON.stringify(value)})`);
       return { constant: value };

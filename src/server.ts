@@ -2,7 +2,8 @@
 // h2), and gRPC-Web and Connect over HTTP/1.1 or HTTP/2, plus a few plain HTTP routes
 // (/metrics, /.well-known/jwks.json, the web console).
 //
-// On Node 20 a cleartext http2 server refuses HTTP/1.1 even with allowHTTP1 (that needs ALPN),
+// A cleartext http2 server refuses HTTP/1.1 even with allowHTTP1 (that needs ALPN; still so on
+// Node 24),
 // so the cleartext listener reads the first bytes of each connection: the HTTP/2 client preface
 // starts with "PRI", anything else is HTTP/1.1.
 import * as fs from "node:fs";
@@ -18,6 +19,7 @@ import type { Metrics } from "./metrics";
 import type { HttpRoute } from "./module";
 import { ConnectionGuard } from "./connection-guard";
 import { createRpcHandler } from "./rpc-adapter";
+import { writeHead } from "./util/http-response";
 
 export type HttpHandler = (req: http.IncomingMessage | http2.Http2ServerRequest, res: http.ServerResponse | http2.Http2ServerResponse) => void;
 /** Plain HTTP routes by path (module.ts); return false to fall through to 404. */
@@ -76,11 +78,11 @@ export function createHandler(opts: Omit<ServerOptions, "config">): HttpHandler 
       for (const route of opts.httpRoutes) {
         if (await route(req, res)) return;
       }
-      res.writeHead(404, { "content-type": "text/plain; charset=utf-8" });
+      writeHead(res, 404, { "content-type": "text/plain; charset=utf-8" });
       res.end("not found\n");
     })().catch((err: unknown) => {
       opts.logger.error({ err }, "http route failed");
-      if (!res.headersSent) res.writeHead(500, { "content-type": "text/plain; charset=utf-8" });
+      if (!res.headersSent) writeHead(res, 500, { "content-type": "text/plain; charset=utf-8" });
       res.end("internal error\n");
     });
   };

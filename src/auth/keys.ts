@@ -5,13 +5,13 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { generateKeyPairSync } from "node:crypto";
-import { calculateJwkThumbprint, importJWK, type JWK, type KeyLike } from "jose";
+import { calculateJwkThumbprint, importJWK, type JWK } from "jose";
 import { limits } from "../limits";
 
 export interface RingKey {
   kid: string;
-  privateKey: KeyLike;
-  publicKey: KeyLike;
+  privateKey: CryptoKey;
+  publicKey: CryptoKey;
   publicJwk: JWK;
   createdMs: number;
   file: string;
@@ -88,8 +88,8 @@ async function readKey(file: string): Promise<RingKey> {
   const created = jwk.created ? Date.parse(jwk.created) : NaN;
   return {
     kid,
-    privateKey: (await importJWK({ kty: "OKP", crv: "Ed25519", x: jwk.x, d: jwk.d }, "EdDSA")) as KeyLike,
-    publicKey: (await importJWK(publicJwk, "EdDSA")) as KeyLike,
+    privateKey: (await importJWK({ kty: "OKP", crv: "Ed25519", x: jwk.x, d: jwk.d }, "EdDSA")) as CryptoKey,
+    publicKey: (await importJWK(publicJwk, "EdDSA")) as CryptoKey,
     publicJwk: { ...publicJwk, kid, alg: "EdDSA", use: "sig" },
     createdMs: Number.isFinite(created) ? created : 0,
     file,

@@ -3,7 +3,7 @@
 // claims are pinned, so tokens signed with "none", an HMAC over the public key, another
 // issuer's key, or for another audience are all refused.
 import { randomUUID } from "node:crypto";
-import { SignJWT, errors as joseErrors, jwtVerify, type JWTHeaderParameters, type FlattenedJWSInput, type KeyLike } from "jose";
+import { SignJWT, errors as joseErrors, jwtVerify, type JWTHeaderParameters, type FlattenedJWSInput } from "jose";
 import type { Config } from "../config";
 import { limits } from "../limits";
 import { Role } from "../../gen/bank/v1/access_pb";
@@ -78,7 +78,7 @@ export class AccessTokens {
     }
   }
 
-  private async keyFor(header: JWTHeaderParameters): Promise<KeyLike> {
+  private async keyFor(header: JWTHeaderParameters): Promise<CryptoKey> {
     const key = typeof header.kid === "string" ? await this.ring.find(header.kid) : undefined;
     if (!key) throw new TokenVerificationError("invalid");
     return key.publicKey;

@@ -1,15 +1,21 @@
 // The database: MikroORM over SQLite (embedded default) or PostgreSQL. Every unit of work runs in
 // a forked EntityManager's em.transactional (writes) or on a fork of its own (reads); the cold
 // paths use the entities (entities.ts), and set-based statements of the posting engine go through
-// the same EntityManager's connection inside its transaction (Tx.all / Tx.run). What differs
-// between the engines lives behind SqlEngine (sqlite-engine.ts, postgres-engine.ts).
+// the same EntityManager's connection inside its transaction (Tx.all / Tx.run: em.getKysely(),
+// MikroORM 7's query runner, bound to the unit of work's transaction, with bound parameters). What
+// differs between the engines lives behind SqlEngine (sqlite-engine.ts, postgres-engine.ts).
 //
 // Money columns are BIGINT. Raw SQL reads money as text (CAST(... AS TEXT)) and parses it with
 // BigInt(); entities read it through MoneyType, which does the same. Times are BIGINT epoch
 // milliseconds on both engines.
+import * as fs from "node:fs";
+import * as path from "node:path";
 import { MikroORM, type Options } from "@mikro-orm/core";
-import type { EntityManager, Knex } from "@mikro-orm/knex";
+import type { EntityManager } from "@mikro-orm/sql";
 import { Migrator } from "@mikro-orm/migrations";
+import { CompiledQuery } from "kysely";
+import type { Pool } from "pg";
+import { WorkQueue } from "../util/work-queue";
 import { assert } from "../assert";
 import type { DatabaseConfig } from "../config";
 import { limits } from "../limits";
@@ -105,25 +111,27 @@ export class Tx {
   }
 
   /**
-   * Bound SQL through the unit of work's own connection: inside a transaction, its knex
-   * transaction (em.getTransactionContext()); outside, the EntityManager's knex. The parameters
-   * travel as bind parameters, never spliced into the text (MikroORM's Connection.execute inlines
-   * them: the posting engine's JSON row sets, hundreds of kilobytes for a full batch, were escaped
-   * into every statement, which the benchmark's profile showed as most of the server's time).
+   * Bound SQL through the unit of work's own connection: em.getKysely() is MikroORM's query
+   * runner bound to the unit of work's transaction (outside one, to the pool). The parameters
+   * travel as bind parameters, never spliced into the text (MikroORM's em.execute formats them
+   * into the SQL: the posting engine's JSON row sets, hundreds of kilobytes for a full batch, were
+   * escaped into every statement, which the benchmark's profile showed as most of the server's
+   * time).
    */
   private async execute(sql: string, params: readonly unknown[], method: "all" | "run"): Promise<unknown> {
     const bound = params.map((p) => this.engine.bindable(p));
-    const knex = this.em.getTransactionContext<Knex.Transaction>() ?? this.em.getKnex();
-    const result: unknown = await knex.raw(sql, bound as Knex.RawBinding[]);
-    return method === "all" ? this.engine.rowsOf(result) : { affectedRows: this.engine.affectedRowsOf(result) };
+    const result = await this.em.getKysely().executeQuery(CompiledQuery.raw(this.engine.placeholders(sql), bound));
+    return method === "all" ? result.rows : { affectedRows: Number(result.numAffectedRows ?? 0n) };
   }
 }
 
 export class Database {
-  /** Units of work running now (for the pool gauge; knex keeps its pool to itself). */
+  /** Units of work running now. */
   private active = 0;
   /** Transaction bodies running now (SQLite: at most one, its connection is taken in turns). */
   private inTransaction = 0;
+  /** close() was called: nothing may reconnect behind it (MikroORM 7 would reconnect on use). */
+  private closed = false;
 
   private constructor(
     readonly orm: MikroORM,
@@ -133,6 +141,11 @@ export class Database {
     private readonly metrics?: Metrics,
     /** The read replica (BANK_DATABASE_REPLICA_URL): read() only. */
     readonly readOnly = false,
+    /** SQLite: the one connection, taken in turns (reads too); a unit of work that waits longer
+     * than limits.dbConnectTimeoutMs for it fails UNAVAILABLE. */
+    private readonly turns?: WorkQueue,
+    /** PostgreSQL: MikroORM's pg Pool (for the pool gauge). */
+    private readonly pool?: { current?: Pool },
   ) {}
 
   get dialect(): Dialect {
@@ -151,14 +164,18 @@ export class Database {
    */
   static async open(config: DatabaseConfig, metrics?: Metrics, opts: { debug?: boolean; readOnly?: boolean; onDriverWarning?: (message: string) => void } = {}): Promise<Database> {
     const engine = config.kind === "sqlite" ? sqliteEngine : postgresEngine;
-    const engineOptions = engine.ormOptions(config);
-    // knex's own messages (a pooled connection that died, say) go to our log, not the console.
-    const warn = (message: unknown) => {
-      const text = String(message);
-      if (/Connection Error/.test(text)) metrics?.dbConnectionErrors.inc();
-      opts.onDriverWarning?.(text);
-    };
-    const knexLog = { warn, error: warn, deprecate: () => undefined, debug: () => undefined };
+    // The SQLite file's directory (BANK_DATA_DIR by default) is made if missing, as the data
+    // directory of a fresh install is.
+    if (config.kind === "sqlite" && config.file !== ":memory:") fs.mkdirSync(path.dirname(path.resolve(config.file)), { recursive: true });
+    const pool: { current?: Pool } = {};
+    const engineOptions = engine.ormOptions(config, {
+      onPool: (p) => (pool.current = p),
+      onConnectionError: (err) => {
+        metrics?.dbConnectionErrors.inc();
+        opts.onDriverWarning?.(`PostgreSQL connection error: ${err.message}`);
+      },
+      onRollbackFailed: (err) => opts.onDriverWarning?.(`ROLLBACK failed, its connection released: ${(err as Error)?.message ?? String(err)}`),
+    });
     const orm = await MikroORM.init({
       entities,
       extensions: [Migrator],
@@ -177,9 +194,16 @@ export class Database {
         silent: true,
       },
       ...engineOptions,
-      driverOptions: { ...(engineOptions.driverOptions as object | undefined), log: knexLog },
     } as Options);
-    const db = new Database(orm, engine, config, metrics, opts.readOnly ?? false);
+    const turns = config.kind === "sqlite"
+      ? new WorkQueue({
+        concurrencyMax: 1,
+        queueMax: limits.dbTurnWaitersMax,
+        waitMsMax: limits.dbConnectTimeoutMs,
+        busy: () => new DatabaseUnavailableError(new Error("no turn on the SQLite connection in time")),
+      })
+      : undefined;
+    const db = new Database(orm, engine, config, metrics, opts.readOnly ?? false, turns, pool);
     if (db.readOnly) return db;
     try {
       // Fails fast when the database cannot be reached.
@@ -193,11 +217,26 @@ export class Database {
 
   async migrate(): Promise<string[]> {
     if (this.readOnly) throw new ReadOnlyViolationError("a migration");
-    const applied = await this.orm.getMigrator().up();
-    return applied.map((m) => m.name);
+    // SQLite: another process may be migrating the same file at start; waiting for its write lock
+    // may block this process's event loop here (nothing else runs yet), unlike during serving.
+    if (this.dialect === "sqlite") await this.sqliteBusyTimeout(limits.sqliteBusyTimeoutMs);
+    try {
+      const applied = await this.orm.migrator.up();
+      return applied.map((m) => m.name);
+    } finally {
+      if (this.dialect === "sqlite") await this.sqliteBusyTimeout(0);
+    }
+  }
+
+  /** SQLite's own wait for a lock another process holds. It blocks the event loop (better-sqlite3
+   * is synchronous), so it is 0 while serving: Database.transaction retries a busy write lock
+   * asynchronously instead (within limits.sqliteBusyTimeoutMs). */
+  private async sqliteBusyTimeout(ms: number): Promise<void> {
+    await this.inTurn(() => (this.orm.em.fork() as EntityManager).getKysely().executeQuery(CompiledQuery.raw(`PRAGMA busy_timeout = ${ms}`)));
   }
 
   async close(): Promise<void> {
+    this.closed = true;
     await this.orm.close(true);
   }
 
@@ -210,14 +249,18 @@ export class Database {
   async transaction<T>(fn: (tx: Tx) => Promise<T>, opts: TransactionOptions = {}): Promise<T> {
     if (this.readOnly) throw new ReadOnlyViolationError("a transaction");
     const attempts = opts.retry === false ? 1 : limits.txRetriesMax + 1;
+    // SQLite: a write lock held by another process is waited for here, asynchronously, for as
+    // long as SQLite's busy_timeout would have blocked the event loop.
+    const busyUntil = Date.now() + limits.sqliteBusyTimeoutMs;
     for (let attempt = 1; ; attempt++) {
+      this.throwIfClosed();
       throwIfAborted(opts.signal);
       const started = process.hrtime.bigint();
       const hooks: (() => void)[] = [];
       let result: T;
       this.active++;
       try {
-        result = await this.orm.em.fork().transactional(async (em) => {
+        result = await this.inTurn(() => this.orm.em.fork().transactional(async (em) => {
           this.inTransaction++;
           // SQLite's one connection is taken in turns: a second transaction body running now
           // would share the first one's transaction.
@@ -236,13 +279,14 @@ export class Database {
             this.inTransaction--;
             assert(this.inTransaction >= 0, "transaction bodies end as often as they start");
           }
-        });
+        }));
       } catch (err) {
         this.observe(started, "rollback");
         const kind = classifyDbError(err);
-        if (kind === "conflict" && attempt < attempts) {
+        const sqliteBusy = this.dialect === "sqlite" && kind === "conflict" && opts.retry !== false && Date.now() < busyUntil;
+        if (kind === "conflict" && (attempt < attempts || sqliteBusy)) {
           this.metrics?.dbTxRetries.inc();
-          await sleep(Math.random() * 5 * attempt);
+          await sleep(sqliteBusy ? Math.min(50, 2 ** attempt) * (0.5 + Math.random()) : Math.random() * 5 * attempt);
           continue;
         }
         if (kind === "conflict") throw new TransactionConflictError(err);
@@ -267,10 +311,11 @@ export class Database {
 
   /** Read-only work on a fork of its own, outside an explicit transaction. */
   async read<T>(fn: (tx: Tx) => Promise<T>, opts: { signal?: AbortSignal } = {}): Promise<T> {
+    this.throwIfClosed();
     throwIfAborted(opts.signal);
     this.active++;
     try {
-      return await fn(new Tx(this.orm.em.fork() as EntityManager, this.engine, [], false, this.readOnly));
+      return await this.inTurn(() => fn(new Tx(this.orm.em.fork() as EntityManager, this.engine, [], false, this.readOnly)));
     } catch (err) {
       if (classifyDbError(err) === "unavailable") throw new DatabaseUnavailableError(err);
       throw err;
@@ -279,12 +324,27 @@ export class Database {
     }
   }
 
-  /** Units of work in progress against the pool's size (an estimate: knex does not publish its
-   * pool's counters). */
+  /** Connections in use, free, and units of work waiting for one: SQLite's one connection from
+   * the turn queue, PostgreSQL's from the pg Pool's own counters. */
   poolStats(): { used: number; free: number; pending: number } {
-    const size = this.dialect === "sqlite" ? 1 : limits.dbPoolMax;
-    const used = Math.min(this.active, size);
-    return { used, free: size - used, pending: Math.max(0, this.active - size) };
+    if (this.turns) {
+      const used = this.turns.runningCount;
+      return { used, free: 1 - used, pending: this.turns.waitingCount };
+    }
+    const pool = this.pool?.current;
+    if (!pool) return { used: 0, free: limits.dbPoolMax, pending: 0 };
+    const used = pool.totalCount - pool.idleCount;
+    return { used, free: limits.dbPoolMax - used, pending: pool.waitingCount };
+  }
+
+  private throwIfClosed(): void {
+    if (this.closed) throw new DatabaseUnavailableError(new Error("the database is closed"));
+  }
+
+  /** Runs `work` on SQLite's one connection once it is this unit of work's turn; on PostgreSQL at
+   * once (the pool hands out connections). */
+  private inTurn<T>(work: () => Promise<T>): Promise<T> {
+    return this.turns ? this.turns.run(work) : work();
   }
 
   private observe(started: bigint, outcome: "commit" | "rollback"): void {
@@ -304,25 +364,28 @@ export function classifyDbError(err: unknown): DbErrorKind {
   const e = err as { code?: string; errno?: number; message?: string; name?: string; cause?: unknown } | undefined;
   if (!e || typeof e !== "object") return "other";
   const code = String(e.code ?? "");
+  const message = e.message ?? "";
   // PostgreSQL SQLSTATEs: 40001 serialization_failure, 40P01 deadlock_detected.
   if (code === "40001" || code === "40P01" || e.name === "DeadlockException") return "conflict";
-  // SQLite: another process holds the write lock past busy_timeout, or a stale snapshot.
-  if (code === "SQLITE_BUSY" || code === "SQLITE_LOCKED" || /SQLITE_BUSY/.test(e.message ?? "")) return "conflict";
-  if (code === "23505" || (code === "SQLITE_CONSTRAINT" && /UNIQUE/.test(e.message ?? "")) || e.name === "UniqueConstraintViolationException") return "unique";
+  // SQLite (better-sqlite3 reports extended result codes, SQLITE_BUSY_SNAPSHOT and the like):
+  // another process holds the write lock past busy_timeout, or a stale snapshot.
+  if (code.startsWith("SQLITE_BUSY") || code.startsWith("SQLITE_LOCKED")) return "conflict";
+  if (code === "23505" || code === "SQLITE_CONSTRAINT_UNIQUE" || code === "SQLITE_CONSTRAINT_PRIMARYKEY" || e.name === "UniqueConstraintViolationException") return "unique";
+  if (code.startsWith("SQLITE_CONSTRAINT") && /UNIQUE constraint failed/.test(message)) return "unique";
   // Connection-level failures: refused, reset, terminated, admin shutdown, too many clients,
   // pool acquisition time-outs. 57014: statement_timeout (a stalled database); 55P03: a lock not
   // available in time. Nothing of the statement committed, so the caller may retry with the
   // same request_id.
   if (["ECONNREFUSED", "ECONNRESET", "ECONNABORTED", "EHOSTUNREACH", "ENETUNREACH", "EPIPE", "ETIMEDOUT", "ENOTFOUND", "EAI_AGAIN",
     "57P01", "57P02", "57P03", "57014", "55P03", "53300", "08000", "08003", "08006", "08001", "08004"].includes(code)) return "unavailable";
-  const message = e.message ?? "";
-  // After a database restart knex may hand out a transaction whose BEGIN already failed on a
-  // dead pooled connection; its first statement then reports this. Nothing ran.
-  if (/Transaction query already complete/.test(message)) return "unavailable";
-  if (/Connection terminated|terminating connection|timeout exceeded when trying to connect|Client was closed and is not queryable|Knex: Timeout acquiring a connection|connect ECONNREFUSED|Client has encountered a connection error|Connection ended unexpectedly|SQLITE_CANTOPEN|SQLITE_IOERR|SQLITE_FULL/.test(message)) {
+  // SQLite: the file cannot be opened, read or written (disk full, removed, I/O error).
+  if (code.startsWith("SQLITE_CANTOPEN") || code.startsWith("SQLITE_IOERR") || code === "SQLITE_FULL" || code.startsWith("SQLITE_READONLY")) return "unavailable";
+  // pg: a connection that ended under a query or before one, and the pool's wait for a
+  // connection; better-sqlite3: a statement on a closed database.
+  if (/Connection terminated|terminating connection|timeout exceeded when trying to connect|Client was closed and is not queryable|connect ECONNREFUSED|Client has encountered a connection error|Connection ended unexpectedly|Cannot use a pool after calling end|The database connection is not open/.test(message)) {
     return "unavailable";
   }
-  if (e.name === "KnexTimeoutError" || e.name === "ConnectionException" || e.name === "LockWaitTimeoutException") return "unavailable";
+  if (e.name === "ConnectionException" || e.name === "LockWaitTimeoutException") return "unavailable";
   if (e.cause && e.cause !== err) return classifyDbError(e.cause);
   return "other";
 }

@@ -13,6 +13,16 @@ export interface JsonColumn {
   type: "text" | "bigint";
 }
 
+/** What Database asks of the driver beneath MikroORM, through MikroORM's public options. */
+export interface EngineHooks {
+  /** PostgreSQL: the pg Pool was made (Database reads its counters for the pool gauge). */
+  onPool?: (pool: import("pg").Pool) => void;
+  /** A pooled connection failed (a database restart, the network): once per connection. */
+  onConnectionError?: (err: Error) => void;
+  /** A ROLLBACK failed (its connection was gone); the connection was released all the same. */
+  onRollbackFailed?: (err: unknown) => void;
+}
+
 export interface SqlEngine {
   readonly dialect: Dialect;
   /**
@@ -39,12 +49,14 @@ export interface SqlEngine {
    * thing (SQLite: the change feed polls).
    */
   notifyEntriesSql: string | undefined;
-  /** The rows of a raw knex result of this engine's driver. */
-  rowsOf(result: unknown): Record<string, unknown>[];
-  /** The number of rows an INSERT, UPDATE or DELETE changed, from a raw knex result. */
-  affectedRowsOf(result: unknown): number;
-  /** A value as the driver must receive it (SQLite's driver binds a BigInt as NULL, silently). */
+  /**
+   * The statement as this engine's driver takes it: bankd writes `?` for each bound parameter
+   * (SQLite's own spelling); PostgreSQL numbers them ($1, $2, ...).
+   */
+  placeholders(sql: string): string;
+  /** A value as the driver must receive it: money and other bigints as exact decimal text, booleans
+   * as 1/0 where the driver has no boolean, undefined as NULL. */
   bindable(value: unknown): unknown;
   /** MikroORM options of this engine (driver, connection, pool). */
-  ormOptions(config: DatabaseConfig): Partial<Options>;
+  ormOptions(config: DatabaseConfig, hooks?: EngineHooks): Partial<Options>;
 }

@@ -7,7 +7,7 @@
 // JS bigint end to end (MoneyType reads it as text, so SQLite's driver never turns it into a
 // lossy double); times are epoch milliseconds in BIGINT columns, read as numbers.
 import { EntitySchema, Type, type Opt, type Platform } from "@mikro-orm/core";
-import { BaseSqlitePlatform } from "@mikro-orm/knex";
+import { SqlitePlatform } from "@mikro-orm/sql";
 
 /** BIGINT money columns: a JS bigint in the entity, exact on both engines. */
 export class MoneyType extends Type<bigint | null, string | null> {
@@ -64,7 +64,7 @@ export class EpochMsType extends Type<number | null, string | null> {
  * KEY may AUTOINCREMENT, and it is 64-bit), PostgreSQL BIGINT fed by a sequence. */
 export class EntryIdType extends EpochMsType {
   override getColumnType(_prop: unknown, platform: Platform): string {
-    return platform instanceof BaseSqlitePlatform ? "integer" : "bigint";
+    return platform instanceof SqlitePlatform ? "integer" : "bigint";
   }
 }
 
@@ -215,7 +215,7 @@ const money = { type: MoneyType, columnType: "bigint" } as const;
 const int = { type: "integer", columnType: "integer" } as const;
 /** A plain foreign key: the property holds the referenced id (mapToPk); NO ACTION on update and
  * delete, and no index of its own (the indexes a query needs are declared with the entity). */
-const fk = (entity: string, column: string, nullable = false) =>
+const fk = (entity: () => EntitySchema, column: string, nullable = false) =>
   ({ kind: "m:1", entity, mapToPk: true, fieldName: column, nullable, index: false, updateRule: "no action", deleteRule: "no action" }) as const;
 
 export const User = new EntitySchema<UserEntity>({
@@ -240,7 +240,7 @@ export const Session = new EntitySchema<SessionEntity>({
   indexes: [{ name: "sessions_user", properties: ["userId", "createTime"] }],
   properties: {
     id: { ...text, primary: true },
-    userId: fk("UserEntity", "user_id"),
+    userId: fk((): EntitySchema => User as EntitySchema, "user_id"),
     userAgent: text,
     clientAddress: text,
     createTime: epochMs,
@@ -257,7 +257,7 @@ export const RefreshToken = new EntitySchema<RefreshTokenEntity>({
   indexes: [{ name: "refresh_tokens_session", properties: ["sessionId"] }],
   properties: {
     tokenHash: { ...text, primary: true },
-    sessionId: fk("SessionEntity", "session_id"),
+    sessionId: fk((): EntitySchema => Session as EntitySchema, "session_id"),
     createTime: epochMs,
     expireTime: epochMs,
     usedTime: epochMsNull,
@@ -287,16 +287,16 @@ export const Account = new EntitySchema<AccountEntity>({
   properties: {
     id: { ...text, primary: true },
     number: text,
-    ownerId: fk("UserEntity", "owner_id", true),
+    ownerId: fk((): EntitySchema => User as EntitySchema, "owner_id", true),
     kind: text,
     currency: text,
     accountType: text,
     status: text,
     displayName: text,
-    balance: { ...money, default: 0 },
-    held: { ...money, default: 0 },
-    overdraftLimit: { ...money, default: 0 },
-    entryCount: { ...epochMs, default: 0 },
+    balance: { ...money, defaultRaw: "0" },
+    held: { ...money, defaultRaw: "0" },
+    overdraftLimit: { ...money, defaultRaw: "0" },
+    entryCount: { ...epochMs, defaultRaw: "0" },
     version: { ...int, default: 1 },
     createTime: epochMs,
     updateTime: epochMs,
@@ -304,14 +304,14 @@ export const Account = new EntitySchema<AccountEntity>({
     depositLimit: { ...money, nullable: true },
     withdrawalLimit: { ...money, nullable: true },
     transferOutLimit: { ...money, nullable: true },
-    usageDay: { ...epochMs, default: 0 },
-    depositUsed: { ...money, default: 0 },
-    withdrawalUsed: { ...money, default: 0 },
-    transferOutUsed: { ...money, default: 0 },
+    usageDay: { ...epochMs, defaultRaw: "0" },
+    depositUsed: { ...money, defaultRaw: "0" },
+    withdrawalUsed: { ...money, defaultRaw: "0" },
+    transferOutUsed: { ...money, defaultRaw: "0" },
   },
 });
 
-export const Transaction = new EntitySchema<TransactionEntity>({
+export const Transaction: EntitySchema<TransactionEntity> = new EntitySchema<TransactionEntity>({
   name: "TransactionEntity",
   tableName: "transactions",
   uniques: [{ properties: ["reversesId"] }],
@@ -324,13 +324,13 @@ export const Transaction = new EntitySchema<TransactionEntity>({
     status: text,
     currency: text,
     amount: money,
-    fromAccountId: fk("AccountEntity", "from_account_id", true),
-    toAccountId: fk("AccountEntity", "to_account_id", true),
+    fromAccountId: fk((): EntitySchema => Account as EntitySchema, "from_account_id", true),
+    toAccountId: fk((): EntitySchema => Account as EntitySchema, "to_account_id", true),
     description: text,
     requestId: text,
     initiatedBy: text,
-    reversesId: fk("TransactionEntity", "reverses_id", true),
-    holdId: fk("TransactionEntity", "hold_id", true),
+    reversesId: fk((): EntitySchema => Transaction as EntitySchema, "reverses_id", true),
+    holdId: fk((): EntitySchema => Transaction as EntitySchema, "hold_id", true),
     expireTime: epochMsNull,
     createTime: epochMs,
     updateTime: epochMs,
@@ -347,8 +347,8 @@ export const Entry = new EntitySchema<EntryEntity>({
   ],
   properties: {
     id: { type: EntryIdType, primary: true, autoincrement: true },
-    transactionId: fk("TransactionEntity", "transaction_id"),
-    accountId: fk("AccountEntity", "account_id"),
+    transactionId: fk((): EntitySchema => Transaction as EntitySchema, "transaction_id"),
+    accountId: fk((): EntitySchema => Account as EntitySchema, "account_id"),
     seq: epochMs,
     amount: money,
     balanceAfter: money,

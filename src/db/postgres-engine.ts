@@ -1,11 +1,88 @@
-// PostgreSQL: the production engine. A pool of limits.dbPoolMax connections per process (MikroORM's,
-// through knex); rows are locked with SELECT ... FOR UPDATE in ascending id order, so concurrent
-// transactions queue instead of deadlocking.
+// PostgreSQL: the production engine. A pool of limits.dbPoolMax connections per process, a pg Pool
+// that bankd makes and hands to MikroORM as a kysely dialect (postgres-dialect.ts); rows are
+// locked with SELECT ... FOR UPDATE in ascending id order, so concurrent transactions queue
+// instead of deadlocking.
 import { PostgreSqlDriver } from "@mikro-orm/postgresql";
+import { createPostgreSqlTypeParsers } from "@mikro-orm/sql";
 import type { Options } from "@mikro-orm/core";
+import { Pool, types as pgTypes, type PoolClient } from "pg";
 import type { DatabaseConfig } from "../config";
 import { limits } from "../limits";
-import type { JsonColumn, SqlEngine } from "./engine";
+import type { JsonColumn, SqlEngine, EngineHooks } from "./engine";
+import { BankdPostgresDialect } from "./postgres-dialect";
+
+/** `?` -> `$n`, once per distinct SQL text (the texts are constants of the code, so the cache
+ * holds about a hundred; the bound only guards against an unforeseen source of distinct texts). */
+const numbered = new Map<string, string>();
+
+function numberPlaceholders(sql: string): string {
+  let out = numbered.get(sql);
+  if (out !== undefined) return out;
+  out = "";
+  let n = 0;
+  let quote: string | undefined;
+  for (let i = 0; i < sql.length; i++) {
+    const ch = sql[i]!;
+    if (quote !== undefined) {
+      if (ch === quote) quote = undefined;
+      out += ch;
+    } else if (ch === "'" || ch === '"') {
+      quote = ch;
+      out += ch;
+    } else if (ch === "?") {
+      out += `$${++n}`;
+    } else {
+      out += ch;
+    }
+  }
+  if (numbered.size >= limits.dbPreparedStatementsMax) numbered.clear();
+  numbered.set(sql, out);
+  return out;
+}
+
+/** pg's type parsers with MikroORM's overrides (dates, timestamps and intervals kept as text, as
+ * MikroORM's own pool would have them; bankd stores times as epoch milliseconds). */
+/** text[] (pg's builtins name scalar types only). */
+const TEXT_ARRAY_OID = 1009;
+
+function typeParsers(): { getTypeParser: typeof pgTypes.getTypeParser } {
+  // Arrays of those types as arrays of text, by pg's own text[] parser.
+  const textArray = pgTypes.getTypeParser(TEXT_ARRAY_OID as Parameters<typeof pgTypes.getTypeParser>[0]) as (value: string) => string[];
+  const overrides: Record<number, ((value: string) => unknown) | undefined> = createPostgreSqlTypeParsers(textArray);
+  return {
+    getTypeParser: ((oid: number, format?: "text" | "binary") => overrides[oid] ?? pgTypes.getTypeParser(oid, format)) as typeof pgTypes.getTypeParser,
+  };
+}
+
+/** The pool: its connections, their timeouts, and listeners so that a connection the server drops
+ * is reported, never an unheard 'error' that would end the process. */
+function makePool(config: Extract<DatabaseConfig, { kind: "postgres" }>, hooks: EngineHooks | undefined): Pool {
+  const pool = new Pool({
+    connectionString: config.url,
+    max: limits.dbPoolMax,
+    idleTimeoutMillis: limits.dbIdleTimeoutMs,
+    // Both the wait for a new connection and the wait for a free one when all are in use.
+    connectionTimeoutMillis: limits.dbConnectTimeoutMs,
+    // A startup parameter, unless the URL is a transaction pooler's (PgBouncer refuses
+    // statement_timeout there): then Database.transaction sets it with SET LOCAL.
+    ...(config.directUrl === undefined ? { statement_timeout: limits.statementTimeoutMs } : {}),
+    application_name: "bankd",
+    keepAlive: true,
+    types: typeParsers(),
+  });
+  pool.on("connect", (client: PoolClient) => {
+    // Every 'error' is heard (a dead connection can emit more than one); the first is reported.
+    let reported = false;
+    client.on("error", (err: Error) => {
+      if (!reported) hooks?.onConnectionError?.(err);
+      reported = true;
+    });
+  });
+  // An idle connection's error, re-emitted by the pool (the client's own listener counted it).
+  pool.on("error", () => undefined);
+  hooks?.onPool?.(pool);
+  return pool;
+}
 
 export const postgresEngine: SqlEngine = {
   dialect: "postgres",
@@ -15,28 +92,15 @@ export const postgresEngine: SqlEngine = {
   },
   tryTransactionLockSql: (key: string) => `SELECT pg_try_advisory_xact_lock(${BigInt.asIntN(64, BigInt(key)).toString()}) AS locked`,
   notifyEntriesSql: `SELECT pg_notify('bankd_entries', '')`,
-  // pg answers { rows, rowCount } for every statement.
-  rowsOf: (result) => (result as { rows: Record<string, unknown>[] }).rows,
-  affectedRowsOf: (result) => (result as { rowCount: number | null }).rowCount ?? 0,
+  placeholders: numberPlaceholders,
   bindable: (value: unknown) => (typeof value === "bigint" ? value.toString() : value === undefined ? null : value),
-  ormOptions(config: DatabaseConfig): Partial<Options> {
+  ormOptions(config: DatabaseConfig, hooks?: EngineHooks): Partial<Options> {
     if (config.kind !== "postgres") throw new Error("postgres engine given a non-PostgreSQL configuration");
     return {
       driver: PostgreSqlDriver,
       clientUrl: config.url,
-      pool: { min: 0, max: limits.dbPoolMax, acquireTimeoutMillis: limits.dbConnectTimeoutMs, idleTimeoutMillis: limits.dbIdleTimeoutMs },
-      driverOptions: {
-        // A failed statement's error message names the statement, not its values.
-        compileSqlOnError: false,
-        connection: {
-          // A startup parameter, unless the URL is a transaction pooler's (PgBouncer refuses
-          // statement_timeout there): then Database.transaction sets it with SET LOCAL.
-          ...(config.directUrl === undefined ? { statement_timeout: limits.statementTimeoutMs } : {}),
-          connectionTimeoutMillis: limits.dbConnectTimeoutMs,
-          application_name: "bankd",
-          keepAlive: true,
-        },
-      },
+      // MikroORM runs on this dialect and its pool instead of making its own.
+      driverOptions: new BankdPostgresDialect({ pool: makePool(config, hooks) }, (err) => hooks?.onRollbackFailed?.(err)),
     } as Partial<Options>;
   },
 };

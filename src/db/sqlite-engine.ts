@@ -1,20 +1,26 @@
-// SQLite: the embedded default. One connection per process (MikroORM's, through knex's pool of
-// one), taken in turns by units of work and reads alike: SQLite has a single writer, and a read
-// slipped into another unit of work's open transaction on the same connection would see its
-// uncommitted rows. Other processes on the same file wait up to busy_timeout for the write lock.
+// SQLite: the embedded default. One connection per process (MikroORM's, on better-sqlite3 through
+// kysely's SQLite dialect), taken in turns by units of work and reads alike (Database's turn
+// queue): SQLite has a single writer, and a read slipped into another unit of work's open
+// transaction on the same connection would see its uncommitted rows. A unit of work that finds
+// the write lock held by another process on the same file retries (Database.transaction) for up
+// to limits.sqliteBusyTimeoutMs.
 import { SqliteDriver } from "@mikro-orm/sqlite";
 import type { Options } from "@mikro-orm/core";
+import { CompiledQuery, type DatabaseConnection } from "kysely";
 import type { DatabaseConfig } from "../config";
-import { limits } from "../limits";
 import type { JsonColumn, SqlEngine } from "./engine";
 
 /** Every connection to the file: WAL with synchronous=FULL (an acknowledged commit survives
- * power loss), the busy timeout, and foreign keys. */
-export const SQLITE_PRAGMAS = `PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA busy_timeout = ${limits.sqliteBusyTimeoutMs}; PRAGMA foreign_keys = ON;`;
-
-interface RawSqliteConnection {
-  exec(sql: string, cb: (err: Error | null) => void): void;
-}
+ * power loss), no busy wait (better-sqlite3 is synchronous: SQLite's own wait for another
+ * process's lock would block the event loop; Database retries a busy write lock asynchronously
+ * instead, and waits synchronously only while migrating at start), and foreign keys. One
+ * statement each (the driver prepares one statement at a time). */
+export const SQLITE_PRAGMAS: readonly string[] = [
+  "PRAGMA journal_mode = WAL",
+  "PRAGMA synchronous = FULL",
+  "PRAGMA busy_timeout = 0",
+  "PRAGMA foreign_keys = ON",
+];
 
 export const sqliteEngine: SqlEngine = {
   dialect: "sqlite",
@@ -27,27 +33,20 @@ export const sqliteEngine: SqlEngine = {
   },
   tryTransactionLockSql: () => undefined,
   notifyEntriesSql: undefined,
-  // sqlite3 through MikroORM's knex dialect answers rows for a query (and for a write with
-  // RETURNING), and the statement's { changes } for a write without.
-  rowsOf: (result) => (Array.isArray(result) ? (result as Record<string, unknown>[]) : []),
-  affectedRowsOf: (result) => (Array.isArray(result) ? result.length : Number((result as { changes?: number } | undefined)?.changes ?? 0)),
-  bindable: (value: unknown) => (typeof value === "bigint" ? value.toString() : value === undefined ? null : value),
+  placeholders: (sql) => sql,
+  // better-sqlite3 binds a BigInt exactly, but bankd binds money as decimal text on both engines
+  // (the columns' INTEGER affinity stores it as an integer); it refuses booleans.
+  bindable: (value: unknown) =>
+    typeof value === "bigint" ? value.toString() : typeof value === "boolean" ? (value ? 1 : 0) : value === undefined ? null : value,
   ormOptions(config: DatabaseConfig): Partial<Options> {
     if (config.kind !== "sqlite") throw new Error("sqlite engine given a non-SQLite configuration");
     return {
       driver: SqliteDriver,
       dbName: config.file,
-      pool: {
-        min: 1,
-        max: 1,
-        // The one connection lives as long as the process.
-        idleTimeoutMillis: 2 ** 31 - 1,
-        // A unit of work waiting longer than this for the connection fails UNAVAILABLE, as a
-        // PostgreSQL caller waiting for a pooled connection does, instead of queueing forever.
-        acquireTimeoutMillis: limits.dbConnectTimeoutMs,
-        afterCreate: (conn: RawSqliteConnection, done: (err: Error | null, conn: unknown) => void) => {
-          conn.exec(SQLITE_PRAGMAS, (err) => done(err, conn));
-        },
+      // better-sqlite3's own busy timeout: none (see SQLITE_PRAGMAS).
+      driverOptions: { timeout: 0 },
+      onCreateConnection: async (connection: unknown) => {
+        for (const pragma of SQLITE_PRAGMAS) await (connection as DatabaseConnection).executeQuery(CompiledQuery.raw(pragma));
       },
     } as Partial<Options>;
   },

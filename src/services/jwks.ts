@@ -2,6 +2,7 @@
 // that check tokens offline (also AuthService.GetJwks).
 import type { KeyRing } from "../auth/keys";
 import type { HttpRoute } from "../module";
+import { writeHead } from "../util/http-response";
 
 export const JWKS_PATH = "/.well-known/jwks.json";
 
@@ -10,7 +11,7 @@ export function jwksRoute(keys: KeyRing): HttpRoute {
     const path = (req.url ?? "").split("?")[0];
     if (path !== JWKS_PATH || (req.method !== "GET" && req.method !== "HEAD")) return false;
     const body = keys.jwksJson();
-    res.writeHead(200, { "content-type": "application/jwk-set+json", "cache-control": "public, max-age=300" });
+    writeHead(res, 200, { "content-type": "application/jwk-set+json", "cache-control": "public, max-age=300" });
     if (req.method === "HEAD") res.end();
     else res.end(body);
     return true;

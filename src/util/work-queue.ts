@@ -21,6 +21,16 @@ export class WorkQueue {
   private running = 0;
   private readonly waiting: Waiter[] = [];
 
+  /** Jobs running now. */
+  get runningCount(): number {
+    return this.running;
+  }
+
+  /** Jobs waiting for a slot. */
+  get waitingCount(): number {
+    return this.waiting.length;
+  }
+
   constructor(private readonly opts: WorkQueueOptions) {
     assert(opts.concurrencyMax >= 1, "a work queue runs at least one job at a time");
     assert(opts.queueMax >= 0, "a work queue's bound is not negative");

@@ -6,6 +6,7 @@ import * as path from "node:path";
 import type { AppContext, AppModule, HttpRoute } from "../module";
 import { EXPLORER_CONTENT_SECURITY_POLICY, EXPLORER_INIT_JS, explorerHtml, type ExplorerAssets } from "./explorer-page";
 import { ASSET_CACHE_CONTROL, INDEX_CACHE_CONTROL, sendStaticFile, staticFileAsync, type StaticFile } from "./static-files";
+import { writeHead } from "../util/http-response";
 
 export const OPENAPI_PATH = "/openapi.json";
 export const DOCS_PATH = "/docs";
@@ -32,7 +33,7 @@ function explorerRoute(files: () => Promise<Files>, ctx: AppContext): HttpRoute 
     if (req.method !== "GET" && req.method !== "HEAD") return false;
     const pathname = (req.url ?? "/").split("?")[0]!;
     if (pathname === `${DOCS_PATH}/`) {
-      res.writeHead(308, { location: DOCS_PATH, "cache-control": "no-cache" });
+      writeHead(res, 308, { location: DOCS_PATH, "cache-control": "no-cache" });
       res.end();
       return true;
     }
@@ -42,7 +43,7 @@ function explorerRoute(files: () => Promise<Files>, ctx: AppContext): HttpRoute 
       loaded = await files();
     } catch (err) {
       ctx.logger.warn({ err }, "API explorer files not available");
-      res.writeHead(503, { "content-type": "text/plain; charset=utf-8", "cache-control": "no-store" });
+      writeHead(res, 503, { "content-type": "text/plain; charset=utf-8", "cache-control": "no-store" });
       res.end("The API explorer's files are missing here (gen/openapi or swagger-ui-dist). Run `npm ci` and `npm run generate`, then retry.\n");
       return true;
     }

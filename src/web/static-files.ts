@@ -7,6 +7,7 @@ import { createHash } from "node:crypto";
 import { promisify } from "node:util";
 import { gzip as gzipCallback, gzipSync } from "node:zlib";
 import type { HttpRoute } from "../module";
+import { writeHead } from "../util/http-response";
 
 export interface StaticFile {
   body: Buffer;
@@ -114,7 +115,7 @@ export function staticRoute(files: StaticFiles | undefined): HttpRoute {
     const file = files?.get(key);
     if (!file) {
       if (files || key !== "/index.html") return false;
-      res.writeHead(503, { "content-type": "text/plain; charset=utf-8", "cache-control": "no-store" });
+      writeHead(res, 503, { "content-type": "text/plain; charset=utf-8", "cache-control": "no-store" });
       res.end("The web console is not built and could not be built here (esbuild is missing). Run `npm ci`, then restart bankd.\n");
       return true;
     }
@@ -140,7 +141,7 @@ export function sendStaticFile(req: Request, res: Response, file: StaticFile, ex
     ...extraHeaders,
   };
   if (req.headers["if-none-match"] === file.etag) {
-    res.writeHead(304, headers);
+    writeHead(res, 304, headers);
     res.end();
     return;
   }
@@ -148,7 +149,7 @@ export function sendStaticFile(req: Request, res: Response, file: StaticFile, ex
   const body = gzip ? file.gzip! : file.body;
   if (gzip) headers["content-encoding"] = "gzip";
   headers["content-length"] = String(body.length);
-  res.writeHead(200, headers);
+  writeHead(res, 200, headers);
   if (req.method === "HEAD") res.end();
   else res.end(body);
 }

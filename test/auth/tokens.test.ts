@@ -5,11 +5,11 @@
 // and refusals are audited (aggregated); the JWKS publishes the verifying keys.
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { createHmac, createPublicKey, generateKeyPairSync } from "node:crypto";
+import { createHmac, createPublicKey, generateKeyPairSync, type KeyObject } from "node:crypto";
 import { Code, type Interceptor } from "@connectrpc/connect";
 import { AuthService } from "../../gen/bank/v1/auth_service_pb";
 import { client } from "../support/app";
-import { SignJWT, decodeProtectedHeader, decodeJwt, importJWK, jwtVerify, createLocalJWKSet, type JWK, type KeyLike } from "jose";
+import { SignJWT, decodeProtectedHeader, decodeJwt, importJWK, jwtVerify, createLocalJWKSet, type JWK } from "jose";
 import { Role } from "../../gen/bank/v1/access_pb";
 import { limits } from "../../src/limits";
 import { engines } from "../support/db";
@@ -25,7 +25,7 @@ describe.each(engines())("access tokens on %s", (engine) => {
   let t: AuthTestApp;
   let user: TestUser;
   let ringJwk: JWK & { kid?: string };
-  let ringKey: KeyLike;
+  let ringKey: CryptoKey;
   let kid: string;
 
   beforeAll(async () => {
@@ -33,14 +33,14 @@ describe.each(engines())("access tokens on %s", (engine) => {
     user = await createTestUser(t, [Role.CUSTOMER]);
     const files = fs.readdirSync(t.config.jwt.keysDir).filter((f) => f.endsWith(".jwk"));
     ringJwk = JSON.parse(fs.readFileSync(path.join(t.config.jwt.keysDir, files[0]!), "utf8")) as JWK;
-    ringKey = (await importJWK({ kty: "OKP", crv: "Ed25519", x: ringJwk.x, d: ringJwk.d }, "EdDSA")) as KeyLike;
+    ringKey = (await importJWK({ kty: "OKP", crv: "Ed25519", x: ringJwk.x, d: ringJwk.d }, "EdDSA")) as CryptoKey;
     kid = decodeProtectedHeader(user.token).kid!;
   });
   afterAll(async () => t.stop());
 
   /** A token like the user's, signed with our key unless told otherwise, with the given
    * header fields and claims changed. */
-  async function forge(opts: { key?: KeyLike; header?: Record<string, unknown>; claims?: Record<string, unknown>; expSeconds?: number; iatSeconds?: number } = {}): Promise<string> {
+  async function forge(opts: { key?: CryptoKey | KeyObject; header?: Record<string, unknown>; claims?: Record<string, unknown>; expSeconds?: number; iatSeconds?: number } = {}): Promise<string> {
     const now = Math.floor(Date.now() / 1000);
     return new SignJWT({ sid: decodeJwt(user.token).sid, roles: ["CUSTOMER"], ...opts.claims })
       .setProtectedHeader({ alg: "EdDSA", kid, typ: "at+jwt", ...opts.header })

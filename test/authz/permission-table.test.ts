@@ -255,7 +255,7 @@ function renderMarkdown(): string {
     "",
     "Generated from the table in test/authz/permission-table.test.ts, which calls every method as",
     "each kind of caller against a real server and checks these answers (regenerate with",
-    "`BANK_WRITE_DOCS=1 npx jest test/authz/permission-table.test.ts`). Roles come from each",
+    "`BANK_WRITE_DOCS=1 npm test -- test/authz/permission-table.test.ts`). Roles come from each",
     "method's `bank.v1.access` option in proto/; the test fails if the two disagree.",
     "",
     "- ✅ allowed: the call passes the access checks (it may still fail on its input or state).",

@@ -13,14 +13,15 @@ import { execForm, lastOf, parseCopy, parseDockerfile, parseHealthcheck, replay,
 import { REPO_ROOT, runNode, startNode, treeChanges, treeSnapshot, type NodeProcess } from "./support/production-app";
 import { freePort } from "../system/support/ports";
 import { FAST_ARGON2 } from "../support/app";
+import { NODE_MAJOR_MIN } from "../../src/runtime-check";
 
 const dockerfile = parseDockerfile(fs.readFileSync(path.join(REPO_ROOT, "Dockerfile"), "utf8"));
 const final = dockerfile.stages[dockerfile.stages.length - 1]!;
 
 describe("Dockerfile rules", () => {
-  test("every stage starts from node:20-bookworm-slim pinned to a release (and optionally a digest)", () => {
+  test("every stage starts from node:24-bookworm-slim (the engines major) pinned to a release (and optionally a digest)", () => {
     expect(dockerfile.stages.length).toBeGreaterThanOrEqual(2);
-    for (const stage of dockerfile.stages) expect(stage.image).toMatch(/^node:20\.\d+\.\d+-bookworm-slim(@sha256:[0-9a-f]{64})?$/);
+    for (const stage of dockerfile.stages) expect(stage.image).toMatch(new RegExp(`^node:${NODE_MAJOR_MIN}\\.\\d+\\.\\d+-bookworm-slim(@sha256:[0-9a-f]{64})?$`));
   });
 
   test("the build stage installs from the lockfile with npm ci and runs npm run build", () => {

@@ -13,6 +13,7 @@ import * as path from "node:path";
 import { randomUUID } from "node:crypto";
 import { chromium, type Browser, type Locator, type Page } from "playwright-core";
 import { AccountService } from "../../gen/bank/v1/account_service_pb";
+import { AuthService } from "../../gen/bank/v1/auth_service_pb";
 import { engines } from "../support/db";
 import { client, startTestApp, type TestApp } from "../support/app";
 import { strongPassword, uniqueEmail } from "../support/users";
@@ -171,7 +172,7 @@ describeWithBrowser.each(engines())("API explorer in chromium on %s", (engine) =
   }, 60_000);
 
   test("the API agrees: 100.00 in, 12.34 moved, nothing moved by the refused transfer", async () => {
-    const login = await client(t.baseUrl, (await import("../../gen/bank/v1/auth_service_pb")).AuthService).login({ email, password });
+    const login = await client(t.baseUrl, AuthService).login({ email, password });
     const { accounts: mine } = await client(t.baseUrl, AccountService, { token: login.accessToken }).listAccounts({});
     const balance = (id: string) => mine.find((a) => a.id === id)?.ledgerBalance?.minorUnits;
     expect([balance(accounts.checking!), balance(accounts.savings!)]).toEqual([100_00n - 12_34n, 12_34n]);

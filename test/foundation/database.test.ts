@@ -22,9 +22,16 @@ test("driver errors sort into what a caller can do: retry the transaction, retry
   // committed, the caller is told UNAVAILABLE and may retry with the same request_id.
   for (const code of ["57014", "55P03", "57P01", "ECONNREFUSED", "EHOSTUNREACH", "ENETUNREACH", "ECONNABORTED"]) expect([code, kind({ code })]).toEqual([code, "unavailable"]);
   expect(kind({ message: "timeout exceeded when trying to connect" })).toBe("unavailable");
-  expect(kind({ name: "KnexTimeoutError", message: "Knex: Timeout acquiring a connection. The pool is probably full." })).toBe("unavailable");
+  expect(kind({ message: "Connection terminated unexpectedly" })).toBe("unavailable");
+  expect(kind({ message: "Client was closed and is not queryable" })).toBe("unavailable");
+  // better-sqlite3 reports SQLite's extended result codes.
+  expect(kind({ code: "SQLITE_BUSY_SNAPSHOT", message: "database is locked" })).toBe("conflict");
+  for (const code of ["SQLITE_CANTOPEN", "SQLITE_IOERR_WRITE", "SQLITE_FULL", "SQLITE_READONLY_DBMOVED"]) expect([code, kind({ code })]).toEqual([code, "unavailable"]);
+  expect(kind(new TypeError("The database connection is not open"))).toBe("unavailable");
   expect(kind({ code: "23505" })).toBe("unique");
-  expect(kind({ code: "SQLITE_CONSTRAINT", message: "SQLITE_CONSTRAINT: UNIQUE constraint failed: users.email" })).toBe("unique");
+  expect(kind({ code: "SQLITE_CONSTRAINT_UNIQUE", message: "UNIQUE constraint failed: users.email" })).toBe("unique");
+  expect(kind({ code: "SQLITE_CONSTRAINT_PRIMARYKEY", message: "UNIQUE constraint failed: idempotency_keys.caller_id" })).toBe("unique");
+  expect(kind({ code: "SQLITE_CONSTRAINT_FOREIGNKEY", message: "FOREIGN KEY constraint failed" })).toBe("other");
   expect(kind({ code: "23514" })).toBe("other");
   expect(kind(new Error("a bug"))).toBe("other");
 });

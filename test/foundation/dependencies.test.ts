@@ -9,7 +9,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 
 const root = path.resolve(__dirname, "../..");
-const depcruise = path.join(root, "node_modules", "dependency-cruiser", "bin", "dependency-cruise.mjs");
+const depcruise = path.join(root, "node_modules", "dependency-cruiser", "bin", "dependency-cruiser.mjs");
 
 function cruise(cwd: string): { status: number | null; output: string } {
   const run = spawnSync(process.execPath, [depcruise, "src", "--config", path.join(root, ".dependency-cruiser.cjs"), "--output-type", "err"], { cwd, encoding: "utf8", timeout: 120_000 });

@@ -11,7 +11,7 @@ import { createTestDatabase, engines, type TestDatabase, openMigratedDatabase, c
 const TABLES = ["users", "sessions", "refresh_tokens", "login_throttle", "accounts", "transactions", "entries", "idempotency_keys", "audit_events", "audit_chain_head", "server_secrets"];
 
 async function schemaDiff(db: Database): Promise<string> {
-  return (await db.orm.getSchemaGenerator().getUpdateSchemaSQL({ wrap: false, safe: false, dropTables: true })).trim();
+  return (await db.orm.schema.getUpdateSchemaSQL({ wrap: false, safe: false, dropTables: true })).trim();
 }
 
 describe.each(engines())("entities on %s", (engine) => {
@@ -60,7 +60,7 @@ describe.each(engines())("migration 0005 on %s keeps a database made by the earl
   });
 
   test("rows, values beyond 2^53, keys and constraints survive; the diff is then empty", async () => {
-    await db.orm.getMigrator().up({ to: "0004_audit" });
+    await db.orm.migrator.up({ to: "0004_audit" });
     const [user, account, settlement, tx] = [uuidv7(), uuidv7(), uuidv7(), uuidv7()];
     await db.transaction(async (t) => {
       await t.run(`INSERT INTO users (id, email, full_name, password_hash, roles, disabled, create_time, update_time) VALUES (?, 'old@example.com', 'Old', 'h', 'CUSTOMER', 0, 1, 1)`, [user]);
