@@ -1,4 +1,6 @@
 // Command-line options of `npm run bench`, validated up front with one clear line per problem.
+import * as fs from "node:fs";
+import * as path from "node:path";
 export type Engine = "postgres" | "sqlite";
 
 /** In the order they run: the reads and logins first, on the freshly seeded ledger, so that
@@ -36,12 +38,15 @@ export interface BenchOptions {
   /** A git revision whose build is measured beside this one (empty RPC, read, statement,
    * login and raw argon2 on its own server and fresh database), for the ratio comparison. */
   baselineRef?: string;
+  /** The node binary the previous build runs on (--baseline-node; default: this bench's node).
+   * With it, every workload is measured on both builds, interleaved: the runtime comparison. */
+  baselineNode?: string;
   postgresAdminUrl: string;
 }
 
 const USAGE = `usage: npm run bench -- [--db postgres|sqlite|all] [--workload NAME|all] [--duration S]
                        [--concurrency N] [--accounts N] [--users N] [--seed sql|api]
-                       [--baseline-ref REF] [--quick] [--profile] [--no-baselines] [--workers N]
+                       [--baseline-ref REF [--baseline-node PATH]] [--quick] [--profile] [--no-baselines] [--workers N]
 workloads: ${WORKLOADS.join(", ")}`;
 
 export class UsageError extends Error {}
@@ -58,7 +63,7 @@ export function parseArgs(argv: string[], env: NodeJS.ProcessEnv = process.env):
     else if (i + 1 < argv.length) flags.set(name, argv[++i]!);
     else throw new UsageError(`--${name} needs a value\n${USAGE}`);
   }
-  const known = ["seed", "db", "workload", "duration", "concurrency", "accounts", "users", "quick", "profile", "no-baselines", "baseline-ref", "workers"];
+  const known = ["seed", "db", "workload", "duration", "concurrency", "accounts", "users", "quick", "profile", "no-baselines", "baseline-ref", "baseline-node", "workers"];
   for (const name of flags.keys()) if (!known.includes(name)) throw new UsageError(`unknown option --${name}\n${USAGE}`);
 
   const quick = flags.get("quick") === true;
@@ -79,6 +84,11 @@ export function parseArgs(argv: string[], env: NodeJS.ProcessEnv = process.env):
     if (flags.get("no-baselines") === true) throw new UsageError("--baseline-ref compares ratios to the baselines: not with --no-baselines");
     if (typeof baselineRef !== "string" || !/^[\w./^~@{}-]+$/.test(baselineRef)) throw new UsageError(`--baseline-ref must be a git revision, not ${JSON.stringify(baselineRef)}`);
   }
+  const baselineNode = flags.get("baseline-node");
+  if (baselineNode !== undefined) {
+    if (baselineRef === undefined) throw new UsageError("--baseline-node is the node of the previous build: give --baseline-ref too");
+    if (typeof baselineNode !== "string" || !fs.existsSync(baselineNode)) throw new UsageError(`--baseline-node must be the path of a node binary, not ${JSON.stringify(baselineNode)}`);
+  }
   return {
     engines,
     workloads: workloads as Workload[],
@@ -96,6 +106,7 @@ export function parseArgs(argv: string[], env: NodeJS.ProcessEnv = process.env):
     profile: flags.get("profile") === true,
     baselines: flags.get("no-baselines") !== true,
     ...(typeof baselineRef === "string" ? { baselineRef } : {}),
+    ...(typeof baselineNode === "string" ? { baselineNode: path.resolve(baselineNode) } : {}),
     postgresAdminUrl: env.BANK_BENCH_POSTGRES_URL || "postgres://postgres@127.0.0.1:5432/postgres",
   };
 }

@@ -60,7 +60,7 @@ async function main(): Promise<number> {
   fs.mkdirSync(runDir, { recursive: true });
   log(`bankd bench: ${opts.engines.join(" + ")}, workloads ${opts.workloads.join(", ")}, ${opts.durationSeconds} s each (after a ${opts.warmupSeconds} s warm-up run), ` +
     `concurrency ${opts.concurrency} (wrk -t ${Math.min(WRK_THREADS, opts.concurrency)} -c ${opts.concurrency}; pgbench -c ${opts.concurrency})` +
-    `${opts.workers > 1 ? `, bankd with ${opts.workers} worker processes` : ""}${opts.baselineRef ? `, previous build ${opts.baselineRef}` : ""}; load average ${loadAverage()}; logs in ${path.relative(ROOT, runDir)}`);
+    `${opts.workers > 1 ? `, bankd with ${opts.workers} worker processes` : ""}${opts.baselineRef ? `, previous build ${opts.baselineRef}${opts.baselineNode ? ` on ${opts.baselineNode}` : ""}` : ""}; node ${process.version}; load average ${loadAverage()}; logs in ${path.relative(ROOT, runDir)}`);
 
   const report: RunReport = {
     startedAt: startedAt.toISOString(),
@@ -73,7 +73,7 @@ async function main(): Promise<number> {
   let failed = false;
   let previous: PreviousBuild | undefined;
   try {
-    if (opts.baselineRef) previous = await preparePreviousBuild(opts.baselineRef);
+    if (opts.baselineRef) previous = await preparePreviousBuild(opts.baselineRef, opts.baselineNode);
     for (const engine of opts.engines) {
       try {
         const result = await benchEngine(engine, opts, runDir, previous);
@@ -136,14 +136,14 @@ interface Session {
   close(): Promise<void>;
 }
 
-async function openSession(engine: Engine, opts: BenchOptions, runDir: string, build: { tag: string; root?: string }): Promise<Session> {
+async function openSession(engine: Engine, opts: BenchOptions, runDir: string, build: { tag: string; root?: string; node?: string }): Promise<Session> {
   const name = `${engine}${build.tag}`;
   const database = await createBenchDatabase(engine, opts.postgresAdminUrl);
   let server: BankdProcess | undefined;
   let sql: SqlClient | undefined;
   const logFile = path.join(runDir, `bankd-${name}.log`);
   try {
-    server = await startBankd({ databaseUrl: database.url, dataDir: database.dataDir, logFile, profile: opts.profile && !build.root, ...(build.root ? { root: build.root } : { workers: opts.workers }) });
+    server = await startBankd({ databaseUrl: database.url, dataDir: database.dataDir, logFile, profile: opts.profile && !build.root, ...(build.root ? { root: build.root } : { workers: opts.workers }), ...(build.node ? { node: build.node } : {}) });
     sql = await connect(engine, database.url);
     const databaseVersion = await versionOf(sql);
     const seedStarted = Date.now();
@@ -190,7 +190,7 @@ async function openSession(engine: Engine, opts: BenchOptions, runDir: string, b
 }
 
 async function benchEngine(engine: Engine, opts: BenchOptions, runDir: string, previous: PreviousBuild | undefined): Promise<EngineResult> {
-  log(`\n== ${engine}${previous ? ` (and the previous build ${previous.ref} = ${previous.commit.slice(0, 12)}, interleaved for read, statement and login)` : ""}`);
+  log(`\n== ${engine}${previous ? ` (and the previous build ${previous.ref} = ${previous.commit.slice(0, 12)} on node ${previous.nodeVersion}, interleaved for ${previous.node ? "every workload" : "read, statement and login"})` : ""}`);
   const s = await openSession(engine, opts, runDir, { tag: "" });
   let p: Session | undefined;
   const comparisons: Comparison[] = [];
@@ -203,10 +203,12 @@ async function benchEngine(engine: Engine, opts: BenchOptions, runDir: string, p
     // are measured: each of its measurements right after this build's, so that both see the
     // same machine (a shared machine's load moves within minutes).
     if (previous) {
-      p = await openSession(engine, opts, runDir, { tag: `-${previous.commit.slice(0, 7)}`, root: previous.root });
+      p = await openSession(engine, opts, runDir, { tag: `-${previous.commit.slice(0, 7)}`, root: previous.root, ...(previous.node ? { node: previous.node } : {}) });
       previousChecks = p.ledgerChecks;
     }
-    const compared = opts.workloads.filter((w) => (PREVIOUS_BUILD_WORKLOADS as readonly Workload[]).includes(w));
+    // The ratio comparison covers read, statement and login; with --baseline-node (the runtime
+    // comparison) every workload runs on both builds, each right after this build's.
+    const compared = opts.baselineNode ? [...opts.workloads] : opts.workloads.filter((w) => (PREVIOUS_BUILD_WORKLOADS as readonly Workload[]).includes(w));
     for (const workload of opts.workloads) {
       try {
         const baselineName = baselineOf(workload, engine);
@@ -242,7 +244,7 @@ async function benchEngine(engine: Engine, opts: BenchOptions, runDir: string, p
     await s.close();
   }
   const previousBuild: PreviousBuildResult | undefined = previous
-    ? { ref: previous.ref, commit: previous.commit, dependencies: previous.dependencies, measurements: previousMeasurements, ratios: previousBuildRatios(comparisons, [...s.baselines.values()], previousMeasurements) }
+    ? { ref: previous.ref, commit: previous.commit, nodeVersion: previous.nodeVersion, dependencies: previous.dependencies, measurements: previousMeasurements, ratios: previousBuildRatios(comparisons, [...s.baselines.values()], previousMeasurements) }
     : undefined;
   return {
     engine,

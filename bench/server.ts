@@ -39,6 +39,8 @@ export interface StartBankdOptions {
   root?: string;
   /** BANK_WORKERS (default 1). */
   workers?: number;
+  /** The node binary (default: the bench's own). */
+  node?: string;
 }
 
 /** The server's environment: production argon2 costs stated explicitly (not left to defaults),
@@ -76,7 +78,7 @@ export async function startBankd(opts: StartBankdOptions): Promise<BankdProcess>
   const log = fs.openSync(opts.logFile, "a");
   const nodeArgs = opts.profile ? ["--require", path.join(DIST, "bench", "profiler-hook.js")] : [];
   const root = opts.root ?? ROOT;
-  const child = spawn(process.execPath, [...nodeArgs, path.join(root, "dist", "src", "main.js")], {
+  const child = spawn(opts.node ?? process.execPath, [...nodeArgs, path.join(root, "dist", "src", "main.js")], {
     cwd: root,
     env: { ...process.env, ...env },
     stdio: ["ignore", log, log, ...(opts.profile ? (["ipc"] as const) : [])],
