@@ -89,7 +89,7 @@ export async function seedAccountsBySql(sql: SqlClient, accounts: SqlSeedAccount
     await insertChunks(sql, `INSERT INTO entries (transaction_id, account_id, seq, amount, balance_after, create_time) VALUES`,
       "(?, ?, ?, CAST(? AS BIGINT), CAST(? AS BIGINT), ?)", rows.entries);
     for (const shard of settlement.filter((s) => s.touched)) {
-      await sql.all(`UPDATE accounts SET balance = CAST(? AS BIGINT), entry_count = ?, update_time = ? WHERE id = ?`, [shard.balance.toString(), shard.seq, nowMs, shard.id]);
+      await sql.run(`UPDATE accounts SET balance = CAST(? AS BIGINT), entry_count = ?, update_time = ? WHERE id = ?`, [shard.balance.toString(), shard.seq, nowMs, shard.id]);
     }
     await insertChunks(sql, `INSERT INTO audit_events (id, event_time, actor_id, action, target_id, outcome, client_address, request_id, details) VALUES`,
       "(?, ?, ?, ?, ?, 'SUCCESS', ?, ?, ?)", rows.audit);
@@ -106,7 +106,7 @@ export async function seedAccountsBySql(sql: SqlClient, accounts: SqlSeedAccount
 async function insertChunks(sql: SqlClient, head: string, tuple: string, rows: unknown[][]): Promise<void> {
   for (let i = 0; i < rows.length; i += CHUNK) {
     const chunk = rows.slice(i, i + CHUNK);
-    await sql.all(`${head} ${chunk.map(() => tuple).join(", ")}`, chunk.flat());
+    await sql.run(`${head} ${chunk.map(() => tuple).join(", ")}`, chunk.flat());
   }
 }
 

@@ -55,11 +55,21 @@ async function connectPostgres(url: string): Promise<SqlClient> {
 export async function connectSqlite(file: string): Promise<SqlClient> {
   const db = new Database(file, { timeout: 5000 });
   for (const pragma of SQLITE_PRAGMAS) db.exec(pragma);
+  // bankd itself waits for a busy write lock asynchronously (busy_timeout 0 in SQLITE_PRAGMAS);
+  // the bench's own client may block, so it waits as a plain SQLite client does.
+  db.pragma("busy_timeout = 5000");
   // Integers beyond 2^53 come back as BigInt (money is cast to text anyway).
   const prepare = (sql: string) => db.prepare(sql).safeIntegers(false);
   return {
     engine: "sqlite",
-    all: async <T>(sql: string, params: unknown[] = []) => prepare(sql).all(...params) as T[],
+    // A statement without rows (INSERT without RETURNING) answers [] as pg does; better-sqlite3's
+    // all() refuses such a statement.
+    all: async <T>(sql: string, params: unknown[] = []) => {
+      const stmt = prepare(sql);
+      if (stmt.reader) return stmt.all(...params) as T[];
+      stmt.run(...params);
+      return [];
+    },
     exec: async (sql) => void db.exec(sql),
     run: async (sql, params = []) => {
       const stmt = prepare(sql);
