@@ -21,22 +21,13 @@ import { limits } from "../limits";
 import type { DailyLimitDefaults } from "../config";
 import type { Logger } from "../logger";
 import type { Metrics } from "../metrics";
-import { claimKeys, keyId, lockAccounts, lockTransactions, readEntries, readKeys, writeBatch, type KeyRow, type StoredKey } from "./batch-sql";
+import { keyId, type KeyRow, type StoredKey } from "./batch-sql";
+import { lockBatch, writeLockedBatch, type AccountsToLock, type LockView } from "./batch-store";
+
+export type { AccountsToLock, LockView } from "./batch-store";
 import { decodeOutcome, encodeOutcome, reusedKeyError } from "./idempotency";
 import { assert, BatchState, type AuditDetails } from "./posting";
 import type { Actor, TransactionView } from "./types";
-
-/** What a request sees of the locked transaction rows when it names the accounts to lock. */
-export interface LockView {
-  transaction(id: string): TransactionView | undefined;
-  entriesOf(transactionId: string): readonly { accountId: string; amount: bigint }[];
-}
-
-/** What a request needs locked, learned once its transaction rows are locked. */
-export interface AccountsToLock {
-  ids: readonly string[];
-  numbers?: readonly string[];
-}
 
 /** The idempotency key of a request (AIP-155) with its payload digests. */
 export type RequestKey = KeyRow;
@@ -271,21 +262,12 @@ export class PostingEngine {
   /** One attempt at the batch, inside its unit of work. Returns each request's answer. */
   private async execute(tx: Tx, batch: Pending[], turn: Promise<void>, locked: () => void): Promise<{ answers: Answer[]; touched: string[] }> {
     await turn;
-    // 1. Keys first.
+    // 1-2. Keys first, then locks: transaction rows, then accounts, each in ascending id order.
     const allKeys = batch.flatMap((p) => keysOf(p.request));
-    const claimed = await claimKeys(tx, allKeys, Math.max(this.clock(), this.lastNowMs));
-    const takenIds = allKeys.filter((k) => !claimed.has(keyId(k)));
-    const taken = await readKeys(tx, takenIds);
-    assert(taken.size === takenIds.length, "a key that could not be claimed is stored");
+    const { claimed, taken, transactions, entries, accounts } = await lockBatch(tx, batch.map((p) => p.request), allKeys, Math.max(this.clock(), this.lastNowMs));
+    assert(claimed.size + taken.size === new Set(allKeys.map(keyId)).size, "every key of the batch is either claimed or stored");
     for (const stored of taken.values()) assert(stored.outcome !== "", "a taken key was committed with its outcome");
     const live = batch.map((p) => !p.request.key || claimed.has(keyId(p.request.key)));
-    // 2. Locks: transaction rows, then accounts, each in ascending id order.
-    const requests = batch.filter((_, i) => live[i]).map((p) => p.request);
-    const transactions = await lockTransactions(tx, requests.flatMap((r) => r.transactionIds ?? []));
-    const entries = await readEntries(tx, requests.flatMap((r) => r.entriesOf ?? []));
-    const lockView: LockView = { transaction: (id) => transactions.get(id), entriesOf: (id) => entries.get(id) ?? [] };
-    const wanted = requests.map((r) => r.accounts(lockView));
-    const accounts = await lockAccounts(tx, wanted.flatMap((w) => w.ids), wanted.flatMap((w) => w.numbers ?? []));
     // Every lock this batch needs is held: the next batch may take its own.
     locked();
     // The batch's time is read once its accounts are locked, and never goes backwards: a batch
@@ -304,7 +286,7 @@ export class PostingEngine {
     });
     // 4. Write, asserting what the database returns.
     state.assertBatch();
-    await writeBatch(tx, {
+    await writeLockedBatch(tx, {
       transactions: [...state.newTransactions.values()],
       entries: state.entries,
       accounts: state.changedAccounts(),
