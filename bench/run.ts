@@ -106,7 +106,7 @@ async function main(): Promise<number> {
   if (prev) console.log(`\nratios of this build and the previous build:\n${prev}`);
   const errors = renderErrors(report);
   if (errors) console.log(`\nfailed calls:\n${errors}`);
-  console.log(`\ntargets (issue 12; the PostgreSQL ones are the product's):\n${renderTargets(report)}`);
+  console.log(`\ntargets (issue 24's step now, the long-term goal of issue 12, and issue 24's CPU budget; the PostgreSQL ones are the product's):\n${renderTargets(report)}`);
   for (const e of report.engines) if (e.broken.length > 0) console.log(`${e.engine}: BROKEN workloads (no successful call, or the generator failed): ${e.broken.join(", ")}`);
   console.log(`\nload average: ${report.machine.loadAverage} at the start, ${report.machine.loadAverageAtEnd} at the end`);
   console.log(`${path.relative(ROOT, json)}, ${path.relative(ROOT, svg)} (${((Date.now() - startedAt.getTime()) / 1000).toFixed(0)} s)`);
