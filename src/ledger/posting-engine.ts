@@ -78,6 +78,17 @@ interface Pending {
   request: PostingRequest<unknown>;
   resolve(value: unknown): void;
   reject(err: unknown): void;
+  /** The accounts (ids and numbers) the request names before any row is locked, or undefined
+   * when they are known only from locked rows (holds to settle, reversals). */
+  touches: readonly string[] | undefined;
+}
+
+/** A batch taken from the queue, with what it holds while in flight. */
+interface TakenBatch {
+  pending: Pending[];
+  touches: Set<string>;
+  /** A request of unknown accounts is in it: no other batch runs beside it. */
+  barrier: boolean;
 }
 
 /** How a request ended in a batch that committed. */
@@ -99,6 +110,13 @@ export class PostingEngine {
   private markIdle: () => void = () => undefined;
   /** Batch clocks never go backwards, so entry times never do either. */
   private lastNowMs = 0;
+  /** Accounts (ids and numbers) named by the batches in flight, with how many batches name each:
+   * a queued request naming one of them waits for the next batch (see take()). */
+  private readonly inFlight = new Map<string, number>();
+  /** Batches in flight holding a request whose accounts were unknown up front. */
+  private barriers = 0;
+  /** Batches in flight (taken and not yet answered). */
+  private busy = 0;
   /** Told, after each commit, which accounts gained entries (the watchers of this process). */
   private readonly committedListeners: ((accountIds: readonly string[]) => void)[] = [];
 
@@ -120,7 +138,7 @@ export class PostingEngine {
     }
     return new Promise<T>((resolve, reject) => {
       assert(request.weight >= 1, "every request weighs at least one posting");
-      this.queue.push({ request, resolve: resolve as (v: unknown) => void, reject });
+      this.queue.push({ request, resolve: resolve as (v: unknown) => void, reject, touches: touchesOf(request) });
       this.queuedWeight += request.weight;
       assert(this.queuedWeight <= limits.postingQueueWeightMax, "the queue's weight stays within postingQueueWeightMax");
       this.kick();
@@ -145,56 +163,105 @@ export class PostingEngine {
    * (keys, transaction rows, accounts by ascending id), so batches touching the same rows wait
    * for each other rather than deadlock, as batches of two processes do. */
   private kick(): void {
-    if (this.lanes >= (this.opts.lanesMax ?? 1)) return;
-    assert(this.queue.length > 0, "a lane starts for a queued request");
-    if (this.lanes === 0) this.idle = new Promise((resolve) => (this.markIdle = resolve));
-    this.lanes++;
-    // One turn of the event loop, so that requests that arrived together share the batch;
-    // never a wait for requests that have not arrived.
-    setImmediate(() => void this.drain());
+    while (this.lanes < (this.opts.lanesMax ?? 1) && this.queue.length > 0 && this.startable()) {
+      if (this.lanes === 0) this.idle = new Promise((resolve) => (this.markIdle = resolve));
+      this.lanes++;
+      // One turn of the event loop, so that requests that arrived together share the batch;
+      // never a wait for requests that have not arrived.
+      setImmediate(() => void this.drain());
+    }
+  }
+
+  /** Whether a new lane would find work: no barrier in flight, and (beside other lanes) a queued
+   * request that names no account in flight. */
+  private startable(): boolean {
+    if (this.busy === 0) return true;
+    if (this.barriers > 0) return false;
+    return this.queue.some((p) => p.touches !== undefined && !p.touches.some((a) => this.inFlight.has(a)));
   }
 
   private async drain(): Promise<void> {
     try {
-      while (this.queue.length > 0) {
+      for (;;) {
         const batch = this.take();
-        await this.runBatch(batch, 1);
+        if (batch.pending.length === 0) break;
+        this.hold(batch, +1);
+        try {
+          await this.runBatch(batch.pending, 1);
+        } finally {
+          this.hold(batch, -1);
+        }
       }
     } finally {
       this.lanes--;
       assert(this.lanes >= 0, "lanes started and ended pair up");
       if (this.lanes === 0) this.markIdle();
+      // What this lane left (requests that waited for its accounts) may run now.
+      if (this.queue.length > 0) this.kick();
     }
   }
 
-  /** The next batch: requests in arrival order up to the cap (a larger single request goes
-   * alone), skipping any whose keys collide with one already in the batch (they wait for the
-   * next batch, which then sees the key taken). */
-  private take(): Pending[] {
+  /** Marks (+1) or releases (-1) a batch's accounts as in flight. */
+  private hold(batch: TakenBatch, delta: 1 | -1): void {
+    for (const a of batch.touches) {
+      const n = (this.inFlight.get(a) ?? 0) + delta;
+      assert(n >= 0, "an account is released as often as it is held");
+      if (n === 0) this.inFlight.delete(a);
+      else this.inFlight.set(a, n);
+    }
+    if (batch.barrier) this.barriers += delta;
+    this.busy += delta;
+    assert(this.busy >= 0 && this.busy <= this.lanes, "batches in flight are held by lanes");
+    assert(this.barriers >= 0, "barriers are released as often as they are held");
+  }
+
+  /**
+   * The next batch: requests in arrival order up to the cap (a larger single request goes alone).
+   * A request waits for a later batch when its keys collide with one already in the batch (the
+   * next batch then sees the key taken), when it names an account a batch in flight names (its
+   * lock would wait in the database for that batch's commit, and every batch behind it in
+   * lockTurn with it), or when an earlier request left waiting names one of its accounts
+   * (arrival order on shared accounts). A request whose accounts are known only from locked rows
+   * (a barrier) runs only when no other batch is in flight, and nothing runs beside its batch.
+   */
+  private take(): TakenBatch {
     const cap = this.opts.batchMax ?? limits.postingBatchMax;
     const batch: Pending[] = [];
     const keys = new Set<string>();
+    const touches = new Set<string>();
+    let barrier = false;
     let weight = 0;
     const rest: Pending[] = [];
+    /** Accounts named by requests left waiting: later requests naming them wait too. */
+    const waiting = new Set<string>();
+    let waitingBarrier = false;
+    const othersInFlight = this.busy > 0;
     for (const pending of this.queue) {
       const ids = keysOf(pending.request).map(keyId);
-      const collides = ids.some((id) => keys.has(id));
-      if (collides || (batch.length > 0 && weight + pending.request.weight > cap)) {
+      const names = pending.touches;
+      const blocked = this.barriers > 0 || waitingBarrier
+        || (names === undefined ? othersInFlight || waiting.size > 0 : names.some((a) => this.inFlight.has(a) || waiting.has(a)));
+      if (blocked || ids.some((id) => keys.has(id)) || (batch.length > 0 && weight + pending.request.weight > cap)) {
         rest.push(pending);
+        if (names === undefined) waitingBarrier = true;
+        else for (const a of names) waiting.add(a);
         continue;
       }
       for (const id of ids) keys.add(id);
+      if (names === undefined) barrier = true;
+      else for (const a of names) touches.add(a);
       weight += pending.request.weight;
       batch.push(pending);
     }
-    // A non-empty queue always yields a batch: its first request is taken whatever its weight.
-    assert(batch.length > 0 || this.queue.length === 0, "a non-empty queue yields a non-empty batch");
+    // A lane alone always gets a batch from a non-empty queue: its first request is taken
+    // whatever its weight, and nothing is in flight to wait for.
+    assert(batch.length > 0 || this.queue.length === 0 || othersInFlight, "a lone lane takes a non-empty batch from a non-empty queue");
     assert(batch.length + rest.length === this.queue.length, "every queued request is either taken or left");
     this.queue.splice(0, this.queue.length, ...rest);
     this.queuedWeight -= weight;
     assert(this.queuedWeight >= 0, "the queue's weight never goes negative");
     assert(this.queue.length > 0 || this.queuedWeight === 0, "an empty queue weighs nothing");
-    return batch;
+    return { pending: batch, touches, barrier };
   }
 
   /** Runs a batch; retries it when it failed as a whole; splits it when one request in it is a
@@ -344,6 +411,19 @@ export function recordRefusal(state: BatchState, failure: PostingRequest<unknown
     outcome: err.code === Code.PermissionDenied ? "DENIED" : "FAILED",
     details: { ...failure.details, code: Code[err.code], reason: err.reason },
   });
+}
+
+/** The accounts a request names before any row is locked (ids, and numbers as "#number"), or
+ * undefined when they depend on locked transaction rows or cannot be named up front. */
+function touchesOf(request: PostingRequest<unknown>): readonly string[] | undefined {
+  if ((request.transactionIds?.length ?? 0) > 0 || (request.entriesOf?.length ?? 0) > 0) return undefined;
+  try {
+    const wanted = request.accounts({ transaction: () => undefined, entriesOf: () => [] });
+    return [...wanted.ids, ...(wanted.numbers ?? []).map((n) => `#${n}`)];
+  } catch {
+    // Its batch asks again, and fails there as its own error.
+    return undefined;
+  }
 }
 
 function keysOf(request: PostingRequest<unknown>): RequestKey[] {
