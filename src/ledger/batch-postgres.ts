@@ -12,9 +12,13 @@
 // snapshot: it is read by one more statement (rare: two callers racing with the same request_id).
 //
 // Every statement text is a constant, so the driver prepares each once per connection (named
-// statements). Row sets travel as one JSON parameter per table or as text[] parameters; each
-// lookup of an existing row also filters on `= ANY(text[])`, which a generic plan estimates as a
-// handful of rows and serves from the primary key, whatever the row set's size.
+// statements). Row sets travel as one JSON parameter per table or as text[] parameters. Lookups
+// of accounts and transactions also filter on `id = ANY(text[])`, which a generic plan estimates
+// as a handful of rows and serves from the primary key whatever the row set's size (without it,
+// the generic plan of a join with a row set of unknown size scanned every account). Keys are
+// looked up by joining the row set on the whole primary key: `= ANY` on two of its three columns
+// made PostgreSQL 15 walk every key of the caller once per array element (a BatchTransfer of
+// 1,000 items cost 0.39 ms of database CPU per item instead of 0.20).
 import type { Row, Tx } from "../db/database";
 import type { JsonColumn } from "../db/engine";
 import {
@@ -44,8 +48,7 @@ const CLAIM_CTES = `r AS (
 const KEY_RESULTS = `(SELECT json_agg(json_build_array(c.caller_id, c.method, c.request_id)) FROM claimed c) AS claimed,
   (SELECT json_agg(json_build_array(k.caller_id, k.method, k.request_id, k.payload_hash, k.payload_fields, k.outcome))
      FROM idempotency_keys k JOIN r ON k.caller_id = r.caller_id AND k.method = r.method AND k.request_id = r.request_id
-    WHERE k.caller_id = ANY(CAST($1 AS text[])) AND k.request_id = ANY(CAST($3 AS text[]))
-      AND NOT EXISTS (SELECT 1 FROM claimed c WHERE c.caller_id = r.caller_id AND c.method = r.method AND c.request_id = r.request_id)) AS taken`;
+    WHERE NOT EXISTS (SELECT 1 FROM claimed c WHERE c.caller_id = r.caller_id AND c.method = r.method AND c.request_id = r.request_id)) AS taken`;
 
 /** Keys first, then the accounts ($7 ids, $8 numbers), in ascending id order. */
 export const LOCK_KEYS_ACCOUNTS_SQL = `WITH ${CLAIM_CTES}, locked AS (
@@ -87,12 +90,11 @@ export const WRITE_SQL = `WITH t AS (
      WHERE ${KEY_MATCH} AND idempotency_keys.outcome = '' RETURNING 1
   ), o AS (
     UPDATE idempotency_keys SET outcome = r.outcome FROM ${recordset("$8", "r", OUTCOME_COLUMNS)}
-     WHERE ${KEY_MATCH} AND idempotency_keys.caller_id = ANY(CAST($9 AS text[])) AND idempotency_keys.request_id = ANY(CAST($10 AS text[]))
-       AND idempotency_keys.outcome = '' RETURNING 1
+     WHERE ${KEY_MATCH} AND idempotency_keys.outcome = '' RETURNING 1
   ), au AS (
-    INSERT INTO audit_events (${AUDIT_NAMES}) SELECT ${AUDIT_NAMES_R} FROM ${recordset("$11", "r", AUDIT_COLUMNS)} RETURNING 1
+    INSERT INTO audit_events (${AUDIT_NAMES}) SELECT ${AUDIT_NAMES_R} FROM ${recordset("$9", "r", AUDIT_COLUMNS)} RETURNING 1
   ), n AS (
-    SELECT pg_notify('bankd_entries', '') WHERE CAST($12 AS boolean)
+    SELECT pg_notify('bankd_entries', '') WHERE CAST($10 AS boolean)
   )
   SELECT (SELECT count(*) FROM t) AS transactions, (SELECT count(*) FROM e) AS entries, (SELECT count(*) FROM s) AS statuses,
     (SELECT count(*) FROM k) AS released, (SELECT count(*) FROM o) AS outcomes, (SELECT count(*) FROM au) AS audits,
@@ -168,7 +170,7 @@ export async function writeBatchPostgres(tx: Tx, w: BatchWrites): Promise<void> 
   const p = batchParams(w);
   const [row] = await tx.all(WRITE_SQL, [
     p.transactions, p.entries, p.accounts, w.accounts.map((a) => a.after.id), p.statuses, [...w.statusChanges.keys()], p.released, p.outcomes,
-    w.outcomes.map((o) => o.callerId), w.outcomes.map((o) => o.requestId), p.audits, w.entries.length > 0,
+    p.audits, w.entries.length > 0,
   ]);
   assert(row !== undefined, "the write statement returns one row");
   assert(Number(row.transactions) === w.transactions.length, "every transaction of the batch was inserted");

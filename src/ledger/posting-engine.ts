@@ -89,6 +89,9 @@ interface TakenBatch {
   touches: Set<string>;
   /** A request of unknown accounts is in it: no other batch runs beside it. */
   barrier: boolean;
+  /** A request in it names an account by number, which may be an account another batch names
+   * by id: the scheduler cannot see that they share it. */
+  aliases: boolean;
 }
 
 /** How a request ended in a batch that committed. */
@@ -117,6 +120,8 @@ export class PostingEngine {
   private barriers = 0;
   /** Batches in flight (taken and not yet answered). */
   private busy = 0;
+  /** Batches in flight that are barriers or name accounts by number (see take()). */
+  private unordered = 0;
   /** Told, after each commit, which accounts gained entries (the watchers of this process). */
   private readonly committedListeners: ((accountIds: readonly string[]) => void)[] = [];
 
@@ -185,9 +190,13 @@ export class PostingEngine {
       for (;;) {
         const batch = this.take();
         if (batch.pending.length === 0) break;
+        // Batches the scheduler kept apart (no account named by two batches in flight) take their
+        // locks at once; a batch that may share a row unseen (a barrier, an account named by
+        // number) takes them in lockTurn, after every batch taken before it holds its own.
+        const inTurn = batch.barrier || batch.aliases || this.unordered > 0;
         this.hold(batch, +1);
         try {
-          await this.runBatch(batch.pending, 1);
+          await this.runBatch(batch.pending, 1, inTurn);
         } finally {
           this.hold(batch, -1);
         }
@@ -210,6 +219,7 @@ export class PostingEngine {
       else this.inFlight.set(a, n);
     }
     if (batch.barrier) this.barriers += delta;
+    if (batch.barrier || batch.aliases) this.unordered += delta;
     this.busy += delta;
     assert(this.busy >= 0 && this.busy <= this.lanes, "batches in flight are held by lanes");
     assert(this.barriers >= 0, "barriers are released as often as they are held");
@@ -230,6 +240,7 @@ export class PostingEngine {
     const keys = new Set<string>();
     const touches = new Set<string>();
     let barrier = false;
+    let aliases = false;
     let weight = 0;
     const rest: Pending[] = [];
     /** Accounts named by requests left waiting: later requests naming them wait too. */
@@ -249,7 +260,10 @@ export class PostingEngine {
       }
       for (const id of ids) keys.add(id);
       if (names === undefined) barrier = true;
-      else for (const a of names) touches.add(a);
+      else for (const a of names) {
+        touches.add(a);
+        if (a.startsWith("#")) aliases = true;
+      }
       weight += pending.request.weight;
       batch.push(pending);
     }
@@ -261,21 +275,21 @@ export class PostingEngine {
     this.queuedWeight -= weight;
     assert(this.queuedWeight >= 0, "the queue's weight never goes negative");
     assert(this.queue.length > 0 || this.queuedWeight === 0, "an empty queue weighs nothing");
-    return { pending: batch, touches, barrier };
+    return { pending: batch, touches, barrier, aliases };
   }
 
   /** Runs a batch; retries it when it failed as a whole; splits it when one request in it is a
    * poison (an unexpected error); answers every request exactly once. */
-  private async runBatch(batch: Pending[], attempt: number): Promise<void> {
+  private async runBatch(batch: Pending[], attempt: number, inTurn = true): Promise<void> {
     const live = batch.filter((p) => {
       if (!p.request.signal?.aborted) return true;
       p.reject(new CallAbortedError(p.request.signal.reason));
       return false;
     });
     if (live.length === 0) return;
-    // This batch takes its locks after the batch taken before it has taken all of its own (see
-    // lockTurn): a later request never overtakes an earlier one on a row they share.
-    const previous = this.lockTurn;
+    // In turn, this batch takes its locks after the batch taken before it has taken all of its
+    // own (see lockTurn): a later request never overtakes an earlier one on a row they share.
+    const previous = inTurn ? this.lockTurn : Promise.resolve();
     let locked!: () => void;
     this.lockTurn = new Promise<void>((resolve) => (locked = resolve));
     const started = process.hrtime.bigint();
@@ -293,7 +307,7 @@ export class PostingEngine {
         // The whole batch failed (a lost connection, a conflict that outlived the transaction's
         // own retries): nothing of it committed, or all of it did and the retry replays it.
         await new Promise((resolve) => setTimeout(resolve, limits.postingRetryBackoffMs * attempt));
-        return this.runBatch(live, attempt + 1);
+        return this.runBatch(live, attempt + 1, inTurn);
       }
       if (err instanceof DatabaseUnavailableError || err instanceof TransactionConflictError) {
         for (const p of live) p.reject(err);
@@ -302,8 +316,8 @@ export class PostingEngine {
       if (live.length > 1) {
         // An unexpected error belongs to one request: split until it is alone.
         const half = Math.ceil(live.length / 2);
-        await this.runBatch(live.slice(0, half), attempt);
-        await this.runBatch(live.slice(half), attempt);
+        await this.runBatch(live.slice(0, half), attempt, inTurn);
+        await this.runBatch(live.slice(half), attempt, inTurn);
         return;
       }
       this.opts.logger?.error({ err, key: live[0]!.request.key?.requestId }, "posting failed unexpectedly; isolated from its batch");
