@@ -59,8 +59,9 @@ async function explainPostingBatch(sql: SqlClient, f: Fixture): Promise<string[]
     const name = `bench_explain_${++n}`;
     await sql.exec("SET LOCAL plan_cache_mode = force_generic_plan");
     await sql.exec(`PREPARE ${name} AS ${text}`);
-    const args = bound.map((_, i) => `$${i + 1}`).join(", ");
-    plans.push(await explain(sql, { source: `posting engine, batch-postgres.ts ${step}: ${what} (generic plan; batch of ${BATCH} transfers)`, sql: `EXECUTE ${name}(${args})`, params: bound }));
+    // EXECUTE's arguments are part of a utility statement: spelled as literals, not bound.
+    const args = bound.map(literal).join(", ");
+    plans.push(await explain(sql, { source: `posting engine, batch-postgres.ts ${step}: ${what} (generic plan; batch of ${BATCH} transfers)`, sql: `EXECUTE ${name}(${args})`, params: [] }));
     await sql.exec("ROLLBACK TO SAVEPOINT explain");
     return sql.run(text, bound);
   };
@@ -99,6 +100,14 @@ async function explainPostingBatch(sql: SqlClient, f: Fixture): Promise<string[]
     audits: state.audits,
   });
   return plans;
+}
+
+/** A bound value as an SQL literal (strings quoted, arrays as text[] literals). */
+function literal(value: unknown): string {
+  if (value === null || value === undefined) return "NULL";
+  if (typeof value === "number" || typeof value === "boolean") return String(value);
+  if (Array.isArray(value)) return literal(`{${value.map((v) => `"${String(v).replace(/\\/g, "\\\\").replace(/"/g, '\\"')}"`).join(",")}}`);
+  return `'${String(value).replace(/'/g, "''")}'`;
 }
 
 function readStatements(f: Fixture, sessions: { id: string }[]): Statement[] {
