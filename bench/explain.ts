@@ -1,16 +1,19 @@
 // EXPLAIN (ANALYZE, BUFFERS) of the statements bankd runs on the hot paths, on the seeded bench
 // database (PostgreSQL only; run by `--profile`). pg_stat_statements needs
 // shared_preload_libraries and a server restart, which a shared server cannot take, so the
-// per-statement cost is read from the plans instead. The posting engine's statements are bankd's
-// own (src/ledger/batch-sql.ts, called here on a batch of BATCH transfers built with bankd's own
-// BatchState), each explained inside a savepoint that is rolled back and then run for real so
-// the next one sees its rows; everything runs inside a transaction that is rolled back, so the
-// ledger is untouched.
+// per-statement cost is read from the plans instead (and `--profile` runs on a cluster of its own
+// with pg_stat_statements, pg-stat-statements.ts). The posting engine's statements are bankd's
+// own (src/ledger/batch-postgres.ts, called here on a batch of BATCH transfers built with bankd's
+// own BatchState), each explained with the generic plan bankd's named prepared statements run
+// (plan_cache_mode = force_generic_plan) inside a savepoint that is rolled back, and then run for
+// real so the next one sees its rows; everything runs inside a transaction that is rolled back,
+// so the ledger is untouched.
 import { randomUUID } from "node:crypto";
 import { Role } from "../gen/bank/v1/access_pb";
 import type { Tx } from "../src/db/database";
 import { postgresEngine } from "../src/db/postgres-engine";
-import { claimKeys, lockAccounts, writeBatch, type KeyRow } from "../src/ledger/batch-sql";
+import type { KeyRow } from "../src/ledger/batch-sql";
+import { lockKeysAndAccounts, writeBatchPostgres } from "../src/ledger/batch-postgres";
 import { BatchState } from "../src/ledger/posting";
 import type { Actor } from "../src/ledger/types";
 import type { Fixture } from "./seed";
@@ -47,11 +50,18 @@ export async function explainHotPaths(sql: SqlClient, f: Fixture): Promise<strin
 async function explainPostingBatch(sql: SqlClient, f: Fixture): Promise<string[]> {
   const plans: string[] = [];
   let step = "";
+  let n = 0;
   const explainThenRun = async (text: string, params: readonly unknown[]) => {
     const bound = params.map((p) => postgresEngine.bindable(p));
     await sql.exec("SAVEPOINT explain");
-    const what = /^\s*(INSERT INTO \w+|UPDATE \w+|DELETE FROM \w+|SELECT)/.exec(text)?.[1] ?? "";
-    plans.push(await explain(sql, { source: `posting-engine.ts / batch-sql.ts ${step}: ${what} (batch of ${BATCH} transfers)`, sql: text, params: bound }));
+    const what = /^\s*(WITH|INSERT INTO \w+|UPDATE \w+|DELETE FROM \w+|SELECT)/.exec(text)?.[1] ?? "";
+    // The generic plan, as bankd's named statements run once a connection has executed them a few times.
+    const name = `bench_explain_${++n}`;
+    await sql.exec("SET LOCAL plan_cache_mode = force_generic_plan");
+    await sql.exec(`PREPARE ${name} AS ${text}`);
+    // EXECUTE's arguments are part of a utility statement: spelled as literals, not bound.
+    const args = bound.map(literal).join(", ");
+    plans.push(await explain(sql, { source: `posting engine, batch-postgres.ts ${step}: ${what} (generic plan; batch of ${BATCH} transfers)`, sql: `EXECUTE ${name}(${args})`, params: [] }));
     await sql.exec("ROLLBACK TO SAVEPOINT explain");
     return sql.run(text, bound);
   };
@@ -68,10 +78,8 @@ async function explainPostingBatch(sql: SqlClient, f: Fixture): Promise<string[]
   const pairs = Array.from({ length: BATCH }, (_, i) => [f.accounts[(i * 2) % f.accounts.length]!.id, f.accounts[(i * 2 + 1) % f.accounts.length]!.id] as const);
   const keys: KeyRow[] = pairs.map(() => ({ callerId: user.id, method: "TransactionService/Transfer", requestId: randomUUID(), payloadHash: "h", payloadFields: "{}" }));
   const nowMs = Date.now();
-  step = "claimKeys";
-  await claimKeys(tx, keys, nowMs);
-  step = "lockAccounts";
-  const locked = await lockAccounts(tx, pairs.flat(), []);
+  step = "lock statement (claim keys, lock accounts)";
+  const { accounts: locked } = await lockKeysAndAccounts(tx, { keys, nowMs, transactionIds: [], entriesOf: [] }, pairs.flat(), []);
   const state = new BatchState(locked, new Map(), new Map(), nowMs, () => ({ deposit: 0n, withdrawal: 0n, transferOut: 0n }));
   for (const [i, [from, to]] of pairs.entries()) {
     state.post({
@@ -81,8 +89,8 @@ async function explainPostingBatch(sql: SqlClient, f: Fixture): Promise<string[]
     state.audit(actor, { action: "transaction.transfer", targetId: from, details: { amount: "5", currency: f.currency } });
   }
   state.assertBatch();
-  step = "writeBatch";
-  await writeBatch(tx, {
+  step = "write statement";
+  await writeBatchPostgres(tx, {
     transactions: [...state.newTransactions.values()],
     entries: state.entries,
     accounts: state.changedAccounts(),
@@ -92,6 +100,14 @@ async function explainPostingBatch(sql: SqlClient, f: Fixture): Promise<string[]
     audits: state.audits,
   });
   return plans;
+}
+
+/** A bound value as an SQL literal (strings quoted, arrays as text[] literals). */
+function literal(value: unknown): string {
+  if (value === null || value === undefined) return "NULL";
+  if (typeof value === "number" || typeof value === "boolean") return String(value);
+  if (Array.isArray(value)) return literal(`{${value.map((v) => `"${String(v).replace(/\\/g, "\\\\").replace(/"/g, '\\"')}"`).join(",")}}`);
+  return `'${String(value).replace(/'/g, "''")}'`;
 }
 
 function readStatements(f: Fixture, sessions: { id: string }[]): Statement[] {

@@ -32,6 +32,8 @@ import { seed, writeFixture, type Fixture } from "./seed";
 import { CpuSampler, parentPid, postgresBackendsOf } from "./cpu";
 import { ROOT, startBankd, tail, type BankdProcess } from "./server";
 import { connect, createBenchDatabase, type BenchDatabase, type SqlClient } from "./sql-client";
+import { enableStatementStats, resetStatementStats, startProfileCluster, writeStatementStats } from "./pg-stat-statements";
+import type { PgCluster } from "../test/system/support/pg-cluster";
 import { round, type CpuSplit, type Measurement } from "./stats";
 import { openWatchers } from "./watch";
 import { measureWrk, warmUp, wrkProcessesOf, WRK_THREADS } from "./wrk";
@@ -72,7 +74,14 @@ async function main(): Promise<number> {
   };
   let failed = false;
   let previous: PreviousBuild | undefined;
+  let profileCluster: PgCluster | undefined;
   try {
+    if (opts.profile && opts.engines.includes("postgres")) {
+      // pg_stat_statements needs a preloaded library: a cluster of the bench's own for this run.
+      profileCluster = await startProfileCluster();
+      opts = { ...opts, postgresAdminUrl: profileCluster.url() };
+      log(`--profile: PostgreSQL runs on a throwaway cluster with pg_stat_statements (127.0.0.1:${profileCluster.port}, ${profileCluster.dir})`);
+    }
     if (opts.baselineRef) previous = await preparePreviousBuild(opts.baselineRef, opts.baselineNode);
     for (const engine of opts.engines) {
       try {
@@ -88,6 +97,7 @@ async function main(): Promise<number> {
   } finally {
     stopLoadGenerator();
     await previous?.remove();
+    await profileCluster?.destroy();
   }
   report.finishedAt = new Date().toISOString();
   report.machine.loadAverageAtEnd = loadAverage();
@@ -106,7 +116,7 @@ async function main(): Promise<number> {
   if (prev) console.log(`\nratios of this build and the previous build:\n${prev}`);
   const errors = renderErrors(report);
   if (errors) console.log(`\nfailed calls:\n${errors}`);
-  console.log(`\ntargets (issue 12; the PostgreSQL ones are the product's):\n${renderTargets(report)}`);
+  console.log(`\ntargets (issue 24's step now, the long-term goal of issue 12, and issue 24's CPU budget; the PostgreSQL ones are the product's):\n${renderTargets(report)}`);
   for (const e of report.engines) if (e.broken.length > 0) console.log(`${e.engine}: BROKEN workloads (no successful call, or the generator failed): ${e.broken.join(", ")}`);
   console.log(`\nload average: ${report.machine.loadAverage} at the start, ${report.machine.loadAverageAtEnd} at the end`);
   console.log(`${path.relative(ROOT, json)}, ${path.relative(ROOT, svg)} (${((Date.now() - startedAt.getTime()) / 1000).toFixed(0)} s)`);
@@ -153,6 +163,7 @@ async function openSession(engine: Engine, opts: BenchOptions, runDir: string, b
     // directory (as do wrk's scripts, made from it) and goes with it.
     writeFixture(path.join(database.dataDir, "fixture.json"), fixture);
     if (engine === "postgres") await preparePgbench(sql, fixture);
+    if (engine === "postgres" && opts.profile) await enableStatementStats(sql);
     const ledgerChecks: EngineResult["ledgerChecks"] = [];
     const s: Session = {
       name, engine, opts, database, server, fixture, runDir, sql, databaseVersion, seedSeconds, ledgerChecks, baselines: new Map(), profiles: [],
@@ -283,6 +294,8 @@ async function measureWithWrk(s: Session, workload: LoadWorkload, name: string):
 async function measureWorkload(s: Session, workload: Workload): Promise<Measurement> {
   await quiesce(s);
   await s.server.startProfile();
+  const statementStats = s.opts.profile && s.engine === "postgres";
+  if (statementStats) await resetStatementStats(s.sql);
   let m: Measurement;
   try {
     if (workload === "watch") {
@@ -303,6 +316,12 @@ async function measureWorkload(s: Session, workload: Workload): Promise<Measurem
   } finally {
     // (The previous build's server runs without the profiler: stopProfile writes nothing.)
     if (s.opts.profile) await writeProfile(s, workload);
+  }
+  if (statementStats) {
+    const file = path.join(s.runDir, `statements-${s.name}-${workload}.md`);
+    const top = await writeStatementStats(s.sql, file, `${s.name} ${workload}`, m.batches?.batches, m.ops);
+    log(`${"".padEnd(35)}pg_stat_statements (${path.relative(ROOT, file)}):\n${top}`);
+    s.profiles.push(path.relative(ROOT, file));
   }
   await s.check(workload);
   return m;

@@ -22,6 +22,7 @@ export interface Metrics {
   dbTxRetries: Counter;
   dbPool: Gauge<"state">;
   dbConnectionErrors: Counter;
+  dbRoundTrips: Counter;
   auditUnsealed: Gauge;
   postingBatches: Counter<"outcome">;
   postingBatchSize: Histogram;
@@ -48,6 +49,7 @@ export function createMetrics(): Metrics {
     dbTxSeconds: new Histogram({ name: "bankd_db_transaction_duration_seconds", help: "Database transaction time, by outcome (commit, rollback).", labelNames: ["outcome"], buckets: latencyBuckets, registers: [registry] }),
     dbTxRetries: new Counter({ name: "bankd_db_transaction_retries_total", help: "Transactions retried after a deadlock or serialization failure.", registers: [registry] }),
     dbPool: new Gauge({ name: "bankd_db_pool_connections", help: "Database pool connections by state (used, free, pending).", labelNames: ["state"], registers: [registry] }),
+    dbRoundTrips: new Counter({ name: "bankd_db_round_trips_total", help: "Round trips to PostgreSQL (statements and their BEGIN, COMMIT, ROLLBACK; a BEGIN sent with the first statement counts once).", registers: [registry] }),
     dbConnectionErrors: new Counter({ name: "bankd_db_connection_errors_total", help: "PostgreSQL connections that failed (database restart, network) and were dropped.", registers: [registry] }),
     auditUnsealed: new Gauge({ name: "bankd_audit_unsealed_events", help: "Audit events recorded but not yet sealed into the hash chain.", registers: [registry] }),
     postingBatches: new Counter({ name: "bankd_posting_batches_total", help: "Posting engine batches, by outcome (committed, failed).", labelNames: ["outcome"], registers: [registry] }),

@@ -152,11 +152,6 @@ export class Database {
     return this.engine.dialect;
   }
 
-  /** BANK_DATABASE_URL goes through a transaction-pooling proxy (BANK_DATABASE_DIRECT_URL set). */
-  private get pooled(): boolean {
-    return this.config.kind === "postgres" && this.config.directUrl !== undefined;
-  }
-
   /**
    * Opens the database and checks that it answers. With `readOnly` (the read replica), only
    * read() works and the check is skipped: a replica that is down at start is the replica
@@ -175,6 +170,7 @@ export class Database {
         opts.onDriverWarning?.(`PostgreSQL connection error: ${err.message}`);
       },
       onRollbackFailed: (err) => opts.onDriverWarning?.(`ROLLBACK failed, its connection released: ${(err as Error)?.message ?? String(err)}`),
+      onRoundTrip: metrics ? () => metrics.dbRoundTrips.inc() : undefined,
     });
     const orm = await MikroORM.init({
       entities,
@@ -267,9 +263,6 @@ export class Database {
           assert(this.dialect !== "sqlite" || this.inTransaction === 1, "SQLite runs one transaction at a time");
           try {
             const tx = new Tx(em as EntityManager, this.engine, hooks, true);
-            // Behind a transaction pooler no session setting survives the transaction (nor may be
-            // sent at connect): the statement timeout is the transaction's own.
-            if (this.pooled) await tx.run(`SET LOCAL statement_timeout = ${limits.statementTimeoutMs}`);
             const value = await fn(tx);
             await em.flush();
             // The last moment to change our mind: after this, COMMIT is sent.

@@ -21,6 +21,8 @@ export interface EngineHooks {
   onConnectionError?: (err: Error) => void;
   /** A ROLLBACK failed (its connection was gone); the connection was released all the same. */
   onRollbackFailed?: (err: unknown) => void;
+  /** PostgreSQL: each round trip (bankd_db_round_trips_total). */
+  onRoundTrip?: () => void;
 }
 
 export interface SqlEngine {

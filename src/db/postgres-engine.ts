@@ -68,6 +68,9 @@ function makePool(config: Extract<DatabaseConfig, { kind: "postgres" }>, hooks: 
     ...(config.directUrl === undefined ? { statement_timeout: limits.statementTimeoutMs } : {}),
     application_name: "bankd",
     keepAlive: true,
+    // Queries queued on a connection leave without waiting for the previous answer: the driver
+    // sends a transaction's BEGIN with its first statement (postgres-dialect.ts).
+    pipeline: true,
     types: typeParsers(),
   });
   pool.on("connect", (client: PoolClient) => {
@@ -100,7 +103,12 @@ export const postgresEngine: SqlEngine = {
       driver: PostgreSqlDriver,
       clientUrl: config.url,
       // MikroORM runs on this dialect and its pool instead of making its own.
-      driverOptions: new BankdPostgresDialect({ pool: makePool(config, hooks) }, (err) => hooks?.onRollbackFailed?.(err)),
+      driverOptions: new BankdPostgresDialect({
+        pool: makePool(config, hooks),
+        pooled: config.directUrl !== undefined,
+        onRollbackFailed: (err) => hooks?.onRollbackFailed?.(err),
+        onRoundTrip: hooks?.onRoundTrip,
+      }),
     } as Partial<Options>;
   },
 };

@@ -1,14 +1,14 @@
-// SQLite: the embedded default. One connection per process (MikroORM's, on better-sqlite3 through
-// kysely's SQLite dialect), taken in turns by units of work and reads alike (Database's turn
+// SQLite: the embedded default. One connection per process (on better-sqlite3 through bankd's
+// kysely dialect, sqlite-dialect.ts), taken in turns by units of work and reads alike (Database's turn
 // queue): SQLite has a single writer, and a read slipped into another unit of work's open
 // transaction on the same connection would see its uncommitted rows. A unit of work that finds
 // the write lock held by another process on the same file retries (Database.transaction) for up
 // to limits.sqliteBusyTimeoutMs.
 import { SqliteDriver } from "@mikro-orm/sqlite";
 import type { Options } from "@mikro-orm/core";
-import { CompiledQuery, type DatabaseConnection } from "kysely";
 import type { DatabaseConfig } from "../config";
 import type { JsonColumn, SqlEngine } from "./engine";
+import { BankdSqliteDialect } from "./sqlite-dialect";
 
 /** Every connection to the file: WAL with synchronous=FULL (an acknowledged commit survives
  * power loss), no busy wait (better-sqlite3 is synchronous: SQLite's own wait for another
@@ -43,11 +43,8 @@ export const sqliteEngine: SqlEngine = {
     return {
       driver: SqliteDriver,
       dbName: config.file,
-      // better-sqlite3's own busy timeout: none (see SQLITE_PRAGMAS).
-      driverOptions: { timeout: 0 },
-      onCreateConnection: async (connection: unknown) => {
-        for (const pragma of SQLITE_PRAGMAS) await (connection as DatabaseConnection).executeQuery(CompiledQuery.raw(pragma));
-      },
+      // MikroORM runs on bankd's dialect (statements prepared once, sqlite-dialect.ts).
+      driverOptions: new BankdSqliteDialect({ file: config.file, pragmas: SQLITE_PRAGMAS }),
     } as Partial<Options>;
   },
 };

@@ -12,7 +12,7 @@ const text = (name: string): JsonColumn => ({ name, type: "text" });
 const bigint = (name: string): JsonColumn => ({ name, type: "bigint" });
 
 /** JSON text of rows: bigints as decimal strings (exact), everything else as is. */
-function json(rows: readonly Record<string, unknown>[]): string {
+export function json(rows: readonly Record<string, unknown>[]): string {
   return JSON.stringify(rows, (_key, value: unknown) => (typeof value === "bigint" ? value.toString() : value));
 }
 
@@ -128,121 +128,107 @@ export interface BatchWrites {
   audits: readonly AuditRow[];
 }
 
-/** Writes everything a batch recorded, one statement per table, and asserts that the database
- * holds exactly the balances the batch computed. */
+/** Writes everything a batch recorded, one statement per table (SQLite: statements cost no round
+ * trip there), and asserts that the database holds exactly the balances the batch computed. */
 export async function writeBatch(tx: Tx, w: BatchWrites): Promise<void> {
-  await insertTransactions(tx, w.transactions);
-  await insertEntries(tx, w.entries);
-  await updateAccounts(tx, w.accounts);
-  await updateStatuses(tx, w.statusChanges);
-  await releaseKeys(tx, w.released);
-  await writeOutcomes(tx, w.outcomes);
-  await insertAudits(tx, w.audits);
+  const p = batchParams(w);
+  if (w.transactions.length > 0) {
+    const inserted = await tx.run(`INSERT INTO transactions (${TRANSACTION_NAMES}) SELECT ${TRANSACTION_NAMES_R} FROM ${tx.engine.jsonRows("r", TRANSACTION_COLUMNS)}`, [p.transactions]);
+    assert(inserted === w.transactions.length, "every transaction of the batch was inserted");
+  }
+  if (w.entries.length > 0) {
+    const inserted = await tx.run(`INSERT INTO entries (${ENTRY_NAMES}) SELECT ${ENTRY_NAMES_R} FROM ${tx.engine.jsonRows("r", ENTRY_COLUMNS)}`, [p.entries]);
+    assert(inserted === w.entries.length, "every entry of the batch was inserted");
+  }
+  if (w.accounts.length > 0) {
+    // Balances move by their delta (atomic); today's usage is set (the row is locked).
+    const returned = await tx.all<Row>(`UPDATE accounts SET ${ACCOUNT_SET} FROM ${tx.engine.jsonRows("r", ACCOUNT_DELTA_COLUMNS)} WHERE accounts.id = r.id RETURNING ${accountColumns("accounts")}`, [p.accounts]);
+    assertStoredAccounts(returned, w.accounts);
+  }
+  if (w.statusChanges.size > 0) {
+    const updated = await tx.run(`UPDATE transactions SET status = r.status, update_time = r.update_time FROM ${tx.engine.jsonRows("r", STATUS_COLUMNS)}
+      WHERE transactions.id = r.id AND transactions.status = r.from_status`, [p.statuses]);
+    // The rows are locked: only this batch can have moved them.
+    assert(updated === w.statusChanges.size, "every settled or reversed transaction left its previous status exactly once");
+  }
+  if (w.released.length > 0) {
+    const deleted = await tx.run(`DELETE FROM idempotency_keys WHERE outcome = '' AND EXISTS (SELECT 1 FROM ${tx.engine.jsonRows("r", KEY_COLUMNS)}
+      WHERE ${KEY_MATCH})`, [p.released]);
+    assert(deleted === w.released.length, "every released key was one this batch claimed");
+  }
+  if (w.outcomes.length > 0) {
+    const updated = await tx.run(`UPDATE idempotency_keys SET outcome = r.outcome FROM ${tx.engine.jsonRows("r", OUTCOME_COLUMNS)}
+      WHERE ${KEY_MATCH} AND idempotency_keys.outcome = ''`, [p.outcomes]);
+    assert(updated === w.outcomes.length, "every claimed key got its outcome exactly once");
+  }
+  if (w.audits.length > 0) {
+    const inserted = await tx.run(`INSERT INTO audit_events (${AUDIT_NAMES}) SELECT ${AUDIT_NAMES_R} FROM ${tx.engine.jsonRows("r", AUDIT_COLUMNS)}`, [p.audits]);
+    assert(inserted === w.audits.length, "every audit event of the batch was inserted");
+  }
   // Other processes' watchers hear of these entries at COMMIT (PostgreSQL NOTIFY; SQLite polls).
   if (w.entries.length > 0 && tx.engine.notifyEntriesSql) await tx.all(tx.engine.notifyEntriesSql);
 }
 
-async function insertTransactions(tx: Tx, rows: readonly TransactionRow[]): Promise<void> {
-  if (rows.length === 0) return;
-  const columns = [text("id"), text("tx_type"), text("status"), text("currency"), bigint("amount"), text("from_account_id"), text("to_account_id"),
-    text("description"), text("request_id"), text("initiated_by"), text("reverses_id"), text("hold_id"), bigint("expire_time"), bigint("create_time"), bigint("update_time")];
-  const names = columns.map((c) => c.name).join(", ");
-  const inserted = await tx.run(
-    `INSERT INTO transactions (${names}) SELECT ${columns.map((c) => `r.${c.name}`).join(", ")} FROM ${tx.engine.jsonRows("r", columns)}`,
-    [json(rows.map((t) => ({
+// The row sets of a batch's writes: one JSON array per table (see SqlEngine.jsonRows), shared by
+// both engines' statements (batch-postgres.ts writes them all in one statement).
+export const TRANSACTION_COLUMNS = [text("id"), text("tx_type"), text("status"), text("currency"), bigint("amount"), text("from_account_id"), text("to_account_id"),
+  text("description"), text("request_id"), text("initiated_by"), text("reverses_id"), text("hold_id"), bigint("expire_time"), bigint("create_time"), bigint("update_time")];
+export const ENTRY_COLUMNS = [text("transaction_id"), text("account_id"), bigint("seq"), bigint("amount"), bigint("balance_after"), bigint("create_time")];
+export const ACCOUNT_DELTA_COLUMNS = [text("id"), bigint("delta"), bigint("held_delta"), bigint("entries"), bigint("update_time"),
+  bigint("usage_day"), bigint("deposit_used"), bigint("withdrawal_used"), bigint("transfer_out_used")];
+export const STATUS_COLUMNS = [text("id"), text("status"), text("from_status"), bigint("update_time")];
+export const OUTCOME_COLUMNS = [...KEY_COLUMNS, text("outcome")];
+export const AUDIT_COLUMNS = [text("id"), bigint("event_time"), text("actor_id"), text("action"), text("target_id"), text("outcome"), text("client_address"), text("request_id"), text("details")];
+const names = (columns: readonly JsonColumn[], prefix = ""): string => columns.map((c) => `${prefix}${c.name}`).join(", ");
+export const TRANSACTION_NAMES = names(TRANSACTION_COLUMNS);
+export const TRANSACTION_NAMES_R = names(TRANSACTION_COLUMNS, "r.");
+export const ENTRY_NAMES = names(ENTRY_COLUMNS);
+export const ENTRY_NAMES_R = names(ENTRY_COLUMNS, "r.");
+export const AUDIT_NAMES = names(AUDIT_COLUMNS);
+export const AUDIT_NAMES_R = names(AUDIT_COLUMNS, "r.");
+/** An account's change: balances by their delta (atomic), today's usage set (the row is locked). */
+export const ACCOUNT_SET = `balance = accounts.balance + r.delta, held = accounts.held + r.held_delta,
+  entry_count = accounts.entry_count + r.entries, update_time = r.update_time, usage_day = r.usage_day,
+  deposit_used = r.deposit_used, withdrawal_used = r.withdrawal_used, transfer_out_used = r.transfer_out_used`;
+export const KEY_MATCH = "idempotency_keys.caller_id = r.caller_id AND idempotency_keys.method = r.method AND idempotency_keys.request_id = r.request_id";
+
+/** The JSON parameters of a batch's writes. */
+export function batchParams(w: BatchWrites): { transactions: string; entries: string; accounts: string; statuses: string; released: string; outcomes: string; audits: string } {
+  return {
+    transactions: json(w.transactions.map((t) => ({
       id: t.id, tx_type: t.type, status: t.status, currency: t.currency, amount: t.amount, from_account_id: t.fromAccountId || null,
       to_account_id: t.toAccountId || null, description: t.description, request_id: t.requestId, initiated_by: t.initiatedBy,
       reverses_id: t.reversesId || null, hold_id: t.holdId || null, expire_time: t.expireTimeMs, create_time: t.createTimeMs, update_time: t.updateTimeMs,
-    })))],
-  );
-  assert(inserted === rows.length, "every transaction of the batch was inserted");
-}
-
-async function insertEntries(tx: Tx, rows: readonly EntryRow[]): Promise<void> {
-  if (rows.length === 0) return;
-  const columns = [text("transaction_id"), text("account_id"), bigint("seq"), bigint("amount"), bigint("balance_after"), bigint("create_time")];
-  const inserted = await tx.run(
-    `INSERT INTO entries (transaction_id, account_id, seq, amount, balance_after, create_time)
-     SELECT r.transaction_id, r.account_id, r.seq, r.amount, r.balance_after, r.create_time FROM ${tx.engine.jsonRows("r", columns)}`,
-    [json(rows.map((e) => ({ transaction_id: e.transactionId, account_id: e.accountId, seq: e.seq, amount: e.amount, balance_after: e.balanceAfter, create_time: e.createTimeMs })))],
-  );
-  assert(inserted === rows.length, "every entry of the batch was inserted");
-}
-
-/** Each account moves by its total change (atomic `balance = balance + delta`); what the
- * database returns must be exactly what the batch computed. */
-async function updateAccounts(tx: Tx, accounts: readonly { before: LockedAccount; after: LockedAccount }[]): Promise<void> {
-  if (accounts.length === 0) return;
-  const columns = [text("id"), bigint("delta"), bigint("held_delta"), bigint("entries"), bigint("update_time"),
-    bigint("usage_day"), bigint("deposit_used"), bigint("withdrawal_used"), bigint("transfer_out_used")];
-  // Balances move by their delta (atomic); today's usage is set (the row is locked).
-  const returned = await tx.all<Row>(
-    `UPDATE accounts SET balance = accounts.balance + r.delta, held = accounts.held + r.held_delta,
-            entry_count = accounts.entry_count + r.entries, update_time = r.update_time, usage_day = r.usage_day,
-            deposit_used = r.deposit_used, withdrawal_used = r.withdrawal_used, transfer_out_used = r.transfer_out_used
-       FROM ${tx.engine.jsonRows("r", columns)} WHERE accounts.id = r.id RETURNING ${accountColumns("accounts")}`,
-    [json(accounts.map(({ before, after }) => ({
+    }))),
+    entries: json(w.entries.map((e) => ({ transaction_id: e.transactionId, account_id: e.accountId, seq: e.seq, amount: e.amount, balance_after: e.balanceAfter, create_time: e.createTimeMs }))),
+    accounts: json(w.accounts.map(({ before, after }) => ({
       id: after.id, delta: after.balance - before.balance, held_delta: after.held - before.held, entries: after.entryCount - before.entryCount, update_time: after.updateTimeMs,
       usage_day: after.usage.day, deposit_used: after.usage.deposit, withdrawal_used: after.usage.withdrawal, transfer_out_used: after.usage.transferOut,
-    })))],
-  );
+    }))),
+    statuses: json([...w.statusChanges].map(([id, c]) => ({ id, status: c.status, from_status: c.from, update_time: c.updateTimeMs }))),
+    released: json(w.released.map((k) => ({ caller_id: k.callerId, method: k.method, request_id: k.requestId }))),
+    outcomes: json(w.outcomes.map((k) => ({ caller_id: k.callerId, method: k.method, request_id: k.requestId, outcome: k.outcome }))),
+    audits: json(w.audits.map((a) => ({
+      id: a.id, event_time: a.eventTime, actor_id: a.actorId, action: a.action, target_id: a.targetId, outcome: a.outcome,
+      client_address: a.clientAddress, request_id: a.requestId, details: a.details,
+    }))),
+  };
+}
+
+/** Conservation on what the database returns: every changed account was updated once, and holds
+ * exactly the balance, held total, entry count and daily usage the batch computed. */
+export function assertStoredAccounts(returned: readonly Row[], accounts: readonly { before: LockedAccount; after: LockedAccount }[]): void {
   assert(returned.length === accounts.length, "every changed account was updated");
   const expected = new Map(accounts.map((a) => [a.after.id, a.after]));
   for (const row of returned) {
     const stored = toAccount(row);
     const computed = expected.get(stored.id);
     assert(computed !== undefined, "the database updated an account the batch did not change");
+    expected.delete(stored.id);
     assert(stored.balance === computed.balance, "the stored balance is the one the batch computed");
     assert(stored.held === computed.held, "the stored held total is the one the batch computed");
     assert(Number(row.entry_count) === computed.entryCount, "the stored entry count is the one the batch computed");
     assert(stored.usage.day === computed.usage.day && stored.usage.deposit === computed.usage.deposit && stored.usage.withdrawal === computed.usage.withdrawal
       && stored.usage.transferOut === computed.usage.transferOut, "the stored daily usage is the one the batch computed");
   }
-}
-
-async function updateStatuses(tx: Tx, changes: BatchWrites["statusChanges"]): Promise<void> {
-  if (changes.size === 0) return;
-  const columns = [text("id"), text("status"), text("from_status"), bigint("update_time")];
-  const updated = await tx.run(
-    `UPDATE transactions SET status = r.status, update_time = r.update_time FROM ${tx.engine.jsonRows("r", columns)}
-      WHERE transactions.id = r.id AND transactions.status = r.from_status`,
-    [json([...changes].map(([id, c]) => ({ id, status: c.status, from_status: c.from, update_time: c.updateTimeMs })))],
-  );
-  // The rows are locked: only this batch can have moved them.
-  assert(updated === changes.size, "every settled or reversed transaction left its previous status exactly once");
-}
-
-async function releaseKeys(tx: Tx, keys: BatchWrites["released"]): Promise<void> {
-  if (keys.length === 0) return;
-  const deleted = await tx.run(
-    `DELETE FROM idempotency_keys WHERE outcome = '' AND EXISTS (SELECT 1 FROM ${tx.engine.jsonRows("r", KEY_COLUMNS)}
-      WHERE idempotency_keys.caller_id = r.caller_id AND idempotency_keys.method = r.method AND idempotency_keys.request_id = r.request_id)`,
-    [json(keys.map((k) => ({ caller_id: k.callerId, method: k.method, request_id: k.requestId })))],
-  );
-  assert(deleted === keys.length, "every released key was one this batch claimed");
-}
-
-async function writeOutcomes(tx: Tx, outcomes: BatchWrites["outcomes"]): Promise<void> {
-  if (outcomes.length === 0) return;
-  const updated = await tx.run(
-    `UPDATE idempotency_keys SET outcome = r.outcome FROM ${tx.engine.jsonRows("r", [...KEY_COLUMNS, text("outcome")])}
-      WHERE idempotency_keys.caller_id = r.caller_id AND idempotency_keys.method = r.method AND idempotency_keys.request_id = r.request_id
-        AND idempotency_keys.outcome = ''`,
-    [json(outcomes.map((k) => ({ caller_id: k.callerId, method: k.method, request_id: k.requestId, outcome: k.outcome })))],
-  );
-  assert(updated === outcomes.length, "every claimed key got its outcome exactly once");
-}
-
-async function insertAudits(tx: Tx, rows: readonly AuditRow[]): Promise<void> {
-  if (rows.length === 0) return;
-  const columns = [text("id"), bigint("event_time"), text("actor_id"), text("action"), text("target_id"), text("outcome"), text("client_address"), text("request_id"), text("details")];
-  const names = columns.map((c) => c.name).join(", ");
-  const inserted = await tx.run(
-    `INSERT INTO audit_events (${names}) SELECT ${columns.map((c) => `r.${c.name}`).join(", ")} FROM ${tx.engine.jsonRows("r", columns)}`,
-    [json(rows.map((a) => ({
-      id: a.id, event_time: a.eventTime, actor_id: a.actorId, action: a.action, target_id: a.targetId, outcome: a.outcome,
-      client_address: a.clientAddress, request_id: a.requestId, details: a.details,
-    })))],
-  );
-  assert(inserted === rows.length, "every audit event of the batch was inserted");
 }

@@ -39,8 +39,16 @@ export function effectiveLimit(account: Pick<AccountView, "limits" | "usage">, d
   };
 }
 
+/** The limit day of a posting at `nowMs` on an account whose usage is `usage`: the clock's day,
+ * or the stored day when that is newer. Another process whose clock runs ahead (seconds, around
+ * 00:00 UTC) may already have counted the new day on the row: that count binds this process too,
+ * and is never overwritten by an older day (which would reset it). */
+export function limitDay(usage: DailyUsage, nowMs: number): number {
+  return Math.max(dayOf(nowMs), usage.day);
+}
+
 function usedToday(usage: DailyUsage, direction: Direction, nowMs: number): bigint {
-  return usage.day === dayOf(nowMs) ? usage[direction] : 0n;
+  return usage.day === limitDay(usage, nowMs) ? usage[direction] : 0n;
 }
 
 /** FAILED_PRECONDITION DAILY_LIMIT_EXCEEDED when `amount` more would pass today's limit. */
@@ -52,13 +60,13 @@ export function checkDailyLimit(account: Pick<AccountView, "id" | "limits" | "us
     direction: DIRECTION_FIELDS[direction],
     limit: limit.toString(),
     used: used.toString(),
-    resets_at: new Date(resetTimeMs(dayOf(nowMs))).toISOString(),
+    resets_at: new Date(resetTimeMs(limitDay(account.usage, nowMs))).toISOString(),
   });
 }
 
 /** The usage after `amount` more in `direction` at `nowMs` (a new day starts from zero). */
 export function withUsage(usage: DailyUsage, direction: Direction, amount: bigint, nowMs: number): DailyUsage {
-  const day = dayOf(nowMs);
+  const day = limitDay(usage, nowMs);
   const base: DailyUsage = usage.day === day ? usage : { day, deposit: 0n, withdrawal: 0n, transferOut: 0n };
   return { ...base, [direction]: base[direction] + amount };
 }

@@ -21,22 +21,13 @@ import { limits } from "../limits";
 import type { DailyLimitDefaults } from "../config";
 import type { Logger } from "../logger";
 import type { Metrics } from "../metrics";
-import { claimKeys, keyId, lockAccounts, lockTransactions, readEntries, readKeys, writeBatch, type KeyRow, type StoredKey } from "./batch-sql";
+import { keyId, type KeyRow, type StoredKey } from "./batch-sql";
+import { lockBatch, writeLockedBatch, type AccountsToLock, type LockView } from "./batch-store";
+
+export type { AccountsToLock, LockView } from "./batch-store";
 import { decodeOutcome, encodeOutcome, reusedKeyError } from "./idempotency";
 import { assert, BatchState, type AuditDetails } from "./posting";
 import type { Actor, TransactionView } from "./types";
-
-/** What a request sees of the locked transaction rows when it names the accounts to lock. */
-export interface LockView {
-  transaction(id: string): TransactionView | undefined;
-  entriesOf(transactionId: string): readonly { accountId: string; amount: bigint }[];
-}
-
-/** What a request needs locked, learned once its transaction rows are locked. */
-export interface AccountsToLock {
-  ids: readonly string[];
-  numbers?: readonly string[];
-}
 
 /** The idempotency key of a request (AIP-155) with its payload digests. */
 export type RequestKey = KeyRow;
@@ -87,6 +78,20 @@ interface Pending {
   request: PostingRequest<unknown>;
   resolve(value: unknown): void;
   reject(err: unknown): void;
+  /** The accounts (ids and numbers) the request names before any row is locked, or undefined
+   * when they are known only from locked rows (holds to settle, reversals). */
+  touches: readonly string[] | undefined;
+}
+
+/** A batch taken from the queue, with what it holds while in flight. */
+interface TakenBatch {
+  pending: Pending[];
+  touches: Set<string>;
+  /** A request of unknown accounts is in it: no other batch runs beside it. */
+  barrier: boolean;
+  /** A request in it names an account by number, which may be an account another batch names
+   * by id: the scheduler cannot see that they share it. */
+  aliases: boolean;
 }
 
 /** How a request ended in a batch that committed. */
@@ -108,6 +113,15 @@ export class PostingEngine {
   private markIdle: () => void = () => undefined;
   /** Batch clocks never go backwards, so entry times never do either. */
   private lastNowMs = 0;
+  /** Accounts (ids and numbers) named by the batches in flight, with how many batches name each:
+   * a queued request naming one of them waits for the next batch (see take()). */
+  private readonly inFlight = new Map<string, number>();
+  /** Batches in flight holding a request whose accounts were unknown up front. */
+  private barriers = 0;
+  /** Batches in flight (taken and not yet answered). */
+  private busy = 0;
+  /** Batches in flight that are barriers or name accounts by number (see take()). */
+  private unordered = 0;
   /** Told, after each commit, which accounts gained entries (the watchers of this process). */
   private readonly committedListeners: ((accountIds: readonly string[]) => void)[] = [];
 
@@ -129,7 +143,7 @@ export class PostingEngine {
     }
     return new Promise<T>((resolve, reject) => {
       assert(request.weight >= 1, "every request weighs at least one posting");
-      this.queue.push({ request, resolve: resolve as (v: unknown) => void, reject });
+      this.queue.push({ request, resolve: resolve as (v: unknown) => void, reject, touches: touchesOf(request) });
       this.queuedWeight += request.weight;
       assert(this.queuedWeight <= limits.postingQueueWeightMax, "the queue's weight stays within postingQueueWeightMax");
       this.kick();
@@ -154,70 +168,128 @@ export class PostingEngine {
    * (keys, transaction rows, accounts by ascending id), so batches touching the same rows wait
    * for each other rather than deadlock, as batches of two processes do. */
   private kick(): void {
-    if (this.lanes >= (this.opts.lanesMax ?? 1)) return;
-    assert(this.queue.length > 0, "a lane starts for a queued request");
-    if (this.lanes === 0) this.idle = new Promise((resolve) => (this.markIdle = resolve));
-    this.lanes++;
-    // One turn of the event loop, so that requests that arrived together share the batch;
-    // never a wait for requests that have not arrived.
-    setImmediate(() => void this.drain());
+    while (this.lanes < (this.opts.lanesMax ?? 1) && this.queue.length > 0 && this.startable()) {
+      if (this.lanes === 0) this.idle = new Promise((resolve) => (this.markIdle = resolve));
+      this.lanes++;
+      // One turn of the event loop, so that requests that arrived together share the batch;
+      // never a wait for requests that have not arrived.
+      setImmediate(() => void this.drain());
+    }
+  }
+
+  /** Whether a new lane would find work: no barrier in flight, and (beside other lanes) a queued
+   * request that names no account in flight. */
+  private startable(): boolean {
+    if (this.busy === 0) return true;
+    if (this.barriers > 0) return false;
+    return this.queue.some((p) => p.touches !== undefined && !p.touches.some((a) => this.inFlight.has(a)));
   }
 
   private async drain(): Promise<void> {
     try {
-      while (this.queue.length > 0) {
+      for (;;) {
         const batch = this.take();
-        await this.runBatch(batch, 1);
+        if (batch.pending.length === 0) break;
+        // Batches the scheduler kept apart (no account named by two batches in flight) take their
+        // locks at once; a batch that may share a row unseen (a barrier, an account named by
+        // number) takes them in lockTurn, after every batch taken before it holds its own.
+        const inTurn = batch.barrier || batch.aliases || this.unordered > 0;
+        this.hold(batch, +1);
+        try {
+          await this.runBatch(batch.pending, 1, inTurn);
+        } finally {
+          this.hold(batch, -1);
+        }
       }
     } finally {
       this.lanes--;
       assert(this.lanes >= 0, "lanes started and ended pair up");
       if (this.lanes === 0) this.markIdle();
+      // What this lane left (requests that waited for its accounts) may run now.
+      if (this.queue.length > 0) this.kick();
     }
   }
 
-  /** The next batch: requests in arrival order up to the cap (a larger single request goes
-   * alone), skipping any whose keys collide with one already in the batch (they wait for the
-   * next batch, which then sees the key taken). */
-  private take(): Pending[] {
+  /** Marks (+1) or releases (-1) a batch's accounts as in flight. */
+  private hold(batch: TakenBatch, delta: 1 | -1): void {
+    for (const a of batch.touches) {
+      const n = (this.inFlight.get(a) ?? 0) + delta;
+      assert(n >= 0, "an account is released as often as it is held");
+      if (n === 0) this.inFlight.delete(a);
+      else this.inFlight.set(a, n);
+    }
+    if (batch.barrier) this.barriers += delta;
+    if (batch.barrier || batch.aliases) this.unordered += delta;
+    this.busy += delta;
+    assert(this.busy >= 0 && this.busy <= this.lanes, "batches in flight are held by lanes");
+    assert(this.barriers >= 0, "barriers are released as often as they are held");
+  }
+
+  /**
+   * The next batch: requests in arrival order up to the cap (a larger single request goes alone).
+   * A request waits for a later batch when its keys collide with one already in the batch (the
+   * next batch then sees the key taken), when it names an account a batch in flight names (its
+   * lock would wait in the database for that batch's commit, and every batch behind it in
+   * lockTurn with it), or when an earlier request left waiting names one of its accounts
+   * (arrival order on shared accounts). A request whose accounts are known only from locked rows
+   * (a barrier) runs only when no other batch is in flight, and nothing runs beside its batch.
+   */
+  private take(): TakenBatch {
     const cap = this.opts.batchMax ?? limits.postingBatchMax;
     const batch: Pending[] = [];
     const keys = new Set<string>();
+    const touches = new Set<string>();
+    let barrier = false;
+    let aliases = false;
     let weight = 0;
     const rest: Pending[] = [];
+    /** Accounts named by requests left waiting: later requests naming them wait too. */
+    const waiting = new Set<string>();
+    let waitingBarrier = false;
+    const othersInFlight = this.busy > 0;
     for (const pending of this.queue) {
       const ids = keysOf(pending.request).map(keyId);
-      const collides = ids.some((id) => keys.has(id));
-      if (collides || (batch.length > 0 && weight + pending.request.weight > cap)) {
+      const names = pending.touches;
+      const blocked = this.barriers > 0 || waitingBarrier
+        || (names === undefined ? othersInFlight || waiting.size > 0 : names.some((a) => this.inFlight.has(a) || waiting.has(a)));
+      if (blocked || ids.some((id) => keys.has(id)) || (batch.length > 0 && weight + pending.request.weight > cap)) {
         rest.push(pending);
+        if (names === undefined) waitingBarrier = true;
+        else for (const a of names) waiting.add(a);
         continue;
       }
       for (const id of ids) keys.add(id);
+      if (names === undefined) barrier = true;
+      else for (const a of names) {
+        touches.add(a);
+        if (a.startsWith("#")) aliases = true;
+      }
       weight += pending.request.weight;
       batch.push(pending);
     }
-    // A non-empty queue always yields a batch: its first request is taken whatever its weight.
-    assert(batch.length > 0 || this.queue.length === 0, "a non-empty queue yields a non-empty batch");
+    // A lane alone always gets a batch from a non-empty queue: its first request is taken
+    // whatever its weight, and nothing is in flight to wait for.
+    assert(batch.length > 0 || this.queue.length === 0 || othersInFlight, "a lone lane takes a non-empty batch from a non-empty queue");
     assert(batch.length + rest.length === this.queue.length, "every queued request is either taken or left");
     this.queue.splice(0, this.queue.length, ...rest);
     this.queuedWeight -= weight;
     assert(this.queuedWeight >= 0, "the queue's weight never goes negative");
     assert(this.queue.length > 0 || this.queuedWeight === 0, "an empty queue weighs nothing");
-    return batch;
+    return { pending: batch, touches, barrier, aliases };
   }
 
   /** Runs a batch; retries it when it failed as a whole; splits it when one request in it is a
    * poison (an unexpected error); answers every request exactly once. */
-  private async runBatch(batch: Pending[], attempt: number): Promise<void> {
+  private async runBatch(batch: Pending[], attempt: number, inTurn = true): Promise<void> {
     const live = batch.filter((p) => {
       if (!p.request.signal?.aborted) return true;
       p.reject(new CallAbortedError(p.request.signal.reason));
       return false;
     });
     if (live.length === 0) return;
-    // This batch takes its locks after the batch taken before it has taken all of its own (see
-    // lockTurn): a later request never overtakes an earlier one on a row they share.
-    const previous = this.lockTurn;
+    // In turn, this batch takes its locks after the batch taken before it has taken all of its
+    // own (see lockTurn): a later request never overtakes an earlier one on a row they share.
+    const previous = inTurn ? this.lockTurn : Promise.resolve();
     let locked!: () => void;
     this.lockTurn = new Promise<void>((resolve) => (locked = resolve));
     const started = process.hrtime.bigint();
@@ -235,7 +307,7 @@ export class PostingEngine {
         // The whole batch failed (a lost connection, a conflict that outlived the transaction's
         // own retries): nothing of it committed, or all of it did and the retry replays it.
         await new Promise((resolve) => setTimeout(resolve, limits.postingRetryBackoffMs * attempt));
-        return this.runBatch(live, attempt + 1);
+        return this.runBatch(live, attempt + 1, inTurn);
       }
       if (err instanceof DatabaseUnavailableError || err instanceof TransactionConflictError) {
         for (const p of live) p.reject(err);
@@ -244,8 +316,8 @@ export class PostingEngine {
       if (live.length > 1) {
         // An unexpected error belongs to one request: split until it is alone.
         const half = Math.ceil(live.length / 2);
-        await this.runBatch(live.slice(0, half), attempt);
-        await this.runBatch(live.slice(half), attempt);
+        await this.runBatch(live.slice(0, half), attempt, inTurn);
+        await this.runBatch(live.slice(half), attempt, inTurn);
         return;
       }
       this.opts.logger?.error({ err, key: live[0]!.request.key?.requestId }, "posting failed unexpectedly; isolated from its batch");
@@ -271,21 +343,12 @@ export class PostingEngine {
   /** One attempt at the batch, inside its unit of work. Returns each request's answer. */
   private async execute(tx: Tx, batch: Pending[], turn: Promise<void>, locked: () => void): Promise<{ answers: Answer[]; touched: string[] }> {
     await turn;
-    // 1. Keys first.
+    // 1-2. Keys first, then locks: transaction rows, then accounts, each in ascending id order.
     const allKeys = batch.flatMap((p) => keysOf(p.request));
-    const claimed = await claimKeys(tx, allKeys, Math.max(this.clock(), this.lastNowMs));
-    const takenIds = allKeys.filter((k) => !claimed.has(keyId(k)));
-    const taken = await readKeys(tx, takenIds);
-    assert(taken.size === takenIds.length, "a key that could not be claimed is stored");
+    const { claimed, taken, transactions, entries, accounts } = await lockBatch(tx, batch.map((p) => p.request), allKeys, Math.max(this.clock(), this.lastNowMs));
+    assert(claimed.size + taken.size === new Set(allKeys.map(keyId)).size, "every key of the batch is either claimed or stored");
     for (const stored of taken.values()) assert(stored.outcome !== "", "a taken key was committed with its outcome");
     const live = batch.map((p) => !p.request.key || claimed.has(keyId(p.request.key)));
-    // 2. Locks: transaction rows, then accounts, each in ascending id order.
-    const requests = batch.filter((_, i) => live[i]).map((p) => p.request);
-    const transactions = await lockTransactions(tx, requests.flatMap((r) => r.transactionIds ?? []));
-    const entries = await readEntries(tx, requests.flatMap((r) => r.entriesOf ?? []));
-    const lockView: LockView = { transaction: (id) => transactions.get(id), entriesOf: (id) => entries.get(id) ?? [] };
-    const wanted = requests.map((r) => r.accounts(lockView));
-    const accounts = await lockAccounts(tx, wanted.flatMap((w) => w.ids), wanted.flatMap((w) => w.numbers ?? []));
     // Every lock this batch needs is held: the next batch may take its own.
     locked();
     // The batch's time is read once its accounts are locked, and never goes backwards: a batch
@@ -304,7 +367,7 @@ export class PostingEngine {
     });
     // 4. Write, asserting what the database returns.
     state.assertBatch();
-    await writeBatch(tx, {
+    await writeLockedBatch(tx, {
       transactions: [...state.newTransactions.values()],
       entries: state.entries,
       accounts: state.changedAccounts(),
@@ -362,6 +425,19 @@ export function recordRefusal(state: BatchState, failure: PostingRequest<unknown
     outcome: err.code === Code.PermissionDenied ? "DENIED" : "FAILED",
     details: { ...failure.details, code: Code[err.code], reason: err.reason },
   });
+}
+
+/** The accounts a request names before any row is locked (ids, and numbers as "#number"), or
+ * undefined when they depend on locked transaction rows or cannot be named up front. */
+function touchesOf(request: PostingRequest<unknown>): readonly string[] | undefined {
+  if ((request.transactionIds?.length ?? 0) > 0 || (request.entriesOf?.length ?? 0) > 0) return undefined;
+  try {
+    const wanted = request.accounts({ transaction: () => undefined, entriesOf: () => [] });
+    return [...wanted.ids, ...(wanted.numbers ?? []).map((n) => `#${n}`)];
+  } catch {
+    // Its batch asks again, and fails there as its own error.
+    return undefined;
+  }
 }
 
 function keysOf(request: PostingRequest<unknown>): RequestKey[] {

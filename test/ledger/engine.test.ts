@@ -67,12 +67,12 @@ describe.each(engines())("the posting engine on %s", (engine) => {
     let failures = 0;
     const flaky = f.ledger.engine.submit({
       weight: 1,
-      accounts: () => {
+      accounts: () => ({ ids: [a] }),
+      apply: () => {
         // Fails the batch's unit of work the way a lost connection does, once.
         if (failures++ === 0) throw new DatabaseUnavailableError(new Error("connection lost"));
-        return { ids: [a] };
+        return "ok";
       },
-      apply: () => "ok",
       failure: { actor: SYSTEM, action: "test", targetId: "", details: {} },
     });
     const neighbours = Array.from({ length: 4 }, () => pay(2));

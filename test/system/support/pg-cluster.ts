@@ -47,8 +47,9 @@ export class PgCluster {
     return `postgres://postgres@127.0.0.1:${this.port}/${database}`;
   }
 
-  /** initdb + start. Takes about 3 seconds. */
-  static async create(): Promise<PgCluster> {
+  /** initdb + start. Takes about 3 seconds. `settings` are appended to postgresql.conf (later
+   * lines win), e.g. the bench's `--profile` cluster preloads pg_stat_statements. */
+  static async create(opts: { settings?: readonly string[] } = {}): Promise<PgCluster> {
     if (!fs.existsSync(path.join(PG_BIN, "initdb"))) throw new Error(`PostgreSQL server binaries (initdb, pg_ctl) not found in ${PG_BIN}: install them or set BANK_TEST_PG_BIN`);
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "bankd-pg-"));
     if (AS_ROOT) await run("chown", ["-R", "postgres:postgres", dir]);
@@ -67,6 +68,7 @@ export class PgCluster {
         `max_connections = 100`,
         `shared_buffers = 32MB`,
         `log_min_messages = warning`,
+        ...(opts.settings ?? []),
         "",
       ].join("\n"),
     );
