@@ -8,7 +8,10 @@
 // oversized message), the test says so: docs/api.md lists these as differences of the port.
 // Calls are made with a real @grpc/grpc-js client, and again with Python grpcio (Debian's
 // python3-grpcio) where it is installed.
-import { execFile } from "node:child_process";
+import { execFile, execFileSync } from "node:child_process";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
 import { randomUUID } from "node:crypto";
 import * as grpc from "@grpc/grpc-js";
 import { create, fromBinary, toBinary, type DescMessage, type DescMethod, type MessageInitShape, type MessageShape } from "@bufbuild/protobuf";
@@ -199,6 +202,24 @@ describe.each(engines())("the gRPC port (%s)", (engine) => {
     expect(await balance()).toBe(700n);
   });
 
+  test("WatchAccount (server streaming, with a token) sees a deposit made over Connect; cancelling it is logged as canceled", async () => {
+    const method = AccountService.method.watchAccount;
+    const md = new grpc.Metadata();
+    md.set("authorization", `Bearer ${customer.token}`);
+    md.set("x-request-id", "grpc-port-watch-1");
+    const amounts: bigint[] = [];
+    const stream = port.makeServerStreamRequest(`/bank.v1.AccountService/${method.name}`, (b: Buffer) => b, (b: Buffer) => fromBinary(method.output, b), Buffer.from(toBinary(method.input, create(method.input, { accountId }))), md);
+    const ended = new Promise<grpc.ServiceError>((resolve) => stream.on("error", resolve));
+    stream.on("data", (m: MessageShape<typeof method.output>) => void (m.entry ? amounts.push(m.entry.amount!.minorUnits) : undefined));
+    await new Promise<void>((resolve) => stream.once("metadata", () => resolve()));
+    await client(t.baseUrl, TransactionService, { token: customer.token }).deposit({ requestId: randomUUID(), accountId, amount: { currency: "USD", minorUnits: 42n } });
+    await waitUntil("the deposit on the watch", () => amounts.includes(42n));
+    stream.cancel();
+    expect((await ended).code).toBe(grpc.status.CANCELLED);
+    await waitUntil("the watch's log line", () => lines.some((l) => l.requestId === "grpc-port-watch-1"));
+    expect(lines.filter((l) => l.requestId === "grpc-port-watch-1")).toEqual([expect.objectContaining({ method: "bank.v1.AccountService/WatchAccount", code: "Canceled", msg: "rpc canceled by the client" })]);
+  });
+
   test("deadlines: a huge one is clamped and the call works; one already passed gets DEADLINE_EXCEEDED and writes nothing", async () => {
     // 20 days: within what grpc-js reads correctly (docs/api.md), far above deadlineMsMax.
     const far = await unary(port, AccountService.method.getBalance, { accountId }, { token: customer.token, deadline: Date.now() + 20 * 24 * 3600_000 });
@@ -208,6 +229,18 @@ describe.each(engines())("the gRPC port (%s)", (engine) => {
     const raw = await grpcCall(`http://${t.app.grpcPort!.target}`, "bank.v1.TransactionService/Deposit", grpcFrame(deposit), customer.token, { "grpc-timeout": "1n" });
     expect(raw.trailers["grpc-status"] ?? raw.headers["grpc-status"]).toBe(String(grpc.status.DEADLINE_EXCEEDED));
     expect(await balance()).toBe(before);
+  });
+
+  test("difference of the port: grpc-js misreads a grpc-timeout of 2^31 ms or more (int32), so such a call is cut at once and writes nothing; the main port clamps it (docs/api.md)", async () => {
+    const before = await balance();
+    const deposit = () => grpcFrame(toBinary(TransactionService.method.deposit.input, create(TransactionService.method.deposit.input, { requestId: randomUUID(), accountId, amount: { currency: "USD", minorUnits: 5n } })));
+    // 2,147,484 s is just over 2^31 ms (24.86 days); grpc-js wraps it to a negative timeout.
+    const raw = await grpcCall(`http://${t.app.grpcPort!.target}`, "bank.v1.TransactionService/Deposit", deposit(), customer.token, { "grpc-timeout": "2147484S" });
+    expect(raw.trailers["grpc-status"] ?? raw.headers["grpc-status"]).toBe(String(grpc.status.DEADLINE_EXCEEDED));
+    expect(await balance()).toBe(before);
+    const onMain = await grpcCall(t.baseUrl, "bank.v1.TransactionService/Deposit", deposit(), customer.token, { "grpc-timeout": "2147484S" });
+    expect(onMain.trailers["grpc-status"] ?? onMain.headers["grpc-status"]).toBe("0");
+    expect(await balance()).toBe(before + 5n);
   });
 
   test("differences of the port: grpc-js answers an unknown method and an oversized message itself, without ErrorInfo (docs/api.md)", async () => {
@@ -260,5 +293,42 @@ print(json.dumps(out))
       expect(limited!.details).toMatch(/limit; it resets at 00:00 UTC\.$/);
       expect(reasonIn(Buffer.from(limited!.bin!, "hex"))).toBe("DAILY_LIMIT_EXCEEDED");
     }
+  });
+});
+
+describe("the gRPC port under TLS, and its drain", () => {
+  let t: TestApp;
+  let ca: Buffer;
+  let port: grpc.Client;
+
+  beforeAll(async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "bankd-grpc-tls-"));
+    const cert = path.join(dir, "cert.pem");
+    const key = path.join(dir, "key.pem");
+    execFileSync("openssl", ["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-keyout", key, "-out", cert, "-days", "1", "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1"], { stdio: "ignore" });
+    ca = fs.readFileSync(cert);
+    t = await startTestApp("sqlite", { BANK_TLS_CERT: cert, BANK_TLS_KEY: key });
+    port = new grpc.Client(t.app.grpcPort!.target, grpc.credentials.createSsl(ca));
+  });
+  afterAll(async () => {
+    port?.close();
+    await t?.stop();
+  });
+
+  test("TLS from the main port's certificate; Health.Watch sees SERVING, then NOT_SERVING and UNAVAILABLE SERVER_DRAINING when the process drains", async () => {
+    const check = await unary(port, Health.method.check, { service: "" });
+    expect(check.message?.status).toBe(Serving.SERVING);
+    const method = Health.method.watch;
+    const seen: Serving[] = [];
+    const stream = port.makeServerStreamRequest(`/grpc.health.v1.Health/${method.name}`, (b: Buffer) => b, (b: Buffer) => fromBinary(method.output, b), Buffer.from(toBinary(method.input, create(method.input, { service: "" }))));
+    const ended = new Promise<grpc.ServiceError>((resolve) => stream.on("error", resolve));
+    stream.on("data", (m: MessageShape<typeof method.output>) => seen.push(m.status));
+    await waitUntil("the first status", () => seen.length === 1);
+    const stopping = t.app.shutdown();
+    const error = await ended;
+    await stopping;
+    expect(seen).toEqual([Serving.SERVING, Serving.NOT_SERVING]);
+    expect(error.code).toBe(grpc.status.UNAVAILABLE);
+    expect(reasonOf(error)).toBe("SERVER_DRAINING");
   });
 });
