@@ -240,7 +240,7 @@ describe.each(engines())("the gRPC port (%s)", (engine) => {
     expect(await balance()).toBe(before);
     const onMain = await grpcCall(t.baseUrl, "bank.v1.TransactionService/Deposit", deposit(), customer.token, { "grpc-timeout": "2147484S" });
     expect(onMain.trailers["grpc-status"] ?? onMain.headers["grpc-status"]).toBe("0");
-    expect(await balance()).toBe(before + 5n);
+    expect(await balance()).toBe(before! + 5n);
   });
 
   test("differences of the port: grpc-js answers an unknown method and an oversized message itself, without ErrorInfo (docs/api.md)", async () => {
