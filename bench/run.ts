@@ -7,7 +7,9 @@
 // Connect JSON over HTTP/1.1, a warm-up run, then the measured run); the CPU of the server, the
 // database backends and the client is followed around each measurement, bankd's /metrics is
 // scraped before and after it (the posting engine's batch sizes), and the ledger is checked by
-// SQL after every step (a broken ledger fails the run). With --baseline-ref, the previous build's
+// SQL after every step (a broken ledger fails the run). After the workloads, the gRPC port's
+// empty call and GetBalance are measured with h2load beside a bare @grpc/grpc-js server and the
+// main port over gRPC (bench/grpc-port.ts). With --baseline-ref, the previous build's
 // server runs beside this one on its own fresh database, and read, statement, login and their
 // baselines are measured on it right after this build's, for the ratios' comparison. The report is printed and written to bench/results/ (JSON + SVG). See
 // docs/performance.md.
@@ -35,6 +37,7 @@ import { connect, createBenchDatabase, type BenchDatabase, type SqlClient } from
 import { round, type CpuSplit, type Measurement } from "./stats";
 import { openWatchers } from "./watch";
 import { measureWrk, warmUp, wrkProcessesOf, WRK_THREADS } from "./wrk";
+import { measureGrpcPort, renderGrpcPort, type GrpcPortRow } from "./grpc-port";
 
 const RESULTS = path.join(ROOT, "bench", "results");
 /** HTTP/2 connections the seeding's API calls (Register, Login, a few reads) spread over. */
@@ -106,6 +109,7 @@ async function main(): Promise<number> {
   if (prev) console.log(`\nratios of this build and the previous build:\n${prev}`);
   const errors = renderErrors(report);
   if (errors) console.log(`\nfailed calls:\n${errors}`);
+  for (const e of report.engines) if (e.grpcPort) console.log(`\n${renderGrpcPort(e.engine, e.grpcPort)}`);
   console.log(`\ntargets (issue 12; the PostgreSQL ones are the product's):\n${renderTargets(report)}`);
   for (const e of report.engines) if (e.broken.length > 0) console.log(`${e.engine}: BROKEN workloads (no successful call, or the generator failed): ${e.broken.join(", ")}`);
   console.log(`\nload average: ${report.machine.loadAverage} at the start, ${report.machine.loadAverageAtEnd} at the end`);
@@ -197,6 +201,7 @@ async function benchEngine(engine: Engine, opts: BenchOptions, runDir: string, p
   const previousMeasurements: Measurement[] = [];
   let previousChecks: EngineResult["ledgerChecks"] = [];
   const broken: string[] = [];
+  let grpcPort: GrpcPortRow[] | undefined;
   let serverExitCode: number | null;
   try {
     // The previous build's server runs beside this one while the workloads it is compared on
@@ -232,6 +237,19 @@ async function benchEngine(engine: Engine, opts: BenchOptions, runDir: string, p
         p = undefined;
       }
     }
+    // The gRPC port (issue 23), on this build only: the empty call and a read beside the bare
+    // grpc-js server, and the main port over gRPC.
+    try {
+      await quiesce(s);
+      const owner = s.fixture.users[s.fixture.accounts[0]!.owner]!;
+      grpcPort = await measureGrpcPort(
+        { grpcTarget: s.server.grpcTarget, mainTarget: new URL(s.server.baseUrl).host, serverPid: s.server.child.pid!, token: owner.token, accountId: s.fixture.accounts[0]!.id },
+        { durationSeconds: opts.durationSeconds, warmupSeconds: opts.warmupSeconds, workDir: s.database.dataDir, label: engine },
+      );
+    } catch (err) {
+      broken.push("grpc-port");
+      log(`${engine} grpc-port: BROKEN: ${err instanceof Error ? err.message : String(err)}`);
+    }
     if (opts.profile && engine === "postgres") {
       await quiesce(s);
       const file = path.join(runDir, "explain-postgres.txt");
@@ -258,6 +276,7 @@ async function benchEngine(engine: Engine, opts: BenchOptions, runDir: string, p
     profiles: s.profiles,
     broken,
     serverExitCode,
+    ...(grpcPort ? { grpcPort } : {}),
   };
 }
 
