@@ -21,7 +21,6 @@ import {
   ConnectError,
   createContextKey,
   createContextValues,
-  createHandlerContext,
   encodeBinaryHeader,
   type HandlerContext,
   type Interceptor,
@@ -73,7 +72,7 @@ export function methodHandler(spec: MethodImplSpec, deps: GrpcCallDeps): grpc.Un
       ? { defaultMs: deps.limits.deadlineMsDefault, maxMs: deps.limits.deadlineMsMax }
       : { defaultMs: deps.limits.streamDeadlineMsDefault, maxMs: deps.limits.streamDeadlineMsMax };
   const chain = applyInterceptors(implementationStep(spec), deps.interceptors);
-  const env: MethodEnv = { method, procedure, policy, chain, deps };
+  const env: MethodEnv = { method, procedure, url: `grpc:///${procedure}`, policy, chain, deps: { ...deps, shutdown: new ShutdownFanout(deps.shutdownSignal) } };
   switch (method.methodKind) {
     case "unary":
       return ((call: grpc.ServerUnaryCall<Buffer, Buffer>, callback: grpc.sendUnaryData<Buffer>) => void serveUnary(env, call, callback)) as grpc.handleUnaryCall<Buffer, Buffer>;
@@ -89,9 +88,29 @@ export function methodHandler(spec: MethodImplSpec, deps: GrpcCallDeps): grpc.Un
 interface MethodEnv {
   method: DescMethod;
   procedure: string;
+  /** The HandlerContext's url (grpc-js gives no scheme or authority that matters here). */
+  url: string;
   policy: DeadlinePolicy;
   chain: AnyFn;
-  deps: GrpcCallDeps;
+  deps: GrpcCallDeps & { shutdown: ShutdownFanout };
+}
+
+/** One listener on the process's shutdown signal per method, instead of one per call (adding
+ * and removing a listener on a shared EventTarget per call showed in the profile). */
+class ShutdownFanout {
+  private readonly calls = new Set<() => void>();
+  constructor(readonly signal: AbortSignal) {
+    signal.addEventListener("abort", () => {
+      for (const abort of this.calls) abort();
+    }, { once: true });
+  }
+  add(abort: () => void): void {
+    if (this.signal.aborted) abort();
+    else this.calls.add(abort);
+  }
+  delete(abort: () => void): void {
+    this.calls.delete(abort);
+  }
 }
 
 /** The innermost step: the implementation itself, called as connect-es calls it. */
@@ -100,7 +119,9 @@ function implementationStep(spec: MethodImplSpec): AnyFn {
   const output = spec.method.output;
   return async (req) => {
     const context = req.contextValues.get(handlerContextKey)!;
-    const ctx: HandlerContext = { ...context, service: req.service, requestHeader: req.header, signal: req.signal, values: req.contextValues };
+    // connect-es's mergeRequest: an interceptor may have replaced the header, signal or values.
+    const unchanged = req.header === context.requestHeader && req.signal === context.signal && req.contextValues === context.values && req.service === context.service;
+    const ctx: HandlerContext = unchanged ? context : { ...context, service: req.service, requestHeader: req.header, signal: req.signal, values: req.contextValues };
     const common = { service: req.service, header: context.responseHeader, trailer: context.responseTrailer };
     switch (spec.kind) {
       case "unary":
@@ -124,14 +145,14 @@ class CallState {
   answered = false;
   private headerSent = false;
   private readonly controller = new AbortController();
-  private readonly deadlineTimer: NodeJS.Timeout | undefined;
-  private readonly backstop: NodeJS.Timeout;
+  /** One timer per call: the deadline, then (re-armed) the backstop deadlineGraceMs later. */
+  private timer: NodeJS.Timeout | undefined;
   private readonly onShutdown: () => void;
 
   constructor(
     private readonly env: MethodEnv,
     private readonly call: Call,
-    fail: (error: ConnectError) => void,
+    private readonly fail: (error: ConnectError) => void,
   ) {
     const header = headersOf(call.metadata);
     header.set("content-type", GRPC_CONTENT_TYPE);
@@ -141,42 +162,50 @@ class CallState {
     const clientDeadline = Number(call.getDeadline());
     const timeoutMs = effectiveTimeoutMs(Number.isFinite(clientDeadline) ? clientDeadline - Date.now() : undefined, env.policy);
     const deadlineAt = Date.now() + timeoutMs;
-    const timedOut = () => this.controller.abort(new ConnectError("the operation timed out", Code.DeadlineExceeded));
-    if (timeoutMs <= 0) timedOut();
-    else this.deadlineTimer = setTimeout(timedOut, timeoutMs);
-    const shutdown = env.deps.shutdownSignal;
-    this.onShutdown = () => this.controller.abort(shutdown.reason);
-    if (shutdown.aborted) this.onShutdown();
-    else shutdown.addEventListener("abort", this.onShutdown);
+    if (timeoutMs <= 0) this.timedOut();
+    else this.timer = setTimeout(() => this.timedOut(), timeoutMs);
+    this.onShutdown = () => this.controller.abort(env.deps.shutdown.signal.reason);
+    env.deps.shutdown.add(this.onShutdown);
     // grpc-js emits "cancelled" when the stream closes, also after a status it sent itself: at
     // its own deadline (when the client's deadline is within the maximum), or after ours.
     (call as grpc.ServerUnaryCall<Buffer, Buffer>).once("cancelled", () => {
       if (this.answered) return;
-      if (Number.isFinite(clientDeadline) && Date.now() >= clientDeadline) timedOut();
+      if (Number.isFinite(clientDeadline) && Date.now() >= clientDeadline) this.timedOut();
       else {
         this.transport.clientGone = true;
         this.controller.abort(new ConnectError("the client went away", Code.Canceled));
       }
     });
-    // A handler still at work well past its deadline: the client has its answer without it.
-    this.backstop = setTimeout(() => {
-      if (!this.answered) fail(connectError(Code.DeadlineExceeded, "DEADLINE_EXCEEDED", "The call ended before its work was done."));
-    }, timeoutMs + env.deps.limits.deadlineGraceMs);
-    this.backstop.unref();
-    const base = createHandlerContext({
+    // The HandlerContext connect-es would build (createHandlerContext), without what this call
+    // does not need: its own deadline timer and linked abort controllers (the deadline, the
+    // client going away and the drain all abort `controller`).
+    this.context = {
       service: env.method.parent,
       method: env.method,
       protocolName: "grpc",
       requestMethod: "POST",
-      url: `http://${call.getHost()}/${env.procedure}`,
-      requestSignal: this.controller.signal,
+      url: env.url,
+      signal: this.controller.signal,
+      timeoutMs: () => deadlineAt - Date.now(),
       requestHeader: header,
-      contextValues: createContextValues().set(transportCallKey, this.transport).set(remoteAddressKey, remoteAddress),
-    });
-    // No deadline timer of connect-es's own (ours above is cleared when the call ends, where
-    // connect-es would abort the call's signal): the handler reads the effective deadline.
-    this.context = { ...base, timeoutMs: () => deadlineAt - Date.now() };
+      responseHeader: new Headers(),
+      responseTrailer: new Headers(),
+      values: createContextValues().set(transportCallKey, this.transport).set(remoteAddressKey, remoteAddress),
+    };
     this.context.values.set(handlerContextKey, this.context);
+  }
+
+  /** The deadline: the handler's signal fires; a handler still at work deadlineGraceMs later is
+   * answered DEADLINE_EXCEEDED without waiting for it (the client has stopped waiting). */
+  private timedOut(): void {
+    if (this.controller.signal.aborted) return;
+    this.controller.abort(new ConnectError("the operation timed out", Code.DeadlineExceeded));
+    if (this.answered) return;
+    clearTimeout(this.timer);
+    this.timer = setTimeout(() => {
+      if (!this.answered) this.fail(connectError(Code.DeadlineExceeded, "DEADLINE_EXCEEDED", "The call ended before its work was done."));
+    }, this.env.deps.limits.deadlineGraceMs);
+    this.timer.unref();
   }
 
   request(message: unknown, stream: boolean): UnaryRequest | StreamRequest {
@@ -193,12 +222,11 @@ class CallState {
     this.call.sendMetadata(md);
   }
 
-  /** The call is over for grpc-js: timers and listeners go, the handler's signal stays as it is. */
+  /** The call is over for grpc-js: its timer and listener go, the handler's signal stays as it is. */
   end(): void {
     this.answered = true;
-    clearTimeout(this.deadlineTimer);
-    clearTimeout(this.backstop);
-    this.env.deps.shutdownSignal.removeEventListener("abort", this.onShutdown);
+    clearTimeout(this.timer);
+    this.env.deps.shutdown.delete(this.onShutdown);
   }
 
   /** The grpc-js status of what a call threw. */
@@ -376,8 +404,10 @@ function toBuffer(bytes: Uint8Array): Buffer {
 
 function headersOf(md: grpc.Metadata): Headers {
   const header = new Headers();
-  for (const [key, values] of Object.entries(md.toJSON())) {
-    for (const value of values) header.append(key, typeof value === "string" ? value : encodeBinaryHeader(value));
+  const map = md.getMap();
+  for (const key in map) {
+    const value = map[key]!;
+    header.set(key, typeof value === "string" ? value : encodeBinaryHeader(value));
   }
   return header;
 }
