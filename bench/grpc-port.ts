@@ -54,7 +54,16 @@ interface Job {
   token?: string;
 }
 
-export async function measureGrpcPort(t: GrpcPortTargets, opts: { durationSeconds: number; warmupSeconds: number; workDir: string; label: string }): Promise<GrpcPortRow[]> {
+export interface GrpcPortOptions {
+  durationSeconds: number;
+  warmupSeconds: number;
+  workDir: string;
+  label: string;
+  /** Profiles bankd during each measured run on its gRPC port (--profile). */
+  profile?: { start(): Promise<void>; stop(name: string): Promise<void> };
+}
+
+export async function measureGrpcPort(t: GrpcPortTargets, opts: GrpcPortOptions): Promise<GrpcPortRow[]> {
   const bare = await startBare();
   try {
     const health = toBinary(Health.method.check.input, create(Health.method.check.input, { service: "" }));
@@ -71,7 +80,8 @@ export async function measureGrpcPort(t: GrpcPortTargets, opts: { durationSecond
     const rows: GrpcPortRow[] = [];
     for (const job of jobs) {
       await callOnce(job);
-      rows.push(await measure(job, opts));
+      const profiled = opts.profile && job.target === t.grpcTarget ? opts.profile : undefined;
+      rows.push(await measure(job, opts, profiled && { start: () => profiled.start(), stop: () => profiled.stop(job.method.slice(job.method.lastIndexOf("/") + 1)) }));
       log(`${opts.label} ${job.name.padEnd(34)} ${describe(rows[rows.length - 1]!)}`);
     }
     const bareRows = rows.filter((r) => r.name.startsWith("bare"));
@@ -103,7 +113,7 @@ function describe(r: GrpcPortRow): string {
   return `${r.callsPerSecond} calls/s, server ${r.serverCpuMsPerCall.toFixed(4)} ms/call, h2load ${r.h2loadCpuMsPerCall.toFixed(4)} ms/call (${r.h2loadCpuSharePercent}% of a core)${r.failed ? `, ${r.failed} failed` : ""}`;
 }
 
-async function measure(job: Job, opts: { durationSeconds: number; warmupSeconds: number; workDir: string }): Promise<GrpcPortRow> {
+async function measure(job: Job, opts: GrpcPortOptions, profile?: { start(): Promise<void>; stop(): Promise<void> }): Promise<GrpcPortRow> {
   const bodyFile = path.join(opts.workDir, `h2load-${job.method.replace(/\W+/g, "-")}.bin`);
   fs.writeFileSync(bodyFile, frame(job.body));
   const args = (seconds: number) => [
@@ -113,6 +123,7 @@ async function measure(job: Job, opts: { durationSeconds: number; warmupSeconds:
     `http://${job.target}${job.method}`,
   ];
   await h2load(args(opts.warmupSeconds));
+  await profile?.start();
   const serverBefore = processCpuMs(job.pid);
   const clientBefore = reapedChildrenCpuMs();
   const started = Date.now();
@@ -120,6 +131,7 @@ async function measure(job: Job, opts: { durationSeconds: number; warmupSeconds:
   const wallMs = Date.now() - started;
   const serverMs = processCpuMs(job.pid) - serverBefore;
   const clientMs = reapedChildrenCpuMs() - clientBefore;
+  await profile?.stop();
   const counts = /requests: (\d+) total, \d+ started, \d+ done, (\d+) succeeded, (\d+) failed/.exec(out);
   const rate = /finished in [\d.]+m?s, ([\d.]+) req\/s/.exec(out);
   if (!counts || !rate) throw new Error(`h2load printed no summary for ${job.name}:\n${out.slice(-800)}`);

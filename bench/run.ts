@@ -244,7 +244,14 @@ async function benchEngine(engine: Engine, opts: BenchOptions, runDir: string, p
       const owner = s.fixture.users[s.fixture.accounts[0]!.owner]!;
       grpcPort = await measureGrpcPort(
         { grpcTarget: s.server.grpcTarget, mainTarget: new URL(s.server.baseUrl).host, serverPid: s.server.child.pid!, token: owner.token, accountId: s.fixture.accounts[0]!.id },
-        { durationSeconds: opts.durationSeconds, warmupSeconds: opts.warmupSeconds, workDir: s.database.dataDir, label: engine },
+        {
+          durationSeconds: opts.durationSeconds,
+          warmupSeconds: opts.warmupSeconds,
+          workDir: s.database.dataDir,
+          label: engine,
+          // --profile: bankd's measured runs on its gRPC port, one profile each.
+          ...(opts.profile ? { profile: { start: () => s.server.startProfile(), stop: (name: string) => writeProfile(s, `grpc-port-${name}`) } } : {}),
+        },
       );
     } catch (err) {
       broken.push("grpc-port");
@@ -327,7 +334,7 @@ async function measureWorkload(s: Session, workload: Workload): Promise<Measurem
   return m;
 }
 
-async function writeProfile(s: Session, workload: Workload): Promise<void> {
+async function writeProfile(s: Session, workload: string): Promise<void> {
   const file = path.join(s.runDir, `bankd-${s.engine}-${workload}.cpuprofile`);
   await s.server.stopProfile(file);
   if (!fs.existsSync(file)) return;
