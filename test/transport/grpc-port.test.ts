@@ -16,6 +16,7 @@ import { randomUUID } from "node:crypto";
 import * as grpc from "@grpc/grpc-js";
 import { create, fromBinary, toBinary, type DescMessage, type DescMethod, type MessageInitShape, type MessageShape } from "@bufbuild/protobuf";
 import { BinaryReader } from "@bufbuild/protobuf/wire";
+import type { ConnectError } from "@connectrpc/connect";
 import type pino from "pino";
 import { AccountType } from "../../gen/bank/v1/account_pb";
 import { Role } from "../../gen/bank/v1/access_pb";
@@ -167,6 +168,41 @@ describe.each(engines())("the gRPC port (%s)", (engine) => {
     const denied = await unary(port, AdminService.method.listUsers, {}, { token: customer.token });
     expect(denied.error?.code).toBe(grpc.status.PERMISSION_DENIED);
     expect(reasonOf(denied.error)).toBe("ROLE_NOT_ALLOWED");
+  });
+
+  test("protocol matrix: each error class gets the same code, reason and message on the gRPC port, gRPC on the main port, Connect and gRPC-Web", async () => {
+    type Outcome = [number, string | undefined, string | undefined];
+    const cases: [string, (via: Via) => Promise<Outcome>][] = [
+      ["success", (via) => via(AccountService.method.getBalance, { accountId }, customer.token)],
+      ["unauthenticated", (via) => via(AccountService.method.getBalance, { accountId })],
+      ["permission denied", (via) => via(AdminService.method.listUsers, {}, customer.token)],
+      ["not found", (via) => via(AccountService.method.getBalance, { accountId: randomUUID() }, customer.token)],
+      ["invalid argument", (via) => via(TransactionService.method.deposit, { requestId: randomUUID(), accountId, amount: { currency: "USD", minorUnits: 0n } }, customer.token)],
+      ["failed precondition", (via) => via(TransactionService.method.deposit, { requestId: randomUUID(), accountId, amount: { currency: "USD", minorUnits: limits.dailyDepositMinorDefault + 1n } }, customer.token)],
+    ];
+    type Via = (method: DescMethod, input: Record<string, unknown>, token?: string) => Promise<Outcome>;
+    const overGrpcJs = (c: grpc.Client): Via => async (method, input, token) => {
+      const res = await unary(c, method as DescMethod & { input: DescMessage; output: DescMessage }, input as never, { token });
+      return [res.error?.code ?? 0, reasonOf(res.error), res.error?.details];
+    };
+    const overConnectEs = (protocol: "connect" | "grpcweb"): Via => async (method, input, token) => {
+      const c = client(t.baseUrl, method.parent, { protocol, token }) as unknown as Record<string, (i: unknown) => Promise<unknown>>;
+      try {
+        await c[method.localName]!(input);
+        return [0, undefined, undefined];
+      } catch (err) {
+        const e = err as ConnectError;
+        return [e.code, e.findDetails(ErrorInfoSchema)[0]?.reason, e.rawMessage];
+      }
+    };
+    const before = await balance();
+    for (const [label, run] of cases) {
+      const onPort = await run(overGrpcJs(port));
+      expect({ label, code: onPort[0], hasReason: onPort[0] === 0 || onPort[1] !== undefined }).toEqual({ label, code: onPort[0], hasReason: true });
+      for (const via of [overGrpcJs(main), overConnectEs("connect"), overConnectEs("grpcweb")]) expect({ label, outcome: await run(via) }).toEqual({ label, outcome: onPort });
+    }
+    expect((await Promise.all(cases.map(([, run]) => run(overGrpcJs(port))))).map((o) => o[0])).toEqual([0, 16, 7, 5, 3, 9]);
+    expect(await balance()).toBe(before);
   });
 
   test("invalid argument: the same code, reason and message on both ports; nothing written", async () => {
