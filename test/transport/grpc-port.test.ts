@@ -149,12 +149,23 @@ describe.each(engines())("the gRPC port (%s)", (engine) => {
     for (const r of [reflection, reflectionAlpha]) {
       const method = r.ServerReflection.method.serverReflectionInfo;
       const stream = port.makeBidiStreamRequest(`/${r.ServerReflection.typeName}/${method.name}`, (b: Buffer) => b, (b: Buffer) => fromBinary(method.output, b));
-      stream.write(Buffer.from(toBinary(method.input, create(method.input, { messageRequest: { case: "listServices", value: "" } }))));
+      const ask = (messageRequest: { case: "listServices" | "fileContainingSymbol" | "fileByFilename"; value: string }) =>
+        stream.write(Buffer.from(toBinary(method.input, create(method.input, { messageRequest } as MessageInitShape<typeof method.input>))));
+      ask({ case: "listServices", value: "" });
+      ask({ case: "fileContainingSymbol", value: "bank.v1.TransactionService" });
+      ask({ case: "fileByFilename", value: "bank/v1/money.proto" });
+      ask({ case: "fileContainingSymbol", value: "nope.v1.Nope" });
       stream.end();
       const answers: MessageShape<typeof method.output>[] = [];
       for await (const m of stream as AsyncIterable<MessageShape<typeof method.output>>) answers.push(m);
+      expect(answers.map((a) => a.messageResponse.case)).toEqual(["listServicesResponse", "fileDescriptorResponse", "fileDescriptorResponse", "errorResponse"]);
       const listed = answers[0]!.messageResponse.case === "listServicesResponse" ? answers[0]!.messageResponse.value.service.map((s) => s.name) : [];
       expect(listed).toEqual(expect.arrayContaining(["bank.v1.AccountService", "bank.v1.TransactionService", "grpc.health.v1.Health", r.ServerReflection.typeName]));
+      // By symbol: the file with its dependencies (money.proto, error_info.proto, ...), more than one.
+      const bySymbol = answers[1]!.messageResponse.case === "fileDescriptorResponse" ? answers[1]!.messageResponse.value.fileDescriptorProto : [];
+      expect(bySymbol.length).toBeGreaterThan(1);
+      const unknownSymbol = answers[3]!.messageResponse;
+      expect(unknownSymbol.case === "errorResponse" ? unknownSymbol.value.errorCode : undefined).toBe(grpc.status.NOT_FOUND);
     }
   });
 
