@@ -22,6 +22,7 @@ import { AccountType } from "../../gen/bank/v1/account_pb";
 import { Role } from "../../gen/bank/v1/access_pb";
 import { AccountService } from "../../gen/bank/v1/account_service_pb";
 import { AdminService } from "../../gen/bank/v1/admin_service_pb";
+import { AuthService } from "../../gen/bank/v1/auth_service_pb";
 import { ErrorInfoSchema } from "../../gen/bank/v1/error_info_pb";
 import { TransactionService } from "../../gen/bank/v1/transaction_service_pb";
 import { Health, HealthCheckResponse_ServingStatus as Serving } from "../../gen/grpc/health/v1/health_pb";
@@ -377,5 +378,55 @@ describe("the gRPC port under TLS, and its drain", () => {
     expect(seen).toEqual([Serving.SERVING, Serving.NOT_SERVING]);
     expect(error.code).toBe(grpc.status.UNAVAILABLE);
     expect(reasonOf(error)).toBe("SERVER_DRAINING");
+  });
+});
+
+describe("the gRPC port's drain with a unary call in flight", () => {
+  let t: TestApp;
+  let port: grpc.Client;
+  let started: () => void = () => undefined;
+  let release: () => void = () => undefined;
+
+  beforeAll(async () => {
+    t = await startTestApp("sqlite", {}, {
+      modules: async () => [
+        {
+          routes: (router) =>
+            router.service(AuthService, {
+              // A public method held until the test releases it: a call in flight at the drain.
+              async getJwks() {
+                started();
+                await new Promise<void>((resolve) => (release = resolve));
+                return { keysJson: "{}" };
+              },
+            }),
+        },
+      ],
+    });
+    port = new grpc.Client(t.app.grpcPort!.target, grpc.credentials.createInsecure());
+  });
+  afterAll(async () => {
+    port?.close();
+    await t?.stop();
+  });
+
+  test("the call in flight completes; a new call while draining is UNAVAILABLE SHUTTING_DOWN; then the port closes", async () => {
+    const inHandler = new Promise<void>((resolve) => (started = resolve));
+    const inFlight = unary(port, AuthService.method.getJwks, {});
+    await inHandler;
+    const stopping = t.app.shutdown();
+    await waitUntil("NOT_SERVING", () => !t.app.health.isServing);
+    const refused = await unary(port, AuthService.method.getJwks, {});
+    expect(refused.error?.code).toBe(grpc.status.UNAVAILABLE);
+    expect(reasonOf(refused.error)).toBe("SHUTTING_DOWN");
+    release();
+    const done = await inFlight;
+    expect(done.error).toBeUndefined();
+    expect(done.message?.keysJson).toBe("{}");
+    await stopping;
+    const after = new grpc.Client(t.app.grpcPort!.target, grpc.credentials.createInsecure());
+    const closed = await unary(after, Health.method.check, {}, { deadline: Date.now() + 2_000 });
+    after.close();
+    expect(closed.error?.code).toBe(grpc.status.UNAVAILABLE);
   });
 });
