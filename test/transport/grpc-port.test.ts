@@ -381,11 +381,12 @@ describe("the gRPC port under TLS, and its drain", () => {
   });
 });
 
-describe("the gRPC port's drain with a unary call in flight", () => {
+describe("the gRPC port's deadline policy and its drain with a unary call in flight", () => {
   let t: TestApp;
   let port: grpc.Client;
   let started: () => void = () => undefined;
   let release: () => void = () => undefined;
+  let hold = false;
 
   beforeAll(async () => {
     t = await startTestApp("sqlite", {}, {
@@ -393,8 +394,10 @@ describe("the gRPC port's drain with a unary call in flight", () => {
         {
           routes: (router) =>
             router.service(AuthService, {
-              // A public method held until the test releases it: a call in flight at the drain.
-              async getJwks() {
+              // A public method held until the test releases it (a call in flight at the drain),
+              // or answering the deadline its handler was given.
+              async getJwks(_req, ctx) {
+                if (!hold) return { keysJson: String(ctx.timeoutMs()) };
                 started();
                 await new Promise<void>((resolve) => (release = resolve));
                 return { keysJson: "{}" };
@@ -410,7 +413,21 @@ describe("the gRPC port's drain with a unary call in flight", () => {
     await t?.stop();
   });
 
+  test("the deadline policy as the handler sees it: the default without a deadline, the maximum for a 20-day one, a short one as asked", async () => {
+    const given = async (deadline?: number) => Number((await unary(port, AuthService.method.getJwks, {}, deadline === undefined ? {} : { deadline })).message?.keysJson);
+    const none = await given();
+    expect(none).toBeLessThanOrEqual(limits.deadlineMsDefault);
+    expect(none).toBeGreaterThan(limits.deadlineMsDefault - 5_000);
+    const huge = await given(Date.now() + 20 * 24 * 3600_000);
+    expect(huge).toBeLessThanOrEqual(limits.deadlineMsMax);
+    expect(huge).toBeGreaterThan(limits.deadlineMsMax - 5_000);
+    const short = await given(Date.now() + 8_000);
+    expect(short).toBeLessThanOrEqual(8_000);
+    expect(short).toBeGreaterThan(3_000);
+  });
+
   test("the call in flight completes; a new call while draining is UNAVAILABLE SHUTTING_DOWN; then the port closes", async () => {
+    hold = true;
     const inHandler = new Promise<void>((resolve) => (started = resolve));
     const inFlight = unary(port, AuthService.method.getJwks, {});
     await inHandler;
