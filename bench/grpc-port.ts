@@ -1,6 +1,6 @@
 // The gRPC port's workloads (issue 23): what internal callers do, on BANK_GRPC_PORT, beside the
-// bare @grpc/grpc-js reference (bench/grpc-bare.ts) measured in the same run, and the main port
-// over gRPC for comparison. Load from h2load (Debian's nghttp2-client) with fixed bodies:
+// bare references measured in the same run (bench/grpc-bare.ts: @grpc/grpc-js, Node's http2 core,
+// connect-node's connectNodeAdapter), and the main port over gRPC for comparison. Load from h2load (Debian's nghttp2-client) with fixed bodies:
 // -c 4 -m 8 (32 calls in flight), a warm-up run, then the measured run. Server CPU per call is
 // read from /proc around the measured run; h2load's own CPU from this process's reaped children
 // (/proc/self/stat cutime + cstime), printed beside every figure it drives. h2load counts HTTP
@@ -64,12 +64,16 @@ export interface GrpcPortOptions {
 }
 
 export async function measureGrpcPort(t: GrpcPortTargets, opts: GrpcPortOptions): Promise<GrpcPortRow[]> {
-  const bare = await startBare();
+  const bare = await startBare("grpc-js");
+  const http2Bare = await startBare("http2");
+  const connectBare = await startBare("connect");
   try {
     const health = toBinary(Health.method.check.input, create(Health.method.check.input, { service: "" }));
     const balance = toBinary(AccountService.method.getBalance.input, create(AccountService.method.getBalance.input, { accountId: t.accountId }));
     const jobs: Job[] = [
       { name: "bare grpc-js, empty call", target: bare.target, pid: bare.pid, method: "/grpc.health.v1.Health/Check", body: health },
+      { name: "bare http2 handler, fixed bytes", target: http2Bare.target, pid: http2Bare.pid, method: "/grpc.health.v1.Health/Check", body: health },
+      { name: "bare connectNodeAdapter, Check", target: connectBare.target, pid: connectBare.pid, method: "/grpc.health.v1.Health/Check", body: health },
       { name: "gRPC port, Health.Check", target: t.grpcTarget, pid: t.serverPid, method: "/grpc.health.v1.Health/Check", body: health },
       { name: "gRPC port, GetBalance", target: t.grpcTarget, pid: t.serverPid, method: "/bank.v1.AccountService/GetBalance", body: balance, token: t.token },
       { name: "main port (gRPC), Health.Check", target: t.mainTarget, pid: t.serverPid, method: "/grpc.health.v1.Health/Check", body: health },
@@ -84,12 +88,12 @@ export async function measureGrpcPort(t: GrpcPortTargets, opts: GrpcPortOptions)
       rows.push(await measure(job, opts, profiled && { start: () => profiled.start(), stop: () => profiled.stop(job.method.slice(job.method.lastIndexOf("/") + 1)) }));
       log(`${opts.label} ${job.name.padEnd(34)} ${describe(rows[rows.length - 1]!)}`);
     }
-    const bareRows = rows.filter((r) => r.name.startsWith("bare"));
+    const bareRows = rows.filter((r) => r.name.startsWith("bare grpc-js"));
     const floor = bareRows.reduce((sum, r) => sum + r.serverCpuMsPerCall, 0) / bareRows.length;
     for (const row of rows) row.ratioToBare = floor > 0 ? Math.round((row.serverCpuMsPerCall / floor) * 100) / 100 : undefined;
     return rows;
   } finally {
-    bare.child.kill("SIGTERM");
+    for (const b of [bare, http2Bare, connectBare]) b.child.kill("SIGTERM");
   }
 }
 
@@ -181,8 +185,8 @@ function reapedChildrenCpuMs(): number {
   return (Number(fields[13]) + Number(fields[14])) * 10;
 }
 
-async function startBare(): Promise<{ child: ReturnType<typeof spawn>; pid: number; target: string }> {
-  const child = spawn(process.execPath, [path.join(DIST, "bench", "grpc-bare.js"), "0"], { stdio: ["ignore", "pipe", "inherit"] });
+async function startBare(kind: "grpc-js" | "http2" | "connect"): Promise<{ child: ReturnType<typeof spawn>; pid: number; target: string }> {
+  const child = spawn(process.execPath, [path.join(DIST, "bench", "grpc-bare.js"), kind], { stdio: ["ignore", "pipe", "inherit"] });
   const port = await new Promise<number>((resolve, reject) => {
     let out = "";
     child.stdout!.on("data", (d: Buffer) => {
@@ -190,7 +194,7 @@ async function startBare(): Promise<{ child: ReturnType<typeof spawn>; pid: numb
       const m = /ready (\d+)/.exec(out);
       if (m) resolve(Number(m[1]));
     });
-    child.once("exit", (code) => reject(new Error(`the bare grpc-js server exited (${code})`)));
+    child.once("exit", (code) => reject(new Error(`the bare ${kind} server exited (${code})`)));
   });
   return { child, pid: child.pid!, target: `127.0.0.1:${port}` };
 }
