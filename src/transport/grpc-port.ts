@@ -104,7 +104,7 @@ export async function listenGrpc(opts: GrpcPortOptions): Promise<ListeningGrpcPo
     : grpc.ServerCredentials.createInsecure();
   const host = opts.config.host.includes(":") ? `[${opts.config.host}]` : opts.config.host;
   const port = await new Promise<number>((resolve, reject) => {
-    server.bindAsync(`${host}:${opts.config.grpcPort}`, credentials, (err, bound) => (err ? reject(err) : resolve(bound)));
+    server.bindAsync(`${host}:${opts.config.grpcPort}`, credentials, (err, bound) => (err ? reject(bindError(err, `${host}:${opts.config.grpcPort}`)) : resolve(bound)));
   });
   return {
     host: opts.config.host,
@@ -141,4 +141,14 @@ function mergeByService(registrations: readonly ServiceRegistration[]): Map<Desc
     entry.impl = merged;
   }
   return new Map([...byName.values()].map((e) => [e.service, e.impl]));
+}
+
+/** grpc-js reports a failed bind as "No address added ... [listen EADDRINUSE: ...]", without a
+ * code: one line that names the variable to change (cli.ts prints it as is). */
+function bindError(err: Error, address: string): Error {
+  const code = /\b(EADDRINUSE|EADDRNOTAVAIL|EACCES)\b/.exec(err.message)?.[1];
+  if (code === "EADDRINUSE") return new Error(`cannot listen on ${address} for the gRPC port: the port is in use (set BANK_GRPC_PORT, or BANK_GRPC_PORT=off).`, { cause: err });
+  if (code === "EACCES") return new Error(`cannot listen on ${address} for the gRPC port: permission denied (set BANK_GRPC_PORT above 1023).`, { cause: err });
+  if (code === "EADDRNOTAVAIL") return new Error(`cannot listen on ${address} for the gRPC port: no such local address (set BANK_HOST).`, { cause: err });
+  return err;
 }
