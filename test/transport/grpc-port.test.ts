@@ -387,9 +387,13 @@ describe("the gRPC port's deadline policy and its drain with a unary call in fli
   let started: () => void = () => undefined;
   let release: () => void = () => undefined;
   let hold = false;
+  let aborted: (reason: unknown) => void = () => undefined;
+  const lines: LogLine[] = [];
+  const logger = createLogger("info", { write: (s: string) => void lines.push(JSON.parse(s) as LogLine) } as pino.DestinationStream);
 
   beforeAll(async () => {
     t = await startTestApp("sqlite", {}, {
+      logger,
       modules: async () => [
         {
           routes: (router) =>
@@ -399,7 +403,14 @@ describe("the gRPC port's deadline policy and its drain with a unary call in fli
               async getJwks(_req, ctx) {
                 if (!hold) return { keysJson: String(ctx.timeoutMs()) };
                 started();
-                await new Promise<void>((resolve) => (release = resolve));
+                await new Promise<void>((resolve) => {
+                  release = resolve;
+                  ctx.signal.addEventListener("abort", () => resolve(), { once: true });
+                });
+                if (ctx.signal.aborted) {
+                  aborted(ctx.signal.reason);
+                  throw ctx.signal.reason;
+                }
                 return { keysJson: "{}" };
               },
             }),
@@ -424,6 +435,22 @@ describe("the gRPC port's deadline policy and its drain with a unary call in fli
     const short = await given(Date.now() + 8_000);
     expect(short).toBeLessThanOrEqual(8_000);
     expect(short).toBeGreaterThan(3_000);
+  });
+
+  test("a unary call its client cancels: the handler's signal fires, the call is logged as canceled by the client", async () => {
+    hold = true;
+    const inHandler = new Promise<void>((resolve) => (started = resolve));
+    const reason = new Promise<unknown>((resolve) => (aborted = resolve));
+    const md = new grpc.Metadata();
+    md.set("x-request-id", "grpc-port-cancel-1");
+    const ended = new Promise<grpc.ServiceError | null>((resolve) => {
+      const call = port.makeUnaryRequest(`/${AuthService.typeName}/GetJwks`, (b: Buffer) => b, (b: Buffer) => b, Buffer.alloc(0), md, (err) => resolve(err));
+      void inHandler.then(() => call.cancel());
+    });
+    expect((await ended)?.code).toBe(grpc.status.CANCELLED);
+    expect((await reason as ConnectError).code).toBe(1); // Code.Canceled
+    await waitUntil("the log line", () => lines.some((l) => l.requestId === "grpc-port-cancel-1"));
+    expect(lines.filter((l) => l.requestId === "grpc-port-cancel-1")).toEqual([expect.objectContaining({ msg: "rpc canceled by the client", code: "Canceled" })]);
   });
 
   test("the call in flight completes; a new call while draining is UNAVAILABLE SHUTTING_DOWN; then the port closes", async () => {
