@@ -16,7 +16,7 @@ import { randomUUID } from "node:crypto";
 import * as grpc from "@grpc/grpc-js";
 import { create, fromBinary, toBinary, type DescMessage, type DescMethod, type MessageInitShape, type MessageShape } from "@bufbuild/protobuf";
 import { BinaryReader } from "@bufbuild/protobuf/wire";
-import type { ConnectError } from "@connectrpc/connect";
+import type { ConnectError, Interceptor } from "@connectrpc/connect";
 import type pino from "pino";
 import { AccountType } from "../../gen/bank/v1/account_pb";
 import { Role } from "../../gen/bank/v1/access_pb";
@@ -182,7 +182,7 @@ describe.each(engines())("the gRPC port (%s)", (engine) => {
     expect(reasonOf(denied.error)).toBe("ROLE_NOT_ALLOWED");
   });
 
-  test("protocol matrix: each error class gets the same code, reason and message on the gRPC port, gRPC on the main port, Connect and gRPC-Web", async () => {
+  test("protocol matrix: each error class gets the same code, reason, message and log line on the gRPC port, gRPC on the main port, Connect and gRPC-Web", async () => {
     type Outcome = [number, string | undefined, string | undefined];
     const cases: [string, (via: Via) => Promise<Outcome>][] = [
       ["success", (via) => via(AccountService.method.getBalance, { accountId }, customer.token)],
@@ -193,12 +193,18 @@ describe.each(engines())("the gRPC port (%s)", (engine) => {
       ["failed precondition", (via) => via(TransactionService.method.deposit, { requestId: randomUUID(), accountId, amount: { currency: "USD", minorUnits: limits.dailyDepositMinorDefault + 1n } }, customer.token)],
     ];
     type Via = (method: DescMethod, input: Record<string, unknown>, token?: string) => Promise<Outcome>;
+    // Each call carries its own x-request-id, so that its log line can be found.
+    let requestId = "";
     const overGrpcJs = (c: grpc.Client): Via => async (method, input, token) => {
-      const res = await unary(c, method as DescMethod & { input: DescMessage; output: DescMessage }, input as never, { token });
+      const res = await unary(c, method as DescMethod & { input: DescMessage; output: DescMessage }, input as never, { token, requestId });
       return [res.error?.code ?? 0, reasonOf(res.error), res.error?.details];
     };
     const overConnectEs = (protocol: "connect" | "grpcweb"): Via => async (method, input, token) => {
-      const c = client(t.baseUrl, method.parent, { protocol, token }) as unknown as Record<string, (i: unknown) => Promise<unknown>>;
+      const withId: Interceptor = (next) => (req) => {
+        req.header.set("x-request-id", requestId);
+        return next(req);
+      };
+      const c = client(t.baseUrl, method.parent, { protocol, token, interceptors: [withId] }) as unknown as Record<string, (i: unknown) => Promise<unknown>>;
       try {
         await c[method.localName]!(input);
         return [0, undefined, undefined];
@@ -208,10 +214,23 @@ describe.each(engines())("the gRPC port (%s)", (engine) => {
       }
     };
     const before = await balance();
+    const vias: [string, Via][] = [["grpc-port", overGrpcJs(port)], ["grpc", overGrpcJs(main)], ["connect", overConnectEs("connect")], ["grpc-web", overConnectEs("grpcweb")]];
     for (const [label, run] of cases) {
-      const onPort = await run(overGrpcJs(port));
-      expect({ label, code: onPort[0], hasReason: onPort[0] === 0 || onPort[1] !== undefined }).toEqual({ label, code: onPort[0], hasReason: true });
-      for (const via of [overGrpcJs(main), overConnectEs("connect"), overConnectEs("grpcweb")]) expect({ label, outcome: await run(via) }).toEqual({ label, outcome: onPort });
+      const ids: string[] = [];
+      let first: Outcome | undefined;
+      for (const [name, via] of vias) {
+        requestId = `matrix-${label.replace(/ /g, "-")}-${name}`;
+        ids.push(requestId);
+        const outcome = await run(via);
+        first ??= outcome;
+        expect({ label, name, outcome }).toEqual({ label, name, outcome: first });
+      }
+      expect({ label, hasReason: first![0] === 0 || first![1] !== undefined }).toEqual({ label, hasReason: true });
+      // One log line per call, the same method, code and message on every protocol.
+      await waitUntil(`the log lines of ${label}`, () => ids.every((id) => lines.some((l) => l.requestId === id)));
+      const logged = ids.map((id) => lines.filter((l) => l.requestId === id).map((l) => `${l.msg} ${l.method} ${l.code}`));
+      expect({ label, logged }).toEqual({ label, logged: ids.map(() => logged[0]) });
+      expect(logged[0]).toHaveLength(1);
     }
     expect((await Promise.all(cases.map(([, run]) => run(overGrpcJs(port))))).map((o) => o[0])).toEqual([0, 16, 7, 5, 3, 9]);
     expect(await balance()).toBe(before);
