@@ -1,6 +1,7 @@
 // The report: each workload beside its same-run baseline as a ratio, the targets of issue 12 as
 // met or not, the posting engine's batch sizes, the previous build's ratios (--baseline-ref),
 // tables on stdout, and the same data as JSON and as a hand-written SVG chart.
+import type { GrpcPortRow } from "./grpc-port";
 import type { Engine, Workload } from "./args";
 import type { LedgerReport } from "./ledger-check";
 import { errorCount, round, type CpuSplit, type Measurement } from "./stats";
@@ -86,6 +87,8 @@ export interface EngineResult {
   /** Workloads that broke outright (no successful call, or the generator failed). */
   broken: string[];
   serverExitCode: number | null;
+  /** The gRPC port's workloads beside the bare grpc-js server (bench/grpc-port.ts). */
+  grpcPort?: GrpcPortRow[];
 }
 
 export interface RunReport {

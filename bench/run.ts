@@ -7,7 +7,9 @@
 // Connect JSON over HTTP/1.1, a warm-up run, then the measured run); the CPU of the server, the
 // database backends and the client is followed around each measurement, bankd's /metrics is
 // scraped before and after it (the posting engine's batch sizes), and the ledger is checked by
-// SQL after every step (a broken ledger fails the run). With --baseline-ref, the previous build's
+// SQL after every step (a broken ledger fails the run). After the workloads, the gRPC port's
+// empty call and GetBalance are measured with h2load beside a bare @grpc/grpc-js server and the
+// main port over gRPC (bench/grpc-port.ts). With --baseline-ref, the previous build's
 // server runs beside this one on its own fresh database, and read, statement, login and their
 // baselines are measured on it right after this build's, for the ratios' comparison. The report is printed and written to bench/results/ (JSON + SVG). See
 // docs/performance.md.
@@ -37,6 +39,7 @@ import type { PgCluster } from "../test/system/support/pg-cluster";
 import { round, type CpuSplit, type Measurement } from "./stats";
 import { openWatchers } from "./watch";
 import { measureWrk, warmUp, wrkProcessesOf, WRK_THREADS } from "./wrk";
+import { measureGrpcPort, renderGrpcPort, type GrpcPortRow } from "./grpc-port";
 
 const RESULTS = path.join(ROOT, "bench", "results");
 /** HTTP/2 connections the seeding's API calls (Register, Login, a few reads) spread over. */
@@ -116,6 +119,7 @@ async function main(): Promise<number> {
   if (prev) console.log(`\nratios of this build and the previous build:\n${prev}`);
   const errors = renderErrors(report);
   if (errors) console.log(`\nfailed calls:\n${errors}`);
+  for (const e of report.engines) if (e.grpcPort) console.log(`\n${renderGrpcPort(e.engine, e.grpcPort)}`);
   console.log(`\ntargets (issue 24's step now, the long-term goal of issue 12, and issue 24's CPU budget; the PostgreSQL ones are the product's):\n${renderTargets(report)}`);
   for (const e of report.engines) if (e.broken.length > 0) console.log(`${e.engine}: BROKEN workloads (no successful call, or the generator failed): ${e.broken.join(", ")}`);
   console.log(`\nload average: ${report.machine.loadAverage} at the start, ${report.machine.loadAverageAtEnd} at the end`);
@@ -208,6 +212,7 @@ async function benchEngine(engine: Engine, opts: BenchOptions, runDir: string, p
   const previousMeasurements: Measurement[] = [];
   let previousChecks: EngineResult["ledgerChecks"] = [];
   const broken: string[] = [];
+  let grpcPort: GrpcPortRow[] | undefined;
   let serverExitCode: number | null;
   try {
     // The previous build's server runs beside this one while the workloads it is compared on
@@ -243,6 +248,26 @@ async function benchEngine(engine: Engine, opts: BenchOptions, runDir: string, p
         p = undefined;
       }
     }
+    // The gRPC port (issue 23), on this build only: the empty call and a read beside the bare
+    // grpc-js server, and the main port over gRPC.
+    try {
+      await quiesce(s);
+      const owner = s.fixture.users[s.fixture.accounts[0]!.owner]!;
+      grpcPort = await measureGrpcPort(
+        { grpcTarget: s.server.grpcTarget, mainTarget: new URL(s.server.baseUrl).host, serverPid: s.server.child.pid!, token: owner.token, accountId: s.fixture.accounts[0]!.id },
+        {
+          durationSeconds: opts.durationSeconds,
+          warmupSeconds: opts.warmupSeconds,
+          workDir: s.database.dataDir,
+          label: engine,
+          // --profile: bankd's measured runs on its gRPC port, one profile each.
+          ...(opts.profile ? { profile: { start: () => s.server.startProfile(), stop: (name: string) => writeProfile(s, `grpc-port-${name}`) } } : {}),
+        },
+      );
+    } catch (err) {
+      broken.push("grpc-port");
+      log(`${engine} grpc-port: BROKEN: ${err instanceof Error ? err.message : String(err)}`);
+    }
     if (opts.profile && engine === "postgres") {
       await quiesce(s);
       const file = path.join(runDir, "explain-postgres.txt");
@@ -269,6 +294,7 @@ async function benchEngine(engine: Engine, opts: BenchOptions, runDir: string, p
     profiles: s.profiles,
     broken,
     serverExitCode,
+    ...(grpcPort ? { grpcPort } : {}),
   };
 }
 
@@ -327,7 +353,7 @@ async function measureWorkload(s: Session, workload: Workload): Promise<Measurem
   return m;
 }
 
-async function writeProfile(s: Session, workload: Workload): Promise<void> {
+async function writeProfile(s: Session, workload: string): Promise<void> {
   const file = path.join(s.runDir, `bankd-${s.engine}-${workload}.cpuprofile`);
   await s.server.stopProfile(file);
   if (!fs.existsSync(file)) return;

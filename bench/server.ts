@@ -18,6 +18,8 @@ export const DIST = path.join(ROOT, "dist");
 
 export interface BankdProcess {
   baseUrl: string;
+  /** The gRPC port (BANK_GRPC_PORT), host:port; a build without it ignores the variable. */
+  grpcTarget: string;
   child: ChildProcess;
   env: Record<string, string>;
   /** Its server processes (BANK_WORKERS): the primary's children when more than 1. */
@@ -73,6 +75,8 @@ export function bankdEnv(opts: Pick<StartBankdOptions, "databaseUrl" | "dataDir"
 export async function startBankd(opts: StartBankdOptions): Promise<BankdProcess> {
   const port = await freePort();
   const env = bankdEnv(opts, port);
+  const grpcPort = await freePort();
+  env.BANK_GRPC_PORT = String(grpcPort);
   const workers = opts.workers ?? 1;
   if (workers > 1) env.BANK_WORKERS = String(workers);
   const log = fs.openSync(opts.logFile, "a");
@@ -99,6 +103,7 @@ export async function startBankd(opts: StartBankdOptions): Promise<BankdProcess>
     });
   return {
     baseUrl,
+    grpcTarget: `127.0.0.1:${grpcPort}`,
     child,
     env,
     workers,

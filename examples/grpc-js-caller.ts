@@ -4,7 +4,11 @@
 // the same request_id.
 //
 //   BANK_PASSWORD=... npx tsx examples/grpc-js-caller.ts --email payments@example.com \
-//     --from <source account id> --to-number <target account number> --amount-minor 1234
+//     --from <source account id> --to-number <target account number> --amount-minor 1234 \
+//     [--grpc-target 127.0.0.1:8081]
+//
+// With --grpc-target (bankd's gRPC port, BANK_GRPC_PORT: what internal callers should use) the
+// RPCs go there; the JWKS is always fetched from --base-url (the main port serves it).
 import * as path from "node:path";
 import { randomUUID } from "node:crypto";
 import * as grpc from "@grpc/grpc-js";
@@ -20,6 +24,8 @@ export interface CallerOptions extends VerifyOptions {
   retriesMax?: number;
   backoffMsBase?: number;
   timeoutMs?: number;
+  /** host:port of bankd's gRPC port (BANK_GRPC_PORT); default: the main port of `baseUrl`. */
+  grpcTarget?: string;
 }
 
 export interface CallerResult {
@@ -76,7 +82,7 @@ function call<Req, Res>(method: Unary<Req, Res>, self: grpc.Client, req: Req, me
 
 export async function runGrpcJsCaller(baseUrl: string, credentials: Credentials, accounts: TransferAccounts, opts: CallerOptions = {}): Promise<CallerResult> {
   const url = new URL(baseUrl);
-  const { auth, transactions } = loadClients(url.host, opts);
+  const { auth, transactions } = loadClients(opts.grpcTarget ?? url.host, opts);
   const timeoutMs = opts.timeoutMs ?? 10_000;
   try {
     const login = await call(auth.login, auth, { email: credentials.email, password: credentials.password }, new grpc.Metadata(), timeoutMs);
@@ -108,8 +114,8 @@ export async function runGrpcJsCaller(baseUrl: string, credentials: Credentials,
 
 if (require.main === module) {
   (async () => {
-    const { baseUrl, credentials, accounts } = parseCliArgs(process.argv.slice(2));
-    const result = await runGrpcJsCaller(baseUrl, credentials, accounts);
+    const { baseUrl, credentials, accounts, grpcTarget } = parseCliArgs(process.argv.slice(2));
+    const result = await runGrpcJsCaller(baseUrl, credentials, accounts, grpcTarget ? { grpcTarget } : {});
     console.log(JSON.stringify({ subject: result.claims.sub, requestId: result.requestId, transactionId: result.transactionId, attempts: result.attempts }));
   })().catch((err: unknown) => {
     console.error(`grpc-js-caller: ${err instanceof Error ? err.message : String(err)}\n${CLI_USAGE}`);

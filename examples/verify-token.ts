@@ -70,6 +70,8 @@ export function parseCliArgs(argv: string[]): {
   baseUrl: string;
   credentials: { email: string; password: string };
   accounts: { fromAccountId: string; toAccountNumber: string; amount: { currency: string; minorUnits: bigint } };
+  /** --grpc-target HOST:PORT: bankd's gRPC port (the grpc-js example). */
+  grpcTarget?: string;
 } {
   const { baseUrl, credentials, flag, need } = parseCommonArgs(argv);
   const amountMinor = need("amount-minor");
@@ -78,11 +80,12 @@ export function parseCliArgs(argv: string[]): {
     baseUrl,
     credentials,
     accounts: { fromAccountId: need("from"), toAccountNumber: need("to-number"), amount: { currency: flag("currency") ?? "USD", minorUnits: BigInt(amountMinor) } },
+    ...(flag("grpc-target") ? { grpcTarget: flag("grpc-target") } : {}),
   };
 }
 
 export const CLI_USAGE =
-  "usage: BANK_PASSWORD=... npx tsx examples/<caller>.ts --base-url http://127.0.0.1:8080 --email EMAIL --from SOURCE_ACCOUNT_ID --to-number TARGET_ACCOUNT_NUMBER --amount-minor 1234 [--currency USD]";
+  "usage: BANK_PASSWORD=... npx tsx examples/<caller>.ts --base-url http://127.0.0.1:8080 --email EMAIL --from SOURCE_ACCOUNT_ID --to-number TARGET_ACCOUNT_NUMBER --amount-minor 1234 [--currency USD] [--grpc-target 127.0.0.1:8081 (grpc-js-caller: bankd's gRPC port)]";
 
 /** What the example callers sign in with. */
 export interface Credentials {

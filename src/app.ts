@@ -28,6 +28,8 @@ import { AdminService } from "../gen/bank/v1/admin_service_pb";
 import { AuditService } from "../gen/bank/v1/audit_service_pb";
 import { writeHead } from "./util/http-response";
 import { productModules } from "./modules";
+import { mountServices, recordServices } from "./transport/services";
+import { listenGrpc, type ListeningGrpcPort } from "./transport/grpc-port";
 
 /** Every bank.v1 service; reflection and health list them. */
 export const bankServices: readonly DescService[] = [AuthService, AccountService, TransactionService, AdminService, AuditService];
@@ -36,6 +38,8 @@ export type { AppContext, AppModule } from "./module";
 
 export interface App extends AppContext {
   server: ListeningServer;
+  /** The gRPC port (BANK_GRPC_PORT); undefined when it is off. */
+  grpcPort?: ListeningGrpcPort;
   health: HealthState;
   /** Drains and stops: NOT_SERVING, refuse new calls, wait for in-flight ones, close. */
   shutdown(): Promise<void>;
@@ -82,41 +86,56 @@ export async function startApp(config: Readonly<Config>, opts: StartOptions = {}
     return true;
   };
 
+  // The service implementations, recorded once: both ports mount the same ones.
+  const services = recordServices((router) => {
+    healthRoutes(health)(router);
+    reflectionRoutes(reflection)(router);
+    for (const m of modules) m.routes?.(router);
+  });
+  // Services no module implements yet answer UNIMPLEMENTED for every method.
+  const served = new Set(services.map((r) => r.service.typeName));
+  for (const service of bankServices) if (!served.has(service.typeName)) services.push({ service, impl: {} });
+  // One chain for both ports: the drain, the in-flight count and the metrics are the process's.
+  const interceptors = [
+    observeInterceptor({
+      logger,
+      metrics,
+      isDraining: () => draining,
+      inFlight: { add: () => void inFlight++, done: () => (--inFlight === 0 ? idle?.() : undefined) },
+      trustProxy: config.trustProxy,
+    }),
+    ...modules.flatMap((m) => m.interceptors ?? []),
+  ];
+
   const server = await listen({
     config,
     logger,
     metrics,
     shutdownSignal: shutdown.signal,
-    interceptors: [
-      observeInterceptor({
-        logger,
-        metrics,
-        isDraining: () => draining,
-        inFlight: { add: () => void inFlight++, done: () => (--inFlight === 0 ? idle?.() : undefined) },
-        trustProxy: config.trustProxy,
-      }),
-      ...modules.flatMap((m) => m.interceptors ?? []),
-    ],
-    routes: (router) => {
-      healthRoutes(health)(router);
-      reflectionRoutes(reflection)(router);
-      for (const m of modules) m.routes?.(router);
-      // Services no module implements yet answer UNIMPLEMENTED for every method.
-      const served = new Set(router.handlers.map((h) => h.service.typeName));
-      for (const service of bankServices) if (!served.has(service.typeName)) router.service(service, {});
-    },
+    interceptors,
+    routes: mountServices(services),
     httpRoutes: [metricsRoute, ...modules.flatMap((m) => m.httpRoutes ?? [])],
     wrap: (handler) => {
       const cors = corsWrap(config.corsOrigins);
       return responseHeadersWrap({ tls: config.tls !== undefined })(cors ? cors(handler) : handler);
     },
   });
-  logger.info({ url: server.url, docs: `${server.url}/docs`, database: config.database.kind }, "bankd serving");
+  let grpcPort: ListeningGrpcPort | undefined;
+  if (config.grpcPort !== undefined) {
+    try {
+      grpcPort = await listenGrpc({ config: { host: config.host, tls: config.tls, grpcPort: config.grpcPort }, registrations: services, interceptors, shutdownSignal: shutdown.signal, logger, metrics, limits });
+    } catch (err) {
+      await server.close(0);
+      throw err;
+    }
+  }
+  logger.info({ url: server.url, grpc: grpcPort?.target ?? "off", docs: `${server.url}/docs`, database: config.database.kind }, "bankd serving");
 
   let stopping: Promise<void> | undefined;
   const app: App = {
     ...ctx,
     server,
+    grpcPort,
     health,
     shutdown: () =>
       (stopping ??= (async () => {
@@ -131,7 +150,7 @@ export async function startApp(config: Readonly<Config>, opts: StartOptions = {}
         }
         // Calls still running (streams, mostly) end with this: the client retries elsewhere.
         shutdown.abort(connectError(Code.Unavailable, "SERVER_DRAINING", "The server is shutting down; retry on another instance."));
-        await server.close(1_000);
+        await Promise.all([server.close(1_000), grpcPort?.close(1_000)]);
         for (const m of modules) await m.stop?.();
         await replica?.stop();
         await replica?.replica.close();

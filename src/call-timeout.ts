@@ -24,6 +24,15 @@ export function timeoutHeader(protocol: Protocol): string {
   return protocol === "connect" ? HEADER.connectTimeoutMs : HEADER.grpcTimeout;
 }
 
+/** The effective timeout of a call that asked for `requestedMs` (undefined: no deadline): the
+ * default, the maximum, or under a millisecond 0 (see below); the gRPC port (src/transport/)
+ * reads the deadline grpc-js parsed and applies this. */
+export function effectiveTimeoutMs(requestedMs: number | undefined, policy: DeadlinePolicy): number {
+  if (requestedMs === undefined) return policy.defaultMs;
+  if (requestedMs > policy.maxMs) return policy.maxMs;
+  return requestedMs < 1 ? 0 : requestedMs;
+}
+
 /** Rewrites the timeout header of `header` to the effective deadline; returns it, or the
  * malformed value when the header cannot be read. */
 export function applyDeadlinePolicy(header: Headers, protocol: Protocol, policy: DeadlinePolicy): TimeoutOutcome {

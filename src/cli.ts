@@ -21,7 +21,7 @@ const EXIT_USAGE = 2;
 
 /** Usage of each command: its arguments and what it does. */
 const HELP: Record<string, { args: string; about: string }> = {
-  serve: { args: "", about: "Serve gRPC, gRPC-Web and Connect on one port until SIGTERM or SIGINT, then drain and exit 0 (npm start runs this). The API explorer is at /docs." },
+  serve: { args: "", about: "Serve gRPC, gRPC-Web and Connect on one port (BANK_PORT), and gRPC for internal callers on BANK_GRPC_PORT, until SIGTERM or SIGINT, then drain and exit 0 (npm start runs this). The API explorer is at /docs." },
   migrate: { args: "", about: "Apply pending database migrations and exit (serve also applies them at start)." },
   "create-user": {
     args: "--email EMAIL --full-name NAME --role ROLE [--role ROLE ...] --password-stdin",

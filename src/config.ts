@@ -35,6 +35,9 @@ export interface DailyLimitDefaults {
 export interface Config {
   host: string;
   port: number;
+  /** BANK_GRPC_PORT: the second port, gRPC only, served by @grpc/grpc-js for internal callers
+   * (src/transport/grpc-port.ts); undefined when set to "off". 0 = any free port. */
+  grpcPort: number | undefined;
   dataDir: string;
   database: DatabaseConfig;
   logLevel: "fatal" | "error" | "warn" | "info" | "debug" | "trace" | "silent";
@@ -83,6 +86,7 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
 
   const host = get("BANK_HOST", "127.0.0.1");
   const port = int("BANK_PORT", 8080, 0, 65535);
+  const grpcPort = parseGrpcPort(get("BANK_GRPC_PORT", ""), port, problems);
   const dataDir = path.resolve(get("BANK_DATA_DIR", "./data"));
   const database = parseDatabaseUrl(get("BANK_DATABASE_URL", ""), dataDir, problems);
   const directUrl = get("BANK_DATABASE_DIRECT_URL", "");
@@ -136,6 +140,7 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
   return Object.freeze({
     host,
     port,
+    grpcPort,
     dataDir,
     database,
     logLevel,
@@ -149,6 +154,25 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
     metricsToken: metricsToken === "" ? undefined : metricsToken,
     workers,
   });
+}
+
+/** BANK_GRPC_PORT: unset = BANK_PORT + 1 (any free port when BANK_PORT is 0), "off" = no gRPC
+ * port, else a port number (0 = any free port). */
+function parseGrpcPort(raw: string, port: number, problems: string[]): number | undefined {
+  if (raw === "off") return undefined;
+  if (raw === "") {
+    if (port === 0) return 0;
+    if (port < 65535) return port + 1;
+    problems.push("BANK_GRPC_PORT has no default when BANK_PORT is 65535: set it to a port number or to off.");
+    return undefined;
+  }
+  if (!/^\d+$/.test(raw) || Number(raw) > 65535) {
+    problems.push(`BANK_GRPC_PORT=${JSON.stringify(raw)} is invalid: set it to a port number from 0 to 65535, or to off (no gRPC port).`);
+    return undefined;
+  }
+  const grpcPort = Number(raw);
+  if (grpcPort !== 0 && grpcPort === port) problems.push(`BANK_GRPC_PORT=${grpcPort} is BANK_PORT too: the gRPC port needs a port of its own (or off).`);
+  return grpcPort;
 }
 
 function parseDatabaseUrl(raw: string, dataDir: string, problems: string[]): DatabaseConfig {

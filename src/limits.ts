@@ -57,6 +57,22 @@ export const limits = {
    * nests 6 levels in JSON; refusing deeper bodies before the full parse keeps a 1 MiB body of
    * brackets (half a million levels) from costing a second of CPU before authentication. */
   jsonDepthMax: 32,
+  /** The gRPC port (BANK_GRPC_PORT, @grpc/grpc-js): a connection is closed gracefully (GOAWAY)
+   * after this long, so that internal callers behind a balancer spread over new instances and a
+   * long-lived connection does not pin one process forever. grpc-js adds its own jitter. */
+  grpcConnectionAgeMs: 30 * 60_000,
+  /** Calls still open on a connection past its age get this long to finish before it is closed:
+   * the longest unary deadline (deadlineMsMax) plus the transport's grace (deadlineGraceMs).
+   * Streams still open then are cut; a watcher resumes from its last cursor. */
+  grpcConnectionAgeGraceMs: 35_000,
+  /** The gRPC port pings a connection after this long without reads, and closes it when the ping
+   * is not answered within grpcKeepaliveTimeoutMs: a caller's host that vanished without closing
+   * (no FIN or RST) frees its streams in about 80 s instead of grpc-js's default two hours. */
+  grpcKeepaliveTimeMs: 60_000,
+  grpcKeepaliveTimeoutMs: 20_000,
+  /** HTTP/2 session memory (MB) per connection, as on the main port (Node's maxSessionMemory):
+   * a client that makes the server buffer more gets its streams refused. */
+  http2SessionMemoryMb: 32,
   /** How long a graceful shutdown waits for in-flight calls before closing anyway. */
   shutdownDrainMs: 10_000,
   /** Most server processes BANK_WORKERS may ask for: one per core is the useful number (each

@@ -141,7 +141,8 @@ interface Early {
 /** Refusals that need no body: an unknown method, a wrong HTTP method, a media type no protocol
  * of the method speaks. */
 function precheck(handler: UniversalHandler | undefined, kind: RpcRequestKind | undefined, req: NodeRequest): Early | undefined {
-  if (!handler) return { status: 404, error: connectError(Code.Unimplemented, "UNKNOWN_METHOD", `There is no method ${(req.url ?? "").split("?", 1)[0]!.slice(1, 200)}.`) };
+  // HTTP 501: the Connect protocol's HTTP status for the code unimplemented.
+  if (!handler) return { status: 501, error: connectError(Code.Unimplemented, "UNKNOWN_METHOD", `There is no method ${(req.url ?? "").split("?", 1)[0]!.slice(1, 200)}.`) };
   if (!handler.allowedMethods.includes(req.method ?? "")) {
     return { status: 405, headers: { allow: handler.allowedMethods.join(", ") }, error: connectError(Code.Unimplemented, "METHOD_NOT_ALLOWED", `${req.method} is not allowed here; use ${handler.allowedMethods.join(" or ")}.`) };
   }

@@ -82,7 +82,7 @@ function connectErrorFromJson(json: unknown): ConnectError | undefined {
 // --- gRPC and gRPC-Web ---------------------------------------------------------------------
 
 /** google.rpc.Status { int32 code = 1; string message = 2; repeated google.protobuf.Any details = 3; } */
-function encodeStatus(error: ConnectError): Uint8Array {
+export function encodeStatus(error: ConnectError): Uint8Array {
   const w = new BinaryWriter();
   w.tag(1, 0).int32(error.code);
   w.tag(2, 2).string(error.rawMessage);
@@ -239,8 +239,13 @@ async function rewriteConnectUnary(res: UniversalServerResponse, rewrite: ErrorR
 
 function rewriteGrpcTrailer(trailer: Headers, rewrite: ErrorRewrite): void {
   const error = grpcStatusError(trailer);
-  const replacement = error ? rewrite(error) : undefined;
+  if (!error) return;
+  const replacement = rewrite(error);
   if (replacement) setGrpcStatus(trailer, replacement);
+  // connect-es percent-encodes grpc-message as a URI component (";" as %3B, ":" as %3A, " " as
+  // %20); gRPC's spec encodes only bytes outside printable ASCII and "%", and grpc-js clients
+  // decode with decodeURI, which leaves %3B as is. Re-encoded here as the spec says.
+  else trailer.set(HEADER.grpcMessage, grpcPercentEncode(error.rawMessage));
 }
 
 /** gRPC-Web trailers and Connect end-stream messages are the last envelope of the body. */
@@ -255,9 +260,16 @@ async function* rewriteFinalFrame(kind: RpcRequestKind, body: AsyncIterable<Uint
 
 function rewriteFrame(kind: RpcRequestKind, data: Uint8Array, rewrite: ErrorRewrite): Uint8Array | undefined {
   if (kind.protocol === "grpc-web") {
-    const error = grpcStatusError(parseGrpcWebTrailer(data));
-    const replacement = error ? rewrite(error) : undefined;
-    return replacement ? envelope(GRPC_WEB_TRAILER_FLAG, grpcWebTrailerBytes(replacement)) : undefined;
+    const trailer = parseGrpcWebTrailer(data);
+    const error = grpcStatusError(trailer);
+    if (!error) return undefined;
+    const replacement = rewrite(error);
+    if (replacement) return envelope(GRPC_WEB_TRAILER_FLAG, grpcWebTrailerBytes(replacement));
+    // grpc-message re-encoded as gRPC's spec says (see rewriteGrpcTrailer), the rest kept.
+    trailer.set(HEADER.grpcMessage, grpcPercentEncode(error.rawMessage));
+    const lines: string[] = [];
+    trailer.forEach((value, key) => lines.push(`${key}: ${value}\r\n`));
+    return envelope(GRPC_WEB_TRAILER_FLAG, Buffer.from(lines.join(""), "utf8"));
   }
   let end: { error?: unknown; metadata?: unknown };
   try {

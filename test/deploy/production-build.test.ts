@@ -1,11 +1,14 @@
 // The production path: `npm run build` into a fresh directory, production dependencies only
 // (`npm prune --omit=dev`), then `node dist/src/main.js` there on SQLite. It must serve (health
-// over gRPC, `bankd healthcheck`, a sign-up and a transfer through a real client, the prebuilt
+// over gRPC, `bankd healthcheck`, a sign-up and a transfer through a real client, a call on the
+// gRPC port (@grpc/grpc-js is a production dependency), the prebuilt
 // console and API explorer) with no devDependency installed, and write nothing outside
 // BANK_DATA_DIR. `bankd healthcheck` is also checked against the stopped server (exit 1).
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { builtinModules } from "node:module";
+import * as grpc from "@grpc/grpc-js";
+import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
 import { createClient } from "@connectrpc/connect";
 import { createGrpcTransport } from "@connectrpc/connect-node";
 import { Health, HealthCheckResponse_ServingStatus as Status } from "../../gen/grpc/health/v1/health_pb";
@@ -73,9 +76,11 @@ describe("node dist/src/main.js with production dependencies only", () => {
   test("serves health, a sign-up and a transfer, writes only under BANK_DATA_DIR, and healthcheck follows it", async () => {
     const dataDir = path.join(install.root, "data");
     const port = await freePort();
+    const grpcPort = await freePort();
     const env = {
       BANK_HOST: "127.0.0.1",
       BANK_PORT: String(port),
+      BANK_GRPC_PORT: String(grpcPort),
       BANK_DATA_DIR: dataDir,
       BANK_LOG_LEVEL: "info",
       HOME: path.join(install.root, "data", "home-unused"),
@@ -114,6 +119,19 @@ describe("node dist/src/main.js with production dependencies only", () => {
     await money.transfer({ requestId: "prod-xfer", fromAccountId: a.id, target: { case: "toAccountId", value: b.id }, amount: { currency: "USD", minorUnits: 2_500n }, description: "rent" });
     expect((await accounts.getAccount({ accountId: a.id })).account?.ledgerBalance?.minorUnits).toBe(7_500n);
     expect((await accounts.getAccount({ accountId: b.id })).account?.ledgerBalance?.minorUnits).toBe(2_500n);
+
+    // The gRPC port of the built server, served by grpc-js from the production dependencies.
+    const getAccount = AccountService.method.getAccount;
+    const viaGrpcPort = new grpc.Client(`127.0.0.1:${grpcPort}`, grpc.credentials.createInsecure());
+    const md = new grpc.Metadata();
+    md.set("authorization", `Bearer ${user.token}`);
+    const onPort = await new Promise<{ error: grpc.ServiceError | null; balance?: bigint }>((resolve) =>
+      viaGrpcPort.makeUnaryRequest(`/${AccountService.typeName}/${getAccount.name}`, (m: Buffer) => m, (b: Buffer) => fromBinary(getAccount.output, b), Buffer.from(toBinary(getAccount.input, create(getAccount.input, { accountId: b.id }))), md, (error, res) =>
+        resolve({ error, balance: res?.account?.ledgerBalance?.minorUnits }),
+      ),
+    );
+    viaGrpcPort.close();
+    expect(onPort).toEqual({ error: null, balance: 2_500n });
 
     // The prebuilt console and the explorer, from dist/ (no esbuild, no web/ here).
     for (const [url, type] of [["/", /text\/html/], ["/docs", /text\/html/], ["/openapi.json", /application\/json/]] as const) {

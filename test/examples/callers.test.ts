@@ -154,6 +154,21 @@ describe.each(engines())("example callers on %s", (engine) => {
       expect(await balances(t, f)).toEqual([100_00n - 250n, 250n]);
     });
 
+    (file === "examples/grpc-js-caller.ts" ? test : test.skip)("on the gRPC port (BANK_GRPC_PORT, --grpc-target), the JWKS from the main port; from the command line too", async () => {
+      const f = await fixture(t, users);
+      const credentials = { email: f.service.email, password: f.service.password };
+      const target = t.app.grpcPort!.target;
+      const result = await runGrpcJsCaller(t.baseUrl, credentials, { fromAccountId: f.sourceId, toAccountNumber: f.targetNumber, amount: { currency: "USD", minorUnits: 3_00n } }, { grpcTarget: target });
+      expect(result.claims).toMatchObject({ sub: f.service.id });
+      expect(result.attempts).toBe(1);
+      expect(await balances(t, f)).toEqual([97_00n, 3_00n]);
+      if (engine !== engines()[0]) return;
+      const args = [file, "--base-url", t.baseUrl, "--grpc-target", target, "--email", f.service.email, "--from", f.sourceId, "--to-number", f.targetNumber, "--amount-minor", "100"];
+      const out = await execFileAsync(TSX, args, { env: { ...process.env, BANK_PASSWORD: f.service.password } });
+      expect(JSON.parse(out.stdout)).toMatchObject({ subject: f.service.id, attempts: 1 });
+      expect(await balances(t, f)).toEqual([96_00n, 4_00n]);
+    });
+
     test("a wrong password fails the caller before any transfer", async () => {
       const f = await fixture(t, users);
       await expect((run as typeof runGrpcJsCaller)(t.baseUrl, { email: f.service.email, password: "not the password at all" }, { fromAccountId: f.sourceId, toAccountNumber: f.targetNumber, amount: { currency: "USD", minorUnits: 1n } })).rejects.toMatchObject({ code: Code.Unauthenticated });

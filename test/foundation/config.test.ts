@@ -26,6 +26,19 @@ describe("configuration", () => {
     expect(Object.isFrozen(config)).toBe(true);
   });
 
+  test("BANK_GRPC_PORT: BANK_PORT + 1 by default (any free port with BANK_PORT=0), off, 0, or a port of its own", () => {
+    expect(loadConfig({}).grpcPort).toBe(8081);
+    expect(loadConfig({ BANK_PORT: "9000" }).grpcPort).toBe(9001);
+    expect(loadConfig({ BANK_PORT: "0" }).grpcPort).toBe(0);
+    expect(loadConfig({ BANK_GRPC_PORT: "off" }).grpcPort).toBeUndefined();
+    expect(loadConfig({ BANK_GRPC_PORT: "0" }).grpcPort).toBe(0);
+    expect(loadConfig({ BANK_GRPC_PORT: "50051" }).grpcPort).toBe(50051);
+    expect(problems({ BANK_GRPC_PORT: "8080" })).toEqual([expect.stringMatching(/^BANK_GRPC_PORT=8080 is BANK_PORT too/)]);
+    expect(problems({ BANK_GRPC_PORT: "no" })).toEqual([expect.stringMatching(/^BANK_GRPC_PORT="no" is invalid: .* or to off/)]);
+    expect(problems({ BANK_GRPC_PORT: "70000" })).toEqual([expect.stringMatching(/^BANK_GRPC_PORT="70000" is invalid/)]);
+    expect(problems({ BANK_PORT: "65535" })).toEqual([expect.stringMatching(/^BANK_GRPC_PORT has no default when BANK_PORT is 65535/)]);
+  });
+
   test("BANK_DATABASE_URL selects PostgreSQL or another SQLite file", () => {
     expect(loadConfig({ BANK_DATABASE_URL: "postgres://u@h:5432/db" }).database).toEqual({ kind: "postgres", url: "postgres://u@h:5432/db" });
     expect(loadConfig({ BANK_DATABASE_URL: "sqlite:/tmp/x.db" }).database).toEqual({ kind: "sqlite", file: "/tmp/x.db" });

@@ -148,7 +148,7 @@ describe("answers given before any handler", () => {
     expect(JSON.parse(ok.body.toString("utf8"))).toEqual({ status: "SERVING" });
   });
 
-  test("an unknown method over gRPC is HTTP 200 with grpc-status 12, also for grpc-js; over Connect, 404 with the contract", async () => {
+  test("an unknown method over gRPC is HTTP 200 with grpc-status 12, also for grpc-js; over Connect, 501 (the Connect spec's status for unimplemented) with the contract", async () => {
     const raw = await grpcCall(t.baseUrl, "nope.v1.Nope/Call", grpcFrame(new Uint8Array()));
     expect(raw.status).toBe(200);
     expect(grpcStatus(raw)).toBe("12");
@@ -162,7 +162,7 @@ describe("answers given before any handler", () => {
     expect(err.code).toBe(grpc.status.UNIMPLEMENTED);
     expect(err.details).toContain("nope.v1.Nope/Call");
     const connect = await connectJson(t.baseUrl, "nope.v1.Nope/Call", {});
-    expect(connect.status).toBe(404);
+    expect(connect.status).toBe(501);
     expect(connectCodeOf(connect)).toBe("unimplemented");
     expect(reasonOf(connect)).toBe("UNKNOWN_METHOD");
   });
