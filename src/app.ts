@@ -28,6 +28,7 @@ import { AdminService } from "../gen/bank/v1/admin_service_pb";
 import { AuditService } from "../gen/bank/v1/audit_service_pb";
 import { writeHead } from "./util/http-response";
 import { productModules } from "./modules";
+import { controlCharacterInterceptor } from "./control-characters";
 
 /** Every bank.v1 service; reflection and health list them. */
 export const bankServices: readonly DescService[] = [AuthService, AccountService, TransactionService, AdminService, AuditService];
@@ -95,6 +96,8 @@ export async function startApp(config: Readonly<Config>, opts: StartOptions = {}
         inFlight: { add: () => void inFlight++, done: () => (--inFlight === 0 ? idle?.() : undefined) },
         trustProxy: config.trustProxy,
       }),
+      // Before authentication: a request string with a control character is malformed whoever sends it.
+      controlCharacterInterceptor(),
       ...modules.flatMap((m) => m.interceptors ?? []),
     ],
     routes: (router) => {
