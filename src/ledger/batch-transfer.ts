@@ -6,7 +6,8 @@
 //   FAILED event) and answered with its error, the others post.
 // - atomic = true: all items post or none does; when one fails, the others answer ABORTED
 //   (BATCH_ABORTED) and nothing is written but the call's own idempotency record. An item that
-//   replays an earlier commit counts as a success.
+//   replays an earlier commit counts as a success, and answers as that commit (its transaction)
+//   even when the batch aborts: it was posted, by that commit.
 // The call's own request_id (method BatchTransfer) stores the whole answer and replays it.
 import { createHash } from "node:crypto";
 import { DomainError, aborted, invalidArgument } from "../errors";
@@ -131,7 +132,14 @@ function applyAtomic(batch: BatchState, taken: TakenKeys, actor: Actor, requestI
       outcome: "FAILED",
       details: { request_id: requestId, atomic: true, transfers: items.length, failed_index: index, reason: failure.reason },
     });
-    return new GroupOutcome(items.map((_, i) => (i === index ? { error: failure.toJSON() } : { error: abortedItem })), new Map(), true);
+    // An item that replays an earlier commit was posted, by that commit: it answers as that
+    // commit, never "Not posted" (a client believing it would pay again under a new id).
+    const answerOf = (other: Item, i: number): BatchItemResult => {
+      if (i === index) return { error: failure.toJSON() };
+      const replayed = "key" in other ? replayOf(other.key, taken) : undefined;
+      return replayed && "transaction" in replayed ? replayed : { error: abortedItem };
+    };
+    return new GroupOutcome(items.map(answerOf), new Map(), true);
   }
   return new GroupOutcome(results, outcomes, false);
 }
