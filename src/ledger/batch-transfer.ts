@@ -7,7 +7,8 @@
 // - atomic = true: all items post or none does; when one fails, the others answer ABORTED
 //   (BATCH_ABORTED) and nothing is written but the call's own idempotency record. An item that
 //   replays an earlier commit counts as a success, and answers as that commit (its transaction)
-//   even when the batch aborts: it was posted, by that commit.
+//   even when the batch aborts: it was posted, by that commit. A customer's batch aborted by a
+//   payee (unknown, frozen, closed, another currency) answers every item alike.
 // The call's own request_id (method BatchTransfer) stores the whole answer and replays it.
 import { createHash } from "node:crypto";
 import { DomainError, aborted, invalidArgument } from "../errors";
@@ -20,6 +21,7 @@ import type { BatchState } from "./posting";
 import { GroupOutcome, recordRefusal, replaysSuccess, storedFailure, type TakenKeys } from "./posting-engine";
 import { keyId } from "./batch-sql";
 import type { Actor, TransactionView } from "./types";
+import { isStaff } from "./access";
 import { parseRequestId } from "./validate";
 
 export interface BatchTransferInput {
@@ -125,23 +127,41 @@ function applyAtomic(batch: BatchState, taken: TakenKeys, actor: Actor, requestI
       }
     }
     batch.undo(mark);
-    const abortedItem = aborted("BATCH_ABORTED", `Not posted: transfer ${index} of this atomic batch failed (${failure.reason}), so none was.`, { failed_index: String(index) }).toJSON();
+    // A customer's batch aborted by a payee (unknown, frozen, closed, another currency) answers
+    // every item alike, naming neither the item nor the condition: otherwise [1 cent to X, a
+    // transfer bound to fail] tells for free whether X exists and can be paid (issue 26). Staff
+    // may look any account up, and get the precise answer.
+    const opaque = !isStaff(actor) && isPayeeSide(failure);
+    const abortedItem = opaque
+      ? aborted("BATCH_ABORTED", "Not posted: a payee of this atomic batch cannot take a payment, so no transfer was made.").toJSON()
+      : aborted("BATCH_ABORTED", `Not posted: transfer ${index} of this atomic batch failed (${failure.reason}), so none was.`, { failed_index: String(index) }).toJSON();
+    // The audit says what was asked for: the failing item's payee (a probe's target).
+    const failed = items[index]!;
+    const target = "parsed" in failed ? (failed.parsed.toNumber ?? failed.parsed.toId ?? "") : "";
     batch.audit(actor, {
       action: "transaction.batch_transfer",
       targetId: "",
       outcome: "FAILED",
-      details: { request_id: requestId, atomic: true, transfers: items.length, failed_index: index, reason: failure.reason },
+      details: { request_id: requestId, atomic: true, transfers: items.length, failed_index: index, reason: failure.reason, target },
     });
     // An item that replays an earlier commit was posted, by that commit: it answers as that
     // commit, never "Not posted" (a client believing it would pay again under a new id).
     const answerOf = (other: Item, i: number): BatchItemResult => {
-      if (i === index) return { error: failure.toJSON() };
+      if (i === index && !opaque) return { error: failure.toJSON() };
       const replayed = "key" in other ? replayOf(other.key, taken) : undefined;
       return replayed && "transaction" in replayed ? replayed : { error: abortedItem };
     };
     return new GroupOutcome(items.map(answerOf), new Map(), true);
   }
   return new GroupOutcome(results, outcomes, false);
+}
+
+/** A refusal about the payee rather than the caller's own side: the target account is unknown
+ * (or not a customer's), or it cannot take the payment (frozen, closed, another currency). */
+function isPayeeSide(err: DomainError): boolean {
+  if (err.reason === "PAYEE_UNAVAILABLE") return true;
+  const field = err.metadata.field;
+  return err.reason === "ACCOUNT_NOT_FOUND" && (field === "to_account_id" || field === "to_account_number");
 }
 
 /** The answer of an item whose key was already taken: its stored transfer, or its error. */
