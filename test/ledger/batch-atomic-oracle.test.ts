@@ -4,8 +4,9 @@
 // ACCOUNT_NOT_FOUND otherwise, with no money moved and an audit event naming neither. Now, for a
 // customer, an atomic batch aborted by a payee that cannot take the payment answers every item
 // alike (BATCH_ABORTED, no index, no condition), whatever X is, and the audit event records the
-// payee asked for. A failure on the caller's own side still names its item. Through a real
-// server, SQLite and PostgreSQL.
+// payees asked for. A failure on the caller's own side (found for the whole batch before any
+// payee is looked at) still names its item, whatever the payees are. Through a real server,
+// SQLite and PostgreSQL.
 import { Role } from "../../gen/bank/v1/access_pb";
 import { AccountService } from "../../gen/bank/v1/account_service_pb";
 import { AccountType, type Account } from "../../gen/bank/v1/account_pb";
@@ -67,9 +68,25 @@ describe.each(engines())("an atomic batch is no oracle of payees on %s", (engine
     expect([after.transactions, after.entries]).toEqual([before.transactions, before.entries]);
     // The audit tells staff what was probed: each aborted batch names the payee that failed it.
     const rows = await t.app.db.read((tx) => tx.all<{ details: string }>(`SELECT details FROM audit_events WHERE action = 'transaction.batch_transfer' AND actor_id = ? AND outcome = 'FAILED'`, [mallory.id]));
-    const recorded = rows.map((r) => String((JSON.parse(r.details) as { target?: string }).target ?? ""));
+    const recorded = rows.flatMap((r) => {
+      const d = JSON.parse(r.details) as { target?: string; payees_before?: string };
+      return [d.target ?? "", ...(d.payees_before ?? "").split(",")];
+    });
     const digits = (n: string) => n.replace(/\D/g, "");
-    for (const number of [targets.frozen!, targets.euro!, targets.unknown!]) expect(recorded).toContain(digits(number));
+    for (const number of Object.values(targets)) expect(recorded).toContain(digits(number));
+  });
+
+  test("[1 cent to X, more than the balance]: the caller's own refusal, named, whatever X is", async () => {
+    const before = await writeCounts(t.app.db);
+    const answers: Record<string, string[]> = {};
+    for (const [kind, number] of Object.entries(targets)) {
+      const res = await money(mallory).batchTransfer({ requestId: rid("probe"), atomic: true, transfers: [byNumber(number), byNumber(targets.active!, 1_000_000)] });
+      answers[kind] = res.results.map(answer);
+    }
+    expect(answers).toEqual(Object.fromEntries(Object.keys(answers).map((kind) => [kind, answers.active])));
+    expect(answers.active![1]).toContain("INSUFFICIENT_FUNDS");
+    const after = await writeCounts(t.app.db);
+    expect([after.transactions, after.entries]).toEqual([before.transactions, before.entries]);
   });
 
   test("a failure on the caller's own side still names its item", async () => {
