@@ -30,6 +30,7 @@ import { writeHead } from "./util/http-response";
 import { productModules } from "./modules";
 import { mountServices, recordServices } from "./transport/services";
 import { listenGrpc, type ListeningGrpcPort } from "./transport/grpc-port";
+import { controlCharacterInterceptor } from "./control-characters";
 
 /** Every bank.v1 service; reflection and health list them. */
 export const bankServices: readonly DescService[] = [AuthService, AccountService, TransactionService, AdminService, AuditService];
@@ -104,6 +105,8 @@ export async function startApp(config: Readonly<Config>, opts: StartOptions = {}
       inFlight: { add: () => void inFlight++, done: () => (--inFlight === 0 ? idle?.() : undefined) },
       trustProxy: config.trustProxy,
     }),
+    // Before authentication: a request string with a control character is malformed whoever sends it.
+    controlCharacterInterceptor(),
     ...modules.flatMap((m) => m.interceptors ?? []),
   ];
 

@@ -54,17 +54,21 @@ export function jsonDepthWithin(bytes: Uint8Array, depthMax: number): boolean {
  * Passes an enveloped body (5-byte prefix + message, repeated) through, checking the nesting of
  * each JSON message before the chunk that completes it goes on; throws jsonTooDeep otherwise.
  * Compressed messages are decompressed to be checked, once whole; one larger than
- * `messageBytesMax` is not held (connect-es refuses it by its prefix anyway).
+ * `messageBytesMax` is not held (connect-es refuses it by its prefix anyway). `check`, when
+ * given, sees each whole JSON message (decompressed) before the chunk that completes it goes on,
+ * and may refuse it (strict int64: json-int64.ts).
  */
 export async function* guardEnvelopedJson(
   body: AsyncIterable<Uint8Array>,
   depthMax: number,
   messageBytesMax: number,
   decompress: ((bytes: Uint8Array) => Promise<Uint8Array>) | undefined,
+  check?: (bytes: Uint8Array) => ConnectError | undefined,
 ): AsyncGenerator<Uint8Array> {
   let header = Buffer.alloc(0);
   let remaining = 0;
   let compressed = false;
+  let hold = false;
   let scanner = new JsonDepthScanner(depthMax);
   let held: Uint8Array[] = [];
   for await (const chunk of body) {
@@ -77,6 +81,7 @@ export async function* guardEnvelopedJson(
         if (header.length < 5) break;
         remaining = header.readUInt32BE(1);
         compressed = (header[0]! & 1) === 1 && remaining <= messageBytesMax && decompress !== undefined;
+        hold = compressed || (check !== undefined && (header[0]! & 1) === 0 && remaining <= messageBytesMax);
         scanner = new JsonDepthScanner(depthMax);
         held = [];
         header = remaining === 0 ? Buffer.alloc(0) : header;
@@ -86,11 +91,15 @@ export async function* guardEnvelopedJson(
       const part = chunk.subarray(offset, offset + take);
       offset += take;
       remaining -= take;
-      if (compressed) held.push(part);
-      else if ((header[0]! & 1) === 0 && !scanner.scan(part)) throw jsonTooDeep(depthMax);
+      if (hold) held.push(part);
+      if (!compressed && (header[0]! & 1) === 0 && !scanner.scan(part)) throw jsonTooDeep(depthMax);
       if (remaining === 0) {
         header = Buffer.alloc(0);
-        if (compressed && decompress && !jsonDepthWithin(await decompress(Buffer.concat(held)), depthMax)) throw jsonTooDeep(depthMax);
+        if (!hold) continue;
+        const message = compressed && decompress ? await decompress(Buffer.concat(held)) : Buffer.concat(held);
+        if (compressed && !jsonDepthWithin(message, depthMax)) throw jsonTooDeep(depthMax);
+        const refusal = check?.(message);
+        if (refusal) throw refusal;
       }
     }
     yield chunk;

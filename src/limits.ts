@@ -277,8 +277,14 @@ export const limits = {
   /** Distinct refusal keys counted at once per aggregator; more are counted under one overflow
    * key per action, so an attacker varying addresses cannot grow memory or the log. */
   auditAggregateKeysMax: 1_000,
-  /** Distinct targets remembered per aggregated key (the event reports the count up to this). */
+  /** Distinct targets remembered per aggregated key (the event reports the count up to this,
+   * and names them). */
   auditAggregateTargetsMax: 100,
+  /** A staff member's reads of one account (GetAccount, LookupAccount, statements, WatchAccount)
+   * are counted this long before ONE `account.staff_read` event with the count is appended: a
+   * teller serving a customer for an hour leaves a few events, not thousands (issue 26). What a
+   * crash loses is at most this window's counts. */
+  staffReadAuditWindowMs: 15 * 60_000,
   /** Longest actor_id / action / target_id filter of ListAuditEvents; stored values are ids
    * (36 characters) and short action names, so anything longer matches nothing. */
   auditFilterCharsMax: 200,

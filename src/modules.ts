@@ -45,6 +45,8 @@ export interface AuthModule extends AppModule {
   hasher: Argon2Hasher;
   /** The aggregated audit of repeatable refusals (flushed when the module stops). */
   refusals: AuditAggregator;
+  /** The aggregated audit of staff reads of customers' accounts (flushed when the module stops). */
+  staffReads: AuditAggregator;
 }
 
 /** The auth module: key ring, password hasher, token issuer and verifier, the interceptor, the
@@ -59,6 +61,12 @@ export async function createAuthModule(ctx: AppContext): Promise<AuthModule> {
     targetsMax: limits.auditAggregateTargetsMax,
     logger: ctx.logger,
   });
+  const staffReads = new AuditAggregator(ctx.db, {
+    windowMs: limits.staffReadAuditWindowMs,
+    keysMax: limits.auditAggregateKeysMax,
+    targetsMax: limits.auditAggregateTargetsMax,
+    logger: ctx.logger,
+  });
   const deps: AuthDeps = {
     db: ctx.db,
     logger: ctx.logger,
@@ -69,6 +77,7 @@ export async function createAuthModule(ctx: AppContext): Promise<AuthModule> {
     registrations: new RegistrationLimits(ctx.config.registration),
     attemptTurns: attemptTurns(),
     refusals,
+    staffReads,
   };
   return {
     routes: authServiceRoutes(deps),
@@ -79,9 +88,11 @@ export async function createAuthModule(ctx: AppContext): Promise<AuthModule> {
     },
     hasher: deps.hasher,
     refusals,
+    staffReads,
     stop: async () => {
       await closePasswordStrength();
       await refusals.stop();
+      await staffReads.stop();
     },
   };
 }

@@ -7,7 +7,8 @@
 //   for more (call-timeout.ts), so each handler's ctx.signal fires at the effective deadline; a
 //   handler still running well past it has its stream reset;
 // - gRPC-Web text mode (base64 both ways) on the same routes (grpc-web-text.ts);
-// - JSON requests nested too deep are refused before anything parses them (json-depth.ts);
+// - JSON requests nested too deep are refused before anything parses them (json-depth.ts), and
+//   64-bit integers in JSON are read only as `-?[0-9]+` (json-int64.ts);
 // - answers that connect-es or the transport give before any interceptor runs (unknown method,
 //   wrong HTTP method, bad timeout, unsupported compression, oversized or undecodable message)
 //   carry the error contract of docs/api.md: an ErrorInfo reason, x-request-id, a log line, metrics;
@@ -19,6 +20,7 @@ import { HEADER } from "./headers";
 import * as http2 from "node:http2";
 import { Code, ConnectError, createConnectRouter, createContextValues, type ConnectRouter, type Interceptor } from "@connectrpc/connect";
 import type { UniversalHandler, UniversalServerRequest, UniversalServerResponse } from "@connectrpc/connect/protocol";
+import type { DescMessage } from "@bufbuild/protobuf";
 import { compressionBrotli, compressionGzip, universalRequestFromNodeRequest, universalResponseToNodeResponse } from "@connectrpc/connect-node";
 import { connectError, frameworkError } from "./errors";
 import { ErrorInfoSchema } from "../gen/bank/v1/error_info_pb";
@@ -29,6 +31,7 @@ import { remoteAddressKey, requestIdOf } from "./observe";
 import { applyDeadlinePolicy } from "./call-timeout";
 import { binaryContentType, decodeBase64Body, encodeBase64Body } from "./grpc-web-text";
 import { guardEnvelopedJson, jsonDepthWithin, jsonTooDeep } from "./json-depth";
+import { looseInt64 } from "./json-int64";
 import { acceptEncodingHeader, mediaType, requestEncodingHeader, responseContentType, rpcRequestKind, type RpcRequestKind } from "./rpc-protocol";
 import { transportCallKey, type TransportCall } from "./transport-call";
 import { errorResponse, rewriteResponseError } from "./wire-errors";
@@ -184,7 +187,7 @@ async function dispatch(
   const header = new Headers({ [HEADER.requestId]: call.requestId });
   let response: UniversalServerResponse;
   try {
-    const problem = timeout.ok ? await prepare(uReq, kind, opts.limits, header) : connectError(Code.InvalidArgument, "INVALID_TIMEOUT", `The deadline header value ${JSON.stringify(timeout.value)} is not a valid timeout.`);
+    const problem = timeout.ok ? await prepare(uReq, kind, handler.method.input, opts.limits, header) : connectError(Code.InvalidArgument, "INVALID_TIMEOUT", `The deadline header value ${JSON.stringify(timeout.value)} is not a valid timeout.`);
     response = problem ? errorResponse(kind, refuse(problem), header) : await handler(uReq);
   } catch (err) {
     response = errorResponse(kind, refuse(err instanceof ConnectError ? err : new ConnectError("transport failure", Code.Internal, undefined, undefined, err)), header);
@@ -195,8 +198,9 @@ async function dispatch(
   return { response: kind.text ? textResponse(kind, response) : response, timeoutMs: timeout.ok ? timeout.timeoutMs : 0 };
 }
 
-/** Text mode, compression and JSON checks on the request; returns a refusal, if any. */
-async function prepare(uReq: UniversalServerRequest, kind: RpcRequestKind, limits: RpcLimits, responseHeader: Headers): Promise<ConnectError | undefined> {
+/** Text mode, compression and JSON checks (depth, strict int64 against `input`, the method's
+ * request message) on the request; returns a refusal, if any. */
+async function prepare(uReq: UniversalServerRequest, kind: RpcRequestKind, input: DescMessage, limits: RpcLimits, responseHeader: Headers): Promise<ConnectError | undefined> {
   const body = uReq.body as AsyncIterable<Uint8Array>;
   if (kind.text) {
     uReq.header.set("content-type", binaryContentType(uReq.header.get("content-type") ?? ""));
@@ -210,15 +214,18 @@ async function prepare(uReq: UniversalServerRequest, kind: RpcRequestKind, limit
   }
   if (kind.codec !== "json") return undefined;
   const decompress = compression ? (bytes: Uint8Array) => compression.decompress(bytes, limits.messageBytesMax) : undefined;
+  const check = (bytes: Uint8Array) => looseInt64(bytes, input);
   if (kind.enveloped) {
-    uReq.body = guardEnvelopedJson(uReq.body as AsyncIterable<Uint8Array>, limits.jsonDepthMax, limits.messageBytesMax, decompress);
+    uReq.body = guardEnvelopedJson(uReq.body as AsyncIterable<Uint8Array>, limits.jsonDepthMax, limits.messageBytesMax, decompress, check);
     return undefined;
   }
-  return uReq.method === "GET" ? checkJsonQuery(uReq, limits) : readJsonBody(uReq, limits, decompress);
+  return uReq.method === "GET" ? checkJsonQuery(uReq, limits, check) : readJsonBody(uReq, limits, decompress, check);
 }
 
+type JsonCheck = (bytes: Uint8Array) => ConnectError | undefined;
+
 /** A Connect unary JSON body: read in full (bounded), decompressed, checked, handed on as is. */
-async function readJsonBody(uReq: UniversalServerRequest, limits: RpcLimits, decompress: ((bytes: Uint8Array) => Promise<Uint8Array>) | undefined): Promise<ConnectError | undefined> {
+async function readJsonBody(uReq: UniversalServerRequest, limits: RpcLimits, decompress: ((bytes: Uint8Array) => Promise<Uint8Array>) | undefined, check: JsonCheck): Promise<ConnectError | undefined> {
   const declared = Number(uReq.header.get("content-length") ?? "0");
   if (declared > limits.messageBytesMax) return tooLarge(limits);
   const chunks: Uint8Array[] = [];
@@ -234,6 +241,8 @@ async function readJsonBody(uReq: UniversalServerRequest, limits: RpcLimits, dec
     uReq.header.delete("content-encoding");
   }
   if (!jsonDepthWithin(bytes, limits.jsonDepthMax)) return jsonTooDeep(limits.jsonDepthMax);
+  const loose = check(bytes);
+  if (loose) return loose;
   uReq.header.set("content-length", String(bytes.byteLength));
   uReq.body = (async function* () {
     yield bytes;
@@ -242,12 +251,12 @@ async function readJsonBody(uReq: UniversalServerRequest, limits: RpcLimits, dec
 }
 
 /** A Connect GET: the message is in the query (base64 and compression optional). */
-async function checkJsonQuery(uReq: UniversalServerRequest, limits: RpcLimits): Promise<ConnectError | undefined> {
+async function checkJsonQuery(uReq: UniversalServerRequest, limits: RpcLimits, check: JsonCheck): Promise<ConnectError | undefined> {
   const params = new URL(uReq.url).searchParams;
   let bytes: Uint8Array = params.get("base64") === "1" ? Buffer.from(params.get("message") ?? "", "base64") : Buffer.from(params.get("message") ?? "", "utf8");
   const compression = COMPRESSIONS.find((c) => c.name === params.get("compression"));
   if (compression) bytes = await compression.decompress(bytes, limits.messageBytesMax);
-  return jsonDepthWithin(bytes, limits.jsonDepthMax) ? undefined : jsonTooDeep(limits.jsonDepthMax);
+  return jsonDepthWithin(bytes, limits.jsonDepthMax) ? check(bytes) : jsonTooDeep(limits.jsonDepthMax);
 }
 
 function tooLarge(limits: RpcLimits): ConnectError {

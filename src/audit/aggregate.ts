@@ -136,7 +136,9 @@ function eventOf(entry: Pending, windowMs: number): AuditInput {
       first_time_ms: entry.firstMs,
       last_time_ms: entry.lastMs,
       window_ms: windowMs,
-      ...(distinctTargets > 1 ? { distinct_targets: distinctTargets } : {}),
+      // Several: named too (up to targetsMax), so that a probe walking account numbers or ids
+      // leaves the numbers and ids it tried (issue 26).
+      ...(distinctTargets > 1 ? { distinct_targets: distinctTargets, targets: [...entry.targets].join(",") } : {}),
     },
   };
 }

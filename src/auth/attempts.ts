@@ -9,7 +9,7 @@ import type { CallInfo } from "../context";
 import { resourceExhausted } from "../errors";
 import { limits } from "../limits";
 import type { AuthDeps } from "./deps";
-import { cancelReservation, reserveAttempt, throttledError, type ThrottleKeys } from "./throttle";
+import { cancelReservation, releaseAttempt, reserveAttempt, throttledError, type ThrottleKeys } from "./throttle";
 import { KeyedTurns } from "./turns";
 
 export interface Attempt {
@@ -54,6 +54,22 @@ export async function checkAttempt<T>(deps: AuthDeps, info: CallInfo, attempt: A
   } catch (err) {
     // argon2's queue was full (AUTH_BUSY) or the check failed to run: nothing was checked.
     await cancelReservation(deps.db, attempt.keys).catch((cancelErr: unknown) => deps.logger.warn({ err: cancelErr }, "could not give back a sign-in reservation"));
+    throw err;
+  }
+}
+
+/**
+ * Runs the unit of work that follows a successful check (`work`, which releases the attempt in
+ * it). When that unit of work does not commit (the caller's deadline passed, the caller went
+ * away, the database failed), the release went with it; the password was right all the same, so
+ * the attempt is released again in its own unit of work, without the call's signal (which has
+ * fired): a deadline is the caller giving up, not a wrong password (issue 26, item 11).
+ */
+export async function afterSuccessfulCheck<T>(deps: AuthDeps, keys: ThrottleKeys, work: () => Promise<T>): Promise<T> {
+  try {
+    return await work();
+  } catch (err) {
+    await deps.db.transaction((tx) => releaseAttempt(tx, keys)).catch((releaseErr: unknown) => deps.logger.warn({ err: releaseErr }, "could not release a sign-in reservation after a right password"));
     throw err;
   }
 }

@@ -23,4 +23,6 @@ export interface AuthDeps {
   /** Refusals an attacker can repeat (throttled sign-ins, refused tokens, probes for other
    * users' sessions) are audited through it: one event per key and window. */
   refusals: AuditAggregator;
+  /** Staff reads of customers' accounts: one event per staff member, account and window. */
+  staffReads: AuditAggregator;
 }

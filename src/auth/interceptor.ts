@@ -58,6 +58,8 @@ export interface AuthInterceptorDeps {
   logger: Logger;
   /** Refused tokens are audited through it: one event per key and window (issue 15, W8). */
   refusals: AuditAggregator;
+  /** Staff reads of customers' accounts: one event per staff member, account and window. */
+  staffReads: AuditAggregator;
 }
 
 export function authInterceptor(deps: AuthInterceptorDeps): Interceptor {
@@ -77,14 +79,90 @@ export function authInterceptor(deps: AuthInterceptorDeps): Interceptor {
         ? permissionDenied("METHOD_NOT_DECLARED", "This method declares no access rule, so nobody may call it.")
         : permissionDenied("ROLE_NOT_ALLOWED", "Your roles do not allow this method.");
     }
-    if (req.stream) return next(req);
+    if (req.stream) {
+      // A server stream (WatchAccount): connect-es hands its one request over as a stream, and a
+      // refusal comes out of the response stream. Audited like a unary call (issue 26): a probe
+      // when it fails with NOT_FOUND, a staff read once its first message is out.
+      let request: unknown;
+      const source = req.message;
+      const res = await next({
+        ...req,
+        message: (async function* () {
+          for await (const m of source) {
+            request = m;
+            yield m;
+          }
+        })(),
+      });
+      if (!res.stream) return res;
+      return { ...res, message: audited(res.message, () => noteStaffRead(deps, info, req.method, request, undefined), (err) => noteProbe(deps, info, err, request)) };
+    }
     try {
-      return await next(req);
+      const res = await next(req);
+      if (!res.stream) noteStaffRead(deps, info, req.method, req.message, res.message);
+      return res;
     } catch (err) {
-      if (info.principal && err instanceof DomainError && PROBE_REASONS.has(err.reason)) auditProbe(deps, info, err.reason, req.message);
+      noteProbe(deps, info, err, req.message);
       throw err;
     }
   };
+}
+
+/** `source`, calling `started` once its first message is out and `failed` with its error. */
+async function* audited<T>(source: AsyncIterable<T>, started: () => void, failed: (err: unknown) => void): AsyncGenerator<T> {
+  let first = true;
+  try {
+    for await (const message of source) {
+      if (first) {
+        first = false;
+        started();
+      }
+      yield message;
+    }
+  } catch (err) {
+    failed(err);
+    throw err;
+  }
+}
+
+function noteProbe(deps: AuthInterceptorDeps, info: CallInfo, err: unknown, message: unknown): void {
+  if (info.principal && err instanceof DomainError && PROBE_REASONS.has(err.reason)) auditProbe(deps, info, err, message);
+}
+
+type ReadMessage = { accountId?: unknown; transactionId?: unknown; ownerId?: unknown; account?: { id?: unknown; ownerId?: unknown } };
+
+/** The reads of a customer's data that staff make, and what each read is about: an account id
+ * (a transaction id for GetTransaction, an owner id for ListAccounts of one owner). */
+const STAFF_READS: Record<string, (req: ReadMessage, res: ReadMessage | undefined) => unknown> = {
+  "bank.v1.AccountService.GetAccount": (req) => req.accountId,
+  "bank.v1.AccountService.GetBalance": (req) => req.accountId,
+  "bank.v1.AccountService.LookupAccount": (_req, res) => res?.account?.id,
+  "bank.v1.AccountService.WatchAccount": (req) => req.accountId,
+  "bank.v1.AccountService.ListAccounts": (req) => req.ownerId,
+  "bank.v1.TransactionService.ListTransactions": (req) => req.accountId,
+  "bank.v1.TransactionService.GetTransaction": (req) => req.transactionId,
+};
+
+const STAFF_ROLES = new Set([Role.TELLER, Role.AUDITOR, Role.ADMIN]);
+
+/** A staff member's read of a customer's data (issue 26, item 8): counted per staff member and
+ * target, one `account.staff_read` event per window (limits.staffReadAuditWindowMs) with the
+ * count. Reads of the staff member's own account are not counted where the answer shows it. */
+function noteStaffRead(deps: AuthInterceptorDeps, info: CallInfo, method: DescMethod, request: unknown, response: unknown): void {
+  const principal = info.principal;
+  const targetOf = STAFF_READS[`${method.parent.typeName}.${method.name}`];
+  if (!principal || !targetOf || !principal.roles.some((r) => STAFF_ROLES.has(r))) return;
+  const res = response as ReadMessage | undefined;
+  if (res?.account?.ownerId === principal.userId) return;
+  const target = targetOf((request ?? {}) as ReadMessage, res);
+  if (typeof target !== "string" || target === "") return;
+  deps.staffReads.note(`account.staff_read:${principal.userId}:${target}`, {
+    ...auditBase(info),
+    action: "account.staff_read",
+    targetId: target.slice(0, 64),
+    outcome: "SUCCESS",
+    details: { method: info.procedure },
+  });
 }
 
 /** Refusals that answer "no such thing (for you)": what a caller probing for other users'
@@ -94,11 +172,25 @@ const PROBE_REASONS = new Set(["ACCOUNT_NOT_FOUND", "TRANSACTION_NOT_FOUND", "HO
 /** The request fields that name the object asked for, in the order they are looked at. */
 const TARGET_FIELDS = ["accountId", "transactionId", "holdId", "fromAccountId", "number"] as const;
 
+/** What a refusal was about: the field the error names when the request has it (a payee's
+ * number or id in Transfer's `target`, CaptureHold's to_account_id), else the first of
+ * TARGET_FIELDS the request sets. A probe by number so records the number, not the prober's own
+ * source account (issue 26). */
+function probeTarget(err: DomainError, message: unknown): string | undefined {
+  const fields = (message ?? {}) as Record<string, unknown> & { target?: { case?: unknown; value?: unknown } };
+  const named = err.metadata.field;
+  if (named === "target" || named === "to_account_number" || named === "to_account_id") {
+    const value = named === "to_account_id" && typeof fields.toAccountId === "string" && fields.toAccountId !== "" ? fields.toAccountId : fields.target?.value;
+    if (typeof value === "string" && value !== "") return value;
+  }
+  return TARGET_FIELDS.map((f) => fields[f]).find((v): v is string => typeof v === "string" && v !== "");
+}
+
 /** Aggregated per caller and reason: a customer walking ids costs one event per window, with
- * the count and (up to a bound) the distinct ids asked for. */
-function auditProbe(deps: AuthInterceptorDeps, info: CallInfo, reason: string, message: unknown): void {
-  const fields = message as Partial<Record<(typeof TARGET_FIELDS)[number], unknown>>;
-  const target = TARGET_FIELDS.map((f) => fields[f]).find((v): v is string => typeof v === "string" && v !== "") ?? info.procedure;
+ * the count and (up to a bound) the distinct ids or numbers asked for. */
+function auditProbe(deps: AuthInterceptorDeps, info: CallInfo, err: DomainError, message: unknown): void {
+  const reason = err.reason;
+  const target = probeTarget(err, message) ?? info.procedure;
   deps.refusals.note(`access.not_found:${reason}:${info.principal!.userId}`, {
     ...auditBase(info),
     action: "access.not_found",

@@ -9,7 +9,7 @@ import { Role } from "../../gen/bank/v1/access_pb";
 import type { AuthDeps } from "./deps";
 import { decodePageToken, encodePageToken, pageSizeOf } from "../pagination";
 import { tokenSealer } from "../sealed-tokens";
-import { checkAttempt, inTurn } from "./attempts";
+import { afterSuccessfulCheck, checkAttempt, inTurn } from "./attempts";
 import { normalizePassword, validEmail, validFullName, validNewPassword } from "./policy";
 import { endSessions, findRefreshToken, findSession, listLiveSessions, type SessionRow } from "./sessions";
 import { recordFailure, releaseAttempt, throttleKeys } from "./throttle";
@@ -64,12 +64,13 @@ export async function changePassword(deps: AuthDeps, info: CallInfo, principal: 
       });
       throw unauthenticated("INVALID_CREDENTIALS", "The current password is incorrect.");
     }
-    await deps.db.transaction(async (tx) => {
+    // The current password was right: cut short, the change is rolled back but not counted.
+    await afterSuccessfulCheck(deps, keys, () => deps.db.transaction(async (tx) => {
       await tx.em.nativeUpdate(User, { id: user.id }, { passwordHash: check.hash, updateTime: Date.now() });
       await releaseAttempt(tx, keys);
       const ended = await endSessions(deps, tx, { userId: user.id, exceptSessionId: principal.sessionId }, "password changed");
       await recordAudit(tx, { ...auditBase(info), action: "auth.password_change", targetId: user.id, outcome: "SUCCESS", details: { sessions_ended: ended.length } });
-    }, { signal: info.signal });
+    }, { signal: info.signal }));
   });
 }
 

@@ -10,7 +10,7 @@ import type { AuthDeps } from "./deps";
 import { isValidEmail, normalizeEmail, normalizePassword } from "./policy";
 import { rolesFromColumn } from "./roles";
 import { createSession, endSessions, findRefreshToken, isLive, markRefreshTokenUsed, rotateRefreshToken, type NewRefreshToken } from "./sessions";
-import { checkAttempt, inTurn } from "./attempts";
+import { afterSuccessfulCheck, checkAttempt, inTurn } from "./attempts";
 import { recordFailure, releaseAttempt, throttleKeys, type ThrottleKeys } from "./throttle";
 import { findUserByEmail, findUserById, isDisabled, type UserEntity } from "./users";
 
@@ -62,7 +62,7 @@ async function loginFailed(deps: AuthDeps, info: CallInfo, keys: ThrottleKeys, u
 
 async function startSession(deps: AuthDeps, info: CallInfo, user: UserEntity, keys: ThrottleKeys, rehashed: string | undefined): Promise<SignedIn> {
   const nowMs = Date.now();
-  const { sessionId, refresh } = await deps.db.transaction(async (tx) => {
+  const { sessionId, refresh } = await afterSuccessfulCheck(deps, keys, () => deps.db.transaction(async (tx) => {
     // Only replace the hash that was verified: a concurrent password change wins.
     if (rehashed) await tx.em.nativeUpdate(User, { id: user.id, passwordHash: user.passwordHash }, { passwordHash: rehashed, updateTime: nowMs });
     await releaseAttempt(tx, keys);
@@ -70,8 +70,9 @@ async function startSession(deps: AuthDeps, info: CallInfo, user: UserEntity, ke
     await recordAudit(tx, { ...auditBase(info), actorId: user.id, action: "auth.login", targetId: user.id, outcome: "SUCCESS", details: { session_id: session.sessionId, argon2_costs_upgraded: rehashed !== undefined } }, nowMs);
     return session;
     // A caller whose deadline passed, or who went away, gets no session: it could never learn
-    // its tokens (rolled back unless COMMIT was already sent).
-  }, { signal: info.signal });
+    // its tokens (rolled back unless COMMIT was already sent); the attempt is released all the
+    // same (afterSuccessfulCheck).
+  }, { signal: info.signal }));
   const access = await deps.tokens.issue({ userId: user.id, sessionId, roles: rolesFromColumn(user.roles) }, nowMs);
   return { accessToken: access.token, accessExpireMs: access.claims.expireMs, refresh, user };
 }

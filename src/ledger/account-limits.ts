@@ -19,18 +19,39 @@ export interface SetAccountLimitsInput {
   withdrawal: LimitInput;
   transferOut: LimitInput;
   reason: string;
+  /** update_mask.paths (AIP-134): the directions to change; empty is INVALID_ARGUMENT. */
+  updateMask: readonly string[] | undefined;
 }
 
-/** SetAccountLimits (admin): each direction's limit, no limit, or (unset) the default. Audited. */
+/** The update_mask path of each direction ("*" names them all). */
+const MASK_PATHS: Record<string, Direction> = { deposit: "deposit", withdrawal: "withdrawal", transfer_out: "transferOut" };
+
+/** The directions an update_mask names. */
+function maskedDirections(paths: readonly string[] | undefined): Set<Direction> {
+  if (!paths || paths.length === 0) {
+    throw invalidArgument("UPDATE_MASK_REQUIRED", "update_mask must name the directions to change: deposit, withdrawal, transfer_out (or \"*\" for all).", { field: "update_mask" });
+  }
+  const named = new Set<Direction>();
+  for (const path of paths) {
+    if (path === "*") for (const d of Object.values(MASK_PATHS)) named.add(d);
+    else if (Object.hasOwn(MASK_PATHS, path)) named.add(MASK_PATHS[path]!);
+    else throw invalidArgument("UPDATE_MASK_INVALID", `update_mask path ${JSON.stringify(path.slice(0, 64))} is not a direction (deposit, withdrawal, transfer_out).`, { field: "update_mask" });
+  }
+  return named;
+}
+
+/** SetAccountLimits (admin): a patch (AIP-134) of the directions update_mask names, each set to a
+ * limit, no limit, or (named but unset) the default; the others keep their setting. Audited. */
 export async function setAccountLimits(ledger: Ledger, actor: Actor, input: SetAccountLimitsInput): Promise<AccountView> {
   requireAdmin(actor);
   const id = parseId(input.accountId, "account_id");
   const reason = parseText(input.reason, "reason", limits.reasonCharsMax, true);
-  const wanted = {
-    deposit: parseSetting(ledger, input.deposit, "deposit"),
-    withdrawal: parseSetting(ledger, input.withdrawal, "withdrawal"),
-    transferOut: parseSetting(ledger, input.transferOut, "transfer_out"),
-  };
+  const named = maskedDirections(input.updateMask);
+  // Directions not named are not read at all: a field outside the mask is not applied.
+  const wanted: Partial<Record<Direction, { setting: LimitSetting; currency?: string }>> = {};
+  if (named.has("deposit")) wanted.deposit = parseSetting(ledger, input.deposit, "deposit");
+  if (named.has("withdrawal")) wanted.withdrawal = parseSetting(ledger, input.withdrawal, "withdrawal");
+  if (named.has("transferOut")) wanted.transferOut = parseSetting(ledger, input.transferOut, "transfer_out");
   return auditedCommand(ledger, actor, "account.set_limits", id, async (tx) => {
     const row = await tx.one(`SELECT ${accountColumns()} FROM accounts WHERE id = ?${tx.engine.lockRows}`, [id]);
     const account = row ? toAccount(row) : undefined;
@@ -40,7 +61,11 @@ export async function setAccountLimits(ledger: Ledger, actor: Actor, input: SetA
         throw failedPrecondition("CURRENCY_MISMATCH", `The account holds ${account.currency}.`, { field: `${DIRECTION_FIELDS[direction]}.limit.currency`, account_currency: account.currency });
       }
     }
-    const next = { deposit: wanted.deposit.setting, withdrawal: wanted.withdrawal.setting, transferOut: wanted.transferOut.setting };
+    const next = {
+      deposit: wanted.deposit ? wanted.deposit.setting : account.limits.deposit,
+      withdrawal: wanted.withdrawal ? wanted.withdrawal.setting : account.limits.withdrawal,
+      transferOut: wanted.transferOut ? wanted.transferOut.setting : account.limits.transferOut,
+    };
     const updateTimeMs = Math.max(ledger.now(), account.updateTimeMs);
     await tx.run(
       `UPDATE accounts SET deposit_limit = ?, withdrawal_limit = ?, transfer_out_limit = ?, version = version + 1, update_time = ? WHERE id = ?`,
@@ -52,6 +77,7 @@ export async function setAccountLimits(ledger: Ledger, actor: Actor, input: SetA
       targetId: id,
       details: {
         reason,
+        update_mask: [...named].map((d) => DIRECTION_FIELDS[d]).join(","),
         deposit: describe(next.deposit), withdrawal: describe(next.withdrawal), transfer_out: describe(next.transferOut),
         previous_deposit: describe(account.limits.deposit), previous_withdrawal: describe(account.limits.withdrawal), previous_transfer_out: describe(account.limits.transferOut),
       },

@@ -6,7 +6,9 @@
 //   FAILED event) and answered with its error, the others post.
 // - atomic = true: all items post or none does; when one fails, the others answer ABORTED
 //   (BATCH_ABORTED) and nothing is written but the call's own idempotency record. An item that
-//   replays an earlier commit counts as a success.
+//   replays an earlier commit counts as a success, and answers as that commit (its transaction)
+//   even when the batch aborts: it was posted, by that commit. A customer's batch aborted by a
+//   payee (unknown, frozen, closed, another currency) answers every item alike.
 // The call's own request_id (method BatchTransfer) stores the whole answer and replays it.
 import { createHash } from "node:crypto";
 import { DomainError, aborted, invalidArgument } from "../errors";
@@ -19,6 +21,7 @@ import type { BatchState } from "./posting";
 import { GroupOutcome, recordRefusal, replaysSuccess, storedFailure, type TakenKeys } from "./posting-engine";
 import { keyId } from "./batch-sql";
 import type { Actor, TransactionView } from "./types";
+import { accessAccount, isStaff } from "./access";
 import { parseRequestId } from "./validate";
 
 export interface BatchTransferInput {
@@ -101,6 +104,11 @@ function applyAtomic(batch: BatchState, taken: TakenKeys, actor: Actor, requestI
   const mark = batch.mark();
   const outcomes = new Map<string, Outcome>();
   const results: BatchItemResult[] = [];
+  // A customer's batch: the caller's own side of every item first, with no payee looked at, so
+  // that a refusal there names its item whatever the payees are (issue 26, item 4).
+  const callerSide = isStaff(actor) ? undefined : callerSideFailure(batch, taken, actor, items);
+  if (callerSide) return aborts(batch, taken, actor, requestId, items, callerSide.index, callerSide.error, false);
+  const payees: string[] = [];
   for (const [index, item] of items.entries()) {
     let failure: DomainError | undefined;
     if ("invalid" in item) failure = item.invalid;
@@ -116,6 +124,7 @@ function applyAtomic(batch: BatchState, taken: TakenKeys, actor: Actor, requestI
           const t = applyTransfer(batch, actor, item.parsed);
           outcomes.set(keyId(item.key), { ok: t });
           results.push({ transaction: t });
+          if (paysSomeoneElse(batch, actor, item.parsed)) payees.push(item.parsed.toNumber ?? item.parsed.toId ?? "");
           continue;
         } catch (err) {
           if (!(err instanceof DomainError)) throw err;
@@ -124,16 +133,99 @@ function applyAtomic(batch: BatchState, taken: TakenKeys, actor: Actor, requestI
       }
     }
     batch.undo(mark);
-    const abortedItem = aborted("BATCH_ABORTED", `Not posted: transfer ${index} of this atomic batch failed (${failure.reason}), so none was.`, { failed_index: String(index) }).toJSON();
-    batch.audit(actor, {
-      action: "transaction.batch_transfer",
-      targetId: "",
-      outcome: "FAILED",
-      details: { request_id: requestId, atomic: true, transfers: items.length, failed_index: index, reason: failure.reason },
-    });
-    return new GroupOutcome(items.map((_, i) => (i === index ? { error: failure.toJSON() } : { error: abortedItem })), new Map(), true);
+    // A customer's batch aborted by a payee (unknown, frozen, closed, another currency), or by
+    // anything after an item that could pay someone else, answers every item alike, naming
+    // neither the item nor the condition: otherwise [1 cent to X, a transfer bound to fail]
+    // tells for free whether X exists and can be paid (issue 26). Staff may look any account up,
+    // and get the precise answer.
+    return aborts(batch, taken, actor, requestId, items, index, failure, !isStaff(actor) && (payees.length > 0 || isPayeeSide(failure)), payees);
   }
   return new GroupOutcome(results, outcomes, false);
+}
+
+/** The answer of an atomic batch that failed at `index` (already undone). */
+function aborts(batch: BatchState, taken: TakenKeys, actor: Actor, requestId: string, items: Item[], index: number, failure: DomainError, opaque: boolean, payees: readonly string[] = []): GroupOutcome<BatchItemResult[]> {
+  const abortedItem = opaque
+    ? aborted("BATCH_ABORTED", "Not posted: a transfer of this atomic batch could not be made, so none was.").toJSON()
+    : aborted("BATCH_ABORTED", `Not posted: transfer ${index} of this atomic batch failed (${failure.reason}), so none was.`, { failed_index: String(index) }).toJSON();
+  // The audit says what was asked for: the failing item's payee and the other people's
+  // accounts the batch paid before it (a probe's targets), as numbers or ids.
+  const failed = items[index]!;
+  const target = "parsed" in failed ? (failed.parsed.toNumber ?? failed.parsed.toId ?? "") : "";
+  batch.audit(actor, {
+    action: "transaction.batch_transfer",
+    targetId: "",
+    outcome: "FAILED",
+    details: { request_id: requestId, atomic: true, transfers: items.length, failed_index: index, reason: failure.reason, target, payees_before: payees.slice(0, limits.auditAggregateTargetsMax).join(",") },
+  });
+  // An item that replays an earlier commit was posted, by that commit: it answers as that
+  // commit, never "Not posted" (a client believing it would pay again under a new id).
+  const answerOf = (other: Item, i: number): BatchItemResult => {
+    if (i === index && !opaque) return { error: failure.toJSON() };
+    const replayed = "key" in other ? replayOf(other.key, taken) : undefined;
+    return replayed && "transaction" in replayed ? replayed : { error: abortedItem };
+  };
+  return new GroupOutcome(items.map(answerOf), new Map(), true);
+}
+
+/**
+ * The first failure on the caller's own side of an atomic batch, found without looking at any
+ * payee the caller does not own: each item's shape, its source account (the caller's to
+ * operate), and the source's funds, status, currency and daily transfer limit with every
+ * earlier item of the batch counted (payments to the caller's own accounts credit them for the
+ * items after). Nothing is applied.
+ */
+function callerSideFailure(batch: BatchState, taken: TakenKeys, actor: Actor, items: Item[]): { index: number; error: DomainError } | undefined {
+  const debits = new Map<string, bigint>();
+  const change = new Map<string, bigint>();
+  for (const [index, item] of items.entries()) {
+    if ("invalid" in item) return { index, error: item.invalid };
+    const replayed = replayOf(item.key, taken);
+    if (replayed) {
+      if ("error" in replayed) return { index, error: DomainError.fromJSON(replayed.error) };
+      continue;
+    }
+    const p = item.parsed;
+    try {
+      const source = accessAccount(actor, batch.account(p.fromId), "operate", "from_account_id");
+      const key = `${source.id}:${p.amount.currency}`;
+      const gross = (debits.get(key) ?? 0n) + p.amount.minor;
+      const net = (change.get(key) ?? 0n) - p.amount.minor;
+      batch.check(
+        {
+          transaction: { type: "TRANSFER", status: "POSTED", currency: p.amount.currency, amount: p.amount.minor, fromAccountId: source.id, toAccountId: null, description: p.description, requestId: p.requestId, initiatedBy: actor.userId },
+          legs: [{ accountId: source.id, amount: net, held: 0n }],
+          dailyLimit: { accountId: source.id, direction: "transferOut", amount: gross },
+        },
+        [batch.account(source.id)!],
+      );
+      debits.set(key, gross);
+      change.set(key, net);
+      const target = p.toId ? batch.account(p.toId) : batch.accountByNumber(p.toNumber!);
+      if (target && target.ownerId === actor.userId && target.id !== source.id) {
+        const credited = `${target.id}:${p.amount.currency}`;
+        change.set(credited, (change.get(credited) ?? 0n) + p.amount.minor);
+      }
+    } catch (err) {
+      if (!(err instanceof DomainError)) throw err;
+      return { index, error: err };
+    }
+  }
+  return undefined;
+}
+
+/** True when a transfer's payee is not one of the caller's own accounts. */
+function paysSomeoneElse(batch: BatchState, actor: Actor, p: ParsedTransfer): boolean {
+  const target = p.toId ? batch.account(p.toId) : batch.accountByNumber(p.toNumber!);
+  return !target || target.ownerId !== actor.userId;
+}
+
+/** A refusal about the payee rather than the caller's own side: the target account is unknown
+ * (or not a customer's), or it cannot take the payment (frozen, closed, another currency). */
+function isPayeeSide(err: DomainError): boolean {
+  if (err.reason === "PAYEE_UNAVAILABLE") return true;
+  const field = err.metadata.field;
+  return err.reason === "ACCOUNT_NOT_FOUND" && (field === "to_account_id" || field === "to_account_number");
 }
 
 /** The answer of an item whose key was already taken: its stored transfer, or its error. */

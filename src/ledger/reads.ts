@@ -16,17 +16,45 @@ export async function getTransaction(ledger: Ledger, actor: Actor, transactionId
   const id = parseId(transactionId, "transaction_id");
   const row = await ledger.db.read((tx) =>
     tx.one(
-      `SELECT ${transactionColumns("t")}, fa.owner_id AS from_owner, ta.owner_id AS to_owner
+      `SELECT ${transactionColumns("t")}, fa.owner_id AS from_owner, ta.owner_id AS to_owner, ot.description AS reversed_description
          FROM transactions t
          LEFT JOIN accounts fa ON fa.id = t.from_account_id
          LEFT JOIN accounts ta ON ta.id = t.to_account_id
+         LEFT JOIN transactions ot ON ot.id = t.reverses_id
         WHERE t.id = ?`,
       [id],
     ),
   );
   const visible = row !== undefined && (isStaff(actor) || row.from_owner === actor.userId || row.to_owner === actor.userId);
   if (!visible) throw notFound("TRANSACTION_NOT_FOUND", "No such transaction.", { field: "transaction_id" });
-  return toTransaction(row);
+  return asSeenBy(actor, toTransaction(row), { from: row.from_owner === actor.userId, to: row.to_owner === actor.userId }, row.reversed_description);
+}
+
+/** initiated_by of what the bank does by itself (holds.ts's sweeper). */
+const SYSTEM_INITIATOR = "system";
+
+/**
+ * A transaction as `actor` may see it (docs/api.md, "What each party sees"). Staff see it all.
+ * A customer sees the other party by account number only (the statement line's counterparty):
+ * no account id that is not theirs, no user id or request_id but their own (a payer's request_id
+ * is the payer's; a teller's deposit shows neither the teller nor the teller's request_id), and
+ * no staff-only text: a reversal's description is the admin's internal reason, so the customer
+ * reads "Reversal of <original description>".
+ */
+export function asSeenBy(actor: Actor, t: TransactionView, owns: { from: boolean; to: boolean }, reversedDescription: unknown): TransactionView {
+  if (isStaff(actor)) return t;
+  const initiatedHere = t.initiatedBy === actor.userId;
+  // The bank's own work (the hold sweeper) is no person: "system" stays, with no request_id.
+  const bySystem = t.initiatedBy === SYSTEM_INITIATOR;
+  const original = reversedDescription == null ? "" : String(reversedDescription);
+  return {
+    ...t,
+    fromAccountId: owns.from ? t.fromAccountId : "",
+    toAccountId: owns.to ? t.toAccountId : "",
+    initiatedBy: initiatedHere || bySystem ? t.initiatedBy : "",
+    requestId: initiatedHere ? t.requestId : "",
+    description: t.type === "REVERSAL" ? (original === "" ? "Reversal" : `Reversal of ${original}`) : t.description,
+  };
 }
 
 export interface ListTransactionsInput {
@@ -80,19 +108,25 @@ async function readableAccount(ledger: Ledger, actor: Actor, accountId: string):
  * transfer, capture or reversal (the one that is not this entry's) with its owner's name. */
 export const STATEMENT_COLUMNS = `${transactionColumns("t")}, e.account_id AS entry_account_id, e.seq AS entry_seq,
   CAST(e.amount AS TEXT) AS entry_amount, CAST(e.balance_after AS TEXT) AS entry_balance_after,
-  ca.number AS counterparty_number, ca.kind AS counterparty_kind, cu.full_name AS counterparty_name`;
+  ca.number AS counterparty_number, ca.kind AS counterparty_kind, cu.full_name AS counterparty_name,
+  ca.owner_id AS counterparty_owner, ot.description AS reversed_description`;
 
 export const STATEMENT_FROM = `FROM entries e JOIN transactions t ON t.id = e.transaction_id
   LEFT JOIN accounts ca ON t.tx_type IN ('TRANSFER', 'CAPTURE', 'REVERSAL')
         AND ca.id = CASE WHEN t.from_account_id = e.account_id THEN t.to_account_id ELSE t.from_account_id END
-  LEFT JOIN users cu ON cu.id = ca.owner_id`;
+  LEFT JOIN users cu ON cu.id = ca.owner_id
+  LEFT JOIN transactions ot ON t.tx_type = 'REVERSAL' AND ot.id = t.reverses_id`;
 
 /** A row of STATEMENT_COLUMNS as the caller may see it. */
 export function statementLine(ledger: Ledger, actor: Actor, r: Row): StatementLine {
   const seq = Number(r.entry_seq);
   const accountId = String(r.entry_account_id);
+  const t = toTransaction(r);
+  // The entry's account is the reader's (a customer reads only their own statements); the other
+  // account is theirs too when the counterparty is.
+  const owns = (id: string) => id !== "" && (id === accountId || (r.counterparty_owner != null && String(r.counterparty_owner) === actor.userId && id !== accountId));
   const line: StatementLine = {
-    transaction: toTransaction(r),
+    transaction: asSeenBy(actor, t, { from: owns(t.fromAccountId), to: owns(t.toAccountId) }, r.reversed_description),
     amount: BigInt(String(r.entry_amount)),
     balanceAfter: BigInt(String(r.entry_balance_after)),
     seq,

@@ -56,16 +56,18 @@ export class AccountWatchers {
   private readonly bufferMax: number;
   private readonly stallMs: number;
   private readonly heartbeatMs: number;
+  private readonly sessionRecheckMs: number;
 
   constructor(
     private readonly ledger: Ledger,
     private readonly logger?: Logger,
     /** Tests shorten these; limits.ts has the product's values. */
-    opts: { bufferMax?: number; stallMs?: number; heartbeatMs?: number } = {},
+    opts: { bufferMax?: number; stallMs?: number; heartbeatMs?: number; sessionRecheckMs?: number } = {},
   ) {
     this.bufferMax = opts.bufferMax ?? limits.watchBufferMax;
     this.stallMs = opts.stallMs ?? limits.watchStallMs;
     this.heartbeatMs = opts.heartbeatMs ?? limits.watchHeartbeatMs;
+    this.sessionRecheckMs = opts.sessionRecheckMs ?? limits.sessionRecheckMs;
     ledger.engine.onCommitted(() => this.wake());
   }
 
@@ -73,8 +75,9 @@ export class AccountWatchers {
    * The stream of one watcher. Refusals come before the first event: an unknown or foreign
    * account is NOT_FOUND, a forged or foreign cursor INVALID_ARGUMENT, too many streams
    * RESOURCE_EXHAUSTED. It ends when `signal` fires (the client's deadline or cancel: the error
-   * is the signal's reason), when the server drains (UNAVAILABLE SERVER_DRAINING), or when the
-   * client stops reading (RESOURCE_EXHAUSTED WATCH_TOO_SLOW).
+   * is the signal's reason), when the server drains (UNAVAILABLE SERVER_DRAINING), when the
+   * client stops reading (RESOURCE_EXHAUSTED WATCH_TOO_SLOW), or within sessionRecheckMs of the
+   * caller's session ending (UNAUTHENTICATED SESSION_ENDED), however busy the account.
    */
   async *watch(actor: Actor, input: { accountId: string; startAfter: string }, signal: AbortSignal): AsyncGenerator<WatchEvent> {
     const accountId = parseId(input.accountId, "account_id");
@@ -87,24 +90,37 @@ export class AccountWatchers {
     // Every heartbeat carries a cursor, the start position included (an empty account's too), so
     // a client can always resume from the last message it got.
     let cursor = entryCursor(this.ledger, account.id, afterSeq);
+    // A stream must not outlive its session (a sign-out, a revocation, a disabled user): the
+    // session is checked every sessionRecheckMs, whether entries flow or not (a busy account
+    // never waits for a heartbeat, which is when it used to be checked).
+    let sessionDueMs = Date.now() + this.sessionRecheckMs;
+    let heartbeatDueMs = Date.now() + this.heartbeatMs;
+    const checkSessionIfDue = async () => {
+      if (!actor.checkSession || Date.now() < sessionDueMs) return;
+      await actor.checkSession();
+      sessionDueMs = Date.now() + this.sessionRecheckMs;
+    };
     try {
       // At once: the client knows the stream is open (and where it starts) before any entry.
       yield { heartbeat: true, cursor };
       for (;;) {
+        await checkSessionIfDue();
         const line = watcher.buffer.shift();
         if (line) {
           watcher.fullSinceMs = 0;
           // Room again: read what is waiting (catch-up of a long backlog goes in these steps).
           if (watcher.buffer.length <= this.bufferMax / 2) this.wake();
           cursor = line.cursor;
+          heartbeatDueMs = Date.now() + this.heartbeatMs;
           yield { line, cursor };
           continue;
         }
         if (watcher.ended !== undefined) throw watcher.ended;
         if (signal.aborted) throw signal.reason;
-        if (!(await this.next(watcher, signal))) {
-          // A stream must not outlive its session (a sign-out, a revocation, a disabled user).
-          await actor.checkSession?.();
+        const waitMs = Math.max(0, Math.min(heartbeatDueMs, actor.checkSession ? sessionDueMs : Infinity) - Date.now());
+        if (!(await this.next(watcher, signal, waitMs)) && Date.now() >= heartbeatDueMs) {
+          await checkSessionIfDue();
+          heartbeatDueMs = Date.now() + this.heartbeatMs;
           yield { heartbeat: true, cursor };
         }
       }
@@ -173,8 +189,9 @@ export class AccountWatchers {
     w.notify();
   }
 
-  /** Waits for entries (true) or a heartbeat's due time (false); throws when the call ends. */
-  private next(w: Watcher, signal: AbortSignal): Promise<boolean> {
+  /** Waits for entries (true) or `waitMs` (false: a heartbeat or a session check is due);
+   * throws when the call ends. */
+  private next(w: Watcher, signal: AbortSignal, waitMs: number): Promise<boolean> {
     return new Promise<boolean>((resolve, reject) => {
       const done = (result: () => void) => {
         clearTimeout(timer);
@@ -183,7 +200,7 @@ export class AccountWatchers {
         result();
       };
       const onAbort = () => done(() => reject(signal.reason));
-      const timer = setTimeout(() => done(() => resolve(false)), this.heartbeatMs);
+      const timer = setTimeout(() => done(() => resolve(false)), waitMs);
       w.notify = () => done(() => resolve(true));
       signal.addEventListener("abort", onAbort, { once: true });
     });

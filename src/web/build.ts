@@ -79,8 +79,9 @@ export async function buildConsole(paths: ConsolePaths, esbuildModule?: typeof i
     platform: "browser",
     target: ["es2022"],
     minify: true,
-    // Source maps in development only: the production build ships none (security W12).
-    sourcemap: opts.sourcemap === false ? false : "linked",
+    // No source maps unless asked for (security W12): the development server (`npm start`) is
+    // reachable like any other, and served the console's 1 MB map to anyone (issue 26).
+    sourcemap: opts.sourcemap === true ? "linked" : false,
     legalComments: "none",
     tsconfig: path.join(paths.webDir, "tsconfig.json"),
     metafile: true,

@@ -23,7 +23,6 @@ const CONTENT_TYPES: Record<string, string> = {
   ".html": "text/html; charset=utf-8",
   ".js": "text/javascript; charset=utf-8",
   ".css": "text/css; charset=utf-8",
-  ".map": "application/json; charset=utf-8",
   ".json": "application/json; charset=utf-8",
   ".svg": "image/svg+xml",
   ".png": "image/png",
@@ -48,7 +47,8 @@ export function loadStaticFiles(distDir: string, currencies: string): Map<string
   files.set("/index.html", staticFile(Buffer.from(html, "utf8"), ".html", INDEX_CACHE_CONTROL));
   const assetsDir = path.join(distDir, "assets");
   for (const name of fs.readdirSync(assetsDir)) {
-    if (name.endsWith(".tmp")) continue;
+    // Source maps are never served (security W12), not even one an older build left behind.
+    if (name.endsWith(".tmp") || name.endsWith(".map")) continue;
     const body = readIfPresent(path.join(assetsDir, name));
     if (body) files.set(`/assets/${name}`, staticFile(body, path.extname(name), ASSET_CACHE_CONTROL));
   }

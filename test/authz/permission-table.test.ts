@@ -98,7 +98,7 @@ const TABLE: Record<string, Record<string, Rule>> = {
     FreezeAccount: { contract: "teller, admin", roles: [Role.TELLER, Role.ADMIN], request: (f) => ({ accountId: f.freezable, reason: "permission table" }) },
     UnfreezeAccount: { contract: "teller, admin", roles: [Role.TELLER, Role.ADMIN], request: (f) => ({ accountId: f.freezable, reason: "permission table" }) },
     CloseAccount: { contract: "owner, admin", roles: [Role.CUSTOMER, Role.ADMIN], ownObject: true, request: (f) => ({ accountId: f.account }) },
-    SetAccountLimits: { contract: "admin", roles: [Role.ADMIN], request: (f) => ({ accountId: f.freezable, reason: "permission table" }) },
+    SetAccountLimits: { contract: "admin", roles: [Role.ADMIN], request: (f) => ({ accountId: f.freezable, reason: "permission table", updateMask: { paths: ["deposit"] } }) },
     LookupAccount: { contract: "teller, admin, auditor", roles: [Role.TELLER, Role.AUDITOR, Role.ADMIN], request: (f) => ({ number: f.accountNumber }) },
     WatchAccount: { contract: "owner, staff", roles: STAFF_AND_OWNER, ownObject: true, stream: true, request: (f) => ({ accountId: f.account }) },
   },

@@ -329,7 +329,7 @@ function requestValues(users: Record<string, TestUser>, fx: Record<string, strin
     "bank.v1.AccountService.FreezeAccount": { values: { accountId: fx.accountSpare! } },
     "bank.v1.AccountService.UnfreezeAccount": { values: { accountId: fx.accountSpare! } },
     "bank.v1.AccountService.CloseAccount": { values: { accountId: fx.accountEmpty! } },
-    "bank.v1.AccountService.SetAccountLimits": { values: { accountId: fx.accountSpare! } },
+    "bank.v1.AccountService.SetAccountLimits": { values: { accountId: fx.accountSpare!, updateMask: "deposit" } },
     "bank.v1.TransactionService.CaptureHold": { values: { holdId: fx.holdToCapture! } },
     "bank.v1.TransactionService.ReleaseHold": { values: { holdId: fx.holdToRelease! } },
     "bank.v1.TransactionService.ReverseTransaction": { values: { transactionId: fx.depositToReverse! } },

@@ -75,7 +75,7 @@ describe.each(engines())("daily limits over a real server on %s", (engine) => {
   test("withdrawals and outgoing transfers (single and batched) count against their own limits", async () => {
     const a = await open(alice);
     const b = await open(alice);
-    await accounts(admin).setAccountLimits({ accountId: a.id, reason: "test", deposit: { setting: { case: "unlimited", value: true } }, withdrawal: { setting: { case: "limit", value: usd(300) } }, transferOut: { setting: { case: "limit", value: usd(500) } } });
+    await accounts(admin).setAccountLimits({ accountId: a.id, reason: "test", deposit: { setting: { case: "unlimited", value: true } }, withdrawal: { setting: { case: "limit", value: usd(300) } }, transferOut: { setting: { case: "limit", value: usd(500) } }, updateMask: { paths: ["*"] } });
     await money(alice).deposit({ requestId: rid(), accountId: a.id, amount: usd(DEPOSIT * 3n), description: "" });
     await money(alice).withdraw({ requestId: rid(), accountId: a.id, amount: usd(300), description: "" });
     expect((await failure(money(alice).withdraw({ requestId: rid(), accountId: a.id, amount: usd(1), description: "" }))).reason).toBe("DAILY_LIMIT_EXCEEDED");
@@ -87,23 +87,23 @@ describe.each(engines())("daily limits over a real server on %s", (engine) => {
   test("SetAccountLimits: admin only, audited; an amount, no limit, or back to the default; bad input writes nothing", async () => {
     const a = await open(alice);
     expect((await failure(accounts(teller).setAccountLimits({ accountId: a.id, reason: "x" }))).code).toBe("PermissionDenied");
-    const set = (await accounts(admin).setAccountLimits({ accountId: a.id, reason: "VIP", deposit: { setting: { case: "limit", value: usd(5) } }, transferOut: { setting: { case: "unlimited", value: true } } })).account!;
+    const set = (await accounts(admin).setAccountLimits({ accountId: a.id, reason: "VIP", deposit: { setting: { case: "limit", value: usd(5) } }, transferOut: { setting: { case: "unlimited", value: true } }, updateMask: { paths: ["*"] } })).account!;
     expect(set.limits!.deposit).toMatchObject({ limit: { minorUnits: 5n }, source: DailyLimitSource.ACCOUNT, unlimited: false });
     expect(set.limits!.transferOut).toMatchObject({ source: DailyLimitSource.ACCOUNT, unlimited: true });
     expect(set.limits!.transferOut!.limit).toBeUndefined();
     expect(set.limits!.withdrawal).toMatchObject({ source: DailyLimitSource.DEFAULT });
     expect((await failure(money(alice).deposit({ requestId: rid(), accountId: a.id, amount: usd(6), description: "" }))).reason).toBe("DAILY_LIMIT_EXCEEDED");
-    const back = (await accounts(admin).setAccountLimits({ accountId: a.id, reason: "normal again" })).account!;
+    const back = (await accounts(admin).setAccountLimits({ accountId: a.id, reason: "normal again", updateMask: { paths: ["*"] } })).account!;
     expect(back.limits!.deposit).toMatchObject({ limit: { minorUnits: DEPOSIT }, source: DailyLimitSource.DEFAULT });
     const events = await t.app.db.read((tx) => tx.all<{ details: string; outcome: string }>(`SELECT details, outcome FROM audit_events WHERE action = 'account.set_limits' AND target_id = ? ORDER BY event_time, id`, [a.id]));
     expect(events.map((e) => [e.outcome, JSON.parse(e.details).deposit])).toEqual([["SUCCESS", "5"], ["SUCCESS", "default"]]);
     const before = await writeCounts(t.app.db);
     const bad = [
-      [{ accountId: a.id, reason: "" }, "InvalidArgument", "FIELD_REQUIRED"],
-      [{ accountId: a.id, reason: "x", deposit: { setting: { case: "limit", value: usd(-1) } } }, "InvalidArgument", "LIMIT_INVALID"],
-      [{ accountId: a.id, reason: "x", deposit: { setting: { case: "unlimited", value: false } } }, "InvalidArgument", "LIMIT_INVALID"],
-      [{ accountId: a.id, reason: "x", deposit: { setting: { case: "limit", value: { currency: "EUR", minorUnits: 5n } } } }, "FailedPrecondition", "CURRENCY_MISMATCH"],
-      [{ accountId: "01890000-0000-7000-8000-000000000000", reason: "x" }, "NotFound", "ACCOUNT_NOT_FOUND"],
+      [{ accountId: a.id, reason: "", updateMask: { paths: ["*"] } }, "InvalidArgument", "FIELD_REQUIRED"],
+      [{ accountId: a.id, reason: "x", deposit: { setting: { case: "limit", value: usd(-1) } }, updateMask: { paths: ["deposit"] } }, "InvalidArgument", "LIMIT_INVALID"],
+      [{ accountId: a.id, reason: "x", deposit: { setting: { case: "unlimited", value: false } }, updateMask: { paths: ["deposit"] } }, "InvalidArgument", "LIMIT_INVALID"],
+      [{ accountId: a.id, reason: "x", deposit: { setting: { case: "limit", value: { currency: "EUR", minorUnits: 5n } } }, updateMask: { paths: ["deposit"] } }, "FailedPrecondition", "CURRENCY_MISMATCH"],
+      [{ accountId: "01890000-0000-7000-8000-000000000000", reason: "x", updateMask: { paths: ["*"] } }, "NotFound", "ACCOUNT_NOT_FOUND"],
     ] as const;
     for (const [request, code, reason] of bad) {
       const f = await failure(accounts(admin).setAccountLimits(request as never));

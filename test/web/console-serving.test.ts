@@ -1,7 +1,8 @@
 // Goal: bankd serves the web console it builds at start: GET / is index.html (text/html,
 // no-cache, a strict CSP that the page itself keeps to, the server's currency exponents filled in), the hashed assets it names
 // are served with their content types and cached as immutable, with ETag revalidation, gzip and
-// HEAD; anything else under / falls through to 404. Checked over a real server.
+// HEAD; no source map, in development either; anything else under / falls through to 404.
+// Checked over a real server.
 import * as http from "node:http";
 import { gunzipSync } from "node:zlib";
 import { engines } from "../support/db";
@@ -98,6 +99,14 @@ describe.each(engines())("web console serving on %s", (engine) => {
     expect(head.status).toBe(200);
     expect(head.body.length).toBe(0);
     expect(Number(head.headers["content-length"])).toBeGreaterThan(0);
+  });
+
+  test("no source map in development either (npm start): the bundle names none, and none is served", async () => {
+    // Issue 26: the development server served the console's 1 MB source map to anyone (W12).
+    const app = assetPaths().find((a) => a.endsWith(".js"))!;
+    const bundle = await request(`${t.baseUrl}${app}`);
+    const map = await request(`${t.baseUrl}${app}.map`);
+    expect({ namesAMap: bundle.body.includes("sourceMappingURL"), mapStatus: map.status, mapBytes: map.status === 200 ? map.body.length : 0 }).toEqual({ namesAMap: false, mapStatus: 404, mapBytes: 0 });
   });
 
   test("unknown assets, path tricks and non-GET methods are not served", async () => {

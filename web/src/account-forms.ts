@@ -94,6 +94,8 @@ export class AccountForms {
           withdrawal: withdrawal as LimitInit | undefined,
           transferOut: transferOut as LimitInit | undefined,
           reason,
+          // The form sets every direction at once: a full replacement (AIP-134 "*").
+          updateMask: { paths: ["*"] },
         });
         target.reset();
         await this.panel.replaced(res.account);

@@ -15,7 +15,7 @@ import { Pager } from "./pager";
 const KNOWN_ACTIONS = [
   "auth.login", "auth.logout", "auth.register", "auth.refresh", "auth.refresh_reuse", "auth.password_change", "auth.session_revoke", "auth.permission_denied",
   "admin.set_roles", "admin.disable_user", "admin.enable_user",
-  "account.create", "account.update", "account.freeze", "account.unfreeze", "account.close",
+  "account.create", "account.update", "account.freeze", "account.unfreeze", "account.close", "account.set_limits", "account.staff_read", "access.not_found",
   "transaction.deposit", "transaction.withdraw", "transaction.transfer", "transaction.reverse",
   "transaction.hold.create", "transaction.hold.capture", "transaction.hold.release", "transaction.hold.expire",
 ];

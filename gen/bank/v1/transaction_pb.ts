@@ -18,7 +18,10 @@ export const file_bank_v1_transaction: GenFile = /*@__PURE__*/
 
 /**
  * Transaction is one movement (or reservation) of money. Transactions are never edited or
- * deleted; mistakes are corrected by a REVERSAL.
+ * deleted; mistakes are corrected by a REVERSAL. Read by a customer (a statement line,
+ * GetTransaction, WatchAccount), the other party is shown by account number only (the
+ * statement line's counterparty): account ids that are not the customer's, and the user id and
+ * request_id of anyone but the customer, are empty; staff see every field.
  *
  * @generated from message bank.v1.Transaction
  */
@@ -68,21 +71,24 @@ export type Transaction = Message<"bank.v1.Transaction"> & {
   toAccountId: string;
 
   /**
-   * Output only. The description given by the caller.
+   * Output only. The description given by the caller. For a REVERSAL it is the admin's
+   * reason, shown to staff only: customers read "Reversal of <original description>".
    *
    * @generated from field: string description = 7;
    */
   description: string;
 
   /**
-   * Output only. The request_id the transaction was created with.
+   * Output only. The request_id the transaction was created with; empty for a customer who
+   * did not make the request.
    *
    * @generated from field: string request_id = 8;
    */
   requestId: string;
 
   /**
-   * Output only. The ID of the user who made the request.
+   * Output only. The ID of the user who made the request ("system" for the bank's own work,
+   * such as an expired hold's release); empty for a customer who did not make the request.
    *
    * @generated from field: string initiated_by = 9;
    */
