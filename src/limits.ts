@@ -156,6 +156,10 @@ export const limits = {
   dailyDepositMinorDefault: 1_000_000n,
   dailyWithdrawalMinorDefault: 1_000_000n,
   dailyTransferOutMinorDefault: 5_000_000n,
+  /** What may arrive in one account per UTC day, deposits and incoming transfers together: one
+   * day's default deposits plus two payers' default outgoing transfers. It bounds the money a
+   * stolen teller token can gather into one account (the money-rules issue, item 1). */
+  dailyIncomingMinorDefault: 11_000_000n,
   /** Largest daily limit an admin may set (an explicit "no limit" is separate). */
   dailyLimitMinorMax: 1_000_000_000_000_000n,
   /** WatchAccount streams open at once in one process, and per user: each holds a buffer and a

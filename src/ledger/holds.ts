@@ -125,6 +125,7 @@ export async function captureHold(ledger: Ledger, actor: Actor, input: CaptureHo
         // A capture is the withdrawal (to settlement) or outgoing transfer (to an account) it
         // stands for: it counts against that daily limit of the source, whoever captures.
         dailyLimit: { accountId: source.id, direction: toId === undefined ? "withdrawal" : "transferOut", amount: captured },
+        ...(toId === undefined ? {} : { incoming: { accountId: target.id, amount: captured } }),
         // The whole hold leaves `held`: what is not captured is released.
         legs: [
           { accountId: source.id, amount: -captured, held: -hold.amount },
