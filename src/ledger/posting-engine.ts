@@ -396,7 +396,7 @@ export class PostingEngine {
     await turn;
     // 1-2. Keys first, then locks: transaction rows, then accounts, each in ascending id order.
     const allKeys = batch.flatMap((p) => keysOf(p.request));
-    const { claimed, taken, transactions, entries, accounts } = await lockBatch(tx, batch.map((p) => p.request), allKeys, Math.max(this.clock(), this.lastNowMs));
+    const { claimed, taken, transactions, entries, accounts, dbNowMs } = await lockBatch(tx, batch.map((p) => p.request), allKeys, Math.max(this.clock(), this.lastNowMs));
     assert(claimed.size + taken.size === new Set(allKeys.map(keyId)).size, "every key of the batch is either claimed or stored");
     for (const stored of taken.values()) assert(stored.outcome !== "", "a taken key was committed with its outcome");
     const live = batch.map((p) => !p.request.key || claimed.has(keyId(p.request.key)));
@@ -408,7 +408,7 @@ export class PostingEngine {
     const nowMs = Math.max(this.clock(), this.lastNowMs);
     this.lastNowMs = nowMs;
     // 3. Apply in arrival order.
-    const state = new BatchState(accounts, transactions, entries, nowMs, this.limitDefaults);
+    const state = new BatchState(accounts, transactions, entries, nowMs, this.limitDefaults, Math.max(nowMs, dbNowMs ?? 0));
     const outcomes: { callerId: string; method: string; requestId: string; outcome: string }[] = [];
     // A request that replays (its own key was taken) gives back the item keys it claimed.
     const released: RequestKey[] = batch.flatMap((p, i) => (live[i] ? [] : (p.request.itemKeys ?? []).filter((k) => claimed.has(keyId(k)))));

@@ -130,6 +130,10 @@ export class BatchState {
     readonly nowMs: number,
     /** The configured default daily limits of a currency. */
     private readonly limitDefaults: (currency: string) => DailyLimitDefaults,
+    /** The clock of the daily limits' day: the batch's clock, or the database's when it is later
+     * (PostgreSQL reads it in the batch's lock statement), so that processes whose clocks differ
+     * count the same day. */
+    readonly limitClockMs: number = nowMs,
   ) {
     this.accounts = new Map(lockedAccounts);
     this.byNumber = new Map([...lockedAccounts.values()].map((a) => [a.number, a.id]));
@@ -187,7 +191,7 @@ export class BatchState {
     if (incoming) {
       const payee = accounts[legs.findIndex((l) => l.accountId === incoming.accountId)] ?? fail("an incoming limit names an account the posting does not touch");
       try {
-        checkDailyLimit(payee, this.limitDefaults(payee.currency), "incoming", incoming.amount, this.nowMs);
+        checkDailyLimit(payee, this.limitDefaults(payee.currency), "incoming", incoming.amount, this.limitClockMs);
       } catch (err) {
         if (err instanceof DomainError && incoming.accountId === posting.opaqueAccountId) throw payeeUnavailable();
         throw err;
@@ -205,7 +209,7 @@ export class BatchState {
         held: before.held + leg.held,
         entryCount: before.entryCount + 1,
         updateTimeMs: createTimeMs,
-        usage: usageAfter(before.usage, leg.accountId, limited, incoming, this.nowMs),
+        usage: usageAfter(before.usage, leg.accountId, limited, incoming, this.limitClockMs),
       };
       return { leg, before, after };
     });
@@ -230,7 +234,7 @@ export class BatchState {
     const limited = posting.dailyLimit;
     if (limited) {
       const account = accounts[posting.legs.findIndex((l) => l.accountId === limited.accountId)] ?? fail("a daily limit names an account the posting does not touch");
-      checkDailyLimit(account, this.limitDefaults(account.currency), limited.direction, limited.amount, this.nowMs);
+      checkDailyLimit(account, this.limitDefaults(account.currency), limited.direction, limited.amount, this.limitClockMs);
     }
   }
 
