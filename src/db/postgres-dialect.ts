@@ -39,6 +39,19 @@ export interface BankdPostgresDialectOptions {
 
 const COUNTED_COMMANDS = new Set(["INSERT", "UPDATE", "DELETE", "MERGE"]);
 
+/** Statement names by text, made once per text (a digest per call showed in the read profile). */
+const names = new Map<string, string>();
+
+function statementName(sql: string): string {
+  let name = names.get(sql);
+  if (name === undefined) {
+    name = `bankd_${createHash("sha1").update(sql).digest("hex").slice(0, 20)}`;
+    if (names.size >= limits.dbPreparedStatementsMax) names.clear();
+    names.set(sql, name);
+  }
+  return name;
+}
+
 class BankdPostgresConnection implements DatabaseConnection {
   /** The BEGIN (and prelude) to send with the next statement, when a transaction has begun. */
   pendingBegin: string | undefined;
@@ -89,7 +102,7 @@ class BankdPostgresConnection implements DatabaseConnection {
   /** A statement with parameters is named after its text (up to the cap per connection). */
   private nameFor(sql: string, parameters: number): { name: string } | undefined {
     if (this.opts.pooled || parameters === 0) return undefined;
-    const name = `bankd_${createHash("sha1").update(sql).digest("hex").slice(0, 20)}`;
+    const name = statementName(sql);
     if (this.named.has(name)) return { name };
     if (this.named.size >= limits.dbPreparedStatementsMax) return undefined;
     this.named.add(name);
