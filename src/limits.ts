@@ -39,6 +39,29 @@ export const limits = {
    * Each costs a file descriptor and some memory even when idle, and slow or idle connections
    * are the cheapest way to exhaust a server (slowloris). Far above what one process serves. */
   connectionsMax: 4_096,
+  /** Connections at once from one client address on the main port (per process); more are
+   * closed as they arrive. An eighth of connectionsMax: one host (4,100 connections holding
+   * Health.Watch in 9 s, issue 25) can no longer take every slot, while an office behind one NAT
+   * keeps hundreds. Peers are exempt under BANK_TRUST_PROXY=true (they are the proxies; every
+   * client comes through them), where the process cap alone applies. */
+  connectionsPerAddressMax: 512,
+  /** Calls in flight at once from one client address (the forwarded one behind a trusted proxy),
+   * per process, whatever their connections: twice the connections' cap, as a browser or service
+   * holds a few watches and some unary calls per connection. The bench's 32 users from one address
+   * hold at most 32 x 8 calls at once. More are refused RESOURCE_EXHAUSTED CALLS_PER_ADDRESS. */
+  callsPerAddressMax: 1_024,
+  /** Streaming calls without a token (Health.Watch, reflection) at once from one client address,
+   * per process: a balancer watches a few services, a developer's grpcurl one reflection stream.
+   * More are refused RESOURCE_EXHAUSTED ANONYMOUS_STREAMS_PER_ADDRESS. */
+  anonymousStreamsPerAddressMax: 32,
+  /** Streaming calls without a token at once from all addresses, per process: a quarter of
+   * connectionsMax, so that anonymous streams can never hold the slots signed-in callers need
+   * (the headroom). More are refused RESOURCE_EXHAUSTED ANONYMOUS_STREAMS. */
+  anonymousStreamsMax: 1_024,
+  /** Longest life of a Health.Watch or reflection stream (with or without a token): Health.Watch
+   * then ends with OK, a reflection stream with its normal end, and the client re-opens
+   * (docs/api.md). A watch that costs nothing to hold must still give its slot back. */
+  anonymousStreamMsMax: 5 * 60_000,
   /** A new connection must say which protocol it speaks (the HTTP/2 preface, or an HTTP/1.1
    * request line) and a TLS client must finish its handshake within this. */
   connectionHandshakeMs: 10_000,

@@ -27,7 +27,8 @@ import { ErrorInfoSchema } from "../gen/bank/v1/error_info_pb";
 import type { Logger } from "./logger";
 import type { Metrics } from "./metrics";
 import type { Limits } from "./limits";
-import { remoteAddressKey, requestIdOf } from "./observe";
+import { clientAddress, remoteAddressKey, requestIdOf } from "./observe";
+import type { AddressCaps } from "./address-caps";
 import { applyDeadlinePolicy } from "./call-timeout";
 import { binaryContentType, decodeBase64Body, encodeBase64Body } from "./grpc-web-text";
 import { guardEnvelopedJson, jsonDepthWithin, jsonTooDeep } from "./json-depth";
@@ -51,6 +52,13 @@ export interface RpcAdapterOptions {
   limits: RpcLimits;
   /** Requests that are not RPCs (plain HTTP routes, 404). */
   fallback: NodeHandler;
+  /** Per-client-address shares of calls (address-caps.ts); none when absent. */
+  caps?: AddressCaps;
+  /** Whether the client address is the first X-Forwarded-For entry (BANK_TRUST_PROXY). */
+  trustProxy?: boolean;
+  /** Told of each admitted streaming call without a token (the connection guard does not count
+   * it as keeping its HTTP/2 connection busy). */
+  onAnonymousStream?: (req: NodeRequest) => void;
 }
 
 const COMPRESSIONS = [compressionGzip, compressionBrotli];
@@ -105,7 +113,7 @@ async function serveCall(opts: RpcAdapterOptions, handler: UniversalHandler | un
     if (mapped.unexpected) opts.logger.error({ procedure, requestId: call.requestId, err: error }, "rpc failed unexpectedly before its handler");
     return mapped.error;
   };
-  const early = precheck(handler, kind, req);
+  const early = precheck(handler, kind, req) ?? admit(opts, handler!, req, res);
   if (early) {
     let logged = false;
     const log = () => {
@@ -153,6 +161,20 @@ function precheck(handler: UniversalHandler | undefined, kind: RpcRequestKind | 
   if (!kind || (req.method !== "GET" && !handler.supportedContentType(type ?? ""))) {
     return { status: 415, headers: { "accept-post": "application/json, application/proto, application/grpc, application/grpc-web, application/grpc-web-text" }, error: connectError(Code.Unimplemented, "UNSUPPORTED_MEDIA_TYPE", `Content-Type ${JSON.stringify(mediaType(type)).slice(0, 80)} is not supported.`) };
   }
+  return undefined;
+}
+
+/** Takes the call's share of its client address (address-caps.ts), given back when its response
+ * closes; a refusal when the address (or every anonymous stream together) is at its cap. */
+function admit(opts: RpcAdapterOptions, handler: UniversalHandler, req: NodeRequest, res: NodeResponse): Early | undefined {
+  if (!opts.caps) return undefined;
+  const anonymousStream = handler.method.methodKind !== "unary" && !header(req, HEADER.authorization);
+  const address = clientAddress(header(req, HEADER.forwardedFor) ?? null, req.socket?.remoteAddress ?? "", opts.trustProxy ?? false);
+  const admitted = opts.caps.admitCall(address, anonymousStream);
+  // HTTP 429: the Connect protocol's HTTP status for the code resource_exhausted.
+  if ("refusal" in admitted) return { status: 429, error: admitted.refusal };
+  res.once("close", admitted.release);
+  if (anonymousStream) opts.onAnonymousStream?.(req);
   return undefined;
 }
 
