@@ -173,6 +173,13 @@ export const limits = {
    * place in every wake-up's read. */
   watchersPerProcessMax: 1_000,
   watchersPerUserMax: 10,
+  /** Of watchersPerProcessMax, the streams only staff may open (the console's live view), so
+   * that customers together cannot refuse it (issue 25: 100 customers x 10 streams did). */
+  watchersStaffReserve: 100,
+  /** WatchAccount streams from one client address at once (per process, the forwarded address
+   * behind a trusted proxy), beside the per-user cap: a household or an office with a few users
+   * watching; 100 self-registered customers on one host no longer hold the process cap. */
+  watchersPerAddressMax: 50,
   /** Entries buffered per watcher for its client. A reader whose buffer stays full longer than
    * watchStallMs while entries wait is cut off (RESOURCE_EXHAUSTED WATCH_TOO_SLOW) and resumes
    * from its last cursor, instead of the server buffering without bound. */
