@@ -266,6 +266,20 @@ export const limits = {
    * household or a small office registers a few users, a script sixty (issue 15, W5). Per
    * process; BANK_REGISTER_PER_ADDRESS_PER_HOUR overrides it (a deployment behind one NAT). */
   registerPerAddressPerHour: 5,
+  /** Accounts one principal (a customer, or a teller for anyone) may open per hour, per process
+   * (a token bucket holding a quarter hour's worth, 30: a teller's or a family's batch of new
+   * accounts at once; N processes allow N times the rate): a customer opens a handful in a
+   * lifetime, a teller onboarding a queue of customers one a minute or so; a script opened 500 in
+   * 3.3 s (issue 25). Refused RESOURCE_EXHAUSTED ACCOUNT_OPENING_RATE with retry_after_ms.
+   * BANK_ACCOUNT_OPENS_PER_HOUR overrides it (the bench seeds through the API). */
+  accountOpensPerHour: 120,
+  /** Principals whose account-opening buckets are kept (least recently seen forgotten first). */
+  accountOpenersTrackedMax: 10_000,
+  /** Accounts a customer may hold (not closed), whoever opened them (staff-opened ones count for
+   * their owner): a product limit, far above a person's or a small business's needs, and it
+   * bounds the rows, numbers and statements one principal costs. Past it: FAILED_PRECONDITION
+   * ACCOUNT_LIMIT_REACHED. BANK_ACCOUNTS_PER_CUSTOMER_MAX overrides it. */
+  accountsPerCustomerMax: 100,
   /** Registrations per minute per process, from all addresses together: each costs an argon2
    * hash and a password-strength check, and sign-ins share both (a registration flood delayed
    * sign-ins to 4.5 s). 300/min is about 5 argon2 hashes per second at the production costs, a

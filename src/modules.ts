@@ -13,6 +13,7 @@ import { KeyRing } from "./auth/keys";
 import { closePasswordStrength } from "./auth/password-strength";
 import { Argon2Hasher } from "./auth/passwords";
 import { RegistrationLimits } from "./auth/registration-limits";
+import { AccountOpening } from "./ledger/account-opening";
 import { endSessions } from "./auth/sessions";
 import { AccessTokens } from "./auth/tokens";
 import { AuditAggregator } from "./audit/aggregate";
@@ -114,9 +115,10 @@ export async function createLedgerModule(ctx: AppContext, opts: LedgerModuleOpti
   const ledger = await Ledger.open(ctx.db, ctx.config.currencies, { metrics: ctx.metrics, logger: ctx.logger, replica: ctx.replica, ...opts });
   const sweeper = startHoldSweeper(ledger, ctx.logger, opts.holdSweepIntervalMs ?? limits.holdSweepIntervalMs);
   const watchers = new AccountWatchers(ledger, ctx.logger);
+  const opening = new AccountOpening(ctx.config.accountOpening);
   return {
     routes: (router) => {
-      router.service(AccountService, accountService(ledger, watchers));
+      router.service(AccountService, accountService(ledger, watchers, opening));
       router.service(TransactionService, transactionService(ledger));
     },
     drain: () => watchers.drain(),
