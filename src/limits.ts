@@ -324,6 +324,12 @@ export const limits = {
   /** Distinct targets remembered per aggregated key (the event reports the count up to this,
    * and names them). */
   auditAggregateTargetsMax: 100,
+  /** Distinct targets named in the aggregated event of a principal's repeated business refusals
+   * (audit/business-refusals.ts); past them the event says how many occurrences had another. */
+  auditRefusalTargetsNamedMax: 50,
+  /** Principal x action x reason windows of business refusals remembered at once; the least
+   * recently seen is forgotten first (its next refusal is recorded on its own again). */
+  auditRefusalWindowsMax: 10_000,
   /** A staff member's reads of one account (GetAccount, LookupAccount, statements, WatchAccount)
    * are counted this long before ONE `account.staff_read` event with the count is appended: a
    * teller serving a customer for an hour leaves a few events, not thousands (issue 26). What a

@@ -50,7 +50,7 @@ export async function createAccount(ledger: Ledger, actor: Actor, input: CreateA
     payload: { currency, type, display_name: displayName, owner_id: ownerId },
     nowMs,
     work: (tx) => insertAccount(tx, actor, { ownerId, currency, type, displayName }, nowMs, opening?.perCustomerMax),
-    recordFailure: (tx, err) => auditFailure(tx, actor, "account.create", ownerId, err, nowMs, { currency }),
+    recordFailure: (tx, err) => auditFailure(tx, actor, "account.create", ownerId, err, nowMs, { currency }, ledger.refusals),
   });
 }
 
