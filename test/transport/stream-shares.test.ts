@@ -69,6 +69,8 @@ interface Watch {
   ended: Promise<string>;
   /** The connection is gone. */
   closed: Promise<void>;
+  /** Events in the order they came: "goaway" (the server's), "end" (this stream's). */
+  order: string[];
   /** Opens another Watch on the same connection. */
   again(headers?: Record<string, string>): Watch;
 }
@@ -78,10 +80,12 @@ function openWatch(port: number, localAddress: string, headers: Record<string, s
   const session = http2.connect(`http://127.0.0.1:${port}`, { localAddress } as http2.SecureClientSessionOptions);
   session.on("error", () => undefined);
   const closed = new Promise<void>((resolve) => session.once("close", () => resolve()));
-  return watchOn(session, closed, headers);
+  const order: string[] = [];
+  session.once("goaway", () => order.push("goaway"));
+  return watchOn(session, closed, headers, order);
 }
 
-function watchOn(session: http2.ClientHttp2Session, closed: Promise<void>, headers: Record<string, string>): Watch {
+function watchOn(session: http2.ClientHttp2Session, closed: Promise<void>, headers: Record<string, string>, order: string[]): Watch {
   let start: (s: Start) => void = () => undefined;
   const started = new Promise<Start>((resolve) => (start = resolve));
   let end: (status: string) => void = () => undefined;
@@ -103,6 +107,7 @@ function watchOn(session: http2.ClientHttp2Session, closed: Promise<void>, heade
     }
   });
   const finish = () => {
+    if (!order.includes("end")) order.push("end");
     if (status !== undefined && status !== "0") start({ kind: "refused", code: status, reason: reasonOf(details) });
     start({ kind: "closed" });
     end(status ?? "closed");
@@ -111,7 +116,7 @@ function watchOn(session: http2.ClientHttp2Session, closed: Promise<void>, heade
   req.on("close", finish);
   req.on("error", () => undefined);
   req.end(Buffer.alloc(5));
-  return { session, started, ended, closed, again: (h = {}) => watchOn(session, closed, h) };
+  return { session, started, ended, closed, order, again: (h = {}) => watchOn(session, closed, h, []) };
 }
 
 /** The ErrorInfo reason in grpc-status-details-bin (google.rpc.Status, details = 3). */
@@ -185,8 +190,12 @@ describe("anonymous streams get a share per client address", () => {
 
     // The flood is shed: every admitted watch ends with OK at its life's end, and every flood
     // connection is closed by the server (idle, or holding only anonymous streams).
-    const ends = await Promise.all(flood.filter((_, i) => starts[i]!.kind === "admitted").map((w) => w.ended));
+    const admitted = flood.filter((_, i) => starts[i]!.kind === "admitted");
+    const ends = await Promise.all(admitted.map((w) => w.ended));
     expect(ends).toEqual(Array.from({ length: anonymousMax }, () => "0"));
+    // Their connections were closed as idle (GOAWAY) while the watch was still open: an
+    // anonymous stream does not keep its connection busy.
+    expect(admitted.map((w) => w.order.join(","))).toEqual(Array.from({ length: anonymousMax }, () => "goaway,end"));
     await Promise.all(flood.filter((w) => w !== open).map((w) => w.closed));
     expect(await otherWatch.ended).toBe("0");
     await otherWatch.closed;
