@@ -80,7 +80,7 @@ async function explainPostingBatch(sql: SqlClient, f: Fixture): Promise<string[]
   const nowMs = Date.now();
   step = "lock statement (claim keys, lock accounts)";
   const { accounts: locked } = await lockKeysAndAccounts(tx, { keys, nowMs, transactionIds: [], entriesOf: [] }, pairs.flat(), []);
-  const state = new BatchState(locked, new Map(), new Map(), nowMs, () => ({ deposit: 0n, withdrawal: 0n, transferOut: 0n }));
+  const state = new BatchState(locked, new Map(), new Map(), nowMs, () => ({ deposit: 0n, withdrawal: 0n, transferOut: 0n, incoming: 0n }));
   for (const [i, [from, to]] of pairs.entries()) {
     state.post({
       transaction: { type: "TRANSFER", status: "POSTED", currency: f.currency, amount: 5n, fromAccountId: from, toAccountId: to, description: "explain", requestId: keys[i]!.requestId, initiatedBy: user.id },

@@ -74,16 +74,21 @@ export async function seedAccountsBySql(sql: SqlClient, accounts: SqlSeedAccount
     rows.keys.push(keyRow(a.ownerId, "TransactionService/Deposit", { account_id: id, currency: opts.currency, minor_units: a.fundingMinor, description: "bench funding" }, transaction, nowMs, requestId));
     // The bench's own accounts have explicit "no limit" in every direction, as an admin's
     // SetAccountLimits writes it (the bench measures throughput, not daily limits).
-    rows.audit.push(auditRow("system", "account.set_limits", id, { reason: "bench accounts", deposit: "unlimited", withdrawal: "unlimited", transfer_out: "unlimited", previous_deposit: "default", previous_withdrawal: "default", previous_transfer_out: "default" }, opts, nowMs));
+    rows.audit.push(auditRow("system", "account.set_limits", id, { reason: "bench accounts", deposit: "unlimited", withdrawal: "unlimited", transfer_out: "unlimited", incoming: "unlimited", previous_deposit: "default", previous_withdrawal: "default", previous_transfer_out: "default", previous_incoming: "default" }, opts, nowMs));
   }
 
   await sql.exec("BEGIN");
   try {
     // The accounts are inserted with their funded balance and entry_count 1: the same end state
     // as CreateAccount followed by one Deposit.
+    // The incoming limit (migration 0008) where the build has it: a previous build measured
+    // with --baseline-ref may not.
+    const incoming = (await sql.all(sql.engine === "postgres"
+      ? "SELECT 1 AS present FROM information_schema.columns WHERE table_name = 'accounts' AND column_name = 'incoming_limit'"
+      : "SELECT 1 AS present FROM pragma_table_info('accounts') WHERE name = 'incoming_limit'")).length > 0;
     await insertChunks(sql, `INSERT INTO accounts (id, number, owner_id, kind, currency, account_type, status, display_name, balance, entry_count, create_time, update_time,
-      deposit_limit, withdrawal_limit, transfer_out_limit) VALUES`,
-      "(?, ?, ?, 'CUSTOMER', ?, 'CHECKING', 'ACTIVE', ?, CAST(? AS BIGINT), 1, ?, ?, -1, -1, -1)", rows.accounts);
+      deposit_limit, withdrawal_limit, transfer_out_limit${incoming ? ", incoming_limit" : ""}) VALUES`,
+      `(?, ?, ?, 'CUSTOMER', ?, 'CHECKING', 'ACTIVE', ?, CAST(? AS BIGINT), 1, ?, ?, -1, -1, -1${incoming ? ", -1" : ""})`, rows.accounts);
     await insertChunks(sql, `INSERT INTO transactions (id, tx_type, status, currency, amount, from_account_id, to_account_id, description, request_id, initiated_by, reverses_id, hold_id, expire_time, create_time, update_time) VALUES`,
       "(?, 'DEPOSIT', 'POSTED', ?, CAST(? AS BIGINT), NULL, ?, 'bench funding', ?, ?, NULL, NULL, NULL, ?, ?)", rows.transactions);
     await insertChunks(sql, `INSERT INTO entries (transaction_id, account_id, seq, amount, balance_after, create_time) VALUES`,

@@ -30,6 +30,7 @@ export interface DailyLimitDefaults {
   deposit: bigint;
   withdrawal: bigint;
   transferOut: bigint;
+  incoming: bigint;
 }
 
 export interface Config {
@@ -227,13 +228,13 @@ function parseCurrencies(raw: string, problems: string[]): Map<string, Currency>
     result.set(match[1]!, {
       code: match[1]!,
       exponent: Number(match[2]),
-      dailyLimits: { deposit: limits.dailyDepositMinorDefault, withdrawal: limits.dailyWithdrawalMinorDefault, transferOut: limits.dailyTransferOutMinorDefault },
+      dailyLimits: { deposit: limits.dailyDepositMinorDefault, withdrawal: limits.dailyWithdrawalMinorDefault, transferOut: limits.dailyTransferOutMinorDefault, incoming: limits.dailyIncomingMinorDefault },
     });
   }
   return result;
 }
 
-const LIMIT_NAMES = { deposit: "deposit", withdrawal: "withdrawal", transfer_out: "transferOut" } as const;
+const LIMIT_NAMES = { deposit: "deposit", withdrawal: "withdrawal", transfer_out: "transferOut", incoming: "incoming" } as const;
 
 /** BANK_DAILY_LIMITS="USD:deposit=1000000,withdrawal=1000000,transfer_out=5000000;JPY:deposit=500000":
  * per currency, the default daily limits in minor units (unnamed ones keep limits.ts's). */
@@ -247,9 +248,9 @@ function parseDailyLimits(raw: string, currencies: Map<string, Currency>, proble
       continue;
     }
     for (const item of list.split(",").map((i) => i.trim())) {
-      const match = /^(deposit|withdrawal|transfer_out)=(\d{1,16})$/.exec(item);
+      const match = /^(deposit|withdrawal|transfer_out|incoming)=(\d{1,16})$/.exec(item);
       if (!match || BigInt(match[2]!) > limits.dailyLimitMinorMax) {
-        problems.push(`BANK_DAILY_LIMITS item ${JSON.stringify(`${code}:${item}`)} is invalid: use deposit|withdrawal|transfer_out=MINOR_UNITS (0 to ${limits.dailyLimitMinorMax}).`);
+        problems.push(`BANK_DAILY_LIMITS item ${JSON.stringify(`${code}:${item}`)} is invalid: use deposit|withdrawal|transfer_out|incoming=MINOR_UNITS (0 to ${limits.dailyLimitMinorMax}).`);
         continue;
       }
       currency.dailyLimits[LIMIT_NAMES[match[1] as keyof typeof LIMIT_NAMES]] = BigInt(match[2]!);

@@ -143,6 +143,18 @@ export const limits = {
   /** Postings waiting for the engine; more are refused (RESOURCE_EXHAUSTED) instead of queueing
    * without bound. At ~5,000 postings/s this is about 4 s of work. */
   postingQueueWeightMax: 20_000,
+  /** Postings one principal (a user; the system for hold expiries) may have waiting in the
+   * posting queue: past it that principal is refused RESOURCE_EXHAUSTED POSTING_SHARE_EXCEEDED,
+   * while others are admitted. Two full BatchTransfers (batchTransfersMax) or 2,000 single
+   * movements: the bench's busiest user keeps about 800 waiting at 32 calls in flight. */
+  postingShareWeightMax: 2_000,
+  /** Of postingQueueWeightMax, the part only staff (teller, auditor, admin) and system postings
+   * may fill: customers together are refused POSTING_QUEUE_FULL once the queue holds
+   * postingQueueWeightMax - postingStaffReserveWeight. */
+  postingStaffReserveWeight: 2_000,
+  /** The retry delay a refused posting is told (retry_after_ms): about how long the engine takes
+   * to work through a principal's share at the measured rate of ~5,000 postings/s. */
+  postingRetryAfterMs: 500,
   /** Wait before a batch that failed as a whole (a lost connection) is retried, times the
    * attempt; attempts are capped by txRetriesMax. */
   postingRetryBackoffMs: 50,
@@ -167,6 +179,10 @@ export const limits = {
   dailyDepositMinorDefault: 1_000_000n,
   dailyWithdrawalMinorDefault: 1_000_000n,
   dailyTransferOutMinorDefault: 5_000_000n,
+  /** What may arrive in one account per UTC day, deposits and incoming transfers together: one
+   * day's default deposits plus two payers' default outgoing transfers. It bounds the money a
+   * stolen teller token can gather into one account (the money-rules issue, item 1). */
+  dailyIncomingMinorDefault: 11_000_000n,
   /** Largest daily limit an admin may set (an explicit "no limit" is separate). */
   dailyLimitMinorMax: 1_000_000_000_000_000n,
   /** WatchAccount streams open at once in one process, and per user: each holds a buffer and a

@@ -131,11 +131,13 @@ export interface AccountEntity {
   depositLimit: bigint | null;
   withdrawalLimit: bigint | null;
   transferOutLimit: bigint | null;
+  incomingLimit: bigint | null;
   /** Days since 1970-01-01 UTC of the usage columns. */
   usageDay: Opt<number>;
   depositUsed: Opt<bigint>;
   withdrawalUsed: Opt<bigint>;
   transferOutUsed: Opt<bigint>;
+  incomingUsed: Opt<bigint>;
 }
 
 export interface TransactionEntity {
@@ -304,10 +306,12 @@ export const Account = new EntitySchema<AccountEntity>({
     depositLimit: { ...money, nullable: true },
     withdrawalLimit: { ...money, nullable: true },
     transferOutLimit: { ...money, nullable: true },
+    incomingLimit: { ...money, nullable: true },
     usageDay: { ...epochMs, defaultRaw: "0" },
     depositUsed: { ...money, defaultRaw: "0" },
     withdrawalUsed: { ...money, defaultRaw: "0" },
     transferOutUsed: { ...money, defaultRaw: "0" },
+    incomingUsed: { ...money, defaultRaw: "0" },
   },
 });
 

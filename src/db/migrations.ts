@@ -304,6 +304,15 @@ function shardsAndDailyLimits(): string[] {
   ];
 }
 
+/** Money-rules issue, item 1: what may arrive in one account per day, deposits and incoming
+ * transfers together (NULL = the configured default, -1 = no limit), and today's count. */
+function incomingDailyLimit(): string[] {
+  return [
+    `ALTER TABLE accounts ADD COLUMN incoming_limit BIGINT NULL`,
+    `ALTER TABLE accounts ADD COLUMN incoming_used BIGINT NOT NULL DEFAULT 0`,
+  ];
+}
+
 function sqlMigration(name: string, dialect: Dialect, statements: (t: Types) => string[], transactional = true) {
   class SqlMigration extends Migration {
     override async up(): Promise<void> {
@@ -327,5 +336,6 @@ export function migrationsFor(dialect: Dialect) {
       : sqlMigration("0005_orm_schema", dialect, ormSchemaSqlite, false),
     sqlMigration("0006_server_secrets", dialect, serverSecrets),
     sqlMigration("0007_settlement_shards_daily_limits", dialect, shardsAndDailyLimits),
+    sqlMigration("0008_incoming_daily_limit", dialect, incomingDailyLimit),
   ];
 }

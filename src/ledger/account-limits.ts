@@ -18,24 +18,25 @@ export interface SetAccountLimitsInput {
   deposit: LimitInput;
   withdrawal: LimitInput;
   transferOut: LimitInput;
+  incoming: LimitInput;
   reason: string;
   /** update_mask.paths (AIP-134): the directions to change; empty is INVALID_ARGUMENT. */
   updateMask: readonly string[] | undefined;
 }
 
 /** The update_mask path of each direction ("*" names them all). */
-const MASK_PATHS: Record<string, Direction> = { deposit: "deposit", withdrawal: "withdrawal", transfer_out: "transferOut" };
+const MASK_PATHS: Record<string, Direction> = { deposit: "deposit", withdrawal: "withdrawal", transfer_out: "transferOut", incoming: "incoming" };
 
 /** The directions an update_mask names. */
 function maskedDirections(paths: readonly string[] | undefined): Set<Direction> {
   if (!paths || paths.length === 0) {
-    throw invalidArgument("UPDATE_MASK_REQUIRED", "update_mask must name the directions to change: deposit, withdrawal, transfer_out (or \"*\" for all).", { field: "update_mask" });
+    throw invalidArgument("UPDATE_MASK_REQUIRED", "update_mask must name the directions to change: deposit, withdrawal, transfer_out, incoming (or \"*\" for all).", { field: "update_mask" });
   }
   const named = new Set<Direction>();
   for (const path of paths) {
     if (path === "*") for (const d of Object.values(MASK_PATHS)) named.add(d);
     else if (Object.hasOwn(MASK_PATHS, path)) named.add(MASK_PATHS[path]!);
-    else throw invalidArgument("UPDATE_MASK_INVALID", `update_mask path ${JSON.stringify(path.slice(0, 64))} is not a direction (deposit, withdrawal, transfer_out).`, { field: "update_mask" });
+    else throw invalidArgument("UPDATE_MASK_INVALID", `update_mask path ${JSON.stringify(path.slice(0, 64))} is not a direction (deposit, withdrawal, transfer_out, incoming).`, { field: "update_mask" });
   }
   return named;
 }
@@ -52,6 +53,7 @@ export async function setAccountLimits(ledger: Ledger, actor: Actor, input: SetA
   if (named.has("deposit")) wanted.deposit = parseSetting(ledger, input.deposit, "deposit");
   if (named.has("withdrawal")) wanted.withdrawal = parseSetting(ledger, input.withdrawal, "withdrawal");
   if (named.has("transferOut")) wanted.transferOut = parseSetting(ledger, input.transferOut, "transfer_out");
+  if (named.has("incoming")) wanted.incoming = parseSetting(ledger, input.incoming, "incoming");
   return auditedCommand(ledger, actor, "account.set_limits", id, async (tx) => {
     const row = await tx.one(`SELECT ${accountColumns()} FROM accounts WHERE id = ?${tx.engine.lockRows}`, [id]);
     const account = row ? toAccount(row) : undefined;
@@ -65,11 +67,12 @@ export async function setAccountLimits(ledger: Ledger, actor: Actor, input: SetA
       deposit: wanted.deposit ? wanted.deposit.setting : account.limits.deposit,
       withdrawal: wanted.withdrawal ? wanted.withdrawal.setting : account.limits.withdrawal,
       transferOut: wanted.transferOut ? wanted.transferOut.setting : account.limits.transferOut,
+      incoming: wanted.incoming ? wanted.incoming.setting : account.limits.incoming,
     };
     const updateTimeMs = Math.max(ledger.now(), account.updateTimeMs);
     await tx.run(
-      `UPDATE accounts SET deposit_limit = ?, withdrawal_limit = ?, transfer_out_limit = ?, version = version + 1, update_time = ? WHERE id = ?`,
-      [limitColumn(next.deposit), limitColumn(next.withdrawal), limitColumn(next.transferOut), updateTimeMs, id],
+      `UPDATE accounts SET deposit_limit = ?, withdrawal_limit = ?, transfer_out_limit = ?, incoming_limit = ?, version = version + 1, update_time = ? WHERE id = ?`,
+      [limitColumn(next.deposit), limitColumn(next.withdrawal), limitColumn(next.transferOut), limitColumn(next.incoming), updateTimeMs, id],
     );
     const describe = (s: LimitSetting) => (s === null ? "default" : s === "unlimited" ? "unlimited" : s.toString());
     await audit(tx, actor, {
@@ -78,8 +81,8 @@ export async function setAccountLimits(ledger: Ledger, actor: Actor, input: SetA
       details: {
         reason,
         update_mask: [...named].map((d) => DIRECTION_FIELDS[d]).join(","),
-        deposit: describe(next.deposit), withdrawal: describe(next.withdrawal), transfer_out: describe(next.transferOut),
-        previous_deposit: describe(account.limits.deposit), previous_withdrawal: describe(account.limits.withdrawal), previous_transfer_out: describe(account.limits.transferOut),
+        deposit: describe(next.deposit), withdrawal: describe(next.withdrawal), transfer_out: describe(next.transferOut), incoming: describe(next.incoming),
+        previous_deposit: describe(account.limits.deposit), previous_withdrawal: describe(account.limits.withdrawal), previous_transfer_out: describe(account.limits.transferOut), previous_incoming: describe(account.limits.incoming),
       },
     }, ledger.now());
     return { ...account, limits: next, version: account.version + 1, updateTimeMs };

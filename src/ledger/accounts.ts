@@ -74,7 +74,7 @@ async function insertAccount(tx: Tx, actor: Actor, a: { ownerId: string; currenc
     const account: AccountEntity = {
       id, number: randomAccountNumber(), ownerId: a.ownerId, kind: "CUSTOMER", currency: a.currency, accountType: a.type, status: "ACTIVE", displayName: a.displayName,
       balance: 0n, held: 0n, overdraftLimit: 0n, entryCount: 0, version: 1, createTime: nowMs, updateTime: nowMs,
-      shard: 0, depositLimit: null, withdrawalLimit: null, transferOutLimit: null, usageDay: 0, depositUsed: 0n, withdrawalUsed: 0n, transferOutUsed: 0n,
+      shard: 0, depositLimit: null, withdrawalLimit: null, transferOutLimit: null, incomingLimit: null, usageDay: 0, depositUsed: 0n, withdrawalUsed: 0n, transferOutUsed: 0n, incomingUsed: 0n,
     };
     const inserted = await tx.em.createQueryBuilder(Account).insert(account).onConflict().ignore().execute("run");
     if (inserted.affectedRows === 1) {
@@ -110,8 +110,8 @@ function viewOf(a: AccountEntity): AccountView {
     updateTimeMs: a.updateTime,
     version: a.version,
     shard: a.shard ?? 0,
-    limits: { deposit: limitOf(a.depositLimit), withdrawal: limitOf(a.withdrawalLimit), transferOut: limitOf(a.transferOutLimit) },
-    usage: { day: a.usageDay ?? 0, deposit: a.depositUsed ?? 0n, withdrawal: a.withdrawalUsed ?? 0n, transferOut: a.transferOutUsed ?? 0n },
+    limits: { deposit: limitOf(a.depositLimit), withdrawal: limitOf(a.withdrawalLimit), transferOut: limitOf(a.transferOutLimit), incoming: limitOf(a.incomingLimit) },
+    usage: { day: a.usageDay ?? 0, deposit: a.depositUsed ?? 0n, withdrawal: a.withdrawalUsed ?? 0n, transferOut: a.transferOutUsed ?? 0n, incoming: a.incomingUsed ?? 0n },
   };
 }
 

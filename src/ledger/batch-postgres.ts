@@ -50,13 +50,17 @@ const KEY_RESULTS = `(SELECT json_agg(json_build_array(c.caller_id, c.method, c.
      FROM idempotency_keys k JOIN r ON k.caller_id = r.caller_id AND k.method = r.method AND k.request_id = r.request_id
     WHERE NOT EXISTS (SELECT 1 FROM claimed c WHERE c.caller_id = r.caller_id AND c.method = r.method AND c.request_id = r.request_id)) AS taken`;
 
+/** The database's clock once the statement's locks are held (epoch ms): the day of the daily
+ * limits on PostgreSQL is never earlier than the database's. */
+const DB_NOW = "CAST(floor(extract(epoch FROM clock_timestamp()) * 1000) AS bigint) AS db_now_ms";
+
 /** Keys first, then the accounts ($7 ids, $8 numbers), in ascending id order. */
 export const LOCK_KEYS_ACCOUNTS_SQL = `WITH ${CLAIM_CTES}, locked AS (
     SELECT ${accountColumns()} FROM accounts
      WHERE (id = ANY(CAST($7 AS text[])) OR number = ANY(CAST($8 AS text[]))) AND (SELECT count(*) FROM claimed) >= 0
      ORDER BY id FOR UPDATE
   )
-  SELECT ${KEY_RESULTS}, (SELECT json_agg(locked) FROM locked) AS accounts`;
+  SELECT ${KEY_RESULTS}, (SELECT json_agg(locked) FROM locked) AS accounts, ${DB_NOW}`;
 
 /** Keys first, then the transaction rows to settle or reverse ($7), in ascending id order, and
  * the entries of the transactions a reversal undoes ($8). */
@@ -65,7 +69,7 @@ export const LOCK_KEYS_TRANSACTIONS_SQL = `WITH ${CLAIM_CTES}, locked AS (
      WHERE id = ANY(CAST($7 AS text[])) AND (SELECT count(*) FROM claimed) >= 0
      ORDER BY id FOR UPDATE
   )
-  SELECT ${KEY_RESULTS}, (SELECT json_agg(locked) FROM locked) AS transactions,
+  SELECT ${KEY_RESULTS}, (SELECT json_agg(locked) FROM locked) AS transactions, ${DB_NOW},
     (SELECT json_agg(json_build_array(e.transaction_id, e.account_id, CAST(e.amount AS TEXT)) ORDER BY e.id)
        FROM entries e WHERE e.transaction_id = ANY(CAST($8 AS text[])) AND e.amount <> 0) AS entries`;
 
@@ -110,6 +114,8 @@ export interface LockInput {
 export interface KeysAndRows {
   claimed: Set<string>;
   taken: Map<string, StoredKey>;
+  /** The database's clock when the statement held its locks. */
+  dbNowMs: number;
 }
 
 function keyParams(keys: readonly KeyRow[], nowMs: number): unknown[] {
@@ -126,7 +132,7 @@ async function keysOf(tx: Tx, keys: readonly KeyRow[], row: Row): Promise<KeysAn
   }
   const unseen = keys.filter((k) => !claimed.has(keyId(k)) && !taken.has(keyId(k)));
   if (unseen.length > 0) for (const [id, stored] of await readKeys(tx, unseen)) taken.set(id, stored);
-  return { claimed, taken };
+  return { claimed, taken, dbNowMs: Number(row.db_now_ms) };
 }
 
 /** Claims the keys and locks the accounts (a batch without transaction rows to lock). */

@@ -175,7 +175,7 @@ export const TRANSACTION_COLUMNS = [text("id"), text("tx_type"), text("status"),
   text("description"), text("request_id"), text("initiated_by"), text("reverses_id"), text("hold_id"), bigint("expire_time"), bigint("create_time"), bigint("update_time")];
 export const ENTRY_COLUMNS = [text("transaction_id"), text("account_id"), bigint("seq"), bigint("amount"), bigint("balance_after"), bigint("create_time")];
 export const ACCOUNT_DELTA_COLUMNS = [text("id"), bigint("delta"), bigint("held_delta"), bigint("entries"), bigint("update_time"),
-  bigint("usage_day"), bigint("deposit_used"), bigint("withdrawal_used"), bigint("transfer_out_used")];
+  bigint("usage_day"), bigint("deposit_used"), bigint("withdrawal_used"), bigint("transfer_out_used"), bigint("incoming_used")];
 export const STATUS_COLUMNS = [text("id"), text("status"), text("from_status"), bigint("update_time")];
 export const OUTCOME_COLUMNS = [...KEY_COLUMNS, text("outcome")];
 export const AUDIT_COLUMNS = [text("id"), bigint("event_time"), text("actor_id"), text("action"), text("target_id"), text("outcome"), text("client_address"), text("request_id"), text("details")];
@@ -189,7 +189,7 @@ export const AUDIT_NAMES_R = names(AUDIT_COLUMNS, "r.");
 /** An account's change: balances by their delta (atomic), today's usage set (the row is locked). */
 export const ACCOUNT_SET = `balance = accounts.balance + r.delta, held = accounts.held + r.held_delta,
   entry_count = accounts.entry_count + r.entries, update_time = r.update_time, usage_day = r.usage_day,
-  deposit_used = r.deposit_used, withdrawal_used = r.withdrawal_used, transfer_out_used = r.transfer_out_used`;
+  deposit_used = r.deposit_used, withdrawal_used = r.withdrawal_used, transfer_out_used = r.transfer_out_used, incoming_used = r.incoming_used`;
 export const KEY_MATCH = "idempotency_keys.caller_id = r.caller_id AND idempotency_keys.method = r.method AND idempotency_keys.request_id = r.request_id";
 
 /** The JSON parameters of a batch's writes. */
@@ -204,6 +204,7 @@ export function batchParams(w: BatchWrites): { transactions: string; entries: st
     accounts: json(w.accounts.map(({ before, after }) => ({
       id: after.id, delta: after.balance - before.balance, held_delta: after.held - before.held, entries: after.entryCount - before.entryCount, update_time: after.updateTimeMs,
       usage_day: after.usage.day, deposit_used: after.usage.deposit, withdrawal_used: after.usage.withdrawal, transfer_out_used: after.usage.transferOut,
+      incoming_used: after.usage.incoming,
     }))),
     statuses: json([...w.statusChanges].map(([id, c]) => ({ id, status: c.status, from_status: c.from, update_time: c.updateTimeMs }))),
     released: json(w.released.map((k) => ({ caller_id: k.callerId, method: k.method, request_id: k.requestId }))),
@@ -229,6 +230,6 @@ export function assertStoredAccounts(returned: readonly Row[], accounts: readonl
     assert(stored.held === computed.held, "the stored held total is the one the batch computed");
     assert(Number(row.entry_count) === computed.entryCount, "the stored entry count is the one the batch computed");
     assert(stored.usage.day === computed.usage.day && stored.usage.deposit === computed.usage.deposit && stored.usage.withdrawal === computed.usage.withdrawal
-      && stored.usage.transferOut === computed.usage.transferOut, "the stored daily usage is the one the batch computed");
+      && stored.usage.transferOut === computed.usage.transferOut && stored.usage.incoming === computed.usage.incoming, "the stored daily usage is the one the batch computed");
   }
 }

@@ -36,6 +36,8 @@ export interface LockedBatch {
   transactions: Map<string, TransactionView>;
   entries: Map<string, { accountId: string; amount: bigint }[]>;
   accounts: Map<string, LockedAccount>;
+  /** PostgreSQL: the database's clock once the locks were held (the daily limits' day). */
+  dbNowMs?: number;
 }
 
 const NOTHING_LOCKED: LockView = { transaction: () => undefined, entriesOf: () => [] };

@@ -67,9 +67,9 @@ export function checkDailyLimit(account: Pick<AccountView, "id" | "limits" | "us
 /** The usage after `amount` more in `direction` at `nowMs` (a new day starts from zero). */
 export function withUsage(usage: DailyUsage, direction: Direction, amount: bigint, nowMs: number): DailyUsage {
   const day = limitDay(usage, nowMs);
-  const base: DailyUsage = usage.day === day ? usage : { day, deposit: 0n, withdrawal: 0n, transferOut: 0n };
+  const base: DailyUsage = usage.day === day ? usage : { day, deposit: 0n, withdrawal: 0n, transferOut: 0n, incoming: 0n };
   return { ...base, [direction]: base[direction] + amount };
 }
 
-const DIRECTION_WORDS: Record<Direction, string> = { deposit: "deposit", withdrawal: "withdrawal", transferOut: "outgoing transfer" };
-export const DIRECTION_FIELDS: Record<Direction, string> = { deposit: "deposit", withdrawal: "withdrawal", transferOut: "transfer_out" };
+const DIRECTION_WORDS: Record<Direction, string> = { deposit: "deposit", withdrawal: "withdrawal", transferOut: "outgoing transfer", incoming: "incoming" };
+export const DIRECTION_FIELDS: Record<Direction, string> = { deposit: "deposit", withdrawal: "withdrawal", transferOut: "transfer_out", incoming: "incoming" };

@@ -122,6 +122,10 @@ export async function captureHold(ledger: Ledger, actor: Actor, input: CaptureHo
           type: "CAPTURE", status: "POSTED", currency: hold.currency, amount: captured, fromAccountId: source.id, toAccountId: toId ?? null,
           description: hold.description, requestId, initiatedBy: actor.userId, holdId: hold.id,
         },
+        // A capture is the withdrawal (to settlement) or outgoing transfer (to an account) it
+        // stands for: it counts against that daily limit of the source, whoever captures.
+        dailyLimit: { accountId: source.id, direction: toId === undefined ? "withdrawal" : "transferOut", amount: captured },
+        ...(toId === undefined ? {} : { incoming: { accountId: target.id, amount: captured } }),
         // The whole hold leaves `held`: what is not captured is released.
         legs: [
           { accountId: source.id, amount: -captured, held: -hold.amount },

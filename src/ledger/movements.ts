@@ -75,6 +75,7 @@ function settle(ledger: Ledger, actor: Actor, m: ParsedMove, type: "DEPOSIT" | "
           { accountId: settlementId, amount: -sign * m.amount.minor, held: 0n },
         ],
         dailyLimit: { accountId: account.id, direction: type === "DEPOSIT" ? "deposit" : "withdrawal", amount: m.amount.minor },
+        ...(type === "DEPOSIT" ? { incoming: { accountId: account.id, amount: m.amount.minor } } : {}),
       });
       batch.audit(actor, { action, targetId: t.id, details: moneyDetails(t.amount, t.currency, { account_id: account.id }) });
       return t;
@@ -167,6 +168,7 @@ export function applyTransfer(batch: BatchState, actor: Actor, t: ParsedTransfer
     transaction,
     legs: [sourceLeg, { accountId: target.id, amount: t.amount.minor, held: 0n }],
     dailyLimit,
+    incoming: { accountId: target.id, amount: t.amount.minor },
     // A customer paying someone else learns nothing about the payee's account from a refusal.
     opaqueAccountId: !isStaff(actor) && target.ownerId !== actor.userId ? target.id : undefined,
   });

@@ -27,6 +27,7 @@ import { lockBatch, writeLockedBatch, type AccountsToLock, type LockView } from 
 export type { AccountsToLock, LockView } from "./batch-store";
 import { decodeOutcome, encodeOutcome, reusedKeyError } from "./idempotency";
 import { assert, BatchState, type AuditDetails } from "./posting";
+import { isStaff } from "./access";
 import type { Actor, TransactionView } from "./types";
 
 /** The idempotency key of a request (AIP-155) with its payload digests. */
@@ -81,6 +82,20 @@ interface Pending {
   /** The accounts (ids and numbers) the request names before any row is locked, or undefined
    * when they are known only from locked rows (holds to settle, reversals). */
   touches: readonly string[] | undefined;
+  /** Whose share of the queue the request counts against. */
+  principal: Principal;
+}
+
+/** Who a posting counts for: the acting user (or "system"), and whether it may use the staff
+ * reserve of the queue. */
+interface Principal {
+  id: string;
+  staff: boolean;
+}
+
+function principalOf(request: PostingRequest<unknown>): Principal {
+  const actor = request.failure.actor;
+  return { id: actor.userId || "system", staff: actor.userId === "system" || isStaff(actor) };
 }
 
 /** A batch taken from the queue, with what it holds while in flight. */
@@ -122,6 +137,8 @@ export class PostingEngine {
   private busy = 0;
   /** Batches in flight that are barriers or name accounts by number (see take()). */
   private unordered = 0;
+  /** Postings each principal has waiting in the queue (fair shares: see admission()). */
+  private readonly shares = new Map<string, number>();
   /** Told, after each commit, which accounts gained entries (the watchers of this process). */
   private readonly committedListeners: ((accountIds: readonly string[]) => void)[] = [];
 
@@ -138,16 +155,43 @@ export class PostingEngine {
   /** Queues a request; resolves with its value after its batch commits. */
   submit<T>(request: PostingRequest<T>): Promise<T> {
     if (this.stopped) return Promise.reject(unavailable("SERVER_DRAINING", "The server is shutting down; retry with the same request_id."));
-    if (this.queuedWeight + request.weight > limits.postingQueueWeightMax) {
-      return Promise.reject(resourceExhausted("POSTING_QUEUE_FULL", "Too many money movements are waiting; retry with the same request_id shortly."));
-    }
+    const refusal = this.admission(request);
+    if (refusal) return Promise.reject(refusal);
     return new Promise<T>((resolve, reject) => {
       assert(request.weight >= 1, "every request weighs at least one posting");
-      this.queue.push({ request, resolve: resolve as (v: unknown) => void, reject, touches: touchesOf(request) });
+      const principal = principalOf(request);
+      this.queue.push({ request, resolve: resolve as (v: unknown) => void, reject, touches: touchesOf(request), principal });
+      this.shares.set(principal.id, (this.shares.get(principal.id) ?? 0) + request.weight);
       this.queuedWeight += request.weight;
       assert(this.queuedWeight <= limits.postingQueueWeightMax, "the queue's weight stays within postingQueueWeightMax");
       this.kick();
     });
+  }
+
+  /**
+   * Fair shares of the queue: one principal may have at most limits.postingShareWeightMax
+   * postings waiting (past it, POSTING_SHARE_EXCEEDED names its quota, while everybody else is
+   * still admitted), and customers together may fill the queue only up to the staff reserve
+   * (limits.postingStaffReserveWeight), which tellers, admins and the system (hold expiries)
+   * keep. A single request heavier than a share (a full BatchTransfer is batchTransfersMax) is
+   * admitted when its principal has nothing else waiting.
+   */
+  private admission(request: PostingRequest<unknown>): DomainError | undefined {
+    const principal = principalOf(request);
+    const retry = { retry_after_ms: String(limits.postingRetryAfterMs) };
+    const room = principal.staff ? limits.postingQueueWeightMax : limits.postingQueueWeightMax - limits.postingStaffReserveWeight;
+    if (this.queuedWeight + request.weight > room) {
+      return resourceExhausted("POSTING_QUEUE_FULL", "Too many money movements are waiting; retry with the same request_id shortly.", retry);
+    }
+    const waiting = this.shares.get(principal.id) ?? 0;
+    if (waiting > 0 && waiting + request.weight > limits.postingShareWeightMax) {
+      return resourceExhausted("POSTING_SHARE_EXCEEDED", `You have ${waiting} postings waiting, your share of the posting queue is ${limits.postingShareWeightMax}; retry with the same request_id shortly.`, {
+        ...retry,
+        quota_weight: String(limits.postingShareWeightMax),
+        waiting_weight: String(waiting),
+      });
+    }
+    return undefined;
   }
 
   /** Calls `listener` after every committed batch with the accounts that gained entries. */
@@ -273,8 +317,15 @@ export class PostingEngine {
     assert(batch.length + rest.length === this.queue.length, "every queued request is either taken or left");
     this.queue.splice(0, this.queue.length, ...rest);
     this.queuedWeight -= weight;
+    for (const p of batch) {
+      const left = (this.shares.get(p.principal.id) ?? 0) - p.request.weight;
+      assert(left >= 0, "a principal's waiting weight never goes negative");
+      if (left === 0) this.shares.delete(p.principal.id);
+      else this.shares.set(p.principal.id, left);
+    }
     assert(this.queuedWeight >= 0, "the queue's weight never goes negative");
     assert(this.queue.length > 0 || this.queuedWeight === 0, "an empty queue weighs nothing");
+    assert(this.queue.length > 0 || this.shares.size === 0, "an empty queue holds nobody's share");
     return { pending: batch, touches, barrier, aliases };
   }
 
@@ -345,7 +396,7 @@ export class PostingEngine {
     await turn;
     // 1-2. Keys first, then locks: transaction rows, then accounts, each in ascending id order.
     const allKeys = batch.flatMap((p) => keysOf(p.request));
-    const { claimed, taken, transactions, entries, accounts } = await lockBatch(tx, batch.map((p) => p.request), allKeys, Math.max(this.clock(), this.lastNowMs));
+    const { claimed, taken, transactions, entries, accounts, dbNowMs } = await lockBatch(tx, batch.map((p) => p.request), allKeys, Math.max(this.clock(), this.lastNowMs));
     assert(claimed.size + taken.size === new Set(allKeys.map(keyId)).size, "every key of the batch is either claimed or stored");
     for (const stored of taken.values()) assert(stored.outcome !== "", "a taken key was committed with its outcome");
     const live = batch.map((p) => !p.request.key || claimed.has(keyId(p.request.key)));
@@ -357,7 +408,7 @@ export class PostingEngine {
     const nowMs = Math.max(this.clock(), this.lastNowMs);
     this.lastNowMs = nowMs;
     // 3. Apply in arrival order.
-    const state = new BatchState(accounts, transactions, entries, nowMs, this.limitDefaults);
+    const state = new BatchState(accounts, transactions, entries, nowMs, this.limitDefaults, Math.max(nowMs, dbNowMs ?? 0));
     const outcomes: { callerId: string; method: string; requestId: string; outcome: string }[] = [];
     // A request that replays (its own key was taken) gives back the item keys it claimed.
     const released: RequestKey[] = batch.flatMap((p, i) => (live[i] ? [] : (p.request.itemKeys ?? []).filter((k) => claimed.has(keyId(k)))));

@@ -18,7 +18,7 @@ import { uuidv7 } from "../ids";
 import { limits } from "../limits";
 import type { DailyLimitDefaults } from "../config";
 import { checkDailyLimit, withUsage } from "./daily-limits";
-import type { AccountView, Actor, Direction, TransactionStatus, TransactionType, TransactionView } from "./types";
+import type { AccountView, Actor, DailyUsage, Direction, TransactionStatus, TransactionType, TransactionView } from "./types";
 import { availableOf } from "./types";
 
 export interface LockedAccount extends AccountView {
@@ -58,6 +58,10 @@ export interface Posting {
   force?: boolean;
   /** The daily limit this posting counts against (deposits, withdrawals, outgoing transfers). */
   dailyLimit?: { accountId: string; direction: Direction; amount: bigint };
+  /** Money arriving in a customer account (deposits, transfers, captures to an account): it
+   * counts against that account's incoming limit. Past it, a payer who may not see the account
+   * (it is the opaque one) is told PAYEE_UNAVAILABLE and nothing more. */
+  incoming?: { accountId: string; amount: bigint };
   /**
    * An account the caller may not see (another customer's payee): every check of the caller's
    * own side runs first, and a refusal on this one answers PAYEE_UNAVAILABLE without describing
@@ -126,6 +130,10 @@ export class BatchState {
     readonly nowMs: number,
     /** The configured default daily limits of a currency. */
     private readonly limitDefaults: (currency: string) => DailyLimitDefaults,
+    /** The clock of the daily limits' day: the batch's clock, or the database's when it is later
+     * (PostgreSQL reads it in the batch's lock statement), so that processes whose clocks differ
+     * count the same day. */
+    readonly limitClockMs: number = nowMs,
   ) {
     this.accounts = new Map(lockedAccounts);
     this.byNumber = new Map([...lockedAccounts.values()].map((a) => [a.number, a.id]));
@@ -179,6 +187,16 @@ export class BatchState {
         throw err;
       }
     }
+    const incoming = posting.incoming;
+    if (incoming) {
+      const payee = accounts[legs.findIndex((l) => l.accountId === incoming.accountId)] ?? fail("an incoming limit names an account the posting does not touch");
+      try {
+        checkDailyLimit(payee, this.limitDefaults(payee.currency), "incoming", incoming.amount, this.limitClockMs);
+      } catch (err) {
+        if (err instanceof DomainError && incoming.accountId === posting.opaqueAccountId) throw payeeUnavailable();
+        throw err;
+      }
+    }
     // Entry times never go backwards on an account, so balance-at-time can trust create_time.
     const createTimeMs = Math.max(this.nowMs, ...accounts.map((a) => a.updateTimeMs));
     const id = uuidv7(createTimeMs);
@@ -191,7 +209,7 @@ export class BatchState {
         held: before.held + leg.held,
         entryCount: before.entryCount + 1,
         updateTimeMs: createTimeMs,
-        usage: limited?.accountId === leg.accountId ? withUsage(before.usage, limited.direction, limited.amount, this.nowMs) : before.usage,
+        usage: usageAfter(before.usage, leg.accountId, limited, incoming, this.limitClockMs),
       };
       return { leg, before, after };
     });
@@ -216,7 +234,7 @@ export class BatchState {
     const limited = posting.dailyLimit;
     if (limited) {
       const account = accounts[posting.legs.findIndex((l) => l.accountId === limited.accountId)] ?? fail("a daily limit names an account the posting does not touch");
-      checkDailyLimit(account, this.limitDefaults(account.currency), limited.direction, limited.amount, this.nowMs);
+      checkDailyLimit(account, this.limitDefaults(account.currency), limited.direction, limited.amount, this.limitClockMs);
     }
   }
 
@@ -410,4 +428,12 @@ export function assert(condition: boolean, invariant: string): asserts condition
 
 function fail(message: string): never {
   throw new Error(`ledger invariant violated: ${message}`);
+}
+
+/** An account's daily usage after a posting: its own limited direction, and what arrived. */
+function usageAfter(usage: DailyUsage, accountId: string, limited: Posting["dailyLimit"], incoming: Posting["incoming"], nowMs: number): DailyUsage {
+  let next = usage;
+  if (limited?.accountId === accountId) next = withUsage(next, limited.direction, limited.amount, nowMs);
+  if (incoming?.accountId === accountId) next = withUsage(next, "incoming", incoming.amount, nowMs);
+  return next;
 }

@@ -31,10 +31,12 @@ export function accountColumns(prefix = ""): string {
     money(`${p}deposit_limit`),
     money(`${p}withdrawal_limit`),
     money(`${p}transfer_out_limit`),
+    money(`${p}incoming_limit`),
     `${p}usage_day`,
     money(`${p}deposit_used`),
     money(`${p}withdrawal_used`),
     money(`${p}transfer_out_used`),
+    money(`${p}incoming_used`),
   ].join(", ");
 }
 
@@ -67,12 +69,13 @@ export function toAccount(row: Row): AccountView {
     updateTimeMs: Number(row.update_time),
     version: Number(row.version),
     shard: Number(row.shard ?? 0),
-    limits: { deposit: limitSetting(row.deposit_limit), withdrawal: limitSetting(row.withdrawal_limit), transferOut: limitSetting(row.transfer_out_limit) },
+    limits: { deposit: limitSetting(row.deposit_limit), withdrawal: limitSetting(row.withdrawal_limit), transferOut: limitSetting(row.transfer_out_limit), incoming: limitSetting(row.incoming_limit) },
     usage: {
       day: Number(row.usage_day ?? 0),
       deposit: BigInt(String(row.deposit_used ?? "0")),
       withdrawal: BigInt(String(row.withdrawal_used ?? "0")),
       transferOut: BigInt(String(row.transfer_out_used ?? "0")),
+      incoming: BigInt(String(row.incoming_used ?? "0")),
     },
   };
 }

@@ -24,7 +24,7 @@ export type TransactionType = "DEPOSIT" | "WITHDRAWAL" | "TRANSFER" | "HOLD" | "
 export type TransactionStatus = "POSTED" | "PENDING" | "RELEASED" | "CAPTURED" | "REVERSED" | "EXPIRED";
 
 /** The directions an account's daily limits bound (docs/api.md Additions). */
-export type Direction = "deposit" | "withdrawal" | "transferOut";
+export type Direction = "deposit" | "withdrawal" | "transferOut" | "incoming";
 
 /** An account's own setting of one daily limit: null = the currency's configured default. */
 export type LimitSetting = bigint | "unlimited" | null;
@@ -35,6 +35,8 @@ export interface DailyUsage {
   deposit: bigint;
   withdrawal: bigint;
   transferOut: bigint;
+  /** Deposits and incoming transfers together. */
+  incoming: bigint;
 }
 
 export interface AccountView {

@@ -69,7 +69,7 @@ export function accountService(ledger: Ledger, watchers: AccountWatchers, openin
           : s?.setting.case === "unlimited" ? { unlimited: s.setting.value }
             : s === undefined ? undefined : { unlimited: false };
       const account = await setAccountLimits(ledger, actorOf(ctx), {
-        accountId: req.accountId, deposit: setting(req.deposit), withdrawal: setting(req.withdrawal), transferOut: setting(req.transferOut), reason: req.reason, updateMask: req.updateMask?.paths,
+        accountId: req.accountId, deposit: setting(req.deposit), withdrawal: setting(req.withdrawal), transferOut: setting(req.transferOut), incoming: setting(req.incoming), reason: req.reason, updateMask: req.updateMask?.paths,
       });
       return { account: view(account) };
     },

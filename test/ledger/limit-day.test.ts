@@ -2,10 +2,13 @@
 // one database, with clocks 5 s apart around 00:00 UTC (injected), alternate withdrawals from one
 // account: the one behind must count the newer day's usage it finds on the row, never write its
 // older day back (which used to reset the count at every alternation: 6x the daily limit left
-// the account in the review). At most one day's limit leaves the account on the new day.
+// the account in the review). At most one day's limit leaves the account on the new day. (On
+// PostgreSQL the limit day is also never earlier than the database's clock, read in the batch's
+// lock statement; the injected clocks here are days ahead of it.)
 import { Role } from "../../gen/bank/v1/access_pb";
 import { Database } from "../../src/db/database";
 import { createAccount } from "../../src/ledger/accounts";
+import { setAccountLimits } from "../../src/ledger/account-limits";
 import { Ledger } from "../../src/ledger/ledger";
 import { deposit, withdraw } from "../../src/ledger/movements";
 import { loadConfig } from "../../src/config";
@@ -39,11 +42,9 @@ describe.each(engines())("the limit day on %s", (engine) => {
   test("two processes 5 s apart across midnight move at most one day's withdrawal limit on the new day", async () => {
     const teller = await addUser(f.db, [Role.ADMIN, Role.TELLER]);
     const account = await createAccount(f.ledger, teller, { requestId: rid(), currency: "USD", type: "CHECKING", displayName: "", ownerId: "" });
-    // Funded in several deposits under the deposit limit, spread over earlier days.
-    for (let day = 10; day >= 1; day--) {
-      f.clock.nowMs = midnight - day * DAY_MS;
-      await deposit(f.ledger, teller, { requestId: rid(), accountId: account.id, amount: usd(limits.dailyDepositMinorDefault), description: "" });
-    }
+    // Funded in one deposit, its deposit and incoming limits lifted by an admin first.
+    await setAccountLimits(f.ledger, teller, { accountId: account.id, deposit: { unlimited: true }, withdrawal: undefined, transferOut: undefined, incoming: { unlimited: true }, reason: "fund", updateMask: ["deposit", "incoming"] });
+    await deposit(f.ledger, teller, { requestId: rid(), accountId: account.id, amount: usd(10n * LIMIT), description: "" });
     f.clock.nowMs = clocks.ahead;
     const step = LIMIT / 4n;
     let moved = 0n;
@@ -62,5 +63,27 @@ describe.each(engines())("the limit day on %s", (engine) => {
     expect(moved).toBeLessThanOrEqual(LIMIT);
     expect(refused).toBeGreaterThan(0);
     expect(await entriesMatchBalances(f.db)).toEqual([]);
+  });
+
+  test("on PostgreSQL the limit day is never earlier than the database's clock (a process whose clock is two days behind counts today)", async () => {
+    const teller = await addUser(f.db, [Role.ADMIN, Role.TELLER]);
+    const lagging = { nowMs: Date.now() - 2 * DAY_MS };
+    const db = await Database.open(f.testDb.config);
+    const ledger = await Ledger.open(db, loadConfig({ BANK_DATA_DIR: f.testDb.dataDir }).currencies, { clock: () => lagging.nowMs });
+    try {
+      const account = await createAccount(ledger, teller, { requestId: rid(), currency: "USD", type: "CHECKING", displayName: "", ownerId: "" });
+      await deposit(ledger, teller, { requestId: rid(), accountId: account.id, amount: usd(1_000), description: "" });
+      const [row] = await db.read((tx) => tx.all<{ usage_day: string | number; today: string | number }>(
+        engine === "postgres"
+          ? "SELECT usage_day, CAST(floor(extract(epoch FROM clock_timestamp()) * 1000 / 86400000) AS bigint) AS today FROM accounts WHERE id = ?"
+          : "SELECT usage_day, 0 AS today FROM accounts WHERE id = ?",
+        [account.id],
+      ));
+      const expected = engine === "postgres" ? Number(row!.today) : Math.floor(lagging.nowMs / DAY_MS);
+      expect(Number(row!.usage_day)).toBe(expected);
+    } finally {
+      await ledger.stop();
+      await db.close();
+    }
   });
 });

@@ -8,7 +8,7 @@ import { callInfo } from "../../context";
 import { unauthenticated } from "../../errors";
 import { AccountStatus, AccountType, DailyLimitSource, type AccountSchema, type DailyLimitSchema } from "../../../gen/bank/v1/account_pb";
 import type { DailyLimitDefaults } from "../../config";
-import { dayOf, effectiveLimit, resetTimeMs } from "../../ledger/daily-limits";
+import { effectiveLimit, limitDay, resetTimeMs } from "../../ledger/daily-limits";
 import type { MoneySchema } from "../../../gen/bank/v1/money_pb";
 import { TransactionStatus, TransactionType, type StatementEntrySchema, type TransactionSchema } from "../../../gen/bank/v1/transaction_pb";
 import type { BatchTransferResultSchema } from "../../../gen/bank/v1/transaction_service_pb";
@@ -47,7 +47,7 @@ export function accountMessage(a: AccountView, defaults: DailyLimitDefaults, now
   };
   return {
     limits: a.kind === "CUSTOMER"
-      ? { deposit: limit("deposit"), withdrawal: limit("withdrawal"), transferOut: limit("transferOut"), resetTime: timestampFromMs(resetTimeMs(dayOf(nowMs))) }
+      ? { deposit: limit("deposit"), withdrawal: limit("withdrawal"), transferOut: limit("transferOut"), incoming: limit("incoming"), resetTime: timestampFromMs(resetTimeMs(limitDay(a.usage, nowMs))) }
       : undefined,
     id: a.id,
     number: formatAccountNumber(a.number),
