@@ -69,6 +69,10 @@ export function bankdEnv(opts: Pick<StartBankdOptions, "databaseUrl" | "dataDir"
     BANK_DAILY_LIMITS: "USD:deposit=100000000000000,withdrawal=100000000000000,transfer_out=100000000000000",
     BANK_REGISTER_PER_ADDRESS_PER_HOUR: "1000000",
     BANK_REGISTER_PER_MINUTE: "1000000",
+    // --seed api opens 10,000 accounts for 32 customers (312 each) as fast as it can: past a
+    // customer's rate and cap (limits.accountOpensPerHour, accountsPerCustomerMax).
+    BANK_ACCOUNT_OPENS_PER_HOUR: "1000000",
+    BANK_ACCOUNTS_PER_CUSTOMER_MAX: "1000000",
   };
 }
 

@@ -47,6 +47,8 @@ export interface Config {
   argon2: { memoryCostKib: number; timeCost: number; parallelism: number };
   /** Register's rate limits, per process (limits.ts has the defaults and their reasons). */
   registration: { perAddressPerHour: number; perMinute: number };
+  /** Account opening, per process for the rate (limits.ts has the defaults and their reasons). */
+  accountOpening: { perHour: number; perCustomerMax: number };
   currencies: ReadonlyMap<string, Currency>;
   corsOrigins: readonly string[];
   /** Trust X-Forwarded-For for the client address (only behind a proxy you run). */
@@ -127,6 +129,10 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
     perAddressPerHour: int("BANK_REGISTER_PER_ADDRESS_PER_HOUR", limits.registerPerAddressPerHour, 1, 1_000_000),
     perMinute: int("BANK_REGISTER_PER_MINUTE", limits.registerPerMinute, 1, 1_000_000),
   };
+  const accountOpening = {
+    perHour: int("BANK_ACCOUNT_OPENS_PER_HOUR", limits.accountOpensPerHour, 1, 1_000_000),
+    perCustomerMax: int("BANK_ACCOUNTS_PER_CUSTOMER_MAX", limits.accountsPerCustomerMax, 1, 1_000_000),
+  };
   const currencies = parseCurrencies(get("BANK_CURRENCIES", DEFAULT_CURRENCIES), problems);
   parseDailyLimits(get("BANK_DAILY_LIMITS", ""), currencies, problems);
   const corsOrigins = parseCorsOrigins(get("BANK_CORS_ORIGINS", ""), problems);
@@ -149,6 +155,7 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
     jwt,
     argon2,
     registration,
+    accountOpening,
     currencies,
     corsOrigins,
     trustProxy,

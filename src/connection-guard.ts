@@ -7,7 +7,10 @@
 // - HTTP/1.1: request headers within http1HeadersTimeoutMs (from the connection's first byte, or
 //   from the end of the previous response), the whole request within http1RequestTimeoutMs.
 // - HTTP/2: a connection with no open stream for connectionIdleMs is closed, whatever else it
-//   sends (PINGs, headers that never end); a client that resets more than http2ClientResetsMax
+//   sends (PINGs, headers that never end); streams without a token that stream by nature
+//   (Health.Watch, reflection: markAnonymous) do not count as open, so a connection that holds
+//   only those is closed like an idle one (GOAWAY: its streams end at anonymousStreamMsMax, with
+//   OK, and the client re-opens elsewhere; issue 25); a client that resets more than http2ClientResetsMax
 //   streams within http2ClientResetWindowMs ("rapid reset") is sent GOAWAY ENHANCE_YOUR_CALM.
 // The connection cap (connectionsMax) is the listener's maxConnections (server.ts).
 import type * as http from "node:http";
@@ -28,6 +31,10 @@ interface Http1Timers {
 
 export class ConnectionGuard {
   private readonly http1 = new WeakMap<net.Socket, Http1Timers>();
+  /** Streams marked anonymous (markAnonymous), whether or not their session has seen them yet. */
+  private readonly anonymous = new WeakSet<http2.Http2Stream>();
+  /** How a counted stream stops counting (its close, or markAnonymous). */
+  private readonly counted = new WeakMap<http2.Http2Stream, () => void>();
 
   constructor(
     private readonly limits: GuardLimits,
@@ -78,7 +85,18 @@ export class ConnectionGuard {
     let resets = 0;
     let calmed = false;
     session.on("stream", (stream: http2.ServerHttp2Stream) => {
-      if (open++ === 0) clearTimeout(idle);
+      if (!this.anonymous.has(stream)) {
+        if (open++ === 0) clearTimeout(idle);
+        let released = false;
+        const release = () => {
+          if (released) return;
+          released = true;
+          this.counted.delete(stream);
+          if (--open === 0 && !session.closed) armIdle();
+        };
+        this.counted.set(stream, release);
+        stream.once("close", release);
+      }
       stream.once("aborted", () => {
         const now = Date.now();
         if (now - windowStartMs > this.limits.http2ClientResetWindowMs) [windowStartMs, resets] = [now, 0];
@@ -87,12 +105,17 @@ export class ConnectionGuard {
           this.calm(session);
         }
       });
-      stream.once("close", () => {
-        if (--open === 0 && !session.closed) armIdle();
-      });
     });
     session.once("close", () => clearTimeout(idle));
     armIdle();
+  }
+
+  /** A streaming call without a token (Health.Watch, reflection): it does not keep its
+   * connection from being idle. Called by the RPC handler, before or after the session's
+   * "stream" event. */
+  markAnonymous(stream: http2.Http2Stream): void {
+    this.anonymous.add(stream);
+    this.counted.get(stream)?.();
   }
 
   private calm(session: http2.ServerHttp2Session): void {

@@ -39,6 +39,29 @@ export const limits = {
    * Each costs a file descriptor and some memory even when idle, and slow or idle connections
    * are the cheapest way to exhaust a server (slowloris). Far above what one process serves. */
   connectionsMax: 4_096,
+  /** Connections at once from one client address on the main port (per process); more are
+   * closed as they arrive. An eighth of connectionsMax: one host (4,100 connections holding
+   * Health.Watch in 9 s, issue 25) can no longer take every slot, while an office behind one NAT
+   * keeps hundreds. Peers are exempt under BANK_TRUST_PROXY=true (they are the proxies; every
+   * client comes through them), where the process cap alone applies. */
+  connectionsPerAddressMax: 512,
+  /** Calls in flight at once from one client address (the forwarded one behind a trusted proxy),
+   * per process, whatever their connections: twice the connections' cap, as a browser or service
+   * holds a few watches and some unary calls per connection. The bench's 32 users from one address
+   * hold at most 32 x 8 calls at once. More are refused RESOURCE_EXHAUSTED CALLS_PER_ADDRESS. */
+  callsPerAddressMax: 1_024,
+  /** Streaming calls without a token (Health.Watch, reflection) at once from one client address,
+   * per process: a balancer watches a few services, a developer's grpcurl one reflection stream.
+   * More are refused RESOURCE_EXHAUSTED ANONYMOUS_STREAMS_PER_ADDRESS. */
+  anonymousStreamsPerAddressMax: 32,
+  /** Streaming calls without a token at once from all addresses, per process: a quarter of
+   * connectionsMax, so that anonymous streams can never hold the slots signed-in callers need
+   * (the headroom). More are refused RESOURCE_EXHAUSTED ANONYMOUS_STREAMS. */
+  anonymousStreamsMax: 1_024,
+  /** Longest life of a Health.Watch or reflection stream (with or without a token): Health.Watch
+   * then ends with OK, a reflection stream with its normal end, and the client re-opens
+   * (docs/api.md). A watch that costs nothing to hold must still give its slot back. */
+  anonymousStreamMsMax: 5 * 60_000,
   /** A new connection must say which protocol it speaks (the HTTP/2 preface, or an HTTP/1.1
    * request line) and a TLS client must finish its handshake within this. */
   connectionHandshakeMs: 10_000,
@@ -166,6 +189,13 @@ export const limits = {
    * place in every wake-up's read. */
   watchersPerProcessMax: 1_000,
   watchersPerUserMax: 10,
+  /** Of watchersPerProcessMax, the streams only staff may open (the console's live view), so
+   * that customers together cannot refuse it (issue 25: 100 customers x 10 streams did). */
+  watchersStaffReserve: 100,
+  /** WatchAccount streams from one client address at once (per process, the forwarded address
+   * behind a trusted proxy), beside the per-user cap: a household or an office with a few users
+   * watching; 100 self-registered customers on one host no longer hold the process cap. */
+  watchersPerAddressMax: 50,
   /** Entries buffered per watcher for its client. A reader whose buffer stays full longer than
    * watchStallMs while entries wait is cut off (RESOURCE_EXHAUSTED WATCH_TOO_SLOW) and resumes
    * from its last cursor, instead of the server buffering without bound. */
@@ -252,6 +282,20 @@ export const limits = {
    * household or a small office registers a few users, a script sixty (issue 15, W5). Per
    * process; BANK_REGISTER_PER_ADDRESS_PER_HOUR overrides it (a deployment behind one NAT). */
   registerPerAddressPerHour: 5,
+  /** Accounts one principal (a customer, or a teller for anyone) may open per hour, per process
+   * (a token bucket holding a quarter hour's worth, 30: a teller's or a family's batch of new
+   * accounts at once; N processes allow N times the rate): a customer opens a handful in a
+   * lifetime, a teller onboarding a queue of customers one a minute or so; a script opened 500 in
+   * 3.3 s (issue 25). Refused RESOURCE_EXHAUSTED ACCOUNT_OPENING_RATE with retry_after_ms.
+   * BANK_ACCOUNT_OPENS_PER_HOUR overrides it (the bench seeds through the API). */
+  accountOpensPerHour: 120,
+  /** Principals whose account-opening buckets are kept (least recently seen forgotten first). */
+  accountOpenersTrackedMax: 10_000,
+  /** Accounts a customer may hold (not closed), whoever opened them (staff-opened ones count for
+   * their owner): a product limit, far above a person's or a small business's needs, and it
+   * bounds the rows, numbers and statements one principal costs. Past it: FAILED_PRECONDITION
+   * ACCOUNT_LIMIT_REACHED. BANK_ACCOUNTS_PER_CUSTOMER_MAX overrides it. */
+  accountsPerCustomerMax: 100,
   /** Registrations per minute per process, from all addresses together: each costs an argon2
    * hash and a password-strength check, and sign-ins share both (a registration flood delayed
    * sign-ins to 4.5 s). 300/min is about 5 argon2 hashes per second at the production costs, a
@@ -296,6 +340,12 @@ export const limits = {
   /** Distinct targets remembered per aggregated key (the event reports the count up to this,
    * and names them). */
   auditAggregateTargetsMax: 100,
+  /** Distinct targets named in the aggregated event of a principal's repeated business refusals
+   * (audit/business-refusals.ts); past them the event says how many occurrences had another. */
+  auditRefusalTargetsNamedMax: 50,
+  /** Principal x action x reason windows of business refusals remembered at once; the least
+   * recently seen is forgotten first (its next refusal is recorded on its own again). */
+  auditRefusalWindowsMax: 10_000,
   /** A staff member's reads of one account (GetAccount, LookupAccount, statements, WatchAccount)
    * are counted this long before ONE `account.staff_read` event with the count is appended: a
    * teller serving a customer for an hour leaves a few events, not thousands (issue 26). What a

@@ -18,6 +18,7 @@ export interface Metrics {
   rpcInFlight: Gauge<"method">;
   rpcRefused: Counter<"reason">;
   http2Goaways: Counter<"reason">;
+  connectionsRefused: Counter<"reason">;
   dbTxSeconds: Histogram<"outcome">;
   dbTxRetries: Counter;
   dbPool: Gauge<"state">;
@@ -46,6 +47,7 @@ export function createMetrics(): Metrics {
     rpcInFlight: new Gauge({ name: "bankd_rpc_in_flight", help: "RPCs being served now.", labelNames: ["method"], registers: [registry] }),
     rpcRefused: new Counter({ name: "bankd_rpc_refused_total", help: "RPCs answered by the transport before any handler ran (oversized or undecodable messages, bad timeouts, unsupported compression, JSON too deep, unknown methods), by ErrorInfo reason.", labelNames: ["reason"], registers: [registry] }),
     http2Goaways: new Counter({ name: "bankd_http2_goaway_total", help: "HTTP/2 connections closed by bankd for abuse (too many stream resets), by reason.", labelNames: ["reason"], registers: [registry] }),
+    connectionsRefused: new Counter({ name: "bankd_connections_refused_total", help: "Connections closed as they arrived because their client address held its share (connectionsPerAddressMax), by reason.", labelNames: ["reason"], registers: [registry] }),
     dbTxSeconds: new Histogram({ name: "bankd_db_transaction_duration_seconds", help: "Database transaction time, by outcome (commit, rollback).", labelNames: ["outcome"], buckets: latencyBuckets, registers: [registry] }),
     dbTxRetries: new Counter({ name: "bankd_db_transaction_retries_total", help: "Transactions retried after a deadlock or serialization failure.", registers: [registry] }),
     dbPool: new Gauge({ name: "bankd_db_pool_connections", help: "Database pool connections by state (used, free, pending).", labelNames: ["state"], registers: [registry] }),

@@ -13,6 +13,8 @@ import { KeyRing } from "./auth/keys";
 import { closePasswordStrength } from "./auth/password-strength";
 import { Argon2Hasher } from "./auth/passwords";
 import { RegistrationLimits } from "./auth/registration-limits";
+import { AccountOpening } from "./ledger/account-opening";
+import { BusinessRefusals } from "./audit/business-refusals";
 import { endSessions } from "./auth/sessions";
 import { AccessTokens } from "./auth/tokens";
 import { AuditAggregator } from "./audit/aggregate";
@@ -111,12 +113,14 @@ export interface LedgerModuleOptions extends LedgerOptions {
 /** The ledger module: AccountService and TransactionService routes, the settlement accounts
  * (one per configured currency, ensured at start) and the hold-expiry sweeper. */
 export async function createLedgerModule(ctx: AppContext, opts: LedgerModuleOptions = {}): Promise<AppModule> {
-  const ledger = await Ledger.open(ctx.db, ctx.config.currencies, { metrics: ctx.metrics, logger: ctx.logger, replica: ctx.replica, ...opts });
+  const refusals = new BusinessRefusals(ctx.db, ctx.logger);
+  const ledger = await Ledger.open(ctx.db, ctx.config.currencies, { metrics: ctx.metrics, logger: ctx.logger, replica: ctx.replica, refusals, ...opts });
   const sweeper = startHoldSweeper(ledger, ctx.logger, opts.holdSweepIntervalMs ?? limits.holdSweepIntervalMs);
   const watchers = new AccountWatchers(ledger, ctx.logger);
+  const opening = new AccountOpening(ctx.config.accountOpening);
   return {
     routes: (router) => {
-      router.service(AccountService, accountService(ledger, watchers));
+      router.service(AccountService, accountService(ledger, watchers, opening));
       router.service(TransactionService, transactionService(ledger));
     },
     drain: () => watchers.drain(),
@@ -124,6 +128,8 @@ export async function createLedgerModule(ctx: AppContext, opts: LedgerModuleOpti
       await watchers.stop();
       await sweeper.stop();
       await ledger.stop();
+      // After the ledger: the last refusals have been counted.
+      await refusals.stop();
     },
   };
 }

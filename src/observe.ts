@@ -39,7 +39,7 @@ export function observeInterceptor(deps: ObserveDeps): Interceptor {
     const requestId = transport?.requestId ?? requestIdOf(req.header.get(HEADER.requestId));
     const info: CallInfo = {
       requestId,
-      clientAddress: clientAddress(req.header, transport?.remoteAddress ?? req.contextValues.get(remoteAddressKey), deps.trustProxy),
+      clientAddress: clientAddress(req.header.get(HEADER.forwardedFor), transport?.remoteAddress ?? req.contextValues.get(remoteAddressKey), deps.trustProxy),
       userAgent: (req.header.get(HEADER.userAgent) ?? "").slice(0, 256),
       procedure: method,
       signal: req.signal,
@@ -119,9 +119,11 @@ function wrapStream(res: StreamResponse, map: (err: unknown) => MappedError, fin
 /** The socket's remote address, for calls that do not come through rpc-adapter.ts. */
 export const remoteAddressKey = createContextKey<string>("", { description: "remote address" });
 
-function clientAddress(header: Headers, remote: string, trustProxy: boolean): string {
+/** The client address of a call: the first X-Forwarded-For entry behind a trusted proxy, else the
+ * socket's peer. */
+export function clientAddress(forwardedFor: string | null, remote: string, trustProxy: boolean): string {
   if (trustProxy) {
-    const forwarded = header.get(HEADER.forwardedFor)?.split(",")[0]?.trim();
+    const forwarded = forwardedFor?.split(",")[0]?.trim();
     if (forwarded) return forwarded.slice(0, 64);
   }
   return remote.replace(/^::ffff:/, "") || "unknown";

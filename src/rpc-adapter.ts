@@ -27,7 +27,8 @@ import { ErrorInfoSchema } from "../gen/bank/v1/error_info_pb";
 import type { Logger } from "./logger";
 import type { Metrics } from "./metrics";
 import type { Limits } from "./limits";
-import { remoteAddressKey, requestIdOf } from "./observe";
+import { clientAddress, remoteAddressKey, requestIdOf } from "./observe";
+import type { AddressCaps } from "./address-caps";
 import { applyDeadlinePolicy } from "./call-timeout";
 import { binaryContentType, decodeBase64Body, encodeBase64Body } from "./grpc-web-text";
 import { guardEnvelopedJson, jsonDepthWithin, jsonTooDeep } from "./json-depth";
@@ -51,6 +52,13 @@ export interface RpcAdapterOptions {
   limits: RpcLimits;
   /** Requests that are not RPCs (plain HTTP routes, 404). */
   fallback: NodeHandler;
+  /** Per-client-address shares of calls (address-caps.ts); none when absent. */
+  caps?: AddressCaps;
+  /** Whether the client address is the first X-Forwarded-For entry (BANK_TRUST_PROXY). */
+  trustProxy?: boolean;
+  /** Told of each admitted streaming call without a token (the connection guard does not count
+   * it as keeping its HTTP/2 connection busy). */
+  onAnonymousStream?: (req: NodeRequest) => void;
 }
 
 const COMPRESSIONS = [compressionGzip, compressionBrotli];
@@ -105,11 +113,11 @@ async function serveCall(opts: RpcAdapterOptions, handler: UniversalHandler | un
     if (mapped.unexpected) opts.logger.error({ procedure, requestId: call.requestId, err: error }, "rpc failed unexpectedly before its handler");
     return mapped.error;
   };
-  const early = precheck(handler, kind, req);
+  const early = precheck(handler, kind, req) ?? admit(opts, handler!, req, res);
   if (early) {
     let logged = false;
     const log = () => {
-      if (!logged) logRefusal(opts, procedure, call, kind, refusal!, started);
+      if (!logged) logRefusal(opts, procedure, handler !== undefined, call, kind, refusal!, started);
       logged = true;
     };
     res.once("close", log);
@@ -127,7 +135,7 @@ async function serveCall(opts: RpcAdapterOptions, handler: UniversalHandler | un
     if (settled) return;
     settled = true;
     clearTimeout(backstop);
-    if (!call.observed && refusal) logRefusal(opts, procedure, call, kind, refusal, started);
+    if (!call.observed && refusal) logRefusal(opts, procedure, true, call, kind, refusal, started);
   };
   res.once("close", settle);
   universalResponseToNodeResponse(afterBody(uRes.response, settle), res as http.ServerResponse).catch((err: unknown) => {
@@ -153,6 +161,20 @@ function precheck(handler: UniversalHandler | undefined, kind: RpcRequestKind | 
   if (!kind || (req.method !== "GET" && !handler.supportedContentType(type ?? ""))) {
     return { status: 415, headers: { "accept-post": "application/json, application/proto, application/grpc, application/grpc-web, application/grpc-web-text" }, error: connectError(Code.Unimplemented, "UNSUPPORTED_MEDIA_TYPE", `Content-Type ${JSON.stringify(mediaType(type)).slice(0, 80)} is not supported.`) };
   }
+  return undefined;
+}
+
+/** Takes the call's share of its client address (address-caps.ts), given back when its response
+ * closes; a refusal when the address (or every anonymous stream together) is at its cap. */
+function admit(opts: RpcAdapterOptions, handler: UniversalHandler, req: NodeRequest, res: NodeResponse): Early | undefined {
+  if (!opts.caps) return undefined;
+  const anonymousStream = handler.method.methodKind !== "unary" && !header(req, HEADER.authorization);
+  const address = clientAddress(header(req, HEADER.forwardedFor) ?? null, req.socket?.remoteAddress ?? "", opts.trustProxy ?? false);
+  const admitted = opts.caps.admitCall(address, anonymousStream);
+  // HTTP 429: the Connect protocol's HTTP status for the code resource_exhausted.
+  if ("refusal" in admitted) return { status: 429, error: admitted.refusal };
+  res.once("close", admitted.release);
+  if (anonymousStream) opts.onAnonymousStream?.(req);
   return undefined;
 }
 
@@ -305,15 +327,22 @@ function requestTimeout(req: http2.Http2ServerRequest, ms: number): void {
   req.once("close", clear);
 }
 
-function logRefusal(opts: RpcAdapterOptions, procedure: string, call: TransportCall, kind: RpcRequestKind | undefined, refusal: Refusal, started: bigint): void {
+function logRefusal(opts: RpcAdapterOptions, procedure: string, known: boolean, call: TransportCall, kind: RpcRequestKind | undefined, refusal: Refusal, started: bigint): void {
   const seconds = Number(process.hrtime.bigint() - started) / 1e9;
   const code = Code[refusal.code];
-  opts.metrics?.rpcTotal.inc({ method: procedure, code });
-  opts.metrics?.rpcSeconds.observe({ method: procedure, code }, seconds);
+  // A path that names no method is the client's text: as a label, each one would be a new series
+  // (20,000 random paths made /metrics 81 MB, issue 25). They all count under one label; the log
+  // line keeps the path (cut to 200 characters).
+  const method = known ? procedure : UNKNOWN_METHOD_LABEL;
+  opts.metrics?.rpcTotal.inc({ method, code });
+  opts.metrics?.rpcSeconds.observe({ method, code }, seconds);
   opts.metrics?.rpcRefused.inc({ reason: refusal.reason });
   const line = { method: procedure, code, reason: refusal.reason, durationMs: Math.round(seconds * 1e6) / 1e3, requestId: call.requestId, protocol: kind ? responseContentType(kind) : undefined, clientAddress: call.remoteAddress };
   opts.logger.info(line, "rpc refused before its handler");
 }
+
+/** The method label of every call to a path that names no method of bankd's services. */
+export const UNKNOWN_METHOD_LABEL = "unknown";
 
 function reasonOf(error: ConnectError): string {
   return error.findDetails(ErrorInfoSchema)[0]?.reason ?? "UNKNOWN";

@@ -18,6 +18,7 @@ import type { Logger } from "./logger";
 import type { Metrics } from "./metrics";
 import type { HttpRoute } from "./module";
 import { ConnectionGuard } from "./connection-guard";
+import { AddressCaps, socketAddress } from "./address-caps";
 import { createRpcHandler } from "./rpc-adapter";
 import { writeHead } from "./util/http-response";
 
@@ -45,12 +46,16 @@ export type ServerLimits = Numbers<Pick<
   | "http1RequestTimeoutMs"
   | "http1KeepAliveTimeoutMs"
   | "jsonDepthMax"
+  | "connectionsPerAddressMax"
+  | "callsPerAddressMax"
+  | "anonymousStreamsPerAddressMax"
+  | "anonymousStreamsMax"
 >>;
 
 type Numbers<T> = { readonly [K in keyof T]: number };
 
 export interface ServerOptions {
-  config: Pick<Config, "host" | "port" | "tls">;
+  config: Pick<Config, "host" | "port" | "tls"> & Partial<Pick<Config, "trustProxy">>;
   logger: Logger;
   metrics?: Metrics;
   routes: (router: ConnectRouter) => void;
@@ -72,7 +77,7 @@ export interface ListeningServer {
   close(graceMs: number): Promise<void>;
 }
 
-export function createHandler(opts: Omit<ServerOptions, "config">): HttpHandler {
+export function createHandler(opts: Omit<ServerOptions, "config"> & { trustProxy?: boolean; caps?: AddressCaps; guard?: ConnectionGuard }): HttpHandler {
   const fallback: HttpHandler = (req, res) => {
     void (async () => {
       for (const route of opts.httpRoutes) {
@@ -94,14 +99,34 @@ export function createHandler(opts: Omit<ServerOptions, "config">): HttpHandler 
     metrics: opts.metrics,
     limits: opts.limits ?? defaultLimits,
     fallback,
+    caps: opts.caps,
+    trustProxy: opts.trustProxy,
+    onAnonymousStream: (req) => {
+      if ("stream" in req) opts.guard?.markAnonymous(req.stream);
+    },
   }) as HttpHandler;
   return opts.wrap ? opts.wrap(rpc) : rpc;
 }
 
 export async function listen(opts: ServerOptions): Promise<ListeningServer> {
   const limits = opts.limits ?? defaultLimits;
-  const handler = createHandler(opts);
   const guard = new ConnectionGuard(limits, opts.logger, opts.metrics);
+  const trustProxy = opts.config.trustProxy ?? false;
+  const caps = new AddressCaps(limits);
+  const handler = createHandler({ ...opts, trustProxy, caps, guard });
+  /** The per-address connection cap (none for a trusted proxy's connections): false when the
+   * socket was closed for it. */
+  const admitSocket = (socket: net.Socket): boolean => {
+    if (trustProxy) return true;
+    const release = caps.admitConnection(socketAddress(socket.remoteAddress));
+    if (!release) {
+      opts.metrics?.connectionsRefused.inc({ reason: "PER_ADDRESS" });
+      socket.destroy();
+      return false;
+    }
+    socket.once("close", release);
+    return true;
+  };
   const sockets = new Set<net.Socket>();
   const sessions = new Set<http2.Http2Session>();
   const h2settings: http2.Settings = { maxConcurrentStreams: limits.http2MaxConcurrentStreams };
@@ -129,6 +154,8 @@ export async function listen(opts: ServerOptions): Promise<ListeningServer> {
       handshakeTimeout: limits.connectionHandshakeMs,
     }, handler as (req: http2.Http2ServerRequest, res: http2.Http2ServerResponse) => void);
     secure.on("session", trackSession);
+    // Before the handshake: a host at its cap costs no TLS work.
+    secure.on("connection", admitSocket);
     secure.on("secureConnection", (socket: net.Socket & { alpnProtocol?: string | false }) => {
       track(socket);
       if (socket.alpnProtocol !== "h2") guard.watchHttp1Socket(socket);
@@ -152,6 +179,7 @@ export async function listen(opts: ServerOptions): Promise<ListeningServer> {
     h1.on("request", (req: http.IncomingMessage, res: http.ServerResponse) => guard.onHttp1Request(req, res));
     const server1 = h1;
     listener = net.createServer((socket) => {
+      if (!admitSocket(socket)) return;
       const acceptedMs = Date.now();
       track(socket);
       sniffProtocol(socket, limits.connectionHandshakeMs, (isHttp2) => {

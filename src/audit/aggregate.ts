@@ -29,6 +29,9 @@ interface Pending {
   firstMs: number;
   lastMs: number;
   targets: Set<string>;
+  /** Occurrences whose target was not among `targets` once it was full: at most this many more
+   * distinct targets were refused. */
+  moreTargets: number;
   dueMs: number;
 }
 
@@ -57,13 +60,14 @@ export class AuditAggregator {
       entry = this.pending.get(key);
     }
     if (!entry) {
-      entry = { first: event, count: 0, firstMs: nowMs, lastMs: nowMs, targets: new Set(), dueMs: nowMs + this.opts.windowMs };
+      entry = { first: event, count: 0, firstMs: nowMs, lastMs: nowMs, targets: new Set(), moreTargets: 0, dueMs: nowMs + this.opts.windowMs };
       this.pending.set(key, entry);
       this.schedule();
     }
     entry.count += 1;
     entry.lastMs = Math.max(entry.lastMs, nowMs);
     if (entry.targets.size < this.opts.targetsMax) entry.targets.add(event.targetId);
+    else if (!entry.targets.has(event.targetId)) entry.moreTargets += 1;
   }
 
   /** Keys counting now (for tests and metrics). */
@@ -139,6 +143,9 @@ function eventOf(entry: Pending, windowMs: number): AuditInput {
       // Several: named too (up to targetsMax), so that a probe walking account numbers or ids
       // leaves the numbers and ids it tried (issue 26).
       ...(distinctTargets > 1 ? { distinct_targets: distinctTargets, targets: [...entry.targets].join(",") } : {}),
+      // Past the named ones: how many occurrences had another target (at most that many more
+      // distinct targets), so that the event stays bounded however many the window saw.
+      ...(entry.moreTargets > 0 ? { more_targets_at_most: entry.moreTargets } : {}),
     },
   };
 }

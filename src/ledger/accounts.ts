@@ -7,6 +7,7 @@ import { failedPrecondition, invalidArgument, notFound, permissionDenied } from 
 import { uuidv7 } from "../ids";
 import { limits } from "../limits";
 import { randomAccountNumber } from "./account-number";
+import type { AccountOpening } from "./account-opening";
 import { accessAccount, isOperator, isStaff, requireOperator, isAdmin } from "./access";
 import { audit, auditFailure, auditedCommand } from "./audit";
 import { idempotent } from "./idempotency";
@@ -26,7 +27,9 @@ export interface CreateAccountInput {
   ownerId: string;
 }
 
-export async function createAccount(ledger: Ledger, actor: Actor, input: CreateAccountInput): Promise<AccountView> {
+/** `opening`: the rate per principal and the cap per customer (account-opening.ts); the service
+ * passes the process's, and direct callers (tests, benches) may go without. */
+export async function createAccount(ledger: Ledger, actor: Actor, input: CreateAccountInput, opening?: AccountOpening): Promise<AccountView> {
   const requestId = parseRequestId(input.requestId);
   const currency = parseCurrency(ledger.currencies, input.currency);
   if (input.type !== "CHECKING" && input.type !== "SAVINGS") {
@@ -39,13 +42,15 @@ export async function createAccount(ledger: Ledger, actor: Actor, input: CreateA
     throw permissionDenied("OWNER_ID_STAFF_ONLY", "Only tellers and admins may open an account for another user.", { field: "owner_id" });
   }
   const nowMs = ledger.now();
+  // Before anything is read or written: a principal past its rate costs one map lookup.
+  opening?.admit(actor.userId, nowMs);
   return idempotent({
     db: ledger.db,
     key: { callerId: actor.userId, method: "AccountService/CreateAccount", requestId },
     payload: { currency, type, display_name: displayName, owner_id: ownerId },
     nowMs,
-    work: (tx) => insertAccount(tx, actor, { ownerId, currency, type, displayName }, nowMs),
-    recordFailure: (tx, err) => auditFailure(tx, actor, "account.create", ownerId, err, nowMs, { currency }),
+    work: (tx) => insertAccount(tx, actor, { ownerId, currency, type, displayName }, nowMs, opening?.perCustomerMax),
+    recordFailure: (tx, err) => auditFailure(tx, actor, "account.create", ownerId, err, nowMs, { currency }, ledger.refusals),
   });
 }
 
@@ -53,9 +58,14 @@ export async function createAccount(ledger: Ledger, actor: Actor, input: CreateA
  * has the figures). */
 const accountById = preparedQuery(Account, "a", (qb, p) => qb.select("*").where({ id: p(0) }));
 
-async function insertAccount(tx: Tx, actor: Actor, a: { ownerId: string; currency: string; type: AccountType; displayName: string }, nowMs: number): Promise<AccountView> {
-  const owner = await tx.em.findOne(User, { id: a.ownerId }, { fields: ["id"], disableIdentityMap: true });
+async function insertAccount(tx: Tx, actor: Actor, a: { ownerId: string; currency: string; type: AccountType; displayName: string }, nowMs: number, perOwnerMax?: number): Promise<AccountView> {
+  // Locked when the owner's accounts are counted (PostgreSQL; SQLite's single writer
+  // serializes): parallel openings for one owner then count one after another.
+  const owner = await tx.em.findOne(User, { id: a.ownerId }, { fields: ["id"], disableIdentityMap: true, ...(perOwnerMax !== undefined ? { lockMode: LockMode.PESSIMISTIC_WRITE } : {}) });
   if (!owner) throw notFound("USER_NOT_FOUND", "No such user.", { field: "owner_id" });
+  if (perOwnerMax !== undefined && (await tx.em.count(Account, { ownerId: a.ownerId, status: { $ne: "CLOSED" } })) >= perOwnerMax) {
+    throw failedPrecondition("ACCOUNT_LIMIT_REACHED", `A customer may hold at most ${perOwnerMax} open accounts; close one before opening another.`, { max: String(perOwnerMax) });
+  }
   const id = uuidv7(nowMs);
   // A random number can collide with an existing one (about 1 in 10^11): draw again. Inserted
   // with ON CONFLICT DO NOTHING (the unit of work's INSERT would fail, and on PostgreSQL a failed

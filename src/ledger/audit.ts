@@ -7,6 +7,7 @@ import { DomainError } from "../errors";
 import { recordAudit, type AuditOutcome } from "../audit/recorder";
 import type { Ledger } from "./ledger";
 import type { Actor } from "./types";
+import type { BusinessRefusals } from "../audit/business-refusals";
 
 export type AuditDetails = Record<string, string | number | boolean | null>;
 
@@ -27,10 +28,14 @@ export async function audit(
   }, nowMs);
 }
 
-/** The FAILED event of a business failure (DENIED when the caller lacked a permission). */
-export async function auditFailure(tx: Tx, actor: Actor, action: string, targetId: string, error: DomainError, nowMs: number, details: AuditDetails = {}): Promise<void> {
+/** The FAILED event of a business failure (DENIED when the caller lacked a permission). With
+ * `refusals`, a FAILED one that repeats its principal's action and reason within a window is
+ * counted into one aggregated event instead (audit/business-refusals.ts). */
+export async function auditFailure(tx: Tx, actor: Actor, action: string, targetId: string, error: DomainError, nowMs: number, details: AuditDetails = {}, refusals?: BusinessRefusals): Promise<void> {
   const outcome = error.code === Code.PermissionDenied ? "DENIED" : "FAILED";
-  await audit(tx, actor, { action, targetId, outcome, details: { ...details, code: Code[error.code], reason: error.reason } }, nowMs);
+  const event = { action, targetId, outcome, details: { ...details, code: Code[error.code], reason: error.reason } } as const;
+  if (refusals && !refusals.recordNow({ ...event, actorId: actor.userId, clientAddress: actor.clientAddress, requestId: actor.callId }, nowMs)) return;
+  await audit(tx, actor, event, nowMs);
 }
 
 /**
@@ -43,7 +48,7 @@ export async function auditedCommand<T>(ledger: Ledger, actor: Actor, action: st
     return await ledger.db.transaction(fn);
   } catch (err) {
     if (err instanceof DomainError) {
-      await ledger.db.transaction((tx) => auditFailure(tx, actor, action, targetId, err, ledger.now()));
+      await ledger.db.transaction((tx) => auditFailure(tx, actor, action, targetId, err, ledger.now(), {}, ledger.refusals));
     }
     throw err;
   }

@@ -11,6 +11,7 @@ import { tokenSealer, type TokenSealer } from "../sealed-tokens";
 import type { Logger } from "../logger";
 import type { Metrics } from "../metrics";
 import { limits } from "../limits";
+import type { BusinessRefusals } from "../audit/business-refusals";
 
 export interface LedgerOptions {
   /** Epoch milliseconds; tests move time to expire holds. */
@@ -24,6 +25,9 @@ export interface LedgerOptions {
   /** The read replica (db/replica.ts), for the reads that tolerate limits.replicaLagMaxMs of
    * staleness: statements and balances at a past instant (reads.ts). */
   replica?: Reader;
+  /** Where repeated business refusals are aggregated (audit/business-refusals.ts); without it
+   * each is its own event. */
+  refusals?: BusinessRefusals;
 }
 
 export class Ledger {
@@ -32,6 +36,8 @@ export class Ledger {
   /** Where reads that may be stale go: the replica router, else the primary. Nothing that decides
    * about money, authorizes a caller or feeds a watch reads through it. */
   readonly staleReads: Reader;
+  /** Repeated business refusals of one principal, aggregated (audit/business-refusals.ts). */
+  readonly refusals?: BusinessRefusals;
 
   private constructor(
     readonly db: Database,
@@ -44,6 +50,7 @@ export class Ledger {
     opts: LedgerOptions,
   ) {
     this.staleReads = opts.replica ?? db;
+    this.refusals = opts.refusals;
     this.engine = new PostingEngine(db, clock, (currency) => this.currency(currency).dailyLimits, {
       metrics: opts.metrics,
       logger: opts.logger,

@@ -18,7 +18,7 @@ import { openChangeFeed, type ChangeFeed } from "../db/change-feed";
 import { DomainError, connectError, resourceExhausted } from "../errors";
 import { limits } from "../limits";
 import type { Logger } from "../logger";
-import { accessAccount } from "./access";
+import { accessAccount, isStaff } from "./access";
 import type { Ledger } from "./ledger";
 import { assert } from "./posting";
 import { STATEMENT_COLUMNS, STATEMENT_FROM, entryCursor, parseEntryCursor, statementLine } from "./reads";
@@ -47,6 +47,7 @@ interface Watcher {
 export class AccountWatchers {
   private readonly watchers = new Map<number, Watcher>();
   private readonly perUser = new Map<string, number>();
+  private readonly perAddress = new Map<string, number>();
   private nextId = 1;
   private feed: ChangeFeed | undefined;
   private reading: Promise<void> | undefined;
@@ -57,13 +58,19 @@ export class AccountWatchers {
   private readonly stallMs: number;
   private readonly heartbeatMs: number;
   private readonly sessionRecheckMs: number;
+  private readonly processMax: number;
+  private readonly staffReserve: number;
+  private readonly addressMax: number;
 
   constructor(
     private readonly ledger: Ledger,
     private readonly logger?: Logger,
     /** Tests shorten these; limits.ts has the product's values. */
-    opts: { bufferMax?: number; stallMs?: number; heartbeatMs?: number; sessionRecheckMs?: number } = {},
+    opts: { bufferMax?: number; stallMs?: number; heartbeatMs?: number; sessionRecheckMs?: number; processMax?: number; staffReserve?: number; addressMax?: number } = {},
   ) {
+    this.processMax = opts.processMax ?? limits.watchersPerProcessMax;
+    this.staffReserve = opts.staffReserve ?? limits.watchersStaffReserve;
+    this.addressMax = opts.addressMax ?? limits.watchersPerAddressMax;
     this.bufferMax = opts.bufferMax ?? limits.watchBufferMax;
     this.stallMs = opts.stallMs ?? limits.watchStallMs;
     this.heartbeatMs = opts.heartbeatMs ?? limits.watchHeartbeatMs;
@@ -154,16 +161,24 @@ export class AccountWatchers {
 
   private add(actor: Actor, accountId: string, afterSeq: number): Watcher {
     if (this.draining) throw connectError(Code.Unavailable, "SERVER_DRAINING", "The server is shutting down; reconnect to another instance.");
-    if (this.watchers.size >= limits.watchersPerProcessMax) {
-      throw resourceExhausted("WATCHERS_PER_PROCESS", `This server already serves ${limits.watchersPerProcessMax} watch streams; retry later or elsewhere.`);
+    // Staff (the console's live view) may use the whole process cap; everyone else leaves the
+    // staff's reserve free (issue 25: 100 customers x 10 streams held all 1,000).
+    const processMax = isStaff(actor) ? this.processMax : this.processMax - this.staffReserve;
+    if (this.watchers.size >= processMax) {
+      throw resourceExhausted("WATCHERS_PER_PROCESS", `This server already serves ${processMax} watch streams; retry later or elsewhere.`, { retry_after_ms: String(limits.watchReconnectMs) });
     }
     const mine = this.perUser.get(actor.userId) ?? 0;
     if (mine >= limits.watchersPerUserMax) {
       throw resourceExhausted("WATCHERS_PER_USER", `At most ${limits.watchersPerUserMax} watch streams per user at once; close one first.`, { max: String(limits.watchersPerUserMax) });
     }
+    const fromAddress = this.perAddress.get(actor.clientAddress) ?? 0;
+    if (fromAddress >= this.addressMax) {
+      throw resourceExhausted("WATCHERS_PER_ADDRESS", `At most ${this.addressMax} watch streams from one client address at once; close one first.`, { max: String(this.addressMax) });
+    }
     const watcher: Watcher = { id: this.nextId++, actor, accountId, afterSeq, buffer: [], fullSinceMs: 0, notify: () => undefined };
     this.watchers.set(watcher.id, watcher);
     this.perUser.set(actor.userId, mine + 1);
+    this.perAddress.set(actor.clientAddress, fromAddress + 1);
     this.feed ??= openChangeFeed(this.ledger.db, () => this.wake(), (err) => this.logger?.warn({ err }, "watch: change feed failed; reconnecting"));
     // Catch up from the start cursor at once.
     this.wake();
@@ -175,6 +190,9 @@ export class AccountWatchers {
     const left = (this.perUser.get(w.actor.userId) ?? 1) - 1;
     if (left > 0) this.perUser.set(w.actor.userId, left);
     else this.perUser.delete(w.actor.userId);
+    const fromAddress = (this.perAddress.get(w.actor.clientAddress) ?? 1) - 1;
+    if (fromAddress > 0) this.perAddress.set(w.actor.clientAddress, fromAddress);
+    else this.perAddress.delete(w.actor.clientAddress);
     assert(this.watchers.size >= 0 && [...this.perUser.values()].every((n) => n > 0), "watcher counts stay positive");
     if (this.watchers.size === 0 && this.feed) {
       const feed = this.feed;

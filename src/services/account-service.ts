@@ -9,9 +9,10 @@ import { setAccountLimits, type LimitInput } from "../ledger/account-limits";
 import type { AccountView } from "../ledger/types";
 import { accountMessage, accountTypeName, actorOf, money, optionalMs, statementEntryMessage } from "./mapping/ledger";
 import type { AccountWatchers } from "../ledger/watch";
+import type { AccountOpening } from "../ledger/account-opening";
 import { timestampFromMs } from "@bufbuild/protobuf/wkt";
 
-export function accountService(ledger: Ledger, watchers: AccountWatchers): ServiceImpl<typeof AccountService> {
+export function accountService(ledger: Ledger, watchers: AccountWatchers, opening: AccountOpening): ServiceImpl<typeof AccountService> {
   const view = (a: AccountView) => accountMessage(a, ledger.currency(a.currency).dailyLimits, ledger.now());
   return {
     async createAccount(req, ctx) {
@@ -21,7 +22,7 @@ export function accountService(ledger: Ledger, watchers: AccountWatchers): Servi
         type: accountTypeName(req.type),
         displayName: req.displayName,
         ownerId: req.ownerId,
-      });
+      }, opening);
       return { account: view(account) };
     },
     async getAccount(req, ctx) {

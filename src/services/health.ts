@@ -2,7 +2,9 @@
 // then NOT_SERVING; an unknown service is NOT_FOUND (Check) or SERVICE_UNKNOWN (Watch).
 //
 // Watch sends the status, then every change, until its call ends: the client cancels, its
-// deadline passes (deadline_exceeded), or the process drains. A drain first turns the status
+// deadline passes (deadline_exceeded), the process drains, or the stream has lived
+// limits.anonymousStreamMsMax: then it ends with OK and the client re-opens (issue 25: a watch
+// costs its holder nothing and must give its slot back; docs/api.md). A drain first turns the status
 // NOT_SERVING and then aborts the call; the change is sent before the stream ends (with the
 // drain's unavailable), because a balancer that watches must learn it.
 import { Code, ConnectError, type ConnectRouter, type HandlerContext } from "@connectrpc/connect";
@@ -14,6 +16,7 @@ import {
   type HealthCheckResponse,
 } from "../../gen/grpc/health/v1/health_pb";
 import { EventEmitter } from "node:events";
+import { limits } from "../limits";
 
 export class HealthState {
   private serving = true;
@@ -39,7 +42,8 @@ export class HealthState {
   }
 }
 
-export function healthRoutes(state: HealthState) {
+/** `watchMsMax`: a Watch's longest life (limits.anonymousStreamMsMax; tests shorten it). */
+export function healthRoutes(state: HealthState, watchMsMax: number = limits.anonymousStreamMsMax) {
   return (router: ConnectRouter) =>
     router.service(Health, {
       check(req) {
@@ -57,6 +61,12 @@ export function healthRoutes(state: HealthState) {
         let wake: (() => void) | undefined;
         const off = state.onChange(() => wake?.());
         const aborted = new Promise<void>((resolve) => ctx.signal.addEventListener("abort", () => resolve(), { once: true }));
+        let lived = false;
+        const life = setTimeout(() => {
+          lived = true;
+          wake?.();
+        }, watchMsMax);
+        life.unref();
         try {
           for (;;) {
             // The status is read before the abort is looked at: a drain changes it and aborts in
@@ -67,10 +77,13 @@ export function healthRoutes(state: HealthState) {
               yield create(HealthCheckResponseSchema, { status });
             }
             if (ctx.signal.aborted) break;
+            // Its life is over: the stream ends with OK.
+            if (lived) return;
             await Promise.race([new Promise<void>((resolve) => (wake = resolve)), aborted]);
           }
         } finally {
           off();
+          clearTimeout(life);
         }
         // Ends with why the call ended: deadline_exceeded, canceled, or the drain's unavailable.
         throw ctx.signal.reason;

@@ -18,6 +18,7 @@ import {
 import { FileDescriptorProtoSchema } from "@bufbuild/protobuf/wkt";
 import * as v1 from "../../gen/grpc/reflection/v1/reflection_pb";
 import * as v1alpha from "../../gen/grpc/reflection/v1alpha/reflection_pb";
+import { limits } from "../limits";
 
 /** gRPC status code NOT_FOUND, used in ErrorResponse.error_code. */
 const GRPC_NOT_FOUND = 5;
@@ -129,17 +130,18 @@ export class ReflectionIndex {
   }
 }
 
-export function reflectionRoutes(index: ReflectionIndex) {
+/** `streamMsMax`: a stream's longest life (limits.anonymousStreamMsMax; tests shorten it). */
+export function reflectionRoutes(index: ReflectionIndex, streamMsMax: number = limits.anonymousStreamMsMax) {
   return (router: ConnectRouter) => {
     router.service(v1.ServerReflection, {
       async *serverReflectionInfo(requests, ctx) {
-        for await (const req of untilAborted(requests, ctx)) yield create(v1.ServerReflectionResponseSchema, index.answer(req));
+        for await (const req of untilAborted(requests, ctx, streamMsMax)) yield create(v1.ServerReflectionResponseSchema, index.answer(req));
       },
     });
     // v1alpha has the same wire format; only the package differs.
     router.service(v1alpha.ServerReflection, {
       async *serverReflectionInfo(requests, ctx) {
-        for await (const req of untilAborted(requests, ctx)) {
+        for await (const req of untilAborted(requests, ctx, streamMsMax)) {
           const answer = index.answer(req as unknown as Request);
           yield create(v1alpha.ServerReflectionResponseSchema, { ...answer, originalRequest: req } as unknown as MessageInitShape<typeof v1alpha.ServerReflectionResponseSchema>);
         }
@@ -150,9 +152,16 @@ export function reflectionRoutes(index: ReflectionIndex) {
 
 /** The client's requests until the call's signal fires (its deadline, the client going away, or
  * the drain); then the signal's reason is thrown, so the stream ends with that code instead of
- * waiting for a request that may never come. */
-async function* untilAborted<T>(requests: AsyncIterable<T>, ctx: HandlerContext): AsyncGenerator<T> {
+ * waiting for a request that may never come. After `lifeMs` the stream ends normally (OK), as
+ * when the client ends its requests: a silent stream gives its slot back (issue 25), and the
+ * client re-opens (docs/api.md). */
+async function* untilAborted<T>(requests: AsyncIterable<T>, ctx: HandlerContext, lifeMs: number): AsyncGenerator<T> {
   const it = requests[Symbol.asyncIterator]();
+  let timer: NodeJS.Timeout | undefined;
+  const over = new Promise<IteratorResult<T>>((resolve) => {
+    timer = setTimeout(() => resolve({ done: true, value: undefined }), lifeMs);
+    timer.unref();
+  });
   const aborted = new Promise<never>((_, reject) => {
     const fire = () => reject(ctx.signal.reason);
     if (ctx.signal.aborted) fire();
@@ -161,11 +170,12 @@ async function* untilAborted<T>(requests: AsyncIterable<T>, ctx: HandlerContext)
   aborted.catch(() => undefined);
   try {
     for (;;) {
-      const next = await Promise.race([it.next(), aborted]);
+      const next = await Promise.race([it.next(), aborted, over]);
       if (next.done) return;
       yield next.value;
     }
   } finally {
+    clearTimeout(timer);
     void it.return?.();
   }
 }
