@@ -56,6 +56,7 @@ export class Ledger {
       logger: opts.logger,
       batchMax: opts.postingBatchMax,
       lanesMax: opts.postingLanesMax ?? (db.dialect === "postgres" ? limits.postingLanesMaxPostgres : 1),
+      refusals: opts.refusals,
     });
   }
 

@@ -26,7 +26,9 @@ import { lockBatch, writeLockedBatch, type AccountsToLock, type LockView } from 
 
 export type { AccountsToLock, LockView } from "./batch-store";
 import { decodeOutcome, encodeOutcome, reusedKeyError } from "./idempotency";
-import { assert, BatchState, type AuditDetails } from "./posting";
+import { assert, BatchState, type AuditDetails, type RefusalGate } from "./posting";
+
+export type { RefusalGate } from "./posting";
 import { isStaff } from "./access";
 import type { Actor, TransactionView } from "./types";
 
@@ -147,7 +149,7 @@ export class PostingEngine {
     private readonly clock: () => number,
     /** The configured default daily limits of a currency. */
     private readonly limitDefaults: (currency: string) => DailyLimitDefaults,
-    private readonly opts: { metrics?: Metrics; logger?: Logger; batchMax?: number; lanesMax?: number } = {},
+    private readonly opts: { metrics?: Metrics; logger?: Logger; batchMax?: number; lanesMax?: number; refusals?: RefusalGate } = {},
   ) {
     assert((opts.lanesMax ?? 1) >= 1, "the engine runs at least one batch at a time");
   }
@@ -409,6 +411,7 @@ export class PostingEngine {
     this.lastNowMs = nowMs;
     // 3. Apply in arrival order.
     const state = new BatchState(accounts, transactions, entries, nowMs, this.limitDefaults, Math.max(nowMs, dbNowMs ?? 0));
+    state.refusals = this.opts.refusals;
     const outcomes: { callerId: string; method: string; requestId: string; outcome: string }[] = [];
     // A request that replays (its own key was taken) gives back the item keys it claimed.
     const released: RequestKey[] = batch.flatMap((p, i) => (live[i] ? [] : (p.request.itemKeys ?? []).filter((k) => claimed.has(keyId(k)))));
@@ -468,14 +471,16 @@ function applyOne(
   }
 }
 
-/** The FAILED (DENIED for a permission) audit event of a refused posting, in its batch. */
+/** The FAILED (DENIED for a permission) audit event of a refused posting, in its batch, unless
+ * the engine's refusal gate counts a repeat of its principal, action and reason into the
+ * window's aggregated event instead. A batch retried as a whole may count its repeats twice
+ * there: the aggregated count is an upper bound (docs/security.md). */
 export function recordRefusal(state: BatchState, failure: PostingRequest<unknown>["failure"], err: DomainError): void {
-  state.audit(failure.actor, {
-    action: failure.action,
-    targetId: failure.targetId,
-    outcome: err.code === Code.PermissionDenied ? "DENIED" : "FAILED",
-    details: { ...failure.details, code: Code[err.code], reason: err.reason },
-  });
+  const outcome = err.code === Code.PermissionDenied ? "DENIED" : "FAILED";
+  const details = { ...failure.details, code: Code[err.code], reason: err.reason };
+  const gate = state.refusals;
+  if (gate && !gate.recordNow({ actorId: failure.actor.userId, action: failure.action, targetId: failure.targetId, outcome, clientAddress: failure.actor.clientAddress, requestId: failure.actor.callId, details }, state.nowMs)) return;
+  state.audit(failure.actor, { action: failure.action, targetId: failure.targetId, outcome, details });
 }
 
 /** The accounts a request names before any row is locked (ids, and numbers as "#number"), or

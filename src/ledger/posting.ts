@@ -100,6 +100,12 @@ export interface AuditRow {
 
 export type AuditDetails = Record<string, string | number | boolean | null>;
 
+/** Decides whether a refusal is its own audit event now or counted into its principal's window
+ * (audit/business-refusals.ts BusinessRefusals; posting-engine.ts recordRefusal asks it). */
+export interface RefusalGate {
+  recordNow(event: { actorId: string; action: string; targetId: string; outcome: "FAILED" | "DENIED"; clientAddress: string; requestId: string; details: AuditDetails }, nowMs?: number): boolean;
+}
+
 /** Keys that could carry a secret; recording one is a programming error. */
 const FORBIDDEN_DETAIL = /pass(word)?|token|secret|hash|authorization|cookie/i;
 
@@ -118,6 +124,9 @@ export class BatchState {
   /** Status changes of rows that existed before the batch: id -> new status (and the old). */
   readonly statusChanges = new Map<string, { status: TransactionStatus; from: TransactionStatus; updateTimeMs: number }>();
   readonly audits: AuditRow[] = [];
+  /** Where refusals recorded in this batch ask whether to be their own event (posting-engine.ts
+   * recordRefusal); unset: every refusal is its own event. */
+  refusals?: RefusalGate;
   private readonly undoLog: (() => void)[] = [];
 
   constructor(

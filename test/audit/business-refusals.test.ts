@@ -9,9 +9,11 @@
 // customer's single refusal is recorded at once. On the aggregator itself: 120 distinct targets
 // name 50 and say 69 more.
 //
-// Not covered here: refusals of money commands, which the posting engine records inside its
-// batches (src/ledger/posting-engine.ts recordRefusal); they are aggregated once the engine asks
-// BusinessRefusals.recordNow before it writes the event.
+// Money commands too: the posting engine asks BusinessRefusals.recordNow before it writes a
+// refusal's event in its batch, so 150 transfers refused INSUFFICIENT_FUNDS (single and as
+// BatchTransfer items) write one event at once and one aggregated event. A batch retried as a
+// whole (a lost connection) may count its repeats twice in the aggregated event: the count is an
+// upper bound then (docs/security.md).
 import { Code, ConnectError } from "@connectrpc/connect";
 import { AccountService } from "../../gen/bank/v1/account_service_pb";
 import { AccountType } from "../../gen/bank/v1/account_pb";
@@ -75,6 +77,47 @@ describe.each(engines())("business refusals on %s", (engine) => {
         expect(after).toHaveLength(2);
         expect(after[1]).toMatchObject({ outcome: "FAILED", target_id: "" });
         expect(JSON.parse(after[1]!.details)).toMatchObject({ reason: "ACCOUNT_NOT_EMPTY", aggregated: true, count: reasons.length - 1, distinct_targets: 3, window_ms: limits.auditAggregateWindowMs });
+      } finally {
+        await db.close();
+      }
+      await t.db.drop();
+      dropped = true;
+    } finally {
+      if (!dropped) await t.stop();
+    }
+  });
+
+  test("150 transfers refused INSUFFICIENT_FUNDS (single and batch items): one event at once, one aggregated event for the window", async () => {
+    const t: TestApp = await startTestApp(engine);
+    let dropped = false;
+    try {
+      const broke = await createTestUser(t);
+      const accounts = client(t.baseUrl, AccountService, { token: broke.token });
+      const money = client(t.baseUrl, TransactionService, { token: broke.token });
+      const from = (await accounts.createAccount({ requestId: rid(), currency: "USD", type: AccountType.CHECKING, displayName: "empty" })).account!;
+      const to = (await accounts.createAccount({ requestId: rid(), currency: "USD", type: AccountType.CHECKING, displayName: "sink" })).account!;
+      const item = () => ({ requestId: rid(), fromAccountId: from.id, target: { case: "toAccountId" as const, value: to.id }, amount: { currency: "USD", minorUnits: 1n }, description: "" });
+      let refused = 0;
+      for (let round = 0; round < 10; round++) {
+        const answers = await Promise.allSettled(Array.from({ length: 10 }, () => money.transfer(item())));
+        refused += answers.filter((a) => a.status === "rejected").length;
+      }
+      const batch = await money.batchTransfer({ requestId: rid(), atomic: false, transfers: Array.from({ length: 50 }, item) });
+      refused += batch.results.filter((r) => r.result.case === "error").length;
+      expect(refused).toBe(150);
+      const events = (db: Database) => db.read((tx) => tx.all<Row>(`SELECT actor_id, target_id, outcome, details FROM audit_events WHERE actor_id = ? AND outcome = 'FAILED' ORDER BY event_time, id`, [broke.id]));
+      const during = await events(t.app.db);
+      expect(during).toHaveLength(1);
+      expect(JSON.parse(during[0]!.details)).toMatchObject({ reason: "INSUFFICIENT_FUNDS" });
+      await t.app.shutdown();
+      const db = await Database.open(t.db.config);
+      try {
+        const after = await events(db);
+        console.log(`business refusals of money commands (${engine}): ${refused} refused -> ${after.length} audit events`);
+        // One event per action: transaction.transfer (single) and the batch's items.
+        expect(after.length).toBeLessThanOrEqual(3);
+        const counted = after.reduce((n, e) => n + (JSON.parse(e.details).aggregated ? Number(JSON.parse(e.details).count) : 1), 0);
+        expect(counted).toBe(refused);
       } finally {
         await db.close();
       }
