@@ -42,16 +42,29 @@ export async function createAccount(ledger: Ledger, actor: Actor, input: CreateA
     throw permissionDenied("OWNER_ID_STAFF_ONLY", "Only tellers and admins may open an account for another user.", { field: "owner_id" });
   }
   const nowMs = ledger.now();
-  // Before anything is read or written: a principal past its rate costs one map lookup.
-  opening?.admit(actor.userId, nowMs);
+  const key = { callerId: actor.userId, method: "AccountService/CreateAccount", requestId };
+  // Before anything is written: a principal past its rate costs one map lookup, unless the call
+  // replays a request that was already answered (a retry after a lost answer is not a new
+  // opening; it answers from the stored key, as idempotent() does).
+  try {
+    opening?.admit(actor.userId, nowMs);
+  } catch (err) {
+    if (!(await keyStored(ledger, key))) throw err;
+  }
   return idempotent({
     db: ledger.db,
-    key: { callerId: actor.userId, method: "AccountService/CreateAccount", requestId },
+    key,
     payload: { currency, type, display_name: displayName, owner_id: ownerId },
     nowMs,
     work: (tx) => insertAccount(tx, actor, { ownerId, currency, type, displayName }, nowMs, opening?.perCustomerMax),
     recordFailure: (tx, err) => auditFailure(tx, actor, "account.create", ownerId, err, nowMs, { currency }, ledger.refusals),
   });
+}
+
+/** Whether an idempotency key is stored (the request was answered before). */
+async function keyStored(ledger: Ledger, key: { callerId: string; method: string; requestId: string }): Promise<boolean> {
+  const row = await ledger.db.read((tx) => tx.one("SELECT 1 AS stored FROM idempotency_keys WHERE caller_id = ? AND method = ? AND request_id = ?", [key.callerId, key.method, key.requestId]));
+  return row !== undefined;
 }
 
 /** GetAccount's read, on every call: prepared (src/prepared-query.ts; bench/coldpaths-micro.ts

@@ -2,7 +2,8 @@
 // Over a real server and real clients: a customer opening accounts as fast as it can gets the
 // bucket's burst (a quarter hour's worth of limits.accountOpensPerHour), then RESOURCE_EXHAUSTED
 // ACCOUNT_OPENING_RATE with retry_after_ms, and nothing is written for a refused call; another
-// customer is unaffected. The cap per customer (BANK_ACCOUNTS_PER_CUSTOMER_MAX lowered to 6 for
+// customer is unaffected; a retry of an opening already answered replays it, even past the rate
+// (the system scenario of lost answers found it refused). The cap per customer (BANK_ACCOUNTS_PER_CUSTOMER_MAX lowered to 6 for
 // the test, so that the rate is not in the way) counts accounts a teller opened for the customer,
 // refuses past it FAILED_PRECONDITION ACCOUNT_LIMIT_REACHED, holds under parallel openings, and
 // frees a place when an account is closed.
@@ -62,6 +63,18 @@ describe.each(engines())("account opening on %s", (engine) => {
 
       const other = await createTestUser(t);
       await expect(open(other)).resolves.toMatchObject({ account: { ownerId: other.id } });
+    });
+
+    test("past its rate, a customer's retry of an opening already answered (a lost answer) replays it instead of being refused", async () => {
+      const retrier = await createTestUser(t);
+      const accounts = client(t.baseUrl, AccountService, { token: retrier.token });
+      const first = { requestId: rid(), currency: "USD", type: AccountType.CHECKING, displayName: "first" };
+      const opened = (await accounts.createAccount(first)).account!;
+      // Spend the rest of the burst.
+      await Promise.allSettled(Array.from({ length: Math.ceil(limits.accountOpensPerHour / 4) + 5 }, () => open(retrier)));
+      await expect(open(retrier)).rejects.toMatchObject({ code: Code.ResourceExhausted });
+      // The same request again: the stored answer, not ACCOUNT_OPENING_RATE.
+      await expect(accounts.createAccount(first)).resolves.toMatchObject({ account: { id: opened.id } });
     });
   });
 

@@ -90,6 +90,9 @@ export class BankdProcess {
       BANK_METRICS_TOKEN: TEST_METRICS_TOKEN,
       ...FAST_ARGON2,
       ...LENIENT_REGISTRATION,
+      // The scenarios open accounts at machine speed (setupBank, lost-responses' openings): the
+      // per-principal opening rate is not what they test (test/ledger/account-opening.test.ts is).
+      BANK_ACCOUNT_OPENS_PER_HOUR: "1000000",
       ...this.opts.env,
     };
     const child = spawn(process.execPath, ["--import", "tsx", "src/main.ts"], { cwd: REPO_ROOT, env, stdio: ["ignore", "pipe", "pipe"] });
