@@ -105,7 +105,8 @@ describe("Dockerfile replayed", () => {
     // loopback and a free port instead of 0.0.0.0:8080.
     const env: Record<string, string> = { ...FAST_ARGON2 };
     for (const [k, v] of image.env) env[k] = v.startsWith("/") ? inImage(v) : v;
-    Object.assign(env, { BANK_HOST: "127.0.0.1", BANK_PORT: String(port) });
+    // The gRPC port on a free port too (its default, BANK_PORT + 1, may be another test's).
+    Object.assign(env, { BANK_HOST: "127.0.0.1", BANK_PORT: String(port), BANK_GRPC_PORT: String(await freePort()) });
     const entry = [...execForm(lastOf(image.stage, "ENTRYPOINT")!.args)!, ...execForm(lastOf(image.stage, "CMD")!.args)!];
     const health = parseHealthcheck(lastOf(image.stage, "HEALTHCHECK")!.args).command!;
     expect(entry[0]).toBe("node");

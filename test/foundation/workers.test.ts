@@ -56,7 +56,7 @@ describe.each(engines())("BANK_WORKERS=2 on %s", (engine) => {
     baseUrl = `http://127.0.0.1:${port}`;
     child = spawn(process.execPath, ["--import", "tsx", "src/main.ts", "serve"], {
       cwd: REPO,
-      env: { ...process.env, ...FAST_ARGON2, ...LENIENT_REGISTRATION, BANK_WORKERS: "2", BANK_PORT: String(port), BANK_DATA_DIR: db.dataDir, BANK_DATABASE_URL: db.url, BANK_LOG_LEVEL: "info" },
+      env: { ...process.env, ...FAST_ARGON2, ...LENIENT_REGISTRATION, BANK_WORKERS: "2", BANK_PORT: String(port), BANK_GRPC_PORT: "off", BANK_DATA_DIR: db.dataDir, BANK_DATABASE_URL: db.url, BANK_LOG_LEVEL: "info" },
       stdio: ["ignore", "pipe", "pipe"],
     });
     exited = new Promise((resolve) => child.once("exit", (code) => resolve(code)));

@@ -93,6 +93,9 @@ export class BankdProcess {
       // The scenarios open accounts at machine speed (setupBank, lost-responses' openings): the
       // per-principal opening rate is not what they test (test/ledger/account-opening.test.ts is).
       BANK_ACCOUNT_OPENS_PER_HOUR: "1000000",
+      // The gRPC port on any free port: its default, BANK_PORT + 1, may be taken by another test
+      // process's listener (a full run saw "the port is in use" at start).
+      BANK_GRPC_PORT: "0",
       ...this.opts.env,
     };
     const child = spawn(process.execPath, ["--import", "tsx", "src/main.ts"], { cwd: REPO_ROOT, env, stdio: ["ignore", "pipe", "pipe"] });
