@@ -73,6 +73,9 @@ export function bankdEnv(opts: Pick<StartBankdOptions, "databaseUrl" | "dataDir"
     // customer's rate and cap (limits.accountOpensPerHour, accountsPerCustomerMax).
     BANK_ACCOUNT_OPENS_PER_HOUR: "1000000",
     BANK_ACCOUNTS_PER_CUSTOMER_MAX: "1000000",
+    // transfer-hot's house account (a customer) pays out half of its transfers, over 1,000 a
+    // second: past one customer's posting rate (limits.postingsPerCustomerPerSecond).
+    BANK_POSTINGS_PER_CUSTOMER_PER_SECOND: "1000000",
   };
 }
 

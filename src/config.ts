@@ -49,6 +49,8 @@ export interface Config {
   registration: { perAddressPerHour: number; perMinute: number };
   /** Account opening, per process for the rate (limits.ts has the defaults and their reasons). */
   accountOpening: { perHour: number; perCustomerMax: number };
+  /** Postings one customer may submit per second, per process (limits.postingsPerCustomerPerSecond). */
+  postingsPerCustomerPerSecond: number;
   currencies: ReadonlyMap<string, Currency>;
   corsOrigins: readonly string[];
   /** Trust X-Forwarded-For for the client address (only behind a proxy you run). */
@@ -156,6 +158,7 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
     argon2,
     registration,
     accountOpening,
+    postingsPerCustomerPerSecond: int("BANK_POSTINGS_PER_CUSTOMER_PER_SECOND", limits.postingsPerCustomerPerSecond, 1, 1_000_000),
     currencies,
     corsOrigins,
     trustProxy,

@@ -155,6 +155,16 @@ export const limits = {
   /** The retry delay a refused posting is told (retry_after_ms): about how long the engine takes
    * to work through a principal's share at the measured rate of ~5,000 postings/s. */
   postingRetryAfterMs: 500,
+  /** Postings one customer may submit per second, per process (a token bucket; staff and system
+   * postings are not rated): what bounds the rows one customer can make the bank store, refused
+   * or not (docs/security.md, "Resource exhaustion"). The bench's 32 customers at full rate use
+   * under 150 each. Past it: RESOURCE_EXHAUSTED POSTING_RATE_EXCEEDED with retry_after_ms. */
+  postingsPerCustomerPerSecond: 500,
+  /** The bucket's burst: one share of the queue (postingShareWeightMax), two full BatchTransfers. */
+  postingRateBurst: 2_000,
+  /** Customers whose posting buckets are kept (the least recently seen forgotten first: a
+   * forgotten bucket is a full one). */
+  postingRateKeysMax: 100_000,
   /** Wait before a batch that failed as a whole (a lost connection) is retried, times the
    * attempt; attempts are capped by txRetriesMax. */
   postingRetryBackoffMs: 50,

@@ -114,7 +114,7 @@ export interface LedgerModuleOptions extends LedgerOptions {
  * (one per configured currency, ensured at start) and the hold-expiry sweeper. */
 export async function createLedgerModule(ctx: AppContext, opts: LedgerModuleOptions = {}): Promise<AppModule> {
   const refusals = new BusinessRefusals(ctx.db, ctx.logger);
-  const ledger = await Ledger.open(ctx.db, ctx.config.currencies, { metrics: ctx.metrics, logger: ctx.logger, replica: ctx.replica, refusals, ...opts });
+  const ledger = await Ledger.open(ctx.db, ctx.config.currencies, { metrics: ctx.metrics, logger: ctx.logger, replica: ctx.replica, refusals, postingsPerCustomerPerSecond: ctx.config.postingsPerCustomerPerSecond, ...opts });
   const sweeper = startHoldSweeper(ledger, ctx.logger, opts.holdSweepIntervalMs ?? limits.holdSweepIntervalMs);
   const watchers = new AccountWatchers(ledger, ctx.logger);
   const opening = new AccountOpening(ctx.config.accountOpening);

@@ -29,17 +29,17 @@ export class TokenBuckets {
     this.refillFullMs = Math.ceil(opts.capacity / opts.refillPerMs);
   }
 
-  /** 0 when `key` has a token now, else how long until it has one. Takes nothing. */
-  waitMs(key: string, nowMs: number): number {
+  /** 0 when `key` has `n` tokens now, else how long until it has them. Takes nothing. */
+  waitMs(key: string, nowMs: number, n = 1): number {
     const tokens = this.tokensAt(key, nowMs);
-    return tokens >= 1 ? 0 : Math.ceil((1 - tokens) / this.opts.refillPerMs);
+    return tokens >= n ? 0 : Math.ceil((n - tokens) / this.opts.refillPerMs);
   }
 
-  /** Takes one token; the caller has seen waitMs(key) === 0. */
-  take(key: string, nowMs: number): void {
+  /** Takes `n` tokens; the caller has seen waitMs(key, nowMs, n) === 0. */
+  take(key: string, nowMs: number, n = 1): void {
     const tokens = this.tokensAt(key, nowMs);
-    if (tokens < 1) throw new Error("token bucket: take without a token");
-    this.buckets.set(key, { tokens: tokens - 1, atMs: nowMs }, nowMs + this.refillFullMs);
+    if (tokens < n) throw new Error("token bucket: take without enough tokens");
+    this.buckets.set(key, { tokens: tokens - n, atMs: nowMs }, nowMs + this.refillFullMs);
   }
 
   private tokensAt(key: string, nowMs: number): number {

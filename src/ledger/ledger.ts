@@ -28,6 +28,9 @@ export interface LedgerOptions {
   /** Where repeated business refusals are aggregated (audit/business-refusals.ts); without it
    * each is its own event. */
   refusals?: BusinessRefusals;
+  /** Postings one customer may submit per second (BANK_POSTINGS_PER_CUSTOMER_PER_SECOND;
+   * limits.postingsPerCustomerPerSecond). */
+  postingsPerCustomerPerSecond?: number;
 }
 
 export class Ledger {
@@ -57,6 +60,7 @@ export class Ledger {
       batchMax: opts.postingBatchMax,
       lanesMax: opts.postingLanesMax ?? (db.dialect === "postgres" ? limits.postingLanesMaxPostgres : 1),
       refusals: opts.refusals,
+      postingsPerSecond: opts.postingsPerCustomerPerSecond,
     });
   }
 

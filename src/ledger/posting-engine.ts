@@ -30,6 +30,7 @@ import { assert, BatchState, type AuditDetails, type RefusalGate } from "./posti
 
 export type { RefusalGate } from "./posting";
 import { isStaff } from "./access";
+import { TokenBuckets } from "../auth/rate-limit";
 import type { Actor, TransactionView } from "./types";
 
 /** The idempotency key of a request (AIP-155) with its payload digests. */
@@ -139,6 +140,13 @@ export class PostingEngine {
   private busy = 0;
   /** Batches in flight that are barriers or name accounts by number (see take()). */
   private unordered = 0;
+  /** Postings each customer may submit per second (a token bucket per principal). */
+  private readonly rates: TokenBuckets;
+  /** The customers' posting rate (BANK_POSTINGS_PER_CUSTOMER_PER_SECOND, else the limit). */
+  private get postingsPerSecond(): number {
+    return this.opts.postingsPerSecond ?? limits.postingsPerCustomerPerSecond;
+  }
+
   /** Postings each principal has waiting in the queue (fair shares: see admission()). */
   private readonly shares = new Map<string, number>();
   /** Told, after each commit, which accounts gained entries (the watchers of this process). */
@@ -149,9 +157,10 @@ export class PostingEngine {
     private readonly clock: () => number,
     /** The configured default daily limits of a currency. */
     private readonly limitDefaults: (currency: string) => DailyLimitDefaults,
-    private readonly opts: { metrics?: Metrics; logger?: Logger; batchMax?: number; lanesMax?: number; refusals?: RefusalGate } = {},
+    private readonly opts: { metrics?: Metrics; logger?: Logger; batchMax?: number; lanesMax?: number; refusals?: RefusalGate; postingsPerSecond?: number } = {},
   ) {
     assert((opts.lanesMax ?? 1) >= 1, "the engine runs at least one batch at a time");
+    this.rates = new TokenBuckets({ capacity: limits.postingRateBurst, refillPerMs: this.postingsPerSecond / 1000, keysMax: limits.postingRateKeysMax });
   }
 
   /** Queues a request; resolves with its value after its batch commits. */
@@ -162,6 +171,7 @@ export class PostingEngine {
     return new Promise<T>((resolve, reject) => {
       assert(request.weight >= 1, "every request weighs at least one posting");
       const principal = principalOf(request);
+      if (!principal.staff) this.rates.take(principal.id, this.clock(), request.weight);
       this.queue.push({ request, resolve: resolve as (v: unknown) => void, reject, touches: touchesOf(request), principal });
       this.shares.set(principal.id, (this.shares.get(principal.id) ?? 0) + request.weight);
       this.queuedWeight += request.weight;
@@ -192,6 +202,18 @@ export class PostingEngine {
         quota_weight: String(limits.postingShareWeightMax),
         waiting_weight: String(waiting),
       });
+    }
+    if (!principal.staff) {
+      // The rate: what one customer may submit per second, refused or not (every request stores
+      // its key and outcome). Taken only once the request is admitted (below).
+      const nowMs = this.clock();
+      const waitMs = this.rates.waitMs(principal.id, nowMs, request.weight);
+      if (waitMs > 0) {
+        return resourceExhausted("POSTING_RATE_EXCEEDED", `You are moving money faster than ${this.postingsPerSecond} postings a second; retry with the same request_id shortly.`, {
+          retry_after_ms: String(waitMs),
+          rate_per_second: String(this.postingsPerSecond),
+        });
+      }
     }
     return undefined;
   }

@@ -2,7 +2,7 @@
 // self-registered customer with an empty account floods BatchTransfer (30 concurrent non-atomic
 // calls of 1,000 one-cent items, each item failing INSUFFICIENT_FUNDS but weighing one posting):
 // past its share of the queue it is refused RESOURCE_EXHAUSTED POSTING_SHARE_EXCEEDED with its
-// quota and a retry delay, while another customer's deposits and transfers, sent meanwhile, are
+// quota and a retry delay (or POSTING_RATE_EXCEEDED past its posting rate), while another customer's deposits and transfers, sent meanwhile, are
 // all admitted; a teller keeps the staff reserve. Through a real server, on both engines; the
 // test asserts admission and counts (latency belongs to the bench).
 import { Code, ConnectError } from "@connectrpc/connect";
@@ -66,9 +66,12 @@ describe.each(engines())("fair shares of the posting queue on %s", (engine) => {
     // The flood was held to its share (whether it is refused depends on how fast the engine drains
     // it; the engine-level test below fills the queue deterministically): every refusal names the
     // quota and a retry delay, and none is the whole queue being full.
+    // (Past its share of the queue, or past its posting rate: both are the flooder's own limits.)
     for (const r of refused) {
-      expect(r).toMatchObject({ code: "ResourceExhausted", reason: "POSTING_SHARE_EXCEEDED" });
-      expect((r as { metadata: Record<string, string> }).metadata).toMatchObject({ quota_weight: String(limits.postingShareWeightMax), retry_after_ms: String(limits.postingRetryAfterMs) });
+      const { code, reason, metadata } = r as { code: string; reason: string; metadata: Record<string, string> };
+      expect(code).toBe("ResourceExhausted");
+      if (reason === "POSTING_SHARE_EXCEEDED") expect(metadata).toMatchObject({ quota_weight: String(limits.postingShareWeightMax), retry_after_ms: String(limits.postingRetryAfterMs) });
+      else expect([reason, metadata.rate_per_second]).toEqual(["POSTING_RATE_EXCEEDED", String(limits.postingsPerCustomerPerSecond)]);
     }
     // Nothing moved out of the empty account.
     const after = await accounts(mallory).getAccount({ accountId: empty.id });
@@ -113,5 +116,26 @@ describe.each(engines())("the posting queue's admission on %s (requests queued i
     expect(moreOutcomes.filter((o) => o === "POSTING_QUEUE_FULL").length).toBeGreaterThan(0);
     expect(moreOutcomes.every((o) => o === "ok" || o === "POSTING_QUEUE_FULL")).toBe(true);
     expect(staffOutcome).toBe("ok");
+  });
+
+  test("a customer past its posting rate is refused POSTING_RATE_EXCEEDED with the wait; staff are not rated (clock frozen: no refill)", async () => {
+    f.clock.frozen = true;
+    f.clock.nowMs = Date.now();
+    try {
+      const fast = await addUser(f.db, [Role.CUSTOMER]);
+      // The burst in two full requests, each answered before the next (nothing waits in the queue).
+      expect(await outcome(heavy(fast, limits.postingRateBurst / 2))).toBe("ok");
+      expect(await outcome(heavy(fast, limits.postingRateBurst / 2))).toBe("ok");
+      const past = await heavy(fast, 1).then(() => undefined, (err: unknown) => err as DomainError);
+      expect(past?.reason).toBe("POSTING_RATE_EXCEEDED");
+      expect(past?.metadata).toMatchObject({ retry_after_ms: String(Math.ceil(1000 / limits.postingsPerCustomerPerSecond)), rate_per_second: String(limits.postingsPerCustomerPerSecond) });
+      // A teller moves more than a customer's burst without a rate.
+      for (let i = 0; i < 3; i++) expect(await outcome(heavy(teller, limits.postingRateBurst / 2))).toBe("ok");
+      // Time refills the bucket.
+      f.clock.nowMs += Math.ceil(1000 / limits.postingsPerCustomerPerSecond);
+      expect(await outcome(heavy(fast, 1))).toBe("ok");
+    } finally {
+      f.clock.frozen = false;
+    }
   });
 });
