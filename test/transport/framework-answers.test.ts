@@ -20,7 +20,7 @@ import { limits } from "../../src/limits";
 import { metricsText } from "../support/metrics";
 import { client, startTestApp, type TestApp } from "../support/app";
 import { connectJson, grpcCall, grpcFrame, postHttp1, type RawResponse } from "../system/support/raw-calls";
-import { BinaryReader } from "@bufbuild/protobuf/wire";
+import { errorInfoInStatus } from "../support/status-details";
 
 interface LogLine {
   level: number;
@@ -48,28 +48,7 @@ function reasonOf(res: RawResponse): string | undefined {
   }
 }
 
-/** google.rpc.Status { details = 3: Any { type_url = 1, value = 2 } } -> the ErrorInfo reason. */
-function decodeStatusReason(bin: string): string | undefined {
-  const status = new BinaryReader(Buffer.from(bin, "base64"));
-  while (status.pos < status.len) {
-    const [field, wireType] = status.tag();
-    if (field !== 3) {
-      status.skip(wireType);
-      continue;
-    }
-    const any = new BinaryReader(status.bytes());
-    let typeUrl = "";
-    let value: Uint8Array = new Uint8Array();
-    while (any.pos < any.len) {
-      const [f, t] = any.tag();
-      if (f === 1) typeUrl = any.string();
-      else if (f === 2) value = any.bytes();
-      else any.skip(t);
-    }
-    if (typeUrl.endsWith("/bank.v1.ErrorInfo")) return fromBinary(ErrorInfoSchema, value).reason;
-  }
-  return undefined;
-}
+const decodeStatusReason = (bin: string): string | undefined => errorInfoInStatus(bin)?.reason;
 
 const grpcStatus = (res: RawResponse) => res.trailers["grpc-status"] ?? res.headers["grpc-status"];
 const connectCodeOf = (res: RawResponse) => (JSON.parse(res.body.toString("utf8")) as { code?: string }).code;

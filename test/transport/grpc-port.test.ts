@@ -15,7 +15,7 @@ import * as path from "node:path";
 import { randomUUID } from "node:crypto";
 import * as grpc from "@grpc/grpc-js";
 import { create, fromBinary, toBinary, type DescMessage, type DescMethod, type MessageInitShape, type MessageShape } from "@bufbuild/protobuf";
-import { BinaryReader } from "@bufbuild/protobuf/wire";
+import { errorInfoInStatus } from "../support/status-details";
 import type { ConnectError, Interceptor } from "@connectrpc/connect";
 import type pino from "pino";
 import { AccountType } from "../../gen/bank/v1/account_pb";
@@ -79,31 +79,8 @@ function unary<I extends DescMessage, O extends DescMessage>(
   });
 }
 
-/** The ErrorInfo reason in a grpc-status-details-bin value (google.rpc.Status). */
-function reasonIn(bin: Buffer | undefined): string | undefined {
-  if (!bin) return undefined;
-  const status = new BinaryReader(bin);
-  while (status.pos < status.len) {
-    const [field, wireType] = status.tag();
-    if (field !== 3) {
-      status.skip(wireType);
-      continue;
-    }
-    const any = new BinaryReader(status.bytes());
-    let typeUrl = "";
-    let value: Uint8Array = new Uint8Array();
-    while (any.pos < any.len) {
-      const [f, t] = any.tag();
-      if (f === 1) typeUrl = any.string();
-      else if (f === 2) value = any.bytes();
-      else any.skip(t);
-    }
-    if (typeUrl === "type.googleapis.com/bank.v1.ErrorInfo") return fromBinary(ErrorInfoSchema, value).reason;
-  }
-  return undefined;
-}
 
-const reasonOf = (err: grpc.ServiceError | undefined) => reasonIn(err?.metadata?.get("grpc-status-details-bin")[0] as Buffer | undefined);
+const reasonOf = (err: grpc.ServiceError | undefined) => errorInfoInStatus(err?.metadata?.get("grpc-status-details-bin")[0] as Buffer | undefined)?.reason;
 
 describe.each(engines())("the gRPC port (%s)", (engine) => {
   const lines: LogLine[] = [];
@@ -352,13 +329,13 @@ print(json.dumps(out))
     expect(answers[0]).toEqual(expect.objectContaining({ code: "OK" }));
     expect(answers[0]!.header["x-request-id"]).toBeTruthy();
     expect(answers[1]).toEqual(expect.objectContaining({ code: "UNAUTHENTICATED" }));
-    expect(reasonIn(Buffer.from(answers[1]!.bin!, "hex"))).toBe("TOKEN_MISSING");
+    expect(errorInfoInStatus(Buffer.from(answers[1]!.bin!, "hex"))?.reason).toBe("TOKEN_MISSING");
     const over = Buffer.from(toBinary(TransactionService.method.deposit.input, create(TransactionService.method.deposit.input, { requestId: randomUUID(), accountId, amount: { currency: "USD", minorUnits: limits.dailyDepositMinorDefault } }))).toString("hex");
     for (const target of [t.app.grpcPort!.target, `127.0.0.1:${t.app.server.port}`]) {
       const [limited] = (await run([target, customer.token, over, "/bank.v1.TransactionService/Deposit"]))!;
       expect(limited!.code).toBe("FAILED_PRECONDITION");
       expect(limited!.details).toMatch(/limit; it resets at 00:00 UTC\.$/);
-      expect(reasonIn(Buffer.from(limited!.bin!, "hex"))).toBe("DAILY_LIMIT_EXCEEDED");
+      expect(errorInfoInStatus(Buffer.from(limited!.bin!, "hex"))?.reason).toBe("DAILY_LIMIT_EXCEEDED");
     }
   });
 });

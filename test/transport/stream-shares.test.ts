@@ -16,9 +16,8 @@
 import * as http2 from "node:http2";
 import { Code } from "@connectrpc/connect";
 import { fromBinary } from "@bufbuild/protobuf";
-import { BinaryReader } from "@bufbuild/protobuf/wire";
+import { errorInfoInStatus } from "../support/status-details";
 import { Health, HealthCheckResponseSchema, HealthCheckResponse_ServingStatus as Status } from "../../gen/grpc/health/v1/health_pb";
-import { ErrorInfoSchema } from "../../gen/bank/v1/error_info_pb";
 import { listen, type ListeningServer, type ServerLimits } from "../../src/server";
 import { limits } from "../../src/limits";
 import { createLogger } from "../../src/logger";
@@ -119,27 +118,8 @@ function watchOn(session: http2.ClientHttp2Session, closed: Promise<void>, heade
   return { session, started, ended, closed, order, again: (h = {}) => watchOn(session, closed, h, []) };
 }
 
-/** The ErrorInfo reason in grpc-status-details-bin (google.rpc.Status, details = 3). */
-function reasonOf(bin: string | undefined): string {
-  if (!bin) return "";
-  const status = new BinaryReader(Buffer.from(bin, "base64"));
-  while (status.pos < status.len) {
-    const [field, wireType] = status.tag();
-    if (field !== 3) {
-      status.skip(wireType);
-      continue;
-    }
-    const any = new BinaryReader(status.bytes());
-    let value: Uint8Array = new Uint8Array();
-    while (any.pos < any.len) {
-      const [f, t] = any.tag();
-      if (f === 2) value = any.bytes();
-      else any.skip(t);
-    }
-    return fromBinary(ErrorInfoSchema, value).reason;
-  }
-  return "";
-}
+/** The ErrorInfo reason in grpc-status-details-bin ("" when there is none). */
+const reasonOf = (bin: string | undefined): string => errorInfoInStatus(bin)?.reason ?? "";
 
 function tally(starts: Start[]): Record<string, number> {
   const out: Record<string, number> = {};

@@ -7,7 +7,7 @@
 // gRPC+json and gRPC-Web+json. protobuf-es alone reads "0x10" as 16 and " 5" as 5.
 import { create, createFileRegistry, fromBinary, type DescMessage, type DescService } from "@bufbuild/protobuf";
 import { file_google_protobuf_wrappers as wrappersFile, FileDescriptorProtoSchema, FieldDescriptorProto_Label, FieldDescriptorProto_Type, MethodOptions_IdempotencyLevel } from "@bufbuild/protobuf/wkt";
-import { BinaryReader } from "@bufbuild/protobuf/wire";
+import { errorInfoInStatus } from "../support/status-details";
 import { ErrorInfoSchema } from "../../gen/bank/v1/error_info_pb";
 import { AccountService } from "../../gen/bank/v1/account_service_pb";
 import { AccountType } from "../../gen/bank/v1/account_pb";
@@ -26,30 +26,10 @@ interface Refusal {
   field?: string;
 }
 
-/** google.rpc.Status (base64 binary) -> its bank.v1.ErrorInfo. */
+/** google.rpc.Status (base64 binary) -> its bank.v1.ErrorInfo's reason and field. */
 function errorInfoOfStatus(bin: string): { reason: string; field?: string } | undefined {
-  const status = new BinaryReader(Buffer.from(bin, "base64"));
-  while (status.pos < status.len) {
-    const [field, wireType] = status.tag();
-    if (field !== 3) {
-      status.skip(wireType);
-      continue;
-    }
-    const any = new BinaryReader(status.bytes());
-    let typeUrl = "";
-    let value: Uint8Array = new Uint8Array();
-    while (any.pos < any.len) {
-      const [f, t] = any.tag();
-      if (f === 1) typeUrl = any.string();
-      else if (f === 2) value = any.bytes();
-      else any.skip(t);
-    }
-    if (typeUrl.endsWith("/bank.v1.ErrorInfo")) {
-      const info = fromBinary(ErrorInfoSchema, value);
-      return { reason: info.reason, field: info.metadata.field };
-    }
-  }
-  return undefined;
+  const info = errorInfoInStatus(bin);
+  return info ? { reason: info.reason, field: info.metadata.field } : undefined;
 }
 
 function fromConnectError(error: { code?: string; details?: { type: string; value: string }[] }): Refusal {
