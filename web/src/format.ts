@@ -107,6 +107,7 @@ const ROLE_LABELS: Record<Role, string> = {
   [Role.TELLER]: "Teller",
   [Role.AUDITOR]: "Auditor",
   [Role.ADMIN]: "Admin",
+  [Role.PAYMENT_SERVICE]: "Payment service",
 };
 
 /** The roles that can be granted, in the order the console lists them. */

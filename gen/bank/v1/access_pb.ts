@@ -12,7 +12,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file bank/v1/access.proto.
  */
 export const file_bank_v1_access: GenFile = /*@__PURE__*/
-  fileDesc("ChRiYW5rL3YxL2FjY2Vzcy5wcm90bxIHYmFuay52MSI2CgZBY2Nlc3MSDgoGcHVibGljGAEgASgIEhwKBXJvbGVzGAIgAygOMg0uYmFuay52MS5Sb2xlKmIKBFJvbGUSFAoQUk9MRV9VTlNQRUNJRklFRBAAEhEKDVJPTEVfQ1VTVE9NRVIQARIPCgtST0xFX1RFTExFUhACEhAKDFJPTEVfQVVESVRPUhADEg4KClJPTEVfQURNSU4QBDpJCgZhY2Nlc3MSHi5nb29nbGUucHJvdG9idWYuTWV0aG9kT3B0aW9ucxjRhgMgASgLMg8uYmFuay52MS5BY2Nlc3NSBmFjY2Vzc2IGcHJvdG8z", [file_google_protobuf_descriptor]);
+  fileDesc("ChRiYW5rL3YxL2FjY2Vzcy5wcm90bxIHYmFuay52MSJXCgZBY2Nlc3MSDgoGcHVibGljGAEgASgIEhwKBXJvbGVzGAIgAygOMg0uYmFuay52MS5Sb2xlEh8KF3NlY29uZF9mYWN0b3JfZW5yb2xtZW50GAMgASgIKnwKBFJvbGUSFAoQUk9MRV9VTlNQRUNJRklFRBAAEhEKDVJPTEVfQ1VTVE9NRVIQARIPCgtST0xFX1RFTExFUhACEhAKDFJPTEVfQVVESVRPUhADEg4KClJPTEVfQURNSU4QBBIYChRST0xFX1BBWU1FTlRfU0VSVklDRRAFOkkKBmFjY2VzcxIeLmdvb2dsZS5wcm90b2J1Zi5NZXRob2RPcHRpb25zGNGGAyABKAsyDy5iYW5rLnYxLkFjY2Vzc1IGYWNjZXNzYgZwcm90bzM", [file_google_protobuf_descriptor]);
 
 /**
  * Access declares who may call a method. Every method of the bank.v1 services carries it;
@@ -36,6 +36,15 @@ export type Access = Message<"bank.v1.Access"> & {
    * @generated from field: repeated bank.v1.Role roles = 2;
    */
   roles: Role[];
+
+  /**
+   * Optional. When true, an enrolment-only access token (a staff user who has not enrolled a
+   * second factor yet) may call the method, if its roles allow it; every method without it
+   * refuses such a token with PERMISSION_DENIED SECOND_FACTOR_ENROLMENT_REQUIRED.
+   *
+   * @generated from field: bool second_factor_enrolment = 3;
+   */
+  secondFactorEnrolment: boolean;
 };
 
 /**
@@ -86,6 +95,16 @@ export enum Role {
    * @generated from enum value: ROLE_ADMIN = 4;
    */
   ADMIN = 4,
+
+  /**
+   * An internal service that moves money on behalf of customers: transfers, batch transfers
+   * and holds on the accounts its service account may act on (its allow-list of owners or
+   * accounts, or every customer account when it has none), and reads of those accounts.
+   * Granted to service accounts only, never to a user.
+   *
+   * @generated from enum value: ROLE_PAYMENT_SERVICE = 5;
+   */
+  PAYMENT_SERVICE = 5,
 }
 
 /**

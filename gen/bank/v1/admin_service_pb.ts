@@ -6,6 +6,8 @@ import type { GenFile, GenMessage, GenService } from "@bufbuild/protobuf/codegen
 import { fileDesc, messageDesc, serviceDesc } from "@bufbuild/protobuf/codegenv2";
 import type { Role } from "./access_pb";
 import { file_bank_v1_access } from "./access_pb";
+import type { ServiceAccount } from "./service_account_pb";
+import { file_bank_v1_service_account } from "./service_account_pb";
 import type { User } from "./user_pb";
 import { file_bank_v1_user } from "./user_pb";
 import type { Message } from "@bufbuild/protobuf";
@@ -14,7 +16,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file bank/v1/admin_service.proto.
  */
 export const file_bank_v1_admin_service: GenFile = /*@__PURE__*/
-  fileDesc("ChtiYW5rL3YxL2FkbWluX3NlcnZpY2UucHJvdG8SB2JhbmsudjEiTwoQTGlzdFVzZXJzUmVxdWVzdBIUCgxlbWFpbF9wcmVmaXgYASABKAkSEQoJcGFnZV9zaXplGAIgASgFEhIKCnBhZ2VfdG9rZW4YAyABKAkiSgoRTGlzdFVzZXJzUmVzcG9uc2USHAoFdXNlcnMYASADKAsyDS5iYW5rLnYxLlVzZXISFwoPbmV4dF9wYWdlX3Rva2VuGAIgASgJIkQKE1NldFVzZXJSb2xlc1JlcXVlc3QSDwoHdXNlcl9pZBgBIAEoCRIcCgVyb2xlcxgCIAMoDjINLmJhbmsudjEuUm9sZSIzChRTZXRVc2VyUm9sZXNSZXNwb25zZRIbCgR1c2VyGAEgASgLMg0uYmFuay52MS5Vc2VyIiUKEkRpc2FibGVVc2VyUmVxdWVzdBIPCgd1c2VyX2lkGAEgASgJIjIKE0Rpc2FibGVVc2VyUmVzcG9uc2USGwoEdXNlchgBIAEoCzINLmJhbmsudjEuVXNlciIkChFFbmFibGVVc2VyUmVxdWVzdBIPCgd1c2VyX2lkGAEgASgJIjEKEkVuYWJsZVVzZXJSZXNwb25zZRIbCgR1c2VyGAEgASgLMg0uYmFuay52MS5Vc2VyMtkCCgxBZG1pblNlcnZpY2USUAoJTGlzdFVzZXJzEhkuYmFuay52MS5MaXN0VXNlcnNSZXF1ZXN0GhouYmFuay52MS5MaXN0VXNlcnNSZXNwb25zZSIMkAIBirUYBRIDAgMEElQKDFNldFVzZXJSb2xlcxIcLmJhbmsudjEuU2V0VXNlclJvbGVzUmVxdWVzdBodLmJhbmsudjEuU2V0VXNlclJvbGVzUmVzcG9uc2UiB4q1GAMSAQQSUQoLRGlzYWJsZVVzZXISGy5iYW5rLnYxLkRpc2FibGVVc2VyUmVxdWVzdBocLmJhbmsudjEuRGlzYWJsZVVzZXJSZXNwb25zZSIHirUYAxIBBBJOCgpFbmFibGVVc2VyEhouYmFuay52MS5FbmFibGVVc2VyUmVxdWVzdBobLmJhbmsudjEuRW5hYmxlVXNlclJlc3BvbnNlIgeKtRgDEgEEYgZwcm90bzM", [file_bank_v1_access, file_bank_v1_user]);
+  fileDesc("ChtiYW5rL3YxL2FkbWluX3NlcnZpY2UucHJvdG8SB2JhbmsudjEiTwoQTGlzdFVzZXJzUmVxdWVzdBIUCgxlbWFpbF9wcmVmaXgYASABKAkSEQoJcGFnZV9zaXplGAIgASgFEhIKCnBhZ2VfdG9rZW4YAyABKAkiSgoRTGlzdFVzZXJzUmVzcG9uc2USHAoFdXNlcnMYASADKAsyDS5iYW5rLnYxLlVzZXISFwoPbmV4dF9wYWdlX3Rva2VuGAIgASgJIkQKE1NldFVzZXJSb2xlc1JlcXVlc3QSDwoHdXNlcl9pZBgBIAEoCRIcCgVyb2xlcxgCIAMoDjINLmJhbmsudjEuUm9sZSIzChRTZXRVc2VyUm9sZXNSZXNwb25zZRIbCgR1c2VyGAEgASgLMg0uYmFuay52MS5Vc2VyIiUKEkRpc2FibGVVc2VyUmVxdWVzdBIPCgd1c2VyX2lkGAEgASgJIjIKE0Rpc2FibGVVc2VyUmVzcG9uc2USGwoEdXNlchgBIAEoCzINLmJhbmsudjEuVXNlciIkChFFbmFibGVVc2VyUmVxdWVzdBIPCgd1c2VyX2lkGAEgASgJIjEKEkVuYWJsZVVzZXJSZXNwb25zZRIbCgR1c2VyGAEgASgLMg0uYmFuay52MS5Vc2VyIjsKGFJlc2V0U2Vjb25kRmFjdG9yUmVxdWVzdBIPCgd1c2VyX2lkGAEgASgJEg4KBnJlYXNvbhgCIAEoCSI4ChlSZXNldFNlY29uZEZhY3RvclJlc3BvbnNlEhsKBHVzZXIYASABKAsyDS5iYW5rLnYxLlVzZXIilQEKG0NyZWF0ZVNlcnZpY2VBY2NvdW50UmVxdWVzdBIMCgRuYW1lGAEgASgJEhwKBXJvbGVzGAIgAygOMg0uYmFuay52MS5Sb2xlEhkKEWFsbG93ZWRfb3duZXJfaWRzGAMgAygJEhsKE2FsbG93ZWRfYWNjb3VudF9pZHMYBCADKAkSEgoKcHVibGljX2tleRgFIAEoCSJQChxDcmVhdGVTZXJ2aWNlQWNjb3VudFJlc3BvbnNlEjAKD3NlcnZpY2VfYWNjb3VudBgBIAEoCzIXLmJhbmsudjEuU2VydmljZUFjY291bnQiQwoaTGlzdFNlcnZpY2VBY2NvdW50c1JlcXVlc3QSEQoJcGFnZV9zaXplGAEgASgFEhIKCnBhZ2VfdG9rZW4YAiABKAkiaQobTGlzdFNlcnZpY2VBY2NvdW50c1Jlc3BvbnNlEjEKEHNlcnZpY2VfYWNjb3VudHMYASADKAsyFy5iYW5rLnYxLlNlcnZpY2VBY2NvdW50EhcKD25leHRfcGFnZV90b2tlbhgCIAEoCSJKChxEaXNhYmxlU2VydmljZUFjY291bnRSZXF1ZXN0EhoKEnNlcnZpY2VfYWNjb3VudF9pZBgBIAEoCRIOCgZyZWFzb24YAiABKAkiUQodRGlzYWJsZVNlcnZpY2VBY2NvdW50UmVzcG9uc2USMAoPc2VydmljZV9hY2NvdW50GAEgASgLMhcuYmFuay52MS5TZXJ2aWNlQWNjb3VudCJNChtBZGRTZXJ2aWNlQWNjb3VudEtleVJlcXVlc3QSGgoSc2VydmljZV9hY2NvdW50X2lkGAEgASgJEhIKCnB1YmxpY19rZXkYAiABKAkiUAocQWRkU2VydmljZUFjY291bnRLZXlSZXNwb25zZRIwCg9zZXJ2aWNlX2FjY291bnQYASABKAsyFy5iYW5rLnYxLlNlcnZpY2VBY2NvdW50IkwKHlJldm9rZVNlcnZpY2VBY2NvdW50S2V5UmVxdWVzdBIaChJzZXJ2aWNlX2FjY291bnRfaWQYASABKAkSDgoGa2V5X2lkGAIgASgJIlMKH1Jldm9rZVNlcnZpY2VBY2NvdW50S2V5UmVzcG9uc2USMAoPc2VydmljZV9hY2NvdW50GAEgASgLMhcuYmFuay52MS5TZXJ2aWNlQWNjb3VudDLxBwoMQWRtaW5TZXJ2aWNlElAKCUxpc3RVc2VycxIZLmJhbmsudjEuTGlzdFVzZXJzUmVxdWVzdBoaLmJhbmsudjEuTGlzdFVzZXJzUmVzcG9uc2UiDJACAYq1GAUSAwIDBBJUCgxTZXRVc2VyUm9sZXMSHC5iYW5rLnYxLlNldFVzZXJSb2xlc1JlcXVlc3QaHS5iYW5rLnYxLlNldFVzZXJSb2xlc1Jlc3BvbnNlIgeKtRgDEgEEElEKC0Rpc2FibGVVc2VyEhsuYmFuay52MS5EaXNhYmxlVXNlclJlcXVlc3QaHC5iYW5rLnYxLkRpc2FibGVVc2VyUmVzcG9uc2UiB4q1GAMSAQQSTgoKRW5hYmxlVXNlchIaLmJhbmsudjEuRW5hYmxlVXNlclJlcXVlc3QaGy5iYW5rLnYxLkVuYWJsZVVzZXJSZXNwb25zZSIHirUYAxIBBBJjChFSZXNldFNlY29uZEZhY3RvchIhLmJhbmsudjEuUmVzZXRTZWNvbmRGYWN0b3JSZXF1ZXN0GiIuYmFuay52MS5SZXNldFNlY29uZEZhY3RvclJlc3BvbnNlIgeKtRgDEgEEEmwKFENyZWF0ZVNlcnZpY2VBY2NvdW50EiQuYmFuay52MS5DcmVhdGVTZXJ2aWNlQWNjb3VudFJlcXVlc3QaJS5iYW5rLnYxLkNyZWF0ZVNlcnZpY2VBY2NvdW50UmVzcG9uc2UiB4q1GAMSAQQSbQoTTGlzdFNlcnZpY2VBY2NvdW50cxIjLmJhbmsudjEuTGlzdFNlcnZpY2VBY2NvdW50c1JlcXVlc3QaJC5iYW5rLnYxLkxpc3RTZXJ2aWNlQWNjb3VudHNSZXNwb25zZSILkAIBirUYBBICAwQSbwoVRGlzYWJsZVNlcnZpY2VBY2NvdW50EiUuYmFuay52MS5EaXNhYmxlU2VydmljZUFjY291bnRSZXF1ZXN0GiYuYmFuay52MS5EaXNhYmxlU2VydmljZUFjY291bnRSZXNwb25zZSIHirUYAxIBBBJsChRBZGRTZXJ2aWNlQWNjb3VudEtleRIkLmJhbmsudjEuQWRkU2VydmljZUFjY291bnRLZXlSZXF1ZXN0GiUuYmFuay52MS5BZGRTZXJ2aWNlQWNjb3VudEtleVJlc3BvbnNlIgeKtRgDEgEEEnUKF1Jldm9rZVNlcnZpY2VBY2NvdW50S2V5EicuYmFuay52MS5SZXZva2VTZXJ2aWNlQWNjb3VudEtleVJlcXVlc3QaKC5iYW5rLnYxLlJldm9rZVNlcnZpY2VBY2NvdW50S2V5UmVzcG9uc2UiB4q1GAMSAQRiBnByb3RvMw", [file_bank_v1_access, file_bank_v1_service_account, file_bank_v1_user]);
 
 /**
  * ListUsersRequest is the request of AdminService.ListUsers.
@@ -213,6 +215,329 @@ export const EnableUserResponseSchema: GenMessage<EnableUserResponse> = /*@__PUR
   messageDesc(file_bank_v1_admin_service, 7);
 
 /**
+ * ResetSecondFactorRequest is the request of AdminService.ResetSecondFactor.
+ *
+ * @generated from message bank.v1.ResetSecondFactorRequest
+ */
+export type ResetSecondFactorRequest = Message<"bank.v1.ResetSecondFactorRequest"> & {
+  /**
+   * Required. The ID of the user whose second factor is removed (not the caller's own).
+   *
+   * @generated from field: string user_id = 1;
+   */
+  userId: string;
+
+  /**
+   * Required. Why (1 to 500 characters); recorded in the audit log.
+   *
+   * @generated from field: string reason = 2;
+   */
+  reason: string;
+};
+
+/**
+ * Describes the message bank.v1.ResetSecondFactorRequest.
+ * Use `create(ResetSecondFactorRequestSchema)` to create a new message.
+ */
+export const ResetSecondFactorRequestSchema: GenMessage<ResetSecondFactorRequest> = /*@__PURE__*/
+  messageDesc(file_bank_v1_admin_service, 8);
+
+/**
+ * ResetSecondFactorResponse is the response of AdminService.ResetSecondFactor.
+ *
+ * @generated from message bank.v1.ResetSecondFactorResponse
+ */
+export type ResetSecondFactorResponse = Message<"bank.v1.ResetSecondFactorResponse"> & {
+  /**
+   * Output only. The user, without a second factor.
+   *
+   * @generated from field: bank.v1.User user = 1;
+   */
+  user?: User | undefined;
+};
+
+/**
+ * Describes the message bank.v1.ResetSecondFactorResponse.
+ * Use `create(ResetSecondFactorResponseSchema)` to create a new message.
+ */
+export const ResetSecondFactorResponseSchema: GenMessage<ResetSecondFactorResponse> = /*@__PURE__*/
+  messageDesc(file_bank_v1_admin_service, 9);
+
+/**
+ * CreateServiceAccountRequest is the request of AdminService.CreateServiceAccount.
+ *
+ * @generated from message bank.v1.CreateServiceAccountRequest
+ */
+export type CreateServiceAccountRequest = Message<"bank.v1.CreateServiceAccountRequest"> & {
+  /**
+   * Required. A name for people: 1 to 100 characters.
+   *
+   * @generated from field: string name = 1;
+   */
+  name: string;
+
+  /**
+   * Required. The roles of its tokens: ROLE_PAYMENT_SERVICE, ROLE_TELLER or ROLE_AUDITOR
+   * (never ROLE_ADMIN or ROLE_CUSTOMER).
+   *
+   * @generated from field: repeated bank.v1.Role roles = 2;
+   */
+  roles: Role[];
+
+  /**
+   * Optional. Only accounts of these owners (user IDs); at most 100.
+   *
+   * @generated from field: repeated string allowed_owner_ids = 3;
+   */
+  allowedOwnerIds: string[];
+
+  /**
+   * Optional. Only these accounts (account IDs); at most 100.
+   *
+   * @generated from field: repeated string allowed_account_ids = 4;
+   */
+  allowedAccountIds: string[];
+
+  /**
+   * Required. Its first public key: an Ed25519 key as a JWK (JSON) or a PEM "PUBLIC KEY".
+   *
+   * @generated from field: string public_key = 5;
+   */
+  publicKey: string;
+};
+
+/**
+ * Describes the message bank.v1.CreateServiceAccountRequest.
+ * Use `create(CreateServiceAccountRequestSchema)` to create a new message.
+ */
+export const CreateServiceAccountRequestSchema: GenMessage<CreateServiceAccountRequest> = /*@__PURE__*/
+  messageDesc(file_bank_v1_admin_service, 10);
+
+/**
+ * CreateServiceAccountResponse is the response of AdminService.CreateServiceAccount.
+ *
+ * @generated from message bank.v1.CreateServiceAccountResponse
+ */
+export type CreateServiceAccountResponse = Message<"bank.v1.CreateServiceAccountResponse"> & {
+  /**
+   * Output only. The new service account with its key.
+   *
+   * @generated from field: bank.v1.ServiceAccount service_account = 1;
+   */
+  serviceAccount?: ServiceAccount | undefined;
+};
+
+/**
+ * Describes the message bank.v1.CreateServiceAccountResponse.
+ * Use `create(CreateServiceAccountResponseSchema)` to create a new message.
+ */
+export const CreateServiceAccountResponseSchema: GenMessage<CreateServiceAccountResponse> = /*@__PURE__*/
+  messageDesc(file_bank_v1_admin_service, 11);
+
+/**
+ * ListServiceAccountsRequest is the request of AdminService.ListServiceAccounts.
+ *
+ * @generated from message bank.v1.ListServiceAccountsRequest
+ */
+export type ListServiceAccountsRequest = Message<"bank.v1.ListServiceAccountsRequest"> & {
+  /**
+   * Optional. The maximum number to return: default 50, at most 500.
+   *
+   * @generated from field: int32 page_size = 1;
+   */
+  pageSize: number;
+
+  /**
+   * Optional. The next_page_token of a previous call.
+   *
+   * @generated from field: string page_token = 2;
+   */
+  pageToken: string;
+};
+
+/**
+ * Describes the message bank.v1.ListServiceAccountsRequest.
+ * Use `create(ListServiceAccountsRequestSchema)` to create a new message.
+ */
+export const ListServiceAccountsRequestSchema: GenMessage<ListServiceAccountsRequest> = /*@__PURE__*/
+  messageDesc(file_bank_v1_admin_service, 12);
+
+/**
+ * ListServiceAccountsResponse is the response of AdminService.ListServiceAccounts.
+ *
+ * @generated from message bank.v1.ListServiceAccountsResponse
+ */
+export type ListServiceAccountsResponse = Message<"bank.v1.ListServiceAccountsResponse"> & {
+  /**
+   * Output only. Service accounts, newest first.
+   *
+   * @generated from field: repeated bank.v1.ServiceAccount service_accounts = 1;
+   */
+  serviceAccounts: ServiceAccount[];
+
+  /**
+   * Output only. A token for the next page; empty when there are no more.
+   *
+   * @generated from field: string next_page_token = 2;
+   */
+  nextPageToken: string;
+};
+
+/**
+ * Describes the message bank.v1.ListServiceAccountsResponse.
+ * Use `create(ListServiceAccountsResponseSchema)` to create a new message.
+ */
+export const ListServiceAccountsResponseSchema: GenMessage<ListServiceAccountsResponse> = /*@__PURE__*/
+  messageDesc(file_bank_v1_admin_service, 13);
+
+/**
+ * DisableServiceAccountRequest is the request of AdminService.DisableServiceAccount.
+ *
+ * @generated from message bank.v1.DisableServiceAccountRequest
+ */
+export type DisableServiceAccountRequest = Message<"bank.v1.DisableServiceAccountRequest"> & {
+  /**
+   * Required. The service account's ID.
+   *
+   * @generated from field: string service_account_id = 1;
+   */
+  serviceAccountId: string;
+
+  /**
+   * Required. Why (1 to 500 characters); recorded in the audit log.
+   *
+   * @generated from field: string reason = 2;
+   */
+  reason: string;
+};
+
+/**
+ * Describes the message bank.v1.DisableServiceAccountRequest.
+ * Use `create(DisableServiceAccountRequestSchema)` to create a new message.
+ */
+export const DisableServiceAccountRequestSchema: GenMessage<DisableServiceAccountRequest> = /*@__PURE__*/
+  messageDesc(file_bank_v1_admin_service, 14);
+
+/**
+ * DisableServiceAccountResponse is the response of AdminService.DisableServiceAccount.
+ *
+ * @generated from message bank.v1.DisableServiceAccountResponse
+ */
+export type DisableServiceAccountResponse = Message<"bank.v1.DisableServiceAccountResponse"> & {
+  /**
+   * Output only. The disabled service account.
+   *
+   * @generated from field: bank.v1.ServiceAccount service_account = 1;
+   */
+  serviceAccount?: ServiceAccount | undefined;
+};
+
+/**
+ * Describes the message bank.v1.DisableServiceAccountResponse.
+ * Use `create(DisableServiceAccountResponseSchema)` to create a new message.
+ */
+export const DisableServiceAccountResponseSchema: GenMessage<DisableServiceAccountResponse> = /*@__PURE__*/
+  messageDesc(file_bank_v1_admin_service, 15);
+
+/**
+ * AddServiceAccountKeyRequest is the request of AdminService.AddServiceAccountKey.
+ *
+ * @generated from message bank.v1.AddServiceAccountKeyRequest
+ */
+export type AddServiceAccountKeyRequest = Message<"bank.v1.AddServiceAccountKeyRequest"> & {
+  /**
+   * Required. The service account's ID.
+   *
+   * @generated from field: string service_account_id = 1;
+   */
+  serviceAccountId: string;
+
+  /**
+   * Required. An Ed25519 public key as a JWK (JSON) or a PEM "PUBLIC KEY".
+   *
+   * @generated from field: string public_key = 2;
+   */
+  publicKey: string;
+};
+
+/**
+ * Describes the message bank.v1.AddServiceAccountKeyRequest.
+ * Use `create(AddServiceAccountKeyRequestSchema)` to create a new message.
+ */
+export const AddServiceAccountKeyRequestSchema: GenMessage<AddServiceAccountKeyRequest> = /*@__PURE__*/
+  messageDesc(file_bank_v1_admin_service, 16);
+
+/**
+ * AddServiceAccountKeyResponse is the response of AdminService.AddServiceAccountKey.
+ *
+ * @generated from message bank.v1.AddServiceAccountKeyResponse
+ */
+export type AddServiceAccountKeyResponse = Message<"bank.v1.AddServiceAccountKeyResponse"> & {
+  /**
+   * Output only. The service account with the new key.
+   *
+   * @generated from field: bank.v1.ServiceAccount service_account = 1;
+   */
+  serviceAccount?: ServiceAccount | undefined;
+};
+
+/**
+ * Describes the message bank.v1.AddServiceAccountKeyResponse.
+ * Use `create(AddServiceAccountKeyResponseSchema)` to create a new message.
+ */
+export const AddServiceAccountKeyResponseSchema: GenMessage<AddServiceAccountKeyResponse> = /*@__PURE__*/
+  messageDesc(file_bank_v1_admin_service, 17);
+
+/**
+ * RevokeServiceAccountKeyRequest is the request of AdminService.RevokeServiceAccountKey.
+ *
+ * @generated from message bank.v1.RevokeServiceAccountKeyRequest
+ */
+export type RevokeServiceAccountKeyRequest = Message<"bank.v1.RevokeServiceAccountKeyRequest"> & {
+  /**
+   * Required. The service account's ID.
+   *
+   * @generated from field: string service_account_id = 1;
+   */
+  serviceAccountId: string;
+
+  /**
+   * Required. The key's ID.
+   *
+   * @generated from field: string key_id = 2;
+   */
+  keyId: string;
+};
+
+/**
+ * Describes the message bank.v1.RevokeServiceAccountKeyRequest.
+ * Use `create(RevokeServiceAccountKeyRequestSchema)` to create a new message.
+ */
+export const RevokeServiceAccountKeyRequestSchema: GenMessage<RevokeServiceAccountKeyRequest> = /*@__PURE__*/
+  messageDesc(file_bank_v1_admin_service, 18);
+
+/**
+ * RevokeServiceAccountKeyResponse is the response of AdminService.RevokeServiceAccountKey.
+ *
+ * @generated from message bank.v1.RevokeServiceAccountKeyResponse
+ */
+export type RevokeServiceAccountKeyResponse = Message<"bank.v1.RevokeServiceAccountKeyResponse"> & {
+  /**
+   * Output only. The service account with the key revoked.
+   *
+   * @generated from field: bank.v1.ServiceAccount service_account = 1;
+   */
+  serviceAccount?: ServiceAccount | undefined;
+};
+
+/**
+ * Describes the message bank.v1.RevokeServiceAccountKeyResponse.
+ * Use `create(RevokeServiceAccountKeyResponseSchema)` to create a new message.
+ */
+export const RevokeServiceAccountKeyResponseSchema: GenMessage<RevokeServiceAccountKeyResponse> = /*@__PURE__*/
+  messageDesc(file_bank_v1_admin_service, 19);
+
+/**
  * AdminService manages users: listing them, granting roles, disabling and enabling them.
  *
  * @generated from service bank.v1.AdminService
@@ -259,6 +584,70 @@ export const AdminService: GenService<{
     methodKind: "unary";
     input: typeof EnableUserRequestSchema;
     output: typeof EnableUserResponseSchema;
+  },
+  /**
+   * ResetSecondFactor removes a staff user's TOTP second factor and recovery codes and ends
+   * their sessions: their next Login is enrolment-only. An admin cannot reset their own.
+   *
+   * @generated from rpc bank.v1.AdminService.ResetSecondFactor
+   */
+  resetSecondFactor: {
+    methodKind: "unary";
+    input: typeof ResetSecondFactorRequestSchema;
+    output: typeof ResetSecondFactorResponseSchema;
+  },
+  /**
+   * CreateServiceAccount creates a machine identity with its first public key.
+   *
+   * @generated from rpc bank.v1.AdminService.CreateServiceAccount
+   */
+  createServiceAccount: {
+    methodKind: "unary";
+    input: typeof CreateServiceAccountRequestSchema;
+    output: typeof CreateServiceAccountResponseSchema;
+  },
+  /**
+   * ListServiceAccounts lists service accounts, newest first.
+   *
+   * @generated from rpc bank.v1.AdminService.ListServiceAccounts
+   */
+  listServiceAccounts: {
+    methodKind: "unary";
+    input: typeof ListServiceAccountsRequestSchema;
+    output: typeof ListServiceAccountsResponseSchema;
+  },
+  /**
+   * DisableServiceAccount stops a service account: it gets no new tokens, and its live ones
+   * stop at the next session check. Disabling is final (create a new one).
+   *
+   * @generated from rpc bank.v1.AdminService.DisableServiceAccount
+   */
+  disableServiceAccount: {
+    methodKind: "unary";
+    input: typeof DisableServiceAccountRequestSchema;
+    output: typeof DisableServiceAccountResponseSchema;
+  },
+  /**
+   * AddServiceAccountKey adds a public key (rotation). Fails with FAILED_PRECONDITION when
+   * two keys are active already.
+   *
+   * @generated from rpc bank.v1.AdminService.AddServiceAccountKey
+   */
+  addServiceAccountKey: {
+    methodKind: "unary";
+    input: typeof AddServiceAccountKeyRequestSchema;
+    output: typeof AddServiceAccountKeyResponseSchema;
+  },
+  /**
+   * RevokeServiceAccountKey revokes a key: the assertions it signs are refused, and the
+   * tokens issued on it stop at the next session check.
+   *
+   * @generated from rpc bank.v1.AdminService.RevokeServiceAccountKey
+   */
+  revokeServiceAccountKey: {
+    methodKind: "unary";
+    input: typeof RevokeServiceAccountKeyRequestSchema;
+    output: typeof RevokeServiceAccountKeyResponseSchema;
   },
 }> = /*@__PURE__*/
   serviceDesc(file_bank_v1_admin_service, 0);

@@ -16,7 +16,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file bank/v1/auth_service.proto.
  */
 export const file_bank_v1_auth_service: GenFile = /*@__PURE__*/
-  fileDesc("ChpiYW5rL3YxL2F1dGhfc2VydmljZS5wcm90bxIHYmFuay52MSJFCg9SZWdpc3RlclJlcXVlc3QSDQoFZW1haWwYASABKAkSEAoIcGFzc3dvcmQYAiABKAkSEQoJZnVsbF9uYW1lGAMgASgJIi8KEFJlZ2lzdGVyUmVzcG9uc2USGwoEdXNlchgBIAEoCzINLmJhbmsudjEuVXNlciIvCgxMb2dpblJlcXVlc3QSDQoFZW1haWwYASABKAkSEAoIcGFzc3dvcmQYAiABKAki1gEKDUxvZ2luUmVzcG9uc2USFAoMYWNjZXNzX3Rva2VuGAEgASgJEhUKDXJlZnJlc2hfdG9rZW4YAiABKAkSPAoYYWNjZXNzX3Rva2VuX2V4cGlyZV90aW1lGAMgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBI9ChlyZWZyZXNoX3Rva2VuX2V4cGlyZV90aW1lGAQgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIbCgR1c2VyGAUgASgLMg0uYmFuay52MS5Vc2VyIiwKE1JlZnJlc2hUb2tlblJlcXVlc3QSFQoNcmVmcmVzaF90b2tlbhgBIAEoCSLdAQoUUmVmcmVzaFRva2VuUmVzcG9uc2USFAoMYWNjZXNzX3Rva2VuGAEgASgJEhUKDXJlZnJlc2hfdG9rZW4YAiABKAkSPAoYYWNjZXNzX3Rva2VuX2V4cGlyZV90aW1lGAMgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBI9ChlyZWZyZXNoX3Rva2VuX2V4cGlyZV90aW1lGAQgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIbCgR1c2VyGAUgASgLMg0uYmFuay52MS5Vc2VyIiYKDUxvZ291dFJlcXVlc3QSFQoNcmVmcmVzaF90b2tlbhgBIAEoCSIQCg5Mb2dvdXRSZXNwb25zZSIXChVHZXRDdXJyZW50VXNlclJlcXVlc3QiNQoWR2V0Q3VycmVudFVzZXJSZXNwb25zZRIbCgR1c2VyGAEgASgLMg0uYmFuay52MS5Vc2VyIkcKFUNoYW5nZVBhc3N3b3JkUmVxdWVzdBIYChBjdXJyZW50X3Bhc3N3b3JkGAEgASgJEhQKDG5ld19wYXNzd29yZBgCIAEoCSIYChZDaGFuZ2VQYXNzd29yZFJlc3BvbnNlIjwKE0xpc3RTZXNzaW9uc1JlcXVlc3QSEQoJcGFnZV9zaXplGAEgASgFEhIKCnBhZ2VfdG9rZW4YAiABKAkiUwoUTGlzdFNlc3Npb25zUmVzcG9uc2USIgoIc2Vzc2lvbnMYASADKAsyEC5iYW5rLnYxLlNlc3Npb24SFwoPbmV4dF9wYWdlX3Rva2VuGAIgASgJIioKFFJldm9rZVNlc3Npb25SZXF1ZXN0EhIKCnNlc3Npb25faWQYASABKAkiFwoVUmV2b2tlU2Vzc2lvblJlc3BvbnNlIicKFkludHJvc3BlY3RUb2tlblJlcXVlc3QSDQoFdG9rZW4YASABKAkinQEKF0ludHJvc3BlY3RUb2tlblJlc3BvbnNlEg4KBmFjdGl2ZRgBIAEoCBIPCgd1c2VyX2lkGAIgASgJEhwKBXJvbGVzGAMgAygOMg0uYmFuay52MS5Sb2xlEhIKCnNlc3Npb25faWQYBCABKAkSLwoLZXhwaXJlX3RpbWUYBSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIhAKDkdldEp3a3NSZXF1ZXN0IiQKD0dldEp3a3NSZXNwb25zZRIRCglrZXlzX2pzb24YASABKAky1QYKC0F1dGhTZXJ2aWNlEkcKCFJlZ2lzdGVyEhguYmFuay52MS5SZWdpc3RlclJlcXVlc3QaGS5iYW5rLnYxLlJlZ2lzdGVyUmVzcG9uc2UiBoq1GAIIARI+CgVMb2dpbhIVLmJhbmsudjEuTG9naW5SZXF1ZXN0GhYuYmFuay52MS5Mb2dpblJlc3BvbnNlIgaKtRgCCAESUwoMUmVmcmVzaFRva2VuEhwuYmFuay52MS5SZWZyZXNoVG9rZW5SZXF1ZXN0Gh0uYmFuay52MS5SZWZyZXNoVG9rZW5SZXNwb25zZSIGirUYAggBEkUKBkxvZ291dBIWLmJhbmsudjEuTG9nb3V0UmVxdWVzdBoXLmJhbmsudjEuTG9nb3V0UmVzcG9uc2UiCoq1GAYSBAECAwQSYAoOR2V0Q3VycmVudFVzZXISHi5iYW5rLnYxLkdldEN1cnJlbnRVc2VyUmVxdWVzdBofLmJhbmsudjEuR2V0Q3VycmVudFVzZXJSZXNwb25zZSINkAIBirUYBhIEAQIDBBJdCg5DaGFuZ2VQYXNzd29yZBIeLmJhbmsudjEuQ2hhbmdlUGFzc3dvcmRSZXF1ZXN0Gh8uYmFuay52MS5DaGFuZ2VQYXNzd29yZFJlc3BvbnNlIgqKtRgGEgQBAgMEEloKDExpc3RTZXNzaW9ucxIcLmJhbmsudjEuTGlzdFNlc3Npb25zUmVxdWVzdBodLmJhbmsudjEuTGlzdFNlc3Npb25zUmVzcG9uc2UiDZACAYq1GAYSBAECAwQSWgoNUmV2b2tlU2Vzc2lvbhIdLmJhbmsudjEuUmV2b2tlU2Vzc2lvblJlcXVlc3QaHi5iYW5rLnYxLlJldm9rZVNlc3Npb25SZXNwb25zZSIKirUYBhIEAQIDBBJfCg9JbnRyb3NwZWN0VG9rZW4SHy5iYW5rLnYxLkludHJvc3BlY3RUb2tlblJlcXVlc3QaIC5iYW5rLnYxLkludHJvc3BlY3RUb2tlblJlc3BvbnNlIgmQAgGKtRgCCAESRwoHR2V0SndrcxIXLmJhbmsudjEuR2V0Sndrc1JlcXVlc3QaGC5iYW5rLnYxLkdldEp3a3NSZXNwb25zZSIJkAIBirUYAggBYgZwcm90bzM", [file_bank_v1_access, file_bank_v1_user, file_google_protobuf_timestamp]);
+  fileDesc("ChpiYW5rL3YxL2F1dGhfc2VydmljZS5wcm90bxIHYmFuay52MSJFCg9SZWdpc3RlclJlcXVlc3QSDQoFZW1haWwYASABKAkSEAoIcGFzc3dvcmQYAiABKAkSEQoJZnVsbF9uYW1lGAMgASgJIi8KEFJlZ2lzdGVyUmVzcG9uc2USGwoEdXNlchgBIAEoCzINLmJhbmsudjEuVXNlciJZCgxMb2dpblJlcXVlc3QSDQoFZW1haWwYASABKAkSEAoIcGFzc3dvcmQYAiABKAkSEQoJdG90cF9jb2RlGAMgASgJEhUKDXJlY292ZXJ5X2NvZGUYBCABKAkigAIKDUxvZ2luUmVzcG9uc2USFAoMYWNjZXNzX3Rva2VuGAEgASgJEhUKDXJlZnJlc2hfdG9rZW4YAiABKAkSPAoYYWNjZXNzX3Rva2VuX2V4cGlyZV90aW1lGAMgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBI9ChlyZWZyZXNoX3Rva2VuX2V4cGlyZV90aW1lGAQgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIbCgR1c2VyGAUgASgLMg0uYmFuay52MS5Vc2VyEigKIHNlY29uZF9mYWN0b3JfZW5yb2xtZW50X3JlcXVpcmVkGAYgASgIIiwKE1JlZnJlc2hUb2tlblJlcXVlc3QSFQoNcmVmcmVzaF90b2tlbhgBIAEoCSKHAgoUUmVmcmVzaFRva2VuUmVzcG9uc2USFAoMYWNjZXNzX3Rva2VuGAEgASgJEhUKDXJlZnJlc2hfdG9rZW4YAiABKAkSPAoYYWNjZXNzX3Rva2VuX2V4cGlyZV90aW1lGAMgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBI9ChlyZWZyZXNoX3Rva2VuX2V4cGlyZV90aW1lGAQgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIbCgR1c2VyGAUgASgLMg0uYmFuay52MS5Vc2VyEigKIHNlY29uZF9mYWN0b3JfZW5yb2xtZW50X3JlcXVpcmVkGAYgASgIIiYKDUxvZ291dFJlcXVlc3QSFQoNcmVmcmVzaF90b2tlbhgBIAEoCSIQCg5Mb2dvdXRSZXNwb25zZSIXChVHZXRDdXJyZW50VXNlclJlcXVlc3QiNQoWR2V0Q3VycmVudFVzZXJSZXNwb25zZRIbCgR1c2VyGAEgASgLMg0uYmFuay52MS5Vc2VyIkcKFUNoYW5nZVBhc3N3b3JkUmVxdWVzdBIYChBjdXJyZW50X3Bhc3N3b3JkGAEgASgJEhQKDG5ld19wYXNzd29yZBgCIAEoCSIYChZDaGFuZ2VQYXNzd29yZFJlc3BvbnNlIjwKE0xpc3RTZXNzaW9uc1JlcXVlc3QSEQoJcGFnZV9zaXplGAEgASgFEhIKCnBhZ2VfdG9rZW4YAiABKAkiUwoUTGlzdFNlc3Npb25zUmVzcG9uc2USIgoIc2Vzc2lvbnMYASADKAsyEC5iYW5rLnYxLlNlc3Npb24SFwoPbmV4dF9wYWdlX3Rva2VuGAIgASgJIioKFFJldm9rZVNlc3Npb25SZXF1ZXN0EhIKCnNlc3Npb25faWQYASABKAkiFwoVUmV2b2tlU2Vzc2lvblJlc3BvbnNlIicKFkludHJvc3BlY3RUb2tlblJlcXVlc3QSDQoFdG9rZW4YASABKAki3AEKF0ludHJvc3BlY3RUb2tlblJlc3BvbnNlEg4KBmFjdGl2ZRgBIAEoCBIPCgd1c2VyX2lkGAIgASgJEhwKBXJvbGVzGAMgAygOMg0uYmFuay52MS5Sb2xlEhIKCnNlc3Npb25faWQYBCABKAkSLwoLZXhwaXJlX3RpbWUYBSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhcKD3NlcnZpY2VfYWNjb3VudBgGIAEoCBIkChxzZWNvbmRfZmFjdG9yX2Vucm9sbWVudF9vbmx5GAcgASgIIhAKDkdldEp3a3NSZXF1ZXN0IiQKD0dldEp3a3NSZXNwb25zZRIRCglrZXlzX2pzb24YASABKAkiLQoYSXNzdWVTZXJ2aWNlVG9rZW5SZXF1ZXN0EhEKCWFzc2VydGlvbhgBIAEoCSJ+ChlJc3N1ZVNlcnZpY2VUb2tlblJlc3BvbnNlEhQKDGFjY2Vzc190b2tlbhgBIAEoCRIvCgtleHBpcmVfdGltZRgCIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASGgoSc2VydmljZV9hY2NvdW50X2lkGAMgASgJIhMKEUVucm9sbFRvdHBSZXF1ZXN0IoABChJFbnJvbGxUb3RwUmVzcG9uc2USEwoLb3RwYXV0aF91cmkYASABKAkSDgoGc2VjcmV0GAIgASgJEhQKDGVucm9sbWVudF9pZBgDIAEoCRIvCgtleHBpcmVfdGltZRgEIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAiOAoSQ29uZmlybVRvdHBSZXF1ZXN0EhQKDGVucm9sbWVudF9pZBgBIAEoCRIMCgRjb2RlGAIgASgJIvQBChNDb25maXJtVG90cFJlc3BvbnNlEhYKDnJlY292ZXJ5X2NvZGVzGAEgAygJEhQKDGFjY2Vzc190b2tlbhgCIAEoCRIVCg1yZWZyZXNoX3Rva2VuGAMgASgJEjwKGGFjY2Vzc190b2tlbl9leHBpcmVfdGltZRgEIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASPQoZcmVmcmVzaF90b2tlbl9leHBpcmVfdGltZRgFIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASGwoEdXNlchgGIAEoCzINLmJhbmsudjEuVXNlcjLoCAoLQXV0aFNlcnZpY2USRwoIUmVnaXN0ZXISGC5iYW5rLnYxLlJlZ2lzdGVyUmVxdWVzdBoZLmJhbmsudjEuUmVnaXN0ZXJSZXNwb25zZSIGirUYAggBEj4KBUxvZ2luEhUuYmFuay52MS5Mb2dpblJlcXVlc3QaFi5iYW5rLnYxLkxvZ2luUmVzcG9uc2UiBoq1GAIIARJTCgxSZWZyZXNoVG9rZW4SHC5iYW5rLnYxLlJlZnJlc2hUb2tlblJlcXVlc3QaHS5iYW5rLnYxLlJlZnJlc2hUb2tlblJlc3BvbnNlIgaKtRgCCAESRwoGTG9nb3V0EhYuYmFuay52MS5Mb2dvdXRSZXF1ZXN0GhcuYmFuay52MS5Mb2dvdXRSZXNwb25zZSIMirUYCBIEAQIDBBgBEmIKDkdldEN1cnJlbnRVc2VyEh4uYmFuay52MS5HZXRDdXJyZW50VXNlclJlcXVlc3QaHy5iYW5rLnYxLkdldEN1cnJlbnRVc2VyUmVzcG9uc2UiD5ACAYq1GAgSBAECAwQYARJdCg5DaGFuZ2VQYXNzd29yZBIeLmJhbmsudjEuQ2hhbmdlUGFzc3dvcmRSZXF1ZXN0Gh8uYmFuay52MS5DaGFuZ2VQYXNzd29yZFJlc3BvbnNlIgqKtRgGEgQBAgMEEloKDExpc3RTZXNzaW9ucxIcLmJhbmsudjEuTGlzdFNlc3Npb25zUmVxdWVzdBodLmJhbmsudjEuTGlzdFNlc3Npb25zUmVzcG9uc2UiDZACAYq1GAYSBAECAwQSWgoNUmV2b2tlU2Vzc2lvbhIdLmJhbmsudjEuUmV2b2tlU2Vzc2lvblJlcXVlc3QaHi5iYW5rLnYxLlJldm9rZVNlc3Npb25SZXNwb25zZSIKirUYBhIEAQIDBBJfCg9JbnRyb3NwZWN0VG9rZW4SHy5iYW5rLnYxLkludHJvc3BlY3RUb2tlblJlcXVlc3QaIC5iYW5rLnYxLkludHJvc3BlY3RUb2tlblJlc3BvbnNlIgmQAgGKtRgCCAESRwoHR2V0SndrcxIXLmJhbmsudjEuR2V0Sndrc1JlcXVlc3QaGC5iYW5rLnYxLkdldEp3a3NSZXNwb25zZSIJkAIBirUYAggBEmIKEUlzc3VlU2VydmljZVRva2VuEiEuYmFuay52MS5Jc3N1ZVNlcnZpY2VUb2tlblJlcXVlc3QaIi5iYW5rLnYxLklzc3VlU2VydmljZVRva2VuUmVzcG9uc2UiBoq1GAIIARJSCgpFbnJvbGxUb3RwEhouYmFuay52MS5FbnJvbGxUb3RwUmVxdWVzdBobLmJhbmsudjEuRW5yb2xsVG90cFJlc3BvbnNlIguKtRgHEgMCAwQYARJVCgtDb25maXJtVG90cBIbLmJhbmsudjEuQ29uZmlybVRvdHBSZXF1ZXN0GhwuYmFuay52MS5Db25maXJtVG90cFJlc3BvbnNlIguKtRgHEgMCAwQYAWIGcHJvdG8z", [file_bank_v1_access, file_bank_v1_user, file_google_protobuf_timestamp]);
 
 /**
  * RegisterRequest is the request of AuthService.Register.
@@ -94,6 +94,22 @@ export type LoginRequest = Message<"bank.v1.LoginRequest"> & {
    * @generated from field: string password = 2;
    */
   password: string;
+
+  /**
+   * Optional. The current 6-digit code of the user's authenticator app; required (or
+   * recovery_code) when the user has a second factor, else UNAUTHENTICATED
+   * SECOND_FACTOR_REQUIRED. A code is accepted once.
+   *
+   * @generated from field: string totp_code = 3;
+   */
+  totpCode: string;
+
+  /**
+   * Optional. One of the user's unused recovery codes, instead of totp_code; it is used up.
+   *
+   * @generated from field: string recovery_code = 4;
+   */
+  recoveryCode: string;
 };
 
 /**
@@ -143,6 +159,14 @@ export type LoginResponse = Message<"bank.v1.LoginResponse"> & {
    * @generated from field: bank.v1.User user = 5;
    */
   user?: User | undefined;
+
+  /**
+   * Output only. True when the user is staff without a second factor: the tokens are
+   * enrolment-only, good for EnrollTotp, ConfirmTotp, GetCurrentUser and Logout.
+   *
+   * @generated from field: bool second_factor_enrolment_required = 6;
+   */
+  secondFactorEnrolmentRequired: boolean;
 };
 
 /**
@@ -214,6 +238,13 @@ export type RefreshTokenResponse = Message<"bank.v1.RefreshTokenResponse"> & {
    * @generated from field: bank.v1.User user = 5;
    */
   user?: User | undefined;
+
+  /**
+   * Output only. True when the session is enrolment-only (see LoginResponse).
+   *
+   * @generated from field: bool second_factor_enrolment_required = 6;
+   */
+  secondFactorEnrolmentRequired: boolean;
 };
 
 /**
@@ -493,6 +524,21 @@ export type IntrospectTokenResponse = Message<"bank.v1.IntrospectTokenResponse">
    * @generated from field: google.protobuf.Timestamp expire_time = 5;
    */
   expireTime?: Timestamp | undefined;
+
+  /**
+   * Output only. True when the token is a service account's (user_id is then the service
+   * account's ID).
+   *
+   * @generated from field: bool service_account = 6;
+   */
+  serviceAccount: boolean;
+
+  /**
+   * Output only. True when the token is enrolment-only (see LoginResponse).
+   *
+   * @generated from field: bool second_factor_enrolment_only = 7;
+   */
+  secondFactorEnrolmentOnly: boolean;
 };
 
 /**
@@ -538,6 +584,206 @@ export type GetJwksResponse = Message<"bank.v1.GetJwksResponse"> & {
  */
 export const GetJwksResponseSchema: GenMessage<GetJwksResponse> = /*@__PURE__*/
   messageDesc(file_bank_v1_auth_service, 19);
+
+/**
+ * IssueServiceTokenRequest is the request of AuthService.IssueServiceToken.
+ *
+ * @generated from message bank.v1.IssueServiceTokenRequest
+ */
+export type IssueServiceTokenRequest = Message<"bank.v1.IssueServiceTokenRequest"> & {
+  /**
+   * Required. The signed assertion (a compact JWS, at most 8 KiB).
+   *
+   * @generated from field: string assertion = 1;
+   */
+  assertion: string;
+};
+
+/**
+ * Describes the message bank.v1.IssueServiceTokenRequest.
+ * Use `create(IssueServiceTokenRequestSchema)` to create a new message.
+ */
+export const IssueServiceTokenRequestSchema: GenMessage<IssueServiceTokenRequest> = /*@__PURE__*/
+  messageDesc(file_bank_v1_auth_service, 20);
+
+/**
+ * IssueServiceTokenResponse is the response of AuthService.IssueServiceToken.
+ *
+ * @generated from message bank.v1.IssueServiceTokenResponse
+ */
+export type IssueServiceTokenResponse = Message<"bank.v1.IssueServiceTokenResponse"> & {
+  /**
+   * Output only. An access token like a user's (same JWKS, typ at+jwt), with the claim
+   * `subject_type: "service"` and sub = the service account's ID.
+   *
+   * @generated from field: string access_token = 1;
+   */
+  accessToken: string;
+
+  /**
+   * Output only. When the access token expires.
+   *
+   * @generated from field: google.protobuf.Timestamp expire_time = 2;
+   */
+  expireTime?: Timestamp | undefined;
+
+  /**
+   * Output only. The service account the token was issued to.
+   *
+   * @generated from field: string service_account_id = 3;
+   */
+  serviceAccountId: string;
+};
+
+/**
+ * Describes the message bank.v1.IssueServiceTokenResponse.
+ * Use `create(IssueServiceTokenResponseSchema)` to create a new message.
+ */
+export const IssueServiceTokenResponseSchema: GenMessage<IssueServiceTokenResponse> = /*@__PURE__*/
+  messageDesc(file_bank_v1_auth_service, 21);
+
+/**
+ * EnrollTotpRequest is the request of AuthService.EnrollTotp.
+ *
+ * @generated from message bank.v1.EnrollTotpRequest
+ */
+export type EnrollTotpRequest = Message<"bank.v1.EnrollTotpRequest"> & {
+};
+
+/**
+ * Describes the message bank.v1.EnrollTotpRequest.
+ * Use `create(EnrollTotpRequestSchema)` to create a new message.
+ */
+export const EnrollTotpRequestSchema: GenMessage<EnrollTotpRequest> = /*@__PURE__*/
+  messageDesc(file_bank_v1_auth_service, 22);
+
+/**
+ * EnrollTotpResponse is the response of AuthService.EnrollTotp.
+ *
+ * @generated from message bank.v1.EnrollTotpResponse
+ */
+export type EnrollTotpResponse = Message<"bank.v1.EnrollTotpResponse"> & {
+  /**
+   * Output only. The otpauth:// URI to show as a QR code to an authenticator app.
+   *
+   * @generated from field: string otpauth_uri = 1;
+   */
+  otpauthUri: string;
+
+  /**
+   * Output only. The secret in base32, for manual entry.
+   *
+   * @generated from field: string secret = 2;
+   */
+  secret: string;
+
+  /**
+   * Output only. The enrolment to confirm with ConfirmTotp.
+   *
+   * @generated from field: string enrolment_id = 3;
+   */
+  enrolmentId: string;
+
+  /**
+   * Output only. When the enrolment lapses if not confirmed.
+   *
+   * @generated from field: google.protobuf.Timestamp expire_time = 4;
+   */
+  expireTime?: Timestamp | undefined;
+};
+
+/**
+ * Describes the message bank.v1.EnrollTotpResponse.
+ * Use `create(EnrollTotpResponseSchema)` to create a new message.
+ */
+export const EnrollTotpResponseSchema: GenMessage<EnrollTotpResponse> = /*@__PURE__*/
+  messageDesc(file_bank_v1_auth_service, 23);
+
+/**
+ * ConfirmTotpRequest is the request of AuthService.ConfirmTotp.
+ *
+ * @generated from message bank.v1.ConfirmTotpRequest
+ */
+export type ConfirmTotpRequest = Message<"bank.v1.ConfirmTotpRequest"> & {
+  /**
+   * Required. The enrolment_id of EnrollTotp.
+   *
+   * @generated from field: string enrolment_id = 1;
+   */
+  enrolmentId: string;
+
+  /**
+   * Required. The authenticator's current 6-digit code.
+   *
+   * @generated from field: string code = 2;
+   */
+  code: string;
+};
+
+/**
+ * Describes the message bank.v1.ConfirmTotpRequest.
+ * Use `create(ConfirmTotpRequestSchema)` to create a new message.
+ */
+export const ConfirmTotpRequestSchema: GenMessage<ConfirmTotpRequest> = /*@__PURE__*/
+  messageDesc(file_bank_v1_auth_service, 24);
+
+/**
+ * ConfirmTotpResponse is the response of AuthService.ConfirmTotp.
+ *
+ * @generated from message bank.v1.ConfirmTotpResponse
+ */
+export type ConfirmTotpResponse = Message<"bank.v1.ConfirmTotpResponse"> & {
+  /**
+   * Output only. Ten one-time recovery codes, shown only here; each signs in once instead of
+   * a code.
+   *
+   * @generated from field: repeated string recovery_codes = 1;
+   */
+  recoveryCodes: string[];
+
+  /**
+   * Output only. For an enrolment-only session: the tokens of the full session that replaces
+   * it (empty otherwise).
+   *
+   * @generated from field: string access_token = 2;
+   */
+  accessToken: string;
+
+  /**
+   * Output only. The new session's refresh token (empty when access_token is).
+   *
+   * @generated from field: string refresh_token = 3;
+   */
+  refreshToken: string;
+
+  /**
+   * Output only. When the new access token expires.
+   *
+   * @generated from field: google.protobuf.Timestamp access_token_expire_time = 4;
+   */
+  accessTokenExpireTime?: Timestamp | undefined;
+
+  /**
+   * Output only. When the new refresh token expires.
+   *
+   * @generated from field: google.protobuf.Timestamp refresh_token_expire_time = 5;
+   */
+  refreshTokenExpireTime?: Timestamp | undefined;
+
+  /**
+   * Output only. The user, now with a second factor.
+   *
+   * @generated from field: bank.v1.User user = 6;
+   */
+  user?: User | undefined;
+};
+
+/**
+ * Describes the message bank.v1.ConfirmTotpResponse.
+ * Use `create(ConfirmTotpResponseSchema)` to create a new message.
+ */
+export const ConfirmTotpResponseSchema: GenMessage<ConfirmTotpResponse> = /*@__PURE__*/
+  messageDesc(file_bank_v1_auth_service, 25);
 
 /**
  * AuthService registers users, signs them in and out, and manages their sessions and
@@ -652,6 +898,43 @@ export const AuthService: GenService<{
     methodKind: "unary";
     input: typeof GetJwksRequestSchema;
     output: typeof GetJwksResponseSchema;
+  },
+  /**
+   * IssueServiceToken exchanges a service account's signed assertion (RFC 7523's JWT bearer
+   * shape) for a short-lived access token. The assertion is the credential: a JWT signed
+   * EdDSA by one of the service account's active keys (header kid = the key id), with iss =
+   * sub = the service account id, aud = bankd's issuer, exp at most 5 minutes ahead and a jti
+   * used once. Any other assertion fails with UNAUTHENTICATED and a reason naming the fault.
+   *
+   * @generated from rpc bank.v1.AuthService.IssueServiceToken
+   */
+  issueServiceToken: {
+    methodKind: "unary";
+    input: typeof IssueServiceTokenRequestSchema;
+    output: typeof IssueServiceTokenResponseSchema;
+  },
+  /**
+   * EnrollTotp starts enrolling the caller's TOTP second factor (RFC 6238: SHA-1, 6 digits,
+   * 30 s). Fails with ALREADY_EXISTS when the caller has one (an admin resets it).
+   *
+   * @generated from rpc bank.v1.AuthService.EnrollTotp
+   */
+  enrollTotp: {
+    methodKind: "unary";
+    input: typeof EnrollTotpRequestSchema;
+    output: typeof EnrollTotpResponseSchema;
+  },
+  /**
+   * ConfirmTotp completes an enrolment with a first code from the authenticator. It returns
+   * ten one-time recovery codes (shown once) and, for an enrolment-only session, ends it and
+   * starts a full one.
+   *
+   * @generated from rpc bank.v1.AuthService.ConfirmTotp
+   */
+  confirmTotp: {
+    methodKind: "unary";
+    input: typeof ConfirmTotpRequestSchema;
+    output: typeof ConfirmTotpResponseSchema;
   },
 }> = /*@__PURE__*/
   serviceDesc(file_bank_v1_auth_service, 0);

@@ -14,7 +14,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file bank/v1/user.proto.
  */
 export const file_bank_v1_user: GenFile = /*@__PURE__*/
-  fileDesc("ChJiYW5rL3YxL3VzZXIucHJvdG8SB2JhbmsudjEilQEKBFVzZXISCgoCaWQYASABKAkSDQoFZW1haWwYAiABKAkSEQoJZnVsbF9uYW1lGAMgASgJEhwKBXJvbGVzGAQgAygOMg0uYmFuay52MS5Sb2xlEi8KC2NyZWF0ZV90aW1lGAUgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIQCghkaXNhYmxlZBgGIAEoCCK3AQoHU2Vzc2lvbhIKCgJpZBgBIAEoCRIvCgtjcmVhdGVfdGltZRgCIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASMgoObGFzdF91c2VkX3RpbWUYAyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhIKCnVzZXJfYWdlbnQYBCABKAkSDwoHY3VycmVudBgFIAEoCBIWCg5jbGllbnRfYWRkcmVzcxgGIAEoCWIGcHJvdG8z", [file_bank_v1_access, file_google_protobuf_timestamp]);
+  fileDesc("ChJiYW5rL3YxL3VzZXIucHJvdG8SB2JhbmsudjEitQEKBFVzZXISCgoCaWQYASABKAkSDQoFZW1haWwYAiABKAkSEQoJZnVsbF9uYW1lGAMgASgJEhwKBXJvbGVzGAQgAygOMg0uYmFuay52MS5Sb2xlEi8KC2NyZWF0ZV90aW1lGAUgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIQCghkaXNhYmxlZBgGIAEoCBIeChZzZWNvbmRfZmFjdG9yX2Vucm9sbGVkGAcgASgIIrcBCgdTZXNzaW9uEgoKAmlkGAEgASgJEi8KC2NyZWF0ZV90aW1lGAIgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIyCg5sYXN0X3VzZWRfdGltZRgDIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASEgoKdXNlcl9hZ2VudBgEIAEoCRIPCgdjdXJyZW50GAUgASgIEhYKDmNsaWVudF9hZGRyZXNzGAYgASgJYgZwcm90bzM", [file_bank_v1_access, file_google_protobuf_timestamp]);
 
 /**
  * User is a person who can sign in: a customer or a member of staff.
@@ -63,6 +63,13 @@ export type User = Message<"bank.v1.User"> & {
    * @generated from field: bool disabled = 6;
    */
   disabled: boolean;
+
+  /**
+   * Output only. True when the user has a confirmed TOTP second factor.
+   *
+   * @generated from field: bool second_factor_enrolled = 7;
+   */
+  secondFactorEnrolled: boolean;
 };
 
 /**
