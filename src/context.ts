@@ -10,6 +10,18 @@ export interface Principal {
   roles: readonly Role[];
   /** The access token's id (jti). */
   tokenId: string;
+  /** "service" for a service account's token (userId is then the service account's id). */
+  subjectType?: "user" | "service";
+  /** A staff user's token before a second factor is enrolled (see src/auth/interceptor.ts). */
+  enrolmentOnly?: boolean;
+  /** A service account's allow-list: when either list is non-empty, it may act only on
+   * accounts of these owners or these accounts (src/ledger/access.ts). */
+  scope?: ServiceScope;
+}
+
+export interface ServiceScope {
+  ownerIds: readonly string[];
+  accountIds: readonly string[];
 }
 
 export interface CallInfo {

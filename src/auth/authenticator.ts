@@ -52,7 +52,7 @@ export class Authenticator {
       }
       entry.sessionCheckedMs = nowMs;
     }
-    return { userId: claims.userId, sessionId: claims.sessionId, roles: claims.roles, tokenId: claims.tokenId };
+    return { userId: claims.userId, sessionId: claims.sessionId, roles: claims.roles, tokenId: claims.tokenId, subjectType: claims.subjectType, enrolmentOnly: claims.enrolmentOnly };
   }
 
   /** Throws UNAUTHENTICATED SESSION_ENDED once `principal`'s session has ended (for streams,

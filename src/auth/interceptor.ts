@@ -15,7 +15,7 @@ import type { Authenticator } from "./authenticator";
 
 const GOVERNED_PACKAGE_PREFIX = "bank.v1.";
 
-export type AccessDecision = "allow" | "unauthenticated" | "role_not_allowed" | "undeclared";
+export type AccessDecision = "allow" | "unauthenticated" | "role_not_allowed" | "undeclared" | "enrolment_required";
 
 const rules = new WeakMap<DescMethod, Access | null>();
 
@@ -39,6 +39,9 @@ export function decideAccess(rule: Access | undefined, principal: Principal | un
   if (!rule) return "undeclared";
   if (rule.public) return "allow";
   if (!principal) return "unauthenticated";
+  // An enrolment-only token (staff without a second factor yet) reaches only the methods that
+  // say so in the proto (EnrollTotp, ConfirmTotp, GetCurrentUser, Logout).
+  if (principal.enrolmentOnly && !rule.secondFactorEnrolment) return "enrolment_required";
   const allowed = rule.roles.filter((r) => r !== Role.UNSPECIFIED);
   return allowed.some((r) => principal.roles.includes(r)) ? "allow" : "role_not_allowed";
 }
@@ -73,11 +76,9 @@ export function authInterceptor(deps: AuthInterceptorDeps): Interceptor {
     if (principal) info.checkSession = () => deps.authenticator.checkSession(principal);
     const decision = decideAccess(rule, info.principal);
     if (decision === "unauthenticated") throw unauthenticated("TOKEN_MISSING", "This method needs an access token (authorization: Bearer ...).");
-    if (decision === "undeclared" || decision === "role_not_allowed") {
+    if (decision !== "allow") {
       await auditDenial(deps, info, decision);
-      throw decision === "undeclared"
-        ? permissionDenied("METHOD_NOT_DECLARED", "This method declares no access rule, so nobody may call it.")
-        : permissionDenied("ROLE_NOT_ALLOWED", "Your roles do not allow this method.");
+      throw DENIALS[decision]();
     }
     if (req.stream) {
       // A server stream (WatchAccount): connect-es hands its one request over as a stream, and a
@@ -226,10 +227,17 @@ function auditTokenRefusal(deps: AuthInterceptorDeps, info: CallInfo, reason: st
   });
 }
 
+const DENIALS: Record<Exclude<AccessDecision, "allow" | "unauthenticated">, () => DomainError> = {
+  undeclared: () => permissionDenied("METHOD_NOT_DECLARED", "This method declares no access rule, so nobody may call it."),
+  role_not_allowed: () => permissionDenied("ROLE_NOT_ALLOWED", "Your roles do not allow this method."),
+  enrolment_required: () =>
+    permissionDenied("SECOND_FACTOR_ENROLMENT_REQUIRED", "Staff must enrol a second factor first: this token is good only for EnrollTotp, ConfirmTotp, GetCurrentUser and Logout."),
+};
+
 /** Each refusal is audited in its own small transaction; a failure to record it is logged and
  * never turns the refusal into an allow. */
-async function auditDenial(deps: AuthInterceptorDeps, info: CallInfo, decision: AccessDecision): Promise<void> {
-  const reason = decision === "undeclared" ? "METHOD_NOT_DECLARED" : "ROLE_NOT_ALLOWED";
+async function auditDenial(deps: AuthInterceptorDeps, info: CallInfo, decision: keyof typeof DENIALS): Promise<void> {
+  const reason = DENIALS[decision]().reason;
   try {
     await deps.db.transaction((tx) =>
       recordAudit(tx, { ...auditBase(info), action: "auth.permission_denied", targetId: info.procedure, outcome: "DENIED", details: { reason } }),

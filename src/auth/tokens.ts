@@ -13,13 +13,35 @@ import { roleFromName } from "./roles";
 export const ACCESS_TOKEN_TYP = "at+jwt";
 const ALGORITHMS = ["EdDSA"];
 
+/** Whose token: a user's (a person) or a service account's (issue 27). In the JWT, a service's
+ * token carries the claim `typ: "service"` (RFC 9068's header typ stays "at+jwt" for both, so
+ * verifiers written for user tokens accept it); a user's carries none. */
+export type SubjectType = "user" | "service";
+export const SERVICE_TOKEN_CLAIM_TYP = "service";
+
 export interface AccessClaims {
+  /** The user's id, or the service account's. */
   userId: string;
   sessionId: string;
   roles: Role[];
   tokenId: string;
   issuedAtMs: number;
   expireMs: number;
+  subjectType: SubjectType;
+  /** A staff user's token before a second factor is enrolled (claim `enrolment_only: true`):
+   * the interceptor lets it call only the methods marked second_factor_enrolment. */
+  enrolmentOnly: boolean;
+}
+
+export interface TokenSubject {
+  userId: string;
+  sessionId: string;
+  roles: readonly Role[];
+  subjectType?: SubjectType;
+  enrolmentOnly?: boolean;
+  /** Shorter than the configured lifetime (a service token never outlives its assertion's
+   * allowance); never longer. */
+  ttlSeconds?: number;
 }
 
 export interface IssuedToken {
@@ -42,12 +64,17 @@ export class AccessTokens {
     private readonly jwt: Config["jwt"],
   ) {}
 
-  async issue(subject: { userId: string; sessionId: string; roles: readonly Role[] }, nowMs: number = Date.now()): Promise<IssuedToken> {
+  async issue(subject: TokenSubject, nowMs: number = Date.now()): Promise<IssuedToken> {
     const key = this.ring.signer;
     const iat = Math.floor(nowMs / 1000);
-    const exp = iat + this.jwt.accessTokenTtlSeconds;
+    const exp = iat + Math.min(subject.ttlSeconds ?? this.jwt.accessTokenTtlSeconds, this.jwt.accessTokenTtlSeconds);
     const tokenId = randomUUID();
-    const token = await new SignJWT({ sid: subject.sessionId, roles: subject.roles.map((r) => Role[r]) })
+    const subjectType = subject.subjectType ?? "user";
+    const enrolmentOnly = subject.enrolmentOnly === true;
+    const payload: Record<string, unknown> = { sid: subject.sessionId, roles: subject.roles.map((r) => Role[r]) };
+    if (subjectType === "service") payload.typ = SERVICE_TOKEN_CLAIM_TYP;
+    if (enrolmentOnly) payload.enrolment_only = true;
+    const token = await new SignJWT(payload)
       .setProtectedHeader({ alg: "EdDSA", kid: key.kid, typ: ACCESS_TOKEN_TYP })
       .setIssuer(this.jwt.issuer)
       .setAudience(this.jwt.audience)
@@ -56,7 +83,7 @@ export class AccessTokens {
       .setExpirationTime(exp)
       .setJti(tokenId)
       .sign(key.privateKey);
-    const claims = { userId: subject.userId, sessionId: subject.sessionId, roles: [...subject.roles], tokenId, issuedAtMs: iat * 1000, expireMs: exp * 1000 };
+    const claims: AccessClaims = { userId: subject.userId, sessionId: subject.sessionId, roles: [...subject.roles], tokenId, issuedAtMs: iat * 1000, expireMs: exp * 1000, subjectType, enrolmentOnly };
     return { token, claims };
   }
 
@@ -95,10 +122,15 @@ function withSaneTimes(claims: AccessClaims, lifetimeSecondsMax: number, nowMs: 
 }
 
 function claimsOf(payload: Record<string, unknown>): AccessClaims {
-  const { sub, sid, jti, iat, exp, roles } = payload;
+  const { sub, sid, jti, iat, exp, roles, typ, enrolment_only: enrolmentOnly } = payload;
   if (typeof sub !== "string" || typeof sid !== "string" || typeof jti !== "string") throw new TokenVerificationError("invalid");
   if (typeof iat !== "number" || typeof exp !== "number" || !Array.isArray(roles)) throw new TokenVerificationError("invalid");
   const parsed = roles.map((name) => (typeof name === "string" ? roleFromName(name) : undefined));
   if (parsed.some((r) => r === undefined)) throw new TokenVerificationError("invalid");
-  return { userId: sub, sessionId: sid, roles: parsed as Role[], tokenId: jti, issuedAtMs: iat * 1000, expireMs: exp * 1000 };
+  if (typ !== undefined && typ !== SERVICE_TOKEN_CLAIM_TYP) throw new TokenVerificationError("invalid");
+  if (enrolmentOnly !== undefined && enrolmentOnly !== true) throw new TokenVerificationError("invalid");
+  const subjectType: SubjectType = typ === SERVICE_TOKEN_CLAIM_TYP ? "service" : "user";
+  // A service never enrols a second factor: a token claiming both was not made by us.
+  if (subjectType === "service" && enrolmentOnly === true) throw new TokenVerificationError("invalid");
+  return { userId: sub, sessionId: sid, roles: parsed as Role[], tokenId: jti, issuedAtMs: iat * 1000, expireMs: exp * 1000, subjectType, enrolmentOnly: enrolmentOnly === true };
 }

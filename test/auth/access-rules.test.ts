@@ -51,12 +51,29 @@ describe("the contract declares access on every method", () => {
     expect(isGoverned(method)).toBe(true);
   });
 
-  test("AuthService: Register, Login, RefreshToken, IntrospectToken, GetJwks are public; the rest need any role", () => {
+  test("AuthService: Register, Login, RefreshToken, IntrospectToken, GetJwks, IssueServiceToken are public; the TOTP methods are staff's; the rest need any user role", () => {
     const auth = bankServices.find((s) => s.typeName === "bank.v1.AuthService")!;
     const publicNames = auth.methods.filter((m) => accessRule(m)!.public).map((m) => m.name).sort();
-    expect(publicNames).toEqual(["GetJwks", "IntrospectToken", "Login", "RefreshToken", "Register"]);
+    expect(publicNames).toEqual(["GetJwks", "IntrospectToken", "IssueServiceToken", "Login", "RefreshToken", "Register"]);
+    const staffOnly = ["ConfirmTotp", "EnrollTotp"];
     for (const m of auth.methods.filter((x) => !accessRule(x)!.public)) {
-      expect([...accessRule(m)!.roles].sort()).toEqual([Role.CUSTOMER, Role.TELLER, Role.AUDITOR, Role.ADMIN]);
+      const expected = staffOnly.includes(m.name) ? [Role.TELLER, Role.AUDITOR, Role.ADMIN] : [Role.CUSTOMER, Role.TELLER, Role.AUDITOR, Role.ADMIN];
+      expect([...accessRule(m)!.roles].sort()).toEqual(expected);
+    }
+  });
+
+  test("an enrolment-only token reaches exactly EnrollTotp, ConfirmTotp, GetCurrentUser and Logout", () => {
+    const marked = bankServices.flatMap((s) => s.methods.filter((m) => accessRule(m)?.secondFactorEnrolment).map((m) => `${s.name}.${m.name}`)).sort();
+    expect(marked).toEqual(["AuthService.ConfirmTotp", "AuthService.EnrollTotp", "AuthService.GetCurrentUser", "AuthService.Logout"]);
+    const enrolling = { ...principal(Role.TELLER), enrolmentOnly: true };
+    for (const s of bankServices) {
+      for (const m of s.methods) {
+        const rule = accessRule(m)!;
+        if (rule.public) continue;
+        // Unmarked methods refuse the token kind, whatever the roles; marked ones still need a listed role.
+        const expected = !rule.secondFactorEnrolment ? "enrolment_required" : rule.roles.includes(Role.TELLER) ? "allow" : "role_not_allowed";
+        expect([m.name, decideAccess(rule, enrolling)]).toEqual([m.name, expected]);
+      }
     }
   });
 });
