@@ -256,6 +256,25 @@ export const limits = {
   /** Other processes learn of a revoked session within this (they re-check the session row
    * of a cached token after this long). */
   sessionRecheckMs: 2_000,
+
+  // --- Service accounts (issue 27) ----------------------------------------------------------
+  /** Longest IssueServiceToken assertion (a compact JWS); ours are about 400 characters. */
+  serviceAssertionCharsMax: 8192,
+  /** An assertion's exp may be at most this far ahead (RFC 7523 asks for a short lifetime). */
+  serviceAssertionLifetimeSecondsMax: 5 * 60,
+  /** Longest jti of an assertion. */
+  serviceAssertionJtiCharsMax: 256,
+  /** Lifetime of a service's access token (never longer than accessTokenTtlSeconds): it asks
+   * for a new one with a new assertion, so a revoked key or a disabled account stops at once
+   * for new tokens and within sessionRecheckMs for live ones. */
+  serviceTokenTtlSeconds: 5 * 60,
+  serviceAccountNameCharsMax: 100,
+  /** Allowed owners, and allowed accounts, each at most. */
+  serviceAccountAllowListMax: 100,
+  /** Active keys of one service account at once: two, so that a key rotates without a gap. */
+  serviceAccountActiveKeysMax: 2,
+  /** Longest public key accepted (JWK JSON or PEM); an Ed25519 one is about 120 characters. */
+  serviceAccountPublicKeyCharsMax: 4096,
   /** Argon2 hashes computed at once; more would starve the event loop's thread pool. */
   argon2ConcurrencyMax: 2,
   /** Logins waiting for an argon2 slot; the rest are refused at once. */

@@ -87,6 +87,7 @@ export async function createAuthModule(ctx: AppContext): Promise<AuthModule> {
     httpRoutes: [jwksRoute(keys)],
     sessions: {
       revokeUserSessions: (tx, userId, reason, opts = {}) => endSessions(deps, tx, { userId, exceptSessionId: opts.exceptSessionId }, reason),
+      markRevoked: (sessionIds) => authenticator.markRevoked(sessionIds),
     },
     hasher: deps.hasher,
     refusals,
@@ -102,7 +103,7 @@ export async function createAuthModule(ctx: AppContext): Promise<AuthModule> {
 /** The admin module: AdminService's routes. It ends users' sessions through the auth module's
  * `sessions` (role changes and disables), so it is built after the auth module. */
 export function createAdminModule(ctx: AppContext, auth: { sessions: AuthSessions }): AppModule {
-  return { routes: adminRoutes({ db: ctx.db, sessions: auth.sessions }) };
+  return { routes: adminRoutes({ db: ctx.db, sessions: auth.sessions, serviceAccounts: { db: ctx.db, markRevoked: (ids) => auth.sessions.markRevoked(ids) } }) };
 }
 
 export interface LedgerModuleOptions extends LedgerOptions {

@@ -3,7 +3,7 @@
 // once (the revoked set); revocations made by other processes are seen when a cached token's
 // session is re-checked in the database, at most limits.sessionRecheckMs after the last check.
 import type { Database } from "../db/database";
-import type { Principal } from "../context";
+import type { Principal, ServiceScope } from "../context";
 import { unauthenticated } from "../errors";
 import { limits } from "../limits";
 import { ExpiringLru } from "../util/expiring-lru";
@@ -11,6 +11,7 @@ import { AccessTokens, TokenVerificationError, type AccessClaims } from "./token
 import { isLive } from "./sessions";
 import { Session, type SessionEntity } from "../db/entities";
 import { preparedQuery } from "../prepared-query";
+import { serviceSessionState } from "./service-keys";
 
 /** A cached token's session with its user's disabled flag. Prepared (src/prepared-query.ts): it
  * runs for every cached token every limits.sessionRecheckMs, so on a good share of all calls. */
@@ -22,6 +23,8 @@ const sessionCheck = preparedQuery<SessionEntity, { revokedTime: number | null; 
 interface Verified {
   claims: AccessClaims;
   sessionCheckedMs: number;
+  /** A service token's allow-list, read with its session (undefined for a user's token). */
+  scope?: ServiceScope;
 }
 
 export class Authenticator {
@@ -46,20 +49,24 @@ export class Authenticator {
     const { claims } = entry;
     if (this.revoked.get(claims.sessionId, nowMs)) throw sessionEnded();
     if (nowMs - entry.sessionCheckedMs >= limits.sessionRecheckMs) {
-      if (!(await this.sessionLive(claims.sessionId, claims.userId, nowMs))) {
+      const state = await this.sessionState(claims, nowMs);
+      if (!state) {
         this.markRevoked([claims.sessionId], nowMs);
         throw sessionEnded();
       }
+      entry.scope = state.scope;
       entry.sessionCheckedMs = nowMs;
     }
-    return { userId: claims.userId, sessionId: claims.sessionId, roles: claims.roles, tokenId: claims.tokenId, subjectType: claims.subjectType, enrolmentOnly: claims.enrolmentOnly };
+    const principal: Principal = { userId: claims.userId, sessionId: claims.sessionId, roles: claims.roles, tokenId: claims.tokenId, subjectType: claims.subjectType, enrolmentOnly: claims.enrolmentOnly };
+    if (entry.scope) principal.scope = entry.scope;
+    return principal;
   }
 
   /** Throws UNAUTHENTICATED SESSION_ENDED once `principal`'s session has ended (for streams,
    * which outlive a token check at their start; the token's own expiry does not end them). */
   async checkSession(principal: Principal, nowMs: number = Date.now()): Promise<void> {
     if (this.revoked.get(principal.sessionId, nowMs)) throw sessionEnded();
-    if (!(await this.sessionLive(principal.sessionId, principal.userId, nowMs))) {
+    if (!(await this.sessionState({ sessionId: principal.sessionId, userId: principal.userId, subjectType: principal.subjectType ?? "user" }, nowMs))) {
       this.markRevoked([principal.sessionId], nowMs);
       throw sessionEnded();
     }
@@ -91,6 +98,12 @@ export class Authenticator {
       }
       throw tokenInvalid();
     }
+  }
+
+  /** A live session's state (a service's allow-list), or undefined once it has ended. */
+  private async sessionState(claims: Pick<AccessClaims, "sessionId" | "userId" | "subjectType">, nowMs: number): Promise<{ scope?: ServiceScope } | undefined> {
+    if (claims.subjectType === "service") return this.db.read((tx) => serviceSessionState(tx, claims.sessionId, claims.userId, nowMs));
+    return (await this.sessionLive(claims.sessionId, claims.userId, nowMs)) ? {} : undefined;
   }
 
   private async sessionLive(sessionId: string, userId: string, nowMs: number): Promise<boolean> {

@@ -7,4 +7,8 @@ export interface AuthSessions {
    * tokens stop at once in this process, and within limits.sessionRecheckMs in others.
    * Returns the ids of the sessions ended. */
   revokeUserSessions(tx: Tx, userId: string, reason: string, opts?: { exceptSessionId?: string }): Promise<string[]>;
+  /** Makes the sessions' access tokens stop at once in this process (a service account's
+   * sessions, ended by disabling it or revoking its key: other processes see it at their next
+   * session check). */
+  markRevoked(sessionIds: readonly string[]): void;
 }

@@ -15,7 +15,11 @@ import type { Authenticator } from "./authenticator";
 
 const GOVERNED_PACKAGE_PREFIX = "bank.v1.";
 
-export type AccessDecision = "allow" | "unauthenticated" | "role_not_allowed" | "undeclared" | "enrolment_required";
+export type AccessDecision = "allow" | "unauthenticated" | "role_not_allowed" | "undeclared" | "enrolment_required" | "not_a_user";
+
+/** The service whose signed-in methods are a person's own (sessions, password, second factor):
+ * a service account's token is refused there, whatever its roles (issue 27). */
+const USER_ONLY_SERVICE = "bank.v1.AuthService";
 
 const rules = new WeakMap<DescMethod, Access | null>();
 
@@ -35,10 +39,11 @@ export function isGoverned(method: DescMethod): boolean {
 }
 
 /** Who may call: pure, so that every branch is unit-tested. */
-export function decideAccess(rule: Access | undefined, principal: Principal | undefined): AccessDecision {
+export function decideAccess(rule: Access | undefined, principal: Principal | undefined, serviceName = ""): AccessDecision {
   if (!rule) return "undeclared";
   if (rule.public) return "allow";
   if (!principal) return "unauthenticated";
+  if (principal.subjectType === "service" && serviceName === USER_ONLY_SERVICE) return "not_a_user";
   // An enrolment-only token (staff without a second factor yet) reaches only the methods that
   // say so in the proto (EnrollTotp, ConfirmTotp, GetCurrentUser, Logout).
   if (principal.enrolmentOnly && !rule.secondFactorEnrolment) return "enrolment_required";
@@ -74,7 +79,7 @@ export function authInterceptor(deps: AuthInterceptorDeps): Interceptor {
     info.principal = await principalOf(deps, info, bearerToken(req.header), rule?.public === true);
     const principal = info.principal;
     if (principal) info.checkSession = () => deps.authenticator.checkSession(principal);
-    const decision = decideAccess(rule, info.principal);
+    const decision = decideAccess(rule, info.principal, req.method.parent.typeName);
     if (decision === "unauthenticated") throw unauthenticated("TOKEN_MISSING", "This method needs an access token (authorization: Bearer ...).");
     if (decision !== "allow") {
       await auditDenial(deps, info, decision);
@@ -230,6 +235,7 @@ function auditTokenRefusal(deps: AuthInterceptorDeps, info: CallInfo, reason: st
 const DENIALS: Record<Exclude<AccessDecision, "allow" | "unauthenticated">, () => DomainError> = {
   undeclared: () => permissionDenied("METHOD_NOT_DECLARED", "This method declares no access rule, so nobody may call it."),
   role_not_allowed: () => permissionDenied("ROLE_NOT_ALLOWED", "Your roles do not allow this method."),
+  not_a_user: () => permissionDenied("NOT_A_USER", "A service account's token cannot call the methods of a signed-in person (sessions, password, second factor)."),
   enrolment_required: () =>
     permissionDenied("SECOND_FACTOR_ENROLMENT_REQUIRED", "Staff must enrol a second factor first: this token is good only for EnrollTotp, ConfirmTotp, GetCurrentUser and Logout."),
 };

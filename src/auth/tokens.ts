@@ -8,7 +8,7 @@ import type { Config } from "../config";
 import { limits } from "../limits";
 import { Role } from "../../gen/bank/v1/access_pb";
 import type { KeyRing } from "./keys";
-import { roleFromName } from "./roles";
+import { tokenRoleFromName } from "./roles";
 
 export const ACCESS_TOKEN_TYP = "at+jwt";
 const ALGORITHMS = ["EdDSA"];
@@ -63,6 +63,16 @@ export class AccessTokens {
     private readonly ring: KeyRing,
     private readonly jwt: Config["jwt"],
   ) {}
+
+  /** Our issuer: the `iss` of our tokens, and the `aud` service assertions must name. */
+  get issuer(): string {
+    return this.jwt.issuer;
+  }
+
+  /** The configured access token lifetime. */
+  get ttlSeconds(): number {
+    return this.jwt.accessTokenTtlSeconds;
+  }
 
   async issue(subject: TokenSubject, nowMs: number = Date.now()): Promise<IssuedToken> {
     const key = this.ring.signer;
@@ -125,7 +135,7 @@ function claimsOf(payload: Record<string, unknown>): AccessClaims {
   const { sub, sid, jti, iat, exp, roles, typ, enrolment_only: enrolmentOnly } = payload;
   if (typeof sub !== "string" || typeof sid !== "string" || typeof jti !== "string") throw new TokenVerificationError("invalid");
   if (typeof iat !== "number" || typeof exp !== "number" || !Array.isArray(roles)) throw new TokenVerificationError("invalid");
-  const parsed = roles.map((name) => (typeof name === "string" ? roleFromName(name) : undefined));
+  const parsed = roles.map((name) => (typeof name === "string" ? tokenRoleFromName(name) : undefined));
   if (parsed.some((r) => r === undefined)) throw new TokenVerificationError("invalid");
   if (typ !== undefined && typ !== SERVICE_TOKEN_CLAIM_TYP) throw new TokenVerificationError("invalid");
   if (enrolmentOnly !== undefined && enrolmentOnly !== true) throw new TokenVerificationError("invalid");

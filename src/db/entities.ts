@@ -202,6 +202,47 @@ export interface ServerSecretEntity {
   createTime: number;
 }
 
+/** A machine identity (issue 27). Roles as in users.roles; allow-lists comma-separated ids, "" for none. */
+export interface ServiceAccountEntity {
+  id: string;
+  name: string;
+  roles: string;
+  allowedOwnerIds: string;
+  allowedAccountIds: string;
+  disabled: number;
+  disableReason: string | null;
+  creatorId: string;
+  createTime: number;
+  updateTime: number;
+}
+
+export interface ServiceAccountKeyEntity {
+  /** RFC 7638 thumbprint of the public key (SHA-256, base64url): the assertions' kid. */
+  keyId: string;
+  serviceAccountId: string;
+  /** The public key as a JWK, JSON. */
+  publicJwk: string;
+  createTime: number;
+  revokeTime: number | null;
+}
+
+/** One issued service token's session: it lives while its account is enabled, its key not
+ * revoked, and until expire_time (the token's own expiry). */
+export interface ServiceSessionEntity {
+  id: string;
+  serviceAccountId: string;
+  keyId: string;
+  createTime: number;
+  expireTime: number;
+}
+
+/** An assertion seen: SHA-256 of "<service account id>\0<jti>", kept until its exp. */
+export interface ServiceAssertionEntity {
+  assertionHash: string;
+  serviceAccountId: string;
+  expireTime: number;
+}
+
 export interface AuditChainHeadEntity {
   id: number;
   seq: number;
@@ -423,4 +464,61 @@ export const ServerSecret = new EntitySchema<ServerSecretEntity>({
   },
 });
 
-export const entities = [User, Session, RefreshToken, LoginThrottle, Account, Transaction, Entry, IdempotencyKey, AuditEvent, AuditChainHead, ServerSecret] as unknown as EntitySchema[];
+export const ServiceAccount = new EntitySchema<ServiceAccountEntity>({
+  name: "ServiceAccountEntity",
+  tableName: "service_accounts",
+  properties: {
+    id: { ...text, primary: true },
+    name: text,
+    roles: text,
+    allowedOwnerIds: text,
+    allowedAccountIds: text,
+    disabled: { ...int, default: 0 },
+    disableReason: textNull,
+    creatorId: text,
+    createTime: epochMs,
+    updateTime: epochMs,
+  },
+});
+
+export const ServiceAccountKey = new EntitySchema<ServiceAccountKeyEntity>({
+  name: "ServiceAccountKeyEntity",
+  tableName: "service_account_keys",
+  indexes: [{ name: "service_account_keys_account", properties: ["serviceAccountId", "createTime"] }],
+  properties: {
+    keyId: { ...text, primary: true },
+    serviceAccountId: fk((): EntitySchema => ServiceAccount as EntitySchema, "service_account_id"),
+    publicJwk: text,
+    createTime: epochMs,
+    revokeTime: epochMsNull,
+  },
+});
+
+export const ServiceSession = new EntitySchema<ServiceSessionEntity>({
+  name: "ServiceSessionEntity",
+  tableName: "service_sessions",
+  indexes: [{ name: "service_sessions_account", properties: ["serviceAccountId", "createTime"] }],
+  properties: {
+    id: { ...text, primary: true },
+    serviceAccountId: fk((): EntitySchema => ServiceAccount as EntitySchema, "service_account_id"),
+    keyId: fk((): EntitySchema => ServiceAccountKey as EntitySchema, "key_id"),
+    createTime: epochMs,
+    expireTime: epochMs,
+  },
+});
+
+export const ServiceAssertion = new EntitySchema<ServiceAssertionEntity>({
+  name: "ServiceAssertionEntity",
+  tableName: "service_assertions",
+  indexes: [{ name: "service_assertions_expiry", properties: ["expireTime"] }],
+  properties: {
+    assertionHash: { ...text, primary: true },
+    serviceAccountId: text,
+    expireTime: epochMs,
+  },
+});
+
+export const entities = [
+  User, Session, RefreshToken, LoginThrottle, Account, Transaction, Entry, IdempotencyKey, AuditEvent, AuditChainHead, ServerSecret,
+  ServiceAccount, ServiceAccountKey, ServiceSession, ServiceAssertion,
+] as unknown as EntitySchema[];

@@ -313,6 +313,28 @@ function incomingDailyLimit(): string[] {
   ];
 }
 
+/** Identities issue (27): service accounts, their public keys (id = RFC 7638 thumbprint), the
+ * sessions of the tokens they are issued (bound to the key that signed the assertion), and the
+ * assertions seen (a hash of account id and jti, kept until the assertion's exp: used once). */
+function serviceAccounts(): string[] {
+  const fk = (table: string, column: string, ref: string, refColumn: string) =>
+    `CONSTRAINT ${table}_${column}_foreign FOREIGN KEY (${column}) REFERENCES ${ref} (${refColumn}) ON DELETE NO ACTION ON UPDATE NO ACTION`;
+  return [
+    `CREATE TABLE service_accounts (id TEXT NOT NULL, name TEXT NOT NULL, roles TEXT NOT NULL, allowed_owner_ids TEXT NOT NULL,
+      allowed_account_ids TEXT NOT NULL, disabled INTEGER NOT NULL DEFAULT 0, disable_reason TEXT NULL, creator_id TEXT NOT NULL,
+      create_time BIGINT NOT NULL, update_time BIGINT NOT NULL, PRIMARY KEY (id))`,
+    `CREATE TABLE service_account_keys (key_id TEXT NOT NULL, service_account_id TEXT NOT NULL, public_jwk TEXT NOT NULL,
+      create_time BIGINT NOT NULL, revoke_time BIGINT NULL, ${fk("service_account_keys", "service_account_id", "service_accounts", "id")}, PRIMARY KEY (key_id))`,
+    `CREATE INDEX service_account_keys_account ON service_account_keys (service_account_id, create_time)`,
+    `CREATE TABLE service_sessions (id TEXT NOT NULL, service_account_id TEXT NOT NULL, key_id TEXT NOT NULL, create_time BIGINT NOT NULL,
+      expire_time BIGINT NOT NULL, ${fk("service_sessions", "service_account_id", "service_accounts", "id")},
+      ${fk("service_sessions", "key_id", "service_account_keys", "key_id")}, PRIMARY KEY (id))`,
+    `CREATE INDEX service_sessions_account ON service_sessions (service_account_id, create_time)`,
+    `CREATE TABLE service_assertions (assertion_hash TEXT NOT NULL, service_account_id TEXT NOT NULL, expire_time BIGINT NOT NULL, PRIMARY KEY (assertion_hash))`,
+    `CREATE INDEX service_assertions_expiry ON service_assertions (expire_time)`,
+  ];
+}
+
 function sqlMigration(name: string, dialect: Dialect, statements: (t: Types) => string[], transactional = true) {
   class SqlMigration extends Migration {
     override async up(): Promise<void> {
@@ -337,5 +359,6 @@ export function migrationsFor(dialect: Dialect) {
     sqlMigration("0006_server_secrets", dialect, serverSecrets),
     sqlMigration("0007_settlement_shards_daily_limits", dialect, shardsAndDailyLimits),
     sqlMigration("0008_incoming_daily_limit", dialect, incomingDailyLimit),
+    sqlMigration("0009_service_accounts", dialect, serviceAccounts),
   ];
 }

@@ -14,6 +14,22 @@ export const isStaff = (actor: Actor) => has(actor, Role.TELLER, Role.AUDITOR, R
 /** TELLER, ADMIN: may move money on any customer account (AUDITOR is read-only). */
 export const isOperator = (actor: Actor) => has(actor, Role.TELLER, Role.ADMIN);
 export const isAdmin = (actor: Actor) => has(actor, Role.ADMIN);
+/** A service account moving money on behalf of customers (issue 27): reads and operates the
+ * customer accounts of its allow-list (all, without one), like an owner. */
+export const isPaymentService = (actor: Actor) => has(actor, Role.PAYMENT_SERVICE);
+
+/** Whether a payment service's allow-list covers the account: every customer account when the
+ * service has no allow-list. */
+export function inServiceScope(actor: Actor, account: { id: string; ownerId: string | null }): boolean {
+  const scope = actor.scope;
+  if (!scope || (scope.ownerIds.length === 0 && scope.accountIds.length === 0)) return true;
+  return (account.ownerId !== null && scope.ownerIds.includes(account.ownerId)) || scope.accountIds.includes(account.id);
+}
+
+/** A payment service may read and operate this account (a customer's, within its allow-list). */
+function serviceMay(actor: Actor, account: AccountView, use: AccountUse): boolean {
+  return use !== "manage" && account.kind === "CUSTOMER" && isPaymentService(actor) && inServiceScope(actor, account);
+}
 
 export function accountNotFound(field = "account_id"): DomainError {
   return notFound("ACCOUNT_NOT_FOUND", "No such account.", { field });
@@ -36,6 +52,7 @@ export function accessAccount(actor: Actor, account: AccountView | undefined, us
     throw accountNotFound(field);
   }
   if (account.ownerId === actor.userId) return account;
+  if (serviceMay(actor, account, use)) return account;
   const allowed = use === "read" ? isStaff(actor) : use === "operate" ? isOperator(actor) : isAdmin(actor);
   if (!allowed) throw accountNotFound(field);
   return account;

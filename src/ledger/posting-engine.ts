@@ -29,7 +29,7 @@ import { decodeOutcome, encodeOutcome, reusedKeyError } from "./idempotency";
 import { assert, BatchState, type AuditDetails, type RefusalGate } from "./posting";
 
 export type { RefusalGate } from "./posting";
-import { isStaff } from "./access";
+import { isPaymentService, isStaff } from "./access";
 import { TokenBuckets } from "../auth/rate-limit";
 import type { Actor, TransactionView } from "./types";
 
@@ -89,16 +89,20 @@ interface Pending {
   principal: Principal;
 }
 
-/** Who a posting counts for: the acting user (or "system"), and whether it may use the staff
- * reserve of the queue. */
+/** Who a posting counts for: the acting user (or "system", or a service account), whether it
+ * may use the staff reserve of the queue, and whether the per-customer rate applies (not to
+ * staff, the system, or a payment service: an internal caller holding its own key, moving money
+ * for many customers, whose share of the queue still bounds it). */
 interface Principal {
   id: string;
   staff: boolean;
+  rated: boolean;
 }
 
 function principalOf(request: PostingRequest<unknown>): Principal {
   const actor = request.failure.actor;
-  return { id: actor.userId || "system", staff: actor.userId === "system" || isStaff(actor) };
+  const staff = actor.userId === "system" || isStaff(actor);
+  return { id: actor.userId || "system", staff, rated: !staff && !isPaymentService(actor) };
 }
 
 /** A batch taken from the queue, with what it holds while in flight. */
@@ -171,7 +175,7 @@ export class PostingEngine {
     return new Promise<T>((resolve, reject) => {
       assert(request.weight >= 1, "every request weighs at least one posting");
       const principal = principalOf(request);
-      if (!principal.staff) this.rates.take(principal.id, this.clock(), request.weight);
+      if (principal.rated) this.rates.take(principal.id, this.clock(), request.weight);
       this.queue.push({ request, resolve: resolve as (v: unknown) => void, reject, touches: touchesOf(request), principal });
       this.shares.set(principal.id, (this.shares.get(principal.id) ?? 0) + request.weight);
       this.queuedWeight += request.weight;
@@ -203,7 +207,7 @@ export class PostingEngine {
         waiting_weight: String(waiting),
       });
     }
-    if (!principal.staff) {
+    if (principal.rated) {
       // The rate: what one customer may submit per second, refused or not (every request stores
       // its key and outcome). Taken only once the request is admitted (below).
       const nowMs = this.clock();

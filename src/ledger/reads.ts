@@ -2,7 +2,7 @@
 // instant. Statements and past balances come from the append-only entries (balance_after).
 import { invalidArgument, notFound } from "../errors";
 import { limits } from "../limits";
-import { accessAccount, isStaff } from "./access";
+import { accessAccount, inServiceScope, isPaymentService, isStaff } from "./access";
 import type { Ledger } from "./ledger";
 import { decodePageToken, encodePageToken, pageSizeOf } from "../pagination";
 import { accountColumns, toAccount, toTransaction, transactionColumns } from "./rows";
@@ -25,9 +25,19 @@ export async function getTransaction(ledger: Ledger, actor: Actor, transactionId
       [id],
     ),
   );
-  const visible = row !== undefined && (isStaff(actor) || row.from_owner === actor.userId || row.to_owner === actor.userId);
-  if (!visible) throw notFound("TRANSACTION_NOT_FOUND", "No such transaction.", { field: "transaction_id" });
-  return asSeenBy(actor, toTransaction(row), { from: row.from_owner === actor.userId, to: row.to_owner === actor.userId }, row.reversed_description);
+  if (row === undefined) throw transactionNotFound();
+  const t = toTransaction(row);
+  // A party is the caller's when they own its account, or (a payment service) when its
+  // allow-list covers that customer account.
+  const party = (accountId: string, owner: unknown) =>
+    accountId !== "" && owner != null && (owner === actor.userId || (isPaymentService(actor) && inServiceScope(actor, { id: accountId, ownerId: String(owner) })));
+  const owns = { from: party(t.fromAccountId, row.from_owner), to: party(t.toAccountId, row.to_owner) };
+  if (!isStaff(actor) && !owns.from && !owns.to) throw transactionNotFound();
+  return asSeenBy(actor, t, owns, row.reversed_description);
+}
+
+function transactionNotFound() {
+  return notFound("TRANSACTION_NOT_FOUND", "No such transaction.", { field: "transaction_id" });
 }
 
 /** initiated_by of what the bank does by itself (holds.ts's sweeper). */

@@ -15,6 +15,10 @@ export interface Actor {
   /** Throws (UNAUTHENTICATED) once the caller's session has ended: a watch stream calls it at
    * every heartbeat, so that it does not outlive a sign-out or a revocation. */
   checkSession?: () => Promise<void>;
+  /** A service account's allow-list (issue 27): with ROLE_PAYMENT_SERVICE it may act only on
+   * accounts of these owners or these accounts; empty lists (or none) mean every customer
+   * account. */
+  scope?: { ownerIds: readonly string[]; accountIds: readonly string[] };
 }
 
 export type AccountKind = "CUSTOMER" | "SETTLEMENT";

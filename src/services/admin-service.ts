@@ -11,13 +11,16 @@ import {
   SetUserRolesResponseSchema,
 } from "../../gen/bank/v1/admin_service_pb";
 import { disableUser, enableUser, listUsers, setUserRoles, type AdminDeps } from "../admin/users";
-import { userToMessage } from "./mapping/users";
+import { serviceAccountToMessage, userToMessage } from "./mapping/users";
+import { addServiceAccountKey, createServiceAccount, disableServiceAccount, listServiceAccounts, revokeServiceAccountKey, type ServiceAccountAdminDeps } from "../admin/service-accounts";
 
-export function adminRoutes(deps: AdminDeps): (router: ConnectRouter) => void {
+export type AdminServiceDeps = AdminDeps & { serviceAccounts: ServiceAccountAdminDeps };
+
+export function adminRoutes(deps: AdminServiceDeps): (router: ConnectRouter) => void {
   return (router) => router.service(AdminService, adminServiceImpl(deps));
 }
 
-export function adminServiceImpl(deps: AdminDeps): ServiceImpl<typeof AdminService> {
+export function adminServiceImpl(deps: AdminServiceDeps): ServiceImpl<typeof AdminService> {
   return {
     async listUsers(req) {
       const page = await listUsers(deps.db, { emailPrefix: req.emailPrefix, pageSize: req.pageSize, pageToken: req.pageToken });
@@ -37,11 +40,29 @@ export function adminServiceImpl(deps: AdminDeps): ServiceImpl<typeof AdminServi
     },
     // Issue 27, being built: answered UNIMPLEMENTED until their domain code lands.
     resetSecondFactor: notYet,
-    createServiceAccount: notYet,
-    listServiceAccounts: notYet,
-    disableServiceAccount: notYet,
-    addServiceAccountKey: notYet,
-    revokeServiceAccountKey: notYet,
+    async createServiceAccount(req, ctx) {
+      const view = await createServiceAccount(deps.serviceAccounts, { info: callInfo(ctx) }, {
+        name: req.name,
+        roles: req.roles,
+        allowedOwnerIds: req.allowedOwnerIds,
+        allowedAccountIds: req.allowedAccountIds,
+        publicKey: req.publicKey,
+      });
+      return { serviceAccount: serviceAccountToMessage(view) };
+    },
+    async listServiceAccounts(req) {
+      const page = await listServiceAccounts(deps.db, { pageSize: req.pageSize, pageToken: req.pageToken });
+      return { serviceAccounts: page.rows.map(serviceAccountToMessage), nextPageToken: page.nextPageToken };
+    },
+    async disableServiceAccount(req, ctx) {
+      return { serviceAccount: serviceAccountToMessage(await disableServiceAccount(deps.serviceAccounts, callInfo(ctx), req.serviceAccountId, req.reason)) };
+    },
+    async addServiceAccountKey(req, ctx) {
+      return { serviceAccount: serviceAccountToMessage(await addServiceAccountKey(deps.serviceAccounts, callInfo(ctx), req.serviceAccountId, req.publicKey)) };
+    },
+    async revokeServiceAccountKey(req, ctx) {
+      return { serviceAccount: serviceAccountToMessage(await revokeServiceAccountKey(deps.serviceAccounts, callInfo(ctx), req.serviceAccountId, req.keyId)) };
+    },
   };
 }
 

@@ -7,6 +7,7 @@ import { unauthenticated } from "../errors";
 import type { AuthDeps } from "../auth/deps";
 import { changePassword, currentUser, listSessions, logout, register, revokeSession } from "../auth/self-service";
 import { login, refreshTokens } from "../auth/sign-in";
+import { issueServiceToken } from "../auth/service-accounts";
 import { sessionToMessage, signedIn, userToMessage } from "./mapping/users";
 
 export function authServiceRoutes(deps: AuthDeps): (router: ConnectRouter) => void {
@@ -40,11 +41,22 @@ export function authServiceImpl(deps: AuthDeps): ServiceImpl<typeof AuthService>
       const found = await deps.authenticator.introspect(req.token);
       if (!found) return { active: false };
       const { principal: p, expireMs } = found;
-      return { active: true, userId: p.userId, roles: [...p.roles], sessionId: p.sessionId, expireTime: timestampFromMs(expireMs) };
+      return {
+        active: true,
+        userId: p.userId,
+        roles: [...p.roles],
+        sessionId: p.sessionId,
+        expireTime: timestampFromMs(expireMs),
+        serviceAccount: p.subjectType === "service",
+        secondFactorEnrolmentOnly: p.enrolmentOnly === true,
+      };
     },
     getJwks: async () => ({ keysJson: deps.keys.jwksJson() }),
     // Issue 27, being built: answered UNIMPLEMENTED until their domain code lands.
-    issueServiceToken: notYet,
+    issueServiceToken: async (req, ctx) => {
+      const issued = await issueServiceToken(deps, callInfo(ctx), req.assertion);
+      return { accessToken: issued.accessToken, expireTime: timestampFromMs(issued.expireMs), serviceAccountId: issued.serviceAccountId };
+    },
     enrollTotp: notYet,
     confirmTotp: notYet,
   };

@@ -8,6 +8,8 @@
 // docs/permissions.md is this table rendered (BANK_WRITE_DOCS=1 rewrites it).
 import * as fs from "node:fs";
 import * as path from "node:path";
+import { generateKeyPairSync } from "node:crypto";
+import { SignJWT } from "jose";
 import { getOption, type DescService } from "@bufbuild/protobuf";
 import { Code, ConnectError } from "@connectrpc/connect";
 import { Role, access } from "../../gen/bank/v1/access_pb";
@@ -24,13 +26,19 @@ import { client, startTestApp, type TestApp } from "../support/app";
 import type { TestUser } from "../support/users";
 import { createUsers } from "../audit/support";
 
-const CALLERS = ["anonymous", "customer", "other customer", "teller", "auditor", "admin"] as const;
+const CALLERS = ["anonymous", "customer", "other customer", "teller", "auditor", "admin", "payment service"] as const;
 type Caller = (typeof CALLERS)[number];
 type Outcome = "allowed" | "NOT_FOUND" | "PERMISSION_DENIED" | "UNAUTHENTICATED";
 
 /** What the requests refer to: the customer's objects, which the other customer may not see. */
+type Person = Exclude<Caller, "anonymous" | "payment service">;
+
 interface Fixtures {
-  users: Record<Exclude<Caller, "anonymous">, TestUser>;
+  users: Record<Person, TestUser>;
+  /** A service account's token (ROLE_PAYMENT_SERVICE, allowed to act on the customer's accounts). */
+  serviceToken: string;
+  /** A fresh assertion of that service account (each is good once). */
+  serviceAssertion(): Promise<string>;
   /** The customer's account, with money on it. */
   account: string;
   /** Another account of the customer's, for freezing. */
@@ -61,6 +69,8 @@ interface Rule {
 
 const ALL = [Role.CUSTOMER, Role.TELLER, Role.AUDITOR, Role.ADMIN];
 const STAFF_AND_OWNER = ALL;
+const STAFF_OWNER_AND_SERVICE = [...ALL, Role.PAYMENT_SERVICE];
+const STAFF = [Role.TELLER, Role.AUDITOR, Role.ADMIN];
 const usd = (minorUnits: number) => ({ currency: "USD", minorUnits: BigInt(minorUnits) });
 const rid = () => `perm-${uuidv7()}`;
 const isStaff = (c: Caller) => c === "teller" || c === "auditor" || c === "admin";
@@ -79,6 +89,9 @@ const TABLE: Record<string, Record<string, Rule>> = {
     RevokeSession: { contract: "any signed-in (own sessions)", roles: ALL, request: () => ({ sessionId: uuidv7() }) },
     IntrospectToken: { contract: "public", roles: "public", request: () => ({ token: "not-a-token" }) },
     GetJwks: { contract: "public", roles: "public", request: () => ({}) },
+    IssueServiceToken: { contract: "public (the assertion is the credential)", roles: "public", request: async (f) => ({ assertion: await f.serviceAssertion() }) },
+    EnrollTotp: { contract: "signed-in staff", roles: STAFF, request: () => ({}) },
+    ConfirmTotp: { contract: "signed-in staff", roles: STAFF, request: () => ({ enrolmentId: uuidv7(), code: "000000" }) },
   },
   "bank.v1.AccountService": {
     CreateAccount: {
@@ -86,7 +99,7 @@ const TABLE: Record<string, Record<string, Rule>> = {
       roles: [Role.CUSTOMER, Role.TELLER, Role.ADMIN],
       request: (f, c) => ({ requestId: rid(), currency: "USD", type: AccountType.CHECKING, displayName: "perm", ownerId: isStaff(c) ? f.users.customer.id : "" }),
     },
-    GetAccount: { contract: "owner, staff", roles: STAFF_AND_OWNER, ownObject: true, request: (f) => ({ accountId: f.account }) },
+    GetAccount: { contract: "owner, staff, payment service", roles: STAFF_OWNER_AND_SERVICE, ownObject: true, request: (f) => ({ accountId: f.account }) },
     ListAccounts: { contract: "owner (own), staff (all)", roles: STAFF_AND_OWNER, request: () => ({}) },
     UpdateAccount: {
       contract: "owner, admin",
@@ -94,7 +107,7 @@ const TABLE: Record<string, Record<string, Rule>> = {
       ownObject: true,
       request: (f) => ({ accountId: f.account, displayName: "renamed", updateMask: { paths: ["display_name"] } }),
     },
-    GetBalance: { contract: "owner, staff", roles: STAFF_AND_OWNER, ownObject: true, request: (f) => ({ accountId: f.account }) },
+    GetBalance: { contract: "owner, staff, payment service", roles: STAFF_OWNER_AND_SERVICE, ownObject: true, request: (f) => ({ accountId: f.account }) },
     FreezeAccount: { contract: "teller, admin", roles: [Role.TELLER, Role.ADMIN], request: (f) => ({ accountId: f.freezable, reason: "permission table" }) },
     UnfreezeAccount: { contract: "teller, admin", roles: [Role.TELLER, Role.ADMIN], request: (f) => ({ accountId: f.freezable, reason: "permission table" }) },
     CloseAccount: { contract: "owner, admin", roles: [Role.CUSTOMER, Role.ADMIN], ownObject: true, request: (f) => ({ accountId: f.account }) },
@@ -106,18 +119,18 @@ const TABLE: Record<string, Record<string, Rule>> = {
     Deposit: { contract: "owner, teller, admin", roles: [Role.CUSTOMER, Role.TELLER, Role.ADMIN], ownObject: true, request: (f) => ({ requestId: rid(), accountId: f.account, amount: usd(100), description: "perm" }) },
     Withdraw: { contract: "owner, teller, admin", roles: [Role.CUSTOMER, Role.TELLER, Role.ADMIN], ownObject: true, request: (f) => ({ requestId: rid(), accountId: f.account, amount: usd(1), description: "perm" }) },
     BatchTransfer: {
-      contract: "owner of every source, teller, admin",
-      roles: [Role.CUSTOMER, Role.TELLER, Role.ADMIN],
+      contract: "owner of every source, teller, admin, payment service",
+      roles: [Role.CUSTOMER, Role.TELLER, Role.ADMIN, Role.PAYMENT_SERVICE],
       request: (f) => ({ requestId: rid(), transfers: [{ requestId: rid(), fromAccountId: f.account, target: { case: "toAccountId", value: f.otherAccount }, amount: usd(1), description: "perm" }] }),
     },
     Transfer: {
-      contract: "owner of source, teller, admin",
-      roles: [Role.CUSTOMER, Role.TELLER, Role.ADMIN],
+      contract: "owner of source, teller, admin, payment service",
+      roles: [Role.CUSTOMER, Role.TELLER, Role.ADMIN, Role.PAYMENT_SERVICE],
       ownObject: true,
       request: (f) => ({ requestId: rid(), fromAccountId: f.account, target: { case: "toAccountId", value: f.otherAccount }, amount: usd(1), description: "perm" }),
     },
-    GetTransaction: { contract: "a party's owner, staff", roles: STAFF_AND_OWNER, ownObject: true, request: (f) => ({ transactionId: f.deposit }) },
-    ListTransactions: { contract: "owner, staff", roles: STAFF_AND_OWNER, ownObject: true, request: (f) => ({ accountId: f.account }) },
+    GetTransaction: { contract: "a party's owner, staff, payment service", roles: STAFF_OWNER_AND_SERVICE, ownObject: true, request: (f) => ({ transactionId: f.deposit }) },
+    ListTransactions: { contract: "owner, staff, payment service", roles: STAFF_OWNER_AND_SERVICE, ownObject: true, request: (f) => ({ accountId: f.account }) },
     CreateHold: { contract: "teller, admin", roles: [Role.TELLER, Role.ADMIN], request: (f) => ({ requestId: rid(), accountId: f.account, amount: usd(1), description: "perm" }) },
     CaptureHold: { contract: "teller, admin", roles: [Role.TELLER, Role.ADMIN], request: () => ({ requestId: rid(), holdId: uuidv7() }) },
     ReleaseHold: { contract: "teller, admin", roles: [Role.TELLER, Role.ADMIN], request: () => ({ requestId: rid(), holdId: uuidv7() }) },
@@ -128,6 +141,12 @@ const TABLE: Record<string, Record<string, Rule>> = {
     SetUserRoles: { contract: "admin", roles: [Role.ADMIN], request: () => ({ userId: uuidv7(), roles: [Role.CUSTOMER] }) },
     DisableUser: { contract: "admin", roles: [Role.ADMIN], request: () => ({ userId: uuidv7() }) },
     EnableUser: { contract: "admin", roles: [Role.ADMIN], request: () => ({ userId: uuidv7() }) },
+    ResetSecondFactor: { contract: "admin (not on oneself)", roles: [Role.ADMIN], request: () => ({ userId: uuidv7(), reason: "permission table" }) },
+    CreateServiceAccount: { contract: "admin", roles: [Role.ADMIN], request: () => ({ name: "perm", roles: [Role.PAYMENT_SERVICE], publicKey: "" }) },
+    ListServiceAccounts: { contract: "admin, auditor", roles: [Role.AUDITOR, Role.ADMIN], request: () => ({}) },
+    DisableServiceAccount: { contract: "admin", roles: [Role.ADMIN], request: () => ({ serviceAccountId: uuidv7(), reason: "permission table" }) },
+    AddServiceAccountKey: { contract: "admin", roles: [Role.ADMIN], request: () => ({ serviceAccountId: uuidv7(), publicKey: "" }) },
+    RevokeServiceAccountKey: { contract: "admin", roles: [Role.ADMIN], request: () => ({ serviceAccountId: uuidv7(), keyId: "perm" }) },
   },
   "bank.v1.AuditService": {
     ListAuditEvents: { contract: "auditor, admin", roles: [Role.AUDITOR, Role.ADMIN], request: () => ({}) },
@@ -141,6 +160,7 @@ const CALLER_ROLE: Record<Exclude<Caller, "anonymous">, Role> = {
   teller: Role.TELLER,
   auditor: Role.AUDITOR,
   admin: Role.ADMIN,
+  "payment service": Role.PAYMENT_SERVICE,
 };
 
 function expected(rule: Rule, caller: Caller): Outcome {
@@ -150,8 +170,9 @@ function expected(rule: Rule, caller: Caller): Outcome {
   return rule.ownObject && caller === "other customer" ? "NOT_FOUND" : "allowed";
 }
 
+/** The person a request names: the customer's for anonymous and the service (no person). */
 function userOf(f: Fixtures, caller: Caller): TestUser {
-  return caller === "anonymous" ? f.users.customer : f.users[caller];
+  return caller === "anonymous" || caller === "payment service" ? f.users.customer : f.users[caller];
 }
 
 const services: Record<string, DescService> = Object.fromEntries(
@@ -198,7 +219,8 @@ describe.each(engines())("every method as every caller on %s", (engine) => {
       const u = userOf({ users } as Fixtures, caller);
       return client(t.baseUrl, AuthService).login({ email: u.email, password: u.password });
     };
-    f = { users, account, accountNumber: opened.account!.number, freezable, otherAccount, deposit: deposited.transaction!.id, signIn };
+    const service = await serviceAccount(t, users.admin.token, customer.id);
+    f = { users, serviceToken: service.token, serviceAssertion: service.assertion, account, accountNumber: opened.account!.number, freezable, otherAccount, deposit: deposited.transaction!.id, signIn };
   });
   afterAll(() => t.stop());
 
@@ -209,7 +231,8 @@ describe.each(engines())("every method as every caller on %s", (engine) => {
     const wanted: Record<string, string> = {};
     for (const caller of CALLERS) {
       let token: string | undefined;
-      if (caller !== "anonymous") token = rule.freshSession ? (await f.signIn(caller)).accessToken : f.users[caller].token;
+      if (caller === "payment service") token = f.serviceToken;
+      else if (caller !== "anonymous") token = rule.freshSession ? (await f.signIn(caller)).accessToken : f.users[caller].token;
       const api = client(t.baseUrl, desc, { token }) as unknown as Record<string, (req: object, opts?: object) => Promise<unknown> | AsyncIterable<unknown>>;
       const request = await rule.request(f, caller);
       const call = rule.stream ? firstOfStream(api[localName]!(request, { timeoutMs: 1_000 }) as AsyncIterable<unknown>) : (api[localName]!(request) as Promise<unknown>);
@@ -225,6 +248,30 @@ describe.each(engines())("every method as every caller on %s", (engine) => {
     expect(answers).toEqual(wanted);
   });
 });
+
+/** A service account with ROLE_PAYMENT_SERVICE allowed to act on `ownerId`'s accounts, and a
+ * token from its key (IssueServiceToken with an RFC 7523 assertion). */
+async function serviceAccount(t: TestApp, adminToken: string, ownerId: string): Promise<{ token: string; assertion(): Promise<string> }> {
+  const pair = generateKeyPairSync("ed25519");
+  const publicJwk = pair.publicKey.export({ format: "jwk" });
+  const created = await client(t.baseUrl, AdminService, { token: adminToken }).createServiceAccount({
+    name: "permission table",
+    roles: [Role.PAYMENT_SERVICE],
+    allowedOwnerIds: [ownerId],
+    publicKey: JSON.stringify(publicJwk),
+  });
+  const sa = created.serviceAccount!;
+  const assertion = () =>
+    new SignJWT({})
+      .setProtectedHeader({ alg: "EdDSA", kid: sa.keys[0]!.keyId })
+      .setIssuer(sa.id)
+      .setSubject(sa.id)
+      .setAudience(t.config.jwt.issuer)
+      .setExpirationTime("1m")
+      .setJti(uuidv7())
+      .sign(pair.privateKey);
+  return { token: (await client(t.baseUrl, AuthService).issueServiceToken({ assertion: await assertion() })).accessToken, assertion };
+}
 
 /** Reads the first message of a stream (or its end) and cancels the rest; a stream still open
  * at its deadline has passed the access checks. */
@@ -264,7 +311,9 @@ function renderMarkdown(): string {
     "- NOT_FOUND: the customer may call the method, but not on another customer's account or",
     "  transaction; the answer does not reveal that it exists.",
     "",
-    "\"customer\" calls on their own account; \"other customer\" calls on that same account.",
+    "\"customer\" calls on their own account; \"other customer\" calls on that same account;",
+    "\"payment service\" is a service account's token (ROLE_PAYMENT_SERVICE) whose allow-list holds the",
+    "customer: it acts on the customer's accounts, never as a person (docs/clients.md).",
     "AUDITOR is read-only everywhere. A user may hold several roles: any one listed suffices.",
     "",
     `| method | contract | ${CALLERS.join(" | ")} |`,

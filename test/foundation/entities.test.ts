@@ -8,7 +8,8 @@ import { Account, IdempotencyKey, User, entities } from "../../src/db/entities";
 import { uuidv7 } from "../../src/ids";
 import { createTestDatabase, engines, type TestDatabase, openMigratedDatabase, closeMigratedDatabase } from "../support/db";
 
-const TABLES = ["users", "sessions", "refresh_tokens", "login_throttle", "accounts", "transactions", "entries", "idempotency_keys", "audit_events", "audit_chain_head", "server_secrets"];
+const TABLES = ["users", "sessions", "refresh_tokens", "login_throttle", "accounts", "transactions", "entries", "idempotency_keys", "audit_events", "audit_chain_head", "server_secrets",
+  "service_accounts", "service_account_keys", "service_sessions", "service_assertions"];
 
 async function schemaDiff(db: Database): Promise<string> {
   return (await db.orm.schema.getUpdateSchemaSQL({ wrap: false, safe: false, dropTables: true })).trim();

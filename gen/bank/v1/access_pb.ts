@@ -97,10 +97,11 @@ export enum Role {
   ADMIN = 4,
 
   /**
-   * An internal service that moves money on behalf of customers: transfers, batch transfers
-   * and holds on the accounts its service account may act on (its allow-list of owners or
-   * accounts, or every customer account when it has none), and reads of those accounts.
-   * Granted to service accounts only, never to a user.
+   * An internal service that moves money on behalf of customers: Transfer and BatchTransfer
+   * from, and GetAccount, GetBalance, ListTransactions and GetTransaction of, the customer
+   * accounts its service account may act on (its allow-list of owners or accounts, or every
+   * customer account when it has none), seen as their owner sees them. Granted to service
+   * accounts only, never to a user.
    *
    * @generated from enum value: ROLE_PAYMENT_SERVICE = 5;
    */

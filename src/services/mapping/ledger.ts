@@ -22,7 +22,9 @@ import { availableOf } from "../../ledger/types";
 export function actorOf(ctx: HandlerContext): Actor {
   const info = callInfo(ctx);
   if (!info.principal) throw unauthenticated("UNAUTHENTICATED", "Sign in first: send an access token as a bearer token.");
-  return { userId: info.principal.userId, roles: info.principal.roles, clientAddress: info.clientAddress, callId: info.requestId, signal: ctx.signal, checkSession: info.checkSession };
+  const actor: Actor = { userId: info.principal.userId, roles: info.principal.roles, clientAddress: info.clientAddress, callId: info.requestId, signal: ctx.signal, checkSession: info.checkSession };
+  if (info.principal.scope) actor.scope = info.principal.scope;
+  return actor;
 }
 
 export function money(currency: string, minor: bigint): MessageInitShape<typeof MoneySchema> {

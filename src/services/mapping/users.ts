@@ -1,4 +1,7 @@
 // Auth and admin domain <-> bank.v1 mapping: users, sessions, sign-in results.
+import { ServiceAccountSchema, type ServiceAccount as ServiceAccountMessage } from "../../../gen/bank/v1/service_account_pb";
+import type { ServiceAccountView } from "../../admin/service-accounts";
+import { idsFromColumn, serviceRolesOf } from "../../auth/service-keys";
 import { create } from "@bufbuild/protobuf";
 import { timestampFromMs } from "@bufbuild/protobuf/wkt";
 import { SessionSchema, UserSchema, type User as UserMessage } from "../../../gen/bank/v1/user_pb";
@@ -39,5 +42,27 @@ export function sessionToMessage(row: SessionRow, caller: Principal) {
     userAgent: row.user_agent,
     clientAddress: row.client_address,
     current: row.id === caller.sessionId,
+  });
+}
+
+/** A service account as admins and auditors see it: never a private key (bankd has none). */
+export function serviceAccountToMessage(view: ServiceAccountView): ServiceAccountMessage {
+  const { account, keys } = view;
+  return create(ServiceAccountSchema, {
+    id: account.id,
+    name: account.name,
+    roles: serviceRolesOf(account),
+    allowedOwnerIds: idsFromColumn(account.allowedOwnerIds),
+    allowedAccountIds: idsFromColumn(account.allowedAccountIds),
+    keys: keys.map((k) => ({
+      keyId: k.keyId,
+      publicKeyJwk: k.publicJwk,
+      createTime: timestampFromMs(k.createTime),
+      revokeTime: k.revokeTime === null ? undefined : timestampFromMs(k.revokeTime),
+    })),
+    disabled: account.disabled !== 0,
+    disableReason: account.disableReason ?? "",
+    createTime: timestampFromMs(account.createTime),
+    creatorId: account.creatorId,
   });
 }
