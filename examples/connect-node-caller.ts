@@ -1,9 +1,10 @@
 // An internal service calling bankd with @connectrpc/connect-node's gRPC transport (HTTP/2,
-// cleartext with prior knowledge for http:// URLs) and the generated code in gen/: sign in as a
-// service user, verify the access token offline against the JWKS, then make a transfer with a
-// request_id, retrying on UNAVAILABLE with the same request_id.
+// cleartext with prior knowledge for http:// URLs) and the generated code in gen/: as a service
+// account, it signs an assertion with its own key (examples/service-key.ts) and exchanges it for
+// an access token (IssueServiceToken), verifies that token offline against the JWKS, then makes a
+// transfer with a request_id, retrying on UNAVAILABLE with the same request_id.
 //
-//   BANK_PASSWORD=... npx tsx examples/connect-node-caller.ts --email payments@example.com \
+//   npx tsx examples/connect-node-caller.ts --service-account <id> --key-file service.key.jwk \
 //     --from <source account id> --to-number <target account number> --amount-minor 1234
 import { randomUUID } from "node:crypto";
 import { Code, ConnectError, createClient, type Interceptor } from "@connectrpc/connect";
@@ -11,9 +12,10 @@ import { createGrpcTransport } from "@connectrpc/connect-node";
 import type { JWTPayload } from "jose";
 import { AuthService } from "../gen/bank/v1/auth_service_pb";
 import { TransactionService } from "../gen/bank/v1/transaction_service_pb";
-import { CLI_USAGE, fetchJwks, parseCliArgs, retryUnavailable, verifyAccessToken, type Credentials, type TransferAccounts, type VerifyOptions } from "./verify-token";
+import { CLI_USAGE, fetchJwks, parseCliArgs, retryUnavailable, verifyAccessToken, type ServiceCredentials, type TransferAccounts, type VerifyOptions } from "./verify-token";
+import { loadServiceKey, signAssertion } from "./service-key";
 
-export type { Credentials, TransferAccounts };
+export type { ServiceCredentials, TransferAccounts };
 
 export interface CallerOptions extends VerifyOptions {
   /** Extra client interceptors (the test uses one to lose a response). */
@@ -32,17 +34,18 @@ export interface CallerResult {
   attempts: number;
 }
 
-export async function runConnectNodeCaller(baseUrl: string, credentials: Credentials, accounts: TransferAccounts, opts: CallerOptions = {}): Promise<CallerResult> {
+export async function runConnectNodeCaller(baseUrl: string, credentials: ServiceCredentials, accounts: TransferAccounts, opts: CallerOptions = {}): Promise<CallerResult> {
   const transport = createGrpcTransport({ baseUrl, interceptors: opts.interceptors ?? [], defaultTimeoutMs: opts.timeoutMs ?? 10_000 });
   const auth = createClient(AuthService, transport);
   const transactions = createClient(TransactionService, transport);
 
-  const login = await auth.login({ email: credentials.email, password: credentials.password });
-  const claims = await verifyAccessToken(login.accessToken, await fetchJwks(baseUrl), opts);
+  const key = await loadServiceKey(credentials.keyFile);
+  const issued = await auth.issueServiceToken({ assertion: await signAssertion(key, credentials.serviceAccountId, opts.issuer ?? "bankd") });
+  const claims = await verifyAccessToken(issued.accessToken, await fetchJwks(baseUrl), opts);
 
   // One request_id for this transfer, kept across retries (AIP-155).
   const requestId = randomUUID();
-  const headers = { authorization: `Bearer ${login.accessToken}` };
+  const headers = { authorization: `Bearer ${issued.accessToken}` };
   const { value, attempts } = await retryUnavailable(
     () =>
       transactions.transfer(
@@ -58,7 +61,6 @@ export async function runConnectNodeCaller(baseUrl: string, credentials: Credent
     (err) => err instanceof ConnectError && err.code === Code.Unavailable,
     { retriesMax: opts.retriesMax ?? 4, backoffMsBase: opts.backoffMsBase ?? 200 },
   );
-  await auth.logout({ refreshToken: login.refreshToken }, { headers }).catch(() => undefined);
   return { claims, requestId, transactionId: value.transaction?.id ?? "", attempts };
 }
 

@@ -1,9 +1,10 @@
 // An internal service calling bankd with @grpc/grpc-js and @grpc/proto-loader over the .proto
-// files in proto/ (gRPC over cleartext HTTP/2): sign in as a service user, verify the access token
-// offline against the JWKS, then make a transfer with a request_id, retrying on UNAVAILABLE with
-// the same request_id.
+// files in proto/ (gRPC over cleartext HTTP/2): as a service account, it signs an assertion with
+// its own Ed25519 key (examples/service-key.ts) and exchanges it for an access token
+// (IssueServiceToken), verifies that token offline against the JWKS, then makes a transfer with a
+// request_id, retrying on UNAVAILABLE with the same request_id.
 //
-//   BANK_PASSWORD=... npx tsx examples/grpc-js-caller.ts --email payments@example.com \
+//   npx tsx examples/grpc-js-caller.ts --service-account <id> --key-file service.key.jwk \
 //     --from <source account id> --to-number <target account number> --amount-minor 1234 \
 //     [--grpc-target 127.0.0.1:8081]
 //
@@ -14,9 +15,10 @@ import { randomUUID } from "node:crypto";
 import * as grpc from "@grpc/grpc-js";
 import * as protoLoader from "@grpc/proto-loader";
 import type { JWTPayload } from "jose";
-import { CLI_USAGE, fetchJwks, parseCliArgs, retryUnavailable, verifyAccessToken, type Credentials, type TransferAccounts, type VerifyOptions } from "./verify-token";
+import { CLI_USAGE, fetchJwks, parseCliArgs, retryUnavailable, verifyAccessToken, type ServiceCredentials, type TransferAccounts, type VerifyOptions } from "./verify-token";
+import { loadServiceKey, signAssertion } from "./service-key";
 
-export type { Credentials, TransferAccounts };
+export type { ServiceCredentials, TransferAccounts };
 
 export interface CallerOptions extends VerifyOptions {
   /** Client interceptors (the test uses one to lose a response). */
@@ -41,16 +43,14 @@ export const PROTO_DIR = path.resolve(__dirname, "../proto");
 
 type Unary<Req, Res> = (req: Req, metadata: grpc.Metadata, options: grpc.CallOptions, callback: (err: grpc.ServiceError | null, res: Res) => void) => grpc.ClientUnaryCall;
 
-interface LoginResponse {
+interface IssueServiceTokenResponse {
   accessToken: string;
-  refreshToken: string;
 }
 interface TransferResponse {
   transaction: { id: string } | null;
 }
 interface AuthClient extends grpc.Client {
-  login: Unary<{ email: string; password: string }, LoginResponse>;
-  logout: Unary<{ refreshToken: string }, object>;
+  issueServiceToken: Unary<{ assertion: string }, IssueServiceTokenResponse>;
 }
 interface TransactionClient extends grpc.Client {
   transfer: Unary<Record<string, unknown>, TransferResponse>;
@@ -80,16 +80,18 @@ function call<Req, Res>(method: Unary<Req, Res>, self: grpc.Client, req: Req, me
   });
 }
 
-export async function runGrpcJsCaller(baseUrl: string, credentials: Credentials, accounts: TransferAccounts, opts: CallerOptions = {}): Promise<CallerResult> {
+export async function runGrpcJsCaller(baseUrl: string, credentials: ServiceCredentials, accounts: TransferAccounts, opts: CallerOptions = {}): Promise<CallerResult> {
   const url = new URL(baseUrl);
   const { auth, transactions } = loadClients(opts.grpcTarget ?? url.host, opts);
   const timeoutMs = opts.timeoutMs ?? 10_000;
   try {
-    const login = await call(auth.login, auth, { email: credentials.email, password: credentials.password }, new grpc.Metadata(), timeoutMs);
-    const claims = await verifyAccessToken(login.accessToken, await fetchJwks(baseUrl), opts);
+    const key = await loadServiceKey(credentials.keyFile);
+    const assertion = await signAssertion(key, credentials.serviceAccountId, opts.issuer ?? "bankd");
+    const issued = await call(auth.issueServiceToken, auth, { assertion }, new grpc.Metadata(), timeoutMs);
+    const claims = await verifyAccessToken(issued.accessToken, await fetchJwks(baseUrl), opts);
 
     const metadata = new grpc.Metadata();
-    metadata.set("authorization", `Bearer ${login.accessToken}`);
+    metadata.set("authorization", `Bearer ${issued.accessToken}`);
     // One request_id for this transfer, kept across retries (AIP-155).
     const requestId = randomUUID();
     const request = {
@@ -104,7 +106,6 @@ export async function runGrpcJsCaller(baseUrl: string, credentials: Credentials,
       (err) => (err as grpc.ServiceError | undefined)?.code === grpc.status.UNAVAILABLE,
       { retriesMax: opts.retriesMax ?? 4, backoffMsBase: opts.backoffMsBase ?? 200 },
     );
-    await call(auth.logout, auth, { refreshToken: login.refreshToken }, metadata, timeoutMs).catch(() => undefined);
     return { claims, requestId, transactionId: value.transaction?.id ?? "", attempts };
   } finally {
     auth.close();

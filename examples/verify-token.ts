@@ -3,6 +3,7 @@
 // the claims bankd always sets. A caller fetches the key set once and may cache it; an unknown
 // `kid` is the sign to fetch it again (key rotation).
 import { createLocalJWKSet, jwtVerify, type JSONWebKeySet, type JWTPayload } from "jose";
+import type { ServiceCredentials } from "./service-key";
 
 export interface VerifyOptions {
   issuer?: string;
@@ -65,15 +66,38 @@ export function parseCommonArgs(argv: string[]): {
   return { baseUrl: flags.get("base-url") ?? "http://127.0.0.1:8080", credentials: { email: need("email"), password }, flag: (name) => flags.get(name), need };
 }
 
+/** --flag value pairs, the base URL and a service account's credentials (its id and private key
+ * file: examples/service-key.ts). */
+export function parseServiceArgs(argv: string[]): {
+  baseUrl: string;
+  credentials: ServiceCredentials;
+  flag(name: string): string | undefined;
+  need(name: string): string;
+} {
+  const flags = new Map<string, string>();
+  for (let i = 0; i < argv.length; i += 2) flags.set(argv[i]!.replace(/^--/, ""), argv[i + 1] ?? "");
+  const need = (name: string) => {
+    const value = flags.get(name);
+    if (!value) throw new Error(`missing --${name}`);
+    return value;
+  };
+  return {
+    baseUrl: flags.get("base-url") ?? "http://127.0.0.1:8080",
+    credentials: { serviceAccountId: need("service-account"), keyFile: need("key-file") },
+    flag: (name) => flags.get(name),
+    need,
+  };
+}
+
 /** Command-line arguments of both transfer examples. */
 export function parseCliArgs(argv: string[]): {
   baseUrl: string;
-  credentials: { email: string; password: string };
+  credentials: ServiceCredentials;
   accounts: { fromAccountId: string; toAccountNumber: string; amount: { currency: string; minorUnits: bigint } };
   /** --grpc-target HOST:PORT: bankd's gRPC port (the grpc-js example). */
   grpcTarget?: string;
 } {
-  const { baseUrl, credentials, flag, need } = parseCommonArgs(argv);
+  const { baseUrl, credentials, flag, need } = parseServiceArgs(argv);
   const amountMinor = need("amount-minor");
   if (!/^[1-9][0-9]*$/.test(amountMinor)) throw new Error("--amount-minor is a positive integer count of minor units (cents)");
   return {
@@ -85,9 +109,11 @@ export function parseCliArgs(argv: string[]): {
 }
 
 export const CLI_USAGE =
-  "usage: BANK_PASSWORD=... npx tsx examples/<caller>.ts --base-url http://127.0.0.1:8080 --email EMAIL --from SOURCE_ACCOUNT_ID --to-number TARGET_ACCOUNT_NUMBER --amount-minor 1234 [--currency USD] [--grpc-target 127.0.0.1:8081 (grpc-js-caller: bankd's gRPC port)]";
+  "usage: npx tsx examples/<caller>.ts --base-url http://127.0.0.1:8080 --service-account SERVICE_ACCOUNT_ID --key-file service.key.jwk --from SOURCE_ACCOUNT_ID --to-number TARGET_ACCOUNT_NUMBER --amount-minor 1234 [--currency USD] [--grpc-target 127.0.0.1:8081 (grpc-js-caller: bankd's gRPC port)]";
 
-/** What the example callers sign in with. */
+export type { ServiceCredentials };
+
+/** What a person signs in with (examples that act as a person). */
 export interface Credentials {
   email: string;
   password: string;

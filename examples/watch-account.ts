@@ -1,7 +1,9 @@
 // An internal service (notifications, bookkeeping, fraud scoring) that follows one account's money
 // as it moves: AccountService.WatchAccount over gRPC (@connectrpc/connect-node, the generated code
-// in gen/). It signs in as a service user (staff may watch any account; an auditor is enough),
-// verifies the access token offline against the JWKS, and prints one line per statement entry:
+// in gen/). It calls as a service account with ROLE_AUDITOR (staff may watch any account; an
+// auditor is enough): it signs an assertion with its own key (examples/service-key.ts), exchanges
+// it for an access token (IssueServiceToken), verifies the token offline against the JWKS, and
+// prints one line per statement entry:
 //
 //   <time, ISO 8601>\t<amount, signed minor units>\t<balance after, minor units>\t<currency>\t<counterparty number or ->\t<transaction id>
 //
@@ -14,8 +16,8 @@
 // reconnect from the last cursor with a doubling, jittered back-off. SIGINT or SIGTERM stops it
 // cleanly (exit 0).
 //
-//   BANK_PASSWORD=... npx tsx examples/watch-account.ts --base-url http://127.0.0.1:8080 \
-//     --email bookkeeping@example.com --account <account id> --state ./watch-state.json
+//   npx tsx examples/watch-account.ts --base-url http://127.0.0.1:8080 --service-account <id> \
+//     --key-file service.key.jwk --account <account id> --state ./watch-state.json
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { Code, ConnectError, createClient, type Client, type Transport } from "@connectrpc/connect";
@@ -26,7 +28,8 @@ import { AuthService } from "../gen/bank/v1/auth_service_pb";
 import { ErrorInfoSchema } from "../gen/bank/v1/error_info_pb";
 import type { StatementEntry } from "../gen/bank/v1/transaction_pb";
 import { TransactionService } from "../gen/bank/v1/transaction_service_pb";
-import { fetchJwks, parseCommonArgs, verifyAccessToken, type Credentials, type VerifyOptions } from "./verify-token";
+import { fetchJwks, parseServiceArgs, verifyAccessToken, type VerifyOptions } from "./verify-token";
+import { loadServiceKey, signAssertion, type ServiceCredentials } from "./service-key";
 
 /** The example's limits, each with its reason. */
 export const watchLimits = {
@@ -111,22 +114,25 @@ class WatchState {
   }
 }
 
-/** A signed-in service user: Login once, then RefreshToken (it rotates) before a stream starts
- * with a token about to expire; Login again if the session ended. */
+/** A service account's token: IssueServiceToken with a fresh assertion at the start, and again
+ * before a stream starts with a token about to expire, or after the server refused it. (Service
+ * tokens are not refreshed: a new assertion is the service's proof, every few minutes.) */
 class ServiceSession {
   private accessToken = "";
-  private refreshToken = "";
   private expireMs = 0;
   private readonly auth: Client<typeof AuthService>;
 
-  constructor(private readonly baseUrl: string, private readonly credentials: Credentials, transport: Transport, private readonly opts: VerifyOptions, private readonly lim: typeof watchLimits) {
+  constructor(private readonly baseUrl: string, private readonly credentials: ServiceCredentials, transport: Transport, private readonly opts: VerifyOptions, private readonly lim: typeof watchLimits) {
     this.auth = createClient(AuthService, transport);
   }
 
   async login(): Promise<void> {
-    const res = await this.auth.login({ email: this.credentials.email, password: this.credentials.password }, { timeoutMs: this.lim.callTimeoutMs });
+    const key = await loadServiceKey(this.credentials.keyFile);
+    const assertion = await signAssertion(key, this.credentials.serviceAccountId, this.opts.issuer ?? "bankd");
+    const res = await this.auth.issueServiceToken({ assertion }, { timeoutMs: this.lim.callTimeoutMs });
     await verifyAccessToken(res.accessToken, await fetchJwks(this.baseUrl), this.opts);
-    this.keep(res);
+    this.accessToken = res.accessToken;
+    this.expireMs = res.expireTime ? timestampMs(res.expireTime) : 0;
   }
 
   /** The authorization header of a call about to start. */
@@ -135,33 +141,21 @@ class ServiceSession {
     return { authorization: `Bearer ${this.accessToken}` };
   }
 
-  /** The server refused the token (revoked, expired): sign in afresh at the next call. */
+  /** The server refused the token (revoked, expired): get a new one at the next call. */
   forget(): void {
     this.expireMs = 0;
   }
 
-  async logout(): Promise<void> {
-    await this.auth.logout({ refreshToken: this.refreshToken }, { headers: { authorization: `Bearer ${this.accessToken}` }, timeoutMs: 2_000 }).catch(() => undefined);
-  }
+  /** Nothing to end: the token dies within minutes, and the session with it. */
+  async logout(): Promise<void> {}
 
   private async renew(): Promise<void> {
-    try {
-      this.keep(await this.auth.refreshToken({ refreshToken: this.refreshToken }, { timeoutMs: this.lim.callTimeoutMs }));
-    } catch (err) {
-      if (!(err instanceof ConnectError && err.code === Code.Unauthenticated)) throw err;
-      await this.login();
-    }
-  }
-
-  private keep(res: { accessToken: string; refreshToken: string; accessTokenExpireTime?: Parameters<typeof timestampMs>[0] }): void {
-    this.accessToken = res.accessToken;
-    this.refreshToken = res.refreshToken;
-    this.expireMs = res.accessTokenExpireTime ? timestampMs(res.accessTokenExpireTime) : 0;
+    await this.login();
   }
 }
 
 /** Watches until `signal` fires (resolves) or the watch cannot go on (rejects). */
-export async function watchAccount(baseUrl: string, credentials: Credentials, opts: WatchOptions): Promise<{ printed: number; cursor: string }> {
+export async function watchAccount(baseUrl: string, credentials: ServiceCredentials, opts: WatchOptions): Promise<{ printed: number; cursor: string }> {
   const watcher = new AccountWatcher(baseUrl, credentials, opts);
   return watcher.run();
 }
@@ -179,7 +173,7 @@ class AccountWatcher {
   private cursor = "";
   private printed = 0;
 
-  constructor(baseUrl: string, credentials: Credentials, private readonly opts: WatchOptions) {
+  constructor(baseUrl: string, credentials: ServiceCredentials, private readonly opts: WatchOptions) {
     this.lim = { ...watchLimits, ...opts.limits };
     this.transport = createGrpcTransport({ baseUrl });
     this.session = new ServiceSession(baseUrl, credentials, this.transport, opts, this.lim);
@@ -310,13 +304,13 @@ function sleep(ms: number, signal: AbortSignal): Promise<void> {
 }
 
 export const WATCH_USAGE =
-  "usage: BANK_PASSWORD=... npx tsx examples/watch-account.ts --base-url http://127.0.0.1:8080 --email EMAIL --account ACCOUNT_ID [--state FILE]";
+  "usage: npx tsx examples/watch-account.ts --base-url http://127.0.0.1:8080 --service-account SERVICE_ACCOUNT_ID --key-file service.key.jwk --account ACCOUNT_ID [--state FILE]";
 
 if (require.main === module) {
   const stop = new AbortController();
   for (const name of ["SIGINT", "SIGTERM"] as const) process.once(name, () => stop.abort());
   (async () => {
-    const { baseUrl, credentials, need, flag } = parseCommonArgs(process.argv.slice(2));
+    const { baseUrl, credentials, need, flag } = parseServiceArgs(process.argv.slice(2));
     const result = await watchAccount(baseUrl, credentials, { accountId: need("account"), statePath: flag("state"), signal: stop.signal });
     process.stderr.write(`watch-account: stopped after ${result.printed} movements\n`);
     // The HTTP/2 session would keep the process up for its idle timeout; the work is done.

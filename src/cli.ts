@@ -13,6 +13,7 @@ import { createGrpcTransport } from "@connectrpc/connect-node";
 import { Health, HealthCheckResponse_ServingStatus as Status } from "../gen/grpc/health/v1/health_pb";
 import { verifyAuditCommand } from "./audit/verify-command";
 import { createUserCommand } from "./auth/create-user-command";
+import { createServiceAccountCommand } from "./admin/create-service-account-command";
 
 type Command = (config: Readonly<Config>, args: string[]) => Promise<number>;
 
@@ -26,6 +27,10 @@ const HELP: Record<string, { args: string; about: string }> = {
   "create-user": {
     args: "--email EMAIL --full-name NAME --role ROLE [--role ROLE ...] --password-stdin",
     about: "Add a user with roles, reading the password from stdin; prints the new user's id. ROLE is ROLE_CUSTOMER, ROLE_TELLER, ROLE_AUDITOR or ROLE_ADMIN, as the API spells them (customer, teller, auditor, admin also work).",
+  },
+  "create-service-account": {
+    args: "--name NAME --role ROLE [--role ROLE ...] --public-key-file FILE [--allowed-owner USER_ID ...] [--allowed-account ACCOUNT_ID ...]",
+    about: "Register an internal service's Ed25519 public key (PEM or JWK file) as a service account; prints its id. ROLE is ROLE_PAYMENT_SERVICE, ROLE_TELLER or ROLE_AUDITOR (payment_service, teller, auditor also work); the allow-lists bound a payment service to those owners' or accounts' money. The private key never leaves the service (docs/clients.md).",
   },
   healthcheck: {
     args: "[SERVICE]",
@@ -118,6 +123,8 @@ export async function extraCommands(): Promise<Record<string, Command>> {
     "verify-audit": async (config) => verifyAuditCommand(config),
     // Creates a user with the given roles; the password is read from stdin. Prints the new id.
     "create-user": async (config, args) => createUserCommand(config, args),
+    // Registers a service's public key as a service account. Prints the new id.
+    "create-service-account": async (config, args) => createServiceAccountCommand(config, args),
   };
 }
 

@@ -1,15 +1,18 @@
 // Goal: the two internal-service examples work against a real bankd, as written: the grpc-js +
 // proto-loader caller (proto/ files, gRPC over h2c) and the connect-node gRPC caller (gen/) each
-// sign in as a service user (a teller), verify the access token offline against
-// /.well-known/jwks.json with jose (EdDSA, iss, aud, typ pinned), and make a transfer by account
+// act as a service account (issue 27): the service makes its own key (examples/service-key.ts),
+// `bankd create-service-account` registers the public key and prints the id, the caller signs an
+// assertion and exchanges it for a token (IssueServiceToken), verifies the token offline against
+// /.well-known/jwks.json with jose (EdDSA, iss, aud, typ pinned), and makes a transfer by account
 // number with a request_id. When the transfer's response is lost (the server applied it, the
 // caller saw UNAVAILABLE), the retry carries the same request_id and the money moves once.
+import * as fs from "node:fs";
+import * as os from "node:os";
 import * as path from "node:path";
 import { execFile } from "node:child_process";
 import { promisify } from "node:util";
 import * as grpc from "@grpc/grpc-js";
 import { Code, ConnectError, type Interceptor } from "@connectrpc/connect";
-import { Role } from "../../gen/bank/v1/access_pb";
 import { AccountService } from "../../gen/bank/v1/account_service_pb";
 import { AccountType } from "../../gen/bank/v1/account_pb";
 import { TransactionService } from "../../gen/bank/v1/transaction_service_pb";
@@ -18,28 +21,43 @@ import { client, startTestApp, type TestApp } from "../support/app";
 import { createTestUser, type TestUser } from "../support/users";
 import { runConnectNodeCaller } from "../../examples/connect-node-caller";
 import { runGrpcJsCaller } from "../../examples/grpc-js-caller";
+import { makeServiceKey, type ServiceCredentials } from "../../examples/service-key";
 
 const execFileAsync = promisify(execFile);
 const TSX = path.resolve("node_modules/.bin/tsx");
 const TRANSFER_PATH = "/bank.v1.TransactionService/Transfer";
 
 interface Users {
-  service: TestUser;
+  service: ServiceCredentials;
   payer: TestUser;
   payee: TestUser;
 }
 
 interface Fixture {
-  service: TestUser;
+  service: ServiceCredentials;
+  payer: TestUser;
+  payee: TestUser;
   sourceId: string;
   targetId: string;
   targetNumber: string;
 }
 
-/** The users, once per server: a teller as the service user, and two customers. Created one
- * after the other, since password checks are a bounded, shared resource of the server. */
+/** The service account, as an operator makes one: the service's key pair in a folder of its
+ * own, its public key registered with the CLI (on the server's database), which prints the id. */
+async function createServiceAccount(t: TestApp): Promise<ServiceCredentials> {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "bankd-service-key-"));
+  const { keyFile, publicKeyFile } = makeServiceKey(path.join(dir, "key"));
+  expect(fs.statSync(keyFile).mode & 0o777).toBe(0o600);
+  const env = { ...process.env, BANK_DATABASE_URL: t.db.url, BANK_DATA_DIR: t.db.dataDir, BANK_LOG_LEVEL: "silent" };
+  const out = await execFileAsync(TSX, ["src/cli.ts", "create-service-account", "--name", "payments", "--role", "payment_service", "--public-key-file", publicKeyFile], { env });
+  const serviceAccountId = out.stdout.trim();
+  expect(serviceAccountId).toMatch(/^[0-9a-f-]{36}$/);
+  return { serviceAccountId, keyFile };
+}
+
+/** The users, once per server: a service account, and two customers. */
 async function createUsers(t: TestApp): Promise<Users> {
-  const service = await createTestUser(t, [Role.TELLER]);
+  const service = await createServiceAccount(t);
   const payer = await createTestUser(t);
   const payee = await createTestUser(t);
   return { service, payer, payee };
@@ -52,18 +70,17 @@ async function fixture(t: TestApp, users: Users): Promise<Fixture> {
   const source = (await open(users.payer, "payer")).account!;
   const target = (await open(users.payee, "payee")).account!;
   await client(t.baseUrl, TransactionService, { token: users.payer.token }).deposit({ requestId: crypto.randomUUID(), accountId: source.id, amount: { currency: "USD", minorUnits: 100_00n } });
-  return { service: users.service, sourceId: source.id, targetId: target.id, targetNumber: target.number };
+  return { service: users.service, payer: users.payer, payee: users.payee, sourceId: source.id, targetId: target.id, targetNumber: target.number };
 }
 
 async function balances(t: TestApp, f: Fixture): Promise<[bigint, bigint]> {
-  const accounts = client(t.baseUrl, AccountService, { token: f.service.token });
-  const source = (await accounts.getAccount({ accountId: f.sourceId })).account!;
-  const target = (await accounts.getAccount({ accountId: f.targetId })).account!;
+  const source = (await client(t.baseUrl, AccountService, { token: f.payer.token }).getAccount({ accountId: f.sourceId })).account!;
+  const target = (await client(t.baseUrl, AccountService, { token: f.payee.token }).getAccount({ accountId: f.targetId })).account!;
   return [source.ledgerBalance!.minorUnits, target.ledgerBalance!.minorUnits];
 }
 
 async function transferCount(t: TestApp, f: Fixture): Promise<number> {
-  const res = await client(t.baseUrl, TransactionService, { token: f.service.token }).listTransactions({ accountId: f.targetId });
+  const res = await client(t.baseUrl, TransactionService, { token: f.payee.token }).listTransactions({ accountId: f.targetId });
   return res.entries.length;
 }
 
@@ -118,11 +135,10 @@ describe.each(engines())("example callers on %s", (engine) => {
   afterAll(async () => t.stop());
 
   describe.each(callers)("$name", ({ file, run, lose }) => {
-    test("signs in, verifies the token offline, and transfers by account number", async () => {
+    test("gets a token from its key, verifies it offline, and transfers by account number", async () => {
       const f = await fixture(t, users);
-      const credentials = { email: f.service.email, password: f.service.password };
-      const result = await (run as typeof runGrpcJsCaller)(t.baseUrl, credentials, { fromAccountId: f.sourceId, toAccountNumber: f.targetNumber, amount: { currency: "USD", minorUnits: 12_34n } });
-      expect(result.claims).toMatchObject({ iss: "bankd", aud: "bankd", sub: f.service.id });
+      const result = await (run as typeof runGrpcJsCaller)(t.baseUrl, f.service, { fromAccountId: f.sourceId, toAccountNumber: f.targetNumber, amount: { currency: "USD", minorUnits: 12_34n } });
+      expect(result.claims).toMatchObject({ iss: "bankd", aud: "bankd", sub: f.service.serviceAccountId, typ: "service", roles: ["PAYMENT_SERVICE"] });
       expect(result.claims.exp).toBeGreaterThan(Date.now() / 1000);
       expect(result.transactionId).toMatch(/^[0-9a-f-]{36}$/);
       expect(result.attempts).toBe(1);
@@ -132,10 +148,9 @@ describe.each(engines())("example callers on %s", (engine) => {
     test("a lost response is retried after UNAVAILABLE with the same request_id, and the money moves once", async () => {
       const f = await fixture(t, users);
       const seen: string[] = [];
-      const credentials = { email: f.service.email, password: f.service.password };
       const result = await (run as typeof runGrpcJsCaller)(
         t.baseUrl,
-        credentials,
+        f.service,
         { fromAccountId: f.sourceId, toAccountNumber: f.targetNumber, amount: { currency: "USD", minorUnits: 5_00n } },
         { ...(lose(seen) as object), backoffMsBase: 10 },
       );
@@ -146,32 +161,32 @@ describe.each(engines())("example callers on %s", (engine) => {
     });
 
     // Once, on the first engine: the command line adds nothing engine-specific.
-    (engine === engines()[0] ? test : test.skip)("runs from the command line with tsx, the password from BANK_PASSWORD", async () => {
+    (engine === engines()[0] ? test : test.skip)("runs from the command line with tsx, with the service account id and its key file", async () => {
       const f = await fixture(t, users);
-      const args = [file, "--base-url", t.baseUrl, "--email", f.service.email, "--from", f.sourceId, "--to-number", f.targetNumber, "--amount-minor", "250", "--currency", "USD"];
-      const out = await execFileAsync(TSX, args, { env: { ...process.env, BANK_PASSWORD: f.service.password } });
-      expect(JSON.parse(out.stdout)).toMatchObject({ subject: f.service.id, attempts: 1 });
+      const args = [file, "--base-url", t.baseUrl, "--service-account", f.service.serviceAccountId, "--key-file", f.service.keyFile, "--from", f.sourceId, "--to-number", f.targetNumber, "--amount-minor", "250", "--currency", "USD"];
+      const out = await execFileAsync(TSX, args);
+      expect(JSON.parse(out.stdout)).toMatchObject({ subject: f.service.serviceAccountId, attempts: 1 });
       expect(await balances(t, f)).toEqual([100_00n - 250n, 250n]);
     });
 
     (file === "examples/grpc-js-caller.ts" ? test : test.skip)("on the gRPC port (BANK_GRPC_PORT, --grpc-target), the JWKS from the main port; from the command line too", async () => {
       const f = await fixture(t, users);
-      const credentials = { email: f.service.email, password: f.service.password };
       const target = t.app.grpcPort!.target;
-      const result = await runGrpcJsCaller(t.baseUrl, credentials, { fromAccountId: f.sourceId, toAccountNumber: f.targetNumber, amount: { currency: "USD", minorUnits: 3_00n } }, { grpcTarget: target });
-      expect(result.claims).toMatchObject({ sub: f.service.id });
+      const result = await runGrpcJsCaller(t.baseUrl, f.service, { fromAccountId: f.sourceId, toAccountNumber: f.targetNumber, amount: { currency: "USD", minorUnits: 3_00n } }, { grpcTarget: target });
+      expect(result.claims).toMatchObject({ sub: f.service.serviceAccountId });
       expect(result.attempts).toBe(1);
       expect(await balances(t, f)).toEqual([97_00n, 3_00n]);
       if (engine !== engines()[0]) return;
-      const args = [file, "--base-url", t.baseUrl, "--grpc-target", target, "--email", f.service.email, "--from", f.sourceId, "--to-number", f.targetNumber, "--amount-minor", "100"];
-      const out = await execFileAsync(TSX, args, { env: { ...process.env, BANK_PASSWORD: f.service.password } });
-      expect(JSON.parse(out.stdout)).toMatchObject({ subject: f.service.id, attempts: 1 });
+      const args = [file, "--base-url", t.baseUrl, "--grpc-target", target, "--service-account", f.service.serviceAccountId, "--key-file", f.service.keyFile, "--from", f.sourceId, "--to-number", f.targetNumber, "--amount-minor", "100"];
+      const out = await execFileAsync(TSX, args);
+      expect(JSON.parse(out.stdout)).toMatchObject({ subject: f.service.serviceAccountId, attempts: 1 });
       expect(await balances(t, f)).toEqual([96_00n, 4_00n]);
     });
 
-    test("a wrong password fails the caller before any transfer", async () => {
+    test("a key bankd does not know fails the caller before any transfer", async () => {
       const f = await fixture(t, users);
-      await expect((run as typeof runGrpcJsCaller)(t.baseUrl, { email: f.service.email, password: "not the password at all" }, { fromAccountId: f.sourceId, toAccountNumber: f.targetNumber, amount: { currency: "USD", minorUnits: 1n } })).rejects.toMatchObject({ code: Code.Unauthenticated });
+      const stranger = makeServiceKey(fs.mkdtempSync(path.join(os.tmpdir(), "bankd-stranger-key-")) + "/key");
+      await expect((run as typeof runGrpcJsCaller)(t.baseUrl, { serviceAccountId: f.service.serviceAccountId, keyFile: stranger.keyFile }, { fromAccountId: f.sourceId, toAccountNumber: f.targetNumber, amount: { currency: "USD", minorUnits: 1n } })).rejects.toMatchObject({ code: Code.Unauthenticated });
       expect(await balances(t, f)).toEqual([100_00n, 0n]);
     });
   });

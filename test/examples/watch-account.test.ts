@@ -1,5 +1,6 @@
 // Goal: examples/watch-account.ts works as written, from the command line (tsx), against real
-// bankd processes: signed in as a service user (an auditor: read-only), it prints one line per
+// bankd processes: as a service account with ROLE_AUDITOR (read-only; its token from its own key),
+// it prints one line per
 // movement that a teller makes through another client, saves the cursor after each, and after a
 // SIGTERM (clean exit 0) or a SIGKILL while idle it resumes from the state file: across the
 // restarts every movement is printed exactly once, in statement order, including those made while
@@ -14,6 +15,8 @@ import * as path from "node:path";
 import { spawn, type ChildProcessWithoutNullStreams } from "node:child_process";
 import { Code, ConnectError } from "@connectrpc/connect";
 import { Role } from "../../gen/bank/v1/access_pb";
+import { createServiceAccount } from "../../src/admin/service-accounts";
+import { makeServiceKey, type ServiceCredentials } from "../../examples/service-key";
 import { AccountService } from "../../gen/bank/v1/account_service_pb";
 import { AccountType } from "../../gen/bank/v1/account_pb";
 import { ErrorInfoSchema } from "../../gen/bank/v1/error_info_pb";
@@ -37,10 +40,10 @@ class Example {
   private readonly child: ChildProcessWithoutNullStreams;
   private waiters: Array<() => void> = [];
 
-  constructor(args: string[], password: string) {
+  constructor(args: string[]) {
     // Its own process group: tsx runs the script in a child node process, and a SIGKILL must
     // reach that one too (tsx relays SIGTERM itself, but nothing relays SIGKILL).
-    this.child = spawn(TSX, ["examples/watch-account.ts", ...args], { env: { ...process.env, BANK_PASSWORD: password }, detached: true });
+    this.child = spawn(TSX, ["examples/watch-account.ts", ...args], { detached: true });
     let partial = "";
     this.child.stdout.on("data", (chunk: Buffer) => {
       const parts = (partial + chunk.toString("utf8")).split("\n");
@@ -90,14 +93,14 @@ describe.each(engines())("examples/watch-account.ts on %s", (engine) => {
   let t: TestApp;
   let other: App | undefined;
   let proxy: TcpProxy;
-  let watcher: TestUser;
+  let watcher: ServiceCredentials;
   let teller: TestUser;
   let owner: TestUser;
   let dir: string;
   const running: Example[] = [];
 
   const start = (accountId: string, state: string, baseUrl = t.baseUrl) => {
-    const example = new Example(["--base-url", baseUrl, "--email", watcher.email, "--account", accountId, "--state", state], watcher.password);
+    const example = new Example(["--base-url", baseUrl, "--service-account", watcher.serviceAccountId, "--key-file", watcher.keyFile, "--account", accountId, "--state", state]);
     running.push(example);
     return example;
   };
@@ -112,10 +115,20 @@ describe.each(engines())("examples/watch-account.ts on %s", (engine) => {
     t = await startTestApp(engine);
     const config = loadConfig({ ...FAST_ARGON2, BANK_HOST: "127.0.0.1", BANK_PORT: "0", BANK_DATA_DIR: t.db.dataDir, BANK_DATABASE_URL: t.db.url, BANK_LOG_LEVEL: "silent" });
     other = await startApp(config, { logger: createLogger("silent") });
-    watcher = await createTestUser(t, [Role.AUDITOR]);
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), "bankd-watch-"));
+    // The watcher's key pair is made as the service makes it; its public key registered as an
+    // admin would (the domain call behind CreateServiceAccount and the CLI).
+    const key = makeServiceKey(path.join(dir, "watcher-key"));
+    const registered = await createServiceAccount({ db: t.app.db, markRevoked: () => undefined }, { cli: true }, {
+      name: "bookkeeping",
+      roles: [Role.AUDITOR],
+      allowedOwnerIds: [],
+      allowedAccountIds: [],
+      publicKey: fs.readFileSync(key.publicKeyFile, "utf8"),
+    });
+    watcher = { serviceAccountId: registered.account.id, keyFile: key.keyFile };
     teller = await createTestUser(t, [Role.TELLER]);
     owner = await createTestUser(t);
-    dir = fs.mkdtempSync(path.join(os.tmpdir(), "bankd-watch-"));
   }, 60_000);
 
   afterEach(() => {
