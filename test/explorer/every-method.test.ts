@@ -11,12 +11,15 @@ import { fromJson, toJson, type DescMethod, type DescService, type JsonValue, ty
 import { Code, ConnectError, type CallOptions } from "@connectrpc/connect";
 import { MethodOptions_IdempotencyLevel } from "@bufbuild/protobuf/wkt";
 import { Role } from "../../gen/bank/v1/access_pb";
+import { AdminService } from "../../gen/bank/v1/admin_service_pb";
 import { AccountType } from "../../gen/bank/v1/account_pb";
 import { AccountService } from "../../gen/bank/v1/account_service_pb";
 import { AuthService } from "../../gen/bank/v1/auth_service_pb";
 import { TransactionService } from "../../gen/bank/v1/transaction_service_pb";
 import { Health } from "../../gen/grpc/health/v1/health_pb";
 import { bankServices } from "../../src/app";
+import { generateKeyPairSync } from "node:crypto";
+import { SignJWT } from "jose";
 import { engines } from "../support/db";
 import { client, startTestApp, type TestApp } from "../support/app";
 import { createTestUser, strongPassword, uniqueEmail, type TestUser } from "../support/users";
@@ -281,6 +284,28 @@ async function createFixtures(t: TestApp, users: Record<string, TestUser>, fx: R
   }
   const introspected = await auth.introspectToken({ token: fx.revokeToken! });
   fx.revokeSession = introspected.sessionId;
+  // Service accounts (issue 27): one whose assertion IssueServiceToken exchanges, one to disable,
+  // one whose first key is revoked after a second is added; a fresh key for CreateServiceAccount.
+  const admin = client(t.baseUrl, AdminService, { token: users.admin!.token });
+  const newKey = () => generateKeyPairSync("ed25519");
+  const register = async (key: ReturnType<typeof newKey>) =>
+    (await admin.createServiceAccount({ name: "explorer", roles: [Role.PAYMENT_SERVICE], publicKey: key.publicKey.export({ format: "pem", type: "spki" }).toString() })).serviceAccount!;
+  const issuing = newKey();
+  const issuer = await register(issuing);
+  fx.serviceAssertion = await new SignJWT({})
+    .setProtectedHeader({ alg: "EdDSA", kid: issuer.keys[0]!.keyId })
+    .setIssuer(issuer.id)
+    .setSubject(issuer.id)
+    .setAudience(t.config.jwt.issuer)
+    .setExpirationTime("5m")
+    .setJti(randomUUID())
+    .sign(issuing.privateKey);
+  fx.serviceToDisable = (await register(newKey())).id;
+  const rotating = await register(newKey());
+  fx.serviceRotating = rotating.id;
+  fx.serviceOldKey = rotating.keys[0]!.keyId;
+  fx.serviceNewKey = newKey().publicKey.export({ format: "pem", type: "spki" }).toString();
+  fx.serviceCreateKey = JSON.stringify(newKey().publicKey.export({ format: "jwk" }));
 }
 
 /** Field values by JSON name (the rest come from the schema's types), and per-method changes. */
@@ -333,6 +358,11 @@ function requestValues(users: Record<string, TestUser>, fx: Record<string, strin
     "bank.v1.TransactionService.CaptureHold": { values: { holdId: fx.holdToCapture! } },
     "bank.v1.TransactionService.ReleaseHold": { values: { holdId: fx.holdToRelease! } },
     "bank.v1.TransactionService.ReverseTransaction": { values: { transactionId: fx.depositToReverse! } },
+    "bank.v1.AuthService.IssueServiceToken": { values: { assertion: fx.serviceAssertion! } },
+    "bank.v1.AdminService.CreateServiceAccount": { values: { roles: ["ROLE_PAYMENT_SERVICE"], allowedOwnerIds: [], allowedAccountIds: [], publicKey: fx.serviceCreateKey! } },
+    "bank.v1.AdminService.DisableServiceAccount": { values: { serviceAccountId: fx.serviceToDisable! } },
+    "bank.v1.AdminService.AddServiceAccountKey": { values: { serviceAccountId: fx.serviceRotating!, publicKey: fx.serviceNewKey! } },
+    "bank.v1.AdminService.RevokeServiceAccountKey": { values: { serviceAccountId: fx.serviceRotating!, keyId: fx.serviceOldKey! } },
   };
   return { values, overrides };
 }
