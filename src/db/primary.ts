@@ -46,6 +46,8 @@ export interface ProbeResult {
   syncStandbyNames?: string;
   /** Why the host is unreachable (the driver's first line). */
   error?: string;
+  /** Unreachable because it did not answer in time (rather than refusing): it may be merely slow. */
+  timedOut?: boolean;
 }
 
 const PROBE_SQL = `SELECT pg_is_in_recovery() AS standby, current_setting('transaction_read_only') AS read_only,
@@ -72,7 +74,7 @@ export async function probeHost(url: string, host: HostPort): Promise<ProbeResul
     const timeline = row.timeline === null ? undefined : Number.parseInt(row.timeline, 16);
     return { host, state: row.read_only === "on" ? "read-only" : "writable", timeline, syncStandbyNames: row.sync_names };
   } catch (err) {
-    return { host, state: "unreachable", error: firstLine(err) };
+    return { host, state: "unreachable", error: firstLine(err), timedOut: /no answer within|timeout/i.test(firstLine(err)) };
   } finally {
     clearTimeout(timer);
     client.end().catch(() => undefined);
@@ -230,6 +232,15 @@ export class HostFollower {
         }
         const { chosen, results, ambiguous } = await probeAll(this.url, this.url.role, this.target);
         if (ambiguous) this.opts.log?.error({ hosts: describeResults(results) }, `several hosts accept writes: ${ambiguous}; none is used until one remains`);
+        // The host in use only failed to answer in time (a busy machine), and no other host fits:
+        // keep it (its connections fail by themselves if it is really gone) and ask again soon,
+        // rather than dropping every connection of a slow but healthy primary.
+        const mine = this.target && results.find((r) => sameHost(r.host, this.target!));
+        if (!chosen && !ambiguous && mine?.state === "unreachable" && mine.timedOut) {
+          this.opts.log?.warn({ host: formatHost(mine.host), hosts: describeResults(results) }, "the database host in use did not answer the probe in time; kept, asking again");
+          this.again = true;
+          return;
+        }
         this.setTarget(chosen, results);
       } catch (err) {
         this.opts.log?.error({ err }, "a probe round failed");

@@ -225,10 +225,12 @@ describeWithFormation("system: a pg_auto_failover formation loses its primary, t
     }
 
     const problems: string[] = [];
-    // Clients saw UNAVAILABLE (or a broken connection), never INTERNAL, and no message leaks.
+    // Clients saw UNAVAILABLE (or a broken connection) and business refusals (a balance too low:
+    // FAILED_PRECONDITION), never INTERNAL or anything else, and no message leaks.
+    const expected = [Code.Unavailable, Code.Aborted, Code.FailedPrecondition].map((c) => `${Code[c]} `);
     for (const [key, message] of Object.entries(load.stats.messages)) {
       if (key.endsWith(" client")) continue;
-      if (!key.startsWith(Code[Code.Unavailable]) && !key.startsWith(Code[Code.Aborted])) problems.push(`${name}: bankd answered ${key} (${load.stats.errors[key]} times), e.g. "${message}"`);
+      if (!expected.some((prefix) => key.startsWith(prefix))) problems.push(`${name}: bankd answered ${key} (${load.stats.errors[key]} times), e.g. "${message}"`);
       const found = leaks(message);
       if (found.length > 0) problems.push(`${name}: ${key} message leaks ${found.join(",")}: ${message}`);
     }
