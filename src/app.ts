@@ -55,7 +55,7 @@ export interface StartOptions {
 export async function startApp(config: Readonly<Config>, opts: StartOptions = {}): Promise<App> {
   const logger = opts.logger ?? createLogger(config.logLevel);
   const metrics = createMetrics();
-  const db = await Database.open(config.database, metrics, { onDriverWarning: (message) => logger.warn({ driver: "knex" }, message) });
+  const db = await Database.open(config.database, metrics, { onDriverWarning: (message) => logger.warn({ driver: "knex" }, message), log: logger });
   const applied = await db.migrate();
   if (applied.length > 0) logger.info({ migrations: applied }, "database migrated");
   const replica = await openReplica(config, db, metrics, logger);
@@ -64,6 +64,9 @@ export async function startApp(config: Readonly<Config>, opts: StartOptions = {}
   const loadModules = opts.modules ?? productModules;
   const modules = await loadModules(ctx);
   const health = new HealthState(bankServices.map((s) => s.typeName));
+  // A multi-host database: NOT_SERVING while no host accepts writes (src/db/primary.ts).
+  health.setDatabaseAvailable(db.hostAvailable);
+  db.onHostChange((available) => health.setDatabaseAvailable(available));
   // ErrorInfo is imported by no service, but grpcurl and buf curl need it to decode error details.
   const reflection = new ReflectionIndex([...bankServices, Health], [file_bank_v1_error_info]);
   const shutdown = new AbortController();
@@ -168,8 +171,9 @@ export async function startApp(config: Readonly<Config>, opts: StartOptions = {}
  * at start only logs: its reads go to the primary until it does. */
 async function openReplica(config: Readonly<Config>, db: Database, metrics: Metrics, logger: Logger): Promise<ReplicaRouter | undefined> {
   if (config.database.kind !== "postgres" || config.database.replicaUrl === undefined) return undefined;
-  const replicaDb = await Database.open({ kind: "postgres", url: config.database.replicaUrl }, undefined, {
+  const replicaDb = await Database.open({ kind: "postgres", url: config.database.replicaUrl, multiHost: config.database.replicaMultiHost }, undefined, {
     readOnly: true,
+    log: logger.child({ database: "replica" }),
     onDriverWarning: (message) => logger.warn({ driver: "knex", database: "replica" }, message),
   });
   const router = new ReplicaRouter(db, replicaDb, { metrics, logger });

@@ -5,6 +5,7 @@
 import "./runtime-check";
 import { ConfigError, loadConfig, type Config } from "./config";
 import { Database, DatabaseUnavailableError } from "./db/database";
+import { DatabaseHostsError } from "./db/primary";
 import { startApp } from "./app";
 import { limits } from "./limits";
 import { isWorkersPrimary, serveWorkers } from "./workers";
@@ -182,6 +183,8 @@ export function describeStartupError(err: unknown, config: Readonly<Config>): st
   if (e?.code === "EADDRINUSE") return `cannot listen on ${config.host}:${config.port}: the port is in use (set BANK_PORT).`;
   if (e?.code === "EADDRNOTAVAIL") return `cannot listen on ${config.host}: no such local address (set BANK_HOST).`;
   if (e?.code === "EACCES") return `cannot listen on ${config.host}:${config.port}: permission denied (set BANK_PORT above 1023).`;
+  // A multi-host URL with no usable host: the message names every host and its answer.
+  if (err instanceof DatabaseHostsError) return `cannot open the database: ${err.message}`;
   const where = config.database.kind === "postgres" ? redactUrl(config.database.url) : config.database.file;
   if (err instanceof DatabaseUnavailableError) {
     const cause = err.cause as { message?: string } | undefined;

@@ -2,6 +2,7 @@
 // on its own line naming the variable to set, and the process exits non-zero (see main.ts).
 import * as path from "node:path";
 import { limits } from "./limits";
+import { parseMultiHostUrl, type MultiHostUrl, type WantedRole } from "./db/postgres-url";
 
 export type DatabaseConfig =
   | { kind: "sqlite"; file: string }
@@ -15,6 +16,14 @@ export type DatabaseConfig =
       /** BANK_DATABASE_REPLICA_URL: a streaming replica (hot standby) of the database, for the
        * reads that tolerate limits.replicaLagMaxMs of staleness (src/db/replica.ts). */
       replicaUrl?: string;
+      /** BANK_DATABASE_URL in libpq's multi-host form (h1:p1,h2:p2 with target_session_attrs):
+       * the pool follows the host that accepts writes (src/db/primary.ts). */
+      multiHost?: MultiHostUrl;
+      /** BANK_DATABASE_DIRECT_URL in the multi-host form: LISTEN follows the writable host. */
+      directMultiHost?: MultiHostUrl;
+      /** BANK_DATABASE_REPLICA_URL in the multi-host form (target_session_attrs=standby): the
+       * replica's reads follow a host in recovery. */
+      replicaMultiHost?: MultiHostUrl;
     };
 
 export interface Currency {
@@ -97,12 +106,24 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
   const directUrl = get("BANK_DATABASE_DIRECT_URL", "");
   if (directUrl !== "") {
     if (database.kind !== "postgres") problems.push("BANK_DATABASE_DIRECT_URL is for PostgreSQL behind a pooler: set BANK_DATABASE_URL to the pooler's postgres:// URL, or unset it.");
-    else if (parsePostgresUrl("BANK_DATABASE_DIRECT_URL", directUrl, problems)) database.directUrl = directUrl;
+    else {
+      const parsed = parsePostgresUrl("BANK_DATABASE_DIRECT_URL", directUrl, problems, ["primary"]);
+      if (parsed) {
+        database.directUrl = directUrl;
+        if (parsed.multiHost) database.directMultiHost = parsed.multiHost;
+      }
+    }
   }
   const replicaUrl = get("BANK_DATABASE_REPLICA_URL", "");
   if (replicaUrl !== "") {
     if (database.kind !== "postgres") problems.push("BANK_DATABASE_REPLICA_URL is for PostgreSQL: a read replica of SQLite does not exist; set BANK_DATABASE_URL to the primary's postgres:// URL, or unset BANK_DATABASE_REPLICA_URL.");
-    else if (parsePostgresUrl("BANK_DATABASE_REPLICA_URL", replicaUrl, problems)) database.replicaUrl = replicaUrl;
+    else {
+      const parsed = parsePostgresUrl("BANK_DATABASE_REPLICA_URL", replicaUrl, problems, ["standby"]);
+      if (parsed) {
+        database.replicaUrl = replicaUrl;
+        if (parsed.multiHost) database.replicaMultiHost = parsed.multiHost;
+      }
+    }
   }
 
   const logLevel = get("BANK_LOG_LEVEL", "info") as Config["logLevel"];
@@ -194,19 +215,26 @@ function parseDatabaseUrl(raw: string, dataDir: string, problems: string[]): Dat
     return { kind: "sqlite", file: path.resolve(file) };
   }
   if (raw.startsWith("postgres://") || raw.startsWith("postgresql://")) {
-    parsePostgresUrl("BANK_DATABASE_URL", raw, problems);
-    return { kind: "postgres", url: raw };
+    const parsed = parsePostgresUrl("BANK_DATABASE_URL", raw, problems, ["primary"]);
+    return parsed && parsed.multiHost ? { kind: "postgres", url: raw, multiHost: parsed.multiHost } : { kind: "postgres", url: raw };
   }
   problems.push("BANK_DATABASE_URL must start with postgres://, postgresql:// or sqlite: (unset = SQLite under BANK_DATA_DIR).");
   return { kind: "sqlite", file: path.join(dataDir, "bank.db") };
 }
 
-/** True when `raw` is a postgres:// URL naming a database; else a problem is reported. */
-function parsePostgresUrl(name: string, raw: string, problems: string[]): boolean {
+/** A postgres:// URL naming a database, single-host or in libpq's multi-host form (`roles`: what
+ * its target_session_attrs may ask for); false, and a problem reported, otherwise. */
+function parsePostgresUrl(name: string, raw: string, problems: string[], roles: readonly WantedRole[]): false | { multiHost?: MultiHostUrl } {
   if (!raw.startsWith("postgres://") && !raw.startsWith("postgresql://")) {
     problems.push(`${name} must start with postgres:// or postgresql://.`);
     return false;
   }
+  const multi = parseMultiHostUrl(name, raw, { roles });
+  if (!multi.ok) {
+    problems.push(multi.problem);
+    return false;
+  }
+  if (multi.value) return { multiHost: multi.value };
   try {
     const url = new URL(raw);
     if (url.pathname.length <= 1) {
@@ -217,7 +245,7 @@ function parsePostgresUrl(name: string, raw: string, problems: string[]): boolea
     problems.push(`${name} is not a valid postgres:// URL.`);
     return false;
   }
-  return true;
+  return {};
 }
 
 function parseCurrencies(raw: string, problems: string[]): Map<string, Currency> {

@@ -426,6 +426,32 @@ export const limits = {
    * replica): the measurement is reused in between, so the staleness it can prove is at most this
    * much worse than the truth, and it costs two tiny queries a second whatever the load. */
   replicaLagCheckMs: 1_000,
+
+  // --- Following the primary (a multi-host BANK_DATABASE_URL; src/db/primary.ts) -----------
+  /** Hosts one multi-host URL may name: a formation has a primary and one or two standbys; the
+   * cap only bounds the probes one check opens. */
+  dbHostsMax: 8,
+  /** One probe of one host (connect, then `SELECT pg_is_in_recovery(), transaction_read_only`):
+   * a host that has not answered by then counts as unreachable for this round. Every host is
+   * probed at once, so a round takes at most this long. 2 s is ample for a host on the same
+   * network (a healthy connect takes milliseconds) and bounds how long a call can wait behind a
+   * round during a failover. */
+  dbProbeTimeoutMs: 2_000,
+  /** While a primary is known, how often it is asked again whether it still accepts writes (and
+   * whether synchronous_standby_names is set). A lost connection or a write refused as read-only
+   * starts a round at once, so this only bounds how late a quiet process notices a change. */
+  dbPrimaryCheckMs: 2_000,
+  /** While no host accepts writes (a failover in progress), the pause between probe rounds. A
+   * round costs one short connection per host, so 4 rounds a second per process is cheap, and it
+   * keeps the time from the new primary's promotion to bankd's first write under ~250 ms. */
+  dbPrimaryProbeIntervalMs: 250,
+  /** A unit of work that needs a connection while no writable host is known waits this long for
+   * one (a round in flight usually finds it), then fails UNAVAILABLE DATABASE_UNAVAILABLE: the
+   * posting engine retries its batch (txRetriesMax) and clients retry with the same request_id. */
+  dbPrimaryWaitMs: 2_000,
+  /** While the primary's synchronous_standby_names is empty (a formation down to one node:
+   * acknowledged commits exist on one machine only), the warning is repeated this often. */
+  dbSyncStandbyWarnEveryMs: 60_000,
 } as const;
 
 export type Limits = typeof limits;

@@ -30,6 +30,13 @@ export interface Metrics {
   postingBatchSeconds: Histogram;
   replicaReads: Counter<"target" | "reason">;
   replicaStaleness: Gauge;
+  /** A multi-host BANK_DATABASE_URL (src/db/primary.ts): 1 while a writable host is known. */
+  dbPrimaryAvailable: Gauge;
+  /** Times the pool moved to another host. */
+  dbPrimarySwitches: Counter;
+  /** 1 while the primary's synchronous_standby_names is empty (commits acknowledged without a
+   * standby's copy), 0 while set, -1 unknown. */
+  dbSyncStandbyMissing: Gauge;
 }
 
 export function createMetrics(): Metrics {
@@ -63,6 +70,9 @@ export function createMetrics(): Metrics {
     }),
     postingBatchSeconds: new Histogram({ name: "bankd_posting_batch_duration_seconds", help: "Time from a batch's start to its commit.", buckets: latencyBuckets, registers: [registry] }),
     replicaReads: new Counter({ name: "bankd_replica_reads_total", help: "Reads that may use the read replica, by where they were served (replica, primary) and why (fresh, lagging, unavailable, not_standby, error).", labelNames: ["target", "reason"], registers: [registry] }),
+    dbPrimaryAvailable: new Gauge({ name: "bankd_db_primary_available", help: "Multi-host BANK_DATABASE_URL: 1 while a host that accepts writes is known, 0 while none is (a failover in progress).", registers: [registry] }),
+    dbPrimarySwitches: new Counter({ name: "bankd_db_primary_switches_total", help: "Multi-host BANK_DATABASE_URL: times the connection pool moved to another host (a failover or switchover).", registers: [registry] }),
+    dbSyncStandbyMissing: new Gauge({ name: "bankd_db_synchronous_standby_missing", help: "Multi-host BANK_DATABASE_URL: 1 while the primary's synchronous_standby_names is empty (commits are acknowledged without a standby's copy), 0 while it is set, -1 unknown.", registers: [registry] }),
     replicaStaleness: new Gauge({ name: "bankd_replica_staleness_seconds", help: "How old the read replica's data may be at the last lag measurement (-1: unknown, the replica did not answer).", registers: [registry] }),
   };
 }

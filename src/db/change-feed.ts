@@ -22,49 +22,82 @@ const CHANNEL = "bankd_entries";
 
 /** Starts the change feed of `db`; `onWake` is called (without arguments) after commits. */
 export function openChangeFeed(db: Database, onWake: () => void, onError: (err: unknown) => void = () => undefined): ChangeFeed {
-  return db.config.kind === "postgres" ? listenPostgres(db.config.directUrl ?? db.config.url, onWake, onError) : pollSqlite(db, onWake, onError);
+  return db.config.kind === "postgres" ? listenPostgres(db, onWake, onError) : pollSqlite(db, onWake, onError);
 }
 
-function listenPostgres(url: string, onWake: () => void, onError: (err: unknown) => void): ChangeFeed {
+/** LISTEN where db.sessionUrl() says: with a multi-host URL the primary of the moment, and again
+ * on the new one when the pool moves (a NOTIFY is only heard on the host that committed it). */
+function listenPostgres(db: Database, onWake: () => void, onError: (err: unknown) => void): ChangeFeed {
   let closed = false;
   let client: Client | undefined;
   let retry: NodeJS.Timeout | undefined;
+  const offHostChange = db.onHostChange((available) => {
+    if (available && !closed) {
+      // The primary moved: listen there (the old host's connection is dead or soon demoted).
+      reconnect(0);
+    }
+  });
+  /** Bumped by every reconnect: a connection begun before it is stale and closes itself. */
+  let generation = 0;
   const connect = async () => {
+    const mine = generation;
+    const stale = () => closed || mine !== generation;
+    let url: string;
+    try {
+      url = await db.sessionUrl();
+    } catch (err) {
+      if (stale()) return;
+      onError(err);
+      reconnect();
+      return;
+    }
+    if (stale()) return;
     const c = new Client({ connectionString: url, application_name: "bankd-listen", connectionTimeoutMillis: limits.dbConnectTimeoutMs, keepAlive: true });
     client = c;
     c.on("notification", (msg) => {
       if (msg.channel === CHANNEL) onWake();
     });
     c.on("error", (err) => {
+      if (stale()) return;
       onError(err);
       reconnect();
     });
     try {
       await c.connect();
       await c.query(`LISTEN ${CHANNEL}`);
-      if (closed) await c.end();
+      if (stale()) await c.end();
       // Commits made while no one listened are caught up by one wake-up.
       else onWake();
     } catch (err) {
+      if (stale()) {
+        c.end().catch(() => undefined);
+        return;
+      }
       onError(err);
       reconnect();
     }
   };
-  const reconnect = () => {
+  const reconnect = (delayMs: number = limits.watchReconnectMs) => {
+    generation++;
     const dead = client;
     client = undefined;
     dead?.end().catch(() => undefined);
-    if (closed || retry) return;
+    if (closed) return;
+    if (retry) {
+      if (delayMs > 0) return;
+      clearTimeout(retry);
+    }
     retry = setTimeout(() => {
       retry = undefined;
       void connect();
-    }, limits.watchReconnectMs);
+    }, delayMs);
     retry.unref();
   };
   void connect();
   return {
     close: async () => {
       closed = true;
+      offHostChange();
       clearTimeout(retry);
       await client?.end().catch(() => undefined);
     },

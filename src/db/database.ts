@@ -25,6 +25,7 @@ import { entities } from "./entities";
 import { migrationsFor } from "./migrations";
 import { postgresEngine } from "./postgres-engine";
 import { sqliteEngine } from "./sqlite-engine";
+import { HostFollower, probeAll, type FollowerLog } from "./primary";
 
 export type { Dialect, SqlEngine } from "./engine";
 export type Row = Record<string, unknown>;
@@ -146,7 +147,41 @@ export class Database {
     private readonly turns?: WorkQueue,
     /** PostgreSQL: MikroORM's pg Pool (for the pool gauge). */
     private readonly pool?: { current?: Pool },
+    /** A multi-host URL: which host the pool uses now (src/db/primary.ts). */
+    private readonly follower?: HostFollower,
   ) {}
+
+  /** False while a multi-host URL has no host that fits (a failover in progress); always true
+   * otherwise (a single host's outages show as failed units of work, not here). */
+  get hostAvailable(): boolean {
+    return this.follower === undefined || this.follower.current !== undefined;
+  }
+
+  /** Called with hostAvailable whenever it may have changed (a multi-host URL only). */
+  onHostChange(listener: (available: boolean) => void): () => void {
+    return this.follower ? this.follower.onChange((target) => listener(target !== undefined)) : () => undefined;
+  }
+
+  /**
+   * Where a session of its own (the change feed's LISTEN) connects now: BANK_DATABASE_DIRECT_URL
+   * when set (its writable host, probed now, if it names several), else the host the pool uses.
+   * Throws (unavailable) when no host fits.
+   */
+  async sessionUrl(): Promise<string> {
+    if (this.config.kind !== "postgres") throw new Error("a session URL is for PostgreSQL");
+    const { directUrl, directMultiHost } = this.config;
+    if (directMultiHost) {
+      const { chosen } = await probeAll(directMultiHost, "primary");
+      if (!chosen) throw Object.assign(new Error("no host of BANK_DATABASE_DIRECT_URL accepts writes"), { code: "08001" });
+      return directMultiHost.urlFor(chosen.host);
+    }
+    if (directUrl !== undefined) return directUrl;
+    if (!this.follower) return this.config.url;
+    await this.follower.waitForTarget(limits.dbPrimaryWaitMs);
+    const url = this.follower.currentUrl();
+    if (url === undefined) throw Object.assign(new Error("no database host accepts writes"), { code: "08001" });
+    return url;
+  }
 
   get dialect(): Dialect {
     return this.engine.dialect;
@@ -157,8 +192,13 @@ export class Database {
    * read() works and the check is skipped: a replica that is down at start is the replica
    * router's to handle (its reads go to the primary), not a reason to refuse to serve.
    */
-  static async open(config: DatabaseConfig, metrics?: Metrics, opts: { debug?: boolean; readOnly?: boolean; onDriverWarning?: (message: string) => void } = {}): Promise<Database> {
+  static async open(config: DatabaseConfig, metrics?: Metrics, opts: { debug?: boolean; readOnly?: boolean; onDriverWarning?: (message: string) => void; log?: FollowerLog } = {}): Promise<Database> {
     const engine = config.kind === "sqlite" ? sqliteEngine : postgresEngine;
+    // A multi-host URL: the host to use is found before anything connects (for the primary, none
+    // writable refuses the start with a sentence naming every host's answer).
+    const follower = config.kind === "postgres" && config.multiHost
+      ? await HostFollower.start(config.multiHost, { name: opts.readOnly ? "BANK_DATABASE_REPLICA_URL" : "BANK_DATABASE_URL", log: opts.log, metrics: opts.readOnly ? undefined : metrics })
+      : undefined;
     // The SQLite file's directory (BANK_DATA_DIR by default) is made if missing, as the data
     // directory of a fresh install is.
     if (config.kind === "sqlite" && config.file !== ":memory:") fs.mkdirSync(path.dirname(path.resolve(config.file)), { recursive: true });
@@ -171,6 +211,7 @@ export class Database {
       },
       onRollbackFailed: (err) => opts.onDriverWarning?.(`ROLLBACK failed, its connection released: ${(err as Error)?.message ?? String(err)}`),
       onRoundTrip: metrics ? () => metrics.dbRoundTrips.inc() : undefined,
+      follower,
     });
     const orm = await MikroORM.init({
       entities,
@@ -190,7 +231,10 @@ export class Database {
         silent: true,
       },
       ...engineOptions,
-    } as Options);
+    } as Options).catch(async (err: unknown) => {
+      await follower?.stop();
+      throw err;
+    });
     const turns = config.kind === "sqlite"
       ? new WorkQueue({
         concurrencyMax: 1,
@@ -199,7 +243,7 @@ export class Database {
         busy: () => new DatabaseUnavailableError(new Error("no turn on the SQLite connection in time")),
       })
       : undefined;
-    const db = new Database(orm, engine, config, metrics, opts.readOnly ?? false, turns, pool);
+    const db = new Database(orm, engine, config, metrics, opts.readOnly ?? false, turns, pool, follower);
     if (db.readOnly) return db;
     try {
       // Fails fast when the database cannot be reached.
@@ -275,7 +319,7 @@ export class Database {
         }));
       } catch (err) {
         this.observe(started, "rollback");
-        const kind = classifyDbError(err);
+        const kind = this.classify(err);
         const sqliteBusy = this.dialect === "sqlite" && kind === "conflict" && opts.retry !== false && Date.now() < busyUntil;
         if (kind === "conflict" && (attempt < attempts || sqliteBusy)) {
           this.metrics?.dbTxRetries.inc();
@@ -310,7 +354,7 @@ export class Database {
     try {
       return await this.inTurn(() => fn(new Tx(this.orm.em.fork() as EntityManager, this.engine, [], false, this.readOnly)));
     } catch (err) {
-      if (classifyDbError(err) === "unavailable") throw new DatabaseUnavailableError(err);
+      if (this.classify(err) === "unavailable") throw new DatabaseUnavailableError(err);
       throw err;
     } finally {
       this.active--;
@@ -328,6 +372,13 @@ export class Database {
     if (!pool) return { used: 0, free: limits.dbPoolMax, pending: 0 };
     const used = pool.totalCount - pool.idleCount;
     return { used, free: limits.dbPoolMax - used, pending: pool.waitingCount };
+  }
+
+  /** classifyDbError, except that on the read replica a write refused as read-only (25006) is
+   * the caller's error (ReplicaRouter reports it as one), not the primary having moved. */
+  private classify(err: unknown): DbErrorKind {
+    const kind = classifyDbError(err);
+    return kind === "unavailable" && this.readOnly && sqlstate(err) === "25006" ? "other" : kind;
   }
 
   private throwIfClosed(): void {
@@ -365,6 +416,10 @@ export function classifyDbError(err: unknown): DbErrorKind {
   if (code.startsWith("SQLITE_BUSY") || code.startsWith("SQLITE_LOCKED")) return "conflict";
   if (code === "23505" || code === "SQLITE_CONSTRAINT_UNIQUE" || code === "SQLITE_CONSTRAINT_PRIMARYKEY" || e.name === "UniqueConstraintViolationException") return "unique";
   if (code.startsWith("SQLITE_CONSTRAINT") && /UNIQUE constraint failed/.test(message)) return "unique";
+  // 25006 read_only_sql_transaction: a write reached a host that no longer accepts writes (a
+  // primary demoted by a switchover, or a new one not yet open for writes); nothing of it
+  // committed, and the pool follows the new primary (src/db/primary.ts).
+  if (code === "25006") return "unavailable";
   // Connection-level failures: refused, reset, terminated, admin shutdown, too many clients,
   // pool acquisition time-outs. 57014: statement_timeout (a stalled database); 55P03: a lock not
   // available in time. Nothing of the statement committed, so the caller may retry with the
@@ -381,6 +436,13 @@ export function classifyDbError(err: unknown): DbErrorKind {
   if (e.name === "ConnectionException" || e.name === "LockWaitTimeoutException") return "unavailable";
   if (e.cause && e.cause !== err) return classifyDbError(e.cause);
   return "other";
+}
+
+function sqlstate(err: unknown): string | undefined {
+  for (let e = err as { code?: unknown; cause?: unknown } | undefined, depth = 0; e && typeof e === "object" && depth < 5; e = e.cause as typeof e, depth++) {
+    if (typeof e.code === "string" && /^[0-9A-Z]{5}$/.test(e.code)) return e.code;
+  }
+  return undefined;
 }
 
 function sleep(ms: number): Promise<void> {

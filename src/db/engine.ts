@@ -23,6 +23,8 @@ export interface EngineHooks {
   onRollbackFailed?: (err: unknown) => void;
   /** PostgreSQL: each round trip (bankd_db_round_trips_total). */
   onRoundTrip?: () => void;
+  /** PostgreSQL with a multi-host URL: which host the pool connects to now (src/db/primary.ts). */
+  follower?: import("./primary").HostFollower;
 }
 
 export interface SqlEngine {

@@ -24,11 +24,23 @@
 //    per batch is observable and tested.
 import { createHash } from "node:crypto";
 import { CompiledQuery, PostgresDialect, type DatabaseConnection, type Driver, type QueryResult, type TransactionSettings } from "kysely";
-import type { Pool, PoolClient, QueryResult as PgResult } from "pg";
+import type { PoolClient, QueryResult as PgResult } from "pg";
 import { limits } from "../limits";
 
+/** Where connections come from: a pg Pool, or (a multi-host URL) the pool of the host that is
+ * the primary now (src/db/primary.ts, FollowingPool). */
+export interface ConnectionSource {
+  connect(): Promise<PoolClient>;
+  end(): Promise<void>;
+  /** The pool's configuration (kysely's PostgresPool shape names it; bankd's driver ignores it). */
+  readonly options: object;
+}
+
 export interface BankdPostgresDialectOptions {
-  pool: Pool;
+  pool: ConnectionSource;
+  /** A statement, COMMIT or ROLLBACK failed (the follower of a multi-host URL looks at it: a lost
+   * connection or a write refused as read-only sends it looking for the primary). */
+  onStatementError?: (err: unknown) => void;
   /** The URL is a transaction pooler's: no named statements, statement_timeout per transaction. */
   pooled: boolean;
   /** A ROLLBACK failed (its connection was gone); the connection was released all the same. */
@@ -71,6 +83,15 @@ class BankdPostgresConnection implements DatabaseConnection {
     const begin = this.pendingBegin;
     this.pendingBegin = undefined;
     this.opts.onRoundTrip?.();
+    try {
+      return await this.run(config, begin);
+    } catch (err) {
+      this.opts.onStatementError?.(err);
+      throw err;
+    }
+  }
+
+  private async run<R>(config: { text: string; values: unknown[]; name?: string }, begin: string | undefined): Promise<QueryResult<R>> {
     let result: PgResult;
     if (begin === undefined) {
       result = await this.client.query(config);
@@ -146,7 +167,12 @@ class BankdPostgresDriver implements Driver {
       return;
     }
     this.opts.onRoundTrip?.();
-    await c.client.query("COMMIT");
+    try {
+      await c.client.query("COMMIT");
+    } catch (err) {
+      this.opts.onStatementError?.(err);
+      throw err;
+    }
   }
 
   async rollbackTransaction(connection: DatabaseConnection): Promise<void> {
@@ -162,6 +188,7 @@ class BankdPostgresDriver implements Driver {
       // The connection is gone (nothing of the transaction committed); release it all the same,
       // and never hand it out again.
       c.broken = true;
+      this.opts.onStatementError?.(err);
       this.opts.onRollbackFailed?.(err);
     }
   }

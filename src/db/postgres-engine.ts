@@ -10,6 +10,7 @@ import type { DatabaseConfig } from "../config";
 import { limits } from "../limits";
 import type { JsonColumn, SqlEngine, EngineHooks } from "./engine";
 import { BankdPostgresDialect } from "./postgres-dialect";
+import { FollowingPool } from "./primary";
 
 /** `?` -> `$n`, once per distinct SQL text (the texts are constants of the code, so the cache
  * holds about a hundred; the bound only guards against an unforeseen source of distinct texts). */
@@ -56,9 +57,9 @@ function typeParsers(): { getTypeParser: typeof pgTypes.getTypeParser } {
 
 /** The pool: its connections, their timeouts, and listeners so that a connection the server drops
  * is reported, never an unheard 'error' that would end the process. */
-function makePool(config: Extract<DatabaseConfig, { kind: "postgres" }>, hooks: EngineHooks | undefined): Pool {
+function makePool(config: Extract<DatabaseConfig, { kind: "postgres" }>, url: string, hooks: EngineHooks | undefined): Pool {
   const pool = new Pool({
-    connectionString: config.url,
+    connectionString: url,
     max: limits.dbPoolMax,
     idleTimeoutMillis: limits.dbIdleTimeoutMs,
     // Both the wait for a new connection and the wait for a free one when all are in use.
@@ -79,6 +80,7 @@ function makePool(config: Extract<DatabaseConfig, { kind: "postgres" }>, hooks: 
     client.on("error", (err: Error) => {
       if (!reported) hooks?.onConnectionError?.(err);
       reported = true;
+      hooks?.follower?.suspect(err);
     });
   });
   // An idle connection's error, re-emitted by the pool (the client's own listener counted it).
@@ -99,15 +101,20 @@ export const postgresEngine: SqlEngine = {
   bindable: (value: unknown) => (typeof value === "bigint" ? value.toString() : value === undefined ? null : value),
   ormOptions(config: DatabaseConfig, hooks?: EngineHooks): Partial<Options> {
     if (config.kind !== "postgres") throw new Error("postgres engine given a non-PostgreSQL configuration");
+    const follower = hooks?.follower;
     return {
       driver: PostgreSqlDriver,
-      clientUrl: config.url,
-      // MikroORM runs on this dialect and its pool instead of making its own.
+      // MikroORM reads the database's name from it; a multi-host URL is not one it can parse, so
+      // it gets the first host's (the connections themselves come from the pool below).
+      clientUrl: follower ? follower.url.urlFor(follower.url.hosts[0]!) : config.url,
+      // MikroORM runs on this dialect and its pool instead of making its own. A multi-host URL:
+      // the pool of the host that is the primary now (src/db/primary.ts).
       driverOptions: new BankdPostgresDialect({
-        pool: makePool(config, hooks),
+        pool: follower ? new FollowingPool(follower, (url) => makePool(config, url, hooks)) : makePool(config, config.url, hooks),
         pooled: config.directUrl !== undefined,
         onRollbackFailed: (err) => hooks?.onRollbackFailed?.(err),
         onRoundTrip: hooks?.onRoundTrip,
+        onStatementError: follower ? (err) => follower.suspect(err) : undefined,
       }),
     } as Partial<Options>;
   },

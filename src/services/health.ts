@@ -1,5 +1,6 @@
 // grpc.health.v1.Health: "" and every bank.v1 service are SERVING until the process drains,
-// then NOT_SERVING; an unknown service is NOT_FOUND (Check) or SERVICE_UNKNOWN (Watch).
+// then NOT_SERVING (also while a multi-host database has no writable host, and SERVING again when
+// it has); an unknown service is NOT_FOUND (Check) or SERVICE_UNKNOWN (Watch).
 //
 // Watch sends the status, then every change, until its call ends: the client cancels, its
 // deadline passes (deadline_exceeded), the process drains, or the stream has lived
@@ -20,6 +21,10 @@ import { limits } from "../limits";
 
 export class HealthState {
   private serving = true;
+  /** False while the database has no host that accepts writes (a multi-host BANK_DATABASE_URL
+   * during a failover, src/db/primary.ts): NOT_SERVING until one does, so that a balancer sends
+   * calls elsewhere and a client knows to wait. */
+  private databaseAvailable = true;
   private readonly events = new EventEmitter();
   constructor(readonly services: readonly string[]) {
     this.events.setMaxListeners(0);
@@ -32,9 +37,14 @@ export class HealthState {
     this.serving = serving;
     this.events.emit("change");
   }
+  setDatabaseAvailable(available: boolean): void {
+    if (this.databaseAvailable === available) return;
+    this.databaseAvailable = available;
+    this.events.emit("change");
+  }
   status(service: string): Status | undefined {
     if (service !== "" && !this.services.includes(service)) return undefined;
-    return this.serving ? Status.SERVING : Status.NOT_SERVING;
+    return this.serving && this.databaseAvailable ? Status.SERVING : Status.NOT_SERVING;
   }
   onChange(listener: () => void): () => void {
     this.events.on("change", listener);

@@ -8,6 +8,7 @@ import { Code } from "@connectrpc/connect";
 import { TransactionService } from "../../../gen/bank/v1/transaction_service_pb";
 import { AccountService } from "../../../gen/bank/v1/account_service_pb";
 import type { Transaction } from "../../../gen/bank/v1/transaction_pb";
+import type { BatchTransferError } from "../../../gen/bank/v1/transaction_service_pb";
 import { api, attempt, newRetryStats, viewError, type AccountRef, type ErrorView, type Protocol, type RetryStats, type Session } from "./bank-api";
 import { big, type Probe } from "./probe";
 import { Rng } from "./rng";
@@ -24,6 +25,17 @@ export interface TransferOp {
   tx?: Transaction;
   error?: ErrorView;
   attempts: number;
+  /** The BatchTransfer call's request_id, when the transfer was one item of a batch. */
+  batch?: string;
+  /** The description sent (a retry with the same request_id must send the same request). */
+  description?: string;
+}
+
+/** A BatchTransfer item's error as the ErrorView of the same single Transfer. */
+function batchItemError(e: BatchTransferError | undefined): ErrorView {
+  const codeName = e?.code ?? "unknown";
+  const code = (Code as unknown as Record<string, Code>)[codeName.replace(/(^|_)(\w)/g, (_m, _u, c: string) => c.toUpperCase())] ?? Code.Unknown;
+  return { code, codeName: Code[code], reason: e?.errorInfo?.reason, message: e?.message ?? "", metadata: { ...(e?.errorInfo?.metadata ?? {}) }, fromServer: true };
 }
 
 export interface LoadOptions {
@@ -39,10 +51,23 @@ export interface LoadOptions {
   protocolFor?: (client: number) => Protocol;
   amountMaxMinor?: number;
   maxAttempts?: number;
+  /** Per client, instead of maxAttempts (a client that gives up sooner leaves operations
+   * unacknowledged, to be replayed with their request_id). */
+  maxAttemptsFor?: (client: number) => number;
   /** Per-call deadline (none by default: the server's default applies). */
   timeoutMs?: number;
   /** Called after each finished operation with the total finished so far. */
   onProgress?: (done: number) => void;
+  /** Stops each client early once it returns true (checked before each operation). */
+  until?: () => boolean;
+  /** A pause between one client's operations (none by default). */
+  pauseMs?: number;
+  /** With this probability an operation is a non-atomic BatchTransfer of `batchSize` transfers
+   * (each with its own request_id, recorded as its own TransferOp) instead of one Transfer. */
+  batchChance?: number;
+  batchSize?: number;
+  /** Called after every attempt (each try of each operation) with when it started and ended. */
+  onAttempt?: (a: { startedAt: number; endedAt: number; ok: boolean; error?: ErrorView }) => void;
 }
 
 export interface LoadResult {
@@ -67,7 +92,53 @@ export async function runTransferLoad(opts: LoadOptions): Promise<LoadResult> {
         return c;
       };
       const own = opts.accounts.filter((a) => a.ownerId === session.userId);
+      /** One attempt of `call`, reported to onAttempt. */
+      const observed = async <T>(call: () => Promise<T>): Promise<T> => {
+        const startedAt = Date.now();
+        try {
+          const value = await call();
+          opts.onAttempt?.({ startedAt, endedAt: Date.now(), ok: true });
+          return value;
+        } catch (err) {
+          opts.onAttempt?.({ startedAt, endedAt: Date.now(), ok: false, error: viewError(err) });
+          throw err;
+        }
+      };
       for (let i = 0; i < opts.opsPerClient; i++) {
+        if (opts.until?.()) break;
+        if (opts.pauseMs && i > 0) await new Promise((resolve) => setTimeout(resolve, opts.pauseMs));
+        if (opts.batchChance !== undefined && rng.chance(opts.batchChance)) {
+          const items = Array.from({ length: opts.batchSize ?? 5 }, (_, k) => {
+            const from = rng.pick(own);
+            const to = rng.pick(opts.accounts.filter((a) => a.currency === from.currency && a.id !== from.id));
+            const amount = BigInt(rng.int(1, opts.amountMaxMinor ?? 5_000));
+            return { requestId: `${opts.tag}-c${client}-i${i}-k${k}`, from, to, amount };
+          });
+          const request = {
+            requestId: `batch-${opts.tag}-c${client}-i${i}`,
+            atomic: false,
+            transfers: items.map((it) => ({ requestId: it.requestId, fromAccountId: it.from.id, target: { case: "toAccountId" as const, value: it.to.id }, amount: { currency: it.from.currency, minorUnits: it.amount }, description: `load batch ${client}.${i}` })),
+          };
+          const res = await attempt(
+            (n) => {
+              const endpoints = opts.endpoints();
+              const url = endpoints[(client + n - 1) % endpoints.length]!;
+              return observed(() => clientFor(url).batchTransfer(request, opts.timeoutMs ? { timeoutMs: opts.timeoutMs } : {}));
+            },
+            { rng, stats, maxAttempts: opts.maxAttemptsFor?.(client) ?? opts.maxAttempts },
+          );
+          items.forEach((it, k) => {
+            const op: TransferOp = { requestId: it.requestId, client, userId: session.userId, from: it.from.id, to: it.to.id, currency: it.from.currency, amount: it.amount, outcome: "unacked", attempts: res.attempts, batch: request.requestId, description: request.transfers[k]!.description };
+            if (res.ok) {
+              const result = res.value.results[k]?.result;
+              if (result?.case === "transaction") Object.assign(op, { outcome: "ok", tx: result.value });
+              else Object.assign(op, { outcome: "failed", error: batchItemError(result?.value) });
+            } else Object.assign(op, { outcome: res.acked ? "failed" : "unacked", error: res.error });
+            ops.push(op);
+          });
+          opts.onProgress?.(++done);
+          continue;
+        }
         const from = rng.pick(own);
         const to = rng.pick(opts.accounts.filter((a) => a.currency === from.currency && a.id !== from.id));
         const amount = BigInt(rng.int(1, opts.amountMaxMinor ?? 5_000));
@@ -77,11 +148,11 @@ export async function runTransferLoad(opts: LoadOptions): Promise<LoadResult> {
           (n) => {
             const endpoints = opts.endpoints();
             const url = endpoints[(client + n - 1) % endpoints.length]!;
-            return clientFor(url).transfer(request, opts.timeoutMs ? { timeoutMs: opts.timeoutMs } : {});
+            return observed(() => clientFor(url).transfer(request, opts.timeoutMs ? { timeoutMs: opts.timeoutMs } : {}));
           },
-          { rng, stats, maxAttempts: opts.maxAttempts },
+          { rng, stats, maxAttempts: opts.maxAttemptsFor?.(client) ?? opts.maxAttempts },
         );
-        const op: TransferOp = { requestId, client, userId: session.userId, from: from.id, to: to.id, currency: from.currency, amount, outcome: "unacked", attempts: res.attempts };
+        const op: TransferOp = { requestId, client, userId: session.userId, from: from.id, to: to.id, currency: from.currency, amount, outcome: "unacked", attempts: res.attempts, description: request.description };
         if (res.ok) Object.assign(op, { outcome: "ok", tx: res.value.transaction });
         else Object.assign(op, { outcome: res.acked ? "failed" : "unacked", error: res.error });
         ops.push(op);
