@@ -73,8 +73,9 @@ export function parseArgs(argv: string[]): CreateUserArgs {
   return { email, fullName, roles };
 }
 
+/** A role as the docs and the API spell it: ROLE_ADMIN (any case), or admin. */
 function parseRole(name: string): Role {
-  const role = /^[a-z]+$/i.test(name) ? roleFromName(name) : undefined;
+  const role = /^(role_)?[a-z]+$/i.test(name) ? roleFromName(name) : undefined;
   if (role === undefined) throw new Error(`unknown role ${JSON.stringify(name)}`);
   return role;
 }

@@ -35,7 +35,11 @@ describe("create-user arguments", () => {
     expect(() => parseArgs(["--email", "a@b.co", "--full-name", "A", "--role", "admin"])).toThrow(/--password-stdin/);
     expect(() => parseArgs(["--email", "a@b.co", "--full-name", "A", "--password-stdin"])).toThrow(/--role/);
     expect(() => parseArgs(["--email", "a@b.co", "--full-name", "A", "--role", "root", "--password-stdin"])).toThrow(/unknown role/);
-    expect(() => parseArgs(["--email", "a@b.co", "--full-name", "A", "--role", "role_admin", "--password-stdin"])).toThrow(/unknown role/);
+    // The API's spelling works too (README and --help show it): ROLE_ADMIN, in any case.
+    expect(parseArgs(["--email", "a@b.co", "--full-name", "A", "--role", "ROLE_ADMIN", "--role", "role_teller", "--password-stdin"]).roles).toEqual([Role.ADMIN, Role.TELLER]);
+    expect(() => parseArgs(["--email", "a@b.co", "--full-name", "A", "--role", "ROLE_ROOT", "--password-stdin"])).toThrow(/unknown role/);
+    expect(() => parseArgs(["--email", "a@b.co", "--full-name", "A", "--role", "ROLE_", "--password-stdin"])).toThrow(/unknown role/);
+    expect(() => parseArgs(["--email", "a@b.co", "--full-name", "A", "--role", "ROLE_PAYMENT_SERVICE", "--password-stdin"])).toThrow(/unknown role/);
     expect(() => parseArgs(["--password", "x"])).toThrow(/unknown option/);
   });
 });
