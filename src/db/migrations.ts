@@ -313,6 +313,39 @@ function incomingDailyLimit(): string[] {
   ];
 }
 
+/** Issue 27, a second factor for staff: the user's TOTP secret (encrypted under the server's
+ * key), when it was confirmed and the last time step accepted (replay); enrolments awaiting
+ * their first code; recovery codes as SHA-256 hashes; and, on sessions, a staff session's idle
+ * limit and the enrolment-only mark. */
+function secondFactor(): string[] {
+  return [
+    `ALTER TABLE users ADD COLUMN totp_secret TEXT NULL`,
+    `ALTER TABLE users ADD COLUMN totp_confirm_time BIGINT NULL`,
+    `ALTER TABLE users ADD COLUMN totp_last_step BIGINT NULL`,
+    `ALTER TABLE sessions ADD COLUMN idle_timeout_ms BIGINT NULL`,
+    `ALTER TABLE sessions ADD COLUMN enrolment_only INTEGER NOT NULL DEFAULT 0`,
+    `CREATE TABLE totp_enrolments (
+      id TEXT NOT NULL,
+      user_id TEXT NOT NULL,
+      secret TEXT NOT NULL,
+      create_time BIGINT NOT NULL,
+      expire_time BIGINT NOT NULL,
+      CONSTRAINT totp_enrolments_user_id_foreign FOREIGN KEY (user_id) REFERENCES users (id) ON DELETE NO ACTION ON UPDATE NO ACTION,
+      PRIMARY KEY (id)
+    )`,
+    `CREATE INDEX totp_enrolments_user ON totp_enrolments (user_id)`,
+    `CREATE TABLE recovery_codes (
+      code_hash TEXT NOT NULL,
+      user_id TEXT NOT NULL,
+      create_time BIGINT NOT NULL,
+      used_time BIGINT NULL,
+      CONSTRAINT recovery_codes_user_id_foreign FOREIGN KEY (user_id) REFERENCES users (id) ON DELETE NO ACTION ON UPDATE NO ACTION,
+      PRIMARY KEY (code_hash)
+    )`,
+    `CREATE INDEX recovery_codes_user ON recovery_codes (user_id)`,
+  ];
+}
+
 function sqlMigration(name: string, dialect: Dialect, statements: (t: Types) => string[], transactional = true) {
   class SqlMigration extends Migration {
     override async up(): Promise<void> {
@@ -337,5 +370,6 @@ export function migrationsFor(dialect: Dialect) {
     sqlMigration("0006_server_secrets", dialect, serverSecrets),
     sqlMigration("0007_settlement_shards_daily_limits", dialect, shardsAndDailyLimits),
     sqlMigration("0008_incoming_daily_limit", dialect, incomingDailyLimit),
+    sqlMigration("0010_second_factor", dialect, secondFactor),
   ];
 }

@@ -8,9 +8,10 @@ import {
   DisableUserResponseSchema,
   EnableUserResponseSchema,
   ListUsersResponseSchema,
+  ResetSecondFactorResponseSchema,
   SetUserRolesResponseSchema,
 } from "../../gen/bank/v1/admin_service_pb";
-import { disableUser, enableUser, listUsers, setUserRoles, type AdminDeps } from "../admin/users";
+import { disableUser, enableUser, listUsers, resetSecondFactor, setUserRoles, type AdminDeps } from "../admin/users";
 import { userToMessage } from "./mapping/users";
 
 export function adminRoutes(deps: AdminDeps): (router: ConnectRouter) => void {
@@ -35,8 +36,11 @@ export function adminServiceImpl(deps: AdminDeps): ServiceImpl<typeof AdminServi
       const user = await enableUser(deps, callInfo(ctx), req.userId);
       return create(EnableUserResponseSchema, { user: userToMessage(user) });
     },
+    async resetSecondFactor(req, ctx) {
+      const user = await resetSecondFactor(deps, callInfo(ctx), req.userId, req.reason);
+      return create(ResetSecondFactorResponseSchema, { user: userToMessage(user) });
+    },
     // Issue 27, being built: answered UNIMPLEMENTED until their domain code lands.
-    resetSecondFactor: notYet,
     createServiceAccount: notYet,
     listServiceAccounts: notYet,
     disableServiceAccount: notYet,

@@ -7,6 +7,7 @@ import { unauthenticated } from "../errors";
 import type { AuthDeps } from "../auth/deps";
 import { changePassword, currentUser, listSessions, logout, register, revokeSession } from "../auth/self-service";
 import { login, refreshTokens } from "../auth/sign-in";
+import { confirmTotp, enrollTotp } from "../auth/totp-enrolment";
 import { sessionToMessage, signedIn, userToMessage } from "./mapping/users";
 
 export function authServiceRoutes(deps: AuthDeps): (router: ConnectRouter) => void {
@@ -40,13 +41,24 @@ export function authServiceImpl(deps: AuthDeps): ServiceImpl<typeof AuthService>
       const found = await deps.authenticator.introspect(req.token);
       if (!found) return { active: false };
       const { principal: p, expireMs } = found;
-      return { active: true, userId: p.userId, roles: [...p.roles], sessionId: p.sessionId, expireTime: timestampFromMs(expireMs) };
+      return { active: true, userId: p.userId, roles: [...p.roles], sessionId: p.sessionId, expireTime: timestampFromMs(expireMs), secondFactorEnrolmentOnly: p.enrolmentOnly === true };
     },
     getJwks: async () => ({ keysJson: deps.keys.jwksJson() }),
-    // Issue 27, being built: answered UNIMPLEMENTED until their domain code lands.
+    // Issue 27, being built: answered UNIMPLEMENTED until its domain code lands.
     issueServiceToken: notYet,
-    enrollTotp: notYet,
-    confirmTotp: notYet,
+    enrollTotp: async (_req, ctx) => {
+      const e = await enrollTotp(deps, callInfo(ctx), principal(ctx));
+      return { otpauthUri: e.otpauthUri, secret: e.secret, enrolmentId: e.enrolmentId, expireTime: timestampFromMs(e.expireMs) };
+    },
+    confirmTotp: async (req, ctx) => {
+      const c = await confirmTotp(deps, callInfo(ctx), principal(ctx), { enrolmentId: req.enrolmentId, code: req.code });
+      const s = c.signedIn;
+      return {
+        recoveryCodes: c.recoveryCodes,
+        user: userToMessage(c.user),
+        ...(s ? { accessToken: s.accessToken, refreshToken: s.refresh.token, accessTokenExpireTime: timestampFromMs(s.accessExpireMs), refreshTokenExpireTime: timestampFromMs(s.refresh.expireMs) } : {}),
+      };
+    },
   };
 }
 

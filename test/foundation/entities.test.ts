@@ -8,7 +8,7 @@ import { Account, IdempotencyKey, User, entities } from "../../src/db/entities";
 import { uuidv7 } from "../../src/ids";
 import { createTestDatabase, engines, type TestDatabase, openMigratedDatabase, closeMigratedDatabase } from "../support/db";
 
-const TABLES = ["users", "sessions", "refresh_tokens", "login_throttle", "accounts", "transactions", "entries", "idempotency_keys", "audit_events", "audit_chain_head", "server_secrets"];
+const TABLES = ["users", "sessions", "refresh_tokens", "login_throttle", "accounts", "transactions", "entries", "idempotency_keys", "audit_events", "audit_chain_head", "server_secrets", "totp_enrolments", "recovery_codes"];
 
 async function schemaDiff(db: Database): Promise<string> {
   return (await db.orm.schema.getUpdateSchemaSQL({ wrap: false, safe: false, dropTables: true })).trim();
