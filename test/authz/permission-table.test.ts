@@ -21,7 +21,7 @@ import { bankServices } from "../../src/app";
 import { uuidv7 } from "../../src/ids";
 import { engines } from "../support/db";
 import { client, startTestApp, type TestApp } from "../support/app";
-import type { TestUser } from "../support/users";
+import { secondFactorOf, signIn as signInUser, type TestUser } from "../support/users";
 import { createUsers } from "../audit/support";
 
 const CALLERS = ["anonymous", "customer", "other customer", "teller", "auditor", "admin"] as const;
@@ -70,7 +70,7 @@ const isStaff = (c: Caller) => c === "teller" || c === "auditor" || c === "admin
 const TABLE: Record<string, Record<string, Rule>> = {
   "bank.v1.AuthService": {
     Register: { contract: "public", roles: "public", request: () => ({ email: "not-an-email", password: "x", fullName: "x" }) },
-    Login: { contract: "public", roles: "public", request: (f, c) => ({ email: userOf(f, c).email, password: userOf(f, c).password }) },
+    Login: { contract: "public", roles: "public", request: async (f, c) => ({ email: userOf(f, c).email, password: userOf(f, c).password, ...(await secondFactorOf(userOf(f, c))) }) },
     RefreshToken: { contract: "public", roles: "public", request: async (f, c) => ({ refreshToken: (await f.signIn(c)).refreshToken }) },
     Logout: { contract: "any signed-in", roles: ALL, freshSession: true, request: () => ({}) },
     GetCurrentUser: { contract: "any signed-in", roles: ALL, request: () => ({}) },
@@ -79,6 +79,8 @@ const TABLE: Record<string, Record<string, Rule>> = {
     RevokeSession: { contract: "any signed-in (own sessions)", roles: ALL, request: () => ({ sessionId: uuidv7() }) },
     IntrospectToken: { contract: "public", roles: "public", request: () => ({ token: "not-a-token" }) },
     GetJwks: { contract: "public", roles: "public", request: () => ({}) },
+    EnrollTotp: { contract: "staff (also enrolment-only)", roles: [Role.TELLER, Role.AUDITOR, Role.ADMIN], request: () => ({}) },
+    ConfirmTotp: { contract: "staff (also enrolment-only)", roles: [Role.TELLER, Role.AUDITOR, Role.ADMIN], request: () => ({ enrolmentId: uuidv7(), code: "123456" }) },
   },
   "bank.v1.AccountService": {
     CreateAccount: {
@@ -128,6 +130,7 @@ const TABLE: Record<string, Record<string, Rule>> = {
     SetUserRoles: { contract: "admin", roles: [Role.ADMIN], request: () => ({ userId: uuidv7(), roles: [Role.CUSTOMER] }) },
     DisableUser: { contract: "admin", roles: [Role.ADMIN], request: () => ({ userId: uuidv7() }) },
     EnableUser: { contract: "admin", roles: [Role.ADMIN], request: () => ({ userId: uuidv7() }) },
+    ResetSecondFactor: { contract: "admin (not on oneself)", roles: [Role.ADMIN], request: () => ({ userId: uuidv7(), reason: "permission table" }) },
   },
   "bank.v1.AuditService": {
     ListAuditEvents: { contract: "auditor, admin", roles: [Role.AUDITOR, Role.ADMIN], request: () => ({}) },
@@ -194,10 +197,7 @@ describe.each(engines())("every method as every caller on %s", (engine) => {
     const otherAccount = await open(other.token);
     const deposited = await client(t.baseUrl, TransactionService, { token: teller.token }).deposit({ requestId: rid(), accountId: account, amount: usd(1_000_000), description: "perm" });
     expect((await accounts.getAccount({ accountId: account })).account!.id).toBe(account);
-    const signIn = async (caller: Caller) => {
-      const u = userOf({ users } as Fixtures, caller);
-      return client(t.baseUrl, AuthService).login({ email: u.email, password: u.password });
-    };
+    const signIn = (caller: Caller) => signInUser(t.baseUrl, userOf({ users } as Fixtures, caller));
     f = { users, account, accountNumber: opened.account!.number, freezable, otherAccount, deposit: deposited.transaction!.id, signIn };
   });
   afterAll(() => t.stop());

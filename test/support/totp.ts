@@ -27,18 +27,23 @@ export function usedStep(secret: string, step: number): void {
   lastStepBySecret.set(secret, Math.max(step, lastStepBySecret.get(secret) ?? -1));
 }
 
-/** A code the server will accept now, never one of a step used before with this secret: the
- * current step's, or the next one's (within the server's tolerance), or, when both were used,
- * the next one's once time has moved on. */
+/** A code the server will accept now without waiting (the current step's, or the next one's,
+ * within the server's tolerance of one step), never one of a step used before with this
+ * secret; undefined when both are spent. */
+export function codeNow(secret: string): string | undefined {
+  const now = stepAt(Date.now());
+  const step = Math.max(now, (lastStepBySecret.get(secret) ?? -1) + 1);
+  if (step > now + 1) return undefined;
+  usedStep(secret, step);
+  return codeAtStep(secret, step);
+}
+
+/** As codeNow, waiting for the next step boundary (at most 30 s) when both usable steps are
+ * spent. */
 export async function nextCode(secret: string): Promise<string> {
   for (;;) {
-    const now = stepAt(Date.now());
-    const step = Math.max(now, (lastStepBySecret.get(secret) ?? -1) + 1);
-    if (step <= now + 1) {
-      usedStep(secret, step);
-      return codeAtStep(secret, step);
-    }
-    // Both usable steps are spent: wait for the next step boundary (at most 30 s).
+    const code = codeNow(secret);
+    if (code !== undefined) return code;
     await delay(STEP_SECONDS * 1000 - (Date.now() % (STEP_SECONDS * 1000)) + 50);
   }
 }
