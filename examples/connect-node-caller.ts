@@ -37,7 +37,7 @@ export async function runConnectNodeCaller(baseUrl: string, credentials: Credent
   const auth = createClient(AuthService, transport);
   const transactions = createClient(TransactionService, transport);
 
-  const login = await auth.login({ email: credentials.email, password: credentials.password });
+  const login = await auth.login({ email: credentials.email, password: credentials.password, ...credentials.secondFactor });
   const claims = await verifyAccessToken(login.accessToken, await fetchJwks(baseUrl), opts);
 
   // One request_id for this transfer, kept across retries (AIP-155).

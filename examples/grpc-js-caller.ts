@@ -49,7 +49,7 @@ interface TransferResponse {
   transaction: { id: string } | null;
 }
 interface AuthClient extends grpc.Client {
-  login: Unary<{ email: string; password: string }, LoginResponse>;
+  login: Unary<{ email: string; password: string; totpCode?: string; recoveryCode?: string }, LoginResponse>;
   logout: Unary<{ refreshToken: string }, object>;
 }
 interface TransactionClient extends grpc.Client {
@@ -85,7 +85,7 @@ export async function runGrpcJsCaller(baseUrl: string, credentials: Credentials,
   const { auth, transactions } = loadClients(opts.grpcTarget ?? url.host, opts);
   const timeoutMs = opts.timeoutMs ?? 10_000;
   try {
-    const login = await call(auth.login, auth, { email: credentials.email, password: credentials.password }, new grpc.Metadata(), timeoutMs);
+    const login = await call(auth.login, auth, { email: credentials.email, password: credentials.password, ...credentials.secondFactor }, new grpc.Metadata(), timeoutMs);
     const claims = await verifyAccessToken(login.accessToken, await fetchJwks(baseUrl), opts);
 
     const metadata = new grpc.Metadata();

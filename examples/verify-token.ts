@@ -62,7 +62,10 @@ export function parseCommonArgs(argv: string[]): {
   };
   const password = process.env.BANK_PASSWORD;
   if (!password) throw new Error("set BANK_PASSWORD (the password is never a command-line argument)");
-  return { baseUrl: flags.get("base-url") ?? "http://127.0.0.1:8080", credentials: { email: need("email"), password }, flag: (name) => flags.get(name), need };
+  // Staff sign in with a second factor (issue 27): the current code of their authenticator.
+  const totpCode = process.env.BANK_TOTP_CODE;
+  const credentials: Credentials = { email: need("email"), password, ...(totpCode ? { secondFactor: { totpCode } } : {}) };
+  return { baseUrl: flags.get("base-url") ?? "http://127.0.0.1:8080", credentials, flag: (name) => flags.get(name), need };
 }
 
 /** Command-line arguments of both transfer examples. */
@@ -91,6 +94,9 @@ export const CLI_USAGE =
 export interface Credentials {
   email: string;
   password: string;
+  /** Staff only (issue 27): a TOTP code (BANK_TOTP_CODE) or a recovery code, good once. An
+   * unattended service that moves money should be a service account instead (docs/clients.md). */
+  secondFactor?: { totpCode?: string; recoveryCode?: string };
 }
 
 /** The transfer both example callers make. */

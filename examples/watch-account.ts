@@ -1,6 +1,8 @@
 // An internal service (notifications, bookkeeping, fraud scoring) that follows one account's money
 // as it moves: AccountService.WatchAccount over gRPC (@connectrpc/connect-node, the generated code
-// in gen/). It signs in as a service user (staff may watch any account; an auditor is enough),
+// in gen/). It signs in as a user who may watch the account: its owner, or staff (any account; an
+// auditor is enough), who since issue 27 sign in with a second factor and whose sessions end after
+// 15 idle minutes, so an unattended watcher of other people's accounts should be a service account;
 // verifies the access token offline against the JWKS, and prints one line per statement entry:
 //
 //   <time, ISO 8601>\t<amount, signed minor units>\t<balance after, minor units>\t<currency>\t<counterparty number or ->\t<transaction id>

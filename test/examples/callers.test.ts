@@ -15,8 +15,9 @@ import { AccountType } from "../../gen/bank/v1/account_pb";
 import { TransactionService } from "../../gen/bank/v1/transaction_service_pb";
 import { engines } from "../support/db";
 import { client, startTestApp, type TestApp } from "../support/app";
-import { createTestUser, type TestUser } from "../support/users";
+import { createTestUser, secondFactorOf, type TestUser } from "../support/users";
 import { runConnectNodeCaller } from "../../examples/connect-node-caller";
+import { nextCode } from "../support/totp";
 import { runGrpcJsCaller } from "../../examples/grpc-js-caller";
 
 const execFileAsync = promisify(execFile);
@@ -120,7 +121,7 @@ describe.each(engines())("example callers on %s", (engine) => {
   describe.each(callers)("$name", ({ file, run, lose }) => {
     test("signs in, verifies the token offline, and transfers by account number", async () => {
       const f = await fixture(t, users);
-      const credentials = { email: f.service.email, password: f.service.password };
+      const credentials = { email: f.service.email, password: f.service.password, secondFactor: await secondFactorOf(f.service) };
       const result = await (run as typeof runGrpcJsCaller)(t.baseUrl, credentials, { fromAccountId: f.sourceId, toAccountNumber: f.targetNumber, amount: { currency: "USD", minorUnits: 12_34n } });
       expect(result.claims).toMatchObject({ iss: "bankd", aud: "bankd", sub: f.service.id });
       expect(result.claims.exp).toBeGreaterThan(Date.now() / 1000);
@@ -132,7 +133,7 @@ describe.each(engines())("example callers on %s", (engine) => {
     test("a lost response is retried after UNAVAILABLE with the same request_id, and the money moves once", async () => {
       const f = await fixture(t, users);
       const seen: string[] = [];
-      const credentials = { email: f.service.email, password: f.service.password };
+      const credentials = { email: f.service.email, password: f.service.password, secondFactor: await secondFactorOf(f.service) };
       const result = await (run as typeof runGrpcJsCaller)(
         t.baseUrl,
         credentials,
@@ -149,14 +150,14 @@ describe.each(engines())("example callers on %s", (engine) => {
     (engine === engines()[0] ? test : test.skip)("runs from the command line with tsx, the password from BANK_PASSWORD", async () => {
       const f = await fixture(t, users);
       const args = [file, "--base-url", t.baseUrl, "--email", f.service.email, "--from", f.sourceId, "--to-number", f.targetNumber, "--amount-minor", "250", "--currency", "USD"];
-      const out = await execFileAsync(TSX, args, { env: { ...process.env, BANK_PASSWORD: f.service.password } });
+      const out = await execFileAsync(TSX, args, { env: { ...process.env, BANK_PASSWORD: f.service.password, BANK_TOTP_CODE: await nextCode(f.service.totpSecret!) } });
       expect(JSON.parse(out.stdout)).toMatchObject({ subject: f.service.id, attempts: 1 });
       expect(await balances(t, f)).toEqual([100_00n - 250n, 250n]);
     });
 
     (file === "examples/grpc-js-caller.ts" ? test : test.skip)("on the gRPC port (BANK_GRPC_PORT, --grpc-target), the JWKS from the main port; from the command line too", async () => {
       const f = await fixture(t, users);
-      const credentials = { email: f.service.email, password: f.service.password };
+      const credentials = { email: f.service.email, password: f.service.password, secondFactor: await secondFactorOf(f.service) };
       const target = t.app.grpcPort!.target;
       const result = await runGrpcJsCaller(t.baseUrl, credentials, { fromAccountId: f.sourceId, toAccountNumber: f.targetNumber, amount: { currency: "USD", minorUnits: 3_00n } }, { grpcTarget: target });
       expect(result.claims).toMatchObject({ sub: f.service.id });
@@ -164,7 +165,7 @@ describe.each(engines())("example callers on %s", (engine) => {
       expect(await balances(t, f)).toEqual([97_00n, 3_00n]);
       if (engine !== engines()[0]) return;
       const args = [file, "--base-url", t.baseUrl, "--grpc-target", target, "--email", f.service.email, "--from", f.sourceId, "--to-number", f.targetNumber, "--amount-minor", "100"];
-      const out = await execFileAsync(TSX, args, { env: { ...process.env, BANK_PASSWORD: f.service.password } });
+      const out = await execFileAsync(TSX, args, { env: { ...process.env, BANK_PASSWORD: f.service.password, BANK_TOTP_CODE: await nextCode(f.service.totpSecret!) } });
       expect(JSON.parse(out.stdout)).toMatchObject({ subject: f.service.id, attempts: 1 });
       expect(await balances(t, f)).toEqual([96_00n, 4_00n]);
     });

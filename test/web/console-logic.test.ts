@@ -409,6 +409,7 @@ describe("what the roles allow, read from the contract's access option", () => {
     "TransactionService.GetTransaction": staffRead, "TransactionService.ListTransactions": staffRead, "TransactionService.CreateHold": [TELLER, ADMIN],
     "TransactionService.CaptureHold": [TELLER, ADMIN], "TransactionService.ReleaseHold": [TELLER, ADMIN], "TransactionService.ReverseTransaction": [ADMIN],
     "AdminService.ListUsers": [TELLER, AUDITOR, ADMIN], "AdminService.SetUserRoles": [ADMIN], "AdminService.DisableUser": [ADMIN], "AdminService.EnableUser": [ADMIN],
+    "AuthService.EnrollTotp": [TELLER, AUDITOR, ADMIN], "AuthService.ConfirmTotp": [TELLER, AUDITOR, ADMIN], "AdminService.ResetSecondFactor": [ADMIN],
     "AuditService.ListAuditEvents": [AUDITOR, ADMIN], "AuditService.VerifyAuditLog": [AUDITOR, ADMIN],
   };
 
