@@ -68,14 +68,15 @@ export async function login(deps: AuthDeps, info: CallInfo, input: LoginInput): 
       await loginFailed(deps, info, keys, user, failure ?? "unknown_email");
       throw invalidCredentials();
     }
-    // The password checked out. Reread: the second factor may have changed while argon2 ran.
-    const current = (await deps.db.read((tx) => findUserById(tx, user.id))) ?? user;
-    if (hasSecondFactor(current)) {
-      const used = await secondFactor(deps, info, keys, current, { totpCode, recoveryCode });
-      return startSession(deps, info, current, keys, check.rehashed, "staff", used);
+    // The password checked out. (The user as read before argon2: a second factor confirmed or
+    // reset meanwhile only makes this sign-in enrolment-only, or ask for a code that a reset
+    // also makes useless; either is safe.)
+    if (hasSecondFactor(user)) {
+      const used = await secondFactor(deps, info, keys, user, { totpCode, recoveryCode });
+      return startSession(deps, info, user, keys, check.rehashed, "staff", used);
     }
     // Staff without a second factor may only enrol (the console takes them there).
-    return startSession(deps, info, current, keys, check.rehashed, isStaff(current.roles) ? "enrolment" : "customer");
+    return startSession(deps, info, user, keys, check.rehashed, isStaff(user.roles) ? "enrolment" : "customer");
   });
 }
 

@@ -7,11 +7,13 @@ import type { Dialect } from "./engine";
 interface Types {
   /** An auto-incrementing 64-bit primary key. */
   serial: string;
+  /** The database's clock in epoch milliseconds, as a BIGINT expression. */
+  nowMs: string;
 }
 
 const TYPES: Record<Dialect, Types> = {
-  sqlite: { serial: "INTEGER PRIMARY KEY AUTOINCREMENT" },
-  postgres: { serial: "BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY" },
+  sqlite: { serial: "INTEGER PRIMARY KEY AUTOINCREMENT", nowMs: "CAST(unixepoch('subsec') * 1000 AS INTEGER)" },
+  postgres: { serial: "BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY", nowMs: "CAST(floor(extract(epoch FROM clock_timestamp()) * 1000) AS BIGINT)" },
 };
 
 /** The first schema: users, sessions, accounts, the ledger, idempotency and the audit log. */
@@ -316,9 +318,12 @@ function incomingDailyLimit(): string[] {
 /** Issue 27, a second factor for staff: the user's TOTP secret (encrypted under the server's
  * key), when it was confirmed and the last time step accepted (replay); enrolments awaiting
  * their first code; recovery codes as SHA-256 hashes; and, on sessions, a staff session's idle
- * limit and the enrolment-only mark. */
-function secondFactor(): string[] {
+ * limit and the enrolment-only mark. Staff sessions opened before it (with a password alone, and
+ * without the staff limits) are ended: their next sign-in is enrolment-only. */
+function secondFactor(t: Types): string[] {
   return [
+    `UPDATE sessions SET revoked_time = ${t.nowMs}, revoke_reason = 'second factor required (migration 0010)'
+      WHERE revoked_time IS NULL AND user_id IN (SELECT id FROM users WHERE roles LIKE '%TELLER%' OR roles LIKE '%AUDITOR%' OR roles LIKE '%ADMIN%')`,
     `ALTER TABLE users ADD COLUMN totp_secret TEXT NULL`,
     `ALTER TABLE users ADD COLUMN totp_confirm_time BIGINT NULL`,
     `ALTER TABLE users ADD COLUMN totp_last_step BIGINT NULL`,
