@@ -46,26 +46,6 @@ export async function retryUnavailable<T>(
   }
 }
 
-/** What every example reads from its command line: --flag value pairs, the base URL and the
- * sign-in (the password from BANK_PASSWORD, never an argument, so it stays out of `ps`). */
-export function parseCommonArgs(argv: string[]): {
-  baseUrl: string;
-  credentials: Credentials;
-  flag(name: string): string | undefined;
-  need(name: string): string;
-} {
-  const flags = new Map<string, string>();
-  for (let i = 0; i < argv.length; i += 2) flags.set(argv[i]!.replace(/^--/, ""), argv[i + 1] ?? "");
-  const need = (name: string) => {
-    const value = flags.get(name);
-    if (!value) throw new Error(`missing --${name}`);
-    return value;
-  };
-  const password = process.env.BANK_PASSWORD;
-  if (!password) throw new Error("set BANK_PASSWORD (the password is never a command-line argument)");
-  return { baseUrl: flags.get("base-url") ?? "http://127.0.0.1:8080", credentials: { email: need("email"), password }, flag: (name) => flags.get(name), need };
-}
-
 /** --flag value pairs, the base URL and a service account's credentials (its id and private key
  * file: examples/service-key.ts). */
 export function parseServiceArgs(argv: string[]): {
@@ -112,12 +92,6 @@ export const CLI_USAGE =
   "usage: npx tsx examples/<caller>.ts --base-url http://127.0.0.1:8080 --service-account SERVICE_ACCOUNT_ID --key-file service.key.jwk --from SOURCE_ACCOUNT_ID --to-number TARGET_ACCOUNT_NUMBER --amount-minor 1234 [--currency USD] [--grpc-target 127.0.0.1:8081 (grpc-js-caller: bankd's gRPC port)]";
 
 export type { ServiceCredentials };
-
-/** What a person signs in with (examples that act as a person). */
-export interface Credentials {
-  email: string;
-  password: string;
-}
 
 /** The transfer both example callers make. */
 export interface TransferAccounts {

@@ -53,6 +53,9 @@ export interface Config {
   logLevel: "fatal" | "error" | "warn" | "info" | "debug" | "trace" | "silent";
   tls?: { certFile: string; keyFile: string };
   jwt: { keysDir: string; issuer: string; audience: string; accessTokenTtlSeconds: number };
+  /** BANK_TOTP_KEY_FILE: the 32-byte key (AES-256-GCM) under which staff TOTP secrets are
+   * stored; every process of one database must share it. Created (0600) when absent. */
+  totpKeyFile: string;
   argon2: { memoryCostKib: number; timeCost: number; parallelism: number };
   /** Register's rate limits, per process (limits.ts has the defaults and their reasons). */
   registration: { perAddressPerHour: number; perMinute: number };
@@ -143,6 +146,7 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
     audience: get("BANK_JWT_AUDIENCE", "bankd"),
     accessTokenTtlSeconds: int("BANK_ACCESS_TOKEN_TTL_SECONDS", limits.accessTokenTtlSeconds, 30, 24 * 3600),
   };
+  const totpKeyFile = path.resolve(get("BANK_TOTP_KEY_FILE", path.join(dataDir, "totp-key")));
   const argon2 = {
     memoryCostKib: int("BANK_ARGON2_MEMORY_KIB", 19456, 1024, 1024 * 1024),
     timeCost: int("BANK_ARGON2_TIME_COST", 2, 1, 20),
@@ -176,6 +180,7 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
     logLevel,
     tls: certFile !== "" ? { certFile: path.resolve(certFile), keyFile: path.resolve(keyFile) } : undefined,
     jwt,
+    totpKeyFile,
     argon2,
     registration,
     accountOpening,

@@ -251,6 +251,28 @@ export const limits = {
   // --- Auth -------------------------------------------------------------------------------
   accessTokenTtlSeconds: 15 * 60,
   refreshTokenTtlSeconds: 30 * 24 * 3600,
+  /** Staff sessions (teller, auditor, admin; issue 27, PCI DSS 8.2.8): a session not refreshed
+   * for this long is over (RefreshToken refused SESSION_IDLE, the session ended). The console
+   * signs an idle screen out at the same mark, warning a minute before (web/src/limits.ts). */
+  staffSessionIdleMs: 15 * 60_000,
+  /** Longest life of a staff session from sign-in, however active: a working day. Past it the
+   * session check and RefreshToken refuse it (SESSION_EXPIRED); the person signs in again. */
+  staffSessionLifetimeMs: 12 * 3600_000,
+  /** Longest life of an enrolment-only session (staff without a second factor yet): long enough
+   * to scan a QR code and type a first code, no longer. */
+  enrolmentSessionLifetimeMs: 15 * 60_000,
+  /** TOTP (RFC 6238) as authenticator apps expect it: 30 s steps, 6 digits, HMAC-SHA-1... */
+  totpStepSeconds: 30,
+  totpDigits: 6,
+  /** ...and one step of tolerance each way for clock drift (RFC 6238, section 5.2): a code is
+   * good for at most 90 s, and once (the last accepted step is remembered per user). */
+  totpWindowSteps: 1,
+  /** An EnrollTotp not confirmed within this lapses (a new one replaces it anyway). */
+  totpEnrolmentTtlMs: 10 * 60_000,
+  /** Recovery codes made at ConfirmTotp, each 80 random bits (so a SHA-256 at rest is enough:
+   * nothing to guess offline), each good once. */
+  recoveryCodesCount: 10,
+  recoveryCodeBytes: 10,
   /** Verified access tokens kept in memory, so EdDSA verification is paid once per token. */
   tokenCacheEntriesMax: 10_000,
   /** Other processes learn of a revoked session within this (they re-check the session row

@@ -17,6 +17,7 @@ import { AccountOpening } from "./ledger/account-opening";
 import { BusinessRefusals } from "./audit/business-refusals";
 import { endSessions } from "./auth/sessions";
 import { AccessTokens } from "./auth/tokens";
+import { TotpSecretBox } from "./auth/second-factor";
 import { AuditAggregator } from "./audit/aggregate";
 import { AuditSealer } from "./audit/sealer";
 import { startHoldSweeper } from "./ledger";
@@ -80,6 +81,7 @@ export async function createAuthModule(ctx: AppContext): Promise<AuthModule> {
     attemptTurns: attemptTurns(),
     refusals,
     staffReads,
+    totp: { box: TotpSecretBox.open(ctx.config.totpKeyFile), issuer: ctx.config.jwt.issuer },
   };
   return {
     routes: authServiceRoutes(deps),

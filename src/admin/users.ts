@@ -6,7 +6,7 @@ import { LockMode } from "@mikro-orm/core";
 import type { Database, Tx } from "../db/database";
 import { User, type UserEntity } from "../db/entities";
 import type { CallInfo } from "../context";
-import { DomainError, failedPrecondition, invalidArgument, notFound } from "../errors";
+import { DomainError, failedPrecondition, invalidArgument, notFound, permissionDenied } from "../errors";
 import { isUuid } from "../ids";
 import { limits } from "../limits";
 import { auditBase, recordAudit } from "../audit/recorder";
@@ -15,6 +15,7 @@ import { tokenSealer } from "../sealed-tokens";
 import type { AuthSessions } from "../auth";
 import { rolesFromColumn, rolesToColumn } from "../auth/roles";
 import { isDisabled } from "../auth/users";
+import { removeSecondFactor } from "../auth/second-factor";
 import { Role } from "../../gen/bank/v1/access_pb";
 
 export interface AdminDeps {
@@ -23,8 +24,8 @@ export interface AdminDeps {
 }
 
 /** What an admin sees of a user (never the password hash). */
-export type AdminUserRow = Pick<UserEntity, "id" | "email" | "fullName" | "roles" | "disabled" | "createTime">;
-const ADMIN_FIELDS = ["id", "email", "fullName", "roles", "disabled", "createTime"] as const;
+export type AdminUserRow = Pick<UserEntity, "id" | "email" | "fullName" | "roles" | "disabled" | "createTime" | "totpConfirmTime">;
+const ADMIN_FIELDS = ["id", "email", "fullName", "roles", "disabled", "createTime", "totpConfirmTime"] as const;
 
 const GRANTABLE: readonly Role[] = [Role.CUSTOMER, Role.TELLER, Role.AUDITOR, Role.ADMIN];
 
@@ -111,6 +112,32 @@ export async function enableUser(deps: AdminDeps, info: CallInfo, userId: string
     const wasDisabled = isDisabled(user);
     if (wasDisabled) setDisabled(user, false);
     await recordAudit(tx, { ...auditBase(info), action: "admin.enable_user", targetId: user.id, outcome: "SUCCESS", details: { was_disabled: wasDisabled } });
+    return user;
+  });
+}
+
+/** Removes another user's second factor (TOTP secret, recovery codes, pending enrolments) and
+ * ends their sessions: their next sign-in is enrolment-only (issue 27). Never one's own: a
+ * second admin must vouch for the person (a stolen admin password alone cannot re-enrol). */
+export async function resetSecondFactor(deps: AdminDeps, info: CallInfo, userId: string, reason: string): Promise<AdminUserRow> {
+  checkUserId(userId);
+  const why = reason.trim();
+  if (why.length === 0 || why.length > limits.reasonCharsMax) {
+    throw invalidArgument("REASON_REQUIRED", `reason must have 1 to ${limits.reasonCharsMax} characters.`, { field: "reason" });
+  }
+  return audited(deps.db, info, "admin.reset_second_factor", userId, async (tx) => {
+    if (info.principal?.userId === userId) throw permissionDenied("OWN_SECOND_FACTOR", "You cannot reset your own second factor; another administrator must.");
+    const user = await lockUser(tx, userId);
+    const nowMs = Date.now();
+    const hadOne = await removeSecondFactor(tx, user, nowMs);
+    const ended = await deps.sessions.revokeUserSessions(tx, user.id, "second factor reset");
+    await recordAudit(tx, {
+      ...auditBase(info),
+      action: "admin.reset_second_factor",
+      targetId: user.id,
+      outcome: "SUCCESS",
+      details: { reason: why, had_second_factor: hadOne, sessions_ended: ended.length },
+    }, nowMs);
     return user;
   });
 }

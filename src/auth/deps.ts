@@ -9,6 +9,7 @@ import type { Authenticator } from "./authenticator";
 import type { KeyRing } from "./keys";
 import type { RegistrationLimits } from "./registration-limits";
 import type { KeyedTurns } from "./turns";
+import type { TotpSecretBox } from "./second-factor";
 
 export interface AuthDeps {
   db: Database;
@@ -25,4 +26,7 @@ export interface AuthDeps {
   refusals: AuditAggregator;
   /** Staff reads of customers' accounts: one event per staff member, account and window. */
   staffReads: AuditAggregator;
+  /** The second factor: the key TOTP secrets are stored under, and the issuer name shown in
+   * authenticator apps. */
+  totp: { box: TotpSecretBox; issuer: string };
 }

@@ -38,9 +38,22 @@ export function hashRefreshToken(token: string): string {
   return createHash("sha256").update(token, "utf8").digest("hex");
 }
 
-export function createSession(tx: Tx, input: { userId: string; userAgent: string; clientAddress: string }, nowMs: number): { sessionId: string; refresh: NewRefreshToken } {
+/** What a session is for: a customer's (refreshed for limits.refreshTokenTtlSeconds, each
+ * refresh extending it), a staff member's (ended when idle for limits.staffSessionIdleMs and at
+ * limits.staffSessionLifetimeMs after sign-in, however active), or an enrolment-only one (staff
+ * before a second factor: limits.enrolmentSessionLifetimeMs in all). */
+export type SessionKind = "customer" | "staff" | "enrolment";
+
+export function createSession(
+  tx: Tx,
+  input: { userId: string; userAgent: string; clientAddress: string; kind?: SessionKind },
+  nowMs: number,
+): { sessionId: string; refresh: NewRefreshToken } {
   const sessionId = uuidv7(nowMs);
-  const expireMs = nowMs + limits.refreshTokenTtlSeconds * 1000;
+  const kind = input.kind ?? "customer";
+  const expireMs =
+    kind === "staff" ? nowMs + limits.staffSessionLifetimeMs : kind === "enrolment" ? nowMs + limits.enrolmentSessionLifetimeMs : nowMs + limits.refreshTokenTtlSeconds * 1000;
+  const idleTimeoutMs = kind === "customer" ? null : limits.staffSessionIdleMs;
   // Persisted in the unit of work: the session, its refresh token and the sign-in's audit event
   // are inserted by the flush before COMMIT (sessions first: the token refers to it).
   tx.em.create(Session, {
@@ -53,22 +66,40 @@ export function createSession(tx: Tx, input: { userId: string; userAgent: string
     expireTime: expireMs,
     revokedTime: null,
     revokeReason: null,
+    idleTimeoutMs,
+    enrolmentOnly: kind === "enrolment" ? 1 : 0,
   });
-  return { sessionId, refresh: newRefreshToken(tx, sessionId, nowMs) };
+  return { sessionId, refresh: newRefreshToken(tx, sessionId, nowMs, refreshExpireMs({ expireTime: expireMs, idleTimeoutMs }, nowMs)) };
 }
 
-/** A new refresh token for the session; the session lives as long as its newest token. */
-export async function rotateRefreshToken(tx: Tx, sessionId: string, nowMs: number): Promise<NewRefreshToken> {
-  const refresh = newRefreshToken(tx, sessionId, nowMs);
+/** A new refresh token for the session. A customer's session lives as long as its newest token;
+ * a staff session keeps its absolute end, and its token lives until the idle limit (or that end,
+ * if sooner). */
+export async function rotateRefreshToken(tx: Tx, session: Pick<SessionEntity, "id" | "expireTime" | "idleTimeoutMs">, nowMs: number): Promise<NewRefreshToken> {
+  const fixedEnd = session.idleTimeoutMs !== null && session.idleTimeoutMs !== undefined;
+  const refresh = newRefreshToken(tx, session.id, nowMs, fixedEnd ? refreshExpireMs(session, nowMs) : nowMs + limits.refreshTokenTtlSeconds * 1000);
   // The session row was read without being loaded into the unit of work (findRefreshToken), so
   // it is updated by id.
-  await tx.em.nativeUpdate(Session, { id: sessionId }, { lastUsedTime: nowMs, expireTime: refresh.expireMs });
+  await tx.em.nativeUpdate(Session, { id: session.id }, fixedEnd ? { lastUsedTime: nowMs } : { lastUsedTime: nowMs, expireTime: refresh.expireMs });
   return refresh;
 }
 
-function newRefreshToken(tx: Tx, sessionId: string, nowMs: number): NewRefreshToken {
+function refreshExpireMs(session: { expireTime: number; idleTimeoutMs: number | null }, nowMs: number): number {
+  return session.idleTimeoutMs === null ? session.expireTime : Math.min(session.expireTime, nowMs + session.idleTimeoutMs);
+}
+
+/** Why a session found by its refresh token cannot be refreshed at `nowMs`, if it cannot: ended
+ * (revoked), past its absolute end, or idle too long. */
+export function refreshRefusal(session: Pick<SessionEntity, "revokedTime" | "expireTime" | "lastUsedTime" | "idleTimeoutMs">, nowMs: number): "ended" | "expired" | "idle" | undefined {
+  if (session.revokedTime !== null) return "ended";
+  if (session.expireTime <= nowMs) return "expired";
+  const idle = session.idleTimeoutMs;
+  if (idle !== null && idle !== undefined && session.lastUsedTime + idle <= nowMs) return "idle";
+  return undefined;
+}
+
+function newRefreshToken(tx: Tx, sessionId: string, nowMs: number, expireMs: number): NewRefreshToken {
   const token = randomBytes(32).toString("base64url");
-  const expireMs = nowMs + limits.refreshTokenTtlSeconds * 1000;
   tx.em.create(RefreshToken, { tokenHash: hashRefreshToken(token), sessionId, createTime: nowMs, expireTime: expireMs, usedTime: null });
   return { token, expireMs };
 }

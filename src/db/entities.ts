@@ -78,6 +78,13 @@ export interface UserEntity {
   disabled: number;
   createTime: number;
   updateTime: number;
+  /** The confirmed TOTP secret, AES-256-GCM under the server's key (src/auth/second-factor.ts);
+   * null without a second factor. */
+  totpSecret: string | null;
+  /** When the second factor was confirmed; null = none. */
+  totpConfirmTime: number | null;
+  /** The last TOTP time step accepted: a code of this step or earlier is refused (replay). */
+  totpLastStep: number | null;
 }
 
 export interface SessionEntity {
@@ -90,6 +97,11 @@ export interface SessionEntity {
   expireTime: number;
   revokedTime: number | null;
   revokeReason: string | null;
+  /** A staff session: refused once not refreshed for this long (null: no idle limit). */
+  idleTimeoutMs: number | null;
+  /** 1 for an enrolment-only session (staff before a second factor): its tokens carry the
+   * enrolment_only claim. */
+  enrolmentOnly: Opt<number>;
 }
 
 export interface RefreshTokenEntity {
@@ -202,6 +214,25 @@ export interface ServerSecretEntity {
   createTime: number;
 }
 
+/** A TOTP enrolment awaiting its first code (EnrollTotp -> ConfirmTotp). */
+export interface TotpEnrolmentEntity {
+  id: string;
+  userId: string;
+  /** The secret, encrypted as users.totp_secret. */
+  secret: string;
+  createTime: number;
+  expireTime: number;
+}
+
+/** One of a user's recovery codes, stored as its SHA-256 (hex): 80 random bits, so the hash
+ * alone identifies it. */
+export interface RecoveryCodeEntity {
+  codeHash: string;
+  userId: string;
+  createTime: number;
+  usedTime: number | null;
+}
+
 /** A machine identity (issue 27). Roles as in users.roles; allow-lists comma-separated ids, "" for none. */
 export interface ServiceAccountEntity {
   id: string;
@@ -274,6 +305,9 @@ export const User = new EntitySchema<UserEntity>({
     disabled: { ...int, default: 0 },
     createTime: epochMs,
     updateTime: epochMs,
+    totpSecret: textNull,
+    totpConfirmTime: epochMsNull,
+    totpLastStep: epochMsNull,
   },
 });
 
@@ -291,6 +325,8 @@ export const Session = new EntitySchema<SessionEntity>({
     expireTime: epochMs,
     revokedTime: epochMsNull,
     revokeReason: textNull,
+    idleTimeoutMs: epochMsNull,
+    enrolmentOnly: { ...int, default: 0 },
   },
 });
 
@@ -464,6 +500,31 @@ export const ServerSecret = new EntitySchema<ServerSecretEntity>({
   },
 });
 
+export const TotpEnrolment = new EntitySchema<TotpEnrolmentEntity>({
+  name: "TotpEnrolmentEntity",
+  tableName: "totp_enrolments",
+  indexes: [{ name: "totp_enrolments_user", properties: ["userId"] }],
+  properties: {
+    id: { ...text, primary: true },
+    userId: fk((): EntitySchema => User as EntitySchema, "user_id"),
+    secret: text,
+    createTime: epochMs,
+    expireTime: epochMs,
+  },
+});
+
+export const RecoveryCode = new EntitySchema<RecoveryCodeEntity>({
+  name: "RecoveryCodeEntity",
+  tableName: "recovery_codes",
+  indexes: [{ name: "recovery_codes_user", properties: ["userId"] }],
+  properties: {
+    codeHash: { ...text, primary: true },
+    userId: fk((): EntitySchema => User as EntitySchema, "user_id"),
+    createTime: epochMs,
+    usedTime: epochMsNull,
+  },
+});
+
 export const ServiceAccount = new EntitySchema<ServiceAccountEntity>({
   name: "ServiceAccountEntity",
   tableName: "service_accounts",
@@ -520,5 +581,5 @@ export const ServiceAssertion = new EntitySchema<ServiceAssertionEntity>({
 
 export const entities = [
   User, Session, RefreshToken, LoginThrottle, Account, Transaction, Entry, IdempotencyKey, AuditEvent, AuditChainHead, ServerSecret,
-  ServiceAccount, ServiceAccountKey, ServiceSession, ServiceAssertion,
+  ServiceAccount, ServiceAccountKey, ServiceSession, ServiceAssertion, TotpEnrolment, RecoveryCode,
 ] as unknown as EntitySchema[];

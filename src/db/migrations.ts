@@ -7,11 +7,13 @@ import type { Dialect } from "./engine";
 interface Types {
   /** An auto-incrementing 64-bit primary key. */
   serial: string;
+  /** The database's clock in epoch milliseconds, as a BIGINT expression. */
+  nowMs: string;
 }
 
 const TYPES: Record<Dialect, Types> = {
-  sqlite: { serial: "INTEGER PRIMARY KEY AUTOINCREMENT" },
-  postgres: { serial: "BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY" },
+  sqlite: { serial: "INTEGER PRIMARY KEY AUTOINCREMENT", nowMs: "CAST(unixepoch('subsec') * 1000 AS INTEGER)" },
+  postgres: { serial: "BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY", nowMs: "CAST(floor(extract(epoch FROM clock_timestamp()) * 1000) AS BIGINT)" },
 };
 
 /** The first schema: users, sessions, accounts, the ledger, idempotency and the audit log. */
@@ -313,6 +315,42 @@ function incomingDailyLimit(): string[] {
   ];
 }
 
+/** Issue 27, a second factor for staff: the user's TOTP secret (encrypted under the server's
+ * key), when it was confirmed and the last time step accepted (replay); enrolments awaiting
+ * their first code; recovery codes as SHA-256 hashes; and, on sessions, a staff session's idle
+ * limit and the enrolment-only mark. Staff sessions opened before it (with a password alone, and
+ * without the staff limits) are ended: their next sign-in is enrolment-only. */
+function secondFactor(t: Types): string[] {
+  return [
+    `UPDATE sessions SET revoked_time = ${t.nowMs}, revoke_reason = 'second factor required (migration 0010)'
+      WHERE revoked_time IS NULL AND user_id IN (SELECT id FROM users WHERE roles LIKE '%TELLER%' OR roles LIKE '%AUDITOR%' OR roles LIKE '%ADMIN%')`,
+    `ALTER TABLE users ADD COLUMN totp_secret TEXT NULL`,
+    `ALTER TABLE users ADD COLUMN totp_confirm_time BIGINT NULL`,
+    `ALTER TABLE users ADD COLUMN totp_last_step BIGINT NULL`,
+    `ALTER TABLE sessions ADD COLUMN idle_timeout_ms BIGINT NULL`,
+    `ALTER TABLE sessions ADD COLUMN enrolment_only INTEGER NOT NULL DEFAULT 0`,
+    `CREATE TABLE totp_enrolments (
+      id TEXT NOT NULL,
+      user_id TEXT NOT NULL,
+      secret TEXT NOT NULL,
+      create_time BIGINT NOT NULL,
+      expire_time BIGINT NOT NULL,
+      CONSTRAINT totp_enrolments_user_id_foreign FOREIGN KEY (user_id) REFERENCES users (id) ON DELETE NO ACTION ON UPDATE NO ACTION,
+      PRIMARY KEY (id)
+    )`,
+    `CREATE INDEX totp_enrolments_user ON totp_enrolments (user_id)`,
+    `CREATE TABLE recovery_codes (
+      code_hash TEXT NOT NULL,
+      user_id TEXT NOT NULL,
+      create_time BIGINT NOT NULL,
+      used_time BIGINT NULL,
+      CONSTRAINT recovery_codes_user_id_foreign FOREIGN KEY (user_id) REFERENCES users (id) ON DELETE NO ACTION ON UPDATE NO ACTION,
+      PRIMARY KEY (code_hash)
+    )`,
+    `CREATE INDEX recovery_codes_user ON recovery_codes (user_id)`,
+  ];
+}
+
 /** Identities issue (27): service accounts, their public keys (id = RFC 7638 thumbprint), the
  * sessions of the tokens they are issued (bound to the key that signed the assertion), and the
  * assertions seen (a hash of account id and jti, kept until the assertion's exp: used once). */
@@ -360,5 +398,6 @@ export function migrationsFor(dialect: Dialect) {
     sqlMigration("0007_settlement_shards_daily_limits", dialect, shardsAndDailyLimits),
     sqlMigration("0008_incoming_daily_limit", dialect, incomingDailyLimit),
     sqlMigration("0009_service_accounts", dialect, serviceAccounts),
+    sqlMigration("0010_second_factor", dialect, secondFactor),
   ];
 }

@@ -1,16 +1,17 @@
 // bank.v1.AdminService: user administration. The auth interceptor admits only the roles the
 // contract lists (ListUsers: AUDITOR, ADMIN; the rest: ADMIN); the rules live in src/admin.
 import { create } from "@bufbuild/protobuf";
-import { Code, ConnectError, type ConnectRouter, type ServiceImpl } from "@connectrpc/connect";
+import type { ConnectRouter, ServiceImpl } from "@connectrpc/connect";
 import { callInfo } from "../context";
 import {
   AdminService,
   DisableUserResponseSchema,
   EnableUserResponseSchema,
   ListUsersResponseSchema,
+  ResetSecondFactorResponseSchema,
   SetUserRolesResponseSchema,
 } from "../../gen/bank/v1/admin_service_pb";
-import { disableUser, enableUser, listUsers, setUserRoles, type AdminDeps } from "../admin/users";
+import { disableUser, enableUser, listUsers, resetSecondFactor, setUserRoles, type AdminDeps } from "../admin/users";
 import { serviceAccountToMessage, userToMessage } from "./mapping/users";
 import { addServiceAccountKey, createServiceAccount, disableServiceAccount, listServiceAccounts, revokeServiceAccountKey, type ServiceAccountAdminDeps } from "../admin/service-accounts";
 
@@ -38,8 +39,11 @@ export function adminServiceImpl(deps: AdminServiceDeps): ServiceImpl<typeof Adm
       const user = await enableUser(deps, callInfo(ctx), req.userId);
       return create(EnableUserResponseSchema, { user: userToMessage(user) });
     },
+    async resetSecondFactor(req, ctx) {
+      const user = await resetSecondFactor(deps, callInfo(ctx), req.userId, req.reason);
+      return create(ResetSecondFactorResponseSchema, { user: userToMessage(user) });
+    },
     // Issue 27, being built: answered UNIMPLEMENTED until their domain code lands.
-    resetSecondFactor: notYet,
     async createServiceAccount(req, ctx) {
       const view = await createServiceAccount(deps.serviceAccounts, { info: callInfo(ctx) }, {
         name: req.name,
@@ -64,8 +68,4 @@ export function adminServiceImpl(deps: AdminServiceDeps): ServiceImpl<typeof Adm
       return { serviceAccount: serviceAccountToMessage(await revokeServiceAccountKey(deps.serviceAccounts, callInfo(ctx), req.serviceAccountId, req.keyId)) };
     },
   };
-}
-
-function notYet(): never {
-  throw new ConnectError("not implemented yet", Code.Unimplemented);
 }

@@ -1,6 +1,6 @@
 // bank.v1.AuthService: thin Connect handlers over the auth domain (src/auth).
 import { timestampFromMs } from "@bufbuild/protobuf/wkt";
-import { Code, ConnectError, type ConnectRouter, type HandlerContext, type ServiceImpl } from "@connectrpc/connect";
+import type { ConnectRouter, HandlerContext, ServiceImpl } from "@connectrpc/connect";
 import { AuthService } from "../../gen/bank/v1/auth_service_pb";
 import { callInfo, type Principal } from "../context";
 import { unauthenticated } from "../errors";
@@ -8,6 +8,7 @@ import type { AuthDeps } from "../auth/deps";
 import { changePassword, currentUser, listSessions, logout, register, revokeSession } from "../auth/self-service";
 import { login, refreshTokens } from "../auth/sign-in";
 import { issueServiceToken } from "../auth/service-accounts";
+import { confirmTotp, enrollTotp } from "../auth/totp-enrolment";
 import { sessionToMessage, signedIn, userToMessage } from "./mapping/users";
 
 export function authServiceRoutes(deps: AuthDeps): (router: ConnectRouter) => void {
@@ -52,13 +53,23 @@ export function authServiceImpl(deps: AuthDeps): ServiceImpl<typeof AuthService>
       };
     },
     getJwks: async () => ({ keysJson: deps.keys.jwksJson() }),
-    // Issue 27, being built: answered UNIMPLEMENTED until their domain code lands.
     issueServiceToken: async (req, ctx) => {
       const issued = await issueServiceToken(deps, callInfo(ctx), req.assertion);
       return { accessToken: issued.accessToken, expireTime: timestampFromMs(issued.expireMs), serviceAccountId: issued.serviceAccountId };
     },
-    enrollTotp: notYet,
-    confirmTotp: notYet,
+    enrollTotp: async (_req, ctx) => {
+      const e = await enrollTotp(deps, callInfo(ctx), principal(ctx));
+      return { otpauthUri: e.otpauthUri, secret: e.secret, enrolmentId: e.enrolmentId, expireTime: timestampFromMs(e.expireMs) };
+    },
+    confirmTotp: async (req, ctx) => {
+      const c = await confirmTotp(deps, callInfo(ctx), principal(ctx), { enrolmentId: req.enrolmentId, code: req.code });
+      const s = c.signedIn;
+      return {
+        recoveryCodes: c.recoveryCodes,
+        user: userToMessage(c.user),
+        ...(s ? { accessToken: s.accessToken, refreshToken: s.refresh.token, accessTokenExpireTime: timestampFromMs(s.accessExpireMs), refreshTokenExpireTime: timestampFromMs(s.refresh.expireMs) } : {}),
+      };
+    },
   };
 }
 
@@ -67,8 +78,4 @@ function principal(ctx: HandlerContext): Principal {
   const p = callInfo(ctx).principal;
   if (!p) throw unauthenticated("TOKEN_MISSING", "This method needs an access token.");
   return p;
-}
-
-function notYet(): never {
-  throw new ConnectError("not implemented yet", Code.Unimplemented);
 }

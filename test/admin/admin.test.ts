@@ -11,7 +11,7 @@ import { ErrorInfoSchema } from "../../gen/bank/v1/error_info_pb";
 import { uuidv7 } from "../../src/ids";
 import { engines } from "../support/db";
 import { client, startTestApp, type TestApp } from "../support/app";
-import { createTestUser, uniqueEmail, type TestUser } from "../support/users";
+import { createTestUser, signIn, uniqueEmail, type TestUser } from "../support/users";
 import { createUsers } from "../audit/support";
 
 const failure = async (p: Promise<unknown>) => {
@@ -92,6 +92,8 @@ describe.each(engines())("AdminService on %s", (engine) => {
     expect(await failure(auth(user.token).getCurrentUser({}))).toMatchObject({ code: Code.Unauthenticated });
     const again = await auth().login({ email: user.email, password: user.password });
     expect((await auth(again.accessToken).getCurrentUser({})).user!.roles).toEqual([Role.CUSTOMER, Role.TELLER]);
+    // Now staff, without a second factor yet: the session is enrolment-only (issue 27).
+    expect(again.secondFactorEnrolmentRequired).toBe(true);
     const recorded = await events("admin.set_roles", user.id);
     expect(recorded).toEqual([expect.objectContaining({ actor_id: admin.id, outcome: "SUCCESS" })]);
     expect(JSON.parse(recorded[0]!.details)).toMatchObject({ roles: "CUSTOMER,TELLER", previous_roles: "CUSTOMER", sessions_ended: 1 });
@@ -124,7 +126,7 @@ describe.each(engines())("AdminService on %s", (engine) => {
     expect((await events("admin.set_roles", admin.id)).map((e) => [e.outcome, JSON.parse(e.details).reason])).toEqual([["FAILED", "LAST_ADMIN"]]);
     // Keeping ADMIN while changing other roles is fine, and ends the admin's own sessions.
     await admins().setUserRoles({ userId: admin.id, roles: [Role.ADMIN, Role.AUDITOR] });
-    const again = await auth().login({ email: admin.email, password: admin.password });
+    const again = await signIn(t.baseUrl, admin);
     admin = { ...admin, token: again.accessToken };
     expect(await activeAdmins()).toBe(1);
   });

@@ -13,6 +13,7 @@ import { AdminService } from "../../gen/bank/v1/admin_service_pb";
 import { AuditService } from "../../gen/bank/v1/audit_service_pb";
 import { engines } from "../support/db";
 import { client, startTestApp, type TestApp } from "../support/app";
+import { nextCode } from "../support/totp";
 import { strongPassword, uniqueEmail, type TestUser } from "../support/users";
 import { createUsers } from "./support";
 
@@ -110,10 +111,18 @@ describe.each(engines())("audit completeness on %s", (engine) => {
     expect((await step((o) => admins.enableUser({ userId: other.id }, o))).events).toEqual(one("admin.enable_user", admin.id, "SUCCESS", other.id));
     expect((await step((o) => admins.disableUser({ userId: admin.id }, o))).events).toEqual(one("admin.disable_user", admin.id, "FAILED", admin.id));
 
+    // Now a teller too: the next sign-in is enrolment-only until a second factor is confirmed.
     const otherLogin = await anon.login({ email: other.email, password: other.password });
-    const otherAccounts = client(t.baseUrl, AccountService, { token: otherLogin.accessToken });
+    expect(otherLogin.secondFactorEnrolmentRequired).toBe(true);
+    const enrolling = client(t.baseUrl, AuthService, { token: otherLogin.accessToken });
+    const enrolment = await step((o) => enrolling.enrollTotp({}, o));
+    expect(enrolment.events).toEqual(one("auth.totp_enroll", other.id, "SUCCESS", other.id));
+    const confirmed = await step(async (o) => enrolling.confirmTotp({ enrolmentId: enrolment.result!.enrolmentId, code: await nextCode(enrolment.result!.secret) }, o));
+    expect(confirmed.events).toEqual(one("auth.totp_confirm", other.id, "SUCCESS", other.id));
+    const otherAccounts = client(t.baseUrl, AccountService, { token: confirmed.result!.accessToken });
     const spare = (await otherAccounts.createAccount({ requestId: rid(), currency: "USD", type: AccountType.SAVINGS, displayName: "spare" })).account!.id;
     expect((await step((o) => otherAccounts.closeAccount({ accountId: spare }, o))).events).toEqual(one("account.close", other.id, "SUCCESS", spare));
+    expect((await step((o) => admins.resetSecondFactor({ userId: other.id, reason: "new phone" }, o))).events).toEqual(one("admin.reset_second_factor", admin.id, "SUCCESS", other.id));
 
     const mine = client(t.baseUrl, AuthService, { token: accessToken });
     expect((await step((o) => mine.changePassword({ currentPassword: password, newPassword: strongPassword() }, o))).events).toEqual(one("auth.password_change", me, "SUCCESS", me));

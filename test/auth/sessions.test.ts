@@ -13,7 +13,7 @@ import { Role } from "../../gen/bank/v1/access_pb";
 import { limits } from "../../src/limits";
 import { engines } from "../support/db";
 import { client } from "../support/app";
-import { createTestUser, strongPassword, type TestUser } from "../support/users";
+import { createTestUser, signIn as signInUser, strongPassword, type TestUser } from "../support/users";
 import { auditRows, authApi, expectError, startAuthApp, startSecondApp, type AuthTestApp } from "./support";
 
 const sid = (token: string) => decodeJwt(token).sid as string;
@@ -26,7 +26,7 @@ describe.each(engines())("sessions on %s", (engine) => {
   afterAll(async () => t.stop());
 
   async function signIn(user: TestUser) {
-    return authApi(t).login({ email: user.email, password: user.password });
+    return signInUser(t.baseUrl, user);
   }
 
   async function expectTokenDead(token: string): Promise<void> {

@@ -23,7 +23,7 @@ import { bankServices } from "../../src/app";
 import { uuidv7 } from "../../src/ids";
 import { engines } from "../support/db";
 import { client, startTestApp, type TestApp } from "../support/app";
-import type { TestUser } from "../support/users";
+import { secondFactorOf, signIn as signInUser, type TestUser } from "../support/users";
 import { createUsers } from "../audit/support";
 
 const CALLERS = ["anonymous", "customer", "other customer", "teller", "auditor", "admin", "payment service"] as const;
@@ -80,7 +80,7 @@ const isStaff = (c: Caller) => c === "teller" || c === "auditor" || c === "admin
 const TABLE: Record<string, Record<string, Rule>> = {
   "bank.v1.AuthService": {
     Register: { contract: "public", roles: "public", request: () => ({ email: "not-an-email", password: "x", fullName: "x" }) },
-    Login: { contract: "public", roles: "public", request: (f, c) => ({ email: userOf(f, c).email, password: userOf(f, c).password }) },
+    Login: { contract: "public", roles: "public", request: async (f, c) => ({ email: userOf(f, c).email, password: userOf(f, c).password, ...(await secondFactorOf(userOf(f, c))) }) },
     RefreshToken: { contract: "public", roles: "public", request: async (f, c) => ({ refreshToken: (await f.signIn(c)).refreshToken }) },
     Logout: { contract: "any signed-in", roles: ALL, freshSession: true, request: () => ({}) },
     GetCurrentUser: { contract: "any signed-in", roles: ALL, request: () => ({}) },
@@ -90,8 +90,8 @@ const TABLE: Record<string, Record<string, Rule>> = {
     IntrospectToken: { contract: "public", roles: "public", request: () => ({ token: "not-a-token" }) },
     GetJwks: { contract: "public", roles: "public", request: () => ({}) },
     IssueServiceToken: { contract: "public (the assertion is the credential)", roles: "public", request: async (f) => ({ assertion: await f.serviceAssertion() }) },
-    EnrollTotp: { contract: "signed-in staff", roles: STAFF, request: () => ({}) },
-    ConfirmTotp: { contract: "signed-in staff", roles: STAFF, request: () => ({ enrolmentId: uuidv7(), code: "000000" }) },
+    EnrollTotp: { contract: "staff (also enrolment-only)", roles: [Role.TELLER, Role.AUDITOR, Role.ADMIN], request: () => ({}) },
+    ConfirmTotp: { contract: "staff (also enrolment-only)", roles: [Role.TELLER, Role.AUDITOR, Role.ADMIN], request: () => ({ enrolmentId: uuidv7(), code: "123456" }) },
   },
   "bank.v1.AccountService": {
     CreateAccount: {
@@ -215,10 +215,7 @@ describe.each(engines())("every method as every caller on %s", (engine) => {
     const otherAccount = await open(other.token);
     const deposited = await client(t.baseUrl, TransactionService, { token: teller.token }).deposit({ requestId: rid(), accountId: account, amount: usd(1_000_000), description: "perm" });
     expect((await accounts.getAccount({ accountId: account })).account!.id).toBe(account);
-    const signIn = async (caller: Caller) => {
-      const u = userOf({ users } as Fixtures, caller);
-      return client(t.baseUrl, AuthService).login({ email: u.email, password: u.password });
-    };
+    const signIn = (caller: Caller) => signInUser(t.baseUrl, userOf({ users } as Fixtures, caller));
     const service = await serviceAccount(t, users.admin.token, customer.id);
     f = { users, serviceToken: service.token, serviceAssertion: service.assertion, account, accountNumber: opened.account!.number, freezable, otherAccount, deposit: deposited.transaction!.id, signIn };
   });

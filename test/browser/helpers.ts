@@ -7,6 +7,7 @@ import { chromium, type Browser, type BrowserContext, type Locator, type Page } 
 import { createUserCommand } from "../../src/auth/create-user-command";
 import type { TestApp } from "../support/app";
 import { strongPassword, uniqueEmail } from "../support/users";
+import { nextCode } from "../support/totp";
 
 export const CHROMIUM = [process.env.CHROMIUM_PATH, "/usr/bin/chromium", "/usr/bin/chromium-browser"].find((p): p is string => !!p && fs.existsSync(p));
 export const ARTIFACTS = path.resolve("test-artifacts");
@@ -81,12 +82,45 @@ export async function statement(page: Page): Promise<string[][]> {
   return (await rowsByLabel(page.locator("#statement-table"))).map((r) => [r["Description"]!, r["Type"]!, r["Amount"]!, r["Balance"]!]);
 }
 
-export async function signIn(page: Page, who: { email: string; password: string }): Promise<void> {
+/** Who signs in; staff get their second factor's secret and recovery codes here the first time
+ * (enrolment in the console), and use them on later sign-ins. */
+export interface SignInAs {
+  email: string;
+  password: string;
+  totpSecret?: string;
+  recoveryCodes?: string[];
+}
+
+/** Signs in through the console's form as a person would: staff without a second factor go
+ * through the console's enrolment (QR code's secret read from the page, a first code computed
+ * from it, recovery codes saved); staff with one enter the code when asked. */
+export async function signIn(page: Page, who: SignInAs): Promise<void> {
   const form = page.locator("#sign-in-form");
   await form.getByLabel("Email").fill(who.email);
   await form.getByLabel("Password").fill(who.password);
   await form.getByRole("button", { name: "Sign in" }).click();
+  if (who.totpSecret) {
+    const code = form.getByLabel("Code from your authenticator app");
+    await code.waitFor();
+    await code.fill(await nextCode(who.totpSecret));
+    await form.getByRole("button", { name: "Sign in" }).click();
+  }
   await page.locator("#who-name", { hasText: who.email }).waitFor();
+  if (await page.locator("#enrolment").isVisible()) await enrolInConsole(page, who);
+}
+
+/** The console's enrolment screen, done: returns the secret, and the person is signed in. */
+export async function enrolInConsole(page: Page, who: SignInAs): Promise<void> {
+  const secretText = page.locator("#enrol-secret");
+  await secretText.filter({ hasText: /\S/ }).waitFor();
+  const secret = ((await secretText.textContent()) ?? "").replace(/\s/g, "");
+  await page.locator("#enrol-form").getByLabel("Code from your authenticator app").fill(await nextCode(secret));
+  await page.locator("#enrol-form").getByRole("button", { name: "Confirm" }).click();
+  await page.locator("#recovery-codes li").first().waitFor();
+  who.totpSecret = secret;
+  who.recoveryCodes = (await page.locator("#recovery-codes li").allTextContents()).map((c) => c.trim());
+  await page.getByRole("button", { name: /I have saved my recovery codes/ }).click();
+  await page.locator("#signed-in").waitFor();
 }
 
 export async function signUp(page: Page, who: { name: string; email: string; password: string }): Promise<void> {

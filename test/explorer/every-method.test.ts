@@ -23,6 +23,9 @@ import { SignJWT } from "jose";
 import { engines } from "../support/db";
 import { client, startTestApp, type TestApp } from "../support/app";
 import { createTestUser, strongPassword, uniqueEmail, type TestUser } from "../support/users";
+import { codeNow } from "../support/totp";
+import { createUser } from "../../src/auth/users";
+import { Argon2Hasher } from "../../src/auth/passwords";
 import { DocumentValidator, buildFromSchema, freshRequestId, loadDocument, operations, resolve, servedServices, type FieldValues, type Json, type Operation, type Schema } from "./support";
 
 /** Methods other engineers are building now: until they exist they answer UNIMPLEMENTED, which
@@ -306,6 +309,17 @@ async function createFixtures(t: TestApp, users: Record<string, TestUser>, fx: R
   fx.serviceOldKey = rotating.keys[0]!.keyId;
   fx.serviceNewKey = newKey().publicKey.export({ format: "pem", type: "spki" }).toString();
   fx.serviceCreateKey = JSON.stringify(newKey().publicKey.export({ format: "jwk" }));
+  // Two tellers who have not set up a second factor: enrolment-only sessions, one to start an
+  // enrolment (EnrollTotp), one to confirm its own (ConfirmTotp).
+  for (const key of ["enrol", "confirm"]) {
+    const email = uniqueEmail(`explorer-${key}`);
+    const password = strongPassword();
+    await t.app.db.transaction((tx) => createUser(tx, { email, fullName: "New Teller", password, roles: [Role.TELLER] }, new Argon2Hasher(t.config.argon2)));
+    fx[`${key}Token`] = (await auth.login({ email, password })).accessToken;
+  }
+  const enrolment = await client(t.baseUrl, AuthService, { token: fx.confirmToken! }).enrollTotp({});
+  fx.confirmEnrolment = enrolment.enrolmentId;
+  fx.confirmSecret = enrolment.secret;
 }
 
 /** Field values by JSON name (the rest come from the schema's types), and per-method changes. */
@@ -346,7 +360,10 @@ function requestValues(users: Record<string, TestUser>, fx: Record<string, strin
     service: "bank.v1.AuthService",
   };
   const overrides: Record<string, Override> = {
-    "bank.v1.AuthService.Login": { values: { email: users.customer!.email, password: users.customer!.password } },
+    // A customer has no second factor: neither code is sent.
+    "bank.v1.AuthService.Login": { values: { email: users.customer!.email, password: users.customer!.password, totpCode: undefined, recoveryCode: undefined } },
+    "bank.v1.AuthService.EnrollTotp": { token: fx.enrolToken!, values: {} },
+    "bank.v1.AuthService.ConfirmTotp": { token: fx.confirmToken!, values: { enrolmentId: fx.confirmEnrolment!, code: () => codeNow(fx.confirmSecret!) ?? "" } },
     "bank.v1.AuthService.RefreshToken": { values: { refreshToken: fx.refreshRefresh! } },
     "bank.v1.AuthService.Logout": { token: fx.logoutToken!, values: { refreshToken: fx.logoutRefresh! } },
     "bank.v1.AuthService.ChangePassword": { token: users.password!.token, values: { currentPassword: users.password!.password } },

@@ -9,7 +9,7 @@ import { uuidv7 } from "../../src/ids";
 import { createTestDatabase, engines, type TestDatabase, openMigratedDatabase, closeMigratedDatabase } from "../support/db";
 
 const TABLES = ["users", "sessions", "refresh_tokens", "login_throttle", "accounts", "transactions", "entries", "idempotency_keys", "audit_events", "audit_chain_head", "server_secrets",
-  "service_accounts", "service_account_keys", "service_sessions", "service_assertions"];
+  "service_accounts", "service_account_keys", "service_sessions", "service_assertions", "totp_enrolments", "recovery_codes"];
 
 async function schemaDiff(db: Database): Promise<string> {
   return (await db.orm.schema.getUpdateSchemaSQL({ wrap: false, safe: false, dropTables: true })).trim();

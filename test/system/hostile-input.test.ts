@@ -12,7 +12,7 @@ import type { DescService } from "@bufbuild/protobuf";
 import { AuthService } from "../../gen/bank/v1/auth_service_pb";
 import { bankServices } from "../../src/app";
 import { BankdProcess, runCli } from "./support/bankd-process";
-import { api, setupBank, signIn, type Session } from "./support/bank-api";
+import { api, setupBank, signInNewStaff, type Session } from "./support/bank-api";
 import { hostileBodies } from "./support/hostile";
 import { openProbe, tableCounts, type Probe } from "./support/probe";
 import { connectCode, grpcCall, grpcFrame, postHttp1, wireText } from "./support/raw-calls";
@@ -59,7 +59,7 @@ describeOnPostgres("system: hostile input over the Connect protocol (PostgreSQL)
     const adminPassword = strongPassword();
     const created = await runCli(["create-user", "--email", adminEmail, "--full-name", "Fuzz Admin", "--role", "admin", "--password-stdin"], { databaseUrl: db.url, dataDir: db.dataDir, stdin: adminPassword });
     if (created.code !== 0) throw new Error(`create-user failed: ${created.stderr}`);
-    adminToken = await signIn(bankd.url, adminEmail, adminPassword);
+    adminToken = (await signInNewStaff(bankd.url, adminEmail, adminPassword)).token;
     probe = await openProbe(db.url);
     before = await countsThatMustNotChange(probe);
   }, 2 * MINUTE);

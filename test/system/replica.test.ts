@@ -13,7 +13,7 @@ import { AuditService } from "../../gen/bank/v1/audit_service_pb";
 import { TransactionService } from "../../gen/bank/v1/transaction_service_pb";
 import { limits } from "../../src/limits";
 import { BankdProcess, runCli } from "./support/bankd-process";
-import { api, setupBank, signIn, type AccountRef, type Bank } from "./support/bank-api";
+import { api, setupBank, signInNewStaff, type AccountRef, type Bank } from "./support/bank-api";
 import { checkLedger } from "./support/invariants";
 import { PgCluster } from "./support/pg-cluster";
 import { openProbe } from "./support/probe";
@@ -81,7 +81,7 @@ describeOnPostgres("system: bankd with a streaming read replica (throwaway Postg
     const created = await runCli(["create-user", "--email", adminEmail, "--full-name", "Replica Admin", "--role", "admin", "--password-stdin"], { databaseUrl: url, dataDir, stdin: adminPassword });
     if (created.code !== 0) throw new Error(`create-user failed: ${created.stderr}`);
     bankd = await BankdProcess.start({ databaseUrl: url, dataDir, name: "bankd-replica", env: { BANK_DATABASE_REPLICA_URL: replica.url("bankd") } });
-    adminToken = await signIn(bankd.url, adminEmail, adminPassword);
+    adminToken = (await signInNewStaff(bankd.url, adminEmail, adminPassword)).token;
     bank = await setupBank(bankd.url, { users: 2, accountsPerUser: 1, currencies: ["USD"], fundingMinor: 100_000n, label: "rep" });
     [x, y] = bank.accounts as [AccountRef, AccountRef];
     expectedY = 100_000n;

@@ -410,7 +410,7 @@ describe("what the roles allow, read from the contract's access option", () => {
     "TransactionService.CaptureHold": [TELLER, ADMIN], "TransactionService.ReleaseHold": [TELLER, ADMIN], "TransactionService.ReverseTransaction": [ADMIN],
     "AdminService.ListUsers": [TELLER, AUDITOR, ADMIN], "AdminService.SetUserRoles": [ADMIN], "AdminService.DisableUser": [ADMIN], "AdminService.EnableUser": [ADMIN],
     "AuditService.ListAuditEvents": [AUDITOR, ADMIN], "AuditService.VerifyAuditLog": [AUDITOR, ADMIN],
-    // Third wave (issue 27): service accounts and the staff second factor.
+    // Third wave (issue 27): the staff second factor and service accounts.
     "AuthService.IssueServiceToken": "public", "AuthService.EnrollTotp": [TELLER, AUDITOR, ADMIN], "AuthService.ConfirmTotp": [TELLER, AUDITOR, ADMIN],
     "AdminService.ResetSecondFactor": [ADMIN], "AdminService.CreateServiceAccount": [ADMIN], "AdminService.ListServiceAccounts": [AUDITOR, ADMIN],
     "AdminService.DisableServiceAccount": [ADMIN], "AdminService.AddServiceAccountKey": [ADMIN], "AdminService.RevokeServiceAccountKey": [ADMIN],

@@ -15,13 +15,20 @@ import { AuditView } from "./audit-view";
 import type { ConsoleContext, ViewId } from "./context";
 import { Directory } from "./directory";
 import { byId, clearErrorsOutside, field, focusHeading, form, onSubmit, setText, show, submitting } from "./dom";
-import { describeError } from "./errors";
+import { EnrolmentView } from "./enrolment-view";
+import { describeError, reasonOf } from "./errors";
+import { ACTIVITY_EVENTS, IdleWatch } from "./idle";
+import { consoleLimits } from "./limits";
 import { rolesLabel, type Currencies } from "./format";
 import { SafeRetries } from "./safe-retry";
 import type { TokenSet } from "./session";
 import { SessionsView } from "./sessions-view";
 import { rolesFromToken } from "./token-roles";
 import { UsersView } from "./users-view";
+
+/** What the sign-in form asks for besides the password: nothing, the authenticator's code
+ * (after the server answered SECOND_FACTOR_REQUIRED), or a recovery code instead. */
+type SecondFactorMode = "none" | "totp" | "recovery";
 
 const VIEWS: readonly ViewId[] = ["accounts-view", "users-view", "audit-view", "sessions-view"];
 const VIEW_HEADINGS: Readonly<Record<ViewId, string>> = {
@@ -42,6 +49,9 @@ export class BankConsole implements ConsoleContext {
   private readonly users: UsersView;
   private readonly audit: AuditView;
   private readonly sessions: SessionsView;
+  private readonly enrolment: EnrolmentView;
+  private readonly idle: IdleWatch;
+  private secondFactor: SecondFactorMode = "none";
 
   constructor(baseUrl: string, readonly currencies: Currencies) {
     this.api = createApi(baseUrl, (err) => this.sessionEnded(err));
@@ -51,12 +61,30 @@ export class BankConsole implements ConsoleContext {
     this.users = new UsersView(this);
     this.audit = new AuditView(this);
     this.sessions = new SessionsView(this);
+    this.enrolment = new EnrolmentView({
+      api: this.api,
+      userChanged: (user) => (this.user = user),
+      enrolled: () => this.showSignedIn(),
+    });
+    this.idle = new IdleWatch({
+      warn: (msLeft) => this.idleWarning(msLeft),
+      resumed: () => show("idle-warning", false),
+      idle: () => void this.signOut(`You were signed out after ${consoleLimits.staffIdleMs / 60_000} minutes without activity.`),
+    });
   }
 
   start(): void {
     onSubmit(form("sign-in-form"), () => this.signIn());
     onSubmit(form("sign-up-form"), () => this.signUp());
     byId("sign-out").addEventListener("click", () => void this.signOut());
+    byId("sign-in-use-recovery").addEventListener("click", () => {
+      this.askSecondFactor(this.secondFactor === "recovery" ? "totp" : "recovery");
+      byId("sign-in-code").focus();
+    });
+    // Another email is another person: their second factor is asked for when the server says so.
+    byId("sign-in-email").addEventListener("input", () => this.askSecondFactor("none"));
+    byId("idle-stay").addEventListener("click", () => this.idle.activity());
+    for (const type of ACTIVITY_EVENTS) document.addEventListener(type, () => this.idle.activity(), { capture: true, passive: true });
     for (const view of VIEWS) byId(`nav-${view.replace("-view", "")}`).addEventListener("click", () => void this.openView(view, true));
     // An error belongs to the form the person is working in; typing in another clears it.
     document.addEventListener("input", (event) => clearErrorsOutside((event.target as Element | null)?.closest("form") ?? null));
@@ -72,17 +100,43 @@ export class BankConsole implements ConsoleContext {
     await submitting(target, "sign-in-error", async (data) => {
       const email = field(data, "email");
       const password = field(data, "password", true);
+      const code = field(data, "code");
       // Nothing is sent for an empty form: it could only fail, and would count as a failure.
       if (email === "" && password === "") return "Enter your email and password.";
       if (email === "") return "Enter your email.";
       if (password === "") return "Enter your password.";
+      if (this.secondFactor === "totp" && code === "") return "Enter the 6-digit code from your authenticator app.";
+      if (this.secondFactor === "recovery" && code === "") return "Enter one of your recovery codes.";
+      const second = this.secondFactor === "totp" ? { totpCode: code.replace(/\s/g, "") } : this.secondFactor === "recovery" ? { recoveryCode: code } : {};
       try {
-        await this.login(email, password);
+        await this.login(email, password, second);
         target.reset();
+        this.askSecondFactor("none");
       } catch (err) {
+        const reason = reasonOf(err);
+        if (reason === "SECOND_FACTOR_REQUIRED") {
+          // The password was right: the code is what is missing.
+          this.askSecondFactor("totp");
+          byId("sign-in-code").focus();
+          setText("status", "Enter the 6-digit code from your authenticator app to finish signing in.");
+          return;
+        }
+        if (reason === "SECOND_FACTOR_INVALID") byId<HTMLInputElement>("sign-in-code").value = "";
         return describeError(err, "sign-in");
       }
     });
+  }
+
+  private askSecondFactor(mode: SecondFactorMode): void {
+    if (mode === this.secondFactor) return;
+    this.secondFactor = mode;
+    show("sign-in-second-factor", mode !== "none");
+    byId<HTMLInputElement>("sign-in-code").value = "";
+    const recovery = mode === "recovery";
+    setText("sign-in-code-label", recovery ? "Recovery code" : "Code from your authenticator app");
+    setText("sign-in-code-hint", recovery ? "One of the ten codes you saved when you set up your second factor; each works once." : "The 6-digit code your app shows for bankd.");
+    setText("sign-in-use-recovery", recovery ? "Use my authenticator app instead" : "Use a recovery code instead");
+    byId<HTMLInputElement>("sign-in-code").inputMode = recovery ? "text" : "numeric";
   }
 
   private async signUp(): Promise<void> {
@@ -106,11 +160,35 @@ export class BankConsole implements ConsoleContext {
     });
   }
 
-  private async login(email: string, password: string): Promise<void> {
-    const res = await this.api.auth.login({ email, password });
+  private async login(email: string, password: string, second: { totpCode?: string; recoveryCode?: string } = {}): Promise<void> {
+    const res = await this.api.auth.login({ email, password, ...second });
     this.user = res.user;
     this.api.session.start(tokenSet(res));
-    await this.showSignedIn();
+    if (res.secondFactorEnrolmentRequired) await this.showEnrolment();
+    else await this.showSignedIn();
+  }
+
+  /** Staff without a second factor: straight to setting it up (the session can do nothing else). */
+  private async showEnrolment(): Promise<void> {
+    setText("who-name", this.user ? `${this.user.fullName} (${this.user.email})` : "");
+    setText("who-roles", "");
+    setText("status", "");
+    show("signed-out", false);
+    show("signed-in", false);
+    show("who", true);
+    this.watchIdle();
+    await this.enrolment.begin();
+  }
+
+  /** Staff screens sign out when idle (consoleLimits.staffIdleMs). */
+  private watchIdle(): void {
+    if (this.perms.isStaff && !this.idle.active) this.idle.start();
+  }
+
+  private idleWarning(msLeft: number): void {
+    setText("idle-warning-text", `You have not done anything for a while. For security, you will be signed out in ${Math.round(msLeft / 1000)} seconds unless you continue.`);
+    show("idle-warning", true);
+    byId("idle-stay").focus();
   }
 
   private tokensChanged(tokens: TokenSet): void {
@@ -123,7 +201,7 @@ export class BankConsole implements ConsoleContext {
     if (!byId("signed-in").hidden) void this.showSignedIn();
   }
 
-  private async signOut(): Promise<void> {
+  private async signOut(message = "You have signed out."): Promise<void> {
     const refreshToken = this.api.session.refreshToken;
     try {
       await this.api.auth.logout({ refreshToken });
@@ -131,7 +209,7 @@ export class BankConsole implements ConsoleContext {
       // Signing out locally still forgets the tokens; the session expires on the server.
     }
     this.api.session.clear();
-    this.showSignedOut("You have signed out.");
+    this.showSignedOut(message);
   }
 
   private sessionEnded(err: unknown): void {
@@ -147,6 +225,10 @@ export class BankConsole implements ConsoleContext {
     this.users.reset();
     this.audit.reset();
     this.sessions.reset();
+    this.enrolment.reset();
+    this.idle.stop();
+    show("idle-warning", false);
+    this.askSecondFactor("none");
     forgetForms();
     show("signed-in", false);
     show("who", false);
@@ -160,8 +242,10 @@ export class BankConsole implements ConsoleContext {
     setText("who-roles", this.perms.roles.length > 0 ? `· ${rolesLabel(this.perms.roles)}` : "");
     setText("status", "");
     show("signed-out", false);
+    show("enrolment", false);
     show("who", true);
     show("signed-in", true);
+    this.watchIdle();
     const allowed = this.allowedViews();
     for (const view of VIEWS) show(`nav-${view.replace("-view", "")}`, allowed.includes(view));
     await this.openView(allowed[0] ?? "sessions-view", false);

@@ -15,6 +15,8 @@ export interface ConsoleContext {
   readonly currencies: Currencies;
   readonly retries: SafeRetries;
   readonly directory: Directory;
+  /** The signed-in person. */
+  readonly user: User | undefined;
   /** The signed-in person's permissions, from the roles of the current access token. */
   readonly perms: Permissions;
   /** Shows one account (accounts view) with its forms and statement. */

@@ -9,7 +9,7 @@ import { formatWait } from "./format";
 export type Action =
   | "sign-in" | "sign-up" | "refresh" | "load" | "open-account" | "deposit" | "withdraw" | "transfer" | "revoke" | "sign-out"
   | "lookup" | "hold" | "capture" | "release" | "freeze" | "unfreeze" | "close" | "overdraft" | "limits" | "reverse"
-  | "users" | "roles" | "disable" | "enable" | "audit" | "verify";
+  | "users" | "roles" | "disable" | "enable" | "audit" | "verify" | "enrol" | "reset-second-factor";
 
 const SIGN_IN_AGAIN = "Your session has ended. Please sign in again.";
 const BAD_CREDENTIALS = "The email or password is not right. Check both and try again.";
@@ -30,6 +30,16 @@ const REASONS: Readonly<Record<string, string>> = {
   TOKEN_MISSING: SIGN_IN_AGAIN,
   SESSION_ENDED: SIGN_IN_AGAIN,
   REFRESH_TOKEN_INVALID: SIGN_IN_AGAIN,
+  SESSION_IDLE: "You were signed out after 15 minutes without activity. Please sign in again.",
+  SESSION_EXPIRED: "Your session reached its longest time (12 hours for staff). Please sign in again.",
+  SECOND_FACTOR_REQUIRED: "Enter the 6-digit code from your authenticator app.",
+  SECOND_FACTOR_INVALID: "That code is not right, was already used, or is too old. Enter the code your app shows now.",
+  SECOND_FACTOR_ENROLMENT_REQUIRED: "Set up your second factor first.",
+  SECOND_FACTOR_ENROLLED: "You already have a second factor. An administrator can reset it.",
+  TOTP_CODE_INVALID: "That code does not match. Check that your phone's clock is right and enter the code your app shows now.",
+  ENROLMENT_NOT_FOUND: "The set-up has lapsed. Sign out and sign in again to start over.",
+  OWN_SECOND_FACTOR: "You cannot reset your own second factor; another administrator must.",
+  REASON_REQUIRED: "Enter a reason (up to 500 characters).",
   INSUFFICIENT_FUNDS: "There is not enough money in the account for this.",
   PAYEE_UNAVAILABLE: "The receiving account cannot take this payment. Check the number with the person you are paying.",
   BALANCE_LIMIT_EXCEEDED: "The receiving account cannot hold that much money.",
@@ -133,6 +143,7 @@ function describeNotFound(action: Action): string {
     case "roles":
     case "disable":
     case "enable":
+    case "reset-second-factor":
       return "That user was not found.";
     default:
       return "That was not found, or you may not see it.";
@@ -144,6 +155,12 @@ function sentence(message: string): string | undefined {
   if (text === "" || text.length > 300) return undefined;
   const capitalized = text[0]!.toUpperCase() + text.slice(1);
   return /[.!?]$/.test(capitalized) ? capitalized : capitalized + ".";
+}
+
+/** The server's ErrorInfo reason, when it sent one. */
+export function reasonOf(err: unknown): string | undefined {
+  if (!(err instanceof ConnectError)) return undefined;
+  return err.findDetails(ErrorInfoSchema)[0]?.reason;
 }
 
 /** The server's ErrorInfo metadata retry_after_ms, when it sent one. */

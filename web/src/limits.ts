@@ -53,6 +53,13 @@ export const consoleLimits = {
   /** Live lines added on top of the first statement page before it is read afresh (back to one
    * page), so a console left open on a busy account does not grow without bound. */
   liveRowsMax: 100,
+  /** A staff screen (teller, auditor, admin) with no input for this long is signed out: the
+   * console refreshes its tokens by itself, so without this an open tab would keep a staff
+   * session alive for its whole lifetime. The same mark as the server's idle limit of a staff
+   * session (staffSessionIdleMs in src/limits.ts; PCI DSS 8.2.8)... */
+  staffIdleMs: 15 * 60_000,
+  /** ...with a warning this long before, which any input dismisses. */
+  idleWarningLeadMs: 60_000,
   /** Largest amount of one request, in minor units (docs/api.md: <= 10^15). */
   amountMinorMax: 1_000_000_000_000_000n,
 } as const;

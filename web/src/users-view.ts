@@ -1,6 +1,6 @@
 // The people view: staff find a person by the start of their email (ListUsers; tellers may call
-// it to find a customer), open their accounts, and an admin changes roles and disables or
-// enables them.
+// it to find a customer), open their accounts, and an admin changes roles, disables or enables
+// them, and resets another person's second factor (with a reason, for the audit log).
 import type { Role } from "../../gen/bank/v1/access_pb";
 import { AccountService } from "../../gen/bank/v1/account_service_pb";
 import { AdminService } from "../../gen/bank/v1/admin_service_pb";
@@ -24,6 +24,7 @@ export class UsersView {
     onSubmit(form("user-search-form"), () => this.search());
     onSubmit(form("user-roles-form"), () => this.saveRoles());
     onSubmit(form("user-access-form"), () => this.toggleAccess());
+    onSubmit(form("user-second-factor-form"), () => this.resetSecondFactor());
     byId("user-accounts").addEventListener("click", () => {
       if (this.selected) void this.ctx.showAccountsOf(this.selected);
     });
@@ -130,6 +131,9 @@ export class UsersView {
     show("user-access-form", p.may(method));
     setText("user-access-submit", user.disabled ? "Enable user" : "Disable user");
     setText("user-access-hint", user.disabled ? "Enabling lets this person sign in again." : "Disabling stops this person signing in and ends their sessions.");
+    setText("user-second-factor", user.secondFactorEnrolled ? "Set up" : "Not set up");
+    // Never one's own: another admin must vouch for the person.
+    show("user-second-factor-form", p.may(AdminService.method.resetSecondFactor) && user.secondFactorEnrolled && user.id !== this.ctx.user?.id);
   }
 
   private replaced(user: User | undefined): void {
@@ -153,6 +157,23 @@ export class UsersView {
         setText("status", `${user.fullName} now has the roles: ${rolesLabel(res.user?.roles ?? roles)}.`);
       } catch (err) {
         return describeError(err, "roles");
+      }
+    });
+  }
+
+  private async resetSecondFactor(): Promise<void> {
+    const user = this.selected;
+    if (!user) return;
+    await submitting(form("user-second-factor-form"), "user-second-factor-error", async (data) => {
+      const reason = field(data, "reason");
+      if (reason === "") return "Enter why (it is kept in the audit log).";
+      try {
+        const res = await this.ctx.api.admin.resetSecondFactor({ userId: user.id, reason });
+        form("user-second-factor-form").reset();
+        this.replaced(res.user);
+        setText("status", `Reset ${user.fullName}'s second factor: their sessions have ended, and they set up a new one at their next sign-in.`);
+      } catch (err) {
+        return describeError(err, "reset-second-factor");
       }
     });
   }

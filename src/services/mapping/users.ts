@@ -13,7 +13,7 @@ import type { SignedIn } from "../../auth/sign-in";
 import { isDisabled } from "../../auth/users";
 
 /** The wire form of a user. */
-export function userToMessage(user: Pick<UserEntity, "id" | "email" | "fullName" | "roles" | "disabled" | "createTime">): UserMessage {
+export function userToMessage(user: Pick<UserEntity, "id" | "email" | "fullName" | "roles" | "disabled" | "createTime"> & Partial<Pick<UserEntity, "totpConfirmTime">>): UserMessage {
   return create(UserSchema, {
     id: user.id,
     email: user.email,
@@ -21,6 +21,7 @@ export function userToMessage(user: Pick<UserEntity, "id" | "email" | "fullName"
     roles: rolesFromColumn(user.roles),
     createTime: timestampFromMs(user.createTime),
     disabled: isDisabled(user),
+    secondFactorEnrolled: user.totpConfirmTime !== null && user.totpConfirmTime !== undefined,
   });
 }
 
@@ -31,6 +32,7 @@ export function signedIn(s: SignedIn) {
     accessTokenExpireTime: timestampFromMs(s.accessExpireMs),
     refreshTokenExpireTime: timestampFromMs(s.refresh.expireMs),
     user: userToMessage(s.user),
+    secondFactorEnrolmentRequired: s.enrolmentOnly,
   };
 }
 

@@ -9,7 +9,7 @@ import { AccountService } from "../../../gen/bank/v1/account_service_pb";
 import { TransactionService } from "../../../gen/bank/v1/transaction_service_pb";
 import { AccountType } from "../../../gen/bank/v1/account_pb";
 import { ErrorInfoSchema } from "../../../gen/bank/v1/error_info_pb";
-import { strongPassword, uniqueEmail } from "../../support/users";
+import { enrolSecondFactor, strongPassword, uniqueEmail } from "../../support/users";
 import { Rng, sleep } from "./rng";
 
 export type Protocol = "connect" | "grpc";
@@ -48,6 +48,16 @@ export async function signUp(baseUrl: string, label = "sys"): Promise<Session> {
 export async function signIn(baseUrl: string, email: string, password: string): Promise<string> {
   const res = await retrying(() => api(AuthService, baseUrl).login({ email, password }));
   return res.accessToken;
+}
+
+/** The first sign-in of staff made by `bankd create-user`: enrolment-only, so the second factor
+ * is enrolled over the API (a code computed from the secret, as an authenticator app would) and
+ * the full session ConfirmTotp starts is returned (issue 27). */
+export async function signInNewStaff(baseUrl: string, email: string, password: string): Promise<{ token: string; totpSecret: string }> {
+  const login = await retrying(() => api(AuthService, baseUrl).login({ email, password }));
+  if (!login.secondFactorEnrolmentRequired) throw new Error(`${email} is not staff without a second factor`);
+  const enrolled = await enrolSecondFactor(baseUrl, login.accessToken);
+  return { token: enrolled.token, totpSecret: enrolled.secret };
 }
 
 /** One session per client, client c signed in as user c % users on `urlFor(c)`. */
