@@ -4,7 +4,7 @@
 //
 //   npx tsx examples/service-key.ts --out ./payments-key
 //     -> ./payments-key/service.key.jwk (private, mode 0600) and ./payments-key/service.pub.pem
-//   npm run -s bankd -- create-service-account --name payments --role payment_service \
+//   npm run -s bankd -- create-service-account --name payments --role ROLE_PAYMENT_SERVICE \
 //     --public-key-file ./payments-key/service.pub.pem          (prints the service account id)
 //
 // To call bankd it signs a short assertion (RFC 7523: iss = sub = its id, aud = bankd's issuer,

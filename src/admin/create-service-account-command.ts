@@ -14,7 +14,7 @@ import { roleFromName, SERVICE_ROLES } from "../auth/roles";
 import { createServiceAccount } from "./service-accounts";
 
 export const CREATE_SERVICE_ACCOUNT_USAGE =
-  "usage: bankd create-service-account --name NAME --role ROLE [--role ROLE ...] --public-key-file FILE [--allowed-owner USER_ID ...] [--allowed-account ACCOUNT_ID ...] (roles: payment_service, teller, auditor)";
+  "usage: bankd create-service-account --name NAME --role ROLE [--role ROLE ...] --public-key-file FILE [--allowed-owner USER_ID ...] [--allowed-account ACCOUNT_ID ...] (ROLE: ROLE_PAYMENT_SERVICE, ROLE_TELLER or ROLE_AUDITOR; payment_service, teller, auditor also work)";
 
 interface Args {
   name: string;

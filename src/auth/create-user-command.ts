@@ -10,7 +10,7 @@ import { Argon2Hasher } from "./passwords";
 import { roleFromName } from "./roles";
 import { createUser } from "./users";
 
-const USAGE = "usage: bankd create-user --email EMAIL --full-name NAME --role ROLE [--role ROLE ...] --password-stdin (roles: customer, teller, auditor, admin)";
+const USAGE = "usage: bankd create-user --email EMAIL --full-name NAME --role ROLE [--role ROLE ...] --password-stdin (ROLE: ROLE_CUSTOMER, ROLE_TELLER, ROLE_AUDITOR or ROLE_ADMIN; customer, teller, auditor, admin also work)";
 
 interface CreateUserArgs {
   email: string;

@@ -17,18 +17,11 @@ import { TransactionService } from "../../gen/bank/v1/transaction_service_pb";
 import { TransactionType } from "../../gen/bank/v1/transaction_pb";
 import { ErrorInfoSchema } from "../../gen/bank/v1/error_info_pb";
 import { fromBinary } from "@bufbuild/protobuf";
+import { recipeBlocks } from "./doc-markdown";
 
 const README = path.resolve("README.md");
 const DOC_BASE_URL = "http://127.0.0.1:8080";
 const MARKER = "@@recipe-block";
-
-/** The ```sh blocks of a recipes section ("recipes" or "curl-recipes"), in order. */
-export function recipeBlocks(markdown: string, section = "recipes"): string[] {
-  const start = markdown.indexOf(`<!-- ${section}:start -->`);
-  const end = markdown.indexOf(`<!-- ${section}:end -->`);
-  if (start < 0 || end < start) throw new Error(`README.md has no <!-- ${section}:start --> ... <!-- ${section}:end --> section`);
-  return [...markdown.slice(start, end).matchAll(/```sh\n([\s\S]*?)```/g)].map((m) => m[1]!);
-}
 
 /** One bash script that runs the blocks in order, twice, marking each block and the email of
  * each run on stdout. */
