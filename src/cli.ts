@@ -3,12 +3,14 @@
 // a typo never starts a server by surprise. The commands and their usage are in HELP below.
 // First: refuse an older Node.js with one clear line (src/runtime-check.ts).
 import "./runtime-check";
+import cluster from "node:cluster";
 import { ConfigError, loadConfig, type Config } from "./config";
 import { Database, DatabaseUnavailableError } from "./db/database";
 import { DatabaseHostsError } from "./db/primary";
 import { startApp } from "./app";
 import { limits } from "./limits";
 import { isWorkersPrimary, serveWorkers } from "./workers";
+import { createLogger } from "./logger";
 import { createClient } from "@connectrpc/connect";
 import { createGrpcTransport } from "@connectrpc/connect-node";
 import { Health, HealthCheckResponse_ServingStatus as Status } from "../gen/grpc/health/v1/health_pb";
@@ -57,6 +59,11 @@ export function usage(): string {
 }
 
 /** One command's usage line and description. */
+/** The one line `serve` logs when it runs with development defaults (issue 28). */
+export function developmentDefaultsLine(config: Readonly<Config>): string {
+  return `running with development defaults: ${config.developmentDefaults.join("; ")} (production: docs/deploy.md)`;
+}
+
 export function commandUsage(name: string): string {
   const h = HELP[name]!;
   return `usage: npm run bankd -- ${name}${h.args ? ` ${h.args}` : ""}\n\n${h.about}`;
@@ -66,6 +73,10 @@ const wantsHelp = (args: readonly string[]) => args.includes("--help") || args.i
 
 const commands: Record<string, Command> = {
   serve: async (config) => {
+    // Once per server, not once per worker: what runs with defaults that suit only development.
+    if (!cluster.isWorker && config.developmentDefaults.length > 0) {
+      createLogger(config.logLevel).warn({ developmentDefaults: config.developmentDefaults }, developmentDefaultsLine(config));
+    }
     if (isWorkersPrimary(config)) return serveWorkers(config);
     const app = await startApp(config);
     await new Promise<void>((resolve) => {

@@ -57,8 +57,16 @@ export interface Config {
    * stored; every process of one database must share it. Created (0600) when absent. */
   totpKeyFile: string;
   argon2: { memoryCostKib: number; timeCost: number; parallelism: number };
-  /** Register's rate limits, per process (limits.ts has the defaults and their reasons). */
-  registration: { perAddressPerHour: number; perMinute: number };
+  /** Register's rate limits, per process (limits.ts has the defaults and their reasons).
+   * `loopbackUnlimited` (BANK_ENV=development only): clients at a loopback address are not
+   * limited, so that a developer's own recipes, /docs and console do not run into them. */
+  registration: { perAddressPerHour: number; perMinute: number; loopbackUnlimited: boolean };
+  /** BANK_ENV: "production" (the default: nothing relaxed) or "development". */
+  environment: "production" | "development";
+  /** What this process runs with that suits a developer's machine and not production: the
+   * defaults nobody set (the embedded SQLite file, keys generated in the data directory) and
+   * BANK_ENV=development. `serve` logs them on one line at start (issue 28); empty: nothing. */
+  developmentDefaults: readonly string[];
   /** Account opening, per process for the rate (limits.ts has the defaults and their reasons). */
   accountOpening: { perHour: number; perCustomerMax: number };
   /** Postings one customer may submit per second, per process (limits.postingsPerCustomerPerSecond). */
@@ -152,10 +160,25 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
     timeCost: int("BANK_ARGON2_TIME_COST", 2, 1, 20),
     parallelism: int("BANK_ARGON2_PARALLELISM", 1, 1, 16),
   };
+  const environment = get("BANK_ENV", "production");
+  if (environment !== "production" && environment !== "development") {
+    problems.push(`BANK_ENV=${JSON.stringify(environment)} is invalid: set it to production (the default) or development (Register's limits lifted for loopback clients).`);
+  }
   const registration = {
     perAddressPerHour: int("BANK_REGISTER_PER_ADDRESS_PER_HOUR", limits.registerPerAddressPerHour, 1, 1_000_000),
     perMinute: int("BANK_REGISTER_PER_MINUTE", limits.registerPerMinute, 1, 1_000_000),
+    loopbackUnlimited: environment === "development",
   };
+  // SQLite is the development default (production runs on PostgreSQL); keys generated in a data
+  // directory nobody chose (./data of the checkout) are too. A data directory set on purpose (the
+  // image's /var/lib/bankd, a shared volume) holds keys as deploy.md describes: not listed.
+  const unset = (name: string) => get(name, "") === "";
+  const generatedKeys = [...(unset("BANK_JWT_KEYS_DIR") ? ["token signing keys"] : []), ...(unset("BANK_TOTP_KEY_FILE") ? ["the TOTP key"] : [])];
+  const developmentDefaults = [
+    ...(unset("BANK_DATABASE_URL") && database.kind === "sqlite" ? [`embedded SQLite ${database.file} (BANK_DATABASE_URL unset)`] : []),
+    ...(unset("BANK_DATA_DIR") && generatedKeys.length > 0 ? [`${generatedKeys.join(" and ")} generated in ${dataDir} (BANK_DATA_DIR unset)`] : []),
+    ...(environment === "development" ? ["BANK_ENV=development: no registration limits for loopback clients"] : []),
+  ];
   const accountOpening = {
     perHour: int("BANK_ACCOUNT_OPENS_PER_HOUR", limits.accountOpensPerHour, 1, 1_000_000),
     perCustomerMax: int("BANK_ACCOUNTS_PER_CUSTOMER_MAX", limits.accountsPerCustomerMax, 1, 1_000_000),
@@ -183,6 +206,8 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
     totpKeyFile,
     argon2,
     registration,
+    environment: environment as Config["environment"],
+    developmentDefaults,
     accountOpening,
     postingsPerCustomerPerSecond: int("BANK_POSTINGS_PER_CUSTOMER_PER_SECOND", limits.postingsPerCustomerPerSecond, 1, 1_000_000),
     currencies,

@@ -331,7 +331,9 @@ export const limits = {
   loginAddressWindowMs: 10 * 60_000,
   /** Registrations per client address per hour (a token bucket holding one hour's worth): a
    * household or a small office registers a few users, a script sixty (issue 15, W5). Per
-   * process; BANK_REGISTER_PER_ADDRESS_PER_HOUR overrides it (a deployment behind one NAT). */
+   * process; BANK_REGISTER_PER_ADDRESS_PER_HOUR overrides it (a deployment behind one NAT).
+   * BANK_ENV=development lifts it and registerPerMinute for loopback clients only (issue 28: a
+   * developer's recipes, /docs and console used up the five from 127.0.0.1). */
   registerPerAddressPerHour: 5,
   /** Accounts one principal (a customer, or a teller for anyone) may open per hour, per process
    * (a token bucket holding a quarter hour's worth, 30: a teller's or a family's batch of new

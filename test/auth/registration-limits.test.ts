@@ -80,3 +80,50 @@ describe.each(engines())("Register's limit from all addresses on %s", (engine) =
     }
   });
 });
+
+// Issue 28: BANK_ENV=development lifts Register's limits for loopback clients only (a developer's
+// recipes, /docs and console all come from 127.0.0.1); every other address is limited as ever, and
+// without BANK_ENV (production, the default) loopback is limited like any address.
+describe.each(engines())("BANK_ENV=development and loopback clients on %s", (engine) => {
+  let dev: AuthTestApp;
+  let prod: AuthTestApp;
+  beforeAll(async () => {
+    // One an hour per address and a global burst of one: the tightest limits there are.
+    const tight = { BANK_TRUST_PROXY: "true", BANK_REGISTER_PER_ADDRESS_PER_HOUR: "1", BANK_REGISTER_PER_MINUTE: "1" };
+    dev = await startAuthApp(engine, { ...tight, BANK_ENV: "development" });
+    prod = await startAuthApp(engine, tight);
+  });
+  afterAll(async () => Promise.all([dev?.stop(), prod?.stop()]));
+
+  const register = (api: ReturnType<typeof from>, who: string) => api.register({ email: uniqueEmail(who), password: strongPassword(), fullName: "Dev User" });
+
+  test("development: loopback is not limited and takes nothing from the global limit; a non-loopback address still is limited", async () => {
+    expect(dev.config.registration.loopbackUnlimited).toBe(true);
+    // The socket's own address (no X-Forwarded-For): 127.0.0.1, past both limits.
+    const loopback = client(dev.baseUrl, AuthService);
+    for (let i = 0; i < 4; i++) await register(loopback, "loopback");
+    // ::1 named by the trusted proxy is loopback as well.
+    for (let i = 0; i < 2; i++) await register(from(dev, "::1"), "loopback6");
+    // The global burst is still whole: loopback took nothing from it.
+    const remote = from(dev, "198.51.100.40");
+    await register(remote, "remote");
+    const again = await expectError(register(remote, "remote"), Code.ResourceExhausted, "REGISTER_THROTTLED");
+    expect(metadataOf(again).scope).toBe("address");
+    const other = await expectError(register(from(dev, "198.51.100.41"), "other"), Code.ResourceExhausted, "REGISTER_THROTTLED");
+    expect(metadataOf(other).scope).toBe("global");
+    // An address that only looks like loopback is not.
+    await expectError(register(from(dev, "127.0.0.1.example.com"), "spoof"), Code.ResourceExhausted, "REGISTER_THROTTLED");
+    // And loopback still registers after all that.
+    await register(loopback, "loopback");
+  });
+
+  test("production (BANK_ENV unset): loopback is limited like any address", async () => {
+    expect(prod.config.environment).toBe("production");
+    expect(prod.config.registration.loopbackUnlimited).toBe(false);
+    const loopback = client(prod.baseUrl, AuthService);
+    await register(loopback, "prod-loopback");
+    const err = await expectError(register(loopback, "prod-loopback"), Code.ResourceExhausted, "REGISTER_THROTTLED");
+    expect(metadataOf(err).scope).toBe("address");
+    await expectError(register(from(prod, "::1"), "prod-loopback6"), Code.ResourceExhausted, "REGISTER_THROTTLED");
+  });
+});

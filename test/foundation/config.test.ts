@@ -26,6 +26,28 @@ describe("configuration", () => {
     expect(Object.isFrozen(config)).toBe(true);
   });
 
+  test("BANK_ENV: production by default, nothing relaxed; development lifts Register's limits for loopback; anything else is a problem (issue 28)", () => {
+    expect(loadConfig({}).environment).toBe("production");
+    expect(loadConfig({}).registration.loopbackUnlimited).toBe(false);
+    expect(loadConfig({ BANK_ENV: "development" }).registration.loopbackUnlimited).toBe(true);
+    expect(problems({ BANK_ENV: "dev" })).toEqual([expect.stringMatching(/^BANK_ENV="dev" is invalid: set it to production .* or development/)]);
+  });
+
+  test("development defaults: what npm start runs on that only suits a developer's machine, listed for its one log line", () => {
+    const data = path.resolve("./data");
+    expect(loadConfig({}).developmentDefaults).toEqual([
+      `embedded SQLite ${path.join(data, "bank.db")} (BANK_DATABASE_URL unset)`,
+      `token signing keys and the TOTP key generated in ${data} (BANK_DATA_DIR unset)`,
+    ]);
+    expect(loadConfig({ BANK_ENV: "development", BANK_DATA_DIR: "/var/lib/bankd" }).developmentDefaults).toEqual([
+      "embedded SQLite /var/lib/bankd/bank.db (BANK_DATABASE_URL unset)",
+      "BANK_ENV=development: no registration limits for loopback clients",
+    ]);
+    // As the image and compose.yaml run it: nothing to say.
+    expect(loadConfig({ BANK_DATABASE_URL: "postgres://bankd@db:5432/bankd", BANK_DATA_DIR: "/var/lib/bankd" }).developmentDefaults).toEqual([]);
+    expect(loadConfig({ BANK_DATABASE_URL: "postgres://bankd@db:5432/bankd", BANK_JWT_KEYS_DIR: "/k", BANK_TOTP_KEY_FILE: "/t" }).developmentDefaults).toEqual([]);
+  });
+
   test("BANK_GRPC_PORT: BANK_PORT + 1 by default (any free port with BANK_PORT=0), off, 0, or a port of its own", () => {
     expect(loadConfig({}).grpcPort).toBe(8081);
     expect(loadConfig({ BANK_PORT: "9000" }).grpcPort).toBe(9001);

@@ -2,7 +2,8 @@
 // drains and stops the server: as `npm start &` + `kill $!` does, and with npm as the first
 // process (PID 1) of its own PID namespace, as in a container. The server must log the drain,
 // exit, and leave nothing listening on its port (before the fix, npm and its shell died and the
-// server went on serving, orphaned).
+// server went on serving, orphaned). On the way it says, once, that it runs with development
+// defaults (issue 28).
 import * as fs from "node:fs";
 import * as net from "node:net";
 import * as path from "node:path";
@@ -90,6 +91,8 @@ describe("npm start and SIGTERM", () => {
     started = await startNpm(command as string[], db);
     const health = await client(started.url, Health).check({ service: "" });
     expect(health.status).toBe(Status.SERVING);
+    // Issue 28: one line says it runs with development defaults (here the embedded SQLite file).
+    expect(started.output().match(/running with development defaults: embedded SQLite [^"]*bank\.db \(BANK_DATABASE_URL unset\)/g)).toHaveLength(1);
 
     process.kill((npmPid as (s: Started) => number)(started), "SIGTERM");
     await started.exited;
