@@ -118,6 +118,19 @@ test("every fenced shell block in README.md and docs/ says whether it runs (and 
   for (const b of runnable) expect([where(b), EXPECTED.filter((e) => e.file === b.file && b.code.includes(e.contains)).length]).toEqual([where(b), 1]);
 });
 
+test("docs/deploy.md sizes from docs/performance.md's summary: each rate it names is within 5% of one there (issue 28: 400-550/s against 651/s)", () => {
+  const perf = fs.readFileSync(path.join(ROOT, "docs/performance.md"), "utf8");
+  const summary = perf.slice(perf.indexOf("## Summary"), perf.indexOf("\n## ", perf.indexOf("## Summary") + 1));
+  const deploy = fs.readFileSync(path.join(ROOT, "docs/deploy.md"), "utf8");
+  const sizing = deploy.slice(deploy.indexOf("## Sizing"), deploy.indexOf("\n## ", deploy.indexOf("## Sizing") + 1));
+  const rates = (text: string) => [...text.matchAll(/(\d[\d,]*)(?:-\d[\d,]*)? (?:single )?transfers\/s|(\d[\d,]*)\/s/g)].map((m) => Number((m[1] ?? m[2])!.replace(/,/g, "")));
+  const named = rates(sizing);
+  expect(named.length).toBeGreaterThanOrEqual(2);
+  const measured = rates(summary);
+  for (const rate of named) expect([rate, measured.some((m) => Math.abs(m - rate) <= 0.05 * m)]).toEqual([rate, true]);
+  expect(sizing).toContain("performance.md#summary");
+});
+
 test("the parser sees markers, indented fences, sections, and fails the unmarked", () => {
   const md = ["<!-- runnable -->", "```sh", "a", "```", "", "```bash", "b", "```", "```js", "```sh", "```", "1. x", "   <!-- not-runnable: needs Docker -->", "   ```sh", "   docker ps", "   ```", "<!-- curl-recipes:start -->", "```sh", "c", "```", "<!-- curl-recipes:end -->", "<!-- runnable: later -->", "```console", "d", "```"].join("\n");
   const blocks = shellBlocks("x.md", md);
