@@ -28,6 +28,7 @@ export function buildDocument(services: readonly DescService[], allFiles: readon
     schemas,
     accessExtension: options.accessOption ? findExtension(allFiles, types, options.accessOption) : undefined,
     governedPackages: options.governedPackages,
+    examples: options.examples,
   };
   if (options.accessOption && !ctx.accessExtension) throw new Error(`access_option ${options.accessOption} is not among the descriptors`);
   const paths: JsonSchema = {};
@@ -69,9 +70,25 @@ function findMessage(files: readonly DescFile[], types: TypesInFile, typeName: s
 
 function introduction(options: OpenApiOptions): string {
   return [
+    ...flowSection(options.flow),
     "Generated from the `.proto` files by `npm run generate`. Every unary method is `POST /<package>.<Service>/<Method>` with a JSON body: the [Connect protocol](https://connectrpc.com/docs/protocol), so plain HTTP clients, `curl` and this page can call it. The same methods are served over gRPC and gRPC-Web on the same port.",
     "JSON follows the proto3 JSON mapping: field names in lowerCamelCase, 64-bit integers (such as `minorUnits`) as strings, enums by value name, timestamps as RFC 3339 strings; fields left out take their default.",
     "**Signing in here:** call `AuthService.Register`, then `AuthService.Login`; copy `accessToken` from its response into **Authorize** (bearerAuth). Each operation says which roles may call it.",
     `**Errors** answer a non-200 status with a JSON body \`{"code", "message", "details"}\`${options.errorDetail ? `; \`details[].debug\` is a \`${options.errorDetail}\` whose \`reason\` (UPPER_SNAKE) says what went wrong` : ""}.`,
   ].join("\n\n");
+}
+
+/** "Run the whole flow": the `flow=` steps as a numbered list, method names linked to their
+ * operation (Swagger UI's deep links: #/<tag>/<operationId>). */
+function flowSection(steps: readonly string[]): string[] {
+  if (steps.length === 0) return [];
+  const lines = steps.map((step, i) => {
+    const bar = step.indexOf("|");
+    const head = bar < 0 ? step : step.slice(0, bar).trim();
+    const text = bar < 0 ? "" : step.slice(bar + 1).trim();
+    const method = /^([a-z][\w.]*)\.([A-Z]\w*)\.([A-Z]\w*)$/.exec(head);
+    const title = method ? `[${method[2]}.${method[3]}](#/${method[1]}.${method[2]}/${head})` : `**${head}**`;
+    return `${i + 1}. ${title}${text ? `: ${text}` : ""}`;
+  });
+  return ["## Run the whole flow\n\n" + lines.join("\n") + "\n\nValues in `{{double braces}}` are placeholders this page fills in at each Execute (a fresh UUID, the email you registered, the accounts you opened); type over them to send your own."];
 }

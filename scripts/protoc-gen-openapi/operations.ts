@@ -9,6 +9,7 @@ import { behaviourOf, commentOf, firstSentence } from "./comments";
 import { CODES_BY_STATUS, PROTOCOL_VERSION_PARAMETER, TIMEOUT_PARAMETER, getParameters, parameterRef, responseRef } from "./connect-protocol";
 import type { JsonSchema } from "./json-schema";
 import type { SchemaSet } from "./schemas";
+import { requestExample, type ExampleValues } from "./examples";
 
 export const BEARER_SCHEME = "bearerAuth";
 
@@ -16,6 +17,7 @@ export interface ServiceContext {
   schemas: SchemaSet;
   accessExtension: DescExtension | undefined;
   governedPackages: readonly string[];
+  examples: ExampleValues;
 }
 
 export function serviceTag(service: DescService, ctx: ServiceContext): JsonSchema {
@@ -85,7 +87,7 @@ export function pathItem(method: Method, ctx: ServiceContext): JsonSchema {
       operationId: `${method.parent.typeName}.${method.name}`,
       ...common,
       parameters: [parameterRef(PROTOCOL_VERSION_PARAMETER), parameterRef(TIMEOUT_PARAMETER)],
-      requestBody: { required: true, content: { "application/json": { schema: input } } },
+      requestBody: { required: true, content: { "application/json": { schema: input, example: requestExample(method.input, ctx.examples) } } },
     },
   };
   if (noSideEffects) item.get = { operationId: `${method.parent.typeName}.${method.name}.get`, ...common, parameters: getParameters(input) };

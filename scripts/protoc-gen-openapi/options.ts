@@ -19,6 +19,13 @@ export interface OpenApiOptions {
   governedPackages: string[];
   /** Full name of the message sent as the error detail (bank.v1.ErrorInfo). */
   errorDetail: string;
+  /** Request example values (`example=<jsonName>=<value>`, or `<Message full name>.<jsonName>`
+   * for one message): the value as JSON when it parses, else the string itself. */
+  examples: Map<string, unknown>;
+  /** The steps of "Run the whole flow" at the top of the document, in order: a method's full
+   * name (`bank.v1.AuthService.Register`, linked to its operation) or any text, then `|` and
+   * what to do there. */
+  flow: string[];
 }
 
 const DEFAULTS: OpenApiOptions = {
@@ -30,11 +37,13 @@ const DEFAULTS: OpenApiOptions = {
   accessOption: "",
   governedPackages: [],
   errorDetail: "",
+  examples: new Map(),
+  flow: [],
 };
 
 /** protoplugin's parseOptions: unknown keys are an error (a typo must not pass silently). */
 export function parseOptions(raw: { key: string; value: string }[]): OpenApiOptions {
-  const options: OpenApiOptions = { ...DEFAULTS, firstServices: [], excludeServicePrefixes: [], governedPackages: [] };
+  const options: OpenApiOptions = { ...DEFAULTS, firstServices: [], excludeServicePrefixes: [], governedPackages: [], examples: new Map(), flow: [] };
   for (const { key, value } of raw) {
     switch (key) {
       case "file":
@@ -61,9 +70,26 @@ export function parseOptions(raw: { key: string; value: string }[]): OpenApiOpti
       case "error_detail":
         options.errorDetail = value;
         break;
+      case "example": {
+        const eq = value.indexOf("=");
+        if (eq <= 0) throw new Error(`protoc-gen-openapi: example=${JSON.stringify(value)} needs <field>=<value>`);
+        options.examples.set(value.slice(0, eq), jsonOrString(value.slice(eq + 1)));
+        break;
+      }
+      case "flow":
+        options.flow.push(value);
+        break;
       default:
         throw new Error(`protoc-gen-openapi: unknown option ${JSON.stringify(key)}`);
     }
   }
   return options;
+}
+
+function jsonOrString(raw: string): unknown {
+  try {
+    return JSON.parse(raw);
+  } catch {
+    return raw;
+  }
 }

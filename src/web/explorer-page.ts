@@ -36,11 +36,59 @@ export function explorerHtml(assets: ExplorerAssets): string {
 `;
 }
 
+/** The "run the whole flow" helper (issue 28), plain ES5 for the page and evaluated as is by
+ * test/explorer: fills the examples' {{placeholders}} at each Execute (a fresh UUID, a new email,
+ * the email registered, the accounts opened) and remembers what the flow's answers hold. A
+ * placeholder it cannot fill yet is sent as it is, and the server says what is wrong. */
+export const EXPLORER_FLOW_JS = `function createBankdFlow(randomUUID) {
+  var state = { email: "", pendingEmail: "", accounts: [] };
+  function value(name) {
+    if (name === "fresh UUID") return randomUUID();
+    if (name === "new email") return (state.pendingEmail = "ada-" + randomUUID().slice(0, 8) + "@example.com");
+    if (name === "registered email") return state.email || undefined;
+    if (name === "first account id") return state.accounts[0] && state.accounts[0].id;
+    if (name === "second account number") return state.accounts[1] && state.accounts[1].number;
+    return undefined;
+  }
+  return {
+    state: state,
+    fill: function (body) {
+      return body.replace(/\\{\\{([^{}]+)\\}\\}/g, function (all, name) {
+        var v = value(name);
+        return v === undefined ? all : v;
+      });
+    },
+    // An answer of the flow: returns the access token to authorize with, after a Login.
+    remember: function (url, status, body) {
+      if (status !== 200 || !body) return undefined;
+      var method = String(url).split("?")[0].split("/").slice(-2).join("/");
+      if (method === "bank.v1.AuthService/Register") state.email = state.pendingEmail;
+      if (method === "bank.v1.AccountService/CreateAccount" && body.account) state.accounts.push({ id: body.account.id, number: body.account.number });
+      if (method === "bank.v1.AuthService/Login" && body.accessToken) {
+        state.accounts = [];
+        return body.accessToken;
+      }
+      return undefined;
+    }
+  };
+}`;
+
 /** Starts Swagger UI (a script file: the CSP allows no inline script). Authorization is kept
  * in the page only (persistAuthorization off: no token in localStorage); no validator badge
- * (it would call a third-party server). */
+ * (it would call a third-party server). Login's token goes into Authorize by itself. */
 export const EXPLORER_INIT_JS = `"use strict";
+${EXPLORER_FLOW_JS}
+function bankdRandomUUID() {
+  if (window.crypto && window.crypto.randomUUID) return window.crypto.randomUUID();
+  var b = window.crypto.getRandomValues(new Uint8Array(16));
+  b[6] = (b[6] & 15) | 64;
+  b[8] = (b[8] & 63) | 128;
+  var h = Array.prototype.map.call(b, function (x) { return (x + 256).toString(16).slice(1); }).join("");
+  return h.slice(0, 8) + "-" + h.slice(8, 12) + "-" + h.slice(12, 16) + "-" + h.slice(16, 20) + "-" + h.slice(20);
+}
 window.addEventListener("load", function () {
+  var flow = createBankdFlow(bankdRandomUUID);
+  window.bankdFlow = flow;
   window.ui = SwaggerUIBundle({
     url: "/openapi.json",
     dom_id: "#swagger-ui",
@@ -53,7 +101,20 @@ window.addEventListener("load", function () {
     showExtensions: true,
     persistAuthorization: false,
     validatorUrl: null,
-    supportedSubmitMethods: ["get", "post"]
+    supportedSubmitMethods: ["get", "post"],
+    requestInterceptor: function (req) {
+      if (typeof req.body === "string") req.body = flow.fill(req.body);
+      return req;
+    },
+    responseInterceptor: function (res) {
+      var body = res.body;
+      if (!body && typeof res.text === "string") {
+        try { body = JSON.parse(res.text); } catch (e) { body = undefined; }
+      }
+      var token = flow.remember(res.url, res.status, body);
+      if (token) window.ui.preauthorizeApiKey("bearerAuth", token);
+      return res;
+    }
   });
 });
 `;
