@@ -56,17 +56,37 @@ export function errorSchemas(detailName: string | undefined, detail: JsonSchema 
   };
 }
 
-/** One response per HTTP status, each narrowing connect.Error's code to that status's codes.
- * (Status ranges such as 4XX would be shorter, but Swagger UI shows a ranged answer as
- * "Undocumented".) */
-export function errorResponses(): Record<string, JsonSchema> {
+/** An error example (`error_example=<code>:<REASON>:<message>`): one per distinct reason. */
+export interface ErrorExample {
+  code: string;
+  reason: string;
+  message: string;
+}
+
+/** One response per HTTP status, each narrowing connect.Error's code to that status's codes,
+ * with one named example per reason of `examples` whose code it carries (issue 28: Swagger UI
+ * otherwise drew the same "string" body under every status). (Status ranges such as 4XX would be
+ * shorter, but Swagger UI shows a ranged answer as "Undocumented".) */
+export function errorResponses(detailName: string | undefined, examples: readonly ErrorExample[] = []): Record<string, JsonSchema> {
   return Object.fromEntries(
     CODES_BY_STATUS.map(([status, codes]) => {
       const schema = { allOf: [schemaRef(ERROR_SCHEMA), { properties: { code: { enum: codes } } }] };
       const description = `Connect error ${codes.map((c) => `\`${c}\``).join(" or ")}.`;
-      return [`connect-error-${status}`, { description, content: { "application/json": { schema } } }];
+      const mine = examples.filter((e) => codes.includes(e.code));
+      const media: JsonSchema = { schema };
+      if (mine.length > 0) media.examples = Object.fromEntries(mine.map((e) => [e.reason, { summary: `${e.code} ${e.reason}`, value: errorBody(e, detailName) }]));
+      return [`connect-error-${status}`, { description, content: { "application/json": media } }];
     }),
   );
+}
+
+/** The body the server sends for `e`: the detail as binary (an ErrorInfo's field 1, the reason)
+ * and as JSON. */
+function errorBody(e: ErrorExample, detailName: string | undefined): JsonSchema {
+  if (!detailName) return { code: e.code, message: e.message };
+  const reason = Buffer.from(e.reason, "utf8");
+  const value = Buffer.concat([Buffer.from([0x0a, reason.length]), reason]).toString("base64").replace(/=+$/, "");
+  return { code: e.code, message: e.message, details: [{ type: detailName, value, debug: { reason: e.reason } }] };
 }
 
 export function headerParameters(): Record<string, JsonSchema> {

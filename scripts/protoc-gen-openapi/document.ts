@@ -47,7 +47,7 @@ export function buildDocument(services: readonly DescService[], allFiles: readon
     paths,
     components: {
       schemas: { ...schemas.components(), ...errorSchemas(options.errorDetail || undefined, detailSchema) },
-      responses: errorResponses(),
+      responses: errorResponses(options.errorDetail || undefined, options.errorExamples),
       parameters: headerParameters(),
       securitySchemes: {
         [BEARER_SCHEME]: {

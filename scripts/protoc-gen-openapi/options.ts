@@ -26,6 +26,8 @@ export interface OpenApiOptions {
    * name (`bank.v1.AuthService.Register`, linked to its operation) or any text, then `|` and
    * what to do there. */
   flow: string[];
+  /** Error examples, one per distinct reason (`error_example=<code>:<REASON>:<message>`). */
+  errorExamples: { code: string; reason: string; message: string }[];
 }
 
 const DEFAULTS: OpenApiOptions = {
@@ -39,11 +41,12 @@ const DEFAULTS: OpenApiOptions = {
   errorDetail: "",
   examples: new Map(),
   flow: [],
+  errorExamples: [],
 };
 
 /** protoplugin's parseOptions: unknown keys are an error (a typo must not pass silently). */
 export function parseOptions(raw: { key: string; value: string }[]): OpenApiOptions {
-  const options: OpenApiOptions = { ...DEFAULTS, firstServices: [], excludeServicePrefixes: [], governedPackages: [], examples: new Map(), flow: [] };
+  const options: OpenApiOptions = { ...DEFAULTS, firstServices: [], excludeServicePrefixes: [], governedPackages: [], examples: new Map(), flow: [], errorExamples: [] };
   for (const { key, value } of raw) {
     switch (key) {
       case "file":
@@ -79,6 +82,12 @@ export function parseOptions(raw: { key: string; value: string }[]): OpenApiOpti
       case "flow":
         options.flow.push(value);
         break;
+      case "error_example": {
+        const m = /^([a-z_]+):([A-Z][A-Z0-9_]*):(.+)$/.exec(value);
+        if (!m) throw new Error(`protoc-gen-openapi: error_example=${JSON.stringify(value)} needs <code>:<REASON>:<message>`);
+        options.errorExamples.push({ code: m[1]!, reason: m[2]!, message: m[3]! });
+        break;
+      }
       default:
         throw new Error(`protoc-gen-openapi: unknown option ${JSON.stringify(key)}`);
     }

@@ -6,9 +6,13 @@
 // page runs it): a fresh UUID, a new email, the registered email, the accounts opened. The flow at
 // the top of the document (Register -> Login -> Authorize -> CreateAccount -> Deposit -> Transfer),
 // sent exactly as the page sends it, is answered 200 at every step, twice in a row (a second
-// reader, a new email). The hostile side: an example whose placeholder the page cannot fill yet
+// reader, a new email). Error examples: one per distinct reason, with its code. The hostile side: an example whose placeholder the page cannot fill yet
 // is refused with a 4xx and a reason, never a 500.
+import * as fs from "node:fs";
+import * as path from "node:path";
 import { randomUUID } from "node:crypto";
+import { fromBinary } from "@bufbuild/protobuf";
+import { ErrorInfoSchema } from "../../gen/bank/v1/error_info_pb";
 import { EXPLORER_FLOW_JS } from "../../src/web/explorer-page";
 import { engines } from "../support/db";
 import { startTestApp, type TestApp } from "../support/app";
@@ -119,3 +123,29 @@ describe.each(engines())("the flow of /docs, sent as the page sends it, on %s", 
     expect((body.details as { debug: { reason: string } }[])[0]!.debug.reason).toMatch(/^[A-Z_]+$/);
   });
 });
+
+test("error examples: one per distinct reason, under the status of its code, valid against that response's schema, each a reason the server really raises with that code", () => {
+  const codeFunctions: Record<string, string> = { invalid_argument: "invalidArgument|InvalidArgument", failed_precondition: "failedPrecondition|FailedPrecondition", unauthenticated: "unauthenticated|Unauthenticated", permission_denied: "permissionDenied|PermissionDenied", not_found: "notFound|NotFound", already_exists: "alreadyExists|AlreadyExists", aborted: "aborted|Aborted", resource_exhausted: "resourceExhausted|ResourceExhausted", internal: "Internal", unimplemented: "Unimplemented", unavailable: "unavailable|Unavailable", deadline_exceeded: "DeadlineExceeded" };
+  const source = listSources("src").map((f) => fs.readFileSync(f, "utf8")).join("\n");
+  const reasons: string[] = [];
+  for (const [name, response] of Object.entries(doc.components.responses)) {
+    const media = response.content["application/json"] as { schema: Schema; examples?: Record<string, { value: { code: string; details: { value: string; debug: { reason: string } }[] } }> };
+    const examples = Object.entries(media.examples ?? {});
+    expect([name, examples.length > 0]).toEqual([name, true]);
+    for (const [reason, { value }] of examples) {
+      reasons.push(reason);
+      expect([reason, validator.errors(media.schema, value)]).toEqual([reason, []]);
+      expect(value.details[0]!.debug.reason).toBe(reason);
+      expect(fromBinary(ErrorInfoSchema, Buffer.from(value.details[0]!.value, "base64")).reason).toBe(reason);
+      // Raised in src/ with this code: invalidArgument("REASON", or connectError(Code.InvalidArgument, "REASON", ...
+      const raised = new RegExp(`(?:${codeFunctions[value.code]})\\(?,?\\s*"${reason}"|(?:${codeFunctions[value.code]}), (?:[^"\\n]*\\? )?"${reason}"`);
+      expect([reason, value.code, raised.test(source)]).toEqual([reason, value.code, true]);
+    }
+  }
+  expect(new Set(reasons).size).toBe(reasons.length);
+  expect(reasons.length).toBeGreaterThanOrEqual(10);
+});
+
+function listSources(dir: string): string[] {
+  return fs.readdirSync(dir, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? listSources(path.join(dir, e.name)) : e.name.endsWith(".ts") ? [path.join(dir, e.name)] : []));
+}
