@@ -78,20 +78,26 @@ const commands: Record<string, Command> = {
       createLogger(config.logLevel).warn({ developmentDefaults: config.developmentDefaults }, developmentDefaultsLine(config));
     }
     if (isWorkersPrimary(config)) return serveWorkers(config);
+    // The handlers go in before the server starts: it announces its URL and answers health
+    // checks while still starting (the gRPC port, the database's watchers), and a SIGTERM sent
+    // then must drain it once started, not kill the process (exit 143). They stay installed
+    // during the drain: a second signal must not kill the process half-way (Ctrl-C under
+    // `npm start` delivers SIGINT twice: from the terminal to the whole process group, and
+    // forwarded by npm).
+    let received: string | undefined;
+    let onSignal = (signal: string): void => void (received ??= signal);
+    process.on("SIGTERM", () => onSignal("SIGTERM"));
+    process.on("SIGINT", () => onSignal("SIGINT"));
     const app = await startApp(config);
     await new Promise<void>((resolve) => {
       let draining = false;
-      // Handlers stay installed during the drain: a second signal must not kill the process
-      // half-way (Ctrl-C under `npm start` delivers SIGINT twice: from the terminal to the whole
-      // process group, and forwarded by npm).
-      const stop = (signal: string) => {
+      onSignal = (signal) => {
         if (draining) return;
         draining = true;
         app.logger.info({ signal }, "draining");
         resolve();
       };
-      process.on("SIGTERM", () => stop("SIGTERM"));
-      process.on("SIGINT", () => stop("SIGINT"));
+      if (received !== undefined) onSignal(received);
     });
     await app.shutdown();
     return 0;
