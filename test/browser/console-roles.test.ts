@@ -319,7 +319,10 @@ describeBrowser.each(engines())("web console for staff in chromium on %s", (engi
     const deposit = page.locator("#deposit-form");
     await deposit.getByLabel("Amount").fill("11.00");
     await deposit.getByRole("button", { name: "Deposit" }).click();
-    await page.locator("#deposit-error", { hasText: "daily limit" }).waitFor();
+    const refusal = page.locator("#deposit-error", { hasText: "daily" });
+    await refusal.waitFor();
+    // Named, in the account's currency from the metadata's minor units, the reset in local time.
+    expect(await refusal.textContent()).toMatch(/^This would go past the account's daily deposit limit of 10\.00 USD \(0\.00 USD used today\)\. It resets at [A-Z][a-z]{2} \d{1,2}, \d{4}, \d{1,2}:00\s[AP]M\.$/);
   });
 
   test("an auditor reads every account but sees no form that changes anything", async () => {
@@ -366,6 +369,15 @@ describeBrowser.each(engines())("web console for staff in chromium on %s", (engi
     const forTarget = await rowsByLabel(page.locator("#audit-table"));
     expect(forTarget.every((r) => r["Actor"] === `Terry Teller <${staff.teller.email}>` && r["Target"] === target)).toBe(true);
     expect(forTarget.map((r) => r["Action"]).sort()).toEqual(["account.create", "account.freeze", "account.unfreeze"]);
+
+    // Amounts in details read as money; the stored text (hash-chained) is kept on hover and focus.
+    await filter.getByRole("button", { name: "Clear filters" }).click();
+    await filter.getByLabel("Action").fill("transaction.deposit");
+    await filter.getByRole("button", { name: "Show events" }).click();
+    await onlyAction(page, "transaction.deposit");
+    const paycheck = page.locator("#audit-table tbody tr td[data-label=Details]", { hasText: `account_id: ${carol.everydayId}` }).first();
+    expect(await paycheck.textContent()).toMatch(/^amount: 30\.00 USD, account_id: [0-9a-f-]{36}/);
+    expect(JSON.parse((await paycheck.getAttribute("title")) ?? "")).toMatchObject({ amount: "3000", currency: "USD", account_id: carol.everydayId });
 
     await filter.getByRole("button", { name: "Clear filters" }).click();
     await filter.getByLabel("Action").fill("auth.permission_denied");

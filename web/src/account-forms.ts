@@ -8,7 +8,6 @@ import type { AccountPanel } from "./account-panel";
 import type { ConsoleContext } from "./context";
 import { field, form, onSubmit, setText, submitting } from "./dom";
 import { describeError } from "./errors";
-import { parseAmount } from "./money";
 
 type LimitInit = MessageInitShape<typeof DailyLimitSettingSchema>;
 
@@ -24,7 +23,7 @@ export class AccountForms {
   private amountOrZero(text: string): { ok: true; minor: bigint } | { ok: false; message: string } {
     const account = this.panel.account!;
     if (/^0+(\.0+)?$/.test(text.trim())) return { ok: true, minor: 0n };
-    return parseAmount(text, account.currency, this.ctx.currencies.exponent(account.currency));
+    return this.ctx.currencies.parse(text, account.currency);
   }
 
   private async freezeOrUnfreeze(): Promise<void> {

@@ -6,7 +6,7 @@ import { AuditService } from "../../gen/bank/v1/audit_service_pb";
 import type { ConsoleContext } from "./context";
 import { byId, cell, emptyBody, field, form, onSubmit, setText, show, submitting } from "./dom";
 import { describeError } from "./errors";
-import { auditOutcomeLabel, formatTimeSeconds, localTimeMs } from "./format";
+import { auditDetailsText, auditOutcomeLabel, formatTimeSeconds, localTimeMs } from "./format";
 import { consoleLimits } from "./limits";
 import { Pager } from "./pager";
 
@@ -108,7 +108,7 @@ export class AuditView {
         cell(e.targetId, "mono id", "Target"),
         cell(outcome, `outcome outcome-${outcome.toLowerCase()}`, "Outcome"),
         cell(e.clientAddress, "mono", "Address"),
-        cell(e.details, "mono details", "Details"),
+        detailsCell(e.details, auditDetailsText(e.details, this.ctx.currencies)),
       );
       body.append(tr);
     }
@@ -130,4 +130,14 @@ export class AuditView {
       }
     });
   }
+}
+
+/** The details as a person reads them; the stored text (hash-chained, never changed) on hover and
+ * focus. */
+function detailsCell(stored: string, readable: string): HTMLTableCellElement {
+  const td = cell(readable, "mono details", "Details");
+  td.title = stored;
+  td.tabIndex = 0;
+  td.dataset.stored = stored;
+  return td;
 }
