@@ -171,8 +171,14 @@ describeBrowser.each(engines())("web console for staff in chromium on %s", (engi
     await status.getByRole("button", { name: "Freeze" }).click();
     await page.locator("#account-status-error", { hasText: "Give the reason" }).waitFor();
     await status.getByLabel("Reason").fill("Card reported stolen");
+    // Asked first; cancelling sends nothing.
+    staff.teller.dialogs.dismiss = 1;
+    await status.getByRole("button", { name: "Freeze" }).click();
+    await page.locator("#account-status-error", { hasText: "Cancelled: Carol savings was not frozen." }).waitFor();
+    await expectText(page.locator("#account-status"), "Active");
     await status.getByRole("button", { name: "Freeze" }).click();
     await waitForStatus(page, /^Froze Carol savings/);
+    expect(staff.teller.dialogs.asked.slice(-2)).toEqual(Array(2).fill(`Freeze Carol savings (${carolSavings})? No money can move in or out until it is unfrozen.`));
     await expectText(page.locator("#account-status"), "Frozen");
     expect(await page.locator("#deposit-form").isHidden()).toBe(true);
     expect(await page.locator("#account-frozen-note").textContent()).toMatch(/frozen/);
@@ -265,8 +271,13 @@ describeBrowser.each(engines())("web console for staff in chromium on %s", (engi
     await roles.getByRole("button", { name: "Save roles" }).click();
     await waitForStatus(page, "Dave Customer now has the roles: Customer.");
 
+    staff.admin.dialogs.dismiss = 1;
+    await page.locator("#user-access-form").getByRole("button", { name: "Disable user" }).click();
+    await page.locator("#user-access-error", { hasText: "Cancelled: Dave Customer was not disabled." }).waitFor();
+    await expectText(page.locator("#user-status"), "Active");
     await page.locator("#user-access-form").getByRole("button", { name: "Disable user" }).click();
     await waitForStatus(page, /^Disabled Dave Customer/);
+    expect(staff.admin.dialogs.asked.slice(-2)).toEqual(Array(2).fill(`Disable Dave Customer (${dave.email})? They cannot sign in, and their sessions end now.`));
     await expectText(page.locator("#user-status"), "Disabled: cannot sign in");
     const refused = await client(t.baseUrl, AuthService).login({ email: dave.email, password: dave.password }).catch((err: unknown) => err);
     expect((refused as ConnectError).code).toBe(Code.Unauthenticated);
@@ -296,8 +307,13 @@ describeBrowser.each(engines())("web console for staff in chromium on %s", (engi
     expect(await reverse.getByLabel("Transaction id").inputValue()).toMatch(/^[0-9a-f-]{36}$/);
     await page.waitForFunction(() => document.activeElement?.id === "reverse-reason");
     await reverse.getByLabel("Reason").fill("Posted twice by the employer");
+    staff.admin.dialogs.dismiss = 1;
+    await reverse.getByRole("button", { name: "Reverse" }).click();
+    await page.locator("#reverse-error", { hasText: /^Cancelled: the reversal of transaction [0-9a-f-]{36} was not sent\.$/ }).waitFor();
+    await expectBalance(page, "30.00 USD");
     await reverse.getByRole("button", { name: "Reverse" }).click();
     await waitForStatus(page, /^Reversed the transaction; the reversal is [0-9a-f-]{36}\.$/);
+    expect(staff.admin.dialogs.asked.at(-1)).toMatch(/^Send the reversal of transaction [0-9a-f-]{36}\? It posts the opposite amount and is recorded in the audit log with your reason\.$/);
     await expectBalance(page, "0.00 USD");
     const lines = await statement(page);
     // The reversal's description is its reason (src/ledger/reversals.ts).

@@ -219,8 +219,13 @@ describeBrowser.each(engines())("web console for customers in chromium on %s", (
     await close.getByRole("button", { name: "Close account" }).click();
     await page.locator("#close-error", { hasText: "Tick the box" }).waitFor();
     await close.getByLabel("Yes, close this account for good").check();
+    people.alice.dialogs.dismiss = 1;
+    await close.getByRole("button", { name: "Close account" }).click();
+    await page.locator("#close-error", { hasText: "Cancelled: Alice spare stays open." }).waitFor();
+    await expectText(page.locator("#account-status"), "Active");
     await close.getByRole("button", { name: "Close account" }).click();
     await waitForStatus(page, "Closed Alice spare.");
+    expect(people.alice.dialogs.asked.slice(-2)).toEqual(Array(2).fill(expect.stringMatching(/^Close Alice spare \([0-9 ]+\) for good\? A closed account cannot be opened again\.$/)));
     await expectText(page.locator("#account-status"), "Closed");
     expect(await visibleForms(page)).toEqual(["open-account-form"]);
     const spare = (await rowsByLabel(page.locator("#accounts-table"))).find((r) => r["Name"] === "Alice spare")!;

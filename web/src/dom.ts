@@ -96,6 +96,12 @@ export async function submitting(target: HTMLFormElement, errorId: string, work:
   if (problem) error.textContent = problem;
 }
 
+/** Asks before an action that is not simply undone (freeze, close, disable, reverse), in the
+ * browser's own dialog (modal, announced by screen readers, answered by keyboard). */
+export function confirmed(question: string): boolean {
+  return window.confirm(question);
+}
+
 /** Wires a form's submit event to an async handler, never reloading the page. */
 export function onSubmit(target: HTMLFormElement, handler: () => Promise<void>): void {
   target.addEventListener("submit", (event) => {

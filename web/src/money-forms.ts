@@ -157,6 +157,7 @@ export class MoneyForms {
       prefix: "reverse",
       method: "TransactionService.ReverseTransaction",
       action: "reverse",
+      confirm: (what) => `Send the ${what}? It posts the opposite amount and is recorded in the audit log with your reason.`,
       build: (data) => {
         const transactionId = field(data, "transactionId");
         const reason = field(data, "reason");
