@@ -375,8 +375,12 @@ describeBrowser.each(engines())("web console for staff in chromium on %s", (engi
     const target = freezes[0]!["Target"]!;
 
     await filter.getByLabel("Action").fill("");
-    await filter.getByLabel("Actor (user id)").fill(staff.teller.id);
-    await filter.getByLabel("Target id").fill(target);
+    // By e-mail (resolved to the person's id) and account number (resolved to the account's id).
+    await filter.getByLabel("Actor (e-mail or user id)").fill("nobody-here@example.test");
+    await filter.getByRole("button", { name: "Show events" }).click();
+    await page.locator("#audit-error", { hasText: "No person has the e-mail nobody-here@example.test." }).waitFor();
+    await filter.getByLabel("Actor (e-mail or user id)").fill(staff.teller.email.toUpperCase());
+    await filter.getByLabel("Target (id or account number)").fill(carolSavings);
     const hourAgo = new Date(Date.now() - 3_600_000);
     const local = new Date(hourAgo.getTime() - hourAgo.getTimezoneOffset() * 60_000).toISOString().slice(0, 19);
     await filter.getByLabel("From").fill(local);
