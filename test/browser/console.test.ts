@@ -273,6 +273,12 @@ describeBrowser.each(engines())("web console for customers in chromium on %s", (
     await page.locator("#statement-page", { hasText: "Page 2" }).waitFor();
     expect(await statement(page)).toEqual([["Lunch", "Transfer", "+12.34 USD", "12.34 USD"]]);
     expect(await page.locator("#statement-next").isDisabled()).toBe(true);
+    await page.locator("#statement-previous").click();
+    await page.locator("#statement-page", { hasText: "Page 1" }).waitFor();
+    expect(await statement(page)).toEqual(first);
+    expect(await page.locator("#statement-previous").isDisabled()).toBe(true);
+    await page.locator("#statement-next").click();
+    await page.locator("#statement-page", { hasText: "Page 2" }).waitFor();
     await page.locator("#statement-first").click();
     await page.locator("#statement-page", { hasText: "Page 1" }).waitFor();
     expect(await statement(page)).toHaveLength(20);

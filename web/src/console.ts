@@ -69,9 +69,10 @@ export class BankConsole implements ConsoleContext {
   perms = Permissions.none();
   user: User | undefined;
   private view: ViewId = "accounts-view";
-  /** True while the URL is being followed (reload, back, forward): nothing is pushed then. */
-  private following = false;
   private signedIn = false;
+  /** Counts moves between views and accounts: a place being restored from the URL gives way to a
+   * move the person made while its account was being read. */
+  private moves = 0;
   private readonly accounts: AccountsView;
   private readonly users: UsersView;
   private readonly audit: AuditView;
@@ -300,27 +301,25 @@ export class BankConsole implements ConsoleContext {
     const place = parsePlace(window.location.hash);
     const allowed = this.allowedViews();
     const view = place && allowed.includes(place.view) ? place.view : allowed[0] ?? "sessions-view";
-    this.following = true;
-    try {
-      if (place?.accountId && view === "accounts-view") {
-        const res = await this.api.accounts.getAccount({ accountId: place.accountId }).catch(() => undefined);
-        if (res?.account) {
-          // The view first (with its list), then the account, whose feed starts when shown.
-          await this.openView("accounts-view", false, false, false);
-          await this.selectAccount(res.account);
-          return;
-        }
+    // Following the URL pushes nothing: the views are opened without recording, and the shown
+    // account's hash is the URL's already. A move the person makes meanwhile wins.
+    const movesBefore = this.moves;
+    if (place?.accountId && view === "accounts-view") {
+      const res = await this.api.accounts.getAccount({ accountId: place.accountId }).catch(() => undefined);
+      if (this.moves !== movesBefore) return;
+      if (res?.account) {
+        // The view first (with its list), then the account, whose feed starts when shown.
+        await this.openView("accounts-view", false, false, false);
+        await this.selectAccount(res.account);
+        return;
       }
-      await this.openView(view, false);
-    } finally {
-      this.following = false;
     }
-    this.record({ view }, true);
+    await this.openView(view, false, true, false);
+    if (this.moves === movesBefore + 1) this.record({ view }, true);
   }
 
   /** A new place in the browser's history (or the current one replaced). */
   private record(place: Place, replace = false): void {
-    if (this.following && !replace) return;
     const hash = placeHash(place);
     if (window.location.hash === hash) return;
     if (replace) history.replaceState(null, "", hash);
@@ -328,6 +327,7 @@ export class BankConsole implements ConsoleContext {
   }
 
   private async openView(view: ViewId, focus: boolean, resumeLive = true, record = true): Promise<void> {
+    this.moves++;
     if (record) this.record({ view });
     // The shown account's live stream runs only while its view is open.
     if (view !== "accounts-view") this.accounts.panel.live.pause();
@@ -350,6 +350,7 @@ export class BankConsole implements ConsoleContext {
   async selectAccount(account: Account): Promise<void> {
     // The feed follows the account about to be shown, not the one shown before.
     if (this.view !== "accounts-view") await this.openView("accounts-view", false, false, false);
+    this.moves++;
     this.record({ view: "accounts-view", accountId: account.id });
     const shown = this.accounts.panel.show(account);
     this.accounts.render();
