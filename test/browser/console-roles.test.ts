@@ -171,8 +171,14 @@ describeBrowser.each(engines())("web console for staff in chromium on %s", (engi
     await status.getByRole("button", { name: "Freeze" }).click();
     await page.locator("#account-status-error", { hasText: "Give the reason" }).waitFor();
     await status.getByLabel("Reason").fill("Card reported stolen");
+    // Asked first; cancelling sends nothing.
+    staff.teller.dialogs.dismiss = 1;
+    await status.getByRole("button", { name: "Freeze" }).click();
+    await page.locator("#account-status-error", { hasText: "Cancelled: Carol savings was not frozen." }).waitFor();
+    await expectText(page.locator("#account-status"), "Active");
     await status.getByRole("button", { name: "Freeze" }).click();
     await waitForStatus(page, /^Froze Carol savings/);
+    expect(staff.teller.dialogs.asked.slice(-2)).toEqual(Array(2).fill(`Freeze Carol savings (${carolSavings})? No money can move in or out until it is unfrozen.`));
     await expectText(page.locator("#account-status"), "Frozen");
     expect(await page.locator("#deposit-form").isHidden()).toBe(true);
     expect(await page.locator("#account-frozen-note").textContent()).toMatch(/frozen/);
@@ -265,8 +271,13 @@ describeBrowser.each(engines())("web console for staff in chromium on %s", (engi
     await roles.getByRole("button", { name: "Save roles" }).click();
     await waitForStatus(page, "Dave Customer now has the roles: Customer.");
 
+    staff.admin.dialogs.dismiss = 1;
+    await page.locator("#user-access-form").getByRole("button", { name: "Disable user" }).click();
+    await page.locator("#user-access-error", { hasText: "Cancelled: Dave Customer was not disabled." }).waitFor();
+    await expectText(page.locator("#user-status"), "Active");
     await page.locator("#user-access-form").getByRole("button", { name: "Disable user" }).click();
     await waitForStatus(page, /^Disabled Dave Customer/);
+    expect(staff.admin.dialogs.asked.slice(-2)).toEqual(Array(2).fill(`Disable Dave Customer (${dave.email})? They cannot sign in, and their sessions end now.`));
     await expectText(page.locator("#user-status"), "Disabled: cannot sign in");
     const refused = await client(t.baseUrl, AuthService).login({ email: dave.email, password: dave.password }).catch((err: unknown) => err);
     expect((refused as ConnectError).code).toBe(Code.Unauthenticated);
@@ -296,8 +307,13 @@ describeBrowser.each(engines())("web console for staff in chromium on %s", (engi
     expect(await reverse.getByLabel("Transaction id").inputValue()).toMatch(/^[0-9a-f-]{36}$/);
     await page.waitForFunction(() => document.activeElement?.id === "reverse-reason");
     await reverse.getByLabel("Reason").fill("Posted twice by the employer");
+    staff.admin.dialogs.dismiss = 1;
+    await reverse.getByRole("button", { name: "Reverse" }).click();
+    await page.locator("#reverse-error", { hasText: /^Cancelled: the reversal of transaction [0-9a-f-]{36} was not sent\.$/ }).waitFor();
+    await expectBalance(page, "30.00 USD");
     await reverse.getByRole("button", { name: "Reverse" }).click();
     await waitForStatus(page, /^Reversed the transaction; the reversal is [0-9a-f-]{36}\.$/);
+    expect(staff.admin.dialogs.asked.at(-1)).toMatch(/^Send the reversal of transaction [0-9a-f-]{36}\? It posts the opposite amount and is recorded in the audit log with your reason\.$/);
     await expectBalance(page, "0.00 USD");
     const lines = await statement(page);
     // The reversal's description is its reason (src/ledger/reversals.ts).
@@ -319,7 +335,10 @@ describeBrowser.each(engines())("web console for staff in chromium on %s", (engi
     const deposit = page.locator("#deposit-form");
     await deposit.getByLabel("Amount").fill("11.00");
     await deposit.getByRole("button", { name: "Deposit" }).click();
-    await page.locator("#deposit-error", { hasText: "daily limit" }).waitFor();
+    const refusal = page.locator("#deposit-error", { hasText: "daily" });
+    await refusal.waitFor();
+    // Named, in the account's currency from the metadata's minor units, the reset in local time.
+    expect(await refusal.textContent()).toMatch(/^This would go past the account's daily deposit limit of 10\.00 USD \(0\.00 USD used today\)\. It resets at [A-Z][a-z]{2} \d{1,2}, \d{4}, \d{1,2}:00\s[AP]M\.$/);
   });
 
   test("an auditor reads every account but sees no form that changes anything", async () => {
@@ -356,8 +375,12 @@ describeBrowser.each(engines())("web console for staff in chromium on %s", (engi
     const target = freezes[0]!["Target"]!;
 
     await filter.getByLabel("Action").fill("");
-    await filter.getByLabel("Actor (user id)").fill(staff.teller.id);
-    await filter.getByLabel("Target id").fill(target);
+    // By e-mail (resolved to the person's id) and account number (resolved to the account's id).
+    await filter.getByLabel("Actor (e-mail or user id)").fill("nobody-here@example.test");
+    await filter.getByRole("button", { name: "Show events" }).click();
+    await page.locator("#audit-error", { hasText: "No person has the e-mail nobody-here@example.test." }).waitFor();
+    await filter.getByLabel("Actor (e-mail or user id)").fill(staff.teller.email.toUpperCase());
+    await filter.getByLabel("Target (id or account number)").fill(carolSavings);
     const hourAgo = new Date(Date.now() - 3_600_000);
     const local = new Date(hourAgo.getTime() - hourAgo.getTimezoneOffset() * 60_000).toISOString().slice(0, 19);
     await filter.getByLabel("From").fill(local);
@@ -366,6 +389,15 @@ describeBrowser.each(engines())("web console for staff in chromium on %s", (engi
     const forTarget = await rowsByLabel(page.locator("#audit-table"));
     expect(forTarget.every((r) => r["Actor"] === `Terry Teller <${staff.teller.email}>` && r["Target"] === target)).toBe(true);
     expect(forTarget.map((r) => r["Action"]).sort()).toEqual(["account.create", "account.freeze", "account.unfreeze"]);
+
+    // Amounts in details read as money; the stored text (hash-chained) is kept on hover and focus.
+    await filter.getByRole("button", { name: "Clear filters" }).click();
+    await filter.getByLabel("Action").fill("transaction.deposit");
+    await filter.getByRole("button", { name: "Show events" }).click();
+    await onlyAction(page, "transaction.deposit");
+    const paycheck = page.locator("#audit-table tbody tr td[data-label=Details]", { hasText: `account_id: ${carol.everydayId}` }).first();
+    expect(await paycheck.textContent()).toMatch(/^amount: 30\.00 USD, account_id: [0-9a-f-]{36}/);
+    expect(JSON.parse((await paycheck.getAttribute("title")) ?? "")).toMatchObject({ amount: "3000", currency: "USD", account_id: carol.everydayId });
 
     await filter.getByRole("button", { name: "Clear filters" }).click();
     await filter.getByLabel("Action").fill("auth.permission_denied");

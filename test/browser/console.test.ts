@@ -130,9 +130,13 @@ describeBrowser.each(engines())("web console for customers in chromium on %s", (
     const { page } = people.alice;
     const transfer = page.locator("#transfer-form");
     await transfer.getByLabel("To account number").fill(people.bob.accountNumber);
-    await transfer.getByLabel("Amount").fill("1.005");
+    await transfer.getByLabel("Amount").fill("1.0055");
     await transfer.getByRole("button", { name: "Transfer" }).click();
     await page.locator("#transfer-error", { hasText: "USD amounts have at most 2 decimal places." }).waitFor();
+    // Three decimals after the point could be a thousands group in another convention: asked, not guessed.
+    await transfer.getByLabel("Amount").fill("1.005");
+    await transfer.getByRole("button", { name: "Transfer" }).click();
+    await page.locator("#transfer-error", { hasText: '"1.005" is ambiguous' }).waitFor();
     await transfer.getByLabel("Amount").fill("1,000.00");
     await transfer.getByRole("button", { name: "Transfer" }).click();
     await page.locator("#transfer-error", { hasText: "There is not enough money in the account for this." }).waitFor();
@@ -215,8 +219,13 @@ describeBrowser.each(engines())("web console for customers in chromium on %s", (
     await close.getByRole("button", { name: "Close account" }).click();
     await page.locator("#close-error", { hasText: "Tick the box" }).waitFor();
     await close.getByLabel("Yes, close this account for good").check();
+    people.alice.dialogs.dismiss = 1;
+    await close.getByRole("button", { name: "Close account" }).click();
+    await page.locator("#close-error", { hasText: "Cancelled: Alice spare stays open." }).waitFor();
+    await expectText(page.locator("#account-status"), "Active");
     await close.getByRole("button", { name: "Close account" }).click();
     await waitForStatus(page, "Closed Alice spare.");
+    expect(people.alice.dialogs.asked.slice(-2)).toEqual(Array(2).fill(expect.stringMatching(/^Close Alice spare \([0-9 ]+\) for good\? A closed account cannot be opened again\.$/)));
     await expectText(page.locator("#account-status"), "Closed");
     expect(await visibleForms(page)).toEqual(["open-account-form"]);
     const spare = (await rowsByLabel(page.locator("#accounts-table"))).find((r) => r["Name"] === "Alice spare")!;
@@ -264,6 +273,12 @@ describeBrowser.each(engines())("web console for customers in chromium on %s", (
     await page.locator("#statement-page", { hasText: "Page 2" }).waitFor();
     expect(await statement(page)).toEqual([["Lunch", "Transfer", "+12.34 USD", "12.34 USD"]]);
     expect(await page.locator("#statement-next").isDisabled()).toBe(true);
+    await page.locator("#statement-previous").click();
+    await page.locator("#statement-page", { hasText: "Page 1" }).waitFor();
+    expect(await statement(page)).toEqual(first);
+    expect(await page.locator("#statement-previous").isDisabled()).toBe(true);
+    await page.locator("#statement-next").click();
+    await page.locator("#statement-page", { hasText: "Page 2" }).waitFor();
     await page.locator("#statement-first").click();
     await page.locator("#statement-page", { hasText: "Page 1" }).waitFor();
     expect(await statement(page)).toHaveLength(20);
@@ -367,7 +382,7 @@ describeBrowser.each(engines())("web console for customers in chromium on %s", (
     await page.locator("#sign-in-error", { hasText: /^Too many failed sign-ins\. Wait \d+ seconds?, then try again\.$/ }).waitFor();
   }, 90_000);
 
-  test("at 390 px wide the page is no wider than the screen, tables scroll in their cards, every control is labelled, and the views are reachable by keyboard", async () => {
+  test("at 390 px wide the page is no wider than the screen, table rows are cards, every control is labelled, and the views are reachable by keyboard", async () => {
     const narrow = await openPerson(browser, "bob-390", people.bob, consoleErrors, { viewport: { width: 390, height: 844 } });
     const { page } = narrow;
     await page.goto(`${t.baseUrl}/`);
@@ -375,8 +390,10 @@ describeBrowser.each(engines())("web console for customers in chromium on %s", (
     await page.getByRole("button", { name: new RegExp(`^View .*${people.bob.accountNumber}`) }).click();
     await page.locator("#statement-table tbody tr", { hasText: "Top-up 20" }).waitFor();
     expect(await pageOverflowPx(page)).toBeLessThanOrEqual(0);
+    // Rows are cards at this width (issue 28): nothing scrolls sideways, not even inside the card.
     const scroller = page.locator("#statement-table").locator("xpath=..");
-    expect(await scroller.evaluate((el) => el.scrollWidth > el.clientWidth)).toBe(true);
+    expect(await scroller.evaluate((el) => el.scrollWidth > el.clientWidth)).toBe(false);
+    expect(await page.locator("#statement-table tbody tr").first().evaluate((tr) => getComputedStyle(tr).display)).toBe("block");
     expect(await unlabelledControls(page)).toEqual([]);
     await page.screenshot({ path: artifact("console-390", engine), fullPage: true });
 

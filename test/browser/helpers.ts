@@ -36,6 +36,9 @@ export interface Person {
   password: string;
   context: BrowserContext;
   page: Page;
+  /** Confirmation dialogs (shared by copies of the person): the questions asked, in order, and
+   * how many of the next ones to dismiss (cancel); the others are accepted. */
+  dialogs: { asked: string[]; dismiss: number };
 }
 
 /** A page that records script errors (anything but the network failures tests cause). */
@@ -45,7 +48,14 @@ export async function openPerson(browser: Browser, key: string, who: { name: str
   page.on("console", (m) => void (m.type() === "error" && errors.push(`${key}: ${m.text()}`)));
   page.on("pageerror", (e) => void errors.push(`${key}: ${e.message}`));
   page.setDefaultTimeout(20_000);
-  return { ...who, context, page };
+  const dialogs = { asked: [] as string[], dismiss: 0 };
+  page.on("dialog", (dialog) => {
+    dialogs.asked.push(dialog.message());
+    const dismiss = dialogs.dismiss > 0;
+    if (dismiss) dialogs.dismiss--;
+    void (dismiss ? dialog.dismiss() : dialog.accept());
+  });
+  return { ...who, context, page, dialogs };
 }
 
 /** Errors the tests cause on purpose: refused sign-ins and calls, dropped responses. */

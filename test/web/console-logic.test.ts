@@ -7,12 +7,12 @@ import fc from "fast-check";
 import { Code, ConnectError } from "@connectrpc/connect";
 import { create, type MessageInitShape } from "@bufbuild/protobuf";
 import { ErrorInfoSchema } from "../../gen/bank/v1/error_info_pb";
-import { formatMinorUnits, formatMoney, parseAmount, parseCurrencyList } from "../../web/src/money";
+import { decimalString, formatMinorUnits, formatMoney, parseAmount, parseCurrencyList, separators } from "../../web/src/money";
 import { describeError, isUncertain, retryAfterMs } from "../../web/src/errors";
 import { newRequestId } from "../../web/src/request-id";
 import { fingerprint, retryDelayMs, SafeRetries, type OperationEvents } from "../../web/src/safe-retry";
 import { consoleLimits } from "../../web/src/limits";
-import { Currencies, dailyLimitText, formatWait, localTimeMs } from "../../web/src/format";
+import { auditDetailsText, Currencies, dailyLimitText, formatWait, localTimeMs } from "../../web/src/format";
 import { Permissions, rolesMayCall } from "../../web/src/access";
 import { rolesFromToken } from "../../web/src/token-roles";
 import { otherParty, OUTSIDE_THE_BANK, statementLine, type KnownAccounts } from "../../web/src/statement-lines";
@@ -56,11 +56,12 @@ describe("money", () => {
   test("refuses what is not a positive amount within the limit, in words", () => {
     const refusals: Array<[string, string, number, RegExp]> = [
       ["", "USD", 2, /Enter an amount/],
-      ["12.345", "USD", 2, /at most 2 decimal places/],
+      ["12.345", "USD", 2, /^"12\.345" is ambiguous: "\." marks the decimals here, and USD has 2 decimal places\. Write 12345 for the whole number\.$/],
+      ["12.3456", "USD", 2, /at most 2 decimal places/],
       ["12.5", "JPY", 0, /no decimal places/],
       ["-5", "USD", 2, /as a number/],
       ["1e3", "USD", 2, /as a number/],
-      ["12,34", "USD", 2, /as a number/],
+      ["12,34", "USD", 2, /Check the separators: here "," groups thousands and "." marks the decimals, like 12.34/],
       ["0.00", "USD", 2, /more than zero/],
       ["10000000000000.01", "USD", 2, /larger than the bank accepts/],
       ["NaN", "USD", 2, /as a number/],
@@ -91,6 +92,83 @@ describe("money", () => {
       }),
       { seed, numRuns: 300 },
     );
+  });
+
+  test("amounts are written in the person's locale, exactly, with the currency's minor units", () => {
+    expect(formatMoney(123456n, "USD", 2, "de-DE")).toBe("1.234,56 USD");
+    expect(formatMoney(-123456n, "EUR", 2, "fr-FR")).toBe("-1\u202f234,56 EUR");
+    expect(formatMoney(1234567n, "JPY", 0, "de-DE")).toBe("1.234.567 JPY");
+    expect(formatMinorUnits(9_007_199_254_740_993n, 2, "de-DE")).toBe("90.071.992.547.409,93");
+    expect(separators("de-DE")).toEqual({ decimal: ",", group: "." });
+    expect(decimalString(-123456n, 2)).toBe("-1234.56");
+    expect(decimalString(5n, 3)).toBe("0.005");
+    // A currency missing from the server's list takes its ISO minor units from Intl.
+    const currencies = new Currencies({ USD: 2 }, "en-US");
+    expect(currencies.money({ currency: "KWD", minorUnits: 1234n })).toBe("1.234 KWD");
+    expect(currencies.money({ currency: "USD", minorUnits: 5n })).toBe("0.05 USD");
+  });
+
+  test("amounts are read in the person's locale; a misplaced separator or an ambiguous one is refused in words", () => {
+    const de = (text: string, currency = "USD", exponent = 2) => parseAmount(text, currency, exponent, "de-DE");
+    expect(de("12,50")).toEqual({ ok: true, minor: 1250n });
+    expect(de("1.250")).toEqual({ ok: true, minor: 125000n });
+    expect(de("1.250,5")).toEqual({ ok: true, minor: 125050n });
+    expect(de("1,250", "KWD", 3)).toEqual({ ok: true, minor: 1250n });
+    expect(parseAmount("1 250,50", "EUR", 2, "fr-FR")).toEqual({ ok: true, minor: 125050n });
+    expect(parseAmount("1\u202f250,50", "EUR", 2, "fr-FR")).toEqual({ ok: true, minor: 125050n });
+    const refused: Array<[ReturnType<typeof parseAmount>, RegExp]> = [
+      [de("1,250"), /^"1,250" is ambiguous: "," marks the decimals here, and USD has 2 decimal places\. Write 1250 for the whole number, or 1,25 for decimals\.$/],
+      [de("1,250", "JPY", 0), /ambiguous.*JPY has no decimal places/],
+      [parseAmount("1.250", "USD", 2, "en-US"), /^"1\.250" is ambiguous/],
+      [de("12.50"), /^Check the separators: here "\." groups thousands and "," marks the decimals, like 12,34\.$/],
+      [de("1.2.3"), /Check the separators/],
+      [de("12,5,0"), /Use "," once/],
+      [de("1.250,"), /as a number/],
+      [parseAmount("12.50", "EUR", 2, "fr-FR"), /^Use "," as the decimal mark, like 12,34\.$/],
+      [parseAmount("1,2", "USD", 2, "en-US"), /Check the separators/],
+      [de("12,345"), /ambiguous/],
+      [de("0,001"), /at most 2 decimal places/],
+    ];
+    for (const [parsed, message] of refused) {
+      expect(parsed.ok).toBe(false);
+      if (!parsed.ok) expect(parsed.message).toMatch(message);
+    }
+  });
+
+  test("parse(format(x)) == x in every locale tried, for every amount and exponent (property)", () => {
+    const locales = ["en-US", "de-DE", "fr-FR", "de-CH", "en-IN", "es-ES", "pt-BR", "ja-JP"];
+    fc.assert(
+      fc.property(fc.bigInt({ min: 1n, max: 1_000_000_000_000_000n }), fc.integer({ min: 0, max: 4 }), fc.constantFrom(...locales), (minor, exponent, locale) => {
+        const text = formatMinorUnits(minor, exponent, locale);
+        expect(parseAmount(text, "XXX", exponent, locale)).toEqual({ ok: true, minor });
+      }),
+      { seed, numRuns: 500 },
+    );
+  });
+
+  test("whatever is typed, the parser answers with an exact amount that reads back the same, or a sentence (property)", () => {
+    fc.assert(
+      fc.property(fc.stringMatching(/^[0-9.,\s]{0,12}$/), fc.constantFrom("en-US", "de-DE", "fr-FR"), fc.constantFrom(0, 2, 3), (text, locale, exponent) => {
+        const parsed = parseAmount(text, "XXX", exponent, locale);
+        if (!parsed.ok) {
+          expect(parsed.message).toMatch(/^\S.*\.$/);
+          return;
+        }
+        expect(parsed.minor > 0n).toBe(true);
+        expect(parseAmount(formatMinorUnits(parsed.minor, exponent, locale), "XXX", exponent, locale)).toEqual(parsed);
+      }),
+      { seed, numRuns: 500 },
+    );
+  });
+
+  test("audit details are shown with amounts formatted; anything else as stored", () => {
+    const currencies = new Currencies({ USD: 2 }, "en-US");
+    expect(auditDetailsText(JSON.stringify({ amount: "123456", currency: "USD", account_id: "a-1" }), currencies)).toBe("amount: 1,234.56 USD, account_id: a-1");
+    expect(auditDetailsText(JSON.stringify({ amount: "500", currency: "USD", hold_id: "h", released: "250" }), currencies)).toBe("amount: 5.00 USD, hold_id: h, released: 2.50 USD");
+    expect(auditDetailsText(JSON.stringify({ owner_id: "u", currency: "USD", force: false }), currencies)).toBe("owner_id: u, force: false, currency: USD");
+    expect(auditDetailsText(JSON.stringify({ amount: "12.5", currency: "USD" }), currencies)).toBe("amount: 12.5, currency: USD");
+    expect(auditDetailsText("not json {", currencies)).toBe("not json {");
+    expect(auditDetailsText("[1,2]", currencies)).toBe("[1,2]");
   });
 
   test("the server's currency list is read from the page, ignoring junk", () => {
@@ -149,11 +227,25 @@ describe("errors as sentences", () => {
     expect(retryAfterMs(new Error("x"))).toBeUndefined();
   });
 
-  test("a daily limit refusal names the limit and the use when the server says them; UNIMPLEMENTED is told plainly", () => {
-    const limited = new ConnectError("x", Code.FailedPrecondition, undefined, [
-      { desc: ErrorInfoSchema, value: create(ErrorInfoSchema, { reason: "DAILY_LIMIT_EXCEEDED", metadata: { limit: "1000.00 USD", used: "990.00 USD" } }) },
-    ]);
-    expect(describeError(limited, "deposit")).toBe("This would go past the account's daily limit of 1000.00 USD (990.00 USD used today).");
+  test("a daily limit refusal names the limit, writes its amounts by the account's currency and its reset in the person's zone; UNIMPLEMENTED is told plainly", () => {
+    const limited = (metadata: Record<string, string>) =>
+      new ConnectError("x", Code.FailedPrecondition, undefined, [{ desc: ErrorInfoSchema, value: create(ErrorInfoSchema, { reason: "DAILY_LIMIT_EXCEEDED", metadata }) }]);
+    // What src/ledger/daily-limits.ts sends: minor units, a direction, the next 00:00 UTC.
+    const sent = { direction: "withdrawal", limit: "1000000", used: "123456", resets_at: "2026-12-07T00:00:00.000Z", account_id: "a-1" };
+    const tokyo = { currencies: new Currencies({ USD: 2 }, "en-US", "Asia/Tokyo"), currency: "USD" };
+    const text = describeError(limited(sent), "withdraw", tokyo);
+    expect(text).toMatch(/^This would go past the account's daily withdrawal limit of 10,000\.00 USD \(1,234\.56 USD used today\)\. It resets at Dec 7, 2026, 9:00\sAM\.$/);
+    const berlin = { currencies: new Currencies({ USD: 2 }, "de-DE", "Europe/Berlin"), currency: "USD" };
+    expect(describeError(limited({ ...sent, direction: "deposit" }), "deposit", berlin)).toMatch(/daily deposit limit of 10\.000,00 USD \(1\.234,56 USD used today\)\. It resets at 07\.12\.2026, 01:00\.$/);
+    expect(describeError(limited({ ...sent, direction: "transfer_out" }), "transfer", tokyo)).toContain("the account's daily limit for transfers out of 10,000.00 USD");
+    expect(describeError(limited({ ...sent, direction: "incoming" }), "transfer", tokyo)).toContain("the receiving account's daily limit for incoming money of 10,000.00 USD");
+    // A JPY account: no decimals.
+    expect(describeError(limited({ ...sent, limit: "50000", used: "0" }), "withdraw", { ...tokyo, currency: "JPY" })).toContain("of 50,000 JPY (0 JPY used today)");
+    // Without a currency to read them by, raw minor units are never shown; junk metadata neither.
+    const bare = describeError(limited(sent), "withdraw");
+    expect(bare).toMatch(/^This would go past the account's daily withdrawal limit\. It resets at /);
+    expect(bare).not.toMatch(/1000000|123456/);
+    expect(describeError(limited({ limit: "1000.00 USD", used: "-1", direction: "sideways" }), "deposit", tokyo)).toBe("This would go past the account's daily limit.");
     expect(describeError(new ConnectError("x", Code.Unimplemented), "limits")).toBe("This bank server does not offer that yet.");
   });
 

@@ -6,9 +6,8 @@ import type { MessageInitShape } from "@bufbuild/protobuf";
 import type { DailyLimitSettingSchema } from "../../gen/bank/v1/account_service_pb";
 import type { AccountPanel } from "./account-panel";
 import type { ConsoleContext } from "./context";
-import { field, form, onSubmit, setText, submitting } from "./dom";
+import { confirmed, field, form, onSubmit, setText, submitting } from "./dom";
 import { describeError } from "./errors";
-import { parseAmount } from "./money";
 
 type LimitInit = MessageInitShape<typeof DailyLimitSettingSchema>;
 
@@ -24,7 +23,7 @@ export class AccountForms {
   private amountOrZero(text: string): { ok: true; minor: bigint } | { ok: false; message: string } {
     const account = this.panel.account!;
     if (/^0+(\.0+)?$/.test(text.trim())) return { ok: true, minor: 0n };
-    return parseAmount(text, account.currency, this.ctx.currencies.exponent(account.currency));
+    return this.ctx.currencies.parse(text, account.currency);
   }
 
   private async freezeOrUnfreeze(): Promise<void> {
@@ -35,6 +34,7 @@ export class AccountForms {
     await submitting(target, "account-status-error", async (data) => {
       const reason = field(data, "reason");
       if (reason === "") return `Give the reason to ${unfreeze ? "unfreeze" : "freeze"} the account; it is recorded in the audit log.`;
+      if (!unfreeze && !confirmed(`Freeze ${this.panel.name} (${account.number})? No money can move in or out until it is unfrozen.`)) return `Cancelled: ${this.panel.name} was not frozen.`;
       try {
         const req = { accountId: account.id, reason };
         const res = unfreeze ? await this.ctx.api.accounts.unfreezeAccount(req) : await this.ctx.api.accounts.freezeAccount(req);
@@ -112,6 +112,7 @@ export class AccountForms {
     if (!account) return;
     await submitting(target, "close-error", async (data) => {
       if (field(data, "confirm") !== "yes") return "Tick the box to confirm that the account closes for good.";
+      if (!confirmed(`Close ${this.panel.name} (${account.number}) for good? A closed account cannot be opened again.`)) return `Cancelled: ${this.panel.name} stays open.`;
       try {
         const res = await this.ctx.api.accounts.closeAccount({ accountId: account.id });
         target.reset();

@@ -6,7 +6,7 @@ import { AuditService } from "../../gen/bank/v1/audit_service_pb";
 import type { ConsoleContext } from "./context";
 import { byId, cell, emptyBody, field, form, onSubmit, setText, show, submitting } from "./dom";
 import { describeError } from "./errors";
-import { auditOutcomeLabel, formatTimeSeconds, localTimeMs } from "./format";
+import { auditDetailsText, auditOutcomeLabel, formatTimeSeconds, localTimeMs } from "./format";
 import { consoleLimits } from "./limits";
 import { Pager } from "./pager";
 
@@ -71,9 +71,40 @@ export class AuditView {
       const endMs = localTimeMs(field(data, "to"));
       if (startMs === "invalid" || endMs === "invalid") return "Enter the times as a date and a time.";
       if (startMs !== undefined && endMs !== undefined && startMs >= endMs) return "The start must be before the end.";
-      this.filter = { actorId: field(data, "actorId"), action: field(data, "action"), targetId: field(data, "targetId"), startMs, endMs };
+      const actorId = await this.actorId(field(data, "actorId"));
+      if (typeof actorId !== "string") return actorId.problem;
+      const targetId = await this.targetId(field(data, "targetId"));
+      if (typeof targetId !== "string") return targetId.problem;
+      this.filter = { actorId, action: field(data, "action"), targetId, startMs, endMs };
       await this.pager.first();
     });
+  }
+
+  /** An e-mail is resolved to its person's id (ListUsers by prefix, then the exact address, any
+   * case); anything else is taken as an id. An e-mail nobody has is said, not shown as 0 rows. */
+  private async actorId(text: string): Promise<string | { problem: string }> {
+    if (!text.includes("@")) return text;
+    const email = text.toLowerCase();
+    try {
+      const res = await this.ctx.api.admin.listUsers({ emailPrefix: email, pageSize: consoleLimits.auditPageSize });
+      const user = res.users.find((u) => u.email.toLowerCase() === email);
+      return user ? user.id : { problem: `No person has the e-mail ${text}.` };
+    } catch (err) {
+      return { problem: describeError(err, "users") };
+    }
+  }
+
+  /** An account number (14 digits, spaces ignored) is resolved to the account's id
+   * (LookupAccount); anything else is taken as an id. */
+  private async targetId(text: string): Promise<string | { problem: string }> {
+    const digits = text.replace(/\s/g, "");
+    if (!/^\d{14}$/.test(digits)) return text;
+    try {
+      const res = await this.ctx.api.accounts.lookupAccount({ number: digits });
+      return res.account?.id ?? { problem: `No account has the number ${text}.` };
+    } catch (err) {
+      return { problem: describeError(err, "lookup") };
+    }
   }
 
   private async loadPage(pageToken: string) {
@@ -108,7 +139,7 @@ export class AuditView {
         cell(e.targetId, "mono id", "Target"),
         cell(outcome, `outcome outcome-${outcome.toLowerCase()}`, "Outcome"),
         cell(e.clientAddress, "mono", "Address"),
-        cell(e.details, "mono details", "Details"),
+        detailsCell(e.details, auditDetailsText(e.details, this.ctx.currencies)),
       );
       body.append(tr);
     }
@@ -130,4 +161,14 @@ export class AuditView {
       }
     });
   }
+}
+
+/** The details as a person reads them; the stored text (hash-chained, never changed) on hover and
+ * focus. */
+function detailsCell(stored: string, readable: string): HTMLTableCellElement {
+  const td = cell(readable, "mono details", "Details");
+  td.title = stored;
+  td.tabIndex = 0;
+  td.dataset.stored = stored;
+  return td;
 }

@@ -31,6 +31,30 @@ import { UsersView } from "./users-view";
 type SecondFactorMode = "none" | "totp" | "recovery";
 
 const VIEWS: readonly ViewId[] = ["accounts-view", "users-view", "audit-view", "sessions-view"];
+
+/** Each view's place in the URL: #/accounts, #/accounts/<account id>, #/people, #/audit,
+ * #/sessions. The session lives in memory only, so a reload asks to sign in again and then
+ * opens the place the URL names (when the person may see it); back and forward move between
+ * places without signing in. */
+const VIEW_PATHS: Readonly<Record<ViewId, string>> = { "accounts-view": "accounts", "users-view": "people", "audit-view": "audit", "sessions-view": "sessions" };
+
+export interface Place {
+  view: ViewId;
+  accountId?: string;
+}
+
+/** The place a URL hash names, or undefined for anything else. */
+export function parsePlace(hash: string): Place | undefined {
+  const match = /^#\/([a-z]+)(?:\/([0-9A-Za-z-]{1,64}))?$/.exec(hash);
+  if (!match) return undefined;
+  const view = VIEWS.find((v) => VIEW_PATHS[v] === match[1]);
+  if (!view || (match[2] && view !== "accounts-view")) return undefined;
+  return match[2] ? { view, accountId: match[2] } : { view };
+}
+
+export function placeHash(place: Place): string {
+  return `#/${VIEW_PATHS[place.view]}${place.accountId ? `/${place.accountId}` : ""}`;
+}
 const VIEW_HEADINGS: Readonly<Record<ViewId, string>> = {
   "accounts-view": "accounts-title",
   "users-view": "users-title",
@@ -45,6 +69,10 @@ export class BankConsole implements ConsoleContext {
   perms = Permissions.none();
   user: User | undefined;
   private view: ViewId = "accounts-view";
+  private signedIn = false;
+  /** Counts moves between views and accounts: a place being restored from the URL gives way to a
+   * move the person made while its account was being read. */
+  private moves = 0;
   private readonly accounts: AccountsView;
   private readonly users: UsersView;
   private readonly audit: AuditView;
@@ -86,6 +114,7 @@ export class BankConsole implements ConsoleContext {
     byId("idle-stay").addEventListener("click", () => this.idle.activity());
     for (const type of ACTIVITY_EVENTS) document.addEventListener(type, () => this.idle.activity(), { capture: true, passive: true });
     for (const view of VIEWS) byId(`nav-${view.replace("-view", "")}`).addEventListener("click", () => void this.openView(view, true));
+    window.addEventListener("popstate", () => void (this.signedIn && this.followUrl()));
     // An error belongs to the form the person is working in; typing in another clears it.
     document.addEventListener("input", (event) => clearErrorsOutside((event.target as Element | null)?.closest("form") ?? null));
     const currency = byId<HTMLSelectElement>("open-account-currency");
@@ -217,6 +246,7 @@ export class BankConsole implements ConsoleContext {
   }
 
   private showSignedOut(message: string): void {
+    this.signedIn = false;
     this.retries.abandonAll();
     this.user = undefined;
     this.perms = Permissions.none();
@@ -248,7 +278,8 @@ export class BankConsole implements ConsoleContext {
     this.watchIdle();
     const allowed = this.allowedViews();
     for (const view of VIEWS) show(`nav-${view.replace("-view", "")}`, allowed.includes(view));
-    await this.openView(allowed[0] ?? "sessions-view", false);
+    this.signedIn = true;
+    await this.followUrl();
     byId("main").focus();
   }
 
@@ -265,7 +296,39 @@ export class BankConsole implements ConsoleContext {
     return VIEWS.filter((v) => allowed[v]);
   }
 
-  private async openView(view: ViewId, focus: boolean, resumeLive = true): Promise<void> {
+  /** Opens the place the URL names, or the first view the person may see. */
+  private async followUrl(): Promise<void> {
+    const place = parsePlace(window.location.hash);
+    const allowed = this.allowedViews();
+    const view = place && allowed.includes(place.view) ? place.view : allowed[0] ?? "sessions-view";
+    // Following the URL pushes nothing: the views are opened without recording, and the shown
+    // account's hash is the URL's already. A move the person makes meanwhile wins.
+    const movesBefore = this.moves;
+    if (place?.accountId && view === "accounts-view") {
+      const res = await this.api.accounts.getAccount({ accountId: place.accountId }).catch(() => undefined);
+      if (this.moves !== movesBefore) return;
+      if (res?.account) {
+        // The view first (with its list), then the account, whose feed starts when shown.
+        await this.openView("accounts-view", false, false, false);
+        await this.selectAccount(res.account);
+        return;
+      }
+    }
+    await this.openView(view, false, true, false);
+    if (this.moves === movesBefore + 1) this.record({ view }, true);
+  }
+
+  /** A new place in the browser's history (or the current one replaced). */
+  private record(place: Place, replace = false): void {
+    const hash = placeHash(place);
+    if (window.location.hash === hash) return;
+    if (replace) history.replaceState(null, "", hash);
+    else history.pushState(null, "", hash);
+  }
+
+  private async openView(view: ViewId, focus: boolean, resumeLive = true, record = true): Promise<void> {
+    this.moves++;
+    if (record) this.record({ view });
     // The shown account's live stream runs only while its view is open.
     if (view !== "accounts-view") this.accounts.panel.live.pause();
     this.view = view;
@@ -286,7 +349,9 @@ export class BankConsole implements ConsoleContext {
 
   async selectAccount(account: Account): Promise<void> {
     // The feed follows the account about to be shown, not the one shown before.
-    if (this.view !== "accounts-view") await this.openView("accounts-view", false, false);
+    if (this.view !== "accounts-view") await this.openView("accounts-view", false, false, false);
+    this.moves++;
+    this.record({ view: "accounts-view", accountId: account.id });
     const shown = this.accounts.panel.show(account);
     this.accounts.render();
     focusHeading("account-title");

@@ -20,11 +20,17 @@ export function emptyBody(tableId: string): HTMLTableSectionElement {
 }
 
 /** A cell; `label` names its column (data-label) for tests and narrow layouts. */
+/** Cells whose text may be cut short at 1280 px (ids, people, details): the full text is the
+ * title (hover), and the cell takes focus, which shows it whole (styles.css). */
+const TRUNCATED = /\b(mono|party|owner|email|details|wrap)\b/;
+
 export function cell(text: string, className?: string, label?: string): HTMLTableCellElement {
   const td = document.createElement("td");
   td.textContent = text;
   if (className) td.className = className;
   if (label) td.dataset.label = label;
+  if (text !== "") td.title = text;
+  if (className && TRUNCATED.test(className) && text !== "") td.tabIndex = 0;
   return td;
 }
 
@@ -88,6 +94,12 @@ export async function submitting(target: HTMLFormElement, errorId: string, work:
   error.textContent = "";
   const problem = await busy(target, work);
   if (problem) error.textContent = problem;
+}
+
+/** Asks before an action that is not simply undone (freeze, close, disable, reverse), in the
+ * browser's own dialog (modal, announced by screen readers, answered by keyboard). */
+export function confirmed(question: string): boolean {
+  return window.confirm(question);
 }
 
 /** Wires a form's submit event to an async handler, never reloading the page. */

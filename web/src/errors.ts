@@ -3,7 +3,7 @@
 // Also decides what a failure means for a retry: a definite answer, or an outcome not known.
 import { Code, ConnectError } from "@connectrpc/connect";
 import { ErrorInfoSchema } from "../../gen/bank/v1/error_info_pb";
-import { formatWait } from "./format";
+import { formatWait, type Currencies } from "./format";
 
 /** What the person was doing, so that one code can be told in the right words. */
 export type Action =
@@ -75,14 +75,21 @@ const THROTTLE_REASONS: Readonly<Record<string, string>> = {
   PASSWORD_CHECK_BUSY: "The bank is busy checking passwords.",
 };
 
+/** How amounts in a refusal are written: the console's formatter and the currency of the account
+ * the person was acting on (the server's metadata carries minor units without a currency). */
+export interface MoneyContext {
+  currencies: Currencies;
+  currency: string;
+}
+
 /** A sentence describing `err` for the person doing `action`. */
-export function describeError(err: unknown, action: Action): string {
+export function describeError(err: unknown, action: Action, money?: MoneyContext): string {
   if (isNetworkError(err)) return "Cannot reach the bank. Check your connection and try again.";
   const error = ConnectError.from(err);
   const info = error.findDetails(ErrorInfoSchema)[0];
   const reason = info?.reason ?? "";
   if (error.code === Code.ResourceExhausted) return describeThrottle(reason, retryAfterMs(err), action);
-  if (reason === "DAILY_LIMIT_EXCEEDED") return describeDailyLimit(info?.metadata ?? {});
+  if (reason === "DAILY_LIMIT_EXCEEDED") return describeDailyLimit(info?.metadata ?? {}, money);
   const known = REASONS[reason];
   if (known) return known;
   return describeCode(error, action);
@@ -93,15 +100,30 @@ function describeThrottle(reason: string, waitMs: number | undefined, action: Ac
   return waitMs === undefined ? `${what} Wait a moment, then try again.` : `${what} Wait ${formatWait(waitMs)}, then try again.`;
 }
 
-/** DAILY_LIMIT_EXCEEDED carries metadata limit, used and resets_at (docs/api.md); each is shown when
- * it is there, as the server wrote it. */
-function describeDailyLimit(metadata: Readonly<Record<string, string>>): string {
-  const parts = ["This would go past the account's daily limit"];
-  if (metadata["limit"]) parts.push(`of ${metadata["limit"]}`);
-  if (metadata["used"]) parts.push(`(${metadata["used"]} used today)`);
-  let text = parts.join(" ") + ".";
+/** Which limit a DAILY_LIMIT_EXCEEDED names (metadata direction, src/ledger/daily-limits.ts). */
+const LIMIT_NAMES: Readonly<Record<string, string>> = {
+  deposit: "the account's daily deposit limit",
+  withdrawal: "the account's daily withdrawal limit",
+  transfer_out: "the account's daily limit for transfers out",
+  incoming: "the receiving account's daily limit for incoming money",
+};
+
+/** DAILY_LIMIT_EXCEEDED carries metadata direction, limit and used (minor units) and resets_at
+ * (RFC 3339, UTC; docs/api.md). The limit is named, the amounts are written in the account's
+ * currency by the console's one formatter, the reset time in the person's time zone. Without a
+ * currency to read them by, the amounts are left out rather than shown as raw minor units. */
+function describeDailyLimit(metadata: Readonly<Record<string, string>>, money: MoneyContext | undefined): string {
+  const name = LIMIT_NAMES[metadata["direction"] ?? ""] ?? "the account's daily limit";
+  const amount = (raw: string | undefined): string | undefined =>
+    money && raw !== undefined && /^\d{1,20}$/.test(raw) ? money.currencies.money({ currency: money.currency, minorUnits: BigInt(raw) }) : undefined;
+  const limit = amount(metadata["limit"]);
+  const used = amount(metadata["used"]);
+  let text = `This would go past ${name}`;
+  if (limit) text += ` of ${limit}`;
+  if (used) text += ` (${used} used today)`;
+  text += ".";
   const resetsMs = metadata["resets_at"] ? Date.parse(metadata["resets_at"]) : NaN;
-  if (!Number.isNaN(resetsMs)) text += ` It resets at ${new Date(resetsMs).toLocaleString()}.`;
+  if (!Number.isNaN(resetsMs)) text += ` It resets at ${money ? money.currencies.time(resetsMs) : new Date(resetsMs).toLocaleString()}.`;
   return text;
 }
 

@@ -4,7 +4,7 @@ import { Role } from "../../gen/bank/v1/access_pb";
 import { AccountStatus, AccountType, DailyLimitSource, type DailyLimit } from "../../gen/bank/v1/account_pb";
 import { AuditOutcome } from "../../gen/bank/v1/audit_event_pb";
 import { TransactionStatus, TransactionType } from "../../gen/bank/v1/transaction_pb";
-import { DEFAULT_EXPONENTS, formatMoney, formatSignedMoney } from "./money";
+import { DEFAULT_EXPONENTS, formatMoney, formatSignedMoney, intlExponent, parseAmount, type Locale, type ParsedAmount } from "./money";
 
 /** A bank.v1.Money, or the same shape before it is sent. */
 export interface MoneyLike {
@@ -12,12 +12,14 @@ export interface MoneyLike {
   minorUnits: bigint;
 }
 
+/** The one formatter (and parser) of every amount a person reads or types: each currency's
+ * minor units (the server's list, else ISO 4217 as Intl knows it) and the person's locale. */
 export class Currencies {
-  constructor(private readonly exponents: Readonly<Record<string, number>>) {}
+  constructor(private readonly exponents: Readonly<Record<string, number>>, readonly locale: Locale = undefined, private readonly timeZone: string | undefined = undefined) {}
 
-  static fromPage(content: string | null | undefined, parse: (list: string) => Record<string, number>): Currencies {
+  static fromPage(content: string | null | undefined, parse: (list: string) => Record<string, number>, locale?: Locale): Currencies {
     const configured = content ? parse(content) : {};
-    return new Currencies(Object.keys(configured).length > 0 ? configured : DEFAULT_EXPONENTS);
+    return new Currencies(Object.keys(configured).length > 0 ? configured : DEFAULT_EXPONENTS, locale);
   }
 
   codes(): string[] {
@@ -25,15 +27,25 @@ export class Currencies {
   }
 
   exponent(currency: string): number {
-    return this.exponents[currency] ?? DEFAULT_EXPONENTS[currency] ?? 2;
+    return this.exponents[currency] ?? DEFAULT_EXPONENTS[currency] ?? intlExponent(currency);
   }
 
   money(m: MoneyLike | undefined): string {
-    return m ? formatMoney(m.minorUnits, m.currency, this.exponent(m.currency)) : "";
+    return m ? formatMoney(m.minorUnits, m.currency, this.exponent(m.currency), this.locale) : "";
   }
 
   signed(m: MoneyLike | undefined): string {
-    return m ? formatSignedMoney(m.minorUnits, m.currency, this.exponent(m.currency)) : "";
+    return m ? formatSignedMoney(m.minorUnits, m.currency, this.exponent(m.currency), this.locale) : "";
+  }
+
+  /** What a person typed, as minor units of `currency`, in their locale. */
+  parse(text: string, currency: string): ParsedAmount {
+    return parseAmount(text, currency, this.exponent(currency), this.locale);
+  }
+
+  /** A time in the person's time zone and locale, with the zone named ("7 Dec 2026, 01:00 CET"). */
+  time(ms: number): string {
+    return new Intl.DateTimeFormat(this.locale, { dateStyle: "medium", timeStyle: "short", timeZone: this.timeZone }).format(new Date(ms));
   }
 }
 
@@ -167,4 +179,35 @@ export function localTimeMs(value: string): number | undefined | "invalid" {
   if (!/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?$/.test(value)) return "invalid";
   const ms = new Date(value).getTime();
   return Number.isNaN(ms) ? "invalid" : ms;
+}
+
+/** Audit detail keys that hold minor units of the event's `currency` (src/ledger moneyDetails). */
+const AUDIT_AMOUNT_KEYS: ReadonlySet<string> = new Set(["amount", "released"]);
+
+/** An audit event's details as a person reads them: "amount: 12.34 USD, account_id: ...". The
+ * stored text is inside the hash chain and never changed; this is only how it is shown (the view
+ * keeps the stored text on hover and focus). Text that is not a JSON object is shown as it is. */
+export function auditDetailsText(stored: string, currencies: Currencies): string {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(stored);
+  } catch {
+    return stored;
+  }
+  if (parsed === null || typeof parsed !== "object" || Array.isArray(parsed)) return stored;
+  const details = parsed as Record<string, unknown>;
+  const currency = typeof details["currency"] === "string" && /^[A-Z]{3}$/.test(details["currency"]) ? details["currency"] : undefined;
+  const parts: string[] = [];
+  let usedCurrency = false;
+  for (const [key, value] of Object.entries(details)) {
+    if (key === "currency") continue;
+    if (currency && AUDIT_AMOUNT_KEYS.has(key) && typeof value === "string" && /^-?\d{1,20}$/.test(value)) {
+      parts.push(`${key}: ${currencies.money({ currency, minorUnits: BigInt(value) })}`);
+      usedCurrency = true;
+    } else {
+      parts.push(`${key}: ${typeof value === "string" ? value : JSON.stringify(value)}`);
+    }
+  }
+  if (currency && !usedCurrency) parts.push(`currency: ${currency}`);
+  return parts.join(", ");
 }

@@ -4,7 +4,6 @@
 import type { AccountPanel } from "./account-panel";
 import type { ConsoleContext } from "./context";
 import { field } from "./dom";
-import { parseAmount } from "./money";
 import { bindSafeForm } from "./safe-form";
 import type { MoneyLike } from "./format";
 
@@ -23,9 +22,14 @@ export class MoneyForms {
   private amount(data: FormData, name = "amount"): { accountId: string; amount: MoneyLike } | string {
     const account = this.panel.account;
     if (!account) return "Choose an account first.";
-    const parsed = parseAmount(field(data, name), account.currency, this.ctx.currencies.exponent(account.currency));
+    const parsed = this.ctx.currencies.parse(field(data, name), account.currency);
     if (!parsed.ok) return parsed.message;
     return { accountId: account.id, amount: { currency: account.currency, minorUnits: parsed.minor } };
+  }
+
+  private moneyContext() {
+    const account = this.panel.account;
+    return account ? { currencies: this.ctx.currencies, currency: account.currency } : undefined;
   }
 
   private money(m: MoneyLike): string {
@@ -43,6 +47,7 @@ export class MoneyForms {
       prefix: "deposit",
       method: "TransactionService.Deposit",
       action: "deposit",
+      money: () => this.moneyContext(),
       build: (data) => {
         const m = this.amount(data);
         if (typeof m === "string") return m;
@@ -59,6 +64,7 @@ export class MoneyForms {
       prefix: "withdraw",
       method: "TransactionService.Withdraw",
       action: "withdraw",
+      money: () => this.moneyContext(),
       build: (data) => {
         const m = this.amount(data);
         if (typeof m === "string") return m;
@@ -75,6 +81,7 @@ export class MoneyForms {
       prefix: "transfer",
       method: "TransactionService.Transfer",
       action: "transfer",
+      money: () => this.moneyContext(),
       build: (data) => {
         const toAccountNumber = field(data, "toAccountNumber");
         const m = this.amount(data);
@@ -93,6 +100,7 @@ export class MoneyForms {
       prefix: "hold",
       method: "TransactionService.CreateHold",
       action: "hold",
+      money: () => this.moneyContext(),
       build: (data) => {
         const m = this.amount(data);
         if (typeof m === "string") return m;
@@ -109,6 +117,7 @@ export class MoneyForms {
       prefix: "capture",
       method: "TransactionService.CaptureHold",
       action: "capture",
+      money: () => this.moneyContext(),
       build: (data) => {
         const holdId = field(data, "holdId");
         const hold = this.panel.holds.find((h) => h.id === holdId);
@@ -148,6 +157,7 @@ export class MoneyForms {
       prefix: "reverse",
       method: "TransactionService.ReverseTransaction",
       action: "reverse",
+      confirm: (what) => `Send the ${what}? It posts the opposite amount and is recorded in the audit log with your reason.`,
       build: (data) => {
         const transactionId = field(data, "transactionId");
         const reason = field(data, "reason");

@@ -2,8 +2,8 @@
 // transfer, holds, reversals): sent through SafeRetries, so that an attempt without an answer
 // keeps its request_id, the form says the first attempt may have gone through, and "Retry
 // safely" (or the automatic back-off) sends the same request again.
-import { byId, clearErrorsOutside, form, onSubmit, setText } from "./dom";
-import { describeError, type Action } from "./errors";
+import { byId, clearErrorsOutside, confirmed, form, onSubmit, setText } from "./dom";
+import { describeError, type Action, type MoneyContext } from "./errors";
 import { formatWait } from "./format";
 import { fingerprint, type OperationEvents, type SafeOperation, type SafeRetries } from "./safe-retry";
 
@@ -13,6 +13,10 @@ export interface SafeFormSpec<Req extends object, Res> {
   /** "Service.Method": part of what makes two submissions the same intent. */
   method: string;
   action: Action;
+  /** The question to ask before sending (actions that are not simply undone), given the intent. */
+  confirm?: (what: string) => string;
+  /** How amounts in a refusal are written (the acted-on account's currency), when money moves. */
+  money?: () => MoneyContext | undefined;
   /** The request (without request_id) and a few words naming the intent ("deposit of 5.00 USD
    * into Savings"), or a sentence saying what to fix before anything is sent. */
   build(data: FormData): { request: Req; what: string } | string;
@@ -57,7 +61,7 @@ export function bindSafeForm<Req extends object, Res>(retries: SafeRetries, spec
     refused(_op, err) {
       idle();
       notice.replaceChildren();
-      error.textContent = describeError(err, spec.action);
+      error.textContent = describeError(err, spec.action, spec.money?.());
     },
   });
 
@@ -88,6 +92,10 @@ export function bindSafeForm<Req extends object, Res>(retries: SafeRetries, spec
     const built = spec.build(new FormData(el));
     if (typeof built === "string") {
       error.textContent = built;
+      return;
+    }
+    if (spec.confirm && !confirmed(spec.confirm(built.what))) {
+      error.textContent = `Cancelled: the ${built.what} was not sent.`;
       return;
     }
     const key = fingerprint(spec.method, built.request);

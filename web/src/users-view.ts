@@ -6,7 +6,7 @@ import { AccountService } from "../../gen/bank/v1/account_service_pb";
 import { AdminService } from "../../gen/bank/v1/admin_service_pb";
 import type { User } from "../../gen/bank/v1/user_pb";
 import type { ConsoleContext } from "./context";
-import { button, byId, cell, emptyBody, field, focusHeading, form, onSubmit, setText, show, submitting } from "./dom";
+import { button, byId, cell, confirmed, emptyBody, field, focusHeading, form, onSubmit, setText, show, submitting } from "./dom";
 import { describeError } from "./errors";
 import { formatTime, GRANTABLE_ROLES, roleLabel, rolesLabel } from "./format";
 import { consoleLimits } from "./limits";
@@ -183,6 +183,7 @@ export class UsersView {
     if (!user) return;
     const enable = user.disabled;
     await submitting(form("user-access-form"), "user-access-error", async () => {
+      if (!enable && !confirmed(`Disable ${user.fullName} (${user.email})? They cannot sign in, and their sessions end now.`)) return `Cancelled: ${user.fullName} was not disabled.`;
       try {
         const res = enable ? await this.ctx.api.admin.enableUser({ userId: user.id }) : await this.ctx.api.admin.disableUser({ userId: user.id });
         this.replaced(res.user);
