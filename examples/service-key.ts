@@ -44,15 +44,16 @@ export async function loadServiceKey(keyFile: string): Promise<ServiceKey> {
   return { privateJwk, kid: await calculateJwkThumbprint({ kty: "OKP", crv: "Ed25519", x: privateJwk.x }, "sha256") };
 }
 
-/** An assertion for IssueServiceToken: good for one exchange, within a minute. */
-export async function signAssertion(key: ServiceKey, serviceAccountId: string, audience: string): Promise<string> {
+/** An assertion for IssueServiceToken: good for one exchange, within `lifetime` (a minute by
+ * default; bankd refuses more than five). */
+export async function signAssertion(key: ServiceKey, serviceAccountId: string, audience: string, lifetime = "60s"): Promise<string> {
   return new SignJWT({})
     .setProtectedHeader({ alg: "EdDSA", kid: key.kid })
     .setIssuer(serviceAccountId)
     .setSubject(serviceAccountId)
     .setAudience(audience)
     .setIssuedAt()
-    .setExpirationTime("60s")
+    .setExpirationTime(lifetime)
     .setJti(randomUUID())
     .sign(await importJWK(key.privateJwk, "EdDSA"));
 }

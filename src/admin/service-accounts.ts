@@ -7,7 +7,7 @@ import { LockMode } from "@mikro-orm/core";
 import type { Database, Tx } from "../db/database";
 import { Account, ServiceAccount, ServiceAccountKey, ServiceSession, User, type ServiceAccountEntity, type ServiceAccountKeyEntity } from "../db/entities";
 import type { CallInfo } from "../context";
-import { alreadyExists, DomainError, failedPrecondition, invalidArgument, notFound } from "../errors";
+import { alreadyExists, failedPrecondition, invalidArgument, notFound } from "../errors";
 import { isUuid, uuidv7 } from "../ids";
 import { limits } from "../limits";
 import { auditBase, recordAudit } from "../audit/recorder";
@@ -15,6 +15,7 @@ import { decodePageToken, encodePageToken, pageSizeOf } from "../pagination";
 import { tokenSealer } from "../sealed-tokens";
 import { isActiveKey, parsePublicKey } from "../auth/service-keys";
 import { rolesToColumn, SERVICE_ROLES } from "../auth/roles";
+import { audited, checkReason } from "./users";
 import { Role } from "../../gen/bank/v1/access_pb";
 
 export interface ServiceAccountAdminDeps {
@@ -170,19 +171,6 @@ export async function revokeServiceAccountKey(deps: ServiceAccountAdminDeps, inf
   });
 }
 
-/** Runs a change in one transaction; a refusal by the data's state (NOT_FOUND, a precondition)
- * gets a FAILED audit event in a transaction of its own. */
-async function audited<T>(db: Database, info: CallInfo, action: string, targetId: string, change: (tx: Tx) => Promise<T>): Promise<T> {
-  try {
-    return await db.transaction(change, { signal: info.signal });
-  } catch (err) {
-    if (err instanceof DomainError) {
-      await db.transaction((tx) => recordAudit(tx, { ...auditBase(info), action, targetId, outcome: "FAILED", details: { reason: err.reason } }));
-    }
-    throw err;
-  }
-}
-
 async function lockAccount(tx: Tx, id: string): Promise<ServiceAccountEntity> {
   const account = await tx.em.findOne(ServiceAccount, { id }, { lockMode: LockMode.PESSIMISTIC_WRITE });
   if (!account) throw notFound("SERVICE_ACCOUNT_NOT_FOUND", "No such service account.", { field: "service_account_id" });
@@ -245,12 +233,4 @@ function checkIds(ids: readonly string[], field: string): string[] {
 
 function checkId(id: string): void {
   if (!isUuid(id)) throw invalidArgument("INVALID_SERVICE_ACCOUNT_ID", "service_account_id must be a service account's UUID.", { field: "service_account_id" });
-}
-
-function checkReason(reason: string): string {
-  const trimmed = reason.trim();
-  if (trimmed === "" || [...trimmed].length > limits.reasonCharsMax) {
-    throw invalidArgument("INVALID_REASON", `reason must be 1 to ${limits.reasonCharsMax} characters (control characters are refused for every field by the interceptor).`, { field: "reason" });
-  }
-  return trimmed;
 }

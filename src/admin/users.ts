@@ -121,10 +121,7 @@ export async function enableUser(deps: AdminDeps, info: CallInfo, userId: string
  * second admin must vouch for the person (a stolen admin password alone cannot re-enrol). */
 export async function resetSecondFactor(deps: AdminDeps, info: CallInfo, userId: string, reason: string): Promise<AdminUserRow> {
   checkUserId(userId);
-  const why = reason.trim();
-  if (why.length === 0 || why.length > limits.reasonCharsMax) {
-    throw invalidArgument("REASON_REQUIRED", `reason must have 1 to ${limits.reasonCharsMax} characters.`, { field: "reason" });
-  }
+  const why = checkReason(reason);
   return audited(deps.db, info, "admin.reset_second_factor", userId, async (tx) => {
     if (info.principal?.userId === userId) throw permissionDenied("OWN_SECOND_FACTOR", "You cannot reset your own second factor; another administrator must.");
     const user = await lockUser(tx, userId);
@@ -142,12 +139,13 @@ export async function resetSecondFactor(deps: AdminDeps, info: CallInfo, userId:
   });
 }
 
-/** Runs a change in one transaction (its SUCCESS event is recorded inside). When the change is
- * refused by the state of the data (NOT_FOUND, LAST_ADMIN), records a FAILED event in a
- * transaction of its own, since the change's transaction rolled back. */
-async function audited<T>(db: Database, info: CallInfo, action: string, targetId: string, change: (tx: Tx) => Promise<T>): Promise<T> {
+/** Runs a change in one transaction (its SUCCESS event is recorded inside), with the call's
+ * signal (a caller gone before COMMIT changes nothing). When the change is refused by the state
+ * of the data (NOT_FOUND, LAST_ADMIN, a precondition), records a FAILED event in a transaction of
+ * its own, since the change's transaction rolled back. Shared by every admin change. */
+export async function audited<T>(db: Database, info: CallInfo, action: string, targetId: string, change: (tx: Tx) => Promise<T>): Promise<T> {
   try {
-    return await db.transaction(change);
+    return await db.transaction(change, { signal: info.signal });
   } catch (err) {
     if (err instanceof DomainError) {
       await db.transaction((tx) => recordAudit(tx, { ...auditBase(info), action, targetId, outcome: "FAILED", details: { reason: err.reason } }));
@@ -189,6 +187,16 @@ function isOnlyAdmin(activeAdmins: readonly string[], userId: string): boolean {
 
 function lastAdmin(what: string): DomainError {
   return failedPrecondition("LAST_ADMIN", `Cannot ${what} the last active administrator; grant ADMIN to another user first.`);
+}
+
+/** An admin's reason (ResetSecondFactor, DisableServiceAccount): 1 to limits.reasonCharsMax
+ * characters after trimming; control characters are refused for every field by the interceptor. */
+export function checkReason(reason: string): string {
+  const trimmed = reason.trim();
+  if (trimmed === "" || [...trimmed].length > limits.reasonCharsMax) {
+    throw invalidArgument("REASON_REQUIRED", `reason must have 1 to ${limits.reasonCharsMax} characters.`, { field: "reason" });
+  }
+  return trimmed;
 }
 
 function checkUserId(userId: string): void {

@@ -7,6 +7,7 @@ import * as path from "node:path";
 import { generateKeyPairSync } from "node:crypto";
 import { calculateJwkThumbprint, importJWK, type JWK } from "jose";
 import { limits } from "../limits";
+import { writeFileOnce } from "../util/write-once";
 
 export interface RingKey {
   kid: string;
@@ -104,14 +105,5 @@ function createKeyFile(dir: string): void {
   fs.chmodSync(dir, 0o700);
   const { privateKey } = generateKeyPairSync("ed25519");
   const jwk = { ...(privateKey.export({ format: "jwk" }) as JWK), created: new Date().toISOString() };
-  const target = path.join(dir, "signing-key-1.jwk");
-  const temp = path.join(dir, `.signing-key-${process.pid}-${Date.now()}.tmp`);
-  fs.writeFileSync(temp, JSON.stringify(jwk) + "\n", { mode: 0o600, flag: "wx" });
-  try {
-    fs.linkSync(temp, target);
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== "EEXIST") throw err;
-  } finally {
-    fs.unlinkSync(temp);
-  }
+  writeFileOnce(path.join(dir, "signing-key-1.jwk"), JSON.stringify(jwk) + "\n");
 }

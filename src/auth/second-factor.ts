@@ -10,12 +10,12 @@
 // - Recovery codes: ten of 80 random bits each, shown once, stored as SHA-256 hashes, each used
 //   up by one conditional UPDATE.
 import * as fs from "node:fs";
-import * as path from "node:path";
 import { createCipheriv, createDecipheriv, createHash, randomBytes } from "node:crypto";
 import { Secret, TOTP } from "otpauth";
 import type { Tx } from "../db/database";
 import { RecoveryCode, TotpEnrolment, User, type UserEntity } from "../db/entities";
 import { limits } from "../limits";
+import { writeFileOnce } from "../util/write-once";
 import { Role } from "../../gen/bank/v1/access_pb";
 import { rolesFromColumn } from "./roles";
 
@@ -84,17 +84,7 @@ function readKeyFile(file: string): Buffer {
 /** As the JWT key (keys.ts): written whole to a temporary file and linked into place, so a
  * process starting at the same moment never reads half a key; the first one made wins. */
 function createKeyFile(file: string): void {
-  const dir = path.dirname(file);
-  fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
-  const temp = path.join(dir, `.totp-key-${process.pid}-${Date.now()}.tmp`);
-  fs.writeFileSync(temp, randomBytes(KEY_BYTES), { mode: 0o600, flag: "wx" });
-  try {
-    fs.linkSync(temp, file);
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== "EEXIST") throw err;
-  } finally {
-    fs.unlinkSync(temp);
-  }
+  writeFileOnce(file, randomBytes(KEY_BYTES));
 }
 
 // --- TOTP -----------------------------------------------------------------------------------

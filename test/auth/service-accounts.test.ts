@@ -277,7 +277,7 @@ describe.each(engines())("service accounts (%s)", (engine) => {
     await expectError(createService(key, { name: "again" }), Code.AlreadyExists, "KEY_IN_USE");
     expect(await serviceCount()).toBe(before + 1);
     await expectError(adminApi().disableServiceAccount({ serviceAccountId: randomUUID(), reason: "x" }), Code.NotFound, "SERVICE_ACCOUNT_NOT_FOUND");
-    await expectError(adminApi().disableServiceAccount({ serviceAccountId: randomUUID(), reason: " " }), Code.InvalidArgument, "INVALID_REASON");
+    await expectError(adminApi().disableServiceAccount({ serviceAccountId: randomUUID(), reason: " " }), Code.InvalidArgument, "REASON_REQUIRED");
   });
 
   test("admins manage service accounts; auditors list them; tellers and customers cannot", async () => {

@@ -9,7 +9,8 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { generateKeyPairSync } from "node:crypto";
-import { SignJWT } from "jose";
+import type { JWK } from "jose";
+import { signAssertion } from "../../examples/service-key";
 import { getOption, type DescService } from "@bufbuild/protobuf";
 import { Code, ConnectError } from "@connectrpc/connect";
 import { Role, access } from "../../gen/bank/v1/access_pb";
@@ -258,15 +259,9 @@ async function serviceAccount(t: TestApp, adminToken: string, ownerId: string): 
     publicKey: JSON.stringify(publicJwk),
   });
   const sa = created.serviceAccount!;
-  const assertion = () =>
-    new SignJWT({})
-      .setProtectedHeader({ alg: "EdDSA", kid: sa.keys[0]!.keyId })
-      .setIssuer(sa.id)
-      .setSubject(sa.id)
-      .setAudience(t.config.jwt.issuer)
-      .setExpirationTime("1m")
-      .setJti(uuidv7())
-      .sign(pair.privateKey);
+  // Signed as the example service signs them (examples/service-key.ts).
+  const key = { privateJwk: pair.privateKey.export({ format: "jwk" }) as JWK, kid: sa.keys[0]!.keyId };
+  const assertion = () => signAssertion(key, sa.id, t.config.jwt.issuer);
   return { token: (await client(t.baseUrl, AuthService).issueServiceToken({ assertion: await assertion() })).accessToken, assertion };
 }
 

@@ -19,7 +19,8 @@ import { TransactionService } from "../../gen/bank/v1/transaction_service_pb";
 import { Health } from "../../gen/grpc/health/v1/health_pb";
 import { bankServices } from "../../src/app";
 import { generateKeyPairSync } from "node:crypto";
-import { SignJWT } from "jose";
+import type { JWK } from "jose";
+import { signAssertion } from "../../examples/service-key";
 import { engines } from "../support/db";
 import { client, startTestApp, type TestApp } from "../support/app";
 import { createTestUser, strongPassword, uniqueEmail, type TestUser } from "../support/users";
@@ -295,14 +296,7 @@ async function createFixtures(t: TestApp, users: Record<string, TestUser>, fx: R
     (await admin.createServiceAccount({ name: "explorer", roles: [Role.PAYMENT_SERVICE], publicKey: key.publicKey.export({ format: "pem", type: "spki" }).toString() })).serviceAccount!;
   const issuing = newKey();
   const issuer = await register(issuing);
-  fx.serviceAssertion = await new SignJWT({})
-    .setProtectedHeader({ alg: "EdDSA", kid: issuer.keys[0]!.keyId })
-    .setIssuer(issuer.id)
-    .setSubject(issuer.id)
-    .setAudience(t.config.jwt.issuer)
-    .setExpirationTime("5m")
-    .setJti(randomUUID())
-    .sign(issuing.privateKey);
+  fx.serviceAssertion = await signAssertion({ privateJwk: issuing.privateKey.export({ format: "jwk" }) as JWK, kid: issuer.keys[0]!.keyId }, issuer.id, t.config.jwt.issuer, "5m");
   fx.serviceToDisable = (await register(newKey())).id;
   const rotating = await register(newKey());
   fx.serviceRotating = rotating.id;
