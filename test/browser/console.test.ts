@@ -433,7 +433,12 @@ describeBrowser.each(engines())("web console for customers in chromium on %s", (
   test("a customer's transfer line shows the other account's number, and no name", async () => {
     const { page } = people.bob;
     await nav(page, "Accounts");
+    // The rows of the previous test's view of this account are still on screen while the view
+    // reads its statement again: wait for that read, or Next would page the old rows and the
+    // fresh first page would replace page 2.
+    const statementRead = page.waitForResponse((res) => res.url().includes("/bank.v1.TransactionService/ListTransactions"));
     await page.getByRole("button", { name: new RegExp(`^View .*${people.bob.accountNumber}`) }).click();
+    await statementRead;
     await page.locator("#statement-table tbody tr", { hasText: "Top-up 20" }).waitFor();
     await page.locator("#statement-next").click();
     await page.locator("#statement-page", { hasText: "Page 2" }).waitFor();
