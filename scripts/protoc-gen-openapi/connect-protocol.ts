@@ -56,28 +56,42 @@ export function errorSchemas(detailName: string | undefined, detail: JsonSchema 
   };
 }
 
-/** An error example (`error_example=<code>:<REASON>:<message>`): one per distinct reason. */
+/** An error example (`error_example=<code>:<REASON>:[<scope>]:<message>`): one per distinct
+ * reason, shown on the operations its scope names. Scope terms, separated by spaces; any one
+ * that matches suffices: `all` (every operation), `signed_in` (operations that need a bearer
+ * token), `field:<jsonName>` (the request has that field, also inside a nested message such as
+ * BatchTransfer's transfers), `<Service>.<Method>` (that operation). */
 export interface ErrorExample {
   code: string;
   reason: string;
+  scope: string[];
   message: string;
 }
 
-/** One response per HTTP status, each narrowing connect.Error's code to that status's codes,
- * with one named example per reason of `examples` whose code it carries (issue 28: Swagger UI
- * otherwise drew the same "string" body under every status). (Status ranges such as 4XX would be
- * shorter, but Swagger UI shows a ranged answer as "Undocumented".) */
-export function errorResponses(detailName: string | undefined, examples: readonly ErrorExample[] = []): Record<string, JsonSchema> {
-  return Object.fromEntries(
-    CODES_BY_STATUS.map(([status, codes]) => {
-      const schema = { allOf: [schemaRef(ERROR_SCHEMA), { properties: { code: { enum: codes } } }] };
-      const description = `Connect error ${codes.map((c) => `\`${c}\``).join(" or ")}.`;
-      const mine = examples.filter((e) => codes.includes(e.code));
-      const media: JsonSchema = { schema };
-      if (mine.length > 0) media.examples = Object.fromEntries(mine.map((e) => [e.reason, { summary: `${e.code} ${e.reason}`, value: errorBody(e, detailName) }]));
-      return [`connect-error-${status}`, { description, content: { "application/json": media } }];
-    }),
-  );
+/** One shared response per HTTP status of `statuses` (those some operation shows without an
+ * example of its own), each narrowing connect.Error's code to that status's
+ * codes. (Status ranges such as 4XX would be shorter, but Swagger UI shows a ranged answer as
+ * "Undocumented".) Examples are per operation: see errorResponse. */
+export function errorResponses(statuses: ReadonlySet<string>): Record<string, JsonSchema> {
+  return Object.fromEntries(CODES_BY_STATUS.filter(([status]) => statuses.has(status)).map(([status]) => [`connect-error-${status}`, errorResponse(status, [])]));
+}
+
+/** The response for `status`, with one named example per reason of `examples` whose code it
+ * carries (issue 28: Swagger UI otherwise drew the same "string" body under every status, then
+ * every reason under every operation). */
+export function errorResponse(status: string, examples: readonly ErrorExample[]): JsonSchema {
+  const codes = CODES_BY_STATUS.find(([s]) => s === status)![1];
+  const schema = { allOf: [schemaRef(ERROR_SCHEMA), { properties: { code: { enum: codes } } }] };
+  const description = `Connect error ${codes.map((c) => `\`${c}\``).join(" or ")}.`;
+  const mine = examples.filter((e) => codes.includes(e.code));
+  const media: JsonSchema = { schema };
+  if (mine.length > 0) media.examples = Object.fromEntries(mine.map((e) => [e.reason, { $ref: `#/components/examples/${e.reason}` }]));
+  return { description, content: { "application/json": media } };
+}
+
+/** components.examples: each error example once, by reason, referenced by the operations. */
+export function errorExamples(examples: readonly ErrorExample[], detailName: string | undefined): Record<string, JsonSchema> {
+  return Object.fromEntries(examples.map((e) => [e.reason, { summary: `${e.code} ${e.reason}`, value: errorBody(e, detailName) }]));
 }
 
 /** The body the server sends for `e`: the detail as binary (an ErrorInfo's field 1, the reason)

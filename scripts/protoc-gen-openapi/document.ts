@@ -2,10 +2,10 @@
 // paths of every unary method, and the components they reference.
 import { findExtension } from "./access";
 import type { DescFile, DescMessage, DescService, TypesInFile } from "./descriptors";
-import { errorResponses, errorSchemas, headerParameters } from "./connect-protocol";
+import { errorExamples, errorResponses, errorSchemas, headerParameters, type ErrorExample } from "./connect-protocol";
 import type { JsonSchema } from "./json-schema";
 import type { OpenApiOptions } from "./options";
-import { BEARER_SCHEME, pathItem, serviceTag, unaryMethods, type ServiceContext } from "./operations";
+import { BEARER_SCHEME, pathItem, scopeTermMatches, serviceTag, unaryMethods, type ServiceContext } from "./operations";
 import { SchemaSet } from "./schemas";
 
 /** The services to document: every service of the files to generate, minus the excluded ones,
@@ -29,12 +29,15 @@ export function buildDocument(services: readonly DescService[], allFiles: readon
     accessExtension: options.accessOption ? findExtension(allFiles, types, options.accessOption) : undefined,
     governedPackages: options.governedPackages,
     examples: options.examples,
+    errorExamples: options.errorExamples,
+    sharedErrorResponses: new Set(),
   };
   if (options.accessOption && !ctx.accessExtension) throw new Error(`access_option ${options.accessOption} is not among the descriptors`);
   const paths: JsonSchema = {};
   for (const service of services) {
     for (const method of unaryMethods(service)) paths[`/${service.typeName}/${method.name}`] = pathItem(method, ctx);
   }
+  checkErrorScopes(options.errorExamples, services);
   const tags = services.map((service) => serviceTag(service, ctx));
   const detail = options.errorDetail ? findMessage(allFiles, types, options.errorDetail) : undefined;
   if (options.errorDetail && !detail) throw new Error(`error_detail ${options.errorDetail} is not among the descriptors`);
@@ -47,7 +50,8 @@ export function buildDocument(services: readonly DescService[], allFiles: readon
     paths,
     components: {
       schemas: { ...schemas.components(), ...errorSchemas(options.errorDetail || undefined, detailSchema) },
-      responses: errorResponses(options.errorDetail || undefined, options.errorExamples),
+      responses: errorResponses(ctx.sharedErrorResponses),
+      examples: errorExamples(options.errorExamples, options.errorDetail || undefined),
       parameters: headerParameters(),
       securitySchemes: {
         [BEARER_SCHEME]: {
@@ -59,6 +63,18 @@ export function buildDocument(services: readonly DescService[], allFiles: readon
       },
     },
   };
+}
+
+/** A scope term that names no documented operation or request field is a typo: refused, so that
+ * an example cannot silently vanish from every operation. */
+function checkErrorScopes(examples: readonly ErrorExample[], services: readonly DescService[]): void {
+  const methods = services.flatMap((s) => unaryMethods(s));
+  for (const e of examples) {
+    for (const term of e.scope) {
+      const known = term === "all" || term === "signed_in" || methods.some((m) => scopeTermMatches(term, m));
+      if (!known) throw new Error(`protoc-gen-openapi: error_example ${e.reason}: scope term ${JSON.stringify(term)} matches no operation`);
+    }
+  }
 }
 
 function findMessage(files: readonly DescFile[], types: TypesInFile, typeName: string): DescMessage | undefined {

@@ -6,7 +6,7 @@ import { MethodOptions_IdempotencyLevel } from "@bufbuild/protobuf/wkt";
 import type { DescExtension, DescMethod as Method, DescService } from "./descriptors";
 import { accessOf, type Access } from "./access";
 import { behaviourOf, commentOf, firstSentence } from "./comments";
-import { CODES_BY_STATUS, PROTOCOL_VERSION_PARAMETER, TIMEOUT_PARAMETER, getParameters, parameterRef, responseRef } from "./connect-protocol";
+import { CODES_BY_STATUS, PROTOCOL_VERSION_PARAMETER, TIMEOUT_PARAMETER, errorResponse, getParameters, parameterRef, responseRef, type ErrorExample } from "./connect-protocol";
 import type { JsonSchema } from "./json-schema";
 import type { SchemaSet } from "./schemas";
 import { requestExample, type ExampleValues } from "./examples";
@@ -18,6 +18,9 @@ export interface ServiceContext {
   accessExtension: DescExtension | undefined;
   governedPackages: readonly string[];
   examples: ExampleValues;
+  errorExamples: readonly ErrorExample[];
+  /** The statuses whose shared response (components.responses) some operation references. */
+  sharedErrorResponses: Set<string>;
 }
 
 export function serviceTag(service: DescService, ctx: ServiceContext): JsonSchema {
@@ -80,7 +83,7 @@ export function pathItem(method: Method, ctx: ServiceContext): JsonSchema {
       .join("\n\n"),
     "x-access": accessExtension(access),
     security: security(access),
-    responses: responses(method, output, access),
+    responses: responses(method, output, access, ctx),
   };
   const item: JsonSchema = {
     post: {
@@ -94,16 +97,37 @@ export function pathItem(method: Method, ctx: ServiceContext): JsonSchema {
   return item;
 }
 
-function responses(method: Method, output: JsonSchema, access: Access): JsonSchema {
+function responses(method: Method, output: JsonSchema, access: Access, ctx: ServiceContext): JsonSchema {
   const out: JsonSchema = {
     "200": { description: `The ${method.output.name} message (proto3 JSON).`, content: { "application/json": { schema: output } } },
   };
-  for (const [status] of CODES_BY_STATUS) {
+  const signedIn = access.kind === "roles" || access.kind === "undeclared";
+  const mine = ctx.errorExamples.filter((e) => e.scope.some((term) => term === "all" || (term === "signed_in" ? signedIn : scopeTermMatches(term, method))));
+  for (const [status, codes] of CODES_BY_STATUS) {
     // No credentials are checked on open and public methods, so no permission is ever denied.
-    if (status === "403" && (access.kind === "open" || access.kind === "public")) continue;
-    out[status] = responseRef(status);
+    if (status === "403" && !signedIn) continue;
+    if (mine.some((e) => codes.includes(e.code))) {
+      out[status] = errorResponse(status, mine);
+    } else {
+      out[status] = responseRef(status);
+      ctx.sharedErrorResponses.add(status);
+    }
   }
   return out;
+}
+
+/** Whether an error example's scope term (other than `all` and `signed_in`) names `method`:
+ * `<Service>.<Method>`, or `field:<jsonName>` of its request (nested messages included). */
+export function scopeTermMatches(term: string, method: Method): boolean {
+  if (term.startsWith("field:")) return hasField(method.input, term.slice("field:".length), 0);
+  return term === `${method.parent.name}.${method.name}`;
+}
+
+const nested = (f: Method["input"]["fields"][number]): Method["input"] | undefined => ("message" in f ? f.message : undefined);
+
+function hasField(message: Method["input"], jsonName: string, depth: number): boolean {
+  if (depth > 3) return false;
+  return message.fields.some((f) => f.jsonName === jsonName || (nested(f) !== undefined && nested(f)!.typeName.startsWith(`${message.file.proto.package}.`) && hasField(nested(f)!, jsonName, depth + 1)));
 }
 
 /** Roles as alternatives: each requirement object is one role, and any one of them suffices. */

@@ -1,6 +1,7 @@
 // The plugin's own options, set in buf.gen.yaml (`opt:`). Everything that names something of
 // this API (the access option, the error detail, the governed package) is an option, so the
 // generator itself reads only descriptors and the Connect protocol.
+import type { ErrorExample } from "./connect-protocol";
 
 export interface OpenApiOptions {
   /** Output path under the plugin's `out` directory. */
@@ -26,8 +27,9 @@ export interface OpenApiOptions {
    * name (`bank.v1.AuthService.Register`, linked to its operation) or any text, then `|` and
    * what to do there. */
   flow: string[];
-  /** Error examples, one per distinct reason (`error_example=<code>:<REASON>:<message>`). */
-  errorExamples: { code: string; reason: string; message: string }[];
+  /** Error examples, one per distinct reason (`error_example=<code>:<REASON>:[<scope>]:<message>`):
+   * shown on the operations its scope names (see ErrorExample). */
+  errorExamples: ErrorExample[];
 }
 
 const DEFAULTS: OpenApiOptions = {
@@ -83,9 +85,9 @@ export function parseOptions(raw: { key: string; value: string }[]): OpenApiOpti
         options.flow.push(value);
         break;
       case "error_example": {
-        const m = /^([a-z_]+):([A-Z][A-Z0-9_]*):(.+)$/.exec(value);
-        if (!m) throw new Error(`protoc-gen-openapi: error_example=${JSON.stringify(value)} needs <code>:<REASON>:<message>`);
-        options.errorExamples.push({ code: m[1]!, reason: m[2]!, message: m[3]! });
+        const m = /^([a-z_]+):([A-Z][A-Z0-9_]*):\[([^\]]+)\]:(.+)$/.exec(value);
+        if (!m) throw new Error(`protoc-gen-openapi: error_example=${JSON.stringify(value)} needs <code>:<REASON>:[<scope>]:<message>`);
+        options.errorExamples.push({ code: m[1]!, reason: m[2]!, scope: m[3]!.trim().split(/\s+/), message: m[4]! });
         break;
       }
       default:

@@ -6,7 +6,8 @@
 // page runs it): a fresh UUID, a new email, the registered email, the accounts opened. The flow at
 // the top of the document (Register -> Login -> Authorize -> CreateAccount -> Deposit -> Transfer),
 // sent exactly as the page sends it, is answered 200 at every step, twice in a row (a second
-// reader, a new email). Error examples: one per distinct reason, with its code. The hostile side: an example whose placeholder the page cannot fill yet
+// reader, a new email). Error examples: one per distinct reason, with its code, shown on the operations
+// that can answer it (buf.gen.yaml scopes). The hostile side: an example whose placeholder the page cannot fill yet
 // is refused with a 4xx and a reason, never a 500.
 import * as fs from "node:fs";
 import * as path from "node:path";
@@ -16,7 +17,7 @@ import { ErrorInfoSchema } from "../../gen/bank/v1/error_info_pb";
 import { EXPLORER_FLOW_JS } from "../../src/web/explorer-page";
 import { engines } from "../support/db";
 import { startTestApp, type TestApp } from "../support/app";
-import { DocumentValidator, loadDocument, operations, type Json, type Schema } from "./support";
+import { DocumentValidator, loadDocument, operations, resolve, type Json, type Schema } from "./support";
 
 interface Flow {
   state: { email: string; accounts: { id: string; number: string }[] };
@@ -124,26 +125,76 @@ describe.each(engines())("the flow of /docs, sent as the page sends it, on %s", 
   });
 });
 
+type ErrorExampleValue = { summary: string; value: { code: string; details: { value: string; debug: { reason: string } }[] } };
+type ErrorMedia = { schema: Schema; examples?: Record<string, ErrorExampleValue & { $ref?: string }> };
+
+/** Per operation and status: the reasons of its error examples, each resolved and checked valid
+ * against that response's schema. */
+function errorExamplesByOperation(): Map<string, Map<string, ErrorExampleValue[]>> {
+  const out = new Map<string, Map<string, ErrorExampleValue[]>>();
+  for (const { path: p, verb, op } of operations(doc)) {
+    const byStatus = new Map<string, ErrorExampleValue[]>();
+    for (const [status, ref] of Object.entries(op.responses)) {
+      if (status === "200") continue;
+      const media = resolve(doc, ref as { content: Record<string, ErrorMedia> }).content["application/json"]!;
+      const examples = Object.entries(media.examples ?? {}).map(([reason, e]) => {
+        const example = resolve(doc, e);
+        expect([p, reason, validator.errors(media.schema, example.value)]).toEqual([p, reason, []]);
+        expect(example.value.details[0]!.debug.reason).toBe(reason);
+        return example;
+      });
+      byStatus.set(status, examples);
+    }
+    out.set(`${verb} ${p}`, byStatus);
+  }
+  return out;
+}
+
 test("error examples: one per distinct reason, under the status of its code, valid against that response's schema, each a reason the server really raises with that code", () => {
   const codeFunctions: Record<string, string> = { invalid_argument: "invalidArgument|InvalidArgument", failed_precondition: "failedPrecondition|FailedPrecondition", unauthenticated: "unauthenticated|Unauthenticated", permission_denied: "permissionDenied|PermissionDenied", not_found: "notFound|NotFound", already_exists: "alreadyExists|AlreadyExists", aborted: "aborted|Aborted", resource_exhausted: "resourceExhausted|ResourceExhausted", internal: "Internal", unimplemented: "Unimplemented", unavailable: "unavailable|Unavailable", deadline_exceeded: "DeadlineExceeded" };
   const source = listSources("src").map((f) => fs.readFileSync(f, "utf8")).join("\n");
-  const reasons: string[] = [];
-  for (const [name, response] of Object.entries(doc.components.responses)) {
-    const media = response.content["application/json"] as { schema: Schema; examples?: Record<string, { value: { code: string; details: { value: string; debug: { reason: string } }[] } }> };
-    const examples = Object.entries(media.examples ?? {});
-    expect([name, examples.length > 0]).toEqual([name, true]);
-    for (const [reason, { value }] of examples) {
-      reasons.push(reason);
-      expect([reason, validator.errors(media.schema, value)]).toEqual([reason, []]);
-      expect(value.details[0]!.debug.reason).toBe(reason);
-      expect(fromBinary(ErrorInfoSchema, Buffer.from(value.details[0]!.value, "base64")).reason).toBe(reason);
-      // Raised in src/ with this code: invalidArgument("REASON", or connectError(Code.InvalidArgument, "REASON", ...
-      const raised = new RegExp(`(?:${codeFunctions[value.code]})\\(?,?\\s*"${reason}"|(?:${codeFunctions[value.code]}), (?:[^"\\n]*\\? )?"${reason}"`);
-      expect([reason, value.code, raised.test(source)]).toEqual([reason, value.code, true]);
+  const components = (doc.components as { examples: Record<string, ErrorExampleValue> }).examples;
+  const reasons = Object.keys(components);
+  for (const [reason, { value }] of Object.entries(components)) {
+    expect(value.details[0]!.debug.reason).toBe(reason);
+    expect(fromBinary(ErrorInfoSchema, Buffer.from(value.details[0]!.value, "base64")).reason).toBe(reason);
+    // Raised in src/ with this code: invalidArgument("REASON", or connectError(Code.InvalidArgument, "REASON", ...
+    const raised = new RegExp(`(?:${codeFunctions[value.code]})\\(?,?\\s*"${reason}"|(?:${codeFunctions[value.code]}), (?:[^"\\n]*\\? )?"${reason}"`);
+    expect([reason, value.code, raised.test(source)]).toEqual([reason, value.code, true]);
+  }
+  expect(reasons.length).toBeGreaterThanOrEqual(20);
+  // Every example is shown by some operation, under the status of its code.
+  const shown = new Set<string>();
+  for (const byStatus of errorExamplesByOperation().values()) {
+    for (const [status, examples] of byStatus) {
+      for (const e of examples) {
+        shown.add(e.value.details[0]!.debug.reason);
+        expect([e.summary, status]).toEqual([e.summary, STATUS_OF_CODE[e.value.code]]);
+      }
     }
   }
-  expect(new Set(reasons).size).toBe(reasons.length);
-  expect(reasons.length).toBeGreaterThanOrEqual(10);
+  expect([...shown].sort()).toEqual([...reasons].sort());
+});
+
+const STATUS_OF_CODE: Record<string, string> = { invalid_argument: "400", failed_precondition: "400", unauthenticated: "401", permission_denied: "403", not_found: "404", already_exists: "409", aborted: "409", resource_exhausted: "429", internal: "500", unimplemented: "501", unavailable: "503", deadline_exceeded: "504" };
+
+test("error examples are per operation: each shows the reasons it can answer, not every reason of its status", () => {
+  const byOperation = errorExamplesByOperation();
+  const reasonsOf = (op: string): string[] => [...byOperation.get(`post /${op}`)!.values()].flat().map((e) => e.value.details[0]!.debug.reason);
+  const register = reasonsOf("bank.v1.AuthService/Register");
+  expect(register).toEqual(expect.arrayContaining(["EMAIL_TAKEN", "PASSWORD_TOO_WEAK", "REGISTER_THROTTLED", "MALFORMED_REQUEST"]));
+  // Public: no token is asked for, so none is missing; no money moves.
+  for (const absent of ["TOKEN_MISSING", "ROLE_REQUIRED", "INSUFFICIENT_FUNDS", "ACCOUNT_NOT_FOUND", "BATCH_ABORTED"]) expect([absent, register.includes(absent)]).toEqual([absent, false]);
+  const transfer = reasonsOf("bank.v1.TransactionService/Transfer");
+  expect(transfer).toEqual(expect.arrayContaining(["INSUFFICIENT_FUNDS", "REQUEST_ID_REUSED", "ACCOUNT_FROZEN", "DAILY_LIMIT_EXCEEDED", "TOKEN_MISSING", "ROLE_REQUIRED", "ACCOUNT_NOT_FOUND", "POSTING_RATE_EXCEEDED"]));
+  for (const absent of ["EMAIL_TAKEN", "BATCH_ABORTED", "INVALID_CREDENTIALS", "HOLD_NOT_FOUND"]) expect([absent, transfer.includes(absent)]).toEqual([absent, false]);
+  // A field nested in a list (BatchTransfer's transfers[].amount) counts as the request's.
+  expect(reasonsOf("bank.v1.TransactionService/BatchTransfer")).toEqual(expect.arrayContaining(["BATCH_ABORTED", "AMOUNT_NOT_POSITIVE"]));
+  const getAccount = reasonsOf("bank.v1.AccountService/GetAccount");
+  for (const absent of ["INSUFFICIENT_FUNDS", "REQUEST_ID_REUSED", "EMAIL_TAKEN"]) expect([absent, getAccount.includes(absent)]).toEqual([absent, false]);
+  // The GET form of a side-effect-free method shows the same examples as its POST.
+  const get = byOperation.get("get /bank.v1.AccountService/GetAccount")!;
+  expect([...get.values()].flat().map((e) => e.summary)).toEqual([...byOperation.get("post /bank.v1.AccountService/GetAccount")!.values()].flat().map((e) => e.summary));
 });
 
 function listSources(dir: string): string[] {

@@ -181,6 +181,26 @@ describeWithBrowser.each(engines())("API explorer in chromium on %s", (engine) =
     expect([balance(accounts.checking!), balance(accounts.savings!)]).toEqual([100_00n - 12_34n, 12_34n]);
   });
 
+  test("each operation's documented errors offer its own reasons: Transfer's 400 has INSUFFICIENT_FUNDS, Register's has not; choosing one shows its body", async () => {
+    const offered = async (apiPath: string, status: string): Promise<string[]> => {
+      const block = await operation(page, apiPath);
+      const select = block.locator(`.responses-table tr.response[data-code="${status}"] .examples-select select`);
+      return select.locator("option").allTextContents();
+    };
+    const transfer = await offered("/bank.v1.TransactionService/Transfer", "400");
+    expect(transfer).toEqual(expect.arrayContaining([expect.stringContaining("INSUFFICIENT_FUNDS"), expect.stringContaining("ACCOUNT_FROZEN")]));
+    const register = await offered("/bank.v1.AuthService/Register", "400");
+    expect(register).toEqual(expect.arrayContaining([expect.stringContaining("PASSWORD_TOO_WEAK")]));
+    expect(register.filter((o) => o.includes("INSUFFICIENT_FUNDS"))).toEqual([]);
+    // The example is resolved from components.examples and shown as the body the server sends.
+    const block = await operation(page, "/bank.v1.TransactionService/Transfer");
+    const row = block.locator('.responses-table tr.response[data-code="400"]');
+    const option = (await row.locator(".examples-select select option").allTextContents()).find((o) => o.includes("INSUFFICIENT_FUNDS"))!;
+    await row.locator(".examples-select select").selectOption({ label: option });
+    const body = row.locator(".highlight-code").filter({ hasText: /"reason":\s*"INSUFFICIENT_FUNDS"/ });
+    await body.filter({ hasText: /"code":\s*"failed_precondition"/ }).waitFor();
+  }, 60_000);
+
   test("no script error, no CSP violation, nothing fetched from another origin", () => {
     // The browser logs every non-2xx answer as "Failed to load resource"; those are the errors above.
     expect(problems.filter((p) => !/Failed to load resource: the server responded with a status of 40[01]/.test(p))).toEqual([]);
