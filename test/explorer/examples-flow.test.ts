@@ -153,7 +153,7 @@ function errorExamplesByOperation(): Map<string, Map<string, ErrorExampleValue[]
 test("error examples: one per distinct reason, under the status of its code, valid against that response's schema, each a reason the server really raises with that code", () => {
   const codeFunctions: Record<string, string> = { invalid_argument: "invalidArgument|InvalidArgument", failed_precondition: "failedPrecondition|FailedPrecondition", unauthenticated: "unauthenticated|Unauthenticated", permission_denied: "permissionDenied|PermissionDenied", not_found: "notFound|NotFound", already_exists: "alreadyExists|AlreadyExists", aborted: "aborted|Aborted", resource_exhausted: "resourceExhausted|ResourceExhausted", internal: "Internal", unimplemented: "Unimplemented", unavailable: "unavailable|Unavailable", deadline_exceeded: "DeadlineExceeded" };
   const source = listSources("src").map((f) => fs.readFileSync(f, "utf8")).join("\n");
-  const components = (doc.components as { examples: Record<string, ErrorExampleValue> }).examples;
+  const components = doc.components.examples as unknown as Record<string, ErrorExampleValue>;
   const reasons = Object.keys(components);
   for (const [reason, { value }] of Object.entries(components)) {
     expect(value.details[0]!.debug.reason).toBe(reason);

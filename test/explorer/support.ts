@@ -16,7 +16,7 @@ export type Json = null | boolean | number | string | Json[] | { [key: string]: 
 export type Schema = { [keyword: string]: Json };
 export interface OpenApiDocument {
   paths: Record<string, Record<string, Operation>>;
-  components: { schemas: Record<string, Schema>; responses: Record<string, { content: Record<string, { schema: Schema }> }> };
+  components: { schemas: Record<string, Schema>; responses: Record<string, { content: Record<string, { schema: Schema }> }>; examples: Record<string, { summary: string; value: Json }> };
   tags: { name: string; description: string; "x-streaming-methods"?: StreamingMethod[] }[];
   [key: string]: unknown;
 }
