@@ -7,7 +7,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { generateKeyPairSync } from "node:crypto";
 import { Role } from "../../gen/bank/v1/access_pb";
-import { createServiceAccountCommand, parseCreateServiceAccountArgs } from "../../src/admin/create-service-account-command";
+import { createServiceAccountCommand, parseCreateServiceAccountArgs } from "../../src/cli/create-service-account";
 import { engines } from "../support/db";
 import { startAuthApp, type AuthTestApp } from "../auth/support";
 

@@ -8,7 +8,7 @@ import { Readable } from "node:stream";
 import { execFile } from "node:child_process";
 import { Role } from "../../gen/bank/v1/access_pb";
 import { AuthService } from "../../gen/bank/v1/auth_service_pb";
-import { createUserCommand, parseArgs } from "../../src/auth/create-user-command";
+import { createUserCommand, parseArgs } from "../../src/cli/create-user";
 import { engines } from "../support/db";
 import { client } from "../support/app";
 import { strongPassword, uniqueEmail } from "../support/users";

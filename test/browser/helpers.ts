@@ -4,7 +4,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { Readable } from "node:stream";
 import { chromium, type Browser, type BrowserContext, type Locator, type Page } from "playwright-core";
-import { createUserCommand } from "../../src/auth/create-user-command";
+import { createUserCommand } from "../../src/cli/create-user";
 import type { TestApp } from "../support/app";
 import { strongPassword, uniqueEmail } from "../support/users";
 import { nextCode } from "../support/totp";

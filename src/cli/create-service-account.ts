@@ -4,14 +4,14 @@
 // AdminService.CreateServiceAccount, with actor "system" from "cli") and prints its id. The
 // private key stays with the service (examples/service-key.ts makes a pair).
 import * as fs from "node:fs";
-import { parseArgs } from "node:util";
 import type { Config } from "../config";
 import { Database } from "../db/database";
 import { DomainError } from "../errors";
 import { limits } from "../limits";
 import type { Role } from "../../gen/bank/v1/access_pb";
 import { roleFromName, SERVICE_ROLES } from "../auth/roles";
-import { createServiceAccount } from "./service-accounts";
+import { createServiceAccount } from "../admin/service-accounts";
+import { parseOptions } from "./args";
 
 export const CREATE_SERVICE_ACCOUNT_USAGE =
   "usage: bankd create-service-account --name NAME --role ROLE [--role ROLE ...] --public-key-file FILE [--allowed-owner USER_ID ...] [--allowed-account ACCOUNT_ID ...] (ROLE: ROLE_PAYMENT_SERVICE, ROLE_TELLER or ROLE_AUDITOR; payment_service, teller, auditor also work)";
@@ -25,17 +25,12 @@ interface Args {
 }
 
 export function parseCreateServiceAccountArgs(argv: string[]): Args {
-  const { values } = parseArgs({
-    args: argv,
-    strict: true,
-    allowPositionals: false,
-    options: {
-      name: { type: "string" },
-      role: { type: "string", multiple: true },
-      "public-key-file": { type: "string" },
-      "allowed-owner": { type: "string", multiple: true },
-      "allowed-account": { type: "string", multiple: true },
-    },
+  const values = parseOptions(argv, {
+    name: { type: "string" },
+    role: { type: "string", multiple: true },
+    "public-key-file": { type: "string" },
+    "allowed-owner": { type: "string", multiple: true },
+    "allowed-account": { type: "string", multiple: true },
   });
   if (!values.name) throw new Error("--name is required");
   if (!values["public-key-file"]) throw new Error("--public-key-file is required (the service's Ed25519 public key, PEM or JWK)");

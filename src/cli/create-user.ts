@@ -6,9 +6,10 @@ import { Database } from "../db/database";
 import { DomainError } from "../errors";
 import { recordAudit } from "../audit/recorder";
 import type { Role } from "../../gen/bank/v1/access_pb";
-import { Argon2Hasher } from "./passwords";
-import { roleFromName } from "./roles";
-import { createUser } from "./users";
+import { Argon2Hasher } from "../auth/passwords";
+import { roleFromName } from "../auth/roles";
+import { createUser } from "../auth/users";
+import { parseOptions } from "./args";
 
 const USAGE = "usage: bankd create-user --email EMAIL --full-name NAME --role ROLE [--role ROLE ...] --password-stdin (ROLE: ROLE_CUSTOMER, ROLE_TELLER, ROLE_AUDITOR or ROLE_ADMIN; customer, teller, auditor, admin also work)";
 
@@ -49,28 +50,18 @@ export async function createUserCommand(config: Readonly<Config>, argv: string[]
 }
 
 export function parseArgs(argv: string[]): CreateUserArgs {
-  let email: string | undefined;
-  let fullName: string | undefined;
-  let passwordStdin = false;
-  const roles: Role[] = [];
-  for (let i = 0; i < argv.length; i++) {
-    const flag = argv[i];
-    if (flag === "--password-stdin") {
-      passwordStdin = true;
-      continue;
-    }
-    const value = argv[++i];
-    if (value === undefined) throw new Error(`${flag} needs a value`);
-    if (flag === "--email") email = value;
-    else if (flag === "--full-name") fullName = value;
-    else if (flag === "--role") roles.push(parseRole(value));
-    else throw new Error(`unknown option ${JSON.stringify(flag)}`);
-  }
-  if (!email) throw new Error("--email is required");
-  if (!fullName) throw new Error("--full-name is required");
+  const values = parseOptions(argv, {
+    email: { type: "string" },
+    "full-name": { type: "string" },
+    role: { type: "string", multiple: true },
+    "password-stdin": { type: "boolean" },
+  });
+  if (!values.email) throw new Error("--email is required");
+  if (!values["full-name"]) throw new Error("--full-name is required");
+  const roles = (values.role ?? []).map(parseRole);
   if (roles.length === 0) throw new Error("at least one --role is required");
-  if (!passwordStdin) throw new Error("--password-stdin is required (the password is read from stdin, never from the command line)");
-  return { email, fullName, roles };
+  if (!values["password-stdin"]) throw new Error("--password-stdin is required (the password is read from stdin, never from the command line)");
+  return { email: values.email, fullName: values["full-name"], roles };
 }
 
 /** A role as the docs and the API spell it: ROLE_ADMIN (any case), or admin. */

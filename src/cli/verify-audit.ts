@@ -3,8 +3,8 @@
 // checked at all, e.g. the database is unreachable: see cli.ts).
 import type { Config } from "../config";
 import { Database } from "../db/database";
-import { sealAll } from "./sealer";
-import { verifyChain } from "./verifier";
+import { sealAll } from "../audit/sealer";
+import { verifyChain } from "../audit/verifier";
 
 export const EXIT_CHAIN_BROKEN = 3;
 
