@@ -12,20 +12,10 @@ import { verifyChain } from "../../src/audit/verifier";
 import { createLogger } from "../../src/logger";
 import { engines, type TestDatabase, openMigratedDatabase, closeMigratedDatabase } from "../support/db";
 import { chainRows, resetChain } from "./support";
+import { eventually } from "../support/wait";
 
 function refusal(overrides: Partial<AuditInput> = {}): AuditInput {
   return { actorId: "anonymous", action: "auth.token_refused", targetId: "/bank.v1.AuthService/GetCurrentUser", outcome: "DENIED", clientAddress: "198.51.100.7", requestId: "r1", details: { reason: "TOKEN_INVALID" }, ...overrides };
-}
-
-/** Waits until `read` returns something truthy (polling the database), or fails after `ms`. */
-async function eventually<T>(read: () => Promise<T | undefined>, ms = 10_000): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const value = await read();
-    if (value) return value;
-    if (Date.now() > deadline) throw new Error("the awaited events never appeared");
-    await new Promise((r) => setTimeout(r, 25));
-  }
 }
 
 describe.each(engines())("audit aggregator on %s", (engine) => {
@@ -42,14 +32,14 @@ describe.each(engines())("audit aggregator on %s", (engine) => {
     try {
       for (let i = 0; i < 7; i++) aggregator.note("k", refusal({ requestId: `r${i}` }));
       expect(await chainRows(db)).toEqual([]);
-      const first = await eventually(async () => (await chainRows(db)).at(0));
+      const first = await eventually("the first chain row appeared", async () => (await chainRows(db)).at(0));
       expect(first).toMatchObject({ action: "auth.token_refused", outcome: "DENIED", target_id: refusal().targetId, client_address: "198.51.100.7", request_id: "r0" });
       expect(details(first)).toMatchObject({ reason: "TOKEN_INVALID", count: 7, window_ms: 300 });
       await sealAll(db);
       const sealed = (await chainRows(db))[0]!;
 
       for (let i = 0; i < 2; i++) aggregator.note("k", refusal());
-      const second = await eventually(async () => (await chainRows(db)).at(1));
+      const second = await eventually("the second chain row appeared", async () => (await chainRows(db)).at(1));
       expect(details(second)).toMatchObject({ count: 2 });
       // The first window's event is untouched, and the chain holds.
       expect((await chainRows(db))[0]).toEqual(sealed);
@@ -103,7 +93,7 @@ describe.each(engines())("audit aggregator on %s", (engine) => {
     const aggregator = new AuditAggregator(closed, { windowMs: 3_600_000, keysMax: 10, targetsMax: 10, logger: createLogger("error", sink) });
     expect(() => aggregator.note("k", refusal())).not.toThrow();
     await expect(aggregator.stop()).resolves.toBeUndefined();
-    const logged = await eventually(async () => lines.map((l) => JSON.parse(l) as { msg: string; occurrences: number }).find((l) => l.msg.includes("aggregated")));
+    const logged = await eventually("the aggregated log line", async () => lines.map((l) => JSON.parse(l) as { msg: string; occurrences: number }).find((l) => l.msg.includes("aggregated")));
     expect(logged.occurrences).toBe(1);
   });
 });

@@ -16,6 +16,7 @@ import { client, startTestApp, type TestApp } from "../support/app";
 import { nextCode } from "../support/totp";
 import { strongPassword, uniqueEmail, type TestUser } from "../support/users";
 import { createUsers } from "./support";
+import { usd } from "../support/money";
 
 interface Recorded {
   action: string;
@@ -48,7 +49,6 @@ describe.each(engines())("audit completeness on %s", (engine) => {
   const one = (action: string, actorId: string, outcome: string, targetId?: string) => [
     expect.objectContaining({ action, actor_id: actorId, outcome, ...(targetId !== undefined ? { target_id: targetId } : {}) }),
   ];
-  const usd = (minor: number) => ({ currency: "USD", minorUnits: BigInt(minor) });
   let seq = 0;
   const rid = () => `complete-${++seq}`;
 

@@ -26,6 +26,7 @@ import { engines } from "../support/db";
 import { client, startTestApp, type TestApp } from "../support/app";
 import { secondFactorOf, signIn as signInUser, type TestUser } from "../support/users";
 import { createUsers } from "../audit/support";
+import { usd } from "../support/money";
 
 const CALLERS = ["anonymous", "customer", "other customer", "teller", "auditor", "admin", "payment service"] as const;
 type Caller = (typeof CALLERS)[number];
@@ -72,7 +73,6 @@ const ALL = [Role.CUSTOMER, Role.TELLER, Role.AUDITOR, Role.ADMIN];
 const STAFF_AND_OWNER = ALL;
 const STAFF_OWNER_AND_SERVICE = [...ALL, Role.PAYMENT_SERVICE];
 const STAFF = [Role.TELLER, Role.AUDITOR, Role.ADMIN];
-const usd = (minorUnits: number) => ({ currency: "USD", minorUnits: BigInt(minorUnits) });
 const rid = () => `perm-${uuidv7()}`;
 const isStaff = (c: Caller) => c === "teller" || c === "auditor" || c === "admin";
 

@@ -29,6 +29,7 @@ import { engines } from "../support/db";
 import { client, FAST_ARGON2, startTestApp, type Protocol, type TestApp } from "../support/app";
 import { createTestUser, type TestUser } from "../support/users";
 import { startTcpProxy, type TcpProxy } from "../browser/tcp-proxy";
+import { waitUntil } from "../support/wait";
 
 const TSX = path.resolve("node_modules/.bin/tsx");
 
@@ -166,7 +167,7 @@ describe.each(engines())("examples/watch-account.ts on %s", (engine) => {
     // Killed while idle, once the last line's cursor is saved. (Killed between printing a line and
     // saving its cursor, it prints that line again after the restart: documented, at least once.)
     const newest = (await client(t.baseUrl, TransactionService, { token: teller.token }).listTransactions({ accountId: account.id, pageSize: 1 })).entries[0]!.cursor;
-    await waitUntil(() => (JSON.parse(fs.readFileSync(state, "utf8")) as { cursor: string }).cursor === newest);
+    await waitUntil("the example saved the newest cursor", () => (JSON.parse(fs.readFileSync(state, "utf8")) as { cursor: string }).cursor === newest);
     second.kill("SIGKILL");
     await second.exited;
 
@@ -257,11 +258,3 @@ describe.each(engines())("examples/watch-account.ts on %s", (engine) => {
   });
 });
 
-/** Waits (bounded) until `check` holds, for what the example does not announce (a file write). */
-async function waitUntil(check: () => boolean, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error("waited too long");
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-}

@@ -9,6 +9,7 @@ import { AuthService } from "../../gen/bank/v1/auth_service_pb";
 import { Health, HealthCheckResponse_ServingStatus as Status } from "../../gen/grpc/health/v1/health_pb";
 import { client, startTestApp } from "../support/app";
 import { createTestDatabase } from "../support/db";
+import { waitUntil } from "../support/wait";
 
 const TSX = path.resolve("node_modules/.bin/tsx");
 
@@ -43,7 +44,7 @@ test("drain: in-flight call completes, new calls UNAVAILABLE, health NOT_SERVING
       // The stream is cut when the server closes; what it saw before is what counts.
     }
   })();
-  while (watched.length === 0) await new Promise((resolve) => setTimeout(resolve, 10));
+  await waitUntil("the watch saw its first status", () => watched.length > 0);
   expect(watched).toEqual([Status.SERVING]);
   const slow = grpc.getJwks({});
   await inHandler;

@@ -17,8 +17,7 @@ import { engines } from "../support/db";
 import { client, type TestApp } from "../support/app";
 import { startAppWithUsers, type TestUser } from "../support/users";
 import { rid, writeCounts } from "./support";
-
-const usd = (n: number) => ({ currency: "USD", minorUnits: BigInt(n) });
+import { usd } from "../support/money";
 
 /** Everything an item's answer says. */
 function answer(r: BatchTransferResult): string {

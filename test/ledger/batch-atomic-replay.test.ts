@@ -12,8 +12,7 @@ import { engines } from "../support/db";
 import { client, type TestApp } from "../support/app";
 import { startAppWithUsers, type TestUser } from "../support/users";
 import { rid, writeCounts } from "./support";
-
-const usd = (n: number) => ({ currency: "USD", minorUnits: BigInt(n) });
+import { usd } from "../support/money";
 
 function outcome(r: BatchTransferResult): string {
   if (r.result.case === "transaction") return `posted ${r.result.value.id}`;

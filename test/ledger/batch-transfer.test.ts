@@ -18,8 +18,7 @@ import { engines } from "../support/db";
 import { client, type TestApp } from "../support/app";
 import { startAppWithUsers, type TestUser } from "../support/users";
 import { balanceSums, rid, writeCounts } from "./support";
-
-const usd = (n: number | bigint) => ({ currency: "USD", minorUnits: BigInt(n) });
+import { usd } from "../support/money";
 type Outcome = { ok: string } | { code: string; reason: string };
 /** A transfer as a client writes it (a BatchTransfer item or a single Transfer request). */
 type Item = { requestId: string; fromAccountId: string; target: { case: "toAccountId" | "toAccountNumber"; value: string }; amount: { currency: string; minorUnits: bigint }; description: string };

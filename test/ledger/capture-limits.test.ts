@@ -16,8 +16,7 @@ import { engines } from "../support/db";
 import { client, type TestApp } from "../support/app";
 import { startAppWithUsers, type TestUser } from "../support/users";
 import { rid } from "./support";
-
-const usd = (n: number | bigint) => ({ currency: "USD", minorUnits: BigInt(n) });
+import { usd } from "../support/money";
 
 async function reasonOf(p: Promise<unknown>): Promise<string> {
   return p.then(() => "ok", (err: unknown) => {

@@ -13,8 +13,7 @@ import { describeEachPostgres } from "../support/db";
 import { client, type Protocol, type TestApp } from "../support/app";
 import { startAppWithUsers, type TestUser } from "../support/users";
 import { balanceSums, entriesMatchBalances, rid } from "./support";
-
-const usd = (n: number | bigint) => ({ currency: "USD", minorUnits: BigInt(n) });
+import { usd } from "../support/money";
 
 describeEachPostgres("concurrent money movement on %s", (engine) => {
   let t: TestApp;

@@ -20,8 +20,7 @@ import { client, type TestApp } from "../support/app";
 import { startAppWithUsers, type TestUser } from "../support/users";
 import { addUser, balanceSums, domainError, openLedger, rid, usd as usdOf, writeCounts } from "./support";
 import { createAccount } from "../../src/ledger/accounts";
-
-const usd = (n: number | bigint) => ({ currency: "USD", minorUnits: BigInt(n) });
+import { usd } from "../support/money";
 const DEPOSIT = limits.dailyDepositMinorDefault;
 
 async function failure(promise: Promise<unknown>) {

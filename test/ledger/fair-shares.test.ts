@@ -20,8 +20,7 @@ import { createAccount } from "../../src/ledger/accounts";
 import { deposit, transfer } from "../../src/ledger/movements";
 import { DomainError } from "../../src/errors";
 import type { Actor } from "../../src/ledger/types";
-
-const usd = (n: number | bigint) => ({ currency: "USD", minorUnits: BigInt(n) });
+import { usd } from "../support/money";
 
 function reasonOf(err: unknown): { code: string; reason: string; metadata: Record<string, string> } {
   const e = ConnectError.from(err);

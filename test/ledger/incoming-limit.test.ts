@@ -18,8 +18,7 @@ import { engines } from "../support/db";
 import { client, type TestApp } from "../support/app";
 import { startAppWithUsers, type TestUser } from "../support/users";
 import { rid } from "./support";
-
-const usd = (n: number | bigint) => ({ currency: "USD", minorUnits: BigInt(n) });
+import { usd } from "../support/money";
 
 async function outcome(p: Promise<unknown>): Promise<{ result: string; metadata: Record<string, string> }> {
   return p.then(() => ({ result: "ok", metadata: {} }), (err: unknown) => {

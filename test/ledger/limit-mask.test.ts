@@ -13,8 +13,7 @@ import { engines } from "../support/db";
 import { client, type TestApp } from "../support/app";
 import { startAppWithUsers, type TestUser } from "../support/users";
 import { rid, writeCounts } from "./support";
-
-const usd = (n: number | bigint) => ({ currency: "USD", minorUnits: BigInt(n) });
+import { usd } from "../support/money";
 const limit = (n: number) => ({ setting: { case: "limit" as const, value: usd(n) } });
 const mask = (...paths: string[]) => ({ paths });
 

@@ -18,6 +18,7 @@ import { reverseTransaction } from "../../src/ledger/reversals";
 import type { Actor, TransactionView } from "../../src/ledger/types";
 import { engines } from "../support/db";
 import { addUser, balanceSums, openLedger, rid, type LedgerFixture } from "./support";
+import { usd } from "../support/money";
 
 // Four USD accounts and one EUR account (every USD amount on it is a currency mismatch).
 const ACCOUNTS = 5;
@@ -145,7 +146,6 @@ describe.each(engines())("ledger property on %s", (engine) => {
 
   async function step(model: Model, op: Op): Promise<void> {
     const A = model.accounts;
-    const usd = (n: number | bigint) => ({ currency: "USD", minorUnits: BigInt(n) });
     switch (op.k) {
       case "deposit":
       case "withdraw": {
@@ -313,7 +313,6 @@ describe.each(engines())("ledger property through concurrent batches on %s", (en
    * all in the same tick, then checks each answer and the resulting balances. */
   async function runGroup(model: Model, group: GroupOp[]): Promise<void> {
     const A = model.accounts;
-    const usd = (n: number | bigint) => ({ currency: "USD", minorUnits: BigInt(n) });
     const calls: { promise: Promise<Outcome>; expected: Outcome | string; onOk?: (t: TransactionView) => void }[] = [];
     const submit = (run: (requestId: string) => Promise<TransactionView>, expected: string | undefined, onOk: (t: TransactionView) => void) => {
       const requestId = rid("c");

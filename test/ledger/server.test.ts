@@ -21,8 +21,8 @@ import { client, startTestApp, type Protocol, type TestApp } from "../support/ap
 import { createTestUser, type TestUser } from "../support/users";
 import { balanceSums, rid, writeCounts } from "./support";
 import { auditRows } from "../auth/support";
-
-const usd = (n: number | bigint) => ({ currency: "USD", minorUnits: BigInt(n) });
+import { usd } from "../support/money";
+import { eventually } from "../support/wait";
 
 /** The Connect code and ErrorInfo reason of a failed call. */
 async function failure(promise: Promise<unknown>): Promise<{ code: string; reason: string; metadata: Record<string, string> }> {
@@ -269,11 +269,14 @@ describe.each(engines())("hold expiry through the module's sweeper on %s", (engi
     const a = (await accounts.createAccount({ requestId: rid(), currency: "USD", type: AccountType.SAVINGS })).account!;
     await money.deposit({ requestId: rid(), accountId: a.id, amount: usd(100) });
     const hold = (await money.createHold({ requestId: rid(), accountId: a.id, amount: usd(70), expireTime: timestampFromMs(Date.now() + 300) })).transaction!;
-    let status = hold.status;
-    for (let i = 0; i < 200 && status === TransactionStatus.PENDING; i++) {
-      await new Promise((r) => setTimeout(r, 50));
-      status = (await money.getTransaction({ transactionId: hold.id })).transaction!.status;
-    }
+    const { status } = await eventually(
+      "the hold left PENDING",
+      async () => {
+        const now = (await money.getTransaction({ transactionId: hold.id })).transaction!.status;
+        return now !== TransactionStatus.PENDING && { status: now };
+      },
+      { intervalMs: 50 },
+    );
     expect(status).toBe(TransactionStatus.EXPIRED);
     const acc = (await accounts.getAccount({ accountId: a.id })).account!;
     expect([acc.held!.minorUnits, acc.availableBalance!.minorUnits]).toEqual([0n, 100n]);

@@ -120,8 +120,8 @@ export async function domainError(promise: Promise<unknown>): Promise<DomainErro
   throw new Error("expected a DomainError, but the call succeeded");
 }
 
-export const usd = (minorUnits: bigint | number) => ({ currency: "USD", minorUnits: BigInt(minorUnits) });
-export const eur = (minorUnits: bigint | number) => ({ currency: "EUR", minorUnits: BigInt(minorUnits) });
+export { usd } from "../support/money";
+export { eur } from "../support/money";
 
 let counter = 0;
 /** A fresh request_id. */

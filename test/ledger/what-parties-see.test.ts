@@ -14,8 +14,7 @@ import { engines } from "../support/db";
 import { client, type TestApp } from "../support/app";
 import { startAppWithUsers, type TestUser } from "../support/users";
 import { rid } from "./support";
-
-const usd = (n: number) => ({ currency: "USD", minorUnits: BigInt(n) });
+import { usd } from "../support/money";
 
 /** The fields this issue is about, of a transaction. */
 const seen = (t: Transaction | undefined) => ({ fromAccountId: t!.fromAccountId, toAccountId: t!.toAccountId, initiatedBy: t!.initiatedBy, requestId: t!.requestId, description: t!.description });

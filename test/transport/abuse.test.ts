@@ -21,6 +21,7 @@ import { createLogger } from "../../src/logger";
 import { createMetrics, type Metrics } from "../../src/metrics";
 import { HealthState, healthRoutes } from "../../src/services/health";
 import { client, startTestApp } from "../support/app";
+import { eventually } from "../support/wait";
 
 const SHORT: ServerLimits = {
   ...limits,
@@ -176,9 +177,13 @@ describe("slow clients are cut at their limits", () => {
     const extra = await connectTcp(s.server.port);
     await closedWithin(extra, Date.now(), SLACK_MS);
     for (const h of held) h.destroy();
-    await new Promise((resolve) => setTimeout(resolve, 100));
-    const res = await client(s.server.url, Health).check({ service: "" });
-    expect(res.status).toBe(Status.SERVING);
+    // The server sees the closes when its sockets do: a new caller is served once it has.
+    const served = await eventually("a new connection is served once the held ones are gone", () =>
+      client(s.server.url, Health)
+        .check({ service: "" })
+        .then((res) => ({ status: res.status }), () => undefined),
+    );
+    expect(served.status).toBe(Status.SERVING);
   });
 });
 

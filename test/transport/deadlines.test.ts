@@ -14,6 +14,7 @@ import { callDeadline } from "../../src/call-deadline";
 import { limits } from "../../src/limits";
 import { client, startTestApp, type Protocol, type TestApp } from "../support/app";
 import { connectCode, grpcCall, grpcFrame, postHttp1, type RawResponse } from "../system/support/raw-calls";
+import { waitUntil } from "../support/wait";
 
 const PROTOCOLS: Protocol[] = ["connect", "grpc", "grpcweb"];
 /** Slack for the time between the client sending and the handler reading its deadline. */
@@ -99,7 +100,7 @@ describe("deadlines", () => {
     const before = aborts.length;
     const res = await call();
     expect(["deadline_exceeded", String(Code.DeadlineExceeded)]).toContain(code(res));
-    while (aborts.length === before) await new Promise((resolve) => setTimeout(resolve, 20));
+    await waitUntil("the handler's signal fired", () => aborts.length > before);
     expect(aborts[before]!.code).toBe(Code.DeadlineExceeded);
     expect(aborts[before]!.afterMs).toBeGreaterThan(300);
   });
@@ -155,7 +156,7 @@ test("drain: Health.Watch gets NOT_SERVING, then UNAVAILABLE (SERVER_DRAINING), 
       ended = ConnectError.from(e);
     }
   })();
-  while (statuses.length === 0) await new Promise((resolve) => setTimeout(resolve, 10));
+  await waitUntil("the watch saw its first status", () => statuses.length > 0);
   await t.stop();
   await watch;
   expect(statuses).toEqual([Status.SERVING, Status.NOT_SERVING]);

@@ -21,6 +21,7 @@ import { metricsText } from "../support/metrics";
 import { client, startTestApp, type TestApp } from "../support/app";
 import { connectJson, grpcCall, grpcFrame, postHttp1, type RawResponse } from "../system/support/raw-calls";
 import { errorInfoInStatus } from "../support/status-details";
+import { waitUntil } from "../support/wait";
 
 interface LogLine {
   level: number;
@@ -98,7 +99,7 @@ describe("answers given before any handler", () => {
     expect(res.status).toBe(({ resource_exhausted: 429, invalid_argument: 400, unimplemented: 501 } as Record<string, number>)[code] ?? 200);
     expect(reasonOf(res)).toBe(reason);
     expect(res.headers["x-request-id"]).toBe(id);
-    await waitFor(() => lines.some((l) => l.requestId === id && l.reason === reason));
+    await waitUntil("the log line of the refusal", () => lines.some((l) => l.requestId === id && l.reason === reason));
     expect(lines.filter((l) => l.requestId === id && l.level >= 50)).toEqual([]);
     const metrics = await metricsText(t.baseUrl);
     expect(metrics).toMatch(new RegExp(`bankd_rpc_refused_total\\{reason="${reason}"\\} [1-9]`));
@@ -195,7 +196,7 @@ describe("answers given before any handler", () => {
     // (The client's own error is not checked: under jest, Node's AbortError fails connect-es's
     // instanceof checks and the client reports it as internal.)
     expect(await call).toBeInstanceOf(ConnectError);
-    await waitFor(() => lines.some((l) => l.method === "bank.v1.AuthService/GetJwks" && l.code === "Canceled" && (requestId === null || l.requestId === requestId)));
+    await waitUntil("the log line of the canceled call", () => lines.some((l) => l.method === "bank.v1.AuthService/GetJwks" && l.code === "Canceled" && (requestId === null || l.requestId === requestId)));
     expect(lines.filter((l) => l.method === "bank.v1.AuthService/GetJwks" && l.level >= 50)).toEqual([]);
     const metrics = await metricsText(t.baseUrl);
     expect(metrics).toMatch(/bankd_rpc_total\{method="bank.v1.AuthService\/GetJwks",code="Canceled"\} [1-9]/);
@@ -212,20 +213,12 @@ describe("answers given before any handler", () => {
       }
     })().catch(() => undefined);
     expect(seen).toEqual([1]);
-    await waitFor(() => lines.some((l) => l.method === "grpc.health.v1.Health/Watch" && l.code === "Canceled")).catch((e: unknown) => {
+    await waitUntil("the log line of the canceled watch", () => lines.some((l) => l.method === "grpc.health.v1.Health/Watch" && l.code === "Canceled")).catch((e: unknown) => {
       throw new Error(`${String(e)}: ${JSON.stringify(lines.filter((l) => l.method === "grpc.health.v1.Health/Watch"))}`);
     });
     expect(lines.filter((l) => l.method === "grpc.health.v1.Health/Watch" && l.level >= 50)).toEqual([]);
   });
 });
-
-async function waitFor(condition: () => boolean, ms = 10_000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error("timed out waiting for the log line");
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-}
 
 function decodeTextFrames(text: string): { flags: number; data: Buffer }[] {
   // Each flushed chunk is padded on its own: decode segment by segment.

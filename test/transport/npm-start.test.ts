@@ -11,6 +11,7 @@ import { spawn, type ChildProcess } from "node:child_process";
 import { Health, HealthCheckResponse_ServingStatus as Status } from "../../gen/grpc/health/v1/health_pb";
 import { client } from "../support/app";
 import { createTestDatabase, type TestDatabase } from "../support/db";
+import { waitUntil } from "../support/wait";
 
 const REPO = path.resolve(__dirname, "../..");
 
@@ -61,14 +62,6 @@ function firstChild(pid: number): number {
   return Number(children[0]);
 }
 
-async function waitFor(condition: () => Promise<boolean>, what: string, ms = 30_000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!(await condition())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-}
-
 describe("npm start and SIGTERM", () => {
   let db: TestDatabase;
   let started: Started | undefined;
@@ -96,7 +89,7 @@ describe("npm start and SIGTERM", () => {
 
     process.kill((npmPid as (s: Started) => number)(started), "SIGTERM");
     await started.exited;
-    await waitFor(async () => !(await portOpen(started!.url)), "the port to close");
+    await waitUntil("the port closed", async () => !(await portOpen(started!.url)), { timeoutMs: 30_000, intervalMs: 100 });
     expect(started.output()).toContain('"signal":"SIGTERM","msg":"draining"');
     expect(started.output()).toContain("bankd stopped");
   }, 120_000);
