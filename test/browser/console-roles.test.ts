@@ -136,7 +136,7 @@ describeBrowser.each(engines())("web console for staff in chromium on %s", (engi
 
   test("a teller deposits and withdraws for the customer; tellers get no overdraft, limits, close or reversal forms", async () => {
     const { page } = staff.teller;
-    expect((await visibleForms(page)).sort()).toEqual(["account-status-form", "deposit-form", "hold-form", "lookup-form", "open-account-form", "transfer-form", "withdraw-form"]);
+    expect((await visibleForms(page)).sort()).toEqual(["account-status-form", "deposit-form", "hold-form", "lookup-form", "open-account-form", "statement-range-form", "transfer-form", "withdraw-form"]);
     const deposit = page.locator("#deposit-form");
     await deposit.getByLabel("Amount").fill("50.00");
     await deposit.getByLabel("Description").fill("Cash in at the counter");
