@@ -180,19 +180,38 @@ describeBrowser.each(engines())("the statement as a working tool in chromium on 
     await waitForRows(24);
   }, 60_000);
 
-  test("a live entry does not go on top of dates that end before it; with no end date it does", async () => {
+  test("a live entry after the To date is left off the page, with no read; one within the dates goes on top", async () => {
+    /** The ListTransactions calls made since `since`, once the page has sent all it was going to
+     * (a marker request sent after them is seen after them). */
+    async function readsSince(since: number): Promise<number> {
+      const marker = page.waitForRequest((r) => r.url().endsWith("/?reads-marker"));
+      await page.evaluate(() => void fetch("/?reads-marker"));
+      await marker;
+      return listCalls.length - since;
+    }
     await applyDates("", zoneDay(zoneMidnightMs(today), -1));
     await waitForRows(0);
+    let calls = listCalls.length;
     await deposit("Live while filtered", 7n);
     await page.locator("#live-announce", { hasText: "Live while filtered" }).waitFor();
     await page.locator("#account-balance", { hasText: "1,199.70 USD" }).waitFor();
     expect(await statement(page)).toEqual([]);
+    expect(await readsSince(calls)).toBe(0);
+
+    // To today: the entry is within the dates, and follows the newest line shown.
+    await applyDates("", today);
+    await waitForRows(25);
+    calls = listCalls.length;
+    await deposit("Live within dates", 8n);
+    await page.locator("#statement-table tbody tr", { hasText: "Live within dates" }).waitFor();
+    expect((await statement(page)).slice(0, 2).map((r) => r[0])).toEqual(["Live within dates", "Live while filtered"]);
+    expect(await readsSince(calls)).toBe(0);
 
     await applyDates(today, "");
-    await waitForRows(25);
-    await deposit("Live from today", 8n);
+    await waitForRows(26);
+    await deposit("Live from today", 9n);
     await page.locator("#statement-table tbody tr", { hasText: "Live from today" }).waitFor();
-    expect((await statement(page)).slice(0, 2).map((r) => r[0])).toEqual(["Live from today", "Live while filtered"]);
+    expect((await statement(page)).slice(0, 3).map((r) => r[0])).toEqual(["Live from today", "Live within dates", "Live while filtered"]);
   }, 60_000);
 
   test("To before From is refused in words, and no request is sent (neither to show nor to download)", async () => {
@@ -221,7 +240,7 @@ describeBrowser.each(engines())("the statement as a working tool in chromium on 
     const download = await downloaded;
     expect(download.suggestedFilename()).toMatch(new RegExp(`^statement-\\d{14}-${today}-to-${today}\\.csv$`));
     const text = await fs.readFile(await download.path(), "utf8");
-    await page.locator("#statement-export", { hasText: /^Saved statement-\d+-.* \(26 lines\)\.$/ }).waitFor();
+    await page.locator("#statement-export", { hasText: /^Saved statement-\d+-.* \(27 lines\)\.$/ }).waitFor();
 
     // The same dates read by a Connect client, every page at the server's maximum.
     const start = zoneMidnightMs(today);
@@ -239,7 +258,7 @@ describeBrowser.each(engines())("the statement as a working tool in chromium on 
 
     const [header, ...lines] = parseCsv(text);
     expect(header).toEqual([...STATEMENT_CSV_HEADER]);
-    expect(lines).toHaveLength(26);
+    expect(lines).toHaveLength(27);
     const col = (name: (typeof STATEMENT_CSV_HEADER)[number]) => STATEMENT_CSV_HEADER.indexOf(name);
     // Newest first; the oldest line's balance before it is its balance after minus its amount.
     const sum = lines.reduce((s, l) => s + minorOf(l[col("amount")]!, 2), 0n);

@@ -5,7 +5,8 @@
 // a description or name starting with = + - @ (or a tab or CR) gets a leading quote, while a
 // negative amount stays a number. Whatever the text, the file reads back (by a strict parser) to
 // exactly the fields written (fast-check). Reading a statement for export stops at the cap and
-// says so, without taking a statement of exactly the cap for a capped one.
+// says so, without taking a statement of exactly the cap for a capped one. A live entry belongs
+// to dates by the server's rule (start inclusive, end exclusive).
 import fc from "fast-check";
 import { create } from "@bufbuild/protobuf";
 import { timestampFromMs } from "@bufbuild/protobuf/wkt";
@@ -15,6 +16,7 @@ import { isoTime, readWholeStatement, STATEMENT_CSV_HEADER, statementCsv } from 
 import { consoleLimits } from "../../web/src/limits";
 import { pageSizeOptions } from "../../web/src/pager";
 import { dayRange } from "../../web/src/format";
+import { withinDates } from "../../web/src/live-lines";
 import { parseCsv } from "../support/csv";
 
 const seed = Number(process.env.BANK_TEST_SEED ?? Date.now() % 2 ** 31);
@@ -169,5 +171,21 @@ describe("page sizes and statement dates", () => {
     expect(dayRange("2026-12-07", "2026-12-06")).toEqual({ problem: expect.stringMatching(/To date is before the From date/) });
     expect(dayRange("2026-02-30", "")).toEqual({ problem: expect.stringMatching(/Enter the dates/) });
     expect(dayRange("06/12/2026", "")).toEqual({ problem: expect.stringMatching(/Enter the dates/) });
+  });
+});
+
+describe("live entries and statement dates", () => {
+  test("an entry belongs to the dates by the server's rule: at or after the start, before the end", () => {
+    const start = Date.UTC(2026, 11, 6);
+    const end = Date.UTC(2026, 11, 7);
+    expect(withinDates(undefined, undefined, undefined)).toBe(true);
+    expect(withinDates(start, start, end)).toBe(true);
+    expect(withinDates(end - 1, start, end)).toBe(true);
+    expect(withinDates(end, start, end)).toBe(false);
+    expect(withinDates(start - 1, start, end)).toBe(false);
+    expect(withinDates(end + 5, start, undefined)).toBe(true);
+    expect(withinDates(start - 1, undefined, end)).toBe(true);
+    // With dates set, an entry without a time cannot be placed.
+    expect(withinDates(undefined, start, undefined)).toBe(false);
   });
 });

@@ -2,8 +2,8 @@
 // the balance after it and the transaction id; holds show as pending. An admin gets "Reverse" on
 // the lines that can be reversed. Live entries (WatchAccount) are added on top of the first page
 // when they follow its newest line; when that is not certain, the page is read again. From/To
-// dates narrow the statement to whole days (then live entries go on top only when the range
-// holds them), and "Download CSV" saves every line of those dates (statement-csv.ts).
+// dates narrow the statement to whole days (then live entries go on top only when the dates
+// hold them), and "Download CSV" saves every line of those dates (statement-csv.ts).
 import { timestampDate, timestampFromMs } from "@bufbuild/protobuf/wkt";
 import type { Account } from "../../gen/bank/v1/account_pb";
 import type { StatementEntry, Transaction } from "../../gen/bank/v1/transaction_pb";
@@ -14,7 +14,7 @@ import { button, byId, cell, emptyBody, field, form, onSubmit, setText, show, su
 import { describeError } from "./errors";
 import { dayRange } from "./format";
 import { consoleLimits } from "./limits";
-import { placeOnTop, type ArrivedEntry } from "./live-lines";
+import { placeOnTop, withinDates, type ArrivedEntry } from "./live-lines";
 import { Pager } from "./pager";
 import { readWholeStatement, statementCsv } from "./statement-csv";
 import { statementLine, type KnownAccounts } from "./statement-lines";
@@ -93,21 +93,21 @@ export class StatementView {
   }
 
   /** The first page's newest line is the account's newest: no end date, and no start date still
-   * to come. (With an end date the newest line shown may be long past; a feed started after it
-   * would bring every later line as news.) */
+   * to come. (With an end date the newest line shown may be long past, and a feed started after
+   * it would bring every later line as news; so, even for an end date still to come, judged by a
+   * browser clock that is not the server's, the feed starts from now and the page is read once
+   * more.) */
   private newestShownIsNewest(): boolean {
     const { startMs, endMs } = this.range;
     return endMs === undefined && (startMs === undefined || startMs <= Date.now());
   }
 
-  /** A live entry belongs on top of the first page only when the dates shown hold it: no end
-   * date (an end date, even a future one, is left to the next read: the simplest rule that is
-   * never wrong), and at or after the start date. */
+  /** A live entry belongs on the statement only when the dates shown hold it (its create_time,
+   * compared as the server compares it): one after the To date, or before the From date, is
+   * neither put on top nor a reason to read the page again. */
   private liveGoesOnTop(entry: StatementEntry): boolean {
-    const { startMs, endMs } = this.range;
-    if (endMs !== undefined) return false;
     const created = entry.transaction?.createTime;
-    return startMs === undefined || (created !== undefined && timestampDate(created).getTime() >= startMs);
+    return withinDates(created ? timestampDate(created).getTime() : undefined, this.range.startMs, this.range.endMs);
   }
 
   /** A live entry of the shown account: on top of the first page if it follows its newest line,
@@ -244,7 +244,9 @@ export class StatementView {
     if (this.account?.id !== account.id) return;
     // Entries that arrived while the first page was read: on top when they follow it. A page the
     // entries cannot be placed on with certainty is shown as read, and read again.
-    const added = firstPage && !this.stale && this.range.endMs === undefined ? placeOnTop(entries.map((e) => e.cursor), this.arrived) : [];
+    // (Entries that came under other dates are held to these.)
+    const arrived = this.arrived.filter((a) => this.liveGoesOnTop(a.entry));
+    const added = firstPage && !this.stale ? placeOnTop(entries.map((e) => e.cursor), arrived) : [];
     const again = firstPage && (added === undefined || this.stale);
     this.arrived = [];
     this.stale = false;
