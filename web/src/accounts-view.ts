@@ -21,7 +21,7 @@ export class AccountsView implements KnownAccounts {
   readonly panel: AccountPanel;
 
   constructor(private readonly ctx: ConsoleContext) {
-    this.pager = new Pager("accounts", (pageToken) => this.loadPage(pageToken));
+    this.pager = new Pager("accounts", (pageToken, pageSize) => this.loadPage(pageToken, pageSize), consoleLimits.accountsPageSize);
     this.panel = new AccountPanel(ctx, this);
     byId("accounts-filter-clear").addEventListener("click", () => void this.filterByOwner(undefined));
     onSubmit(form("lookup-form"), () => this.lookup());
@@ -82,9 +82,9 @@ export class AccountsView implements KnownAccounts {
     setText("accounts-empty", staff && !owner ? "There are no accounts yet." : owner ? `${owner.fullName} has no accounts yet.` : "You have no accounts yet. Open one below.");
   }
 
-  private async loadPage(pageToken: string) {
+  private async loadPage(pageToken: string, pageSize: number) {
     try {
-      const res = await this.ctx.api.accounts.listAccounts({ ownerId: this.ownerFilter?.id ?? "", pageSize: consoleLimits.accountsPageSize, pageToken });
+      const res = await this.ctx.api.accounts.listAccounts({ ownerId: this.ownerFilter?.id ?? "", pageSize, pageToken });
       return {
         nextPageToken: res.nextPageToken,
         render: () => {

@@ -36,7 +36,7 @@ export class AuditView {
   private readonly pager: Pager;
 
   constructor(private readonly ctx: ConsoleContext) {
-    this.pager = new Pager("audit", (pageToken) => this.loadPage(pageToken));
+    this.pager = new Pager("audit", (pageToken, pageSize) => this.loadPage(pageToken, pageSize), consoleLimits.auditPageSize);
     onSubmit(form("audit-filter-form"), () => this.applyFilter());
     form("audit-filter-form").addEventListener("reset", () => {
       this.filter = NO_FILTER;
@@ -107,7 +107,7 @@ export class AuditView {
     }
   }
 
-  private async loadPage(pageToken: string) {
+  private async loadPage(pageToken: string, pageSize: number) {
     const f = this.filter;
     try {
       const res = await this.ctx.api.audit.listAuditEvents({
@@ -116,7 +116,7 @@ export class AuditView {
         targetId: f.targetId,
         startTime: f.startMs === undefined ? undefined : timestampFromMs(f.startMs),
         endTime: f.endMs === undefined ? undefined : timestampFromMs(f.endMs),
-        pageSize: consoleLimits.auditPageSize,
+        pageSize,
         pageToken,
       });
       return { nextPageToken: res.nextPageToken, render: () => this.render(res.events) };

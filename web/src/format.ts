@@ -211,3 +211,30 @@ export function auditDetailsText(stored: string, currencies: Currencies): string
   if (currency && !usedCurrency) parts.push(`currency: ${currency}`);
   return parts.join(", ");
 }
+
+/** A statement's dates as the request's bounds: From's day starts at local midnight (start_time,
+ * inclusive); To's day is included whole, so end_time (exclusive) is the local midnight that
+ * starts the day after it. "Local" is the browser's time zone, the one the statement's times are
+ * shown in; a day of 23 or 25 hours (daylight saving) is whole all the same. Empty is no bound. */
+export type DayRange = { startMs: number | undefined; endMs: number | undefined } | { problem: string };
+
+export function dayRange(from: string, to: string): DayRange {
+  const start = localDayStartMs(from, 0);
+  const end = localDayStartMs(to, 1);
+  if (start === "invalid" || end === "invalid") return { problem: "Enter the dates as a day, month and year." };
+  if (start !== undefined && end !== undefined && end <= start) return { problem: "The To date is before the From date: pick a To date on or after the From date." };
+  return { startMs: start, endMs: end };
+}
+
+/** Local midnight at the start of `value` ("2026-12-06", an <input type=date>) plus `days`. */
+function localDayStartMs(value: string, days: number): number | undefined | "invalid" {
+  if (value === "") return undefined;
+  const m = /^(\d{4})-(\d{2})-(\d{2})$/.exec(value);
+  if (!m) return "invalid";
+  const [year, month, day] = [Number(m[1]), Number(m[2]), Number(m[3])];
+  const date = new Date(2000, month - 1, day);
+  date.setFullYear(year); // years below 100 are years, not 19xx
+  if (date.getFullYear() !== year || date.getMonth() !== month - 1 || date.getDate() !== day) return "invalid";
+  date.setDate(date.getDate() + days);
+  return date.getTime();
+}

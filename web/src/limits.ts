@@ -3,6 +3,19 @@
 export const consoleLimits = {
   /** Statement rows per page: a screenful, far below the server's page_size maximum of 500. */
   statementPageSize: 20,
+  /** Rows per page a person may pick in every pager ("Rows per page"); each view's default above
+   * is among them, and none is above the smallest page_size maximum of the lists paged (500 for
+   * ListTransactions, docs/api.md). */
+  pageSizeChoices: [10, 20, 50, 100] as readonly number[],
+  /** ListTransactions' page_size maximum (proto: default 50, at most 500): a CSV export reads
+   * the statement in pages this large, the fewest calls the server allows. */
+  statementPageSizeMax: 500,
+  /** Statement lines in one CSV export at most (20 calls at the page size above): beyond it the
+   * newest lines are exported and the person is told to narrow the dates. */
+  statementExportRowsMax: 10_000,
+  /** A downloaded file's blob: URL is released this long after the download starts (the browser
+   * has read it by then; released at once, some browsers lose the download). */
+  downloadUrlLifetimeMs: 60_000,
   /** Accounts listed at once; more are reached with the pager. */
   accountsPageSize: 100,
   /** Sessions listed at once. */

@@ -37,3 +37,13 @@ export function placeOnTop(shown: readonly string[], arrived: readonly ArrivedEn
   }
   return added;
 }
+
+/** Whether an entry created at `createMs` belongs to a statement narrowed to [startMs, endMs)
+ * (undefined: no bound), by the same rule as the server's filter on create_time. An entry
+ * outside it is never put on the page; one inside goes on top by the chain rule above, since any
+ * entry between it and the newest line shown would be inside the dates too, so on the page. */
+export function withinDates(createMs: number | undefined, startMs: number | undefined, endMs: number | undefined): boolean {
+  if (startMs === undefined && endMs === undefined) return true;
+  if (createMs === undefined) return false;
+  return (startMs === undefined || createMs >= startMs) && (endMs === undefined || createMs < endMs);
+}

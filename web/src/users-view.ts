@@ -20,7 +20,7 @@ export class UsersView {
   private readonly pager: Pager;
 
   constructor(private readonly ctx: ConsoleContext) {
-    this.pager = new Pager("users", (pageToken) => this.loadPage(pageToken));
+    this.pager = new Pager("users", (pageToken, pageSize) => this.loadPage(pageToken, pageSize), consoleLimits.usersPageSize);
     onSubmit(form("user-search-form"), () => this.search());
     onSubmit(form("user-roles-form"), () => this.saveRoles());
     onSubmit(form("user-access-form"), () => this.toggleAccess());
@@ -69,9 +69,9 @@ export class UsersView {
     });
   }
 
-  private async loadPage(pageToken: string) {
+  private async loadPage(pageToken: string, pageSize: number) {
     try {
-      const res = await this.ctx.api.admin.listUsers({ emailPrefix: this.emailPrefix, pageSize: consoleLimits.usersPageSize, pageToken });
+      const res = await this.ctx.api.admin.listUsers({ emailPrefix: this.emailPrefix, pageSize, pageToken });
       this.ctx.directory.add(res.users);
       return {
         nextPageToken: res.nextPageToken,
