@@ -1,8 +1,11 @@
 // Environment -> one typed, validated, frozen configuration object. Every problem is reported
-// on its own line naming the variable to set, and the process exits non-zero (see main.ts).
+// on its own line naming the variable to set, and the process exits non-zero (see main.ts). Each
+// variable's type, bounds, default and error text are declared in config-variables.ts; here are
+// the checks that span variables and the shapes built from them.
 import * as path from "node:path";
 import { limits } from "./limits";
 import { parseMultiHostUrl, type MultiHostUrl, type WantedRole } from "./db/postgres-url";
+import { EnvReader } from "./config-variables";
 
 export type DatabaseConfig =
   | { kind: "sqlite"; file: string }
@@ -88,134 +91,90 @@ export class ConfigError extends Error {
   }
 }
 
-const LOG_LEVELS = ["fatal", "error", "warn", "info", "debug", "trace", "silent"] as const;
-/** ISO 4217 minor-unit exponents of the currencies bankd knows by default. */
-const DEFAULT_CURRENCIES = "USD:2,EUR:2,GBP:2,JPY:0,CHF:2";
-
 type Env = Record<string, string | undefined>;
 
 export function loadConfig(env: Env = process.env): Readonly<Config> {
-  const problems: string[] = [];
-  const get = (name: string, fallback: string): string => {
-    const value = env[name];
-    return value === undefined || value.trim() === "" ? fallback : value.trim();
+  const vars = new EnvReader(env);
+  const problems = vars.problems;
+  const port = vars.read("BANK_PORT");
+  const dataDir = path.resolve(vars.raw("BANK_DATA_DIR"));
+  const database = parseDatabaseUrl(vars.raw("BANK_DATABASE_URL"), dataDir, problems);
+  addPostgresUrls(vars, database);
+  const certFile = vars.raw("BANK_TLS_CERT");
+  const keyFile = vars.raw("BANK_TLS_KEY");
+  if ((certFile === "") !== (keyFile === "")) {
+    problems.push("BANK_TLS_CERT and BANK_TLS_KEY must be set together (both PEM file paths) or not at all.");
+  }
+  const environment = vars.read("BANK_ENV");
+  const currencies = parseCurrencies(vars.raw("BANK_CURRENCIES"), problems);
+  parseDailyLimits(vars.raw("BANK_DAILY_LIMITS"), currencies, problems);
+  const config: Config = {
+    host: vars.raw("BANK_HOST"),
+    port,
+    grpcPort: parseGrpcPort(vars.raw("BANK_GRPC_PORT"), port, problems),
+    dataDir,
+    database,
+    logLevel: vars.read("BANK_LOG_LEVEL"),
+    tls: certFile !== "" ? { certFile: path.resolve(certFile), keyFile: path.resolve(keyFile) } : undefined,
+    jwt: {
+      keysDir: path.resolve(vars.unset("BANK_JWT_KEYS_DIR") ? path.join(dataDir, "jwt-keys") : vars.raw("BANK_JWT_KEYS_DIR")),
+      issuer: vars.raw("BANK_JWT_ISSUER"),
+      audience: vars.raw("BANK_JWT_AUDIENCE"),
+      accessTokenTtlSeconds: vars.read("BANK_ACCESS_TOKEN_TTL_SECONDS"),
+    },
+    totpKeyFile: path.resolve(vars.unset("BANK_TOTP_KEY_FILE") ? path.join(dataDir, "totp-key") : vars.raw("BANK_TOTP_KEY_FILE")),
+    argon2: { memoryCostKib: vars.read("BANK_ARGON2_MEMORY_KIB"), timeCost: vars.read("BANK_ARGON2_TIME_COST"), parallelism: vars.read("BANK_ARGON2_PARALLELISM") },
+    registration: { perAddressPerHour: vars.read("BANK_REGISTER_PER_ADDRESS_PER_HOUR"), perMinute: vars.read("BANK_REGISTER_PER_MINUTE"), loopbackUnlimited: environment === "development" },
+    environment,
+    developmentDefaults: developmentDefaults(vars, database, dataDir, environment),
+    accountOpening: { perHour: vars.read("BANK_ACCOUNT_OPENS_PER_HOUR"), perCustomerMax: vars.read("BANK_ACCOUNTS_PER_CUSTOMER_MAX") },
+    postingsPerCustomerPerSecond: vars.read("BANK_POSTINGS_PER_CUSTOMER_PER_SECOND"),
+    currencies,
+    corsOrigins: parseCorsOrigins(vars.raw("BANK_CORS_ORIGINS"), problems),
+    trustProxy: vars.read("BANK_TRUST_PROXY"),
+    metricsToken: vars.read("BANK_METRICS_TOKEN") || undefined,
+    workers: vars.read("BANK_WORKERS"),
   };
-  const int = (name: string, fallback: number, min: number, max: number): number => {
-    const raw = get(name, String(fallback));
-    if (!/^\d+$/.test(raw) || Number(raw) < min || Number(raw) > max) {
-      problems.push(`${name}=${JSON.stringify(raw)} is invalid: set it to an integer from ${min} to ${max}.`);
-      return fallback;
-    }
-    return Number(raw);
-  };
+  if (problems.length > 0) throw new ConfigError(problems);
+  return Object.freeze(config);
+}
 
-  const host = get("BANK_HOST", "127.0.0.1");
-  const port = int("BANK_PORT", 8080, 0, 65535);
-  const grpcPort = parseGrpcPort(get("BANK_GRPC_PORT", ""), port, problems);
-  const dataDir = path.resolve(get("BANK_DATA_DIR", "./data"));
-  const database = parseDatabaseUrl(get("BANK_DATABASE_URL", ""), dataDir, problems);
-  const directUrl = get("BANK_DATABASE_DIRECT_URL", "");
+/** BANK_DATABASE_DIRECT_URL and BANK_DATABASE_REPLICA_URL: PostgreSQL only, added to `database`. */
+function addPostgresUrls(vars: EnvReader, database: DatabaseConfig): void {
+  const directUrl = vars.raw("BANK_DATABASE_DIRECT_URL");
   if (directUrl !== "") {
-    if (database.kind !== "postgres") problems.push("BANK_DATABASE_DIRECT_URL is for PostgreSQL behind a pooler: set BANK_DATABASE_URL to the pooler's postgres:// URL, or unset it.");
+    if (database.kind !== "postgres") vars.problems.push("BANK_DATABASE_DIRECT_URL is for PostgreSQL behind a pooler: set BANK_DATABASE_URL to the pooler's postgres:// URL, or unset it.");
     else {
-      const parsed = parsePostgresUrl("BANK_DATABASE_DIRECT_URL", directUrl, problems, ["primary"]);
+      const parsed = parsePostgresUrl("BANK_DATABASE_DIRECT_URL", directUrl, vars.problems, ["primary"]);
       if (parsed) {
         database.directUrl = directUrl;
         if (parsed.multiHost) database.directMultiHost = parsed.multiHost;
       }
     }
   }
-  const replicaUrl = get("BANK_DATABASE_REPLICA_URL", "");
+  const replicaUrl = vars.raw("BANK_DATABASE_REPLICA_URL");
   if (replicaUrl !== "") {
-    if (database.kind !== "postgres") problems.push("BANK_DATABASE_REPLICA_URL is for PostgreSQL: a read replica of SQLite does not exist; set BANK_DATABASE_URL to the primary's postgres:// URL, or unset BANK_DATABASE_REPLICA_URL.");
+    if (database.kind !== "postgres") vars.problems.push("BANK_DATABASE_REPLICA_URL is for PostgreSQL: a read replica of SQLite does not exist; set BANK_DATABASE_URL to the primary's postgres:// URL, or unset BANK_DATABASE_REPLICA_URL.");
     else {
-      const parsed = parsePostgresUrl("BANK_DATABASE_REPLICA_URL", replicaUrl, problems, ["standby"]);
+      const parsed = parsePostgresUrl("BANK_DATABASE_REPLICA_URL", replicaUrl, vars.problems, ["standby"]);
       if (parsed) {
         database.replicaUrl = replicaUrl;
         if (parsed.multiHost) database.replicaMultiHost = parsed.multiHost;
       }
     }
   }
+}
 
-  const logLevel = get("BANK_LOG_LEVEL", "info") as Config["logLevel"];
-  if (!LOG_LEVELS.includes(logLevel)) {
-    problems.push(`BANK_LOG_LEVEL=${JSON.stringify(logLevel)} is invalid: set it to one of ${LOG_LEVELS.join(", ")}.`);
-  }
-
-  const certFile = get("BANK_TLS_CERT", "");
-  const keyFile = get("BANK_TLS_KEY", "");
-  if ((certFile === "") !== (keyFile === "")) {
-    problems.push("BANK_TLS_CERT and BANK_TLS_KEY must be set together (both PEM file paths) or not at all.");
-  }
-
-  const jwt = {
-    keysDir: path.resolve(get("BANK_JWT_KEYS_DIR", path.join(dataDir, "jwt-keys"))),
-    issuer: get("BANK_JWT_ISSUER", "bankd"),
-    audience: get("BANK_JWT_AUDIENCE", "bankd"),
-    accessTokenTtlSeconds: int("BANK_ACCESS_TOKEN_TTL_SECONDS", limits.accessTokenTtlSeconds, 30, 24 * 3600),
-  };
-  const totpKeyFile = path.resolve(get("BANK_TOTP_KEY_FILE", path.join(dataDir, "totp-key")));
-  const argon2 = {
-    memoryCostKib: int("BANK_ARGON2_MEMORY_KIB", 19456, 1024, 1024 * 1024),
-    timeCost: int("BANK_ARGON2_TIME_COST", 2, 1, 20),
-    parallelism: int("BANK_ARGON2_PARALLELISM", 1, 1, 16),
-  };
-  const environment = get("BANK_ENV", "production");
-  if (environment !== "production" && environment !== "development") {
-    problems.push(`BANK_ENV=${JSON.stringify(environment)} is invalid: set it to production (the default) or development (Register's limits lifted for loopback clients).`);
-  }
-  const registration = {
-    perAddressPerHour: int("BANK_REGISTER_PER_ADDRESS_PER_HOUR", limits.registerPerAddressPerHour, 1, 1_000_000),
-    perMinute: int("BANK_REGISTER_PER_MINUTE", limits.registerPerMinute, 1, 1_000_000),
-    loopbackUnlimited: environment === "development",
-  };
-  // SQLite is the development default (production runs on PostgreSQL); keys generated in a data
-  // directory nobody chose (./data of the checkout) are too. A data directory set on purpose (the
-  // image's /var/lib/bankd, a shared volume) holds keys as deploy.md describes: not listed.
-  const unset = (name: string) => get(name, "") === "";
-  const generatedKeys = [...(unset("BANK_JWT_KEYS_DIR") ? ["token signing keys"] : []), ...(unset("BANK_TOTP_KEY_FILE") ? ["the TOTP key"] : [])];
-  const developmentDefaults = [
-    ...(unset("BANK_DATABASE_URL") && database.kind === "sqlite" ? [`embedded SQLite ${database.file} (BANK_DATABASE_URL unset)`] : []),
-    ...(unset("BANK_DATA_DIR") && generatedKeys.length > 0 ? [`${generatedKeys.join(" and ")} generated in ${dataDir} (BANK_DATA_DIR unset)`] : []),
+/** SQLite is the development default (production runs on PostgreSQL); keys generated in a data
+ * directory nobody chose (./data of the checkout) are too. A data directory set on purpose (the
+ * image's /var/lib/bankd, a shared volume) holds keys as deploy.md describes: not listed. */
+function developmentDefaults(vars: EnvReader, database: DatabaseConfig, dataDir: string, environment: Config["environment"]): string[] {
+  const generatedKeys = [...(vars.unset("BANK_JWT_KEYS_DIR") ? ["token signing keys"] : []), ...(vars.unset("BANK_TOTP_KEY_FILE") ? ["the TOTP key"] : [])];
+  return [
+    ...(vars.unset("BANK_DATABASE_URL") && database.kind === "sqlite" ? [`embedded SQLite ${database.file} (BANK_DATABASE_URL unset)`] : []),
+    ...(vars.unset("BANK_DATA_DIR") && generatedKeys.length > 0 ? [`${generatedKeys.join(" and ")} generated in ${dataDir} (BANK_DATA_DIR unset)`] : []),
     ...(environment === "development" ? ["BANK_ENV=development: no registration limits for loopback clients"] : []),
   ];
-  const accountOpening = {
-    perHour: int("BANK_ACCOUNT_OPENS_PER_HOUR", limits.accountOpensPerHour, 1, 1_000_000),
-    perCustomerMax: int("BANK_ACCOUNTS_PER_CUSTOMER_MAX", limits.accountsPerCustomerMax, 1, 1_000_000),
-  };
-  const currencies = parseCurrencies(get("BANK_CURRENCIES", DEFAULT_CURRENCIES), problems);
-  parseDailyLimits(get("BANK_DAILY_LIMITS", ""), currencies, problems);
-  const corsOrigins = parseCorsOrigins(get("BANK_CORS_ORIGINS", ""), problems);
-  const trustProxy = get("BANK_TRUST_PROXY", "false") === "true";
-  const workers = int("BANK_WORKERS", 1, 1, limits.workersMax);
-  const metricsToken = get("BANK_METRICS_TOKEN", "");
-  if (metricsToken !== "" && !/^[\x21-\x7e]{16,256}$/.test(metricsToken)) {
-    problems.push("BANK_METRICS_TOKEN must be 16 to 256 printable characters without spaces (a long random string).");
-  }
-
-  if (problems.length > 0) throw new ConfigError(problems);
-  return Object.freeze({
-    host,
-    port,
-    grpcPort,
-    dataDir,
-    database,
-    logLevel,
-    tls: certFile !== "" ? { certFile: path.resolve(certFile), keyFile: path.resolve(keyFile) } : undefined,
-    jwt,
-    totpKeyFile,
-    argon2,
-    registration,
-    environment: environment as Config["environment"],
-    developmentDefaults,
-    accountOpening,
-    postingsPerCustomerPerSecond: int("BANK_POSTINGS_PER_CUSTOMER_PER_SECOND", limits.postingsPerCustomerPerSecond, 1, 1_000_000),
-    currencies,
-    corsOrigins,
-    trustProxy,
-    metricsToken: metricsToken === "" ? undefined : metricsToken,
-    workers,
-  });
 }
 
 /** BANK_GRPC_PORT: unset = BANK_PORT + 1 (any free port when BANK_PORT is 0), "off" = no gRPC
