@@ -87,6 +87,26 @@ export async function rowsByLabel(table: Locator): Promise<Array<Record<string, 
   );
 }
 
+/** The fields the detail drawer shows now, each as { label: text } (an id without its Copy
+ * button, stored text as stored). */
+export async function drawerFields(page: Page): Promise<Record<string, string>> {
+  return page.locator("#drawer-fields dd").evaluateAll((dds) =>
+    Object.fromEntries(dds.map((dd) => [(dd as HTMLElement).dataset.label ?? "", ((dd.querySelector("code, pre") ?? dd).textContent ?? "").trim()])),
+  );
+}
+
+/** Every field of a table row, read from the detail drawer (opened with the row's "Details"
+ * button, then closed again with its close button). */
+export async function rowDetails(page: Page, row: Locator): Promise<Record<string, string>> {
+  await row.getByRole("button", { name: /^Details of / }).click();
+  const drawer = page.getByRole("dialog");
+  await drawer.waitFor();
+  const fields = await drawerFields(page);
+  await drawer.getByRole("button", { name: "Close details" }).click();
+  await drawer.waitFor({ state: "hidden" });
+  return fields;
+}
+
 /** Statement rows: [description, type, amount, balance]. */
 export async function statement(page: Page): Promise<string[][]> {
   return (await rowsByLabel(page.locator("#statement-table"))).map((r) => [r["Description"]!, r["Type"]!, r["Amount"]!, r["Balance"]!]);
@@ -172,6 +192,22 @@ export async function waitForStatus(page: Page, text: string | RegExp): Promise<
 /** The ids of the forms a person can see now. */
 export async function visibleForms(page: Page): Promise<string[]> {
   return page.locator("form").evaluateAll((forms) => forms.filter((f) => (f as HTMLElement).offsetParent !== null).map((f) => f.id));
+}
+
+/** What scrolls sideways: the page, or a visible table container (or table) wider than its box. */
+export async function overflows(page: Page): Promise<string[]> {
+  return page.evaluate(() => {
+    const found: string[] = [];
+    const doc = document.documentElement;
+    if (doc.scrollWidth > doc.clientWidth) found.push(`page ${doc.scrollWidth} > ${doc.clientWidth}`);
+    for (const box of Array.from(document.querySelectorAll<HTMLElement>(".table-scroll"))) {
+      if (box.offsetParent === null) continue;
+      const table = box.querySelector("table");
+      if (box.scrollWidth > box.clientWidth) found.push(`#${table?.id ?? "?"} container ${box.scrollWidth} > ${box.clientWidth}`);
+      if (table && table.scrollWidth > box.clientWidth) found.push(`#${table.id} ${table.scrollWidth} > ${box.clientWidth}`);
+    }
+    return found;
+  });
 }
 
 /** The page is no wider than the viewport (tables scroll inside their cards instead). */

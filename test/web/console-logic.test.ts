@@ -193,6 +193,19 @@ describe("errors as sentences", () => {
     expect(describeError(new ConnectError("x", Code.AlreadyExists), "sign-up")).toMatch(/already exists/);
   });
 
+  test("changing a password: a wrong current password and its throttle are about the current password, not an email; the policy's refusals in words", () => {
+    const wrong = withReason(Code.Unauthenticated, "INVALID_CREDENTIALS");
+    expect(describeError(wrong, "change-password")).toBe("Your current password is not right. Nothing was changed; check it and try again.");
+    expect(describeError(wrong, "sign-in")).toMatch(/email or password is not right/);
+    const throttled = new ConnectError("x", Code.ResourceExhausted, undefined, [{ desc: ErrorInfoSchema, value: create(ErrorInfoSchema, { reason: "LOGIN_THROTTLED", metadata: { retry_after_ms: "29001" } }) }]);
+    expect(describeError(throttled, "change-password")).toBe("Too many wrong passwords for this account. Wait 30 seconds, then try again.");
+    expect(describeError(throttled, "sign-in")).toBe("Too many failed sign-ins. Wait 30 seconds, then try again.");
+    expect(describeError(withReason(Code.InvalidArgument, "PASSWORD_UNCHANGED"), "change-password")).toBe("The new password is the same as your current one. Choose a different password.");
+    expect(describeError(withReason(Code.InvalidArgument, "PASSWORD_TOO_SHORT"), "change-password")).toBe("The password must be at least 12 characters long.");
+    expect(describeError(withReason(Code.InvalidArgument, "PASSWORD_TOO_LONG"), "change-password")).toBe("The password must be at most 128 characters long.");
+    expect(describeError(withReason(Code.InvalidArgument, "PASSWORD_TOO_WEAK"), "change-password")).toMatch(/^This password is too easy to guess\./);
+  });
+
   test("unknown validation reasons use the server's human message as a sentence; internals never leak", () => {
     expect(describeError(withReason(Code.InvalidArgument, "SOMETHING_NEW", "display name is too long"), "open-account")).toBe("Display name is too long.");
     expect(describeError(withReason(Code.Internal, "INTERNAL", "Internal error (correlation id 1)."), "deposit")).toBe("Something went wrong on our side. Please try again later.");

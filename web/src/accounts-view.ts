@@ -8,7 +8,8 @@ import { AccountPanel } from "./account-panel";
 import type { ConsoleContext } from "./context";
 import { button, byId, cell, emptyBody, field, form, onSubmit, setText, show, submitting } from "./dom";
 import { describeError } from "./errors";
-import { accountStatusLabel, accountTypeLabel } from "./format";
+import { detailRow, type DrawerField } from "./drawer";
+import { accountStatusLabel, accountTypeLabel, formatTime } from "./format";
 import { consoleLimits } from "./limits";
 import { Pager } from "./pager";
 import { bindSafeForm } from "./safe-form";
@@ -38,6 +39,9 @@ export class AccountsView implements KnownAccounts {
     const perms = this.ctx.perms;
     show("lookup-form", perms.may(AccountService.method.lookupAccount));
     show("accounts-owner-col", perms.isStaff);
+    // Staff see the owner: type and available balance move to the drawer, so the table fits.
+    show("accounts-type-col", !perms.isStaff);
+    show("accounts-available-col", !perms.isStaff);
     this.renderHeading();
     await this.ctx.directory.ensure(perms, true);
     await this.pager.first();
@@ -108,21 +112,42 @@ export class AccountsView implements KnownAccounts {
       if (account.id === selectedId) tr.className = "selected";
       const name = account.displayName || accountTypeLabel(account.type);
       if (staff) tr.append(cell(this.ctx.directory.label(account.ownerId), "owner", "Owner"));
-      tr.append(
-        cell(name, "wrap", "Name"),
-        cell(account.number, "mono", "Number"),
-        cell(accountTypeLabel(account.type), undefined, "Type"),
-        cell(accountStatusLabel(account.status), undefined, "Status"),
-        cell(this.ctx.currencies.money(account.ledgerBalance), "num", "Balance"),
-        cell(this.ctx.currencies.money(account.availableBalance), "num", "Available"),
-      );
+      tr.append(cell(name, "wrap", "Name"), cell(account.number, "mono", "Number"));
+      if (!staff) tr.append(cell(accountTypeLabel(account.type), undefined, "Type"));
+      tr.append(cell(accountStatusLabel(account.status), undefined, "Status"), cell(this.ctx.currencies.money(account.ledgerBalance), "num", "Balance"));
+      if (!staff) tr.append(cell(this.ctx.currencies.money(account.availableBalance), "num", "Available"));
       const owner = staff ? ` of ${this.ctx.directory.get(account.ownerId)?.fullName ?? "another person"}` : "";
       const actions = document.createElement("td");
+      actions.className = "actions";
       actions.append(button("View", `View ${name}${owner} (${account.number})`, () => void this.ctx.selectAccount(account)));
       tr.append(actions);
+      detailRow(tr, "accounts-table", account.id, `${name}${owner} (${account.number})`, actions, () => this.details(account), this.ctx.drawer);
       body.append(tr);
     }
     show("accounts-empty", this.accounts.length === 0 && this.pager.page === 1);
+  }
+
+  /** Every field of a listed account, for the drawer. */
+  private details(account: Account): { title: string; fields: DrawerField[] } {
+    const money = (m: Account["ledgerBalance"]) => this.ctx.currencies.money(m);
+    const owner = this.ctx.directory.get(account.ownerId);
+    const fields: DrawerField[] = [];
+    if (this.ctx.perms.isStaff) fields.push({ label: "Owner", value: owner ? `${owner.fullName} <${owner.email}>` : "Not known here" }, { label: "Owner id", value: account.ownerId, kind: "id" });
+    fields.push(
+      { label: "Name", value: account.displayName || accountTypeLabel(account.type) },
+      { label: "Number", value: account.number, kind: "id" },
+      { label: "Account id", value: account.id, kind: "id" },
+      { label: "Type", value: accountTypeLabel(account.type) },
+      { label: "Currency", value: account.currency },
+      { label: "Status", value: accountStatusLabel(account.status) },
+      { label: "Balance", value: money(account.ledgerBalance) },
+      { label: "Available", value: money(account.availableBalance) },
+      { label: "Held", value: money(account.held) },
+      { label: "Overdraft limit", value: money(account.overdraftLimit) },
+      { label: "Opened", value: formatTime(account.createTime) },
+      { label: "Last changed", value: formatTime(account.updateTime) },
+    );
+    return { title: account.displayName || accountTypeLabel(account.type), fields };
   }
 
   /** Keeps the list's copy of an account current after the panel read it again. */

@@ -8,6 +8,7 @@ import { TransactionService } from "../../gen/bank/v1/transaction_service_pb";
 import { AdminService } from "../../gen/bank/v1/admin_service_pb";
 import { AuditService } from "../../gen/bank/v1/audit_service_pb";
 import type { LoginResponse } from "../../gen/bank/v1/auth_service_pb";
+import { reasonOf } from "./errors";
 import { TokenKeeper, type TokenSet } from "./session";
 
 /** Methods called without a bearer token (RefreshToken must not wait for a refresh). */
@@ -30,9 +31,11 @@ export function createApi(baseUrl: string, onSessionEnded: (err: unknown) => voi
     const token = await keeper.accessToken();
     if (token) req.header.set("authorization", `Bearer ${token}`);
     // The session was revoked elsewhere (another device, a password change, an admin): the
-    // console is signed out rather than left showing data it can no longer load.
+    // console is signed out rather than left showing data it can no longer load. A wrong
+    // current password (ChangePassword's INVALID_CREDENTIALS) is an answer about what the person
+    // typed, not about the session.
     const ended = (err: unknown) => {
-      if (token && keeper.signedIn && err instanceof ConnectError && err.code === Code.Unauthenticated) {
+      if (token && keeper.signedIn && err instanceof ConnectError && err.code === Code.Unauthenticated && reasonOf(err) !== "INVALID_CREDENTIALS") {
         keeper.clear();
         onSessionEnded(err);
       }

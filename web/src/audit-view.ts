@@ -6,6 +6,7 @@ import { AuditService } from "../../gen/bank/v1/audit_service_pb";
 import type { ConsoleContext } from "./context";
 import { byId, cell, emptyBody, field, form, onSubmit, setText, show, submitting } from "./dom";
 import { describeError } from "./errors";
+import { detailRow, type DrawerField } from "./drawer";
 import { auditDetailsText, auditOutcomeLabel, formatTimeSeconds, localTimeMs } from "./format";
 import { consoleLimits } from "./limits";
 import { Pager } from "./pager";
@@ -132,18 +133,43 @@ export class AuditView {
       const tr = document.createElement("tr");
       tr.dataset.eventId = e.id;
       const outcome = auditOutcomeLabel(e.outcome);
+      const actor = e.actorId === "" ? "Anonymous" : this.ctx.directory.label(e.actorId);
       tr.append(
         cell(formatTimeSeconds(e.time), undefined, "Time"),
-        cell(e.actorId === "" ? "Anonymous" : this.ctx.directory.label(e.actorId), "party", "Actor"),
+        cell(actor, "party", "Actor"),
         cell(e.action, "mono", "Action"),
-        cell(e.targetId, "mono id", "Target"),
         cell(outcome, `outcome outcome-${outcome.toLowerCase()}`, "Outcome"),
-        cell(e.clientAddress, "mono", "Address"),
-        detailsCell(e.details, auditDetailsText(e.details, this.ctx.currencies)),
       );
+      const actions = document.createElement("td");
+      actions.className = "actions";
+      tr.append(actions);
+      detailRow(tr, "audit-table", e.id, `${e.action} by ${actor} at ${formatTimeSeconds(e.time)}`, actions, () => this.details(e, actor, outcome), this.ctx.drawer);
       body.append(tr);
     }
     show("audit-empty", events.length === 0);
+  }
+
+  /** Every field of an event, for the drawer: the details as a person reads them (amounts in
+   * the formatter's words) and exactly as stored (hash-chained, never changed). */
+  private details(e: AuditEvent, actor: string, outcome: string): { title: string; fields: DrawerField[] } {
+    return {
+      title: `${e.action} (${outcome})`,
+      fields: [
+        { label: "Time", value: formatTimeSeconds(e.time) },
+        { label: "Actor", value: actor },
+        { label: "Actor id", value: e.actorId, kind: "id" },
+        { label: "Action", value: e.action },
+        { label: "Target", value: e.targetId, kind: "id" },
+        { label: "Outcome", value: outcome },
+        { label: "Address", value: e.clientAddress },
+        { label: "Request id", value: e.requestId, kind: "id" },
+        { label: "Details", value: auditDetailsText(e.details, this.ctx.currencies) },
+        { label: "Details as stored", value: e.details, kind: "pre" },
+        { label: "Event id", value: e.id, kind: "id" },
+        { label: "Sequence", value: String(e.sequence) },
+        { label: "Hash", value: e.hash, kind: "id" },
+      ],
+    };
   }
 
   private async verify(): Promise<void> {
@@ -163,12 +189,3 @@ export class AuditView {
   }
 }
 
-/** The details as a person reads them; the stored text (hash-chained, never changed) on hover and
- * focus. */
-function detailsCell(stored: string, readable: string): HTMLTableCellElement {
-  const td = cell(readable, "mono details", "Details");
-  td.title = stored;
-  td.tabIndex = 0;
-  td.dataset.stored = stored;
-  return td;
-}

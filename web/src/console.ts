@@ -1,5 +1,6 @@
 // The console: signed-out view (sign in, sign up) and, signed in, the views the person's roles
-// allow (accounts, people, audit log, sessions), switched from one navigation bar. What each
+// allow (accounts, people, audit log, sessions), switched from one navigation bar, and changing
+// one's password from the header. What each
 // view offers is decided by the contract's access option (access.ts) for the roles of the
 // current access token.
 import type { Account } from "../../gen/bank/v1/account_pb";
@@ -14,6 +15,7 @@ import { createApi, tokenSet, type Api } from "./api";
 import { AuditView } from "./audit-view";
 import type { ConsoleContext, ViewId } from "./context";
 import { Directory } from "./directory";
+import { DetailDrawer } from "./drawer";
 import { byId, clearErrorsOutside, field, focusHeading, form, onSubmit, setText, show, submitting } from "./dom";
 import { EnrolmentView } from "./enrolment-view";
 import { describeError, reasonOf } from "./errors";
@@ -23,6 +25,7 @@ import { rolesLabel, type Currencies } from "./format";
 import { SafeRetries } from "./safe-retry";
 import type { TokenSet } from "./session";
 import { SessionsView } from "./sessions-view";
+import { PasswordView } from "./password-view";
 import { rolesFromToken } from "./token-roles";
 import { UsersView } from "./users-view";
 
@@ -30,13 +33,14 @@ import { UsersView } from "./users-view";
  * (after the server answered SECOND_FACTOR_REQUIRED), or a recovery code instead. */
 type SecondFactorMode = "none" | "totp" | "recovery";
 
-const VIEWS: readonly ViewId[] = ["accounts-view", "users-view", "audit-view", "sessions-view"];
+/** In the order of the navigation; the password view is reached from the signed-in header. */
+const VIEWS: readonly ViewId[] = ["accounts-view", "users-view", "audit-view", "sessions-view", "password-view"];
 
 /** Each view's place in the URL: #/accounts, #/accounts/<account id>, #/people, #/audit,
- * #/sessions. The session lives in memory only, so a reload asks to sign in again and then
+ * #/sessions, #/password. The session lives in memory only, so a reload asks to sign in again and then
  * opens the place the URL names (when the person may see it); back and forward move between
  * places without signing in. */
-const VIEW_PATHS: Readonly<Record<ViewId, string>> = { "accounts-view": "accounts", "users-view": "people", "audit-view": "audit", "sessions-view": "sessions" };
+const VIEW_PATHS: Readonly<Record<ViewId, string>> = { "accounts-view": "accounts", "users-view": "people", "audit-view": "audit", "sessions-view": "sessions", "password-view": "password" };
 
 export interface Place {
   view: ViewId;
@@ -60,12 +64,14 @@ const VIEW_HEADINGS: Readonly<Record<ViewId, string>> = {
   "users-view": "users-title",
   "audit-view": "audit-title",
   "sessions-view": "sessions-title",
+  "password-view": "password-title",
 };
 
 export class BankConsole implements ConsoleContext {
   readonly api: Api;
   readonly retries = new SafeRetries();
   readonly directory: Directory;
+  readonly drawer: DetailDrawer;
   perms = Permissions.none();
   user: User | undefined;
   private view: ViewId = "accounts-view";
@@ -77,6 +83,7 @@ export class BankConsole implements ConsoleContext {
   private readonly users: UsersView;
   private readonly audit: AuditView;
   private readonly sessions: SessionsView;
+  private readonly password: PasswordView;
   private readonly enrolment: EnrolmentView;
   private readonly idle: IdleWatch;
   private secondFactor: SecondFactorMode = "none";
@@ -85,10 +92,12 @@ export class BankConsole implements ConsoleContext {
     this.api = createApi(baseUrl, (err) => this.sessionEnded(err));
     this.api.session.onTokens = (tokens) => this.tokensChanged(tokens);
     this.directory = new Directory(this.api);
+    this.drawer = new DetailDrawer();
     this.accounts = new AccountsView(this);
     this.users = new UsersView(this);
     this.audit = new AuditView(this);
     this.sessions = new SessionsView(this);
+    this.password = new PasswordView(this);
     this.enrolment = new EnrolmentView({
       api: this.api,
       userChanged: (user) => (this.user = user),
@@ -205,6 +214,8 @@ export class BankConsole implements ConsoleContext {
     show("signed-out", false);
     show("signed-in", false);
     show("who", true);
+    // Setting up the second factor comes first: the session can do nothing else.
+    show("nav-password", false);
     this.watchIdle();
     await this.enrolment.begin();
   }
@@ -255,6 +266,8 @@ export class BankConsole implements ConsoleContext {
     this.users.reset();
     this.audit.reset();
     this.sessions.reset();
+    this.password.reset();
+    this.drawer.reset();
     this.enrolment.reset();
     this.idle.stop();
     show("idle-warning", false);
@@ -292,6 +305,7 @@ export class BankConsole implements ConsoleContext {
       "users-view": may(AdminService.method.listUsers),
       "audit-view": may(AuditService.method.listAuditEvents) || may(AuditService.method.verifyAuditLog),
       "sessions-view": may(AuthService.method.listSessions),
+      "password-view": may(AuthService.method.changePassword),
     };
     return VIEWS.filter((v) => allowed[v]);
   }
@@ -331,6 +345,8 @@ export class BankConsole implements ConsoleContext {
     if (record) this.record({ view });
     // The shown account's live stream runs only while its view is open.
     if (view !== "accounts-view") this.accounts.panel.live.pause();
+    // The drawer belongs to the rows of the view it was opened from.
+    this.drawer.reset();
     this.view = view;
     for (const v of VIEWS) {
       show(v, v === view);
@@ -344,6 +360,7 @@ export class BankConsole implements ConsoleContext {
       await this.accounts.enter();
     } else if (view === "users-view") await this.users.enter();
     else if (view === "audit-view") await this.audit.enter();
+    else if (view === "password-view") this.password.enter();
     else await this.sessions.enter();
   }
 

@@ -21,7 +21,8 @@ export function emptyBody(tableId: string): HTMLTableSectionElement {
 
 /** A cell; `label` names its column (data-label) for tests and narrow layouts. */
 /** Cells whose text may be cut short at 1280 px (ids, people, details): the full text is the
- * title (hover), and the cell takes focus, which shows it whole (styles.css). */
+ * title (hover), and the cell takes focus, which shows it whole (styles.css). Rows with a detail
+ * drawer (drawer.ts) take focus themselves instead, and the drawer shows every cell whole. */
 const TRUNCATED = /\b(mono|party|owner|email|details|wrap)\b/;
 
 export function cell(text: string, className?: string, label?: string): HTMLTableCellElement {
@@ -34,7 +35,7 @@ export function cell(text: string, className?: string, label?: string): HTMLTabl
   return td;
 }
 
-export function button(label: string, accessibleName: string, onClick: () => void, className?: string): HTMLButtonElement {
+export function button(label: string, accessibleName: string, onClick: (event: MouseEvent) => void, className?: string): HTMLButtonElement {
   const b = document.createElement("button");
   b.type = "button";
   b.textContent = label;

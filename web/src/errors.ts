@@ -9,7 +9,7 @@ import { formatWait, type Currencies } from "./format";
 export type Action =
   | "sign-in" | "sign-up" | "refresh" | "load" | "open-account" | "deposit" | "withdraw" | "transfer" | "revoke" | "sign-out"
   | "lookup" | "hold" | "capture" | "release" | "freeze" | "unfreeze" | "close" | "overdraft" | "limits" | "reverse"
-  | "users" | "roles" | "disable" | "enable" | "audit" | "verify" | "enrol" | "reset-second-factor";
+  | "users" | "roles" | "disable" | "enable" | "audit" | "verify" | "enrol" | "reset-second-factor" | "change-password";
 
 const SIGN_IN_AGAIN = "Your session has ended. Please sign in again.";
 const BAD_CREDENTIALS = "The email or password is not right. Check both and try again.";
@@ -25,6 +25,7 @@ const REASONS: Readonly<Record<string, string>> = {
   PASSWORD_TOO_WEAK: "This password is too easy to guess. Use a longer passphrase that is not based on your name or email.",
   PASSWORD_TOO_SHORT: "The password must be at least 12 characters long.",
   PASSWORD_TOO_LONG: "The password must be at most 128 characters long.",
+  PASSWORD_UNCHANGED: "The new password is the same as your current one. Choose a different password.",
   TOKEN_EXPIRED: SIGN_IN_AGAIN,
   TOKEN_INVALID: SIGN_IN_AGAIN,
   TOKEN_MISSING: SIGN_IN_AGAIN,
@@ -67,6 +68,15 @@ const REASONS: Readonly<Record<string, string>> = {
   SHUTTING_DOWN: "The bank is restarting. Please try again in a moment.",
 };
 
+/** Reasons that mean something else for one action: on ChangePassword, INVALID_CREDENTIALS is
+ * about the current password typed, not the email (src/auth/self-service.ts). */
+const ACTION_REASONS: Readonly<Partial<Record<Action, Readonly<Record<string, string>>>>> = {
+  "change-password": {
+    INVALID_CREDENTIALS: "Your current password is not right. Nothing was changed; check it and try again.",
+    LOGIN_THROTTLED: "Too many wrong passwords for this account.",
+  },
+};
+
 /** RESOURCE_EXHAUSTED reasons: what happened; how long to wait is added from the metadata. */
 const THROTTLE_REASONS: Readonly<Record<string, string>> = {
   LOGIN_THROTTLED: "Too many failed sign-ins.",
@@ -90,13 +100,13 @@ export function describeError(err: unknown, action: Action, money?: MoneyContext
   const reason = info?.reason ?? "";
   if (error.code === Code.ResourceExhausted) return describeThrottle(reason, retryAfterMs(err), action);
   if (reason === "DAILY_LIMIT_EXCEEDED") return describeDailyLimit(info?.metadata ?? {}, money);
-  const known = REASONS[reason];
+  const known = ACTION_REASONS[action]?.[reason] ?? REASONS[reason];
   if (known) return known;
   return describeCode(error, action);
 }
 
 function describeThrottle(reason: string, waitMs: number | undefined, action: Action): string {
-  const what = THROTTLE_REASONS[reason] ?? (action === "sign-in" ? THROTTLE_REASONS["LOGIN_THROTTLED"]! : "Too many requests.");
+  const what = ACTION_REASONS[action]?.[reason] ?? THROTTLE_REASONS[reason] ?? (action === "sign-in" ? THROTTLE_REASONS["LOGIN_THROTTLED"]! : "Too many requests.");
   return waitMs === undefined ? `${what} Wait a moment, then try again.` : `${what} Wait ${formatWait(waitMs)}, then try again.`;
 }
 

@@ -8,6 +8,7 @@ import type { User } from "../../gen/bank/v1/user_pb";
 import type { ConsoleContext } from "./context";
 import { button, byId, cell, confirmed, emptyBody, field, focusHeading, form, onSubmit, setText, show, submitting } from "./dom";
 import { describeError } from "./errors";
+import { detailRow, type DrawerField } from "./drawer";
 import { formatTime, GRANTABLE_ROLES, roleLabel, rolesLabel } from "./format";
 import { consoleLimits } from "./limits";
 import { Pager } from "./pager";
@@ -97,11 +98,12 @@ export class UsersView {
         cell(user.email, "email", "Email"),
         cell(rolesLabel(user.roles), undefined, "Roles"),
         cell(user.disabled ? "Disabled" : "Active", undefined, "Status"),
-        cell(formatTime(user.createTime), undefined, "Joined"),
       );
       const actions = document.createElement("td");
+      actions.className = "actions";
       actions.append(button("Open", `Open ${user.fullName} (${user.email})`, () => this.select(user)));
       tr.append(actions);
+      detailRow(tr, "users-table", user.id, `${user.fullName} (${user.email})`, actions, () => userDetails(user), this.ctx.drawer);
       body.append(tr);
     }
     show("users-empty", this.users.length === 0);
@@ -193,4 +195,20 @@ export class UsersView {
       }
     });
   }
+}
+
+/** Every field of a listed person, for the drawer. */
+function userDetails(user: User): { title: string; fields: DrawerField[] } {
+  return {
+    title: user.fullName,
+    fields: [
+      { label: "Name", value: user.fullName },
+      { label: "Email", value: user.email, kind: "id" },
+      { label: "User id", value: user.id, kind: "id" },
+      { label: "Roles", value: rolesLabel(user.roles) },
+      { label: "Status", value: user.disabled ? "Disabled: cannot sign in" : "Active" },
+      { label: "Second factor", value: user.secondFactorEnrolled ? "Set up" : "Not set up" },
+      { label: "Joined", value: formatTime(user.createTime) },
+    ],
+  };
 }
