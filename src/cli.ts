@@ -5,7 +5,7 @@
 // First: refuse an older Node.js with one clear line (src/runtime-check.ts).
 import "./runtime-check";
 import { ConfigError, loadConfig, type Config } from "./config";
-import { DatabaseUnavailableError } from "./db/database";
+import { DatabaseUnavailableError } from "./db/errors";
 import { DatabaseHostsError } from "./db/primary";
 import { createServiceAccountCommand } from "./cli/create-service-account";
 import { createUserCommand } from "./cli/create-user";

@@ -2,7 +2,7 @@
 // auth interceptor, read through Connect's context values.
 import { createContextKey, type HandlerContext } from "@connectrpc/connect";
 import type { Role } from "../gen/bank/v1/access_pb";
-import { CallAbortedError } from "./db/database";
+import { CallAbortedError } from "./db/errors";
 
 export interface Principal {
   userId: string;

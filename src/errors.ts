@@ -4,7 +4,7 @@
 import { Code, ConnectError } from "@connectrpc/connect";
 import { create } from "@bufbuild/protobuf";
 import { ErrorInfoSchema } from "../gen/bank/v1/error_info_pb";
-import { CallAbortedError, DatabaseUnavailableError, TransactionConflictError, classifyDbError } from "./db/database";
+import { CallAbortedError, DatabaseUnavailableError, TransactionConflictError, classifyDbError } from "./db/errors";
 
 export class DomainError extends Error {
   constructor(

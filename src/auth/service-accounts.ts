@@ -14,7 +14,7 @@ import { createHash } from "node:crypto";
 import { decodeJwt, decodeProtectedHeader, errors as joseErrors, importJWK, jwtVerify, type JWK } from "jose";
 import { auditBase, recordAudit } from "../audit/recorder";
 import type { CallInfo } from "../context";
-import { classifyDbError } from "../db/database";
+import { classifyDbError } from "../db/errors";
 import { ServiceAccount, ServiceAccountKey, ServiceAssertion, ServiceSession, type ServiceAccountKeyEntity } from "../db/entities";
 import { DomainError, unauthenticated } from "../errors";
 import { isUuid, uuidv7 } from "../ids";

@@ -1,7 +1,7 @@
 // Users: creation (the one path for Register, the create-user CLI and admins), lookups, and the
 // mapping to the wire message.
 import type { Tx } from "../db/database";
-import { classifyDbError } from "../db/database";
+import { classifyDbError } from "../db/errors";
 import { User, type UserEntity } from "../db/entities";
 import { alreadyExists } from "../errors";
 import { uuidv7 } from "../ids";

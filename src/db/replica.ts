@@ -25,7 +25,8 @@
 import { limits } from "../limits";
 import type { Logger } from "../logger";
 import type { Metrics } from "../metrics";
-import { CallAbortedError, ReadOnlyViolationError, type Database, type Tx } from "./database";
+import { type Database, type Tx } from "./database";
+import { CallAbortedError, ReadOnlyViolationError } from "./errors";
 
 /** What the readers need: the primary's Database and the replica router have it alike. */
 export type Reader = Pick<Database, "read">;

@@ -13,7 +13,8 @@
 //     the differing fields. Per-field digests are stored (not the values) to name them.
 // Shape errors are thrown before any of this and record nothing.
 import { hash } from "node:crypto";
-import { classifyDbError, type Database, type Tx } from "../db/database";
+import { type Database, type Tx } from "../db/database";
+import { classifyDbError } from "../db/errors";
 import { IdempotencyKey as IdempotencyKeyEntity } from "../db/entities";
 import { DomainError, failedPrecondition } from "../errors";
 

@@ -15,7 +15,8 @@
 // already queued. A batch that fails as a whole (deadlock, serialization failure, lost
 // connection) is retried as a batch; an unexpected error splits it to isolate the poison request.
 import { Code } from "@connectrpc/connect";
-import { CallAbortedError, DatabaseUnavailableError, TransactionConflictError, type Database, type Tx } from "../db/database";
+import { type Database, type Tx } from "../db/database";
+import { CallAbortedError, DatabaseUnavailableError, TransactionConflictError } from "../db/errors";
 import { DomainError, failedPrecondition, resourceExhausted, unavailable } from "../errors";
 import { limits } from "../limits";
 import type { DailyLimitDefaults } from "../config";

@@ -13,7 +13,7 @@ import { ConfigError, loadConfig } from "../../src/config";
 import { limits } from "../../src/limits";
 import { parseMultiHostUrl } from "../../src/db/postgres-url";
 import { isHostLoss } from "../../src/db/primary";
-import { classifyDbError } from "../../src/db/database";
+import { classifyDbError } from "../../src/db/errors";
 import { freePort } from "../system/support/ports";
 
 const primary = { roles: ["primary"] as const };

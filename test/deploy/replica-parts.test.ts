@@ -5,7 +5,8 @@
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { Database, ReadOnlyViolationError } from "../../src/db/database";
+import { Database } from "../../src/db/database";
+import { ReadOnlyViolationError } from "../../src/db/errors";
 import { lsnOf } from "../../src/db/replica";
 
 test("a read-only Database reads, and refuses transactions, write statements and migrations", async () => {

@@ -6,7 +6,8 @@
 // errors sort into retry / unavailable / report; and on PostgreSQL a connection killed in the
 // middle of a transaction fails it as UNAVAILABLE with nothing committed while the process lives
 // on, and killed idle connections are replaced.
-import { CallAbortedError, Database, DatabaseUnavailableError, classifyDbError } from "../../src/db/database";
+import { Database } from "../../src/db/database";
+import { CallAbortedError, DatabaseUnavailableError, classifyDbError } from "../../src/db/errors";
 import { limits } from "../../src/limits";
 import { engines, postgresOnly, withClient, type TestDatabase, openMigratedDatabase, closeMigratedDatabase } from "../support/db";
 import { waitUntil } from "../support/wait";

@@ -5,7 +5,8 @@
 // nothing written; and on PostgreSQL two engines (two processes' worth of pools) racing with the
 // same request_id apply it once and both answer the same transaction.
 import { Role } from "../../gen/bank/v1/access_pb";
-import { CallAbortedError, Database, DatabaseUnavailableError } from "../../src/db/database";
+import { Database } from "../../src/db/database";
+import { CallAbortedError, DatabaseUnavailableError } from "../../src/db/errors";
 import { createAccount } from "../../src/ledger/accounts";
 import { Ledger } from "../../src/ledger/ledger";
 import { deposit, transfer } from "../../src/ledger/movements";

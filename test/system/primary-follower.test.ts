@@ -5,7 +5,8 @@
 // never chosen; a write refused as read-only (SQLSTATE 25006) fails UNAVAILABLE, not INTERNAL, and
 // sends bankd looking again: no host fits (hostAvailable false, the next unit of work fails
 // UNAVAILABLE after limits.dbPrimaryWaitMs), then writes succeed once the host accepts them again.
-import { Database, DatabaseUnavailableError } from "../../src/db/database";
+import { Database } from "../../src/db/database";
+import { DatabaseUnavailableError } from "../../src/db/errors";
 import { parseMultiHostUrl, type MultiHostUrl } from "../../src/db/postgres-url";
 import { DatabaseHostsError, probeAll } from "../../src/db/primary";
 import { limits } from "../../src/limits";
