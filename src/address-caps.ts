@@ -11,7 +11,7 @@
 //   (anonymousStreamsPerAddressMax) and from all addresses (anonymousStreamsMax, a quarter of the
 //   connection cap: the headroom kept for signed-in callers).
 import { Code, type ConnectError } from "@connectrpc/connect";
-import { connectError } from "./errors";
+import { connectError } from "./transport/errors";
 import type { Limits } from "./limits";
 
 export type AddressCapLimits = {

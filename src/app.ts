@@ -3,7 +3,7 @@
 import { setMaxListeners } from "node:events";
 import { HEADER } from "./headers";
 import { Code } from "@connectrpc/connect";
-import { connectError } from "./errors";
+import { connectError } from "./transport/errors";
 import type { DescService } from "@bufbuild/protobuf";
 import type { Config } from "./config";
 import { Database } from "./db/database";

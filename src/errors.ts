@@ -1,14 +1,41 @@
-// The single mapping from domain errors to Connect errors. Domain code throws DomainError (an
-// expected failure with a reason); anything else is a bug or an outage and reaches the client
-// as a generic INTERNAL or UNAVAILABLE, never with its message (no SQL, stack, path, secret).
-import { Code, ConnectError } from "@connectrpc/connect";
-import { create } from "@bufbuild/protobuf";
-import { ErrorInfoSchema } from "../gen/bank/v1/error_info_pb";
-import { CallAbortedError, DatabaseUnavailableError, TransactionConflictError, classifyDbError } from "./db/errors";
+// Domain errors: an expected failure with a kind, a reason and a sentence. Domain code throws
+// DomainError; anything else is a bug or an outage and reaches the client as a generic INTERNAL
+// or UNAVAILABLE, never with its message (no SQL, stack, path, secret). This module imports
+// nothing: the kinds are mapped to wire codes only at the edge (src/transport/errors.ts).
+
+/** What went wrong, in the domain's words: the canonical status codes' names (gRPC's, which
+ * Connect shares), so that the edge maps them one to one. */
+export type ErrorKind =
+  | "invalid_argument"
+  | "failed_precondition"
+  | "not_found"
+  | "permission_denied"
+  | "unauthenticated"
+  | "already_exists"
+  | "resource_exhausted"
+  | "unavailable"
+  | "aborted";
+
+/** Each kind's canonical status number and name: the form stored with an idempotent outcome
+ * (DomainError.toJSON, replayed by later retries) and in audit details (`code`). Both are the
+ * gRPC standard's, so what is stored does not depend on any library's enum. */
+const CANONICAL: Record<ErrorKind, { status: number; name: string }> = {
+  invalid_argument: { status: 3, name: "InvalidArgument" },
+  failed_precondition: { status: 9, name: "FailedPrecondition" },
+  not_found: { status: 5, name: "NotFound" },
+  permission_denied: { status: 7, name: "PermissionDenied" },
+  unauthenticated: { status: 16, name: "Unauthenticated" },
+  already_exists: { status: 6, name: "AlreadyExists" },
+  resource_exhausted: { status: 8, name: "ResourceExhausted" },
+  unavailable: { status: 14, name: "Unavailable" },
+  aborted: { status: 10, name: "Aborted" },
+};
+
+const KIND_OF_STATUS = new Map(Object.entries(CANONICAL).map(([kind, c]) => [c.status, kind as ErrorKind]));
 
 export class DomainError extends Error {
   constructor(
-    readonly code: Code,
+    readonly kind: ErrorKind,
     /** UPPER_SNAKE reason, sent as ErrorInfo.reason (AIP-193). */
     readonly reason: string,
     /** A sentence for humans; never carries secrets or internals. */
@@ -19,125 +46,39 @@ export class DomainError extends Error {
     this.name = "DomainError";
   }
 
-  /** A serializable form, for idempotent replay of business failures. */
-  toJSON(): { code: Code; reason: string; message: string; metadata: Record<string, string> } {
-    return { code: this.code, reason: this.reason, message: this.message, metadata: this.metadata };
+  /** The kind's canonical name ("FailedPrecondition"), as audit details record it. */
+  get codeName(): string {
+    return CANONICAL[this.kind].name;
   }
 
-  static fromJSON(json: { code: Code; reason: string; message: string; metadata?: Record<string, string> }): DomainError {
-    return new DomainError(json.code, json.reason, json.message, json.metadata ?? {});
+  /** A serializable form, for idempotent replay of business failures (`code`: the canonical
+   * status number, as stored since the first release). */
+  toJSON(): { code: number; reason: string; message: string; metadata: Record<string, string> } {
+    return { code: CANONICAL[this.kind].status, reason: this.reason, message: this.message, metadata: this.metadata };
+  }
+
+  static fromJSON(json: { code: number; reason: string; message: string; metadata?: Record<string, string> }): DomainError {
+    const kind = KIND_OF_STATUS.get(json.code);
+    if (kind === undefined) throw new Error(`stored outcome has an unknown status code ${json.code}`);
+    return new DomainError(kind, json.reason, json.message, json.metadata ?? {});
   }
 }
 
 export const invalidArgument = (reason: string, message: string, metadata?: Record<string, string>) =>
-  new DomainError(Code.InvalidArgument, reason, message, metadata);
+  new DomainError("invalid_argument", reason, message, metadata);
 export const failedPrecondition = (reason: string, message: string, metadata?: Record<string, string>) =>
-  new DomainError(Code.FailedPrecondition, reason, message, metadata);
+  new DomainError("failed_precondition", reason, message, metadata);
 export const notFound = (reason: string, message: string, metadata?: Record<string, string>) =>
-  new DomainError(Code.NotFound, reason, message, metadata);
+  new DomainError("not_found", reason, message, metadata);
 export const permissionDenied = (reason: string, message: string, metadata?: Record<string, string>) =>
-  new DomainError(Code.PermissionDenied, reason, message, metadata);
+  new DomainError("permission_denied", reason, message, metadata);
 export const unauthenticated = (reason: string, message: string, metadata?: Record<string, string>) =>
-  new DomainError(Code.Unauthenticated, reason, message, metadata);
+  new DomainError("unauthenticated", reason, message, metadata);
 export const alreadyExists = (reason: string, message: string, metadata?: Record<string, string>) =>
-  new DomainError(Code.AlreadyExists, reason, message, metadata);
+  new DomainError("already_exists", reason, message, metadata);
 export const resourceExhausted = (reason: string, message: string, metadata?: Record<string, string>) =>
-  new DomainError(Code.ResourceExhausted, reason, message, metadata);
+  new DomainError("resource_exhausted", reason, message, metadata);
 export const unavailable = (reason: string, message: string, metadata?: Record<string, string>) =>
-  new DomainError(Code.Unavailable, reason, message, metadata);
+  new DomainError("unavailable", reason, message, metadata);
 export const aborted = (reason: string, message: string, metadata?: Record<string, string>) =>
-  new DomainError(Code.Aborted, reason, message, metadata);
-
-/** Builds a ConnectError carrying a bank.v1.ErrorInfo detail. */
-export function connectError(code: Code, reason: string, message: string, metadata: Record<string, string> = {}): ConnectError {
-  return new ConnectError(message, code, undefined, [{ desc: ErrorInfoSchema, value: create(ErrorInfoSchema, { reason, metadata }) }]);
-}
-
-export interface MappedError {
-  error: ConnectError;
-  /** True when the error is not an expected outcome and must be logged with its cause. */
-  unexpected: boolean;
-}
-
-/** Maps anything thrown by a handler to what the client may see. */
-export function toConnectError(err: unknown, correlationId: string): MappedError {
-  if (err instanceof DomainError) {
-    return { error: connectError(err.code, err.reason, err.message, err.metadata), unexpected: false };
-  }
-  if (err instanceof ConnectError) return frameworkError(err, correlationId);
-  if (err instanceof CallAbortedError) {
-    // The call's deadline passed, the server began to drain, or the client went away before its
-    // work committed: nothing was written. The signal's reason says which.
-    if (err.reason instanceof ConnectError) return frameworkError(err.reason, correlationId);
-    const canceled = (err.reason as { name?: string } | undefined)?.name === "AbortError";
-    const code = canceled ? Code.Canceled : Code.DeadlineExceeded;
-    return { error: connectError(code, canceled ? "CANCELED" : "DEADLINE_EXCEEDED", "The call ended before its work was done; nothing was written.", {}), unexpected: false };
-  }
-  if (err instanceof DatabaseUnavailableError || classifyDbError(err) === "unavailable") {
-    return {
-      error: connectError(Code.Unavailable, "DATABASE_UNAVAILABLE", "The service is temporarily unavailable; retry with the same request_id.", { correlation_id: correlationId }),
-      unexpected: true,
-    };
-  }
-  if (err instanceof TransactionConflictError) {
-    return {
-      error: connectError(Code.Aborted, "TRANSACTION_CONFLICT", "The request conflicted with concurrent requests; retry with the same request_id.", { correlation_id: correlationId }),
-      unexpected: true,
-    };
-  }
-  return { error: internal(correlationId), unexpected: true };
-}
-
-function internal(correlationId: string): ConnectError {
-  return connectError(Code.Internal, "INTERNAL", `Internal error (correlation id ${correlationId}).`, { correlation_id: correlationId });
-}
-
-/**
- * Maps an error raised by connect-es itself (size limits, deadlines, undecodable bodies) or one
- * already mapped (it carries an ErrorInfo). connect-es reports a body that is not valid binary
- * protobuf as INTERNAL ("parse binary: ..."), a decompression failure as INTERNAL or
- * INVALID_ARGUMENT, and JSON that does not fit the message as INVALID_ARGUMENT with a message that
- * may quote the offending value (a password, say): a malformed request is the client's error
- * (docs/api.md: INVALID_ARGUMENT with a reason), and its message names at most the field.
- */
-export function frameworkError(err: ConnectError, correlationId: string): MappedError {
-  if (err.findDetails(ErrorInfoSchema).length > 0) return { error: err, unexpected: false };
-  const raw = err.rawMessage;
-  if (err.code === Code.Internal && (raw.startsWith("parse binary:") || raw === "decompression failed" || raw.startsWith("received compressed envelope"))) {
-    return { error: connectError(Code.InvalidArgument, "MALFORMED_REQUEST", "The request body is not a valid encoding of this method's request message."), unexpected: false };
-  }
-  if (err.code === Code.Internal || err.code === Code.Unknown) return { error: internal(correlationId), unexpected: true };
-  if (err.code === Code.InvalidArgument) return { error: malformed(raw), unexpected: false };
-  if (raw.startsWith("protocol error:")) return { error: connectError(err.code, "MALFORMED_REQUEST", `The request is malformed: ${raw.slice(16)}.`), unexpected: false };
-  return { error: connectError(err.code, frameworkReason(err.code), raw, {}), unexpected: false };
-}
-
-function malformed(raw: string): ConnectError {
-  if (raw.startsWith("protocol error:") || raw === "decompression failed") {
-    return connectError(Code.InvalidArgument, "MALFORMED_REQUEST", `The request is malformed: ${raw.replace(/^protocol error: /, "")}.`);
-  }
-  // JSON that does not fit the message (a fractional or non-numeric int64, a wrong type, an
-  // unknown enum name): name the field, never echo the value.
-  const field = /field ([A-Za-z0-9_.]+)/.exec(raw)?.[1];
-  const message = field ? `The request body does not fit the method's request message: field ${field} has an invalid value.` : "The request body is not a valid JSON encoding of the method's request message.";
-  return connectError(Code.InvalidArgument, "MALFORMED_REQUEST", message, field ? { field } : {});
-}
-
-function frameworkReason(code: Code): string {
-  switch (code) {
-    case Code.ResourceExhausted:
-      return "MESSAGE_TOO_LARGE";
-    case Code.DeadlineExceeded:
-      return "DEADLINE_EXCEEDED";
-    case Code.InvalidArgument:
-      return "MALFORMED_REQUEST";
-    case Code.Unimplemented:
-      return "NOT_IMPLEMENTED";
-    case Code.Canceled:
-      return "CANCELED";
-    case Code.Unavailable:
-      return "UNAVAILABLE";
-    default:
-      return Code[code].replace(/([a-z])([A-Z])/g, "$1_$2").toUpperCase();
-  }
-}
+  new DomainError("aborted", reason, message, metadata);

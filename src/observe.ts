@@ -9,7 +9,7 @@ import { randomUUID } from "node:crypto";
 import type { Logger } from "./logger";
 import type { Metrics } from "./metrics";
 import { callInfoKey, type CallInfo } from "./context";
-import { connectError, toConnectError, type MappedError } from "./errors";
+import { connectError, toConnectError, type MappedError } from "./transport/errors";
 import { transportCallKey, type TransportCall } from "./transport-call";
 
 export interface ObserveDeps {

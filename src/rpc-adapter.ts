@@ -22,7 +22,7 @@ import { Code, ConnectError, createConnectRouter, createContextValues, type Conn
 import type { UniversalHandler, UniversalServerRequest, UniversalServerResponse } from "@connectrpc/connect/protocol";
 import type { DescMessage } from "@bufbuild/protobuf";
 import { compressionBrotli, compressionGzip, universalRequestFromNodeRequest, universalResponseToNodeResponse } from "@connectrpc/connect-node";
-import { connectError, frameworkError } from "./errors";
+import { connectError, frameworkError } from "./transport/errors";
 import { ErrorInfoSchema } from "../gen/bank/v1/error_info_pb";
 import type { Logger } from "./logger";
 import type { Metrics } from "./metrics";

@@ -1,7 +1,6 @@
 // Audit events of the ledger. A mutation's event is written with the mutation's Tx; a business
 // failure's FAILED event is written in the transaction that records the failure (with the
 // idempotency key for money commands, on its own for account commands without a request_id).
-import { Code } from "@connectrpc/connect";
 import type { Tx } from "../db/database";
 import { DomainError } from "../errors";
 import { recordAudit, type AuditOutcome } from "../audit/recorder";
@@ -32,8 +31,8 @@ export async function audit(
  * `refusals`, a FAILED one that repeats its principal's action and reason within a window is
  * counted into one aggregated event instead (audit/business-refusals.ts). */
 export async function auditFailure(tx: Tx, actor: Actor, action: string, targetId: string, error: DomainError, nowMs: number, details: AuditDetails = {}, refusals?: BusinessRefusals): Promise<void> {
-  const outcome = error.code === Code.PermissionDenied ? "DENIED" : "FAILED";
-  const event = { action, targetId, outcome, details: { ...details, code: Code[error.code], reason: error.reason } } as const;
+  const outcome = error.kind === "permission_denied" ? "DENIED" : "FAILED";
+  const event = { action, targetId, outcome, details: { ...details, code: error.codeName, reason: error.reason } } as const;
   if (refusals && !refusals.recordNow({ ...event, actorId: actor.userId, clientAddress: actor.clientAddress, requestId: actor.callId }, nowMs)) return;
   await audit(tx, actor, event, nowMs);
 }

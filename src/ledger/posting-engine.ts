@@ -14,7 +14,6 @@
 // A batch is capped in count (limits.postingBatchMax) and never waits for more work than is
 // already queued. A batch that fails as a whole (deadlock, serialization failure, lost
 // connection) is retried as a batch; an unexpected error splits it to isolate the poison request.
-import { Code } from "@connectrpc/connect";
 import { type Database, type Tx } from "../db/database";
 import { CallAbortedError, DatabaseUnavailableError, TransactionConflictError } from "../db/errors";
 import { DomainError, failedPrecondition, resourceExhausted, unavailable } from "../errors";
@@ -503,8 +502,8 @@ function applyOne(
  * window's aggregated event instead. A batch retried as a whole may count its repeats twice
  * there: the aggregated count is an upper bound (docs/security.md). */
 export function recordRefusal(state: BatchState, failure: PostingRequest<unknown>["failure"], err: DomainError): void {
-  const outcome = err.code === Code.PermissionDenied ? "DENIED" : "FAILED";
-  const details = { ...failure.details, code: Code[err.code], reason: err.reason };
+  const outcome = err.kind === "permission_denied" ? "DENIED" : "FAILED";
+  const details = { ...failure.details, code: err.codeName, reason: err.reason };
   const gate = state.refusals;
   if (gate && !gate.recordNow({ actorId: failure.actor.userId, action: failure.action, targetId: failure.targetId, outcome, clientAddress: failure.actor.clientAddress, requestId: failure.actor.callId, details }, state.nowMs)) return;
   state.audit(failure.actor, { action: failure.action, targetId: failure.targetId, outcome, details });

@@ -12,10 +12,9 @@
 // this process's posting engine after each commit and by the change feed for other processes'
 // commits (db/change-feed.ts). A watcher's buffer is bounded; a client that stops reading while
 // entries wait is cut off with WATCH_TOO_SLOW and resumes from its cursor.
-import { Code } from "@connectrpc/connect";
 import type { Row } from "../db/database";
 import { openChangeFeed, type ChangeFeed } from "../db/change-feed";
-import { DomainError, connectError, resourceExhausted } from "../errors";
+import { resourceExhausted, unavailable } from "../errors";
 import { limits } from "../limits";
 import type { Logger } from "../logger";
 import { accessAccount, isStaff } from "./access";
@@ -139,7 +138,7 @@ export class AccountWatchers {
   /** Ends every stream at once (the server drains): clients reconnect elsewhere from their cursor. */
   drain(): void {
     this.draining = true;
-    for (const w of this.watchers.values()) this.end(w, connectError(Code.Unavailable, "SERVER_DRAINING", "The server is shutting down; reconnect and resume from your last cursor."));
+    for (const w of this.watchers.values()) this.end(w, unavailable("SERVER_DRAINING", "The server is shutting down; reconnect and resume from your last cursor."));
   }
 
   async stop(): Promise<void> {
@@ -160,7 +159,7 @@ export class AccountWatchers {
   }
 
   private add(actor: Actor, accountId: string, afterSeq: number): Watcher {
-    if (this.draining) throw connectError(Code.Unavailable, "SERVER_DRAINING", "The server is shutting down; reconnect to another instance.");
+    if (this.draining) throw unavailable("SERVER_DRAINING", "The server is shutting down; reconnect to another instance.");
     // Staff (the console's live view) may use the whole process cap; everyone else leaves the
     // staff's reserve free (issue 25: 100 customers x 10 streams held all 1,000).
     const processMax = isStaff(actor) ? this.processMax : this.processMax - this.staffReserve;
@@ -264,7 +263,7 @@ export class AccountWatchers {
         // Entries wait for a reader whose buffer is full: give it watchStallMs to read on.
         w.fullSinceMs ||= nowMs;
         if (nowMs - w.fullSinceMs >= this.stallMs) {
-          this.end(w, new DomainError(Code.ResourceExhausted, "WATCH_TOO_SLOW", "The stream was not read fast enough; reconnect with start_after set to your last cursor.", {}));
+          this.end(w, resourceExhausted("WATCH_TOO_SLOW", "The stream was not read fast enough; reconnect with start_after set to your last cursor."));
         }
         continue;
       }

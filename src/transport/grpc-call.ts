@@ -31,7 +31,7 @@ import {
   type UnaryResponse,
 } from "@connectrpc/connect";
 import { effectiveTimeoutMs, type DeadlinePolicy } from "../call-timeout";
-import { connectError, frameworkError, toConnectError } from "../errors";
+import { connectError, frameworkError, toConnectError } from "./errors";
 import { HEADER } from "../headers";
 import type { Limits } from "../limits";
 import type { Logger } from "../logger";

@@ -147,7 +147,7 @@ describe("WorkQueue", () => {
     const waiting = q.run(async () => "second");
     const refused = await q.run(async () => "third").catch((e: unknown) => e);
     expect(refused).toBeInstanceOf(DomainError);
-    expect((refused as DomainError).code).toBe(Code.ResourceExhausted);
+    expect((refused as DomainError).kind).toBe("resource_exhausted");
     // The waiter gives up after waitMsMax while the first job still holds the slot.
     await expect(waiting).rejects.toMatchObject({ reason: "BUSY" });
     g.open();

@@ -12,6 +12,7 @@ import { deposit, withdraw } from "../../src/ledger/movements";
 import type { Actor } from "../../src/ledger/types";
 import { engines } from "../support/db";
 import { addUser, domainError, rid, usd, type LedgerFixture, openLedgerWithCast } from "./support";
+import { codeOf } from "../../src/transport/errors";
 
 describe("account numbers", () => {
   test("are 14 digits, grouped by four for people, and parse with or without spaces", () => {
@@ -74,9 +75,9 @@ describe.each(engines())("accounts on %s", (engine) => {
     // Staff can read a settlement account; customers cannot; nobody can act on it.
     const id = f.ledger.settlementIdsOf("USD")[1]!;
     expect((await getAccount(f.ledger, auditor, id)).kind).toBe("SETTLEMENT");
-    expect((await domainError(getAccount(f.ledger, alice, id))).code).toBe(Code.NotFound);
-    expect((await domainError(freezeAccount(f.ledger, admin, { accountId: id, reason: "x" }))).code).toBe(Code.NotFound);
-    expect((await domainError(deposit(f.ledger, admin, { requestId: rid(), accountId: id, amount: usd(1), description: "" }))).code).toBe(Code.NotFound);
+    expect((await domainError(getAccount(f.ledger, alice, id))).kind).toBe("not_found");
+    expect((await domainError(freezeAccount(f.ledger, admin, { accountId: id, reason: "x" }))).kind).toBe("not_found");
+    expect((await domainError(deposit(f.ledger, admin, { requestId: rid(), accountId: id, amount: usd(1), description: "" }))).kind).toBe("not_found");
   });
 
   test("CreateAccount opens an active, empty account and records an audit event", async () => {
@@ -86,7 +87,7 @@ describe.each(engines())("accounts on %s", (engine) => {
     const events = await f.db.read((tx) => tx.all<{ actor_id: string; outcome: string }>(`SELECT actor_id, outcome FROM audit_events WHERE action = 'account.create' AND target_id = ?`, [acc.id]));
     expect(events).toEqual([{ actor_id: alice.userId, outcome: "SUCCESS" }]);
     const unknownOwner = await domainError(open(teller, { ownerId: "0190a0a0-0000-7000-8000-000000000000" }));
-    expect([unknownOwner.code, unknownOwner.reason]).toEqual([Code.NotFound, "USER_NOT_FOUND"]);
+    expect([codeOf(unknownOwner), unknownOwner.reason]).toEqual([Code.NotFound, "USER_NOT_FOUND"]);
   });
 
   test("ListAccounts: customers get their own, staff everyone or one owner, newest first, paged", async () => {
@@ -114,21 +115,21 @@ describe.each(engines())("accounts on %s", (engine) => {
   test("UpdateAccount needs a mask, checks the etag, and lets only admins set the overdraft", async () => {
     const acc = await open(alice);
     const noMask = await domainError(updateAccount(f.ledger, alice, { accountId: acc.id, displayName: "x", updateMask: undefined, etag: "" }));
-    expect([noMask.code, noMask.reason]).toEqual([Code.InvalidArgument, "UPDATE_MASK_REQUIRED"]);
+    expect([codeOf(noMask), noMask.reason]).toEqual([Code.InvalidArgument, "UPDATE_MASK_REQUIRED"]);
     const badPath = await domainError(updateAccount(f.ledger, alice, { accountId: acc.id, displayName: "x", updateMask: ["status"], etag: "" }));
     expect(badPath.reason).toBe("UPDATE_MASK_INVALID");
     const renamed = await updateAccount(f.ledger, alice, { accountId: acc.id, displayName: "Bills", updateMask: ["display_name"], etag: etagOf(acc) });
     expect(renamed.displayName).toBe("Bills");
     expect(etagOf(renamed)).not.toBe(etagOf(acc));
     const stale = await domainError(updateAccount(f.ledger, alice, { accountId: acc.id, displayName: "Old", updateMask: ["display_name"], etag: etagOf(acc) }));
-    expect([stale.code, stale.reason]).toEqual([Code.FailedPrecondition, "ETAG_MISMATCH"]);
+    expect([codeOf(stale), stale.reason]).toEqual([Code.FailedPrecondition, "ETAG_MISMATCH"]);
     // A deposit does not change the etag: it covers name, limit and status.
     await deposit(f.ledger, alice, { requestId: rid(), accountId: acc.id, amount: usd(1), description: "" });
     expect(etagOf(await getAccount(f.ledger, alice, acc.id))).toBe(etagOf(renamed));
     const notOwner = await domainError(updateAccount(f.ledger, bob, { accountId: acc.id, displayName: "Mine", updateMask: ["display_name"], etag: "" }));
-    expect(notOwner.code).toBe(Code.NotFound);
+    expect(codeOf(notOwner)).toBe(Code.NotFound);
     const tellerTry = await domainError(updateAccount(f.ledger, teller, { accountId: acc.id, displayName: "T", updateMask: ["display_name"], etag: "" }));
-    expect(tellerTry.code).toBe(Code.NotFound);
+    expect(codeOf(tellerTry)).toBe(Code.NotFound);
     const wrongCurrency = await domainError(updateAccount(f.ledger, admin, { accountId: acc.id, displayName: "", overdraftLimit: { currency: "EUR", minorUnits: 5n }, updateMask: ["overdraft_limit"], etag: "" }));
     expect(wrongCurrency.reason).toBe("CURRENCY_MISMATCH");
     const negative = await domainError(updateAccount(f.ledger, admin, { accountId: acc.id, displayName: "", overdraftLimit: usd(-1), updateMask: ["overdraft_limit"], etag: "" }));
@@ -140,7 +141,7 @@ describe.each(engines())("accounts on %s", (engine) => {
   test("freeze and unfreeze: tellers and admins, a reason required, idempotent, audited", async () => {
     const acc = await open(alice);
     const byOwner = await domainError(freezeAccount(f.ledger, alice, { accountId: acc.id, reason: "x" }));
-    expect(byOwner.code).toBe(Code.PermissionDenied);
+    expect(codeOf(byOwner)).toBe(Code.PermissionDenied);
     const noReason = await domainError(freezeAccount(f.ledger, teller, { accountId: acc.id, reason: " " }));
     expect(noReason.reason).toBe("FIELD_REQUIRED");
     const frozen = await freezeAccount(f.ledger, teller, { accountId: acc.id, reason: "suspicious" });
@@ -160,7 +161,7 @@ describe.each(engines())("accounts on %s", (engine) => {
     const acc = await open(alice);
     await deposit(f.ledger, alice, { requestId: rid(), accountId: acc.id, amount: usd(10), description: "" });
     const notEmpty = await domainError(closeAccount(f.ledger, alice, { accountId: acc.id }));
-    expect([notEmpty.code, notEmpty.reason]).toEqual([Code.FailedPrecondition, "ACCOUNT_NOT_EMPTY"]);
+    expect([codeOf(notEmpty), notEmpty.reason]).toEqual([Code.FailedPrecondition, "ACCOUNT_NOT_EMPTY"]);
     await withdraw(f.ledger, alice, { requestId: rid(), accountId: acc.id, amount: usd(10), description: "" });
     const closed = await closeAccount(f.ledger, alice, { accountId: acc.id });
     expect(closed.status).toBe("CLOSED");

@@ -11,6 +11,7 @@ import { reverseTransaction } from "../../src/ledger/reversals";
 import type { AccountView, Actor } from "../../src/ledger/types";
 import { engines } from "../support/db";
 import { balanceSums, domainError, entriesMatchBalances, rid, usd, writeCounts, type LedgerFixture, openLedgerWithCast } from "./support";
+import { codeOf } from "../../src/transport/errors";
 
 describe.each(engines())("holds and reversals on %s", (engine) => {
   let f: LedgerFixture;
@@ -54,7 +55,7 @@ describe.each(engines())("holds and reversals on %s", (engine) => {
     expect((await bal(b)).ledger).toBe(250n);
     expect((await getTransaction(f.ledger, alice, h.id)).status).toBe("CAPTURED");
     const again = await domainError(captureHold(f.ledger, teller, { requestId: rid(), holdId: h.id, toAccountId: "" }));
-    expect([again.code, again.reason, again.metadata.status]).toEqual([Code.FailedPrecondition, "HOLD_NOT_PENDING", "CAPTURED"]);
+    expect([codeOf(again), again.reason, again.metadata.status]).toEqual([Code.FailedPrecondition, "HOLD_NOT_PENDING", "CAPTURED"]);
     const release = await domainError(releaseHold(f.ledger, teller, { requestId: rid(), holdId: h.id }));
     expect(release.reason).toBe("HOLD_NOT_PENDING");
     const lines = await listTransactions(f.ledger, alice, { accountId: a.id, pageSize: 0, pageToken: "" });
@@ -84,9 +85,9 @@ describe.each(engines())("holds and reversals on %s", (engine) => {
     expect(await bal(a)).toMatchObject({ ledger: 500n, held: 0n, available: 500n });
     expect((await getTransaction(f.ledger, teller, h.id)).status).toBe("RELEASED");
     const denied = await domainError(createHold(f.ledger, alice, { requestId: rid(), accountId: a.id, amount: usd(1), description: "" }));
-    expect(denied.code).toBe(Code.PermissionDenied);
+    expect(codeOf(denied)).toBe(Code.PermissionDenied);
     const missing = await domainError(releaseHold(f.ledger, teller, { requestId: rid(), holdId: a.id }));
-    expect([missing.code, missing.reason]).toEqual([Code.NotFound, "HOLD_NOT_FOUND"]);
+    expect([codeOf(missing), missing.reason]).toEqual([Code.NotFound, "HOLD_NOT_FOUND"]);
   });
 
   test("expired holds are released by the sweeper as EXPIRED, once, and then cannot be captured", async () => {
@@ -135,11 +136,11 @@ describe.each(engines())("holds and reversals on %s", (engine) => {
     expect((await bal(b)).ledger).toBe(0n);
     expect((await getTransaction(f.ledger, alice, t.id)).status).toBe("REVERSED");
     const twice = await domainError(reverseTransaction(f.ledger, admin, { requestId: rid(), transactionId: t.id, reason: "again", force: true }));
-    expect([twice.code, twice.reason]).toEqual([Code.FailedPrecondition, "ALREADY_REVERSED"]);
+    expect([codeOf(twice), twice.reason]).toEqual([Code.FailedPrecondition, "ALREADY_REVERSED"]);
     const ofReversal = await domainError(reverseTransaction(f.ledger, admin, { requestId: rid(), transactionId: r.id, reason: "x", force: false }));
     expect(ofReversal.reason).toBe("NOT_REVERSIBLE");
     const byTeller = await domainError(reverseTransaction(f.ledger, teller, { requestId: rid(), transactionId: t.id, reason: "x", force: false }));
-    expect(byTeller.code).toBe(Code.PermissionDenied);
+    expect(codeOf(byTeller)).toBe(Code.PermissionDenied);
   });
 
   test("a reversal respects the floor unless forced", async () => {

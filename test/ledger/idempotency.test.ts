@@ -12,6 +12,7 @@ import { formatAccountNumber } from "../../src/ledger/account-number";
 import type { AccountView, Actor } from "../../src/ledger/types";
 import { engines } from "../support/db";
 import { domainError, rid, usd, writeCounts, type LedgerFixture, openLedgerWithCast } from "./support";
+import { codeOf } from "../../src/transport/errors";
 
 describe.each(engines())("idempotency on %s", (engine) => {
   let f: LedgerFixture;
@@ -50,7 +51,7 @@ describe.each(engines())("idempotency on %s", (engine) => {
     await transfer(f.ledger, alice, { requestId, fromAccountId: a.id, toAccountId: b.id, toAccountNumber: "", amount: usd(5), description: "x" });
     const counts = await writeCounts(f.db);
     const err = await domainError(transfer(f.ledger, alice, { requestId, fromAccountId: a.id, toAccountId: b.id, toAccountNumber: "", amount: usd(6), description: "y" }));
-    expect([err.code, err.reason]).toEqual([Code.FailedPrecondition, "REQUEST_ID_REUSED"]);
+    expect([codeOf(err), err.reason]).toEqual([Code.FailedPrecondition, "REQUEST_ID_REUSED"]);
     expect(err.metadata.fields).toBe("description,minor_units");
     expect(await writeCounts(f.db)).toEqual(counts);
   });

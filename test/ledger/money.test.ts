@@ -11,6 +11,7 @@ import { checkDigits, formatAccountNumber } from "../../src/ledger/account-numbe
 import type { AccountView, Actor } from "../../src/ledger/types";
 import { engines } from "../support/db";
 import { balanceSums, domainError, entriesMatchBalances, eur, rid, usd, writeCounts, type LedgerFixture, openLedgerWithCast } from "./support";
+import { codeOf } from "../../src/transport/errors";
 
 describe.each(engines())("ledger money movement on %s", (engine) => {
   let f: LedgerFixture;
@@ -106,7 +107,7 @@ describe.each(engines())("ledger money movement on %s", (engine) => {
     const window = await listTransactions(f.ledger, alice, { accountId: a.id, startTimeMs: base + 1_000, endTimeMs: base + 3_000, pageSize: 0, pageToken: "" });
     expect(window.items.map((l) => l.amount)).toEqual([3n, 2n]);
     const reused = await domainError(listTransactions(f.ledger, alice, { accountId: a.id, startTimeMs: base, pageSize: 2, pageToken: first.nextPageToken }));
-    expect([reused.code, reused.reason]).toEqual([Code.InvalidArgument, "INVALID_PAGE_TOKEN"]);
+    expect([codeOf(reused), reused.reason]).toEqual([Code.InvalidArgument, "INVALID_PAGE_TOKEN"]);
     const garbage = await domainError(listTransactions(f.ledger, alice, { accountId: a.id, pageSize: 2, pageToken: "not-a-token" }));
     expect(garbage.reason).toBe("INVALID_PAGE_TOKEN");
     const big = await domainError(listTransactions(f.ledger, alice, { accountId: a.id, pageSize: 501, pageToken: "" }));
@@ -122,7 +123,7 @@ describe.each(engines())("ledger money movement on %s", (engine) => {
     // Moving the cursor (to skip rows, or past another filter's bound) with the same MAC.
     const moved = Buffer.from(JSON.stringify({ ...payload, c: { seq: payload.c.seq + 1 } })).toString("base64url") + "." + mac;
     const edited = await domainError(listTransactions(f.ledger, alice, { accountId: a.id, pageSize: 1, pageToken: moved }));
-    expect([edited.code, edited.reason]).toEqual([Code.InvalidArgument, "INVALID_PAGE_TOKEN"]);
+    expect([codeOf(edited), edited.reason]).toEqual([Code.InvalidArgument, "INVALID_PAGE_TOKEN"]);
     // A token of another kind, sealed by the same key: a statement entry's cursor.
     const entryCursor = first.items[0]!.cursor;
     const wrongKind = await domainError(listTransactions(f.ledger, alice, { accountId: a.id, pageSize: 1, pageToken: entryCursor }));
@@ -147,7 +148,7 @@ describe.each(engines())("ledger money movement on %s", (engine) => {
     expect((await at(t0 + 1_000)).ledger).toBe(600n);
     expect(await at(t0 + 4_000)).toMatchObject({ ledger: 600n, held: 0n, available: 600n, asOfMs: t0 + 4_000 });
     const future = await domainError(at(t0 + 3_600_000));
-    expect([future.code, future.reason]).toEqual([Code.InvalidArgument, "AS_OF_INVALID"]);
+    expect([codeOf(future), future.reason]).toEqual([Code.InvalidArgument, "AS_OF_INVALID"]);
     f.clock.frozen = false;
   });
 
@@ -159,7 +160,7 @@ describe.each(engines())("ledger money movement on %s", (engine) => {
     const attempt = () => transfer(f.ledger, alice, { requestId, fromAccountId: a.id, toAccountId: b.id, toAccountNumber: "", amount: usd(101), description: "" });
     const before = await writeCounts(f.db);
     const err = await domainError(attempt());
-    expect([err.code, err.reason]).toEqual([Code.FailedPrecondition, "INSUFFICIENT_FUNDS"]);
+    expect([codeOf(err), err.reason]).toEqual([Code.FailedPrecondition, "INSUFFICIENT_FUNDS"]);
     const after = await writeCounts(f.db);
     // No money moved; the refusal itself is recorded (idempotency key + FAILED audit event).
     expect(after).toEqual({ ...before, idempotency_keys: before.idempotency_keys! + 1, audit_events: before.audit_events! + 1 });
@@ -175,7 +176,7 @@ describe.each(engines())("ledger money movement on %s", (engine) => {
   test("the overdraft limit (admin only) lowers the floor; holds count against it", async () => {
     const a = await open(alice);
     const refused = await domainError(updateAccount(f.ledger, alice, { accountId: a.id, displayName: "", overdraftLimit: usd(500), updateMask: ["overdraft_limit"], etag: "" }));
-    expect([refused.code, refused.reason]).toEqual([Code.PermissionDenied, "OVERDRAFT_ADMIN_ONLY"]);
+    expect([codeOf(refused), refused.reason]).toEqual([Code.PermissionDenied, "OVERDRAFT_ADMIN_ONLY"]);
     const updated = await updateAccount(f.ledger, admin, { accountId: a.id, displayName: "", overdraftLimit: usd(500), updateMask: ["overdraft_limit"], etag: "" });
     expect(updated.overdraftLimit).toBe(500n);
     await withdraw(f.ledger, alice, { requestId: rid(), accountId: a.id, amount: usd(500), description: "" });
@@ -195,9 +196,9 @@ describe.each(engines())("ledger money movement on %s", (engine) => {
     const before = await writeCounts(f.db);
     // Alice learns only that Bob's account cannot take the payment, not why (security W10); staff see why.
     const into = await domainError(transfer(f.ledger, alice, { requestId: rid(), fromAccountId: a.id, toAccountId: b.id, toAccountNumber: "", amount: usd(1), description: "" }));
-    expect([into.code, into.reason, into.metadata]).toEqual([Code.FailedPrecondition, "PAYEE_UNAVAILABLE", { field: "target" }]);
+    expect([codeOf(into), into.reason, into.metadata]).toEqual([Code.FailedPrecondition, "PAYEE_UNAVAILABLE", { field: "target" }]);
     const staffInto = await domainError(transfer(f.ledger, teller, { requestId: rid(), fromAccountId: a.id, toAccountId: b.id, toAccountNumber: "", amount: usd(1), description: "" }));
-    expect([staffInto.code, staffInto.reason]).toEqual([Code.FailedPrecondition, "ACCOUNT_FROZEN"]);
+    expect([codeOf(staffInto), staffInto.reason]).toEqual([Code.FailedPrecondition, "ACCOUNT_FROZEN"]);
     const out = await domainError(withdraw(f.ledger, bob, { requestId: rid(), accountId: b.id, amount: usd(1), description: "" }));
     expect(out.reason).toBe("ACCOUNT_FROZEN");
     const dep = await domainError(fund(teller, b, 1));
@@ -244,10 +245,10 @@ describe.each(engines())("ledger money movement on %s", (engine) => {
     ];
     for (const [call, reason] of bad) {
       const err = await domainError(call());
-      expect([Code[err.code], err.reason]).toEqual(["InvalidArgument", reason]);
+      expect([Code[codeOf(err)], err.reason]).toEqual(["InvalidArgument", reason]);
     }
     const same = await domainError(transfer(f.ledger, alice, { requestId: rid(), fromAccountId: a.id, toAccountId: a.id, toAccountNumber: "", amount: usd(1), description: "" }));
-    expect([same.code, same.reason]).toEqual([Code.FailedPrecondition, "SAME_ACCOUNT"]);
+    expect([codeOf(same), same.reason]).toEqual([Code.FailedPrecondition, "SAME_ACCOUNT"]);
     expect(await writeCounts(f.db)).toEqual(before);
     // A mistyped digit of a real account number is caught by the check digits.
     const digits = b.number.split("");
@@ -263,18 +264,18 @@ describe.each(engines())("ledger money movement on %s", (engine) => {
     const before = await writeCounts(f.db);
     // Bob's EUR account: Alice is told it cannot take the payment, not its currency (security W10).
     const mismatch = await domainError(transfer(f.ledger, alice, { requestId: rid(), fromAccountId: a.id, toAccountId: e.id, toAccountNumber: "", amount: usd(1), description: "" }));
-    expect([mismatch.code, mismatch.reason, mismatch.metadata]).toEqual([Code.FailedPrecondition, "PAYEE_UNAVAILABLE", { field: "target" }]);
+    expect([codeOf(mismatch), mismatch.reason, mismatch.metadata]).toEqual([Code.FailedPrecondition, "PAYEE_UNAVAILABLE", { field: "target" }]);
     const staffMismatch = await domainError(transfer(f.ledger, teller, { requestId: rid(), fromAccountId: a.id, toAccountId: e.id, toAccountNumber: "", amount: usd(1), description: "" }));
-    expect([staffMismatch.code, staffMismatch.reason]).toEqual([Code.FailedPrecondition, "CURRENCY_MISMATCH"]);
+    expect([codeOf(staffMismatch), staffMismatch.reason]).toEqual([Code.FailedPrecondition, "CURRENCY_MISMATCH"]);
     const wrongAmount = await domainError(deposit(f.ledger, alice, { requestId: rid(), accountId: a.id, amount: eur(1), description: "" }));
     expect(wrongAmount.reason).toBe("CURRENCY_MISMATCH");
     const self = await domainError(transfer(f.ledger, alice, { requestId: rid(), fromAccountId: a.id, toAccountId: "", toAccountNumber: a.number, amount: usd(1), description: "" }));
     expect(self.reason).toBe("SAME_ACCOUNT");
     const unused = "100000000000" + checkDigits("100000000000");
     const ghost = await domainError(transfer(f.ledger, alice, { requestId: rid(), fromAccountId: a.id, toAccountId: "", toAccountNumber: unused, amount: usd(1), description: "" }));
-    expect([ghost.code, ghost.reason]).toEqual([Code.NotFound, "ACCOUNT_NOT_FOUND"]);
+    expect([codeOf(ghost), ghost.reason]).toEqual([Code.NotFound, "ACCOUNT_NOT_FOUND"]);
     const settlement = await domainError(transfer(f.ledger, alice, { requestId: rid(), fromAccountId: a.id, toAccountId: f.ledger.settlementId("USD", a.id), toAccountNumber: "", amount: usd(1), description: "" }));
-    expect([settlement.code, settlement.reason]).toEqual([Code.NotFound, "ACCOUNT_NOT_FOUND"]);
+    expect([codeOf(settlement), settlement.reason]).toEqual([Code.NotFound, "ACCOUNT_NOT_FOUND"]);
     // Security W10: without the money to pay, a number's existence is not learned: the answer is
     // INSUFFICIENT_FUNDS for a real number and an unused one alike, and it never names the payee.
     const bobs = await open(bob);
@@ -302,7 +303,7 @@ describe.each(engines())("ledger money movement on %s", (engine) => {
       () => closeAccount(f.ledger, bob, { accountId: a.id }),
     ]) {
       const err = await domainError(call());
-      expect(err.code).toBe(Code.NotFound);
+      expect(codeOf(err)).toBe(Code.NotFound);
     }
     // A customer who is paid sees the transfer; the teller sees everything.
     const t = await transfer(f.ledger, alice, { requestId: rid(), fromAccountId: a.id, toAccountId: b.id, toAccountNumber: "", amount: usd(10), description: "" });
@@ -310,7 +311,7 @@ describe.each(engines())("ledger money movement on %s", (engine) => {
     expect((await getTransaction(f.ledger, teller, dep.id)).id).toBe(dep.id);
     // Only staff may open an account for someone else.
     const foreign = await domainError(createAccount(f.ledger, alice, { requestId: rid(), currency: "USD", type: "SAVINGS", displayName: "", ownerId: bob.userId }));
-    expect([foreign.code, foreign.reason]).toEqual([Code.PermissionDenied, "OWNER_ID_STAFF_ONLY"]);
+    expect([codeOf(foreign), foreign.reason]).toEqual([Code.PermissionDenied, "OWNER_ID_STAFF_ONLY"]);
     const forBob = await createAccount(f.ledger, teller, { requestId: rid(), currency: "USD", type: "SAVINGS", displayName: "", ownerId: bob.userId });
     expect(forBob.ownerId).toBe(bob.userId);
   });

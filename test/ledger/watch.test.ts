@@ -30,7 +30,7 @@ import { addUser, openLedger, rid, usd } from "./support";
 const money = (n: number) => ({ currency: "USD", minorUnits: BigInt(n) });
 
 function reasonOf(err: unknown): { code: string; reason: string } {
-  if (err instanceof DomainError) return { code: Code[err.code], reason: err.reason };
+  if (err instanceof DomainError) return { code: err.codeName, reason: err.reason };
   const e = ConnectError.from(err);
   return { code: Code[e.code], reason: e.findDetails(ErrorInfoSchema)[0]?.reason ?? "" };
 }
