@@ -6,6 +6,8 @@
 //   DIR/console/                         the web console, bundled by esbuild (web/ -> index.html + assets/)
 //   DIR/swagger-ui/                      the files of swagger-ui-dist the API explorer serves
 //   DIR/gen/openapi/bankd.openapi.json   the explorer's OpenAPI document
+//   DIR/src/db/migrations/*/             each migration's SQL and migration.json (tsc compiles only
+//                                        its data.ts, so the rest is copied beside it)
 // At run time the compiled server finds these next to itself and never builds anything.
 "use strict";
 const fs = require("node:fs");
@@ -18,6 +20,13 @@ const outIndex = args.indexOf("--out-dir");
 const outDir = path.resolve(root, outIndex >= 0 && args[outIndex + 1] ? args[outIndex + 1] : "dist");
 
 execFileSync(process.execPath, [require.resolve("typescript/bin/tsc"), "-p", path.join(root, "tsconfig.build.json"), "--outDir", outDir], { stdio: "inherit", cwd: root });
+
+// The migrations' SQL (src/db/migrations/index.ts reads the folders next to itself at run time).
+const migrationsSource = path.join(root, "src", "db", "migrations");
+fs.cpSync(migrationsSource, path.join(outDir, "src", "db", "migrations"), {
+  recursive: true,
+  filter: (from) => fs.statSync(from).isDirectory() || /\.(sql|json)$/.test(from),
+});
 
 // The console is built by the same code the development server uses (compiled just above).
 const { buildConsole } = require(path.join(outDir, "src/web/build.js"));

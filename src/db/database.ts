@@ -10,7 +10,7 @@
 // milliseconds on both engines.
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { MikroORM, type Options } from "@mikro-orm/core";
+import { MikroORM, type MigrationObject, type Options } from "@mikro-orm/core";
 import type { EntityManager } from "@mikro-orm/sql";
 import { Migrator } from "@mikro-orm/migrations";
 import { CompiledQuery } from "kysely";
@@ -161,7 +161,15 @@ export class Database {
    * read() works and the check is skipped: a replica that is down at start is the replica
    * router's to handle (its reads go to the primary), not a reason to refuse to serve.
    */
-  static async open(config: DatabaseConfig, metrics?: Metrics, opts: { debug?: boolean; readOnly?: boolean; onDriverWarning?: (message: string) => void; log?: FollowerLog } = {}): Promise<Database> {
+  static async open(config: DatabaseConfig, metrics?: Metrics, opts: {
+    debug?: boolean;
+    readOnly?: boolean;
+    onDriverWarning?: (message: string) => void;
+    log?: FollowerLog;
+    /** The migrations migrate() applies: the shipped folders (src/db/migrations/) unless given
+     * (tests: a database made by an earlier release's list). */
+    migrations?: MigrationObject[];
+  } = {}): Promise<Database> {
     const engine = config.kind === "sqlite" ? sqliteEngine : postgresEngine;
     // A multi-host URL: the host to use is found before anything connects (for the primary, none
     // writable refuses the start with a sentence naming every host's answer).
@@ -190,7 +198,7 @@ export class Database {
       allowGlobalContext: false,
       ensureDatabase: false,
       migrations: {
-        migrationsList: migrationsFor(config.kind),
+        migrationsList: opts.migrations ?? migrationsFor(config.kind),
         transactional: true,
         // SQLite has one connection: a master transaction around all migrations would hold it
         // while a non-transactional migration waits for it.

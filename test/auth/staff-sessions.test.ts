@@ -6,16 +6,15 @@
 //   ended (its access token stops);
 // - past its absolute lifetime neither refresh (SESSION_EXPIRED) nor its access tokens work;
 // - a customer's session has no idle limit.
-// - migration 0010 ends staff sessions opened before the second factor existed.
+// (Migration 0010, which ends staff sessions opened before the second factor existed, is tested
+// with the other migrations in test/foundation/migrations.test.ts.)
 // Time passes by moving the session's recorded times back (what the server compares with its
 // clock), not by waiting a quarter of an hour.
 import { Code } from "@connectrpc/connect";
 import { Role } from "../../gen/bank/v1/access_pb";
 import { AuthService } from "../../gen/bank/v1/auth_service_pb";
 import { limits } from "../../src/limits";
-import { createTestDatabase, engines } from "../support/db";
-import { Database } from "../../src/db/database";
-import { uuidv7 } from "../../src/ids";
+import { engines } from "../support/db";
 import { client, startTestApp, type TestApp } from "../support/app";
 import { waitUntil } from "../support/wait";
 import { createTestUser, signIn, strongPassword, uniqueEmail } from "../support/users";
@@ -112,31 +111,5 @@ describe.each(engines())("staff sessions on %s", (engine) => {
     await ageIdleOnly(sessionId, limits.staffSessionIdleMs * 4);
     const refreshed = await auth().refreshToken({ refreshToken: customer.refreshToken });
     expect(Number(refreshed.refreshTokenExpireTime!.seconds) * 1000 - Date.now()).toBeGreaterThan(limits.refreshTokenTtlSeconds * 1000 - 60_000);
-  });
-});
-
-describe.each(engines())("migration 0010 on %s", (engine) => {
-  test("ends the live sessions of staff opened before the second factor existed; customers keep theirs", async () => {
-    const tdb = await createTestDatabase(engine);
-    const db = await Database.open(tdb.config);
-    try {
-      await db.orm.migrator.up({ to: "0008_incoming_daily_limit" });
-      const [staff, customer] = [uuidv7(), uuidv7()];
-      await db.transaction(async (tx) => {
-        for (const [id, roles] of [[staff, "CUSTOMER,TELLER"], [customer, "CUSTOMER"]]) {
-          await tx.run(`INSERT INTO users (id, email, full_name, password_hash, roles, disabled, create_time, update_time) VALUES (?, ?, 'x', 'h', ?, 0, 1, 1)`, [id, `${id}@example.test`, roles]);
-          await tx.run(`INSERT INTO sessions (id, user_id, user_agent, client_address, create_time, last_used_time, expire_time) VALUES (?, ?, '', '', 1, 1, ?)`, [`s-${id}`, id, Date.now() + 86_400_000]);
-        }
-      });
-      await db.migrate();
-      const rows = await db.read((tx) => tx.all<{ user_id: string; revoked_time: number | null; revoke_reason: string | null }>(`SELECT user_id, revoked_time, revoke_reason FROM sessions`));
-      const of = (id: string) => rows.find((r) => r.user_id === id)!;
-      expect(Number(of(staff).revoked_time)).toBeGreaterThan(Date.now() - 60_000);
-      expect(of(staff).revoke_reason).toContain("second factor");
-      expect(of(customer).revoked_time).toBeNull();
-    } finally {
-      await db.close();
-      await tdb.drop();
-    }
   });
 });

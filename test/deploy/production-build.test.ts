@@ -1,9 +1,10 @@
-// The production path: `npm run build` into a fresh directory, production dependencies only
-// (`npm prune --omit=dev`), then `node dist/src/main.js` there on SQLite. It must serve (health
-// over gRPC, `bankd healthcheck`, a sign-up and a transfer through a real client, a call on the
-// gRPC port (@grpc/grpc-js is a production dependency), the prebuilt
-// console and API explorer) with no devDependency installed, and write nothing outside
-// BANK_DATA_DIR. `bankd healthcheck` is also checked against the stopped server (exit 1).
+// The production path: `npm run build` into a fresh directory (the migrations' SQL included),
+// production dependencies only (`npm prune --omit=dev`), then `node dist/src/main.js` there on
+// SQLite (its start applies the migrations from dist/). It must serve (health over gRPC,
+// `bankd healthcheck`, a sign-up and a transfer through a real client, a call on the gRPC port
+// (@grpc/grpc-js is a production dependency), the prebuilt console and API explorer) with no
+// devDependency installed, and write nothing outside BANK_DATA_DIR. `bankd healthcheck` is also
+// checked against the stopped server (exit 1).
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { builtinModules } from "node:module";
@@ -28,7 +29,7 @@ beforeAll(async () => {
 
 afterAll(() => install?.remove());
 
-test("the build holds the server, the console, the explorer's assets and its document", () => {
+test("the build holds the server, its migrations' SQL, the console, the explorer's assets and its document", () => {
   const dist = path.join(install.appDir, "dist");
   for (const file of ["src/main.js", "src/cli.js", "gen/openapi/bankd.openapi.json", "console/index.html", "swagger-ui/swagger-ui-bundle.js", "swagger-ui/swagger-ui.css"]) {
     expect(fs.existsSync(path.join(dist, file))).toBe(true);
@@ -39,6 +40,18 @@ test("the build holds the server, the console, the explorer's assets and its doc
   expect(assets.filter((n) => n.endsWith(".map"))).toEqual([]);
   const app = assets.find((n) => /^app-.*\.js$/.test(n))!;
   expect(fs.readFileSync(path.join(dist, "console", "assets", app), "utf8")).not.toMatch(/sourceMappingURL/);
+  // Every migration folder's SQL and migration.json ship beside the compiled loader, unchanged
+  // (src/db/migrations/index.ts reads them at run time; the start below applies them).
+  const source = path.join(REPO_ROOT, "src", "db", "migrations");
+  const folders = fs.readdirSync(source, { withFileTypes: true }).filter((e) => e.isDirectory()).map((e) => e.name);
+  expect(folders.length).toBeGreaterThan(0);
+  expect(fs.existsSync(path.join(dist, "src", "db", "migrations", "index.js"))).toBe(true);
+  for (const folder of folders) {
+    for (const file of fs.readdirSync(path.join(source, folder)).filter((f) => !f.endsWith(".ts"))) {
+      expect({ file: `${folder}/${file}`, same: fs.readFileSync(path.join(dist, "src", "db", "migrations", folder, file), "utf8") === fs.readFileSync(path.join(source, folder, file), "utf8") })
+        .toEqual({ file: `${folder}/${file}`, same: true });
+    }
+  }
   // The pruned install really lacks the devDependencies (so the run below proves something).
   for (const dev of ["esbuild", "tsx", "typescript", "jest"]) expect(fs.existsSync(path.join(install.appDir, "node_modules", dev))).toBe(false);
 });
