@@ -1,5 +1,5 @@
 // The dependency rules of src/ (docs/architecture.md, "Rooms"): domain folders import no
-// transport, and no module imports itself back through a chain of imports.
+// transport and no Connect, and no module imports itself back through a chain of imports.
 // Run by `npm run lint` and by test/foundation/dependencies.test.ts.
 const domain = "^src/(ledger|auth|audit|admin)/";
 const transport = "^src/(services/|transport/|server\\.ts$|app\\.ts$|rpc-adapter\\.ts$|modules\\.ts$)";
@@ -15,6 +15,13 @@ module.exports = {
       to: { path: transport },
     },
     {
+      name: "domain-imports-no-connect",
+      comment: "Domain folders know nothing of the wire (issue 30): no @connectrpc/* (errors carry a domain kind, mapped to Connect codes in src/transport/errors.ts; the auth interceptor lives in src/transport/).",
+      severity: "error",
+      from: { path: domain },
+      to: { path: "node_modules/@connectrpc/" },
+    },
+    {
       name: "no-cycles",
       comment: "Imports run one way: a module never reaches itself again through its imports (type-only imports included).",
       severity: "error",
@@ -24,7 +31,8 @@ module.exports = {
   ],
   options: {
     doNotFollow: { path: "node_modules" },
-    exclude: { path: "^(gen|node_modules)/" },
+    // node_modules stay in the graph as leaves (doNotFollow), so that a rule can name a package.
+    exclude: { path: "^gen/" },
     tsPreCompilationDeps: true,
     tsConfig: { fileName: "tsconfig.json" },
     enhancedResolveOptions: { extensions: [".ts", ".js", ".json"] },

@@ -12,7 +12,7 @@ export interface Principal {
   tokenId: string;
   /** "service" for a service account's token (userId is then the service account's id). */
   subjectType?: "user" | "service";
-  /** A staff user's token before a second factor is enrolled (see src/auth/interceptor.ts). */
+  /** A staff user's token before a second factor is enrolled (see src/transport/auth-interceptor.ts). */
   enrolmentOnly?: boolean;
   /** A service account's allow-list: when either list is non-empty, it may act only on
    * accounts of these owners or these accounts (src/ledger/access.ts). */

@@ -8,7 +8,7 @@ import type { AuthSessions } from "./auth";
 import { attemptTurns } from "./auth/attempts";
 import { Authenticator } from "./auth/authenticator";
 import type { AuthDeps } from "./auth/deps";
-import { authInterceptor } from "./auth/interceptor";
+import { authInterceptor } from "./transport/auth-interceptor";
 import { KeyRing } from "./auth/keys";
 import { closePasswordStrength } from "./auth/password-strength";
 import { Argon2Hasher } from "./auth/passwords";

@@ -14,7 +14,7 @@ import { Health, HealthCheckResponse_ServingStatus as Status } from "../../gen/g
 import { ServerReflection } from "../../gen/grpc/reflection/v1/reflection_pb";
 import { bankServices } from "../../src/app";
 import { callInfoKey, type Principal } from "../../src/context";
-import { accessRule, bearerToken, decideAccess, isGoverned } from "../../src/auth/interceptor";
+import { accessRule, bearerToken, decideAccess, isGoverned } from "../../src/transport/auth-interceptor";
 import { engines } from "../support/db";
 import { client } from "../support/app";
 import { createTestUser } from "../support/users";

@@ -11,7 +11,7 @@ import { promisify } from "node:util";
 import { getOption, hasOption, type DescMethod } from "@bufbuild/protobuf";
 import { access, Role } from "../../gen/bank/v1/access_pb";
 import { bankServices } from "../../src/app";
-import { accessRule, isGoverned } from "../../src/auth/interceptor";
+import { accessRule, isGoverned } from "../../src/transport/auth-interceptor";
 import { Health } from "../../gen/grpc/health/v1/health_pb";
 import { DOCUMENT_FILE, DocumentValidator, loadDocument, operations, resolve, type Schema } from "./support";
 

@@ -11,7 +11,7 @@ import { callInfoKey, type CallInfo, type Principal } from "../context";
 import type { Database } from "../db/database";
 import { DomainError, permissionDenied, unauthenticated } from "../errors";
 import type { Logger } from "../logger";
-import type { Authenticator } from "./authenticator";
+import type { Authenticator } from "../auth/authenticator";
 
 const GOVERNED_PACKAGE_PREFIX = "bank.v1.";
 
