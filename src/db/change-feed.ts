@@ -1,14 +1,18 @@
-// The change feed: how a process learns that ledger entries were committed by ANY process on the
-// same database, so that WatchAccount streams hear of postings made elsewhere. It carries only a
-// wake-up; watchers then read the entries from the table (nothing committed is ever missed).
+// The change feed: how a process learns that ledger entries or account status changes (freeze,
+// unfreeze, close) were committed by ANY process on the same database, so that WatchAccount
+// streams hear of them when made elsewhere. It carries only a wake-up; watchers then read the
+// entries and statuses from the tables (nothing committed is ever missed).
 // - PostgreSQL: LISTEN on one connection of its own per process, opened directly from the
 //   database URL: BANK_DATABASE_DIRECT_URL when BANK_DATABASE_URL is a transaction-pooling proxy
 //   (PgBouncer), whose server connections change between transactions and would lose a
 //   session-level LISTEN; else BANK_DATABASE_URL. Fed by
-//   the NOTIFY each posting batch sends in its transaction (delivered at COMMIT). The connection
+//   the NOTIFY each posting batch and each status change sends in its transaction (delivered at
+//   COMMIT, never for a transaction rolled back). The connection
 //   is reopened after a failure, and every listener is woken then, in case a NOTIFY was lost.
-// - SQLite (several processes may share the file): one poll per process of the newest entry id,
-//   every limits.watchPollMs while anyone listens.
+// - SQLite (several processes may share the file): one poll per process of the newest entry id
+//   and the newest audit row (a status change writes one in its transaction; its rowid only grows,
+//   audit rows are never deleted), every limits.watchPollMs while anyone listens. Other audited
+//   actions wake the watchers too: one read for nothing, at most once a poll.
 import { Client } from "pg";
 import { limits } from "../limits";
 import type { Database } from "./database";
@@ -105,14 +109,14 @@ function listenPostgres(db: Database, onWake: () => void, onError: (err: unknown
 }
 
 function pollSqlite(db: Database, onWake: () => void, onError: (err: unknown) => void): ChangeFeed {
-  let last: number | undefined;
+  let last: string | undefined;
   let running: Promise<void> | undefined;
   const timer = setInterval(() => {
     if (running) return;
     running = (async () => {
       try {
-        const row = await db.read((tx) => tx.one<{ id: number | null }>(`SELECT MAX(id) AS id FROM entries`));
-        const newest = Number(row?.id ?? 0);
+        const row = await db.read((tx) => tx.one<{ id: number | null; audit: number | null }>(`SELECT (SELECT MAX(id) FROM entries) AS id, (SELECT MAX(rowid) FROM audit_events) AS audit`));
+        const newest = `${row?.id ?? 0}/${row?.audit ?? 0}`;
         // The first poll wakes too: commits between the feed's start and its first poll count.
         if (newest !== last) onWake();
         last = newest;
