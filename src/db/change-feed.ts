@@ -6,13 +6,14 @@
 //   database URL: BANK_DATABASE_DIRECT_URL when BANK_DATABASE_URL is a transaction-pooling proxy
 //   (PgBouncer), whose server connections change between transactions and would lose a
 //   session-level LISTEN; else BANK_DATABASE_URL. Fed by
-//   the NOTIFY each posting batch and each status change sends in its transaction (delivered at
-//   COMMIT, never for a transaction rolled back). The connection
-//   is reopened after a failure, and every listener is woken then, in case a NOTIFY was lost.
+//   the NOTIFY each posting batch and each status change (payload "status") sends in its
+//   transaction (delivered at COMMIT, never for a transaction rolled back). The connection
+//   is reopened after a failure, and every listener is woken then (statuses included), in case a
+//   NOTIFY was lost.
 // - SQLite (several processes may share the file): one poll per process of the newest entry id
 //   and the newest audit row (a status change writes one in its transaction; its rowid only grows,
 //   audit rows are never deleted), every limits.watchPollMs while anyone listens. Other audited
-//   actions wake the watchers too: one read for nothing, at most once a poll.
+//   actions wake the watchers' status read too: one read for nothing, at most once a poll.
 import { Client } from "pg";
 import { limits } from "../limits";
 import type { Database } from "./database";
@@ -23,15 +24,20 @@ export interface ChangeFeed {
 }
 
 const CHANNEL = "bankd_entries";
+/** The payload of a status change's NOTIFY (postgres-engine.ts notifyStatusSql); entries send "". */
+const STATUS_PAYLOAD = "status";
 
-/** Starts the change feed of `db`; `onWake` is called (without arguments) after commits. */
-export function openChangeFeed(db: Database, onWake: () => void, onError: (err: unknown) => void = () => undefined): ChangeFeed {
+/** Starts the change feed of `db`; `onWake` is called after commits, with `statuses` true when an
+ * account's status may have changed (false: only entries were committed). */
+export type OnWake = (statuses: boolean) => void;
+
+export function openChangeFeed(db: Database, onWake: OnWake, onError: (err: unknown) => void = () => undefined): ChangeFeed {
   return db.config.kind === "postgres" ? listenPostgres(db, onWake, onError) : pollSqlite(db, onWake, onError);
 }
 
 /** LISTEN where db.sessionUrl() says: with a multi-host URL the primary of the moment, and again
  * on the new one when the pool moves (a NOTIFY is only heard on the host that committed it). */
-function listenPostgres(db: Database, onWake: () => void, onError: (err: unknown) => void): ChangeFeed {
+function listenPostgres(db: Database, onWake: OnWake, onError: (err: unknown) => void): ChangeFeed {
   let closed = false;
   let client: Client | undefined;
   let retry: NodeJS.Timeout | undefined;
@@ -59,7 +65,7 @@ function listenPostgres(db: Database, onWake: () => void, onError: (err: unknown
     const c = new Client({ connectionString: url, application_name: "bankd-listen", connectionTimeoutMillis: limits.dbConnectTimeoutMs, keepAlive: true });
     client = c;
     c.on("notification", (msg) => {
-      if (msg.channel === CHANNEL) onWake();
+      if (msg.channel === CHANNEL) onWake(msg.payload === STATUS_PAYLOAD);
     });
     c.on("error", (err) => {
       if (stale()) return;
@@ -71,7 +77,7 @@ function listenPostgres(db: Database, onWake: () => void, onError: (err: unknown
       await c.query(`LISTEN ${CHANNEL}`);
       if (stale()) await c.end();
       // Commits made while no one listened are caught up by one wake-up.
-      else onWake();
+      else onWake(true);
     } catch (err) {
       if (stale()) {
         c.end().catch(() => undefined);
@@ -108,17 +114,18 @@ function listenPostgres(db: Database, onWake: () => void, onError: (err: unknown
   };
 }
 
-function pollSqlite(db: Database, onWake: () => void, onError: (err: unknown) => void): ChangeFeed {
-  let last: string | undefined;
+function pollSqlite(db: Database, onWake: OnWake, onError: (err: unknown) => void): ChangeFeed {
+  let last: { entries: number; audit: number } | undefined;
   let running: Promise<void> | undefined;
   const timer = setInterval(() => {
     if (running) return;
     running = (async () => {
       try {
         const row = await db.read((tx) => tx.one<{ id: number | null; audit: number | null }>(`SELECT (SELECT MAX(id) FROM entries) AS id, (SELECT MAX(rowid) FROM audit_events) AS audit`));
-        const newest = `${row?.id ?? 0}/${row?.audit ?? 0}`;
+        const newest = { entries: Number(row?.id ?? 0), audit: Number(row?.audit ?? 0) };
         // The first poll wakes too: commits between the feed's start and its first poll count.
-        if (newest !== last) onWake();
+        const statuses = newest.audit !== last?.audit;
+        if (statuses || newest.entries !== last?.entries) onWake(statuses);
         last = newest;
       } catch (err) {
         onError(err);

@@ -273,7 +273,7 @@ async function setFrozen(ledger: Ledger, actor: Actor, input: StatusInput, freez
  * SQLite: the poll sees this change's audit row). A refusal or a no-op announces nothing. */
 async function saveStatus(ledger: Ledger, tx: Tx, actor: Actor, next: AccountView, action: string, details: Record<string, string | null>): Promise<AccountView> {
   const saved = await saveState(tx, actor, next, action, details, ledger.now());
-  if (tx.engine.notifyEntriesSql) await tx.all(tx.engine.notifyEntriesSql);
+  if (tx.engine.notifyStatusSql) await tx.all(tx.engine.notifyStatusSql);
   tx.afterCommit(() => ledger.statusCommitted(saved.id));
   return saved;
 }

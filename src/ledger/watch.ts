@@ -18,7 +18,10 @@
 // also asks, in one statement, which watched accounts now have another status; those get the
 // account as it is now. So a change is never reported before its commit (it is read from the
 // table), a reconnect never misses one (the first message carries the state), and wake-ups may be
-// lost or doubled without harm. Where it goes among the entries: money never moves on a frozen or
+// doubled without harm. The status read runs only in rounds after a wake-up that says a status may
+// have changed (a local status command, a NOTIFY with the status payload, SQLite's poll of the
+// audit table, a feed reconnect, a new watcher) or while a change is still owed: the rounds that
+// postings cause read entries only, as before. Where it goes among the entries: money never moves on a frozen or
 // closed account, so a change to FROZEN or CLOSED follows every entry its read saw (entry_count
 // of the same row), and a change back to ACTIVE comes before the entries not yet sent. Local
 // status commands wake the hub after their commit (Ledger.onStatusCommitted); other processes'
@@ -72,6 +75,10 @@ export class AccountWatchers {
   private reading: Promise<void> | undefined;
   private readAgain = false;
   private draining = false;
+  /** Bumped by every wake-up that says a status may have changed; a round whose status read ran
+   * records the value it saw, so a bump during that read asks for another one. */
+  private statusWanted = 0;
+  private statusRead = 0;
 
   private readonly bufferMax: number;
   private readonly stallMs: number;
@@ -95,7 +102,7 @@ export class AccountWatchers {
     this.heartbeatMs = opts.heartbeatMs ?? limits.watchHeartbeatMs;
     this.sessionRecheckMs = opts.sessionRecheckMs ?? limits.sessionRecheckMs;
     ledger.engine.onCommitted(() => this.wake());
-    ledger.onStatusCommitted(() => this.wake());
+    ledger.onStatusCommitted(() => this.wake(true));
   }
 
   /**
@@ -178,8 +185,10 @@ export class AccountWatchers {
     await this.reading;
   }
 
-  /** Asks for one read round for every watcher (coalesced: at most one read runs at a time). */
-  wake(): void {
+  /** Asks for one read round for every watcher (coalesced: at most one read runs at a time);
+   * `statuses`: an account's status may have changed, so the round reads statuses too. */
+  wake(statuses = false): void {
+    if (statuses) this.statusWanted++;
     if (this.watchers.size === 0) return;
     if (this.reading) {
       this.readAgain = true;
@@ -208,9 +217,10 @@ export class AccountWatchers {
     this.watchers.set(watcher.id, watcher);
     this.perUser.set(actor.userId, mine + 1);
     this.perAddress.set(actor.clientAddress, fromAddress + 1);
-    this.feed ??= openChangeFeed(this.ledger.db, () => this.wake(), (err) => this.logger?.warn({ err }, "watch: change feed failed; reconnecting"));
-    // Catch up from the start cursor at once.
-    this.wake();
+    this.feed ??= openChangeFeed(this.ledger.db, (statuses) => this.wake(statuses), (err) => this.logger?.warn({ err }, "watch: change feed failed; reconnecting"));
+    // Catch up from the start cursor at once; its status was read before it was added, and may
+    // have changed since.
+    this.wake(true);
     return watcher;
   }
 
@@ -277,11 +287,13 @@ export class AccountWatchers {
       return { w: w.id, account_id: w.accountId, after_seq: w.afterSeq, upto_seq: w.afterSeq + Math.max(room, 1) };
     });
     if (wanted.length === 0) return false;
+    const statusWanted = this.statusWanted;
+    const readStatuses = statusWanted !== this.statusRead;
     const reported = live.map((w) => ({ w: w.id, account_id: w.accountId, status: w.status }));
     const { changed, rows } = await this.ledger.db.read(async (tx) => {
       // Statuses first: an entry read after them is never older than they are (see the top).
       const s = tx.engine.jsonRows("s", [{ name: "w", type: "bigint" }, { name: "account_id", type: "text" }, { name: "status", type: "text" }]);
-      const changed = await tx.all<Row>(`SELECT s.w AS watcher_id, ${accountColumns("a")} FROM accounts a JOIN ${s} ON a.id = s.account_id AND a.status <> s.status`, [JSON.stringify(reported)]);
+      const changed = readStatuses ? await tx.all<Row>(`SELECT s.w AS watcher_id, ${accountColumns("a")} FROM accounts a JOIN ${s} ON a.id = s.account_id AND a.status <> s.status`, [JSON.stringify(reported)]) : [];
       const r = tx.engine.jsonRows("r", [{ name: "w", type: "bigint" }, { name: "account_id", type: "text" }, { name: "after_seq", type: "bigint" }, { name: "upto_seq", type: "bigint" }]);
       const rows = await tx.all<Row>(
         `SELECT r.w AS watcher_id, ${STATEMENT_COLUMNS} ${STATEMENT_FROM}
@@ -291,6 +303,7 @@ export class AccountWatchers {
       );
       return { changed, rows };
     });
+    if (readStatuses) this.statusRead = statusWanted;
     // Per watcher, the status change it is owed and the seq after which it goes.
     const owed = new Map<number, { account: AccountView; afterSeq: number }>();
     for (const row of changed) {
@@ -320,6 +333,8 @@ export class AccountWatchers {
       w.notify();
     }
     for (const w of this.watchers.values()) this.handOver(w, owed);
+    // A change still owed (entries before it still to come, or no room) is read again next round.
+    if (owed.size > 0) this.statusWanted++;
     // A stalled reader is looked at again when it is due to be cut off, even without new commits.
     const stalled = [...this.watchers.values()].filter((w) => w.fullSinceMs > 0 && w.ended === undefined);
     if (stalled.length > 0) setTimeout(() => this.wake(), this.stallMs).unref();

@@ -199,7 +199,7 @@ describe.each(engines())("the watch hub and status changes on %s", (engine) => {
       // The status is written and every wake-up is sent (NOTIFY, the local one), then it rolls back.
       const rolledBack = f.db.transaction(async (tx) => {
         await tx.run(`UPDATE accounts SET status = 'FROZEN' WHERE id = ?`, [a.id]);
-        if (tx.engine.notifyEntriesSql) await tx.all(tx.engine.notifyEntriesSql);
+        if (tx.engine.notifyStatusSql) await tx.all(tx.engine.notifyStatusSql);
         f.ledger.statusCommitted(a.id);
         throw new Error("rolled back on purpose");
       }, { retry: false });
