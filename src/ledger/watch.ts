@@ -14,18 +14,18 @@
 // entries wait is cut off with WATCH_TOO_SLOW and resumes from its cursor.
 //
 // Status changes (issue 28) are states, not events: each watcher remembers the status it last
-// reported (the first message reports the account as the stream opens), and every read round
-// also asks, in one statement, which watched accounts now have another status; those get the
-// account as it is now. So a change is never reported before its commit (it is read from the
-// table), a reconnect never misses one (the first message carries the state), and wake-ups may be
-// doubled without harm. The status read runs only in rounds after a wake-up that says a status may
-// have changed (a local status command, a NOTIFY with the status payload, SQLite's poll of the
-// audit table, a feed reconnect, a new watcher) or while a change is still owed: the rounds that
-// postings cause read entries only, as before. Where it goes among the entries: money never moves on a frozen or
+// reported (the first message reports the account as the stream opens), and a read round may also
+// ask, in one statement, which watched accounts now have another status; those get the account as
+// it is now. So a change is never reported before its commit (it is read from the table), a
+// reconnect never misses one (the first message carries the state), and wake-ups may be doubled
+// without harm. That statement runs only in rounds after a wake-up saying a status may have
+// changed (a local status command after its commit, through Ledger.onStatusCommitted; a NOTIFY
+// with the status payload; SQLite's poll of the audit table; a feed reconnect; a new watcher) or
+// while a change is still owed or a watcher has reported FROZEN (rare): the rounds postings cause
+// read entries only, as before. Its place among the entries: money never moves on a frozen or
 // closed account, so a change to FROZEN or CLOSED follows every entry its read saw (entry_count
-// of the same row), and a change back to ACTIVE comes before the entries not yet sent. Local
-// status commands wake the hub after their commit (Ledger.onStatusCommitted); other processes'
-// reach it through the change feed, like entries.
+// of the same row, read after the entries of the round), and a change back to ACTIVE comes before
+// the entries not yet sent (all posted after the unfreeze, which the read after them sees).
 import { Code } from "@connectrpc/connect";
 import type { Row } from "../db/database";
 import { openChangeFeed, type ChangeFeed } from "../db/change-feed";
@@ -288,12 +288,11 @@ export class AccountWatchers {
     });
     if (wanted.length === 0) return false;
     const statusWanted = this.statusWanted;
-    const readStatuses = statusWanted !== this.statusRead;
+    // A watcher that reported FROZEN reads statuses every round: entries it is given can follow
+    // an unfreeze whose own wake-up has not come yet, and must not come before its news.
+    const readStatuses = statusWanted !== this.statusRead || live.some((w) => w.status === "FROZEN");
     const reported = live.map((w) => ({ w: w.id, account_id: w.accountId, status: w.status }));
     const { changed, rows } = await this.ledger.db.read(async (tx) => {
-      // Statuses first: an entry read after them is never older than they are (see the top).
-      const s = tx.engine.jsonRows("s", [{ name: "w", type: "bigint" }, { name: "account_id", type: "text" }, { name: "status", type: "text" }]);
-      const changed = readStatuses ? await tx.all<Row>(`SELECT s.w AS watcher_id, ${accountColumns("a")} FROM accounts a JOIN ${s} ON a.id = s.account_id AND a.status <> s.status`, [JSON.stringify(reported)]) : [];
       const r = tx.engine.jsonRows("r", [{ name: "w", type: "bigint" }, { name: "account_id", type: "text" }, { name: "after_seq", type: "bigint" }, { name: "upto_seq", type: "bigint" }]);
       const rows = await tx.all<Row>(
         `SELECT r.w AS watcher_id, ${STATEMENT_COLUMNS} ${STATEMENT_FROM}
@@ -301,6 +300,12 @@ export class AccountWatchers {
           ORDER BY r.w, e.seq LIMIT ?`,
         [JSON.stringify(wanted), limits.watchReadRowsMax],
       );
+      // Statuses after the entries (PostgreSQL reads each statement at its own instant): an
+      // unfreeze before an entry just read is seen, and so goes before it (see the top).
+      const s = () => tx.engine.jsonRows("s", [{ name: "w", type: "bigint" }, { name: "account_id", type: "text" }, { name: "status", type: "text" }]);
+      const changed = readStatuses
+        ? await tx.all<Row>(`SELECT s.w AS watcher_id, ${accountColumns("a")} FROM accounts a JOIN ${s()} ON a.id = s.account_id AND a.status <> s.status`, [JSON.stringify(reported)])
+        : [];
       return { changed, rows };
     });
     if (readStatuses) this.statusRead = statusWanted;
@@ -333,13 +338,12 @@ export class AccountWatchers {
       w.notify();
     }
     for (const w of this.watchers.values()) this.handOver(w, owed);
-    // A change still owed (entries before it still to come, or no room) is read again next round.
+    // A change still owed (entries before it beyond the row cap, or no room: the reader's progress
+    // wakes the hub) is read again in the next round.
     if (owed.size > 0) this.statusWanted++;
     // A stalled reader is looked at again when it is due to be cut off, even without new commits.
     const stalled = [...this.watchers.values()].filter((w) => w.fullSinceMs > 0 && w.ended === undefined);
     if (stalled.length > 0) setTimeout(() => this.wake(), this.stallMs).unref();
-    // A change still owed waits for room (the reader's progress wakes the hub) or for entries
-    // beyond the row cap (read again at once, as entries are).
     return rows.length >= limits.watchReadRowsMax;
   }
 

@@ -8,7 +8,8 @@
 // a customer cannot watch someone else's account and their own stream never carries another
 // account; a stream that resumes with a cursor from before a freeze learns of it in its first
 // message. On the hub itself: a status written and announced (NOTIFY, local wake-up) by a
-// transaction that then rolls back never reaches a watcher.
+// transaction that then rolls back never reaches a watcher; an entry posted after an unfreeze never
+// comes before the news of it, even when the unfreeze's own wake-up is late.
 import { Code, ConnectError } from "@connectrpc/connect";
 import { Role } from "../../gen/bank/v1/access_pb";
 import { AccountService, type WatchAccountResponse } from "../../gen/bank/v1/account_service_pb";
@@ -138,14 +139,17 @@ describe.each(engines())("WatchAccount reports status changes on %s", (engine) =
       for (const s of [owner, staff]) expect([s.got[0]!.account?.id, s.got[0]!.account?.status, s.got[0]!.entry]).toEqual([a.id, AccountStatus.ACTIVE, undefined]);
       expect(bystander.got[0]!.account?.id).toBe(b.id);
 
-      // Frozen by a teller through the OTHER process: both streams hear of it.
+      // A deposit and at once a freeze by a teller through the OTHER process: both streams hear of
+      // them, in commit order.
+      await moneyApi(teller).deposit({ requestId: rid(), accountId: a.id, amount: money(2), description: "" });
       const frozen = (await accounts(teller, other.server.url).freezeAccount({ accountId: a.id, reason: "fraud check" })).account!;
       for (const s of [owner, staff]) await s.until((got) => statuses(got).includes("FROZEN"), "the freeze");
       // Sent after commit: another client's read at this moment already sees it.
       expect((await accounts(alice).getAccount({ accountId: a.id })).account!.status).toBe(AccountStatus.FROZEN);
       for (const s of [owner, staff]) {
         const event = s.got.find((m) => m.account?.status === AccountStatus.FROZEN)!;
-        expect([event.account!.etag, event.entry, event.cursor]).toEqual([frozen.etag, undefined, beforeFreeze]);
+        const lastEntry = s.got.filter((m) => m.entry).pop()!;
+        expect([event.account!.etag, event.entry, event.cursor]).toEqual([frozen.etag, undefined, lastEntry.cursor]);
       }
 
       // Refusals and a no-op change nothing and announce nothing.
@@ -158,15 +162,17 @@ describe.each(engines())("WatchAccount reports status changes on %s", (engine) =
       expect(refusals.map((r) => ("code" in r ? r.code : "ok"))).toEqual(["PermissionDenied", "InvalidArgument", "FailedPrecondition", "FailedPrecondition"]);
       expect((await accounts(teller).freezeAccount({ accountId: a.id, reason: "again" })).account!.etag).toBe(frozen.etag);
 
-      // Unfrozen on this process; then the money goes out and the owner closes it on the other.
+      // Unfrozen on this process and at once the money goes out; once that is seen, the owner
+      // closes it on the other. (Without the wait, the unfreeze might reach a stream only as the
+      // close that followed it: states, not history, as documented.)
       await accounts(teller).unfreezeAccount({ accountId: a.id, reason: "cleared" });
-      for (const s of [owner, staff]) await s.until((got) => statuses(got).includes("ACTIVE") && statuses(got).length >= 3, "the unfreeze");
-      await moneyApi(teller).withdraw({ requestId: rid(), accountId: a.id, amount: money(5), description: "" });
+      await moneyApi(teller).withdraw({ requestId: rid(), accountId: a.id, amount: money(7), description: "" });
+      for (const s of [owner, staff]) await s.until((got) => got.some((m) => m.entry?.amount?.minorUnits === -7n), "the withdrawal");
       await accounts(alice, other.server.url).closeAccount({ accountId: a.id });
       for (const s of [owner, staff]) {
         await s.until(() => s.ended !== undefined, "the end of the stream");
         // Nothing between the freeze and the unfreeze; the entries in their places; the close last.
-        expect(s.summary()).toEqual(["ACTIVE", "FROZEN", "ACTIVE", -5, "CLOSED"]);
+        expect(s.summary()).toEqual(["ACTIVE", 2, "FROZEN", "ACTIVE", -7, "CLOSED"]);
         expect(s.ended).toEqual({});
       }
 
@@ -174,7 +180,7 @@ describe.each(engines())("WatchAccount reports status changes on %s", (engine) =
       // missed, and ends: the account is closed.
       const resumed = watch(alice, a.id, { startAfter: beforeFreeze });
       await resumed.until(() => resumed.ended !== undefined, "the end of the resumed stream");
-      expect([resumed.summary(), resumed.ended]).toEqual([["CLOSED", -5], {}]);
+      expect([resumed.summary(), resumed.ended]).toEqual([["CLOSED", 2, -7], {}]);
 
       // The bystander's stream never carried anything of the other account.
       expect(bystander.got.every((m) => m.account === undefined || m.account.id === b.id)).toBe(true);
@@ -219,6 +225,35 @@ describe.each(engines())("the watch hub and status changes on %s", (engine) => {
       await freezeAccount(f.ledger, teller, { accountId: a.id, reason: "real" });
       const event = await next();
       expect("account" in event && event.account?.status).toBe("FROZEN");
+      await stream.return(undefined);
+    } finally {
+      await watchers.stop();
+      await f.close();
+    }
+  }, 60_000);
+
+  test("an entry that follows an unfreeze never comes before the news of it, even when the unfreeze's own wake-up is late", async () => {
+    const f = await openLedger(engine);
+    const watchers = new AccountWatchers(f.ledger);
+    const signal = new AbortController().signal;
+    try {
+      const teller = await addUser(f.db, [Role.TELLER]);
+      const a = await createAccount(f.ledger, teller, { requestId: rid(), currency: "USD", type: "CHECKING", displayName: "", ownerId: teller.userId });
+      await freezeAccount(f.ledger, teller, { accountId: a.id, reason: "check" });
+      const stream = watchers.watch(teller, { accountId: a.id, startAfter: "" }, signal);
+      expect(((await stream.next()).value as Extract<WatchEvent, { heartbeat: true }>).account?.status).toBe("FROZEN");
+      // Unfrozen behind the hub's back (no wake-up says so: as when another process's NOTIFY is
+      // still on its way), then a deposit, whose wake-up comes at once.
+      await f.db.transaction((tx) => tx.run(`UPDATE accounts SET status = 'ACTIVE', version = version + 1 WHERE id = ?`, [a.id]));
+      await deposit(f.ledger, teller, { requestId: rid(), accountId: a.id, amount: usd(4), description: "" });
+      const seen: string[] = [];
+      while (seen.length < 2) {
+        const r = await stream.next();
+        if (r.done) throw new Error("the stream ended");
+        if ("line" in r.value) seen.push(`entry ${r.value.line.amount}`);
+        else if (!("heartbeat" in r.value)) seen.push(r.value.account.status);
+      }
+      expect(seen).toEqual(["ACTIVE", "entry 4"]);
       await stream.return(undefined);
     } finally {
       await watchers.stop();
