@@ -13,8 +13,9 @@
 // movement twice key on the transaction id.) Streams end for ordinary reasons: the server drains
 // (UNAVAILABLE), the deadline passes (DEADLINE_EXCEEDED), the reader fell behind (RESOURCE_EXHAUSTED
 // WATCH_TOO_SLOW), the network fails, or the connection goes silent; each is followed by a
-// reconnect from the last cursor with a doubling, jittered back-off. SIGINT or SIGTERM stops it
-// cleanly (exit 0).
+// reconnect from the last cursor with a doubling, jittered back-off. A closed account's stream says
+// so (WatchAccountResponse.account, status CLOSED) and ends with OK: nothing can move any more, so
+// the watch ends (exit 0). SIGINT or SIGTERM stops it cleanly (exit 0).
 //
 //   npx tsx examples/watch-account.ts --base-url http://127.0.0.1:8080 --service-account <id> \
 //     --key-file service.key.jwk --account <account id> --state ./watch-state.json
@@ -23,6 +24,7 @@ import * as path from "node:path";
 import { Code, ConnectError, createClient, type Client, type Transport } from "@connectrpc/connect";
 import { createGrpcTransport } from "@connectrpc/connect-node";
 import { timestampDate, timestampMs } from "@bufbuild/protobuf/wkt";
+import { AccountStatus } from "../gen/bank/v1/account_pb";
 import { AccountService, type WatchAccountResponse } from "../gen/bank/v1/account_service_pb";
 import { AuthService } from "../gen/bank/v1/auth_service_pb";
 import { ErrorInfoSchema } from "../gen/bank/v1/error_info_pb";
@@ -172,6 +174,8 @@ class AccountWatcher {
   private readonly log: (line: string) => void;
   private cursor = "";
   private printed = 0;
+  /** A stream said the account is closed. */
+  private closed = false;
 
   constructor(baseUrl: string, credentials: ServiceCredentials, private readonly opts: WatchOptions) {
     this.lim = { ...watchLimits, ...opts.limits };
@@ -202,6 +206,10 @@ class AccountWatcher {
     while (!this.stop.aborted) {
       const { delivered, error } = await this.stream();
       if (this.stop.aborted) return;
+      if (this.closed && error === undefined) {
+        this.log(`watch-account: ${this.opts.accountId} is closed; nothing more will move`);
+        return;
+      }
       if (delivered) failures = 0;
       if (!isRetryable(error)) throw new Error(`the watch was refused: ${reasonOf(error)}${reasonOf(error) === "CURSOR_INVALID" ? " (the state file's cursor is not one of this account's; remove the file to start from now)" : ""}`);
       if (error instanceof ConnectError && error.code === Code.Unauthenticated) this.session.forget();
@@ -247,6 +255,7 @@ class AccountWatcher {
 
   /** Prints an entry unless the statement read already did; keeps the cursor. */
   private take(res: WatchAccountResponse, catchUp: Set<string> | undefined): void {
+    if (res.account?.status === AccountStatus.CLOSED) this.closed = true;
     if (res.entry) {
       if (catchUp?.has(res.entry.cursor)) return;
       // Past what the statement read printed: the stream's cursors are the newest from here on.

@@ -53,6 +53,9 @@ export interface SqlEngine {
    * thing (SQLite: the change feed polls).
    */
   notifyEntriesSql: string | undefined;
+  /** The same for an account status change (freeze, unfreeze, close): the wake-up says so, so that
+   * watchers read statuses only when one may have changed, not after every posting. */
+  notifyStatusSql: string | undefined;
   /**
    * The statement as this engine's driver takes it: bankd writes `?` for each bound parameter
    * (SQLite's own spelling); PostgreSQL numbers them ($1, $2, ...).

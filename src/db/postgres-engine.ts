@@ -97,6 +97,7 @@ export const postgresEngine: SqlEngine = {
   },
   tryTransactionLockSql: (key: string) => `SELECT pg_try_advisory_xact_lock(${BigInt.asIntN(64, BigInt(key)).toString()}) AS locked`,
   notifyEntriesSql: `SELECT pg_notify('bankd_entries', '')`,
+  notifyStatusSql: `SELECT pg_notify('bankd_entries', 'status')`,
   placeholders: numberPlaceholders,
   bindable: (value: unknown) => (typeof value === "bigint" ? value.toString() : value === undefined ? null : value),
   ormOptions(config: DatabaseConfig, hooks?: EngineHooks): Partial<Options> {

@@ -33,6 +33,7 @@ export const sqliteEngine: SqlEngine = {
   },
   tryTransactionLockSql: () => undefined,
   notifyEntriesSql: undefined,
+  notifyStatusSql: undefined,
   placeholders: (sql) => sql,
   // better-sqlite3 binds a BigInt exactly, but bankd binds money as decimal text on both engines
   // (the columns' INTEGER affinity stores it as an integer); it refuses booleans.

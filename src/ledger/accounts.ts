@@ -263,8 +263,19 @@ async function setFrozen(ledger: Ledger, actor: Actor, input: StatusInput, freez
     if (account.status === "CLOSED") throw failedPrecondition("ACCOUNT_CLOSED", "The account is closed.", { account_id: id });
     const target = freeze ? "FROZEN" : "ACTIVE";
     if (account.status === target) return account;
-    return saveState(tx, actor, { ...account, status: target }, action, { reason }, ledger.now());
+    return saveStatus(ledger, tx, actor, { ...account, status: target }, action, { reason });
   });
+}
+
+/** Saves a status change and lets WatchAccount streams know once it has committed (issue 28):
+ * this process's through Ledger.statusCommitted after COMMIT, other processes' through the change
+ * feed (PostgreSQL: a NOTIFY in this transaction, delivered at COMMIT and never for a rollback;
+ * SQLite: the poll sees this change's audit row). A refusal or a no-op announces nothing. */
+async function saveStatus(ledger: Ledger, tx: Tx, actor: Actor, next: AccountView, action: string, details: Record<string, string | null>): Promise<AccountView> {
+  const saved = await saveState(tx, actor, next, action, details, ledger.now());
+  if (tx.engine.notifyStatusSql) await tx.all(tx.engine.notifyStatusSql);
+  tx.afterCommit(() => ledger.statusCommitted(saved.id));
+  return saved;
 }
 
 /** CloseAccount: only an active account with a zero ledger balance and no pending holds. */
@@ -276,6 +287,6 @@ export async function closeAccount(ledger: Ledger, actor: Actor, input: { accoun
     if (account.status === "FROZEN") throw failedPrecondition("ACCOUNT_FROZEN", "A frozen account cannot be closed; it must be unfrozen first.", { account_id: id });
     if (account.held !== 0n) throw failedPrecondition("ACCOUNT_HAS_HOLDS", "The account has pending holds; they must be captured or released first.", { account_id: id });
     if (account.balance !== 0n) throw failedPrecondition("ACCOUNT_NOT_EMPTY", "Only an account with a zero balance can be closed; move the money out first.", { account_id: id });
-    return saveState(tx, actor, { ...account, status: "CLOSED" }, "account.close", {}, ledger.now());
+    return saveStatus(ledger, tx, actor, { ...account, status: "CLOSED" }, "account.close", {});
   });
 }

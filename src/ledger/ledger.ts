@@ -71,6 +71,19 @@ export class Ledger {
     return new Ledger(db, currencies, shards, clock, await tokenSealer(db), opts);
   }
 
+  private readonly statusListeners: ((accountId: string) => void)[] = [];
+
+  /** Calls `listener` after every committed status change (freeze, unfreeze, close) made by this
+   * process; other processes' changes arrive through the change feed (db/change-feed.ts). */
+  onStatusCommitted(listener: (accountId: string) => void): void {
+    this.statusListeners.push(listener);
+  }
+
+  /** Called by the status commands once their transaction has committed. */
+  statusCommitted(accountId: string): void {
+    for (const listener of this.statusListeners) listener(accountId);
+  }
+
   /** Stops taking money movements and waits until every queued one has been answered. */
   stop(): Promise<void> {
     return this.engine.stop();

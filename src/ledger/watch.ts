@@ -12,6 +12,20 @@
 // this process's posting engine after each commit and by the change feed for other processes'
 // commits (db/change-feed.ts). A watcher's buffer is bounded; a client that stops reading while
 // entries wait is cut off with WATCH_TOO_SLOW and resumes from its cursor.
+//
+// Status changes (issue 28) are states, not events: each watcher remembers the status it last
+// reported (the first message reports the account as the stream opens), and a read round may also
+// ask, in one statement, which watched accounts now have another status; those get the account as
+// it is now. So a change is never reported before its commit (it is read from the table), a
+// reconnect never misses one (the first message carries the state), and wake-ups may be doubled
+// without harm. That statement runs only in rounds after a wake-up saying a status may have
+// changed (a local status command after its commit, through Ledger.onStatusCommitted; a NOTIFY
+// with the status payload; SQLite's poll of the audit table; a feed reconnect; a new watcher) or
+// while a change is still owed or a watcher has reported FROZEN (rare): the rounds postings cause
+// read entries only, as before. Its place among the entries: money never moves on a frozen or
+// closed account, so a change to FROZEN or CLOSED follows every entry its read saw (entry_count
+// of the same row, read after the entries of the round), and a change back to ACTIVE comes before
+// the entries not yet sent (all posted after the unfreeze, which the read after them sees).
 import type { Row } from "../db/database";
 import { openChangeFeed, type ChangeFeed } from "../db/change-feed";
 import { resourceExhausted, unavailable } from "../errors";
@@ -22,11 +36,15 @@ import type { Ledger } from "./ledger";
 import { assert } from "./posting";
 import { STATEMENT_COLUMNS, STATEMENT_FROM, entryCursor, parseEntryCursor, statementLine } from "./reads";
 import { accountColumns, toAccount } from "./rows";
-import type { Actor, StatementLine } from "./types";
+import type { AccountStatus, AccountView, Actor, StatementLine } from "./types";
 import { parseId } from "./validate";
 
-/** What a watch stream sends: an entry, or a heartbeat carrying the cursor to resume from. */
-export type WatchEvent = { line: StatementLine; cursor: string } | { heartbeat: true; cursor: string };
+/** What a watch stream sends: an entry, the account after a status change, or a heartbeat carrying
+ * the cursor to resume from (the first one with the account as the stream opens). */
+export type WatchEvent = { line: StatementLine; cursor: string } | { account: AccountView; cursor: string } | { heartbeat: true; cursor: string; account?: AccountView };
+
+/** What waits in a watcher's buffer, in the order the stream sends it. */
+type Pending = { line: StatementLine } | { account: AccountView };
 
 interface Watcher {
   id: number;
@@ -34,7 +52,11 @@ interface Watcher {
   accountId: string;
   /** The last seq handed to the buffer. */
   afterSeq: number;
-  buffer: StatementLine[];
+  /** The status last handed to the buffer (or reported by the first message). */
+  status: AccountStatus;
+  /** Set once the account is closed: the stream ends when the entries up to this seq are sent. */
+  endAfterSeq?: number;
+  buffer: Pending[];
   /** When the buffer last became full while entries waited (0: not full). */
   fullSinceMs: number;
   /** Wakes the stream waiting for entries. */
@@ -52,6 +74,10 @@ export class AccountWatchers {
   private reading: Promise<void> | undefined;
   private readAgain = false;
   private draining = false;
+  /** Bumped by every wake-up that says a status may have changed; a round whose status read ran
+   * records the value it saw, so a bump during that read asks for another one. */
+  private statusWanted = 0;
+  private statusRead = 0;
 
   private readonly bufferMax: number;
   private readonly stallMs: number;
@@ -75,6 +101,7 @@ export class AccountWatchers {
     this.heartbeatMs = opts.heartbeatMs ?? limits.watchHeartbeatMs;
     this.sessionRecheckMs = opts.sessionRecheckMs ?? limits.sessionRecheckMs;
     ledger.engine.onCommitted(() => this.wake());
+    ledger.onStatusCommitted(() => this.wake(true));
   }
 
   /**
@@ -83,7 +110,8 @@ export class AccountWatchers {
    * RESOURCE_EXHAUSTED. It ends when `signal` fires (the client's deadline or cancel: the error
    * is the signal's reason), when the server drains (UNAVAILABLE SERVER_DRAINING), when the
    * client stops reading (RESOURCE_EXHAUSTED WATCH_TOO_SLOW), or within sessionRecheckMs of the
-   * caller's session ending (UNAUTHENTICATED SESSION_ENDED), however busy the account.
+   * caller's session ending (UNAUTHENTICATED SESSION_ENDED), however busy the account; and it
+   * returns (OK) once the account is closed and every entry is sent.
    */
   async *watch(actor: Actor, input: { accountId: string; startAfter: string }, signal: AbortSignal): AsyncGenerator<WatchEvent> {
     const accountId = parseId(input.accountId, "account_id");
@@ -92,7 +120,9 @@ export class AccountWatchers {
     const afterSeq = input.startAfter === "" ? Number(row!.entry_count) : parseEntryCursor(this.ledger, account.id, input.startAfter);
     // A sealed cursor always names an entry that exists; anything else is a bug.
     assert(afterSeq <= Number(row!.entry_count), "a cursor names an entry of the account");
-    const watcher = this.add(actor, account.id, afterSeq);
+    const watcher = this.add(actor, account.id, afterSeq, account.status);
+    // A closed account never gets another entry: what is owed is up to its entry count.
+    if (account.status === "CLOSED") watcher.endAfterSeq = Number(row!.entry_count);
     // Every heartbeat carries a cursor, the start position included (an empty account's too), so
     // a client can always resume from the last message it got.
     let cursor = entryCursor(this.ledger, account.id, afterSeq);
@@ -107,20 +137,26 @@ export class AccountWatchers {
       sessionDueMs = Date.now() + this.sessionRecheckMs;
     };
     try {
-      // At once: the client knows the stream is open (and where it starts) before any entry.
-      yield { heartbeat: true, cursor };
+      // At once: the client knows the stream is open (and where it starts) before any entry, and
+      // the account's state, which it may have missed while away (issue 28).
+      yield { heartbeat: true, cursor, account };
       for (;;) {
         await checkSessionIfDue();
-        const line = watcher.buffer.shift();
-        if (line) {
+        const next = watcher.buffer.shift();
+        if (next) {
           watcher.fullSinceMs = 0;
           // Room again: read what is waiting (catch-up of a long backlog goes in these steps).
           if (watcher.buffer.length <= this.bufferMax / 2) this.wake();
-          cursor = line.cursor;
           heartbeatDueMs = Date.now() + this.heartbeatMs;
-          yield { line, cursor };
+          if ("line" in next) {
+            cursor = next.line.cursor;
+            yield { line: next.line, cursor };
+          } else {
+            yield { account: next.account, cursor };
+          }
           continue;
         }
+        if (watcher.endAfterSeq !== undefined && watcher.afterSeq >= watcher.endAfterSeq) return;
         if (watcher.ended !== undefined) throw watcher.ended;
         if (signal.aborted) throw signal.reason;
         const waitMs = Math.max(0, Math.min(heartbeatDueMs, actor.checkSession ? sessionDueMs : Infinity) - Date.now());
@@ -148,8 +184,10 @@ export class AccountWatchers {
     await this.reading;
   }
 
-  /** Asks for one read round for every watcher (coalesced: at most one read runs at a time). */
-  wake(): void {
+  /** Asks for one read round for every watcher (coalesced: at most one read runs at a time);
+   * `statuses`: an account's status may have changed, so the round reads statuses too. */
+  wake(statuses = false): void {
+    if (statuses) this.statusWanted++;
     if (this.watchers.size === 0) return;
     if (this.reading) {
       this.readAgain = true;
@@ -158,7 +196,7 @@ export class AccountWatchers {
     this.reading = this.readRounds().finally(() => (this.reading = undefined));
   }
 
-  private add(actor: Actor, accountId: string, afterSeq: number): Watcher {
+  private add(actor: Actor, accountId: string, afterSeq: number, status: AccountStatus): Watcher {
     if (this.draining) throw unavailable("SERVER_DRAINING", "The server is shutting down; reconnect to another instance.");
     // Staff (the console's live view) may use the whole process cap; everyone else leaves the
     // staff's reserve free (issue 25: 100 customers x 10 streams held all 1,000).
@@ -174,13 +212,14 @@ export class AccountWatchers {
     if (fromAddress >= this.addressMax) {
       throw resourceExhausted("WATCHERS_PER_ADDRESS", `At most ${this.addressMax} watch streams from one client address at once; close one first.`, { max: String(this.addressMax) });
     }
-    const watcher: Watcher = { id: this.nextId++, actor, accountId, afterSeq, buffer: [], fullSinceMs: 0, notify: () => undefined };
+    const watcher: Watcher = { id: this.nextId++, actor, accountId, afterSeq, status, buffer: [], fullSinceMs: 0, notify: () => undefined };
     this.watchers.set(watcher.id, watcher);
     this.perUser.set(actor.userId, mine + 1);
     this.perAddress.set(actor.clientAddress, fromAddress + 1);
-    this.feed ??= openChangeFeed(this.ledger.db, () => this.wake(), (err) => this.logger?.warn({ err }, "watch: change feed failed; reconnecting"));
-    // Catch up from the start cursor at once.
-    this.wake();
+    this.feed ??= openChangeFeed(this.ledger.db, (statuses) => this.wake(statuses), (err) => this.logger?.warn({ err }, "watch: change feed failed; reconnecting"));
+    // Catch up from the start cursor at once; its status was read before it was added, and may
+    // have changed since.
+    this.wake(true);
     return watcher;
   }
 
@@ -237,28 +276,52 @@ export class AccountWatchers {
   }
 
   /** One read for every watcher with room (and a one-entry probe for full ones, to tell a stalled
-   * reader). Returns true when the read was capped and more may be waiting. */
+   * reader), and of the watched accounts whose status is not the one their watchers last reported.
+   * Returns true when the read was capped and more may be waiting. */
   private async readOnce(): Promise<boolean> {
     const nowMs = Date.now();
-    const wanted = [...this.watchers.values()].filter((w) => w.ended === undefined).map((w) => {
+    const live = [...this.watchers.values()].filter((w) => w.ended === undefined);
+    const wanted = live.map((w) => {
       const room = this.bufferMax - w.buffer.length;
       return { w: w.id, account_id: w.accountId, after_seq: w.afterSeq, upto_seq: w.afterSeq + Math.max(room, 1) };
     });
     if (wanted.length === 0) return false;
-    const rows = await this.ledger.db.read((tx) => {
+    const statusWanted = this.statusWanted;
+    // A watcher that reported FROZEN reads statuses every round: entries it is given can follow
+    // an unfreeze whose own wake-up has not come yet, and must not come before its news.
+    const readStatuses = statusWanted !== this.statusRead || live.some((w) => w.status === "FROZEN");
+    const reported = live.map((w) => ({ w: w.id, account_id: w.accountId, status: w.status }));
+    const { changed, rows } = await this.ledger.db.read(async (tx) => {
       const r = tx.engine.jsonRows("r", [{ name: "w", type: "bigint" }, { name: "account_id", type: "text" }, { name: "after_seq", type: "bigint" }, { name: "upto_seq", type: "bigint" }]);
-      return tx.all<Row>(
+      const rows = await tx.all<Row>(
         `SELECT r.w AS watcher_id, ${STATEMENT_COLUMNS} ${STATEMENT_FROM}
            JOIN ${r} ON e.account_id = r.account_id AND e.seq > r.after_seq AND e.seq <= r.upto_seq
           ORDER BY r.w, e.seq LIMIT ?`,
         [JSON.stringify(wanted), limits.watchReadRowsMax],
       );
+      // Statuses after the entries (PostgreSQL reads each statement at its own instant): an
+      // unfreeze before an entry just read is seen, and so goes before it (see the top).
+      const s = () => tx.engine.jsonRows("s", [{ name: "w", type: "bigint" }, { name: "account_id", type: "text" }, { name: "status", type: "text" }]);
+      const changed = readStatuses
+        ? await tx.all<Row>(`SELECT s.w AS watcher_id, ${accountColumns("a")} FROM accounts a JOIN ${s()} ON a.id = s.account_id AND a.status <> s.status`, [JSON.stringify(reported)])
+        : [];
+      return { changed, rows };
     });
+    if (readStatuses) this.statusRead = statusWanted;
+    // Per watcher, the status change it is owed and the seq after which it goes.
+    const owed = new Map<number, { account: AccountView; afterSeq: number }>();
+    for (const row of changed) {
+      const w = this.watchers.get(Number(row.watcher_id));
+      if (!w || w.ended !== undefined) continue;
+      const account = toAccount(row);
+      owed.set(w.id, { account, afterSeq: account.status === "ACTIVE" ? w.afterSeq : Math.max(w.afterSeq, Number(row.entry_count)) });
+    }
     for (const row of rows) {
       const w = this.watchers.get(Number(row.watcher_id));
       if (!w || w.ended !== undefined) continue;
       const seq = Number(row.entry_seq);
       if (seq !== w.afterSeq + 1) continue; // Already delivered by an overlapping read.
+      this.handOver(w, owed);
       if (w.buffer.length >= this.bufferMax) {
         // Entries wait for a reader whose buffer is full: give it watchStallMs to read on.
         w.fullSinceMs ||= nowMs;
@@ -267,13 +330,31 @@ export class AccountWatchers {
         }
         continue;
       }
-      w.buffer.push(statementLine(this.ledger, w.actor, row));
+      // After a close nothing follows (and nothing can be posted to a closed account).
+      if (w.endAfterSeq !== undefined && seq > w.endAfterSeq) continue;
+      w.buffer.push({ line: statementLine(this.ledger, w.actor, row) });
       w.afterSeq = seq;
       w.notify();
     }
+    for (const w of this.watchers.values()) this.handOver(w, owed);
+    // A change still owed (entries before it beyond the row cap, or no room: the reader's progress
+    // wakes the hub) is read again in the next round.
+    if (owed.size > 0) this.statusWanted++;
     // A stalled reader is looked at again when it is due to be cut off, even without new commits.
     const stalled = [...this.watchers.values()].filter((w) => w.fullSinceMs > 0 && w.ended === undefined);
     if (stalled.length > 0) setTimeout(() => this.wake(), this.stallMs).unref();
     return rows.length >= limits.watchReadRowsMax;
+  }
+
+  /** Hands `w` the status change it is owed once every entry before it is in the buffer (and the
+   * buffer has room). A close is the stream's last message. */
+  private handOver(w: Watcher, owed: Map<number, { account: AccountView; afterSeq: number }>): void {
+    const change = owed.get(w.id);
+    if (!change || w.ended !== undefined || w.afterSeq < change.afterSeq || w.buffer.length >= this.bufferMax) return;
+    owed.delete(w.id);
+    w.buffer.push({ account: change.account });
+    w.status = change.account.status;
+    if (w.status === "CLOSED") w.endAfterSeq = w.afterSeq;
+    w.notify();
   }
 }

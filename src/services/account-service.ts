@@ -75,7 +75,8 @@ export function accountService(ledger: Ledger, watchers: AccountWatchers, openin
     },
     async *watchAccount(req, ctx) {
       for await (const event of watchers.watch(actorOf(ctx), { accountId: req.accountId, startAfter: req.startAfter }, ctx.signal)) {
-        yield "line" in event ? { entry: statementEntryMessage(event.line), cursor: event.cursor } : { cursor: event.cursor };
+        if ("line" in event) yield { entry: statementEntryMessage(event.line), cursor: event.cursor };
+        else yield { cursor: event.cursor, ...(event.account ? { account: view(event.account) } : {}) };
       }
     },
   };

@@ -7,7 +7,9 @@
 // one, the console reconnects with back-off from the last cursor: the reconnect's start_after is
 // the newest line's cursor, and the statement then equals the server's, line for line, with no
 // duplicate and no gap. The stream stops when another view is opened (and resumes from its cursor
-// on return), and on sign-out. Screenshots go to test-artifacts/. Without chromium the test is
+// on return), and on sign-out. A teller's freeze through another client (issue 28) shows at once
+// in the open console, over the same stream: status "Frozen", a notice, no money forms (nor the
+// close form: a frozen account cannot be closed); the unfreeze brings them back. Screenshots go to test-artifacts/. Without chromium the test is
 // skipped, except in CI.
 import type { Browser, Page, Request } from "playwright-core";
 import { Role } from "../../gen/bank/v1/access_pb";
@@ -218,6 +220,34 @@ describeBrowser.each(engines())("the console's live statement in chromium on %s"
     expect(new Set(watches.slice(before).map(startAfterOf))).toEqual(new Set([newestCursor]));
     await expectBalance(page, "45.50 USD");
     await expectSameStatement(page, 6);
+  }, 90_000);
+
+  test("a teller freezes the account through another client: the open console shows Frozen and no money forms at once, over the same stream, and the unfreeze brings them back", async () => {
+    const { page } = customer;
+    await liveState(page, "live");
+    const moneyForms = ["#deposit-form", "#withdraw-form", "#transfer-form", "#close-form"];
+    const formsShown = () => Promise.all(moneyForms.map((f) => page.locator(f).isVisible()));
+    expect(await formsShown()).toEqual([true, true, true, true]);
+    const before = watches.length;
+    const tellerAccounts = client(t.baseUrl, AccountService, { token: teller.token, protocol: "grpc" });
+
+    await tellerAccounts.freezeAccount({ accountId, reason: "Suspicious activity" });
+    await page.locator("#account-status", { hasText: /^Frozen$/ }).waitFor();
+    await page.locator("#account-status-news", { hasText: "This account was frozen" }).waitFor();
+    for (const f of moneyForms) await page.locator(f).waitFor({ state: "hidden" });
+    expect(await page.locator("#account-frozen-note").textContent()).toBe("This account is frozen: no money moves in or out until it is unfrozen.");
+    await page.locator("#accounts-table tbody tr", { hasText: "Frozen" }).waitFor();
+    await page.screenshot({ path: artifact("console-live-frozen", engine), fullPage: true });
+
+    await tellerAccounts.unfreezeAccount({ accountId, reason: "Cleared" });
+    await page.locator("#account-status", { hasText: /^Active$/ }).waitFor();
+    await page.locator("#account-status-news", { hasText: "This account was unfrozen" }).waitFor();
+    for (const f of moneyForms) await page.locator(f).waitFor({ state: "visible" });
+    expect(await page.locator("#account-frozen-note").isHidden()).toBe(true);
+    // Pushed over the open stream: no new WatchAccount call, no reload.
+    expect(watches.length).toBe(before);
+    expect(await page.evaluate(() => (window as unknown as { liveTestMark?: number }).liveTestMark)).toBe(42);
+    await liveState(page, "live");
   }, 90_000);
 
   test("the stream stops when another view opens and resumes from its cursor on return; sign-out stops it", async () => {

@@ -9,6 +9,8 @@
 // (UNAVAILABLE SERVER_DRAINING) while the proxy sends new connections to the other process: it
 // reconnects from its cursor, again without a duplicate or a gap. The hostile side: a state file
 // with a forged cursor and an unknown account make it exit 1 with the reason, printing nothing.
+// A closed account (issue 28: its stream says so and ends with OK) ends the watch with exit 0
+// after its last movement, instead of reconnecting forever.
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
@@ -184,6 +186,20 @@ describe.each(engines())("examples/watch-account.ts on %s", (engine) => {
     expect(printed.map((line) => line.split("\t")[1])).toEqual(["+200", "+300", "+400", "+500", "+600", "+700", "+800"]);
     expect(printed[6]!.split("\t").slice(2, 5)).toEqual(["3600", "USD", "-"]);
   }, 120_000);
+
+  test("a closed account: the last movement is printed, then the watch ends by itself (exit 0) instead of reconnecting", async () => {
+    const account = await openAccount();
+    await deposit(account.id, 5_00n);
+    const example = start(account.id, path.join(dir, "closed.json"));
+    await example.watching(1);
+    await client(t.baseUrl, TransactionService, { token: teller.token }).withdraw({ requestId: crypto.randomUUID(), accountId: account.id, amount: { currency: "USD", minorUnits: 5_00n }, description: "" });
+    await client(t.baseUrl, AccountService, { token: owner.token }).closeAccount({ accountId: account.id });
+    await example.until("the end of the watch", () => example.stderr.includes("watch-account: stopped after"));
+    expect(await example.exited).toEqual({ code: 0, signal: null });
+    expect(example.lines.map((line) => line.split("\t")[1])).toEqual(["-500"]);
+    expect(example.stderr).toContain(`watch-account: ${account.id} is closed; nothing more will move`);
+    expect((example.stderr.match(/watch-account: watching /g) ?? []).length).toBe(1);
+  }, 60_000);
 
   test("an account without entries is watched from its beginning: what arrives before and during the first stream is printed once", async () => {
     const account = await openAccount();

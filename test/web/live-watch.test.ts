@@ -5,11 +5,14 @@
 // number of fruitless attempts; it stops for good on refusals another stream would repeat; a
 // stream started without a cursor asks for a resync; stop() aborts the stream. A live entry is
 // put on top of the statement only when it follows the newest line shown, checked against a
-// model with fast-check (seed printed; BANK_TEST_SEED replays it).
+// model with fast-check (seed printed; BANK_TEST_SEED replays it). The account a message carries
+// (issue 28: each stream's first message, and after a status change) reaches the sink in stream
+// order; once a stream said the account is closed and ended, the feed stops for good.
 import fc from "fast-check";
 import { create } from "@bufbuild/protobuf";
 import { Code, ConnectError } from "@connectrpc/connect";
 import { WatchAccountResponseSchema, type WatchAccountResponse } from "../../gen/bank/v1/account_service_pb";
+import { AccountStatus } from "../../gen/bank/v1/account_pb";
 import { ErrorInfoSchema } from "../../gen/bank/v1/error_info_pb";
 import { StatementEntrySchema, type StatementEntry } from "../../gen/bank/v1/transaction_pb";
 import { consoleLimits } from "../../web/src/limits";
@@ -25,6 +28,7 @@ const cursorOf = (n: number) => (n === 0 ? "" : `c${n}`);
 const entry = (n: number): StatementEntry => create(StatementEntrySchema, { cursor: cursorOf(n), amount: { currency: "USD", minorUnits: BigInt(n) } });
 const entryMessage = (n: number): WatchAccountResponse => create(WatchAccountResponseSchema, { entry: entry(n), cursor: cursorOf(n) });
 const heartbeat = (n: number): WatchAccountResponse => create(WatchAccountResponseSchema, { cursor: cursorOf(n) });
+const accountMessage = (n: number, status: AccountStatus): WatchAccountResponse => create(WatchAccountResponseSchema, { cursor: cursorOf(n), account: { id: "a1", status } });
 const withReason = (code: Code, reason: string) => new ConnectError("ended", code, undefined, [{ desc: ErrorInfoSchema, value: { reason, domain: "bankd", metadata: {} } }]);
 const networkError = () => new ConnectError("Failed to fetch", Code.Unknown, undefined, undefined, new TypeError("Failed to fetch"));
 
@@ -65,12 +69,14 @@ function feed(scripts: Script[], start = "", random = () => 1) {
   const got: Array<[string, string]> = [];
   const states: Array<[LiveState, LiveDetail]> = [];
   let resyncs = 0;
+  const statuses: string[] = [];
   const watch = new LiveWatch(streams.open, start, {
     entry: (e, previous) => void got.push([e.cursor, previous]),
+    account: (a) => void statuses.push(AccountStatus[a.status]),
     resync: () => void resyncs++,
     state: (s, d) => void states.push([s, d]),
   }, timers, random);
-  return { timers, streams, got, states, watch, resyncs: () => resyncs, lastWait: () => states.filter(([s]) => s === "waiting").map(([, d]) => d.retryInMs) };
+  return { timers, streams, got, states, statuses, watch, resyncs: () => resyncs, lastWait: () => states.filter(([s]) => s === "waiting").map(([, d]) => d.retryInMs) };
 }
 
 describe("the live feed", () => {
@@ -163,6 +169,24 @@ describe("the live feed", () => {
     expect(f.streams.aborted).toBe(2);
     await f.timers.advance(consoleLimits.liveReconnectDelayMsMax);
     expect(f.streams.starts).toHaveLength(2);
+    expect(f.watch.running).toBe(false);
+  });
+
+  test("accounts reach the sink in stream order; a stream that said the account is closed and ended stops the feed for good, one cut before its end is resumed", async () => {
+    const f = feed([
+      { messages: [accountMessage(3, AccountStatus.ACTIVE), entryMessage(4), accountMessage(4, AccountStatus.FROZEN)], end: networkError() },
+      { messages: [accountMessage(4, AccountStatus.FROZEN), accountMessage(4, AccountStatus.ACTIVE), entryMessage(5), accountMessage(5, AccountStatus.CLOSED)], end: networkError() },
+      { messages: [accountMessage(5, AccountStatus.CLOSED)], end: "done" },
+    ], "c3");
+    f.watch.start();
+    for (let i = 0; i < 3; i++) {
+      await settle();
+      await f.timers.advance(consoleLimits.liveReconnectDelayMsMax);
+    }
+    expect(f.statuses).toEqual(["ACTIVE", "FROZEN", "FROZEN", "ACTIVE", "CLOSED", "CLOSED"]);
+    expect(f.got).toEqual([["c4", "c3"], ["c5", "c4"]]);
+    expect(f.streams.starts).toEqual(["c3", "c4", "c5"]);
+    expect(f.states[f.states.length - 1]).toEqual(["stopped", { closed: true }]);
     expect(f.watch.running).toBe(false);
   });
 

@@ -1,6 +1,8 @@
 // One account: its facts and daily limits, the forms the person's roles allow on it in its
 // current state (money movements, holds, freeze, overdraft, limits, close, reversal), and its
 // statement, kept current by a live feed (WatchAccount). A form the caller cannot use is not shown.
+// A freeze, unfreeze or close made elsewhere (a teller, another tab) arrives on the feed (issue 28):
+// the status and the forms follow at once, with a visible notice of the change.
 import { Role } from "../../gen/bank/v1/access_pb";
 import { AccountStatus, type Account, type AccountLimits } from "../../gen/bank/v1/account_pb";
 import { AccountService } from "../../gen/bank/v1/account_service_pb";
@@ -35,6 +37,7 @@ export class AccountPanel {
         this.statement.resync();
         this.refreshFacts(accountId);
       },
+      account: (accountId, account) => this.reported(accountId, account),
     }, list);
     new MoneyForms(ctx, this);
     new AccountForms(ctx, this);
@@ -49,7 +52,10 @@ export class AccountPanel {
   async show(account: Account): Promise<void> {
     const changed = this.account?.id !== account.id;
     this.account = account;
-    if (changed) this.holds = [];
+    if (changed) {
+      this.holds = [];
+      setText("account-status-news", "");
+    }
     byId("account-panel").hidden = false;
     this.render();
     await this.refresh();
@@ -90,10 +96,25 @@ export class AccountPanel {
     })().finally(() => (this.factsReading = undefined));
   }
 
+  /** The account as the live feed reports it: shown at once; a status other than the one shown
+   * (a freeze, an unfreeze or a close made elsewhere) is announced, and the holds read again. */
+  private reported(accountId: string, account: Account): void {
+    const shown = this.account;
+    if (shown?.id !== accountId || isOlder(account, shown)) return;
+    this.account = account;
+    this.render();
+    this.list.updated(account);
+    if (account.status === shown.status) return;
+    setText("account-status-news", statusNews(account));
+    this.refreshFacts(accountId);
+  }
+
   private async readFacts(accountId: string): Promise<void> {
     try {
       const [res, holds] = await Promise.all([this.ctx.api.accounts.getAccount({ accountId }), this.loadHolds(accountId)]);
       if (this.account?.id !== accountId || !res.account) return;
+      // A read that started before a change the feed already showed must not undo it.
+      if (isOlder(res.account, this.account)) return;
       this.account = res.account;
       this.holds = holds;
       this.render();
@@ -106,6 +127,8 @@ export class AccountPanel {
   /** Applies an account a mutation answered with (freeze, overdraft...), then refreshes. */
   async replaced(account: Account | undefined): Promise<void> {
     if (account && account.id === this.account?.id) {
+      // The person's own change: an earlier notice of someone else's no longer holds.
+      if (account.status !== this.account.status) setText("account-status-news", "");
       this.account = account;
       this.render();
     }
@@ -185,7 +208,8 @@ export class AccountPanel {
     show("overdraft-form", !closed && p.may(A.updateAccount) && p.has(Role.ADMIN));
     // Shown only where the server reports limits (Account.limits), so it can act on them.
     show("limits-form", !closed && p.may(A.setAccountLimits) && a.limits !== undefined);
-    show("close-form", !closed && p.may(A.closeAccount));
+    // A frozen account cannot be closed (FAILED_PRECONDITION ACCOUNT_FROZEN): no form for it.
+    show("close-form", active && p.may(A.closeAccount));
     show("reverse-form", p.may(T.reverseTransaction));
     const note = a.status === AccountStatus.FROZEN ? "This account is frozen: no money moves in or out until it is unfrozen." : closed ? "This account is closed: no money moves in or out." : "";
     setText("account-frozen-note", note);
@@ -207,5 +231,28 @@ export class AccountPanel {
         select.add(new Option(label, hold.id, false, hold.id === previous));
       }
     }
+  }
+}
+
+/** Whether `a` is an older state of the account than `b` (update_time never goes backwards). */
+function isOlder(a: Account, b: Account): boolean {
+  const at = a.updateTime;
+  const bt = b.updateTime;
+  if (!at || !bt) return false;
+  return at.seconds < bt.seconds || (at.seconds === bt.seconds && at.nanos < bt.nanos);
+}
+
+/** The notice shown when the feed reports a status change made elsewhere. */
+function statusNews(account: Account): string {
+  const when = formatTime(account.updateTime);
+  switch (account.status) {
+    case AccountStatus.FROZEN:
+      return `This account was frozen (${when}): no money can move in or out until it is unfrozen.`;
+    case AccountStatus.ACTIVE:
+      return `This account was unfrozen (${when}): money can move again.`;
+    case AccountStatus.CLOSED:
+      return `This account was closed (${when}).`;
+    default:
+      return "";
   }
 }

@@ -3,6 +3,7 @@
 // and a polite announcement of each new entry for screen readers. The stream stops when the
 // account is closed in the console, another view is opened, or the person signs out.
 import { Code, ConnectError } from "@connectrpc/connect";
+import type { Account } from "../../gen/bank/v1/account_pb";
 import { AccountService } from "../../gen/bank/v1/account_service_pb";
 import type { StatementEntry } from "../../gen/bank/v1/transaction_pb";
 import type { ConsoleContext } from "./context";
@@ -17,6 +18,8 @@ export interface LiveSink {
   entry(accountId: string, entry: StatementEntry, previousCursor: string): void;
   /** Entries may have been missed (a stream started without a cursor): read again. */
   resync(accountId: string): void;
+  /** The account as the stream reports it (its first message, and after a status change). */
+  account(accountId: string, account: Account): void;
 }
 
 export class LiveFeed {
@@ -48,6 +51,7 @@ export class LiveFeed {
         this.announce(accountId, entry);
       },
       resync: () => void (this.watch === watch && this.sink.resync(accountId)),
+      account: (account) => void (this.watch === watch && account.id === accountId && this.sink.account(accountId, account)),
       state: (state, detail) => void (this.watch === watch && this.render(state, detail)),
     });
     this.watch = watch;
@@ -89,9 +93,9 @@ export class LiveFeed {
 
   private render(state: LiveState, detail: LiveDetail): void {
     byId("live-indicator").dataset.state = state;
-    show("live-indicator", state !== "stopped" || detail.gaveUp === true);
+    show("live-indicator", state !== "stopped" || detail.gaveUp === true || detail.closed === true);
     // A refusal another stream would only repeat is not offered again.
-    show("live-reconnect", state === "stopped" && !endsTheFeed(detail.error));
+    show("live-reconnect", state === "stopped" && !detail.closed && !endsTheFeed(detail.error));
     setText("live-text", liveText(state, detail));
   }
 
@@ -110,7 +114,7 @@ function liveText(state: LiveState, detail: LiveDetail): string {
     case "waiting":
       return `Live updates interrupted; reconnecting in ${formatWait(detail.retryInMs ?? 0)}.`;
     case "stopped":
-      return `Live updates paused. ${whyStopped(detail.error)}`;
+      return detail.closed ? "Live updates ended: the account is closed." : `Live updates paused. ${whyStopped(detail.error)}`;
   }
 }
 

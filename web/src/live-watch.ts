@@ -5,8 +5,11 @@
 // cut off with WATCH_TOO_SLOW, the network fails, the connection goes silent): each is followed by
 // a reconnect with a doubling, jittered back-off, bounded like the safe retries of money forms.
 // Refusals that another attempt would only repeat (the account is gone or not the caller's, the
-// session ended) stop the feed.
+// session ended) stop the feed. Each stream's first message, and a message after every committed
+// freeze, unfreeze or close, carries the account as it is now (issue 28): a reconnect thus learns
+// of a change it missed. A closed account's stream ends with OK after it says so: the feed stops.
 import { Code, ConnectError } from "@connectrpc/connect";
+import { AccountStatus, type Account } from "../../gen/bank/v1/account_pb";
 import type { WatchAccountResponse } from "../../gen/bank/v1/account_service_pb";
 import type { StatementEntry } from "../../gen/bank/v1/transaction_pb";
 import { ErrorInfoSchema } from "../../gen/bank/v1/error_info_pb";
@@ -27,6 +30,8 @@ export interface LiveEvents {
   /** A stream that started without a cursor delivers: entries committed between the last read
    * and the stream's start are in neither, so what is shown must be read again. */
   resync(): void;
+  /** The account as it is now: on each stream's first message and after each status change. */
+  account(account: Account): void;
   /** The feed's state changed; `retryInMs` when waiting, `error` the reason it left "live",
    * `gaveUp` when it stopped by itself (a refusal, or too many failures in a row) rather than by
    * stop(). */
@@ -37,6 +42,8 @@ export interface LiveDetail {
   retryInMs?: number;
   error?: unknown;
   gaveUp?: boolean;
+  /** Stopped because the account is closed: nothing will ever come again. */
+  closed?: boolean;
 }
 
 /** Opens one WatchAccount stream after `startAfter` ("" = from now). */
@@ -87,6 +94,8 @@ export class LiveWatch {
   private wakeWait: (() => void) | undefined;
   /** Streams in a row that ended before delivering anything. */
   private failures = 0;
+  /** A stream said the account is closed. */
+  private closed = false;
 
   constructor(
     private readonly open: OpenStream,
@@ -131,6 +140,12 @@ export class LiveWatch {
     while (!this.stopped) {
       const error = await this.once();
       if (this.stopped) return;
+      // The stream of a closed account ends once it has said so and sent what it owed.
+      if (this.closed && error === undefined) {
+        this.stopped = true;
+        this.events.state("stopped", { closed: true });
+        return;
+      }
       if (endsTheFeed(error)) {
         this.stopped = true;
         this.events.state("stopped", { error, gaveUp: true });
@@ -185,6 +200,10 @@ export class LiveWatch {
     // A heartbeat carries the position after the last entry: the same place to resume from.
     if (res.cursor !== "") this.cursor = res.cursor;
     if (res.entry) this.events.entry(res.entry, previous);
+    if (res.account) {
+      if (res.account.status === AccountStatus.CLOSED) this.closed = true;
+      this.events.account(res.account);
+    }
   }
 
   /** A stream that stays silent longer than a few heartbeats is a dead connection (a proxy or a
