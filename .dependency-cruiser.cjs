@@ -25,7 +25,7 @@ module.exports = {
       name: "no-cycles",
       comment: "Imports run one way: a module never reaches itself again through its imports (type-only imports included).",
       severity: "error",
-      from: { path: "^src/" },
+      from: { path: "^(src|web/src)/" },
       to: { circular: true },
     },
   ],

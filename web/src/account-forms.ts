@@ -4,7 +4,7 @@
 import { AccountStatus } from "../../gen/bank/v1/account_pb";
 import type { MessageInitShape } from "@bufbuild/protobuf";
 import type { DailyLimitSettingSchema } from "../../gen/bank/v1/account_service_pb";
-import type { AccountPanel } from "./account-panel";
+import type { PanelHost } from "./panel-host";
 import type { ConsoleContext } from "./context";
 import { confirmed, field, form, onSubmit, setText, submitting } from "./dom";
 import { describeError } from "./errors";
@@ -12,7 +12,7 @@ import { describeError } from "./errors";
 type LimitInit = MessageInitShape<typeof DailyLimitSettingSchema>;
 
 export class AccountForms {
-  constructor(private readonly ctx: ConsoleContext, private readonly panel: AccountPanel) {
+  constructor(private readonly ctx: ConsoleContext, private readonly panel: PanelHost) {
     onSubmit(form("account-status-form"), () => this.freezeOrUnfreeze());
     onSubmit(form("overdraft-form"), () => this.setOverdraft());
     onSubmit(form("limits-form"), () => this.setLimits());

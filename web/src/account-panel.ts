@@ -8,7 +8,7 @@ import { AccountStatus, type Account, type AccountLimits } from "../../gen/bank/
 import { AccountService } from "../../gen/bank/v1/account_service_pb";
 import type { Transaction } from "../../gen/bank/v1/transaction_pb";
 import { TransactionService } from "../../gen/bank/v1/transaction_service_pb";
-import type { AccountsView } from "./accounts-view";
+import type { AccountsHost, PanelHost } from "./panel-host";
 import type { ConsoleContext } from "./context";
 import { byId, show, setText } from "./dom";
 import { describeError } from "./errors";
@@ -18,7 +18,7 @@ import { LiveFeed } from "./live-feed";
 import { MoneyForms } from "./money-forms";
 import { StatementView } from "./statement-view";
 
-export class AccountPanel {
+export class AccountPanel implements PanelHost {
   account: Account | undefined;
   holds: Transaction[] = [];
   readonly statement: StatementView;
@@ -26,7 +26,7 @@ export class AccountPanel {
   private factsReading: Promise<void> | undefined;
   private factsAgain = false;
 
-  constructor(private readonly ctx: ConsoleContext, private readonly list: AccountsView) {
+  constructor(private readonly ctx: ConsoleContext, private readonly list: AccountsHost) {
     this.statement = new StatementView(ctx, list, (id) => this.pickForReversal(id));
     this.live = new LiveFeed(ctx, {
       entry: (accountId, entry, previousCursor) => {

@@ -14,8 +14,9 @@ import { consoleLimits } from "./limits";
 import { Pager } from "./pager";
 import { bindSafeForm } from "./safe-form";
 import type { KnownAccounts } from "./statement-lines";
+import type { AccountsHost } from "./panel-host";
 
-export class AccountsView implements KnownAccounts {
+export class AccountsView implements KnownAccounts, AccountsHost {
   private accounts: Account[] = [];
   private ownerFilter: User | undefined;
   private readonly pager: Pager;

@@ -1,14 +1,14 @@
 // The account panel's money movements: deposit, withdraw, transfer, place/capture/release a
 // hold, reverse a transaction. Each goes through the money-safe retries (safe-form.ts): one
 // request_id per intent, kept across every retry of it.
-import type { AccountPanel } from "./account-panel";
+import type { PanelHost } from "./panel-host";
 import type { ConsoleContext } from "./context";
 import { field } from "./dom";
 import { bindSafeForm } from "./safe-form";
 import type { MoneyLike } from "./format";
 
 export class MoneyForms {
-  constructor(private readonly ctx: ConsoleContext, private readonly panel: AccountPanel) {
+  constructor(private readonly ctx: ConsoleContext, private readonly panel: PanelHost) {
     this.bindDeposit();
     this.bindWithdraw();
     this.bindTransfer();
