@@ -79,6 +79,9 @@ export class AccountWatchers {
   private statusWanted = 0;
   private statusRead = 0;
 
+  /** Streams cut off with WATCH_TOO_SLOW since start (readers that stopped reading). */
+  slowReadersCutOff = 0;
+
   private readonly bufferMax: number;
   private readonly stallMs: number;
   private readonly heartbeatMs: number;
@@ -326,6 +329,7 @@ export class AccountWatchers {
         // Entries wait for a reader whose buffer is full: give it watchStallMs to read on.
         w.fullSinceMs ||= nowMs;
         if (nowMs - w.fullSinceMs >= this.stallMs) {
+          this.slowReadersCutOff++;
           this.end(w, resourceExhausted("WATCH_TOO_SLOW", "The stream was not read fast enough; reconnect with start_after set to your last cursor."));
         }
         continue;

@@ -26,6 +26,7 @@ import { engines } from "../support/db";
 import { FAST_ARGON2, client, startTestApp, type Protocol, type TestApp } from "../support/app";
 import { createTestUser, startAppWithUsers, type TestUser } from "../support/users";
 import { addUser, openLedger, rid, usd } from "./support";
+import { waitUntil } from "../support/wait";
 
 const money = (n: number) => ({ currency: "USD", minorUnits: BigInt(n) });
 
@@ -243,7 +244,7 @@ describe.each(engines())("the watch hub on %s", (engine) => {
       const seen: bigint[] = [];
       let lastCursor = first.cursor;
       let cutOff: unknown;
-      await new Promise((resolve) => setTimeout(resolve, 700));
+      await waitUntil("the hub cut the stalled reader off", () => watchers.slowReadersCutOff === 1);
       try {
         for (;;) {
           const next = await slow.next();
