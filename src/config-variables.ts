@@ -1,15 +1,15 @@
-// Every environment variable bankd reads, declared once: its type and bounds (a valibot schema
+// Every environment variable bankd reads, declared once: its type and bounds (a zod schema
 // whose messages are the error text a person reads), its default, and what it means. loadConfig
 // (config.ts) parses each through its schema and adds the checks that span variables (the gRPC
 // port against BANK_PORT, a direct URL only with PostgreSQL...); the README's configuration table
 // is generated from this list (test/foundation/config-table.test.ts keeps them equal).
-import * as v from "valibot";
+import { z } from "zod";
 import { limits } from "./limits";
 
 /** One variable: `schema` reads its text (the fallback when unset or blank) into its value;
  * its issue messages complete the line `NAME="raw" ...`. */
 export interface Variable<T> {
-  schema: v.GenericSchema<string, T>;
+  schema: z.ZodType<T, string>;
   /** The text parsed when the variable is unset or blank. */
   fallback: string;
   /** The README's default column (markdown). */
@@ -20,18 +20,22 @@ export interface Variable<T> {
   secret?: boolean;
 }
 
-const variable = <T>(schema: v.GenericSchema<string, T>, fallback: string, shown: string, meaning: string, secret = false): Variable<T> => ({ schema, fallback, shown, meaning, secret });
+const variable = <T>(schema: z.ZodType<T, string>, fallback: string, shown: string, meaning: string, secret = false): Variable<T> => ({ schema, fallback, shown, meaning, secret });
 
 /** An integer from `min` to `max` (decimal digits only: no sign, no exponent, no spaces). */
 export const integer = (min: number, max: number) => {
   const message = `is invalid: set it to an integer from ${min} to ${max}.`;
-  return v.pipe(v.string(), v.regex(/^\d+$/, message), v.transform(Number), v.minValue(min, message), v.maxValue(max, message));
+  return z
+    .string()
+    .regex(/^\d+$/, message)
+    .transform(Number)
+    .pipe(z.number().min(min, message).max(max, message));
 };
 
 /** One of `values`. */
-const oneOf = <const T extends readonly string[]>(values: T, message: string) => v.picklist(values, message);
+const oneOf = <const T extends readonly [string, ...string[]]>(values: T, message: string) => z.enum(values, { error: message });
 
-const text = v.string();
+const text = z.string();
 
 export const LOG_LEVELS = ["fatal", "error", "warn", "info", "debug", "trace", "silent"] as const;
 /** ISO 4217 minor-unit exponents of the currencies bankd knows by default. */
@@ -110,13 +114,13 @@ export const VARIABLES = {
   BANK_CURRENCIES: variable(text, DEFAULT_CURRENCIES, `\`${DEFAULT_CURRENCIES}\``, "ISO 4217 codes and their minor-unit exponents (`CODE:EXPONENT`, exponent 0 to 4)"),
   BANK_CORS_ORIGINS: variable(text, "", "empty (same origin only)", "comma-separated origins allowed to call the API from a browser"),
   BANK_TRUST_PROXY: variable(
-    v.pipe(oneOf(["true", "false"] as const, "is invalid: set it to true (behind your own proxy) or false."), v.transform((s) => s === "true")),
+    oneOf(["true", "false"] as const, "is invalid: set it to true (behind your own proxy) or false.").transform((s) => s === "true"),
     "false",
     "`false`",
     "`true`: take the client address from `X-Forwarded-For` (only behind your own proxy)",
   ),
   BANK_METRICS_TOKEN: variable(
-    v.pipe(text, v.regex(/^(|[\x21-\x7e]{16,256})$/, "is invalid: set it to 16 to 256 printable characters without spaces (a long random string).")),
+    text.regex(/^(|[\x21-\x7e]{16,256})$/, "is invalid: set it to 16 to 256 printable characters without spaces (a long random string)."),
     "",
     "unset (`/metrics` off)",
     "bearer token that `GET /metrics` requires; without it `/metrics` answers 404",
@@ -163,10 +167,10 @@ export class EnvReader {
   read<N extends VariableName>(name: N): ValueOf<N> {
     const spec = VARIABLES[name] as unknown as Variable<ValueOf<N>>;
     const raw = this.raw(name);
-    const parsed = v.safeParse(spec.schema, raw);
-    if (parsed.success) return parsed.output;
-    this.problems.push(`${spec.secret ? name : `${name}=${JSON.stringify(raw)}`} ${parsed.issues[0].message}`);
-    return v.parse(spec.schema, spec.fallback);
+    const parsed = spec.schema.safeParse(raw);
+    if (parsed.success) return parsed.data;
+    this.problems.push(`${spec.secret ? name : `${name}=${JSON.stringify(raw)}`} ${parsed.error.issues[0]!.message}`);
+    return spec.schema.parse(spec.fallback);
   }
 }
 

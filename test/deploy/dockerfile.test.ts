@@ -5,7 +5,12 @@
 // node_modules; the notes are printed). The final stage's filesystem must hold only dist/,
 // production node_modules and package.json; the server started with the image's ENTRYPOINT, CMD
 // and ENV must turn healthy by the HEALTHCHECK command, drain on the STOPSIGNAL, and write only
-// under BANK_DATA_DIR.
+// under BANK_DATA_DIR. The two steps the replay cannot run as they are, checked for real (issue 30):
+// the apt-get install line against this machine's Debian (same release as the image's bookworm),
+// with --simulate; and the dependency install from the lockfile in a scratch folder holding only
+// package.json and package-lock.json (npm ci --omit=dev: the tree the image keeps), whose native
+// modules must then load.
+import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
@@ -131,4 +136,40 @@ describe("Dockerfile replayed", () => {
     expect(changes).toEqual([]);
     expect(fs.existsSync(path.join(image.root, dataDir, "bank.db"))).toBe(true);
   });
+});
+
+describe("the Dockerfile's install steps, run for real", () => {
+  const runs = dockerfile.stages.flatMap((stage) => stage.instructions.filter((i) => i.keyword === "RUN").map((i) => i.args));
+
+  test("its apt-get install line resolves on Debian bookworm (apt-get install --simulate)", () => {
+    const line = runs.find((r) => /apt-get install/.test(r));
+    expect(line).toBeDefined();
+    const install = /apt-get install ([^&;|]+)/.exec(line!)![1]!.trim().split(/\s+/);
+    const packages = install.filter((word) => !word.startsWith("-"));
+    const flags = install.filter((word) => word.startsWith("-") && word !== "-y");
+    expect(packages).toEqual(["python3", "make", "g++"]);
+    expect(fs.readFileSync("/etc/os-release", "utf8")).toMatch(/VERSION_CODENAME=bookworm/);
+    const simulated = spawnSync("apt-get", ["install", "--simulate", ...flags, ...packages], { encoding: "utf8", timeout: 60_000 });
+    expect([simulated.status, simulated.stderr.split("\n").filter((l) => /^E:/.test(l))]).toEqual([0, []]);
+    // Each package is one apt knows (installed here, or to be installed).
+    for (const name of packages) expect(simulated.stdout).toMatch(new RegExp(`(^Inst ${name.replace(/\+/g, "\\+")} |^${name.replace(/\+/g, "\\+")} is already the newest version)`, "m"));
+  });
+
+  test("its npm ci installs the lockfile's production tree in a scratch folder, and the native modules load", () => {
+    const ci = runs.find((r) => /^npm ci\b/.test(r));
+    expect(ci).toBeDefined();
+    const scratch = fs.mkdtempSync(path.join(os.tmpdir(), "bankd-image-ci-"));
+    try {
+      for (const file of ["package.json", "package-lock.json"]) fs.copyFileSync(path.join(REPO_ROOT, file), path.join(scratch, file));
+      const args = [...ci!.split(/\s+/).slice(1), "--omit=dev", "--prefer-offline"];
+      const installed = spawnSync("npm", args, { cwd: scratch, encoding: "utf8", timeout: 240_000, env: { ...process.env, NODE_ENV: "production" } });
+      expect([installed.status, installed.stderr.split("\n").filter((l) => /ERR!/.test(l))]).toEqual([0, []]);
+      for (const dev of ["typescript", "jest", "esbuild"]) expect(fs.existsSync(path.join(scratch, "node_modules", dev))).toBe(false);
+      const probe = "const Db = require('better-sqlite3'); new Db(':memory:').prepare('select 1').get(); require('argon2'); console.log('native ok');";
+      const loaded = spawnSync(process.execPath, ["-e", probe], { cwd: scratch, encoding: "utf8", timeout: 60_000 });
+      expect([loaded.status, loaded.stdout.trim(), loaded.stderr]).toEqual([0, "native ok", ""]);
+    } finally {
+      fs.rmSync(scratch, { recursive: true, force: true });
+    }
+  }, 300_000);
 });
