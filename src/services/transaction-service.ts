@@ -8,7 +8,7 @@ import { captureHold, createHold, releaseHold } from "../ledger/holds";
 import { reverseTransaction } from "../ledger/reversals";
 import { getTransaction, listTransactions } from "../ledger/reads";
 import { batchTransfer } from "../ledger/batch-transfer";
-import { actorOf, batchResultMessage, optionalMs, statementEntryMessage, transactionMessage } from "./mapping/ledger";
+import { actorOf, batchResultMessage, optionalMs, statementEntryMessage, transactionMessage, transferInput } from "./mapping/ledger";
 
 export function transactionService(ledger: Ledger): ServiceImpl<typeof TransactionService> {
   return {
@@ -21,29 +21,10 @@ export function transactionService(ledger: Ledger): ServiceImpl<typeof Transacti
       return { transaction: transactionMessage(t) };
     },
     async transfer(req, ctx) {
-      const t = await transfer(ledger, actorOf(ctx), {
-        requestId: req.requestId,
-        fromAccountId: req.fromAccountId,
-        toAccountId: req.target.case === "toAccountId" ? req.target.value : "",
-        toAccountNumber: req.target.case === "toAccountNumber" ? req.target.value : "",
-        amount: req.amount,
-        description: req.description,
-      });
-      return { transaction: transactionMessage(t) };
+      return { transaction: transactionMessage(await transfer(ledger, actorOf(ctx), transferInput(req))) };
     },
     async batchTransfer(req, ctx) {
-      const results = await batchTransfer(ledger, actorOf(ctx), {
-        requestId: req.requestId,
-        atomic: req.atomic,
-        transfers: req.transfers.map((t) => ({
-          requestId: t.requestId,
-          fromAccountId: t.fromAccountId,
-          toAccountId: t.target.case === "toAccountId" ? t.target.value : "",
-          toAccountNumber: t.target.case === "toAccountNumber" ? t.target.value : "",
-          amount: t.amount,
-          description: t.description,
-        })),
-      });
+      const results = await batchTransfer(ledger, actorOf(ctx), { requestId: req.requestId, atomic: req.atomic, transfers: req.transfers.map(transferInput) });
       return { results: results.map(batchResultMessage) };
     },
     async getTransaction(req, ctx) {

@@ -11,7 +11,8 @@ import type { DailyLimitDefaults } from "../../config";
 import { effectiveLimit, limitDay, resetTimeMs } from "../../ledger/daily-limits";
 import type { MoneySchema } from "../../../gen/bank/v1/money_pb";
 import { TransactionStatus, TransactionType, type StatementEntrySchema, type TransactionSchema } from "../../../gen/bank/v1/transaction_pb";
-import type { BatchTransferResultSchema } from "../../../gen/bank/v1/transaction_service_pb";
+import type { BatchTransferResultSchema, TransferRequest } from "../../../gen/bank/v1/transaction_service_pb";
+import type { TransferInput } from "../../ledger/movements";
 import type { BatchItemResult } from "../../ledger/batch-transfer";
 import { formatAccountNumber } from "../../ledger/account-number";
 import { etagOf } from "../../ledger/accounts";
@@ -25,6 +26,19 @@ export function actorOf(ctx: HandlerContext): Actor {
   const actor: Actor = { userId: info.principal.userId, roles: info.principal.roles, clientAddress: info.clientAddress, callId: info.requestId, signal: ctx.signal, checkSession: info.checkSession };
   if (info.principal.scope) actor.scope = info.principal.scope;
   return actor;
+}
+
+/** A Transfer request, or one transfer of a BatchTransfer, as the ledger takes it: the target by
+ * id or by account number (the other left empty). */
+export function transferInput(t: Pick<TransferRequest, "requestId" | "fromAccountId" | "target" | "amount" | "description">): TransferInput {
+  return {
+    requestId: t.requestId,
+    fromAccountId: t.fromAccountId,
+    toAccountId: t.target.case === "toAccountId" ? t.target.value : "",
+    toAccountNumber: t.target.case === "toAccountNumber" ? t.target.value : "",
+    amount: t.amount,
+    description: t.description,
+  };
 }
 
 export function money(currency: string, minor: bigint): MessageInitShape<typeof MoneySchema> {
