@@ -2,7 +2,7 @@
 // graceful drain. Tests build the same app on port 0.
 import { setMaxListeners } from "node:events";
 import { HEADER } from "./headers";
-import { Code } from "@connectrpc/connect";
+import { Code, type Interceptor } from "@connectrpc/connect";
 import { connectError } from "./transport/errors";
 import type { DescService } from "@bufbuild/protobuf";
 import type { Config } from "./config";
@@ -72,40 +72,16 @@ export async function startApp(config: Readonly<Config>, opts: StartOptions = {}
   const shutdown = new AbortController();
   // Every call in flight listens on this signal; their number is bounded by the server limits.
   setMaxListeners(0, shutdown.signal);
-  let draining = false;
-  let inFlight = 0;
-  let idle: (() => void) | undefined;
+  const calls = new CallsInFlight();
 
-  // /metrics is not public (security W12): it answers only a request bearing BANK_METRICS_TOKEN,
-  // and not at all when none is configured.
-  const metricsRoute: HttpRoute = async (req, res) => {
-    if (req.method !== "GET" || req.url !== "/metrics" || !metricsAllowed(config.metricsToken, req.headers[HEADER.authorization])) return false;
-    const pool = db.poolStats();
-    metrics.dbPool.set({ state: "used" }, pool.used);
-    metrics.dbPool.set({ state: "free" }, pool.free);
-    metrics.dbPool.set({ state: "pending" }, pool.pending);
-    const body = await metrics.registry.metrics();
-    writeHead(res, 200, { "content-type": metrics.registry.contentType, "cache-control": "no-store" });
-    res.end(body);
-    return true;
-  };
-
-  // The service implementations, recorded once: both ports mount the same ones.
-  const services = recordServices((router) => {
-    healthRoutes(health)(router);
-    reflectionRoutes(reflection)(router);
-    for (const m of modules) m.routes?.(router);
-  });
-  // Services no module implements yet answer UNIMPLEMENTED for every method.
-  const served = new Set(services.map((r) => r.service.typeName));
-  for (const service of bankServices) if (!served.has(service.typeName)) services.push({ service, impl: {} });
+  const services = allServices(modules, health, reflection);
   // One chain for both ports: the drain, the in-flight count and the metrics are the process's.
   const interceptors = [
     observeInterceptor({
       logger,
       metrics,
-      isDraining: () => draining,
-      inFlight: { add: () => void inFlight++, done: () => (--inFlight === 0 ? idle?.() : undefined) },
+      isDraining: () => calls.draining,
+      inFlight: calls,
       trustProxy: config.trustProxy,
     }),
     // Before authentication: a request string with a control character is malformed whoever sends it.
@@ -113,28 +89,8 @@ export async function startApp(config: Readonly<Config>, opts: StartOptions = {}
     ...modules.flatMap((m) => m.interceptors ?? []),
   ];
 
-  const server = await listen({
-    config,
-    logger,
-    metrics,
-    shutdownSignal: shutdown.signal,
-    interceptors,
-    routes: mountServices(services),
-    httpRoutes: [metricsRoute, ...modules.flatMap((m) => m.httpRoutes ?? [])],
-    wrap: (handler) => {
-      const cors = corsWrap(config.corsOrigins);
-      return responseHeadersWrap({ tls: config.tls !== undefined })(cors ? cors(handler) : handler);
-    },
-  });
-  let grpcPort: ListeningGrpcPort | undefined;
-  if (config.grpcPort !== undefined) {
-    try {
-      grpcPort = await listenGrpc({ config: { host: config.host, tls: config.tls, grpcPort: config.grpcPort }, registrations: services, interceptors, shutdownSignal: shutdown.signal, logger, metrics, limits });
-    } catch (err) {
-      await server.close(0);
-      throw err;
-    }
-  }
+  const httpRoutes = [metricsRoute(config, db, metrics), ...modules.flatMap((m) => m.httpRoutes ?? [])];
+  const { server, grpcPort } = await listenPorts(ctx, { shutdownSignal: shutdown.signal, interceptors, services, httpRoutes });
   logger.info({ url: server.url, grpc: grpcPort?.target ?? "off", docs: `${server.url}/docs`, database: config.database.kind }, "bankd serving");
 
   let stopping: Promise<void> | undefined;
@@ -145,15 +101,10 @@ export async function startApp(config: Readonly<Config>, opts: StartOptions = {}
     health,
     shutdown: () =>
       (stopping ??= (async () => {
-        draining = true;
+        calls.draining = true;
         health.setServing(false);
         for (const m of modules) m.drain?.();
-        if (inFlight > 0) {
-          await new Promise<void>((resolve) => {
-            idle = resolve;
-            setTimeout(resolve, limits.shutdownDrainMs).unref();
-          });
-        }
+        await calls.idle(limits.shutdownDrainMs);
         // Calls still running (streams, mostly) end with this: the client retries elsewhere.
         shutdown.abort(connectError(Code.Unavailable, "SERVER_DRAINING", "The server is shutting down; retry on another instance."));
         await Promise.all([server.close(1_000), grpcPort?.close(1_000)]);
@@ -165,6 +116,89 @@ export async function startApp(config: Readonly<Config>, opts: StartOptions = {}
       })()),
   };
   return app;
+}
+
+/** The main port (Connect, gRPC-Web, gRPC) and, unless it is off, the gRPC port, serving the same
+ * services through the same interceptors. */
+async function listenPorts(
+  { config, logger, metrics }: AppContext,
+  opts: { shutdownSignal: AbortSignal; interceptors: Interceptor[]; services: ReturnType<typeof allServices>; httpRoutes: HttpRoute[] },
+): Promise<{ server: ListeningServer; grpcPort: ListeningGrpcPort | undefined }> {
+  const server = await listen({
+    config,
+    logger,
+    metrics,
+    shutdownSignal: opts.shutdownSignal,
+    interceptors: opts.interceptors,
+    routes: mountServices(opts.services),
+    httpRoutes: opts.httpRoutes,
+    wrap: (handler) => {
+      const cors = corsWrap(config.corsOrigins);
+      return responseHeadersWrap({ tls: config.tls !== undefined })(cors ? cors(handler) : handler);
+    },
+  });
+  if (config.grpcPort === undefined) return { server, grpcPort: undefined };
+  try {
+    const grpcPort = await listenGrpc({ config: { host: config.host, tls: config.tls, grpcPort: config.grpcPort }, registrations: opts.services, interceptors: opts.interceptors, shutdownSignal: opts.shutdownSignal, logger, metrics, limits });
+    return { server, grpcPort };
+  } catch (err) {
+    await server.close(0);
+    throw err;
+  }
+}
+
+/** The calls in flight on both ports, and whether the server drains: the shutdown waits (at most
+ * its drain time) for them to end. */
+class CallsInFlight {
+  draining = false;
+  private count = 0;
+  private onIdle: (() => void) | undefined;
+
+  add(): void {
+    this.count++;
+  }
+
+  done(): void {
+    if (--this.count === 0) this.onIdle?.();
+  }
+
+  /** Resolves when no call is in flight, or after `maxMs`. */
+  idle(maxMs: number): Promise<void> {
+    if (this.count === 0) return Promise.resolve();
+    return new Promise<void>((resolve) => {
+      this.onIdle = resolve;
+      setTimeout(resolve, maxMs).unref();
+    });
+  }
+}
+
+/** GET /metrics. Not public (security W12): it answers only a request bearing
+ * BANK_METRICS_TOKEN, and not at all when none is configured. */
+function metricsRoute(config: Readonly<Config>, db: Database, metrics: Metrics): HttpRoute {
+  return async (req, res) => {
+    if (req.method !== "GET" || req.url !== "/metrics" || !metricsAllowed(config.metricsToken, req.headers[HEADER.authorization])) return false;
+    const pool = db.poolStats();
+    metrics.dbPool.set({ state: "used" }, pool.used);
+    metrics.dbPool.set({ state: "free" }, pool.free);
+    metrics.dbPool.set({ state: "pending" }, pool.pending);
+    const body = await metrics.registry.metrics();
+    writeHead(res, 200, { "content-type": metrics.registry.contentType, "cache-control": "no-store" });
+    res.end(body);
+    return true;
+  };
+}
+
+/** The service implementations, recorded once (both ports mount the same ones): health,
+ * reflection and the modules'; a bank service no module implements answers UNIMPLEMENTED. */
+function allServices(modules: readonly AppModule[], health: HealthState, reflection: ReflectionIndex) {
+  const services = recordServices((router) => {
+    healthRoutes(health)(router);
+    reflectionRoutes(reflection)(router);
+    for (const m of modules) m.routes?.(router);
+  });
+  const served = new Set(services.map((r) => r.service.typeName));
+  for (const service of bankServices) if (!served.has(service.typeName)) services.push({ service, impl: {} });
+  return services;
 }
 
 /** The read replica's router when BANK_DATABASE_REPLICA_URL is set. A replica that does not answer
