@@ -140,54 +140,8 @@ export async function listen(opts: ServerOptions): Promise<ListeningServer> {
     socket.on("close", () => sockets.delete(socket));
   };
 
-  let listener: net.Server;
-  let h1: http.Server | undefined;
-  if (opts.config.tls) {
-    const secure = http2.createSecureServer({
-      cert: fs.readFileSync(opts.config.tls.certFile),
-      key: fs.readFileSync(opts.config.tls.keyFile),
-      allowHTTP1: true,
-      ALPNProtocols: ["h2", "http/1.1"],
-      settings: h2settings,
-      maxSessionMemory: 32,
-      // A TLS client that never finishes its handshake holds a socket: bounded like the sniff.
-      handshakeTimeout: limits.connectionHandshakeMs,
-    }, handler as (req: http2.Http2ServerRequest, res: http2.Http2ServerResponse) => void);
-    secure.on("session", trackSession);
-    // Before the handshake: a host at its cap costs no TLS work.
-    secure.on("connection", admitSocket);
-    secure.on("secureConnection", (socket: net.Socket & { alpnProtocol?: string | false }) => {
-      track(socket);
-      if (socket.alpnProtocol !== "h2") guard.watchHttp1Socket(socket);
-    });
-    secure.on("request", (req: http.IncomingMessage | http2.Http2ServerRequest, res: http.ServerResponse | http2.Http2ServerResponse) => {
-      if (req.httpVersionMajor === 1) guard.onHttp1Request(req as http.IncomingMessage, res as http.ServerResponse);
-    });
-    // No secure.setTimeout: it would destroy an HTTP/2 session with a quiet stream (a watch); the
-    // guard closes sessions without streams, and HTTP/1.1 sockets between requests.
-    listener = secure;
-  } else {
-    const h2 = http2.createServer({ settings: h2settings, maxSessionMemory: 32 }, handler as (req: http2.Http2ServerRequest, res: http2.Http2ServerResponse) => void);
-    h2.on("session", trackSession);
-    h1 = http.createServer(
-      // Node checks these only for sockets a listening server accepted itself; the guard enforces
-      // them for the sockets handed over here. Passed anyway, so that they are explicit.
-      { requestTimeout: limits.http1RequestTimeoutMs, headersTimeout: limits.http1HeadersTimeoutMs, keepAliveTimeout: limits.http1KeepAliveTimeoutMs },
-      handler as http.RequestListener,
-    );
-    h1.timeout = limits.connectionIdleMs;
-    h1.on("request", (req: http.IncomingMessage, res: http.ServerResponse) => guard.onHttp1Request(req, res));
-    const server1 = h1;
-    listener = net.createServer((socket) => {
-      if (!admitSocket(socket)) return;
-      const acceptedMs = Date.now();
-      track(socket);
-      sniffProtocol(socket, limits.connectionHandshakeMs, (isHttp2) => {
-        if (!isHttp2) guard.watchHttp1Socket(socket, acceptedMs);
-        (isHttp2 ? h2 : server1).emit("connection", socket);
-      });
-    });
-  }
+  const accepting: Accepting = { limits, guard, handler, h2settings, admitSocket, track, trackSession };
+  const { listener, h1 } = opts.config.tls ? tlsListener(opts.config.tls, accepting) : cleartextListener(accepting);
   // More connections than this are closed as they arrive (net.Server's own cap).
   listener.maxConnections = limits.connectionsMax;
 
@@ -218,6 +172,70 @@ export async function listen(opts: ServerOptions): Promise<ListeningServer> {
       clearTimeout(deadline);
     },
   };
+}
+
+/** What both listeners do with a new connection: the limits and guard, the handler, the HTTP/2
+ * settings, the per-address cap, and the tracking the close needs. */
+interface Accepting {
+  limits: ServerLimits;
+  guard: ConnectionGuard;
+  handler: HttpHandler;
+  h2settings: http2.Settings;
+  admitSocket: (socket: net.Socket) => boolean;
+  track: (socket: net.Socket) => void;
+  trackSession: (session: http2.ServerHttp2Session) => void;
+}
+
+/** TLS with ALPN: HTTP/2 and HTTP/1.1 on one secure server. */
+function tlsListener(tls: { certFile: string; keyFile: string }, { limits, guard, handler, h2settings, admitSocket, track, trackSession }: Accepting): { listener: net.Server; h1: undefined } {
+  const secure = http2.createSecureServer({
+    cert: fs.readFileSync(tls.certFile),
+    key: fs.readFileSync(tls.keyFile),
+    allowHTTP1: true,
+    ALPNProtocols: ["h2", "http/1.1"],
+    settings: h2settings,
+    maxSessionMemory: 32,
+    // A TLS client that never finishes its handshake holds a socket: bounded like the sniff.
+    handshakeTimeout: limits.connectionHandshakeMs,
+  }, handler as (req: http2.Http2ServerRequest, res: http2.Http2ServerResponse) => void);
+  secure.on("session", trackSession);
+  // Before the handshake: a host at its cap costs no TLS work.
+  secure.on("connection", admitSocket);
+  secure.on("secureConnection", (socket: net.Socket & { alpnProtocol?: string | false }) => {
+    track(socket);
+    if (socket.alpnProtocol !== "h2") guard.watchHttp1Socket(socket);
+  });
+  secure.on("request", (req: http.IncomingMessage | http2.Http2ServerRequest, res: http.ServerResponse | http2.Http2ServerResponse) => {
+    if (req.httpVersionMajor === 1) guard.onHttp1Request(req as http.IncomingMessage, res as http.ServerResponse);
+  });
+  // No secure.setTimeout: it would destroy an HTTP/2 session with a quiet stream (a watch); the
+  // guard closes sessions without streams, and HTTP/1.1 sockets between requests.
+  return { listener: secure, h1: undefined };
+}
+
+/** Cleartext: one TCP listener that sniffs each connection's first bytes and hands it to the
+ * HTTP/2 (prior knowledge) or the HTTP/1.1 server. */
+function cleartextListener({ limits, guard, handler, h2settings, admitSocket, track, trackSession }: Accepting): { listener: net.Server; h1: http.Server } {
+  const h2 = http2.createServer({ settings: h2settings, maxSessionMemory: 32 }, handler as (req: http2.Http2ServerRequest, res: http2.Http2ServerResponse) => void);
+  h2.on("session", trackSession);
+  const h1 = http.createServer(
+    // Node checks these only for sockets a listening server accepted itself; the guard enforces
+    // them for the sockets handed over here. Passed anyway, so that they are explicit.
+    { requestTimeout: limits.http1RequestTimeoutMs, headersTimeout: limits.http1HeadersTimeoutMs, keepAliveTimeout: limits.http1KeepAliveTimeoutMs },
+    handler as http.RequestListener,
+  );
+  h1.timeout = limits.connectionIdleMs;
+  h1.on("request", (req: http.IncomingMessage, res: http.ServerResponse) => guard.onHttp1Request(req, res));
+  const listener = net.createServer((socket) => {
+    if (!admitSocket(socket)) return;
+    const acceptedMs = Date.now();
+    track(socket);
+    sniffProtocol(socket, limits.connectionHandshakeMs, (isHttp2) => {
+      if (!isHttp2) guard.watchHttp1Socket(socket, acceptedMs);
+      (isHttp2 ? h2 : h1).emit("connection", socket);
+    });
+  });
+  return { listener, h1 };
 }
 
 const PREFACE = Buffer.from("PRI * HTTP/2.0\r\n");
