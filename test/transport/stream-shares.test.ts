@@ -26,8 +26,11 @@ import { HealthState, healthRoutes } from "../../src/services/health";
 import { createClient } from "@connectrpc/connect";
 import { createGrpcTransport } from "@connectrpc/connect-node";
 
-const WATCH_LIFE_MS = 6_000;
-const LIMITS: ServerLimits = { ...limits, connectionIdleMs: 3_000 };
+// The idle time must outlast the flood's arrival: a connection closed as idle while the flood still
+// arrives frees its place (and its watch's), and a later one is admitted instead of refused. On a
+// loaded CI machine 612 connections took more than 3 s to arrive (33 admitted, 99 closed).
+const WATCH_LIFE_MS = 11_000;
+const LIMITS: ServerLimits = { ...limits, connectionIdleMs: 8_000 };
 const FLOOD = limits.connectionsPerAddressMax + 100;
 
 interface Served {
@@ -147,7 +150,7 @@ describe("anonymous streams get a share per client address", () => {
     // A caller with a token from the flooding address, on one of its open connections, keeps its
     // headroom: its stream is not anonymous. It opens on the first connection whose watch is
     // refused, as soon as the refusal arrives: a connection left with no stream is closed once idle
-    // (connectionIdleMs), which on a loaded machine can come before the whole flood has started.
+    // (connectionIdleMs), which must not come before the token's stream starts.
     const tokenCall = new Promise<{ open: Watch; signedIn: Watch }>((resolve) => {
       for (const w of flood) void w.started.then((x) => x.kind === "refused" && resolve({ open: w, signedIn: w.again({ authorization: "Bearer some-token" }) }));
     });
