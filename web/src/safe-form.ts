@@ -26,51 +26,99 @@ export interface SafeFormSpec<Req extends object, Res> {
 }
 
 export function bindSafeForm<Req extends object, Res>(retries: SafeRetries, spec: SafeFormSpec<Req, Res>): void {
-  const el = form(`${spec.prefix}-form`);
-  const error = byId(`${spec.prefix}-error`);
-  const notice = byId(`${spec.prefix}-notice`);
-  const submit = el.querySelector<HTMLButtonElement>('button[type="submit"]');
-  let current: SafeOperation<Res> | undefined;
-  let currentWhat = "";
+  new SafeForm(retries, spec);
+}
 
-  /** The intent the form shows now, or undefined when its values are incomplete. */
-  const shownKey = (): string | undefined => {
-    const built = spec.build(new FormData(el));
-    return typeof built === "string" ? undefined : fingerprint(spec.method, built.request);
-  };
+/** One bound form: its elements, and the operation it sent last (retried with its request id). */
+class SafeForm<Req extends object, Res> {
+  private readonly el: HTMLFormElement;
+  private readonly error: HTMLElement;
+  private readonly notice: HTMLElement;
+  private readonly submit: HTMLButtonElement | null;
+  private current: SafeOperation<Res> | undefined;
+  private currentWhat = "";
 
-  const events = (what: string, request: Req): OperationEvents<Res> => ({
-    sending(op) {
-      if (submit) submit.disabled = true;
-      el.setAttribute("aria-busy", "true");
-      if (op.attempts > 1) showNotice(`No answer yet: the ${what} may have gone through. Sending it again with the same request id, so the bank carries it out at most once…`, op);
-    },
-    uncertain(op, _err, nextRetryMs) {
-      idle();
-      const next = nextRetryMs === undefined ? " Automatic retries have stopped." : ` Trying again by itself in ${formatWait(nextRetryMs)}.`;
-      showNotice(`No answer from the bank: the ${what} may have gone through. Retrying is safe: it carries the same request id, so the bank carries it out at most once.${next}`, op);
-    },
-    async done(op, res) {
-      idle();
-      notice.replaceChildren();
-      if (shownKey() === op.key) el.reset();
-      const message = await spec.done(res, request);
-      const retried = op.attempts > 1 ? ` It took ${op.attempts} attempts with one request id and was carried out once.` : "";
-      setText("status", message + retried);
-    },
-    refused(_op, err) {
-      idle();
-      notice.replaceChildren();
-      error.textContent = describeError(err, spec.action, spec.money?.());
-    },
-  });
-
-  function idle(): void {
-    if (submit) submit.disabled = false;
-    el.removeAttribute("aria-busy");
+  constructor(
+    private readonly retries: SafeRetries,
+    private readonly spec: SafeFormSpec<Req, Res>,
+  ) {
+    this.el = form(`${spec.prefix}-form`);
+    this.error = byId(`${spec.prefix}-error`);
+    this.notice = byId(`${spec.prefix}-notice`);
+    this.submit = this.el.querySelector<HTMLButtonElement>('button[type="submit"]');
+    onSubmit(this.el, async () => this.send());
+    this.el.addEventListener("input", () => this.edited());
   }
 
-  function showNotice(text: string, op: SafeOperation<Res> | undefined): void {
+  /** The intent the form shows now, or undefined when its values are incomplete. */
+  private shownKey(): string | undefined {
+    const built = this.spec.build(new FormData(this.el));
+    return typeof built === "string" ? undefined : fingerprint(this.spec.method, built.request);
+  }
+
+  private send(): void {
+    setText("status", "");
+    clearErrorsOutside(this.el);
+    this.error.textContent = "";
+    const built = this.spec.build(new FormData(this.el));
+    if (typeof built === "string") {
+      this.error.textContent = built;
+      return;
+    }
+    if (this.spec.confirm && !confirmed(this.spec.confirm(built.what))) {
+      this.error.textContent = `Cancelled: the ${built.what} was not sent.`;
+      return;
+    }
+    const key = fingerprint(this.spec.method, built.request);
+    // Other values are another intent: the earlier one is no longer retried by itself, but it
+    // stays known, so sending its values again still carries its request id.
+    if (this.current && !this.current.finished && this.current.key !== key) this.current.stopAutomatic();
+    this.currentWhat = built.what;
+    this.current = this.retries.run(this.spec.method, built.request, (requestId) => this.spec.send(built.request, requestId), this.events(built.what, built.request));
+  }
+
+  /** New values while an attempt is uncertain: a new intent; the earlier one stays retryable. */
+  private edited(): void {
+    const current = this.current;
+    if (!current || current.state !== "uncertain" || this.shownKey() === current.key) return;
+    current.stopAutomatic();
+    this.showNotice(`The earlier ${this.currentWhat} may have gone through: check the statement. Sending these new values is a new request; "Retry safely" sends the earlier one again, safely.`, current);
+  }
+
+  private events(what: string, request: Req): OperationEvents<Res> {
+    return {
+      sending: (op) => {
+        if (this.submit) this.submit.disabled = true;
+        this.el.setAttribute("aria-busy", "true");
+        if (op.attempts > 1) this.showNotice(`No answer yet: the ${what} may have gone through. Sending it again with the same request id, so the bank carries it out at most once…`, op);
+      },
+      uncertain: (op, _err, nextRetryMs) => {
+        this.idle();
+        const next = nextRetryMs === undefined ? " Automatic retries have stopped." : ` Trying again by itself in ${formatWait(nextRetryMs)}.`;
+        this.showNotice(`No answer from the bank: the ${what} may have gone through. Retrying is safe: it carries the same request id, so the bank carries it out at most once.${next}`, op);
+      },
+      done: async (op, res) => {
+        this.idle();
+        this.notice.replaceChildren();
+        if (this.shownKey() === op.key) this.el.reset();
+        const message = await this.spec.done(res, request);
+        const retried = op.attempts > 1 ? ` It took ${op.attempts} attempts with one request id and was carried out once.` : "";
+        setText("status", message + retried);
+      },
+      refused: (_op, err) => {
+        this.idle();
+        this.notice.replaceChildren();
+        this.error.textContent = describeError(err, this.spec.action, this.spec.money?.());
+      },
+    };
+  }
+
+  private idle(): void {
+    if (this.submit) this.submit.disabled = false;
+    this.el.removeAttribute("aria-busy");
+  }
+
+  private showNotice(text: string, op: SafeOperation<Res> | undefined): void {
     const p = document.createElement("p");
     p.textContent = text;
     const children: HTMLElement[] = [p];
@@ -82,33 +130,6 @@ export function bindSafeForm<Req extends object, Res>(retries: SafeRetries, spec
       retry.addEventListener("click", () => void op.attempt());
       children.push(retry);
     }
-    notice.replaceChildren(...children);
+    this.notice.replaceChildren(...children);
   }
-
-  onSubmit(el, async () => {
-    setText("status", "");
-    clearErrorsOutside(el);
-    error.textContent = "";
-    const built = spec.build(new FormData(el));
-    if (typeof built === "string") {
-      error.textContent = built;
-      return;
-    }
-    if (spec.confirm && !confirmed(spec.confirm(built.what))) {
-      error.textContent = `Cancelled: the ${built.what} was not sent.`;
-      return;
-    }
-    const key = fingerprint(spec.method, built.request);
-    // Other values are another intent: the earlier one is no longer retried by itself, but it
-    // stays known, so sending its values again still carries its request id.
-    if (current && !current.finished && current.key !== key) current.stopAutomatic();
-    currentWhat = built.what;
-    current = retries.run(spec.method, built.request, (requestId) => spec.send(built.request, requestId), events(built.what, built.request));
-  });
-
-  el.addEventListener("input", () => {
-    if (!current || current.state !== "uncertain" || shownKey() === current.key) return;
-    current.stopAutomatic();
-    showNotice(`The earlier ${currentWhat} may have gone through: check the statement. Sending these new values is a new request; "Retry safely" sends the earlier one again, safely.`, current);
-  });
 }
