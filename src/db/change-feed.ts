@@ -38,80 +38,91 @@ export function openChangeFeed(db: Database, onWake: OnWake, onError: (err: unkn
 /** LISTEN where db.sessionUrl() says: with a multi-host URL the primary of the moment, and again
  * on the new one when the pool moves (a NOTIFY is only heard on the host that committed it). */
 function listenPostgres(db: Database, onWake: OnWake, onError: (err: unknown) => void): ChangeFeed {
-  let closed = false;
-  let client: Client | undefined;
-  let retry: NodeJS.Timeout | undefined;
-  const offHostChange = db.onHostChange((available) => {
-    if (available && !closed) {
-      // The primary moved: listen there (the old host's connection is dead or soon demoted).
-      reconnect(0);
-    }
-  });
+  return new PostgresListener(db, onWake, onError);
+}
+
+class PostgresListener implements ChangeFeed {
+  private closed = false;
+  private client: Client | undefined;
+  private retry: NodeJS.Timeout | undefined;
   /** Bumped by every reconnect: a connection begun before it is stale and closes itself. */
-  let generation = 0;
-  const connect = async () => {
-    const mine = generation;
-    const stale = () => closed || mine !== generation;
+  private generation = 0;
+  private readonly offHostChange: () => void;
+
+  constructor(
+    private readonly db: Database,
+    private readonly onWake: OnWake,
+    private readonly onError: (err: unknown) => void,
+  ) {
+    this.offHostChange = db.onHostChange((available) => {
+      // The primary moved: listen there (the old host's connection is dead or soon demoted).
+      if (available && !this.closed) this.reconnect(0);
+    });
+    void this.connect();
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    this.offHostChange();
+    clearTimeout(this.retry);
+    await this.client?.end().catch(() => undefined);
+  }
+
+  private async connect(): Promise<void> {
+    const mine = this.generation;
+    const stale = () => this.closed || mine !== this.generation;
     let url: string;
     try {
-      url = await db.sessionUrl();
+      url = await this.db.sessionUrl();
     } catch (err) {
       if (stale()) return;
-      onError(err);
-      reconnect();
+      this.onError(err);
+      this.reconnect();
       return;
     }
     if (stale()) return;
     const c = new Client({ connectionString: url, application_name: "bankd-listen", connectionTimeoutMillis: limits.dbConnectTimeoutMs, keepAlive: true });
-    client = c;
+    this.client = c;
     c.on("notification", (msg) => {
-      if (msg.channel === CHANNEL) onWake(msg.payload === STATUS_PAYLOAD);
+      if (msg.channel === CHANNEL) this.onWake(msg.payload === STATUS_PAYLOAD);
     });
     c.on("error", (err) => {
       if (stale()) return;
-      onError(err);
-      reconnect();
+      this.onError(err);
+      this.reconnect();
     });
     try {
       await c.connect();
       await c.query(`LISTEN ${CHANNEL}`);
       if (stale()) await c.end();
       // Commits made while no one listened are caught up by one wake-up.
-      else onWake(true);
+      else this.onWake(true);
     } catch (err) {
       if (stale()) {
         c.end().catch(() => undefined);
         return;
       }
-      onError(err);
-      reconnect();
+      this.onError(err);
+      this.reconnect();
     }
-  };
-  const reconnect = (delayMs: number = limits.watchReconnectMs) => {
-    generation++;
-    const dead = client;
-    client = undefined;
+  }
+
+  private reconnect(delayMs: number = limits.watchReconnectMs): void {
+    this.generation++;
+    const dead = this.client;
+    this.client = undefined;
     dead?.end().catch(() => undefined);
-    if (closed) return;
-    if (retry) {
+    if (this.closed) return;
+    if (this.retry) {
       if (delayMs > 0) return;
-      clearTimeout(retry);
+      clearTimeout(this.retry);
     }
-    retry = setTimeout(() => {
-      retry = undefined;
-      void connect();
+    this.retry = setTimeout(() => {
+      this.retry = undefined;
+      void this.connect();
     }, delayMs);
-    retry.unref();
-  };
-  void connect();
-  return {
-    close: async () => {
-      closed = true;
-      offHostChange();
-      clearTimeout(retry);
-      await client?.end().catch(() => undefined);
-    },
-  };
+    this.retry.unref();
+  }
 }
 
 function pollSqlite(db: Database, onWake: OnWake, onError: (err: unknown) => void): ChangeFeed {
