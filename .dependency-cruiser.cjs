@@ -1,5 +1,6 @@
 // The dependency rules of src/ (docs/architecture.md, "Rooms"): domain folders import no
-// transport and no Connect, and no module imports itself back through a chain of imports.
+// transport, no Connect and no generated code, and no module imports itself back through a chain
+// of imports.
 // Run by `npm run lint` and by test/foundation/dependencies.test.ts.
 const domain = "^src/(ledger|auth|audit|admin)/";
 const transport = "^src/(services/|transport/|server\\.ts$|app\\.ts$|rpc-adapter\\.ts$|modules\\.ts$)";
@@ -22,6 +23,13 @@ module.exports = {
       to: { path: "node_modules/@connectrpc/" },
     },
     {
+      name: "domain-imports-no-generated-code",
+      comment: "Domain folders know nothing of the contract's generated code (issue 30): roles are the domain's (src/roles.ts), mapped to bank.v1.Role in src/services/mapping/roles.ts.",
+      severity: "error",
+      from: { path: domain },
+      to: { path: "^gen/" },
+    },
+    {
       name: "no-cycles",
       comment: "Imports run one way: a module never reaches itself again through its imports (type-only imports included).",
       severity: "error",
@@ -30,9 +38,8 @@ module.exports = {
     },
   ],
   options: {
-    doNotFollow: { path: "node_modules" },
-    // node_modules stay in the graph as leaves (doNotFollow), so that a rule can name a package.
-    exclude: { path: "^gen/" },
+    // node_modules and gen/ stay in the graph as leaves (not followed), so that a rule can name them.
+    doNotFollow: { path: "(^|/)node_modules/|^gen/" },
     tsPreCompilationDeps: true,
     tsConfig: { fileName: "tsconfig.json" },
     enhancedResolveOptions: { extensions: [".ts", ".js", ".json"] },

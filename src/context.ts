@@ -1,7 +1,7 @@
 // What every handler knows about the call it serves, set by the observe interceptor and the
 // auth interceptor, read through Connect's context values.
 import { createContextKey, type HandlerContext } from "@connectrpc/connect";
-import type { Role } from "../gen/bank/v1/access_pb";
+import type { Role } from "./roles";
 import { CallAbortedError } from "./db/errors";
 
 export interface Principal {

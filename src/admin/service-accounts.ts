@@ -16,7 +16,7 @@ import { tokenSealer } from "../sealed-tokens";
 import { isActiveKey, parsePublicKey } from "../auth/service-keys";
 import { rolesToColumn, SERVICE_ROLES } from "../auth/roles";
 import { audited, checkReason } from "./users";
-import { Role } from "../../gen/bank/v1/access_pb";
+import { Role } from "../roles";
 
 export interface ServiceAccountAdminDeps {
   db: Database;
@@ -32,7 +32,8 @@ export interface ServiceAccountView {
 
 export interface NewServiceAccount {
   name: string;
-  roles: readonly Role[];
+  /** The roles asked for; undefined for one the contract does not define (refused). */
+  roles: readonly (Role | undefined)[];
   allowedOwnerIds: readonly string[];
   allowedAccountIds: readonly string[];
   publicKey: string;
@@ -215,14 +216,14 @@ function checkName(name: string): string {
   return trimmed;
 }
 
-function checkRoles(roles: readonly Role[]): Role[] {
+function checkRoles(roles: readonly (Role | undefined)[]): Role[] {
   if (roles.length === 0) throw invalidArgument("ROLES_REQUIRED", "roles must name at least one role.", { field: "roles" });
   for (const role of roles) {
-    if (!SERVICE_ROLES.includes(role)) {
+    if (role === undefined || !SERVICE_ROLES.includes(role)) {
       throw invalidArgument("SERVICE_ACCOUNT_ROLE_NOT_ALLOWED", "A service account may hold only ROLE_PAYMENT_SERVICE, ROLE_TELLER and ROLE_AUDITOR.", { field: "roles" });
     }
   }
-  return [...new Set(roles)];
+  return [...new Set(roles as readonly Role[])];
 }
 
 function checkIds(ids: readonly string[], field: string): string[] {

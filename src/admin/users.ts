@@ -16,7 +16,7 @@ import type { AuthSessions } from "../auth";
 import { rolesFromColumn, rolesToColumn } from "../auth/roles";
 import { isDisabled } from "../auth/users";
 import { removeSecondFactor } from "../auth/second-factor";
-import { Role } from "../../gen/bank/v1/access_pb";
+import { Role } from "../roles";
 
 export interface AdminDeps {
   db: Database;
@@ -56,10 +56,12 @@ export async function listUsers(db: Database, req: { emailPrefix: string; pageSi
   return { rows: shown, nextPageToken: rows.length > size && last ? encodePageToken(tokens, filters, { t: last.createTime, i: last.id }) : "" };
 }
 
-export async function setUserRoles(deps: AdminDeps, info: CallInfo, userId: string, requested: readonly Role[]): Promise<AdminUserRow> {
+/** `requested`: the roles asked for; undefined for one the contract does not define (refused). */
+export async function setUserRoles(deps: AdminDeps, info: CallInfo, userId: string, requested: readonly (Role | undefined)[]): Promise<AdminUserRow> {
   checkUserId(userId);
-  const column = rolesToColumn(checkRoles(requested));
-  const losesAdmin = !requested.includes(Role.ADMIN);
+  const roles = checkRoles(requested);
+  const column = rolesToColumn(roles);
+  const losesAdmin = !roles.includes(Role.ADMIN);
   return audited(deps.db, info, "admin.set_roles", userId, async (tx) => {
     const admins = losesAdmin ? await lockActiveAdmins(tx) : [];
     const user = await lockUser(tx, userId);
@@ -203,12 +205,14 @@ function checkUserId(userId: string): void {
   if (!isUuid(userId)) throw invalidArgument("INVALID_USER_ID", "user_id must be a user's UUID.", { field: "user_id" });
 }
 
-function checkRoles(roles: readonly Role[]): Role[] {
+function checkRoles(roles: readonly (Role | undefined)[]): Role[] {
   if (roles.length === 0) throw invalidArgument("ROLES_REQUIRED", "roles must name at least one role.", { field: "roles" });
+  const checked: Role[] = [];
   for (const role of roles) {
-    if (!GRANTABLE.includes(role)) {
+    if (role === undefined || !GRANTABLE.includes(role)) {
       throw invalidArgument("INVALID_ROLE", "roles may hold only ROLE_CUSTOMER, ROLE_TELLER, ROLE_AUDITOR and ROLE_ADMIN.", { field: "roles" });
     }
+    checked.push(role);
   }
-  return [...roles];
+  return checked;
 }

@@ -1,6 +1,6 @@
 // Roles as stored in users.roles: comma-separated names without the ROLE_ prefix, sorted and
 // without duplicates ("CUSTOMER,ADMIN" is read back as [CUSTOMER, ADMIN]).
-import { Role } from "../../gen/bank/v1/access_pb";
+import { Role, roleName, roleNamed } from "../roles";
 
 /** The roles a user (a person) may hold. */
 export const USER_ROLES: readonly Role[] = [Role.CUSTOMER, Role.TELLER, Role.AUDITOR, Role.ADMIN];
@@ -15,7 +15,7 @@ export function rolesToColumn(roles: readonly Role[], allowed: readonly Role[] =
   for (const role of unique) {
     if (!allowed.includes(role)) throw new Error(`role ${String(role)} cannot be granted`);
   }
-  return unique.map((role) => Role[role]).join(",");
+  return unique.map(roleName).join(",");
 }
 
 export function rolesFromColumn(column: string, allowed: readonly Role[] = USER_ROLES): Role[] {
@@ -34,7 +34,7 @@ export function rolesFromColumn(column: string, allowed: readonly Role[] = USER_
  * user's roles); undefined for anything else. */
 export function roleFromName(name: string, allowed: readonly Role[] = USER_ROLES): Role | undefined {
   const upper = name.trim().toUpperCase().replace(/^ROLE_/, "");
-  const role = (Role as unknown as Record<string, Role | undefined>)[upper];
+  const role = roleNamed(upper);
   return role !== undefined && allowed.includes(role) ? role : undefined;
 }
 

@@ -16,7 +16,7 @@ import type { Tx } from "../db/database";
 import { RecoveryCode, TotpEnrolment, User, type UserEntity } from "../db/entities";
 import { limits } from "../limits";
 import { writeFileOnce } from "../util/write-once";
-import { Role } from "../../gen/bank/v1/access_pb";
+import { Role } from "../roles";
 import { rolesFromColumn } from "./roles";
 
 const KEY_BYTES = 32;

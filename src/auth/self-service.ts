@@ -5,7 +5,7 @@ import { User } from "../db/entities";
 import { stopIfEnded, type CallInfo, type Principal } from "../context";
 import { invalidArgument, notFound, unauthenticated } from "../errors";
 import { isUuid } from "../ids";
-import { Role } from "../../gen/bank/v1/access_pb";
+import { Role } from "../roles";
 import type { AuthDeps } from "./deps";
 import { decodePageToken, encodePageToken, pageSizeOf } from "../pagination";
 import { tokenSealer } from "../sealed-tokens";

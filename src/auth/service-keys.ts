@@ -7,7 +7,7 @@ import type { Tx } from "../db/database";
 import { ServiceAccount, ServiceAccountKey, ServiceSession, type ServiceAccountEntity, type ServiceAccountKeyEntity } from "../db/entities";
 import { invalidArgument } from "../errors";
 import { limits } from "../limits";
-import type { Role } from "../../gen/bank/v1/access_pb";
+import type { Role } from "../roles";
 import { rolesFromColumn, SERVICE_ROLES } from "./roles";
 
 /** An Ed25519 public key as stored: the JWK's public members only, and its thumbprint. */

@@ -6,7 +6,7 @@ import { randomUUID } from "node:crypto";
 import { SignJWT, errors as joseErrors, jwtVerify, type JWTHeaderParameters, type FlattenedJWSInput } from "jose";
 import type { Config } from "../config";
 import { limits } from "../limits";
-import { Role } from "../../gen/bank/v1/access_pb";
+import { roleName, type Role } from "../roles";
 import type { KeyRing } from "./keys";
 import { tokenRoleFromName } from "./roles";
 
@@ -81,7 +81,7 @@ export class AccessTokens {
     const tokenId = randomUUID();
     const subjectType = subject.subjectType ?? "user";
     const enrolmentOnly = subject.enrolmentOnly === true;
-    const payload: Record<string, unknown> = { sid: subject.sessionId, roles: subject.roles.map((r) => Role[r]) };
+    const payload: Record<string, unknown> = { sid: subject.sessionId, roles: subject.roles.map(roleName) };
     if (subjectType === "service") payload.typ = SERVICE_TOKEN_CLAIM_TYP;
     if (enrolmentOnly) payload.enrolment_only = true;
     const token = await new SignJWT(payload)

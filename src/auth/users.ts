@@ -6,7 +6,7 @@ import { User, type UserEntity } from "../db/entities";
 import { alreadyExists } from "../errors";
 import { uuidv7 } from "../ids";
 import { preparedQuery } from "../prepared-query";
-import type { Role } from "../../gen/bank/v1/access_pb";
+import type { Role } from "../roles";
 import type { PasswordHasher } from "./passwords";
 import { validEmail, validFullName, validNewPassword } from "./policy";
 import { rolesToColumn } from "./roles";

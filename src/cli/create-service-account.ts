@@ -8,7 +8,7 @@ import type { Config } from "../config";
 import { Database } from "../db/database";
 import { DomainError } from "../errors";
 import { limits } from "../limits";
-import type { Role } from "../../gen/bank/v1/access_pb";
+import type { Role } from "../roles";
 import { roleFromName, SERVICE_ROLES } from "../auth/roles";
 import { createServiceAccount } from "../admin/service-accounts";
 import { parseOptions } from "./args";

@@ -5,7 +5,7 @@ import type { Config } from "../config";
 import { Database } from "../db/database";
 import { DomainError } from "../errors";
 import { recordAudit } from "../audit/recorder";
-import type { Role } from "../../gen/bank/v1/access_pb";
+import type { Role } from "../roles";
 import { Argon2Hasher } from "../auth/passwords";
 import { roleFromName } from "../auth/roles";
 import { createUser } from "../auth/users";

@@ -3,7 +3,7 @@
 // their own accounts: anything else is NOT_FOUND, the same answer as for an account that does
 // not exist, so existence is never revealed. Settlement accounts (the outside world) are
 // readable by staff and can never be the subject of a command.
-import { Role } from "../../gen/bank/v1/access_pb";
+import { Role } from "../roles";
 import { DomainError, notFound, permissionDenied } from "../errors";
 import type { AccountView, Actor } from "./types";
 

@@ -1,6 +1,6 @@
 // The ledger's domain types: what the domain functions take and return. Money is bigint minor
 // units everywhere; times are epoch milliseconds. Services map these to and from bank.v1.
-import type { Role } from "../../gen/bank/v1/access_pb";
+import type { Role } from "../roles";
 
 /** Who is calling, and the facts the audit log needs about the call. */
 export interface Actor {

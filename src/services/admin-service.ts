@@ -14,6 +14,7 @@ import {
 import { disableUser, enableUser, listUsers, resetSecondFactor, setUserRoles, type AdminDeps } from "../admin/users";
 import { serviceAccountToMessage, userToMessage } from "./mapping/users";
 import { addServiceAccountKey, createServiceAccount, disableServiceAccount, listServiceAccounts, revokeServiceAccountKey, type ServiceAccountAdminDeps } from "../admin/service-accounts";
+import { rolesFromProto } from "./mapping/roles";
 
 export type AdminServiceDeps = AdminDeps & { serviceAccounts: ServiceAccountAdminDeps };
 
@@ -28,7 +29,7 @@ export function adminServiceImpl(deps: AdminServiceDeps): ServiceImpl<typeof Adm
       return create(ListUsersResponseSchema, { users: page.rows.map(userToMessage), nextPageToken: page.nextPageToken });
     },
     async setUserRoles(req, ctx) {
-      const user = await setUserRoles(deps, callInfo(ctx), req.userId, req.roles);
+      const user = await setUserRoles(deps, callInfo(ctx), req.userId, rolesFromProto(req.roles));
       return create(SetUserRolesResponseSchema, { user: userToMessage(user) });
     },
     async disableUser(req, ctx) {
@@ -47,7 +48,7 @@ export function adminServiceImpl(deps: AdminServiceDeps): ServiceImpl<typeof Adm
     async createServiceAccount(req, ctx) {
       const view = await createServiceAccount(deps.serviceAccounts, { info: callInfo(ctx) }, {
         name: req.name,
-        roles: req.roles,
+        roles: rolesFromProto(req.roles),
         allowedOwnerIds: req.allowedOwnerIds,
         allowedAccountIds: req.allowedAccountIds,
         publicKey: req.publicKey,

@@ -10,6 +10,7 @@ import { login, refreshTokens } from "../auth/sign-in";
 import { issueServiceToken } from "../auth/service-accounts";
 import { confirmTotp, enrollTotp } from "../auth/totp-enrolment";
 import { sessionToMessage, signedIn, userToMessage } from "./mapping/users";
+import { rolesToProto } from "./mapping/roles";
 
 export function authServiceRoutes(deps: AuthDeps): (router: ConnectRouter) => void {
   return (router) => router.service(AuthService, authServiceImpl(deps));
@@ -45,7 +46,7 @@ export function authServiceImpl(deps: AuthDeps): ServiceImpl<typeof AuthService>
       return {
         active: true,
         userId: p.userId,
-        roles: [...p.roles],
+        roles: rolesToProto(p.roles),
         sessionId: p.sessionId,
         expireTime: timestampFromMs(expireMs),
         serviceAccount: p.subjectType === "service",

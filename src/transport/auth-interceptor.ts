@@ -4,7 +4,9 @@
 import { getOption, hasOption, type DescMethod } from "@bufbuild/protobuf";
 import { HEADER } from "../headers";
 import type { Interceptor } from "@connectrpc/connect";
-import { access, Role, type Access } from "../../gen/bank/v1/access_pb";
+import { access, type Access } from "../../gen/bank/v1/access_pb";
+import { Role } from "../roles";
+import { roleFromProto } from "../services/mapping/roles";
 import type { AuditAggregator } from "../audit/aggregate";
 import { auditBase, recordAudit } from "../audit/recorder";
 import { callInfoKey, type CallInfo, type Principal } from "../context";
@@ -47,8 +49,8 @@ export function decideAccess(rule: Access | undefined, principal: Principal | un
   // An enrolment-only token (staff without a second factor yet) reaches only the methods that
   // say so in the proto (EnrollTotp, ConfirmTotp, GetCurrentUser, Logout).
   if (principal.enrolmentOnly && !rule.secondFactorEnrolment) return "enrolment_required";
-  const allowed = rule.roles.filter((r) => r !== Role.UNSPECIFIED);
-  return allowed.some((r) => principal.roles.includes(r)) ? "allow" : "role_not_allowed";
+  const allowed = rule.roles.map(roleFromProto);
+  return allowed.some((r) => r !== undefined && principal.roles.includes(r)) ? "allow" : "role_not_allowed";
 }
 
 /** The token of an `authorization: Bearer <token>` header; undefined when there is no header,
@@ -149,7 +151,7 @@ const STAFF_READS: Record<string, (req: ReadMessage, res: ReadMessage | undefine
   "bank.v1.TransactionService.GetTransaction": (req) => req.transactionId,
 };
 
-const STAFF_ROLES = new Set([Role.TELLER, Role.AUDITOR, Role.ADMIN]);
+const STAFF_ROLES = new Set<Role>([Role.TELLER, Role.AUDITOR, Role.ADMIN]);
 
 /** A staff member's read of a customer's data (issue 26, item 8): counted per staff member and
  * target, one `account.staff_read` event per window (limits.staffReadAuditWindowMs) with the

@@ -19,8 +19,9 @@ import { engines } from "../support/db";
 import { client } from "../support/app";
 import { createTestUser } from "../support/users";
 import { auditRows, authApi, expectError, startAuthApp, type AuthTestApp } from "./support";
+import { roleFromProto } from "../../src/services/mapping/roles";
 
-const principal = (...roles: Role[]): Principal => ({ userId: "u", sessionId: "s", tokenId: "t", roles });
+const principal = (...roles: Role[]): Principal => ({ userId: "u", sessionId: "s", tokenId: "t", roles: roles.map((r) => roleFromProto(r)!) });
 
 /** A bank.v1 service built at run time whose one method has no access option. */
 function undeclaredService(): DescService {

@@ -26,6 +26,7 @@ import { client, startTestApp, type TestApp } from "../support/app";
 import { codeAtStep, nextCode, stepAt } from "../support/totp";
 import { createTestUser, signIn, strongPassword, uniqueEmail, type TestUser } from "../support/users";
 import { auditRows, expectError } from "./support";
+import { roleFromProto } from "../../src/services/mapping/roles";
 
 describe.each(engines())("second factor for staff on %s", (engine) => {
   let t: TestApp;
@@ -36,7 +37,7 @@ describe.each(engines())("second factor for staff on %s", (engine) => {
   async function newUser(roles: Role[]) {
     const email = uniqueEmail("staff");
     const password = strongPassword();
-    const row = await t.app.db.transaction((tx) => createUser(tx, { email, fullName: "New Staff", password, roles }, new Argon2Hasher(t.config.argon2)));
+    const row = await t.app.db.transaction((tx) => createUser(tx, { email, fullName: "New Staff", password, roles: roles.map((r) => roleFromProto(r)!) }, new Argon2Hasher(t.config.argon2)));
     return { id: row.id, email, password };
   }
 

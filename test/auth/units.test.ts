@@ -20,6 +20,7 @@ import { ExpiringLru } from "../../src/util/expiring-lru";
 import { KeyRing } from "../../src/auth/keys";
 import { AccessTokens } from "../../src/auth/tokens";
 import { normalizeEmail, validEmail } from "../../src/auth/policy";
+import { Role as DomainRole } from "../../src/roles";
 
 describe("roles column", () => {
   test("round-trips, sorted, without duplicates or prefix", () => {
@@ -30,7 +31,9 @@ describe("roles column", () => {
   });
 
   test("refuses what cannot be granted or read", () => {
-    expect(() => rolesToColumn([Role.UNSPECIFIED])).toThrow();
+    // A value outside the domain's roles (as ROLE_UNSPECIFIED would be) is never written.
+    expect(() => rolesToColumn([0 as never])).toThrow();
+    expect(() => rolesToColumn([DomainRole.PAYMENT_SERVICE])).toThrow();
     expect(() => rolesFromColumn("CUSTOMER,ROOT")).toThrow();
     expect(roleFromName("teller")).toBe(Role.TELLER);
     expect(roleFromName("ROLE_AUDITOR")).toBe(Role.AUDITOR);

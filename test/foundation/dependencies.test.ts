@@ -1,6 +1,6 @@
 // Goal: imports in src/ run one way. Domain folders (ledger, auth, audit, admin) import no
-// transport (services/, server.ts, app.ts, rpc-adapter.ts, the composition root modules.ts) and no
-// @connectrpc/* package, and no module of src/ or web/src reaches itself again through its imports. The rules are .dependency-cruiser.cjs, also
+// transport (services/, server.ts, app.ts, rpc-adapter.ts, the composition root modules.ts), no
+// @connectrpc/* package and no generated code (gen/), and no module of src/ or web/src reaches itself again through its imports. The rules are .dependency-cruiser.cjs, also
 // run by `npm run lint`; this test runs them on src/, and on a small tree that breaks each rule
 // to show that they catch what they claim to.
 import { spawnSync } from "node:child_process";
@@ -16,13 +16,13 @@ function cruise(cwd: string): { status: number | null; output: string } {
   return { status: run.status, output: `${run.stdout}${run.stderr}` };
 }
 
-test("src/ has no domain -> transport or Connect import, and src/ and web/src no import cycle", () => {
+test("src/ has no domain -> transport, Connect or gen/ import, and src/ and web/src no import cycle", () => {
   const { status, output } = cruise(root);
   expect(output).toContain("no dependency violations found");
   expect(status).toBe(0);
 });
 
-test("the rules fail on a domain importing a service or Connect, and on a cycle in src/ or web/src", () => {
+test("the rules fail on a domain importing a service, Connect or gen/, and on a cycle in src/ or web/src", () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "bankd-deps-"));
   try {
     const write = (file: string, text: string) => {
@@ -37,11 +37,14 @@ test("the rules fail on a domain importing a service or Connect, and on a cycle 
     write("node_modules/@connectrpc/connect/package.json", JSON.stringify({ name: "@connectrpc/connect", main: "index.js" }));
     write("node_modules/@connectrpc/connect/index.js", "exports.Code = {};\n");
     write("src/auth/wire.ts", 'import { Code } from "@connectrpc/connect";\nexport const code = Code;\n');
+    write("gen/bank/v1/access_pb.ts", "export enum Role { ADMIN = 4 }\n");
+    write("src/admin/roles.ts", 'import { Role } from "../../gen/bank/v1/access_pb";\nexport const admin = Role.ADMIN;\n');
     write("web/src/panel.ts", 'import type { Form } from "./form";\nexport type Panel = { form?: Form };\n');
     write("web/src/form.ts", 'import type { Panel } from "./panel";\nexport type Form = { panel?: Panel };\n');
     const { status, output } = cruise(dir);
     expect(output).toMatch(/domain-imports-no-transport: src\/ledger\/rules\.ts → src\/services\/ledger-service\.ts/);
     expect(output).toMatch(/domain-imports-no-connect: src\/auth\/wire\.ts → node_modules\/@connectrpc\/connect\/index\.js/);
+    expect(output).toMatch(/domain-imports-no-generated-code: src\/admin\/roles\.ts → gen\/bank\/v1\/access_pb\.ts/);
     expect(output).toMatch(/no-cycles: src\/(first|second)\.ts/);
     expect(output).toMatch(/no-cycles: web\/src\/(panel|form)\.ts/);
     expect(status).not.toBe(0);

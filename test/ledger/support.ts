@@ -8,6 +8,7 @@ import { Ledger } from "../../src/ledger/ledger";
 import type { Actor } from "../../src/ledger/types";
 import { DomainError } from "../../src/errors";
 import { createTestDatabase, type Engine, type TestDatabase } from "../support/db";
+import { roleFromProto } from "../../src/services/mapping/roles";
 
 export interface LedgerFixture {
   db: Database;
@@ -69,7 +70,7 @@ export async function addUser(db: Database, roles: Role[] = [Role.CUSTOMER]): Pr
       id, `${id}@example.test`, "Ledger Test", "x", roles.map((r) => Role[r]).join(","), now, now,
     ]),
   );
-  return { userId: id, roles, clientAddress: "127.0.0.1", callId: uuidv7() };
+  return { userId: id, roles: roles.map((r) => roleFromProto(r)!), clientAddress: "127.0.0.1", callId: uuidv7() };
 }
 
 /** Counts of everything a command may write. */

@@ -11,6 +11,7 @@ import { Argon2Hasher } from "../../src/auth/passwords";
 import { client, startTestApp, type TestApp } from "./app";
 import { codeNow, nextCode } from "./totp";
 import type { Engine } from "./db";
+import { roleFromProto } from "../../src/services/mapping/roles";
 
 export interface TestUser {
   id: string;
@@ -76,7 +77,7 @@ export async function createTestUser(
   const password = opts.password ?? strongPassword();
   const fullName = opts.fullName ?? "Test User";
   const hasher = new Argon2Hasher(t.config.argon2);
-  const row = await t.app.db.transaction((tx) => createUser(tx, { email, fullName, password, roles }, hasher));
+  const row = await t.app.db.transaction((tx) => createUser(tx, { email, fullName, password, roles: roles.map((r) => roleFromProto(r)!) }, hasher));
   const login = await client(t.baseUrl, AuthService).login({ email, password });
   const user: TestUser = { id: row.id, email: row.email, password, fullName: row.fullName, token: login.accessToken, refreshToken: login.refreshToken, roles };
   if (!login.secondFactorEnrolmentRequired) return user;

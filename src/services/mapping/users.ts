@@ -8,6 +8,7 @@ import { SessionSchema, UserSchema, type User as UserMessage } from "../../../ge
 import type { Principal } from "../../context";
 import type { UserEntity } from "../../db/entities";
 import { rolesFromColumn } from "../../auth/roles";
+import { rolesToProto } from "./roles";
 import type { SessionRow } from "../../auth/sessions";
 import type { SignedIn } from "../../auth/sign-in";
 import { isDisabled } from "../../auth/users";
@@ -18,7 +19,7 @@ export function userToMessage(user: Pick<UserEntity, "id" | "email" | "fullName"
     id: user.id,
     email: user.email,
     fullName: user.fullName,
-    roles: rolesFromColumn(user.roles),
+    roles: rolesToProto(rolesFromColumn(user.roles)),
     createTime: timestampFromMs(user.createTime),
     disabled: isDisabled(user),
     secondFactorEnrolled: user.totpConfirmTime !== null && user.totpConfirmTime !== undefined,
@@ -53,7 +54,7 @@ export function serviceAccountToMessage(view: ServiceAccountView): ServiceAccoun
   return create(ServiceAccountSchema, {
     id: account.id,
     name: account.name,
-    roles: serviceRolesOf(account),
+    roles: rolesToProto(serviceRolesOf(account)),
     allowedOwnerIds: idsFromColumn(account.allowedOwnerIds),
     allowedAccountIds: idsFromColumn(account.allowedAccountIds),
     keys: keys.map((k) => ({
