@@ -77,7 +77,11 @@ export async function seedAccountsBySql(sql: SqlClient, accounts: SqlSeedAccount
     rows.audit.push(auditRow("system", "account.set_limits", id, { reason: "bench accounts", deposit: "unlimited", withdrawal: "unlimited", transfer_out: "unlimited", incoming: "unlimited", previous_deposit: "default", previous_withdrawal: "default", previous_transfer_out: "default", previous_incoming: "default" }, opts, nowMs));
   }
 
-  await sql.exec("BEGIN");
+  // SQLite: take the write lock first (waiting for bankd's writers up to the busy timeout). A
+  // deferred BEGIN reads first and upgrades at the first INSERT, which fails at once with
+  // SQLITE_BUSY_SNAPSHOT ("database is locked") when bankd committed in between (its audit
+  // sealer, seen in .ci/run's bench smoke test).
+  await sql.exec(sql.engine === "sqlite" ? "BEGIN IMMEDIATE" : "BEGIN");
   try {
     // The accounts are inserted with their funded balance and entry_count 1: the same end state
     // as CreateAccount followed by one Deposit.

@@ -22,11 +22,7 @@ const outDir = path.resolve(root, outIndex >= 0 && args[outIndex + 1] ? args[out
 execFileSync(process.execPath, [require.resolve("typescript/bin/tsc"), "-p", path.join(root, "tsconfig.build.json"), "--outDir", outDir], { stdio: "inherit", cwd: root });
 
 // The migrations' SQL (src/db/migrations/index.ts reads the folders next to itself at run time).
-const migrationsSource = path.join(root, "src", "db", "migrations");
-fs.cpSync(migrationsSource, path.join(outDir, "src", "db", "migrations"), {
-  recursive: true,
-  filter: (from) => fs.statSync(from).isDirectory() || /\.(sql|json)$/.test(from),
-});
+require("./copy-migrations").copyMigrations(outDir);
 
 // The console is built by the same code the development server uses (compiled just above).
 const { buildConsole } = require(path.join(outDir, "src/web/build.js"));

@@ -177,6 +177,11 @@ describe("reading migration folders (the hostile side)", () => {
     expect(readMigrations("sqlite", dir)[1]!.statements).toEqual(["SELECT 'sqlite'"]);
   });
 
+  test("a folder with no migration at all is refused (a build that compiled the loader but did not copy the SQL)", () => {
+    fs.writeFileSync(path.join(dir, "index.js"), "// the compiled loader, alone");
+    expect(() => readMigrations("sqlite", dir)).toThrow(/no migration folders in .*scripts\/copy-migrations\.js/);
+  });
+
   test.each([
     ["a misnamed folder", "1_a", { "up.sql": "SELECT 1;" }, /NNNN_name/],
     ["a misspelt engine file", "0001_a", { "up.sql": "SELECT 1;", "up.postgresql.sql": "SELECT 1;" }, /unknown file\(s\) up\.postgresql\.sql/],

@@ -56,6 +56,8 @@ export function splitStatements(text: string): string[] {
  * unambiguously (a misnamed folder or file, up.sql beside an engine's file, an engine missing). */
 export function readMigrations(dialect: Dialect, dir: string = MIGRATIONS_DIR): FolderMigration[] {
   const folders = fs.readdirSync(dir, { withFileTypes: true }).filter((e) => e.isDirectory()).map((e) => e.name).sort();
+  // A build that compiled the loader but did not copy the folders would start on an empty schema.
+  if (folders.length === 0) throw new Error(`no migration folders in ${dir}: a build must copy src/db/migrations/*/ next to the compiled loader (scripts/copy-migrations.js)`);
   return folders.map((name) => readFolder(dialect, dir, name));
 }
 
