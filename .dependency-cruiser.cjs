@@ -3,14 +3,14 @@
 // of imports.
 // Run by `npm run lint` and by test/foundation/dependencies.test.ts.
 const domain = "^src/(ledger|auth|audit|admin)/";
-const transport = "^src/(services/|transport/|server\\.ts$|app\\.ts$|rpc-adapter\\.ts$|modules\\.ts$)";
+const transport = "^src/(services/|transport/|app\\.ts$|modules\\.ts$)";
 
 /** @type {import('dependency-cruiser').IConfiguration} */
 module.exports = {
   forbidden: [
     {
       name: "domain-imports-no-transport",
-      comment: "Domain folders (ledger, auth, audit, admin) are wired to Connect by the composition root (src/modules.ts); they never import services/, transport/, server.ts, app.ts, rpc-adapter.ts or modules.ts.",
+      comment: "Domain folders (ledger, auth, audit, admin) are wired to Connect by the composition root (src/modules.ts); they never import services/, transport/, app.ts or modules.ts.",
       severity: "error",
       from: { path: domain },
       to: { path: transport },

@@ -14,7 +14,7 @@
 //   findOne-noim    em.findOne with disableIdentityMap: hydrated, not managed
 //   qb-get          em.createQueryBuilder(Entity).where(...).execute("get"): entity-mapped SQL
 //                   and property names, no hydration
-//   prepared        the same QueryBuilder built once per engine (src/prepared-query.ts), run
+//   prepared        the same QueryBuilder built once per engine (src/db/prepared-query.ts), run
 //                   through Tx.one, rows mapped to properties and JS types by the metadata
 //   fork-only       Database.read doing nothing: the fork's own cost, the floor of every form
 //   npx tsx bench/coldpaths-micro.ts [--db sqlite|postgres] [--n 3000]
@@ -22,7 +22,7 @@ import { randomUUID } from "node:crypto";
 import { Database, type Tx } from "../src/db/database";
 import { Account, Session, User } from "../src/db/entities";
 import { releaseAttempt, reserveAttempt, throttleKeys } from "../src/auth/throttle";
-import { preparedQuery } from "../src/prepared-query";
+import { preparedQuery } from "../src/db/prepared-query";
 import { createBenchDatabase } from "./sql-client";
 
 type Read = (tx: Tx, i: number) => Promise<unknown>;

@@ -18,7 +18,7 @@
 // then reads a few seeded balances back through the API, so a drift from what bankd writes
 // fails loudly. `--seed api` seeds through the RPCs instead.
 import { createHash, randomUUID } from "node:crypto";
-import { uuidv7 } from "../src/ids";
+import { uuidv7 } from "../src/util/ids";
 import { randomAccountNumber } from "../src/ledger/account-number";
 import { settlementShardOf } from "../src/ledger/ledger";
 import type { SqlClient } from "./sql-client";

@@ -1,7 +1,7 @@
 // The composition root: configuration -> database -> migrations -> services -> server, and the
 // graceful drain. Tests build the same app on port 0.
 import { setMaxListeners } from "node:events";
-import { HEADER } from "./headers";
+import { HEADER } from "./transport/headers";
 import { Code, type Interceptor } from "@connectrpc/connect";
 import { connectError } from "./transport/errors";
 import type { DescService } from "@bufbuild/protobuf";
@@ -11,11 +11,11 @@ import { ReplicaRouter } from "./db/replica";
 import { createLogger, type Logger } from "./logger";
 import { createMetrics, type Metrics } from "./metrics";
 import { limits } from "./limits";
-import { observeInterceptor } from "./observe";
-import { listen, type ListeningServer } from "./server";
+import { observeInterceptor } from "./transport/observe";
+import { listen, type ListeningServer } from "./transport/server";
 import type { AppContext, AppModule, HttpRoute } from "./module";
-import { corsWrap } from "./cors";
-import { responseHeadersWrap } from "./response-headers";
+import { corsWrap } from "./transport/cors";
+import { responseHeadersWrap } from "./transport/response-headers";
 import { metricsAllowed } from "./metrics";
 import { HealthState, healthRoutes } from "./services/health";
 import { ReflectionIndex, reflectionRoutes } from "./services/reflection";
@@ -30,7 +30,7 @@ import { writeHead } from "./util/http-response";
 import { productModules } from "./modules";
 import { mountServices, recordServices } from "./transport/services";
 import { listenGrpc, type ListeningGrpcPort } from "./transport/grpc-port";
-import { controlCharacterInterceptor } from "./control-characters";
+import { controlCharacterInterceptor } from "./transport/control-characters";
 
 /** Every bank.v1 service; reflection and health list them. */
 export const bankServices: readonly DescService[] = [AuthService, AccountService, TransactionService, AdminService, AuditService];

@@ -6,13 +6,13 @@
 import { LockMode } from "@mikro-orm/core";
 import type { Database, Tx } from "../db/database";
 import { Account, ServiceAccount, ServiceAccountKey, ServiceSession, User, type ServiceAccountEntity, type ServiceAccountKeyEntity } from "../db/entities";
-import type { CallInfo } from "../context";
+import type { CallInfo } from "../call-info";
 import { alreadyExists, failedPrecondition, invalidArgument, notFound } from "../errors";
-import { isUuid, uuidv7 } from "../ids";
+import { isUuid, uuidv7 } from "../util/ids";
 import { limits } from "../limits";
 import { auditBase, recordAudit } from "../audit/recorder";
-import { decodePageToken, encodePageToken, pageSizeOf } from "../pagination";
-import { tokenSealer } from "../sealed-tokens";
+import { decodePageToken, encodePageToken, pageSizeOf } from "../util/pagination";
+import { tokenSealer } from "../util/sealed-tokens";
 import { isActiveKey, parsePublicKey } from "../auth/service-keys";
 import { rolesToColumn, SERVICE_ROLES } from "../auth/roles";
 import { audited, checkReason } from "./users";

@@ -5,13 +5,13 @@
 import { LockMode } from "@mikro-orm/core";
 import type { Database, Tx } from "../db/database";
 import { User, type UserEntity } from "../db/entities";
-import type { CallInfo } from "../context";
+import type { CallInfo } from "../call-info";
 import { DomainError, failedPrecondition, invalidArgument, notFound, permissionDenied } from "../errors";
-import { isUuid } from "../ids";
+import { isUuid } from "../util/ids";
 import { limits } from "../limits";
 import { auditBase, recordAudit } from "../audit/recorder";
-import { decodePageToken, encodePageToken, pageSizeOf } from "../pagination";
-import { tokenSealer } from "../sealed-tokens";
+import { decodePageToken, encodePageToken, pageSizeOf } from "../util/pagination";
+import { tokenSealer } from "../util/sealed-tokens";
 import type { AuthSessions } from "../auth";
 import { rolesFromColumn, rolesToColumn } from "../auth/roles";
 import { isDisabled } from "../auth/users";

@@ -7,8 +7,8 @@ import { AuditEvent, type AuditEventEntity } from "../db/entities";
 import { invalidArgument } from "../errors";
 import { limits } from "../limits";
 import { auditRowOf, type AuditEventRow } from "./chain";
-import { decodePageToken, encodePageToken, pageSizeOf } from "../pagination";
-import { tokenSealer } from "../sealed-tokens";
+import { decodePageToken, encodePageToken, pageSizeOf } from "../util/pagination";
+import { tokenSealer } from "../util/sealed-tokens";
 
 export interface AuditFilter {
   /** Exact matches; empty = any. */

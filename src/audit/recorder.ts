@@ -2,8 +2,8 @@
 // commits or rolls back with it. Rows are written unsealed (seq NULL); the sealer (sealer.ts)
 // numbers and hash-chains them after commit.
 import type { Tx } from "../db/database";
-import type { CallInfo } from "../context";
-import { uuidv7 } from "../ids";
+import type { CallInfo } from "../call-info";
+import { uuidv7 } from "../util/ids";
 import { AuditEvent } from "../db/entities";
 
 export type AuditOutcome = "SUCCESS" | "DENIED" | "FAILED";

@@ -10,7 +10,7 @@
 // One sealer at a time across processes: on PostgreSQL a transaction-scoped advisory lock (a
 // second sealer skips its turn instead of queueing) plus FOR UPDATE on the chain head row; on
 // SQLite the database's single writer serializes sealing transactions.
-import { assert } from "../assert";
+import { assert } from "../util/assert";
 import { LockMode } from "@mikro-orm/core";
 import type { Database, Tx } from "../db/database";
 import { AuditChainHead, AuditEvent } from "../db/entities";

@@ -5,7 +5,7 @@
 // audited through the refusal aggregator (W8: one event per key and window, however often an
 // attacker retries), and a check that never ran gives its reservation back.
 import { auditBase } from "../audit/recorder";
-import type { CallInfo } from "../context";
+import type { CallInfo } from "../call-info";
 import { resourceExhausted } from "../errors";
 import { limits } from "../limits";
 import type { AuthDeps } from "./deps";

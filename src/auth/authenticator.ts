@@ -3,17 +3,17 @@
 // once (the revoked set); revocations made by other processes are seen when a cached token's
 // session is re-checked in the database, at most limits.sessionRecheckMs after the last check.
 import type { Database } from "../db/database";
-import type { Principal, ServiceScope } from "../context";
+import type { Principal, ServiceScope } from "../call-info";
 import { unauthenticated } from "../errors";
 import { limits } from "../limits";
 import { ExpiringLru } from "../util/expiring-lru";
 import { AccessTokens, TokenVerificationError, type AccessClaims } from "./tokens";
 import { isLive } from "./sessions";
 import { Session, type SessionEntity } from "../db/entities";
-import { preparedQuery } from "../prepared-query";
+import { preparedQuery } from "../db/prepared-query";
 import { serviceSessionState } from "./service-keys";
 
-/** A cached token's session with its user's disabled flag. Prepared (src/prepared-query.ts): it
+/** A cached token's session with its user's disabled flag. Prepared (src/db/prepared-query.ts): it
  * runs for every cached token every limits.sessionRecheckMs, so on a good share of all calls. */
 const sessionCheck = preparedQuery<SessionEntity, { revokedTime: number | null; expireTime: number; disabled: number | string }>(Session, "s", (qb, p) =>
   // s.userId is a foreign key mapped to its id (mapToPk), which the builder's types cannot see as a relation.

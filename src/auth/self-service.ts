@@ -2,13 +2,13 @@
 // (the user's sign-in account, not a ledger account).
 import { auditBase, recordAudit } from "../audit/recorder";
 import { User } from "../db/entities";
-import { stopIfEnded, type CallInfo, type Principal } from "../context";
+import { stopIfEnded, type CallInfo, type Principal } from "../call-info";
 import { invalidArgument, notFound, unauthenticated } from "../errors";
-import { isUuid } from "../ids";
+import { isUuid } from "../util/ids";
 import { Role } from "../roles";
 import type { AuthDeps } from "./deps";
-import { decodePageToken, encodePageToken, pageSizeOf } from "../pagination";
-import { tokenSealer } from "../sealed-tokens";
+import { decodePageToken, encodePageToken, pageSizeOf } from "../util/pagination";
+import { tokenSealer } from "../util/sealed-tokens";
 import { afterSuccessfulCheck, checkAttempt, inTurn } from "./attempts";
 import { normalizePassword, validEmail, validFullName, validNewPassword } from "./policy";
 import { endSessions, findRefreshToken, findSession, listLiveSessions, type SessionRow } from "./sessions";

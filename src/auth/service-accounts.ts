@@ -13,11 +13,11 @@
 import { createHash } from "node:crypto";
 import { decodeJwt, decodeProtectedHeader, errors as joseErrors, importJWK, jwtVerify, type JWK } from "jose";
 import { auditBase, recordAudit } from "../audit/recorder";
-import type { CallInfo } from "../context";
+import type { CallInfo } from "../call-info";
 import { classifyDbError } from "../db/errors";
 import { ServiceAccount, ServiceAccountKey, ServiceAssertion, ServiceSession, type ServiceAccountKeyEntity } from "../db/entities";
 import { DomainError, unauthenticated } from "../errors";
-import { isUuid, uuidv7 } from "../ids";
+import { isUuid, uuidv7 } from "../util/ids";
 import { limits } from "../limits";
 import type { AuthDeps } from "./deps";
 import { isActiveKey, serviceRolesOf } from "./service-keys";

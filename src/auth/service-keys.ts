@@ -2,7 +2,7 @@
 // what a live service session allows (read by the authenticator at every session check).
 import { createPublicKey, type JsonWebKey, type KeyObject } from "node:crypto";
 import { calculateJwkThumbprint, type JWK } from "jose";
-import type { ServiceScope } from "../context";
+import type { ServiceScope } from "../call-info";
 import type { Tx } from "../db/database";
 import { ServiceAccount, ServiceAccountKey, ServiceSession, type ServiceAccountEntity, type ServiceAccountKeyEntity } from "../db/entities";
 import { invalidArgument } from "../errors";

@@ -5,7 +5,7 @@ import { createHash, randomBytes } from "node:crypto";
 import { LockMode, type FilterQuery } from "@mikro-orm/core";
 import type { Tx } from "../db/database";
 import { RefreshToken, Session, type RefreshTokenEntity, type SessionEntity } from "../db/entities";
-import { uuidv7 } from "../ids";
+import { uuidv7 } from "../util/ids";
 import { limits } from "../limits";
 
 export type { SessionEntity } from "../db/entities";

@@ -1,6 +1,6 @@
 // Signing in with a password, and refreshing tokens. Both end in the same SignedIn result:
 // a fresh access token, the session's new refresh token and the user.
-import { stopIfEnded, type CallInfo } from "../context";
+import { stopIfEnded, type CallInfo } from "../call-info";
 import type { Tx } from "../db/database";
 import { User } from "../db/entities";
 import { auditBase, recordAudit } from "../audit/recorder";

@@ -29,7 +29,7 @@ import { LockMode } from "@mikro-orm/core";
 import type { Database, Tx } from "../db/database";
 import { LoginThrottle, type LoginThrottleEntity } from "../db/entities";
 import { resourceExhausted } from "../errors";
-import { preparedQuery } from "../prepared-query";
+import { preparedQuery } from "../db/prepared-query";
 import { limits } from "../limits";
 
 export interface ThrottleKeys {
@@ -184,7 +184,7 @@ export async function recordFailure(tx: Tx, keys: ThrottleKeys, nowMs: number): 
   countFailure(rowOf(rows, keys.account) ?? missing(), ACCOUNT_CURVE, nowMs);
 }
 
-/** Prepared (src/prepared-query.ts): it runs in every successful sign-in, where nativeDelete
+/** Prepared (src/db/prepared-query.ts): it runs in every successful sign-in, where nativeDelete
  * cost half a millisecond of CPU more (bench/coldpaths-micro.ts). */
 const deletePair = preparedQuery(LoginThrottle, "t", (qb, p) => qb.delete({ throttleKey: p(0) }));
 

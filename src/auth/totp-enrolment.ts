@@ -4,10 +4,10 @@
 // ends that session and starts a full one (the password was checked at its sign-in, the second
 // factor now).
 import { auditBase, recordAudit } from "../audit/recorder";
-import type { CallInfo, Principal } from "../context";
+import type { CallInfo, Principal } from "../call-info";
 import { TotpEnrolment, User } from "../db/entities";
 import { alreadyExists, invalidArgument, notFound, unauthenticated } from "../errors";
-import { uuidv7, isUuid } from "../ids";
+import { uuidv7, isUuid } from "../util/ids";
 import { limits } from "../limits";
 import type { AuthDeps } from "./deps";
 import { rolesFromColumn } from "./roles";

@@ -4,8 +4,8 @@ import type { Tx } from "../db/database";
 import { classifyDbError } from "../db/errors";
 import { User, type UserEntity } from "../db/entities";
 import { alreadyExists } from "../errors";
-import { uuidv7 } from "../ids";
-import { preparedQuery } from "../prepared-query";
+import { uuidv7 } from "../util/ids";
+import { preparedQuery } from "../db/prepared-query";
 import type { Role } from "../roles";
 import type { PasswordHasher } from "./passwords";
 import { validEmail, validFullName, validNewPassword } from "./policy";
@@ -20,7 +20,7 @@ export interface NewUser {
   roles: Role[];
 }
 
-// Prepared (src/prepared-query.ts): the lookup by email runs on every Login and the lookup by id
+// Prepared (src/db/prepared-query.ts): the lookup by email runs on every Login and the lookup by id
 // on every GetCurrentUser and refresh; bench/coldpaths-micro.ts has the figures.
 const userByEmail = preparedQuery(User, "u", (qb, p) => qb.select("*").where({ email: p(0) }));
 const userById = preparedQuery(User, "u", (qb, p) => qb.select("*").where({ id: p(0) }));

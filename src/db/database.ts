@@ -16,7 +16,7 @@ import { Migrator } from "@mikro-orm/migrations";
 import { CompiledQuery } from "kysely";
 import type { Pool } from "pg";
 import { WorkQueue } from "../util/work-queue";
-import { assert } from "../assert";
+import { assert } from "../util/assert";
 import type { DatabaseConfig } from "../config";
 import { limits } from "../limits";
 import type { Metrics } from "../metrics";

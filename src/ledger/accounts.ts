@@ -4,7 +4,7 @@ import { LockMode, type FilterQuery } from "@mikro-orm/core";
 import type { Tx } from "../db/database";
 import { Account, User, type AccountEntity } from "../db/entities";
 import { failedPrecondition, invalidArgument, notFound, permissionDenied } from "../errors";
-import { uuidv7 } from "../ids";
+import { uuidv7 } from "../util/ids";
 import { limits } from "../limits";
 import { randomAccountNumber } from "./account-number";
 import type { AccountOpening } from "./account-opening";
@@ -12,8 +12,8 @@ import { accessAccount, isOperator, isStaff, requireOperator, isAdmin } from "./
 import { audit, auditFailure, auditedCommand } from "./audit";
 import { idempotent } from "./idempotency";
 import type { Ledger } from "./ledger";
-import { decodePageToken, encodePageToken, pageSizeOf } from "../pagination";
-import { preparedQuery } from "../prepared-query";
+import { decodePageToken, encodePageToken, pageSizeOf } from "../util/pagination";
+import { preparedQuery } from "../db/prepared-query";
 import type { AccountKind, AccountStatus, AccountType, AccountView, Actor, LimitSetting, Page } from "./types";
 import { parseAccountNumberInput, parseCurrency, parseId, parseRequestId, parseText } from "./validate";
 
@@ -67,7 +67,7 @@ async function keyStored(ledger: Ledger, key: { callerId: string; method: string
   return row !== undefined;
 }
 
-/** GetAccount's read, on every call: prepared (src/prepared-query.ts; bench/coldpaths-micro.ts
+/** GetAccount's read, on every call: prepared (src/db/prepared-query.ts; bench/coldpaths-micro.ts
  * has the figures). */
 const accountById = preparedQuery(Account, "a", (qb, p) => qb.select("*").where({ id: p(0) }));
 

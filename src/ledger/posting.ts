@@ -14,7 +14,7 @@
 // the whole batch recorded with set-based statements and asserts that the database returned
 // exactly the balances computed here.
 import { DomainError, failedPrecondition } from "../errors";
-import { uuidv7 } from "../ids";
+import { uuidv7 } from "../util/ids";
 import { limits } from "../limits";
 import type { DailyLimitDefaults } from "../config";
 import { checkDailyLimit, withUsage } from "./daily-limits";

@@ -4,7 +4,7 @@ import { invalidArgument, notFound } from "../errors";
 import { limits } from "../limits";
 import { accessAccount, inServiceScope, isPaymentService, isStaff } from "./access";
 import type { Ledger } from "./ledger";
-import { decodePageToken, encodePageToken, pageSizeOf } from "../pagination";
+import { decodePageToken, encodePageToken, pageSizeOf } from "../util/pagination";
 import { accountColumns, toAccount, toTransaction, transactionColumns } from "./rows";
 import type { Row, Tx } from "../db/database";
 import type { AccountView, Actor, BalanceView, Page, StatementLine, TransactionView } from "./types";

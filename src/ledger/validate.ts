@@ -2,7 +2,7 @@
 // writes nothing (no idempotency record, no audit event): INVALID_ARGUMENT whatever the state.
 import type { Currency } from "../config";
 import { invalidArgument } from "../errors";
-import { isUuid } from "../ids";
+import { isUuid } from "../util/ids";
 import { limits } from "../limits";
 import type { Amount } from "./types";
 import { parseAccountNumber } from "./account-number";

@@ -2,7 +2,7 @@
 // contract lists (ListUsers: AUDITOR, ADMIN; the rest: ADMIN); the rules live in src/admin.
 import { create } from "@bufbuild/protobuf";
 import type { ConnectRouter, ServiceImpl } from "@connectrpc/connect";
-import { callInfo } from "../context";
+import { callInfo } from "../transport/context";
 import {
   AdminService,
   DisableUserResponseSchema,

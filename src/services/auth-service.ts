@@ -2,7 +2,8 @@
 import { timestampFromMs } from "@bufbuild/protobuf/wkt";
 import type { ConnectRouter, HandlerContext, ServiceImpl } from "@connectrpc/connect";
 import { AuthService } from "../../gen/bank/v1/auth_service_pb";
-import { callInfo, type Principal } from "../context";
+import { callInfo } from "../transport/context";
+import type { Principal } from "../call-info";
 import { unauthenticated } from "../errors";
 import type { AuthDeps } from "../auth/deps";
 import { changePassword, currentUser, listSessions, logout, register, revokeSession } from "../auth/self-service";

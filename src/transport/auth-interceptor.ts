@@ -2,14 +2,15 @@
 // option of the called method. Only bank.v1 methods are governed (health and reflection stay
 // open); among them, a method without the option is refused (deny by default).
 import { getOption, hasOption, type DescMethod } from "@bufbuild/protobuf";
-import { HEADER } from "../headers";
+import { HEADER } from "./headers";
 import type { Interceptor } from "@connectrpc/connect";
 import { access, type Access } from "../../gen/bank/v1/access_pb";
 import { Role } from "../roles";
 import { roleFromProto } from "../services/mapping/roles";
 import type { AuditAggregator } from "../audit/aggregate";
 import { auditBase, recordAudit } from "../audit/recorder";
-import { callInfoKey, type CallInfo, type Principal } from "../context";
+import { callInfoKey } from "./context";
+import type { CallInfo, Principal } from "../call-info";
 import type { Database } from "../db/database";
 import { DomainError, permissionDenied, unauthenticated } from "../errors";
 import type { Logger } from "../logger";

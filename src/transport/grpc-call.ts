@@ -30,15 +30,15 @@ import {
   type UnaryRequest,
   type UnaryResponse,
 } from "@connectrpc/connect";
-import { effectiveTimeoutMs, type DeadlinePolicy } from "../call-timeout";
+import { effectiveTimeoutMs, type DeadlinePolicy } from "./call-timeout";
 import { connectError, frameworkError, toConnectError } from "./errors";
-import { HEADER } from "../headers";
+import { HEADER } from "./headers";
 import type { Limits } from "../limits";
 import type { Logger } from "../logger";
 import type { Metrics } from "../metrics";
-import { remoteAddressKey, requestIdOf } from "../observe";
-import { transportCallKey, type TransportCall } from "../transport-call";
-import { encodeStatus } from "../wire-errors";
+import { remoteAddressKey, requestIdOf } from "./observe";
+import { transportCallKey, type TransportCall } from "./call";
+import { encodeStatus } from "./wire-errors";
 import { ErrorInfoSchema } from "../../gen/bank/v1/error_info_pb";
 
 export type GrpcCallLimits = {

@@ -1,5 +1,5 @@
 // The service implementations of the app, recorded once and mounted on both ports: the main port
-// hands them to connect-es's router (src/server.ts, rpc-adapter.ts), the gRPC port to grpc-js
+// hands them to connect-es's router (src/transport/server.ts, rpc-adapter.ts), the gRPC port to grpc-js
 // (grpc-port.ts). Feature modules register through the ConnectRouter interface they already
 // know; the recording router keeps what they register, in order.
 import type { ConnectRouter, MethodImpl, ServiceImpl } from "@connectrpc/connect";

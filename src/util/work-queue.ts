@@ -2,7 +2,7 @@
 // at most `queueMax` wait, and none waits longer than `waitMsMax`. Used for argon2, whose
 // hashes would otherwise fill libuv's thread pool and starve every other RPC (DNS, file and
 // crypto work share that pool).
-import { assert } from "../assert";
+import { assert } from "./assert";
 
 export interface WorkQueueOptions {
   concurrencyMax: number;

@@ -8,7 +8,7 @@ import { Role } from "../../gen/bank/v1/access_pb";
 import { AdminService } from "../../gen/bank/v1/admin_service_pb";
 import { AuthService } from "../../gen/bank/v1/auth_service_pb";
 import { ErrorInfoSchema } from "../../gen/bank/v1/error_info_pb";
-import { uuidv7 } from "../../src/ids";
+import { uuidv7 } from "../../src/util/ids";
 import { engines } from "../support/db";
 import { client, startTestApp, type TestApp } from "../support/app";
 import { createTestUser, signIn, uniqueEmail, type TestUser } from "../support/users";

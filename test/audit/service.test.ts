@@ -8,7 +8,7 @@ import { Role } from "../../gen/bank/v1/access_pb";
 import { AuditService } from "../../gen/bank/v1/audit_service_pb";
 import { AuditOutcome } from "../../gen/bank/v1/audit_event_pb";
 import { recordAudit } from "../../src/audit/recorder";
-import { uuidv7 } from "../../src/ids";
+import { uuidv7 } from "../../src/util/ids";
 import { engines } from "../support/db";
 import { client, startTestApp, type TestApp } from "../support/app";
 import type { TestUser } from "../support/users";

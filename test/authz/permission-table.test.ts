@@ -21,7 +21,7 @@ import { TransactionService } from "../../gen/bank/v1/transaction_service_pb";
 import { AdminService } from "../../gen/bank/v1/admin_service_pb";
 import { AuditService } from "../../gen/bank/v1/audit_service_pb";
 import { bankServices } from "../../src/app";
-import { uuidv7 } from "../../src/ids";
+import { uuidv7 } from "../../src/util/ids";
 import { engines } from "../support/db";
 import { client, startTestApp, type TestApp } from "../support/app";
 import { secondFactorOf, signIn as signInUser, type TestUser } from "../support/users";

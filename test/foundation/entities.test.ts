@@ -5,7 +5,7 @@
 // every constraint of a database made by the earlier migrations.
 import { Database } from "../../src/db/database";
 import { Account, IdempotencyKey, User, entities } from "../../src/db/entities";
-import { uuidv7 } from "../../src/ids";
+import { uuidv7 } from "../../src/util/ids";
 import { createTestDatabase, engines, type TestDatabase, openMigratedDatabase, closeMigratedDatabase } from "../support/db";
 
 const TABLES = ["users", "sessions", "refresh_tokens", "login_throttle", "accounts", "transactions", "entries", "idempotency_keys", "audit_events", "audit_chain_head", "server_secrets",

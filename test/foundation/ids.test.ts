@@ -1,7 +1,7 @@
 // Goal: UUIDv7 ids sort in the order they were made, also within one millisecond (lists ordered
 // by id, "newest first", depend on it: ListAccounts showed two accounts made in the same
 // millisecond in random order), and they are valid version-7, variant-10 UUIDs.
-import { isUuid, uuidv7 } from "../../src/ids";
+import { isUuid, uuidv7 } from "../../src/util/ids";
 
 test("ids made in the same millisecond are strictly increasing, and so are ids of later milliseconds", () => {
   const ms = Date.UTC(2026, 10, 26, 12, 0, 0);

@@ -5,7 +5,7 @@
 // driver's own message and codes only.
 import { Database } from "../../src/db/database";
 import { User } from "../../src/db/entities";
-import { uuidv7 } from "../../src/ids";
+import { uuidv7 } from "../../src/util/ids";
 import { loggableError } from "../../src/logger";
 import { engines, type TestDatabase, openMigratedDatabase, closeMigratedDatabase } from "../support/db";
 

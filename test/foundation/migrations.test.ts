@@ -21,7 +21,7 @@ import * as path from "node:path";
 import { Database } from "../../src/db/database";
 import { entities } from "../../src/db/entities";
 import { MIGRATIONS_DIR, migrationsFor, readMigrations, splitStatements } from "../../src/db/migrations";
-import { uuidv7 } from "../../src/ids";
+import { uuidv7 } from "../../src/util/ids";
 import { migrationsFor as functionMigrationsFor } from "../fixtures/function-migrations";
 import { createTestDatabase, engines, type Engine, type TestDatabase } from "../support/db";
 

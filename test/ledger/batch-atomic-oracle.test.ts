@@ -12,7 +12,7 @@ import { AccountService } from "../../gen/bank/v1/account_service_pb";
 import { AccountType, type Account } from "../../gen/bank/v1/account_pb";
 import { TransactionService, type BatchTransferResult } from "../../gen/bank/v1/transaction_service_pb";
 import { randomAccountNumber } from "../../src/ledger/account-number";
-import { uuidv7 } from "../../src/ids";
+import { uuidv7 } from "../../src/util/ids";
 import { engines } from "../support/db";
 import { client, type TestApp } from "../support/app";
 import { startAppWithUsers, type TestUser } from "../support/users";

@@ -3,7 +3,7 @@
 import { Role } from "../../gen/bank/v1/access_pb";
 import { Database } from "../../src/db/database";
 import { loadConfig } from "../../src/config";
-import { uuidv7 } from "../../src/ids";
+import { uuidv7 } from "../../src/util/ids";
 import { Ledger } from "../../src/ledger/ledger";
 import type { Actor } from "../../src/ledger/types";
 import { DomainError } from "../../src/errors";

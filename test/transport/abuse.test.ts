@@ -15,7 +15,7 @@ import * as http2 from "node:http2";
 import { execFileSync } from "node:child_process";
 import { AuthService } from "../../gen/bank/v1/auth_service_pb";
 import { Health, HealthCheckResponse_ServingStatus as Status } from "../../gen/grpc/health/v1/health_pb";
-import { listen, type ListeningServer, type ServerLimits } from "../../src/server";
+import { listen, type ListeningServer, type ServerLimits } from "../../src/transport/server";
 import { limits } from "../../src/limits";
 import { createLogger } from "../../src/logger";
 import { createMetrics, type Metrics } from "../../src/metrics";

@@ -10,7 +10,7 @@ import { AuthService } from "../../gen/bank/v1/auth_service_pb";
 import { AccountService } from "../../gen/bank/v1/account_service_pb";
 import { ErrorInfoSchema } from "../../gen/bank/v1/error_info_pb";
 import { Health, HealthCheckResponse_ServingStatus as Status } from "../../gen/grpc/health/v1/health_pb";
-import { callDeadline } from "../../src/call-deadline";
+import { callDeadline } from "../../src/transport/call-deadline";
 import { limits } from "../../src/limits";
 import { client, startTestApp, type Protocol, type TestApp } from "../support/app";
 import { connectCode, grpcCall, grpcFrame, postHttp1, type RawResponse } from "../system/support/raw-calls";

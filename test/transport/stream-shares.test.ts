@@ -8,7 +8,7 @@
 // a connection holding only anonymous streams is closed like an idle one. Behind a trusted proxy
 // the proxy's connections are exempt and streams are counted per forwarded address.
 //
-// The hostile side runs against a real listener (src/server.ts, the real caps of src/limits.ts)
+// The hostile side runs against a real listener (src/transport/server.ts, the real caps of src/limits.ts)
 // and raw HTTP/2 clients: the flood is the per-address connection cap plus 100, from 127.0.0.1; the
 // other client comes from 127.0.0.2 (loopback answers the whole 127/8). Only the idle time and
 // the watch's life are shortened, so that the flood is shed within the test. The assertions are
@@ -18,7 +18,7 @@ import { Code } from "@connectrpc/connect";
 import { fromBinary } from "@bufbuild/protobuf";
 import { errorInfoInStatus } from "../support/status-details";
 import { Health, HealthCheckResponseSchema, HealthCheckResponse_ServingStatus as Status } from "../../gen/grpc/health/v1/health_pb";
-import { listen, type ListeningServer, type ServerLimits } from "../../src/server";
+import { listen, type ListeningServer, type ServerLimits } from "../../src/transport/server";
 import { limits } from "../../src/limits";
 import { createLogger } from "../../src/logger";
 import { createMetrics, type Metrics } from "../../src/metrics";

@@ -4,7 +4,7 @@
 import type { MessageInitShape } from "@bufbuild/protobuf";
 import { timestampFromMs, timestampMs, type Timestamp } from "@bufbuild/protobuf/wkt";
 import { Code, type HandlerContext } from "@connectrpc/connect";
-import { callInfo } from "../../context";
+import { callInfo } from "../../transport/context";
 import { unauthenticated } from "../../errors";
 import { AccountStatus, AccountType, DailyLimitSource, type AccountSchema, type DailyLimitSchema } from "../../../gen/bank/v1/account_pb";
 import type { DailyLimitDefaults } from "../../config";

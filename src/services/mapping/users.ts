@@ -5,7 +5,7 @@ import { idsFromColumn, serviceRolesOf } from "../../auth/service-keys";
 import { create } from "@bufbuild/protobuf";
 import { timestampFromMs } from "@bufbuild/protobuf/wkt";
 import { SessionSchema, UserSchema, type User as UserMessage } from "../../../gen/bank/v1/user_pb";
-import type { Principal } from "../../context";
+import type { Principal } from "../../call-info";
 import type { UserEntity } from "../../db/entities";
 import { rolesFromColumn } from "../../auth/roles";
 import { rolesToProto } from "./roles";

@@ -11,8 +11,8 @@
 //   (anonymousStreamsPerAddressMax) and from all addresses (anonymousStreamsMax, a quarter of the
 //   connection cap: the headroom kept for signed-in callers).
 import { Code, type ConnectError } from "@connectrpc/connect";
-import { connectError } from "./transport/errors";
-import type { Limits } from "./limits";
+import { connectError } from "./errors";
+import type { Limits } from "../limits";
 
 export type AddressCapLimits = {
   readonly [K in keyof Pick<Limits, "connectionsPerAddressMax" | "callsPerAddressMax" | "anonymousStreamsPerAddressMax" | "anonymousStreamsMax">]: number;

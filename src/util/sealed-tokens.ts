@@ -4,9 +4,9 @@
 // process), so a token from one process works on another and a forged or edited one is refused.
 // The kind ("page", "entry") is part of the MAC: a token of one kind is never accepted as another.
 import { createHmac, randomBytes, timingSafeEqual } from "node:crypto";
-import type { Database } from "./db/database";
-import { ServerSecret } from "./db/entities";
-import { limits } from "./limits";
+import type { Database } from "../db/database";
+import { ServerSecret } from "../db/entities";
+import { limits } from "../limits";
 
 const SECRET_NAME = "token_seal";
 /** MAC bytes kept: 128 bits, far beyond guessing. */

@@ -1,16 +1,17 @@
 // The outermost interceptor: gives each call its request id (the transport's, see
-// transport-call.ts) and its CallInfo, refuses new calls while draining, maps every thrown error
+// transport/call.ts) and its CallInfo, refuses new calls while draining, maps every thrown error
 // through errors.ts, and writes one log line and the metrics for each call. A call whose client
 // went away ends as canceled, logged as such: that is not a server error, whatever the handler
 // threw when its work was cut short.
 import { Code, ConnectError, createContextKey, type Interceptor, type StreamResponse, type UnaryResponse } from "@connectrpc/connect";
 import { HEADER } from "./headers";
 import { randomUUID } from "node:crypto";
-import type { Logger } from "./logger";
-import type { Metrics } from "./metrics";
-import { callInfoKey, type CallInfo } from "./context";
-import { connectError, toConnectError, type MappedError } from "./transport/errors";
-import { transportCallKey, type TransportCall } from "./transport-call";
+import type { Logger } from "../logger";
+import type { Metrics } from "../metrics";
+import { callInfoKey } from "./context";
+import type { CallInfo } from "../call-info";
+import { connectError, toConnectError, type MappedError } from "./errors";
+import { transportCallKey, type TransportCall } from "./call";
 
 export interface ObserveDeps {
   logger: Logger;

@@ -9,7 +9,7 @@
 // public APIs only (JSON.parse's reviver with its source text, the message descriptors).
 import { Code, type ConnectError } from "@connectrpc/connect";
 import { ScalarType, type DescField, type DescMessage } from "@bufbuild/protobuf";
-import { connectError } from "./transport/errors";
+import { connectError } from "./errors";
 
 const SIGNED = new Set([ScalarType.INT64, ScalarType.SINT64, ScalarType.SFIXED64]);
 const UNSIGNED = new Set([ScalarType.UINT64, ScalarType.FIXED64]);

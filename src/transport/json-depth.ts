@@ -3,7 +3,7 @@
 // parsing that and walking it into a message costs about a second of CPU before authentication,
 // while counting costs a millisecond.
 import { Code, type ConnectError } from "@connectrpc/connect";
-import { connectError } from "./transport/errors";
+import { connectError } from "./errors";
 
 const QUOTE = 0x22;
 const BACKSLASH = 0x5c;

@@ -3,8 +3,8 @@
 // server's token key (HMAC, sealed-tokens.ts), so an edited or forged token is INVALID_ARGUMENT and
 // so is reusing one with other filters. Every list of every service uses it.
 import { createHash } from "node:crypto";
-import { invalidArgument } from "./errors";
-import { limits } from "./limits";
+import { invalidArgument } from "../errors";
+import { limits } from "../limits";
 import type { TokenSealer } from "./sealed-tokens";
 
 /** page_size 0 -> the default; negative or above the maximum -> INVALID_ARGUMENT. */

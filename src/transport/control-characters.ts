@@ -8,7 +8,7 @@
 import type { Interceptor } from "@connectrpc/connect";
 import { ScalarType, type DescField, type DescMessage, type Message } from "@bufbuild/protobuf";
 import { reflect, type ReflectMessage } from "@bufbuild/protobuf/reflect";
-import { invalidArgument } from "./errors";
+import { invalidArgument } from "../errors";
 
 /** C0 controls except tab (09), line feed (0a) and carriage return (0d), and DEL. */
 const CONTROL = /[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f]/;

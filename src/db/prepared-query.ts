@@ -14,7 +14,7 @@
 // This belongs with the database layer (src/db); it lives here while src/db is being rewritten.
 import type { EntityProperty, EntitySchema, Platform } from "@mikro-orm/core";
 import type { QueryBuilder } from "@mikro-orm/sql";
-import type { Row, Tx } from "./db/database";
+import type { Row, Tx } from "./database";
 
 /** Stands for the i-th parameter while the statement is built; never a value a caller can send
  * (a NUL byte and a marker), and checked: every binding of the built SQL must be one of these or

@@ -16,9 +16,9 @@
 import type * as http from "node:http";
 import * as http2 from "node:http2";
 import type * as net from "node:net";
-import type { Limits } from "./limits";
-import type { Logger } from "./logger";
-import type { Metrics } from "./metrics";
+import type { Limits } from "../limits";
+import type { Logger } from "../logger";
+import type { Metrics } from "../metrics";
 
 export type GuardLimits = {
   readonly [K in keyof Pick<Limits, "connectionIdleMs" | "http1HeadersTimeoutMs" | "http1RequestTimeoutMs" | "http2ClientResetsMax" | "http2ClientResetWindowMs">]: number;

@@ -9,9 +9,9 @@
 import type * as http from "node:http";
 import type * as http2 from "node:http2";
 import { cors } from "@connectrpc/connect";
-import { limits } from "./limits";
+import { limits } from "../limits";
 import type { HttpHandler } from "./server";
-import { writeHead } from "./util/http-response";
+import { writeHead } from "../util/http-response";
 
 export const corsAllowedMethods: readonly string[] = [...cors.allowedMethods];
 export const corsAllowedHeaders: readonly string[] = [...cors.allowedHeaders, "Authorization", "X-Request-Id"];

@@ -1,6 +1,6 @@
-// What every handler knows about the call it serves, set by the observe interceptor and the
-// auth interceptor, read through Connect's context values.
-import { createContextKey, type HandlerContext } from "@connectrpc/connect";
+// Who is calling and what the call carries, as the domain sees it: set by the transport's
+// observe and auth interceptors (src/transport/context.ts), read by handlers and domain code.
+// Nothing here knows the wire.
 import type { Role } from "./roles";
 import { CallAbortedError } from "./db/errors";
 
@@ -45,13 +45,3 @@ export interface CallInfo {
 export function stopIfEnded(info: CallInfo): void {
   if (info.signal?.aborted) throw new CallAbortedError(info.signal.reason);
 }
-
-export const callInfoKey = createContextKey<CallInfo | undefined>(undefined, { description: "bankd call info" });
-
-/** The call's info; set for every call by the observe interceptor. */
-export function callInfo(ctx: HandlerContext): CallInfo {
-  const info = ctx.values.get(callInfoKey);
-  if (!info) throw new Error("call info missing: observe interceptor not installed");
-  return info;
-}
-

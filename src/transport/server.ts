@@ -12,15 +12,15 @@ import * as http2 from "node:http2";
 import * as net from "node:net";
 import type { AddressInfo } from "node:net";
 import type { ConnectRouter, Interceptor } from "@connectrpc/connect";
-import type { Config } from "./config";
-import { limits as defaultLimits, type Limits } from "./limits";
-import type { Logger } from "./logger";
-import type { Metrics } from "./metrics";
-import type { HttpRoute } from "./module";
+import type { Config } from "../config";
+import { limits as defaultLimits, type Limits } from "../limits";
+import type { Logger } from "../logger";
+import type { Metrics } from "../metrics";
+import type { HttpRoute } from "../module";
 import { ConnectionGuard } from "./connection-guard";
 import { AddressCaps, socketAddress } from "./address-caps";
 import { createRpcHandler } from "./rpc-adapter";
-import { writeHead } from "./util/http-response";
+import { writeHead } from "../util/http-response";
 
 export type HttpHandler = (req: http.IncomingMessage | http2.Http2ServerRequest, res: http.ServerResponse | http2.Http2ServerResponse) => void;
 /** Plain HTTP routes by path (module.ts); return false to fall through to 404. */

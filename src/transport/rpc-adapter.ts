@@ -14,7 +14,7 @@
 //   carry the error contract of docs/api.md: an ErrorInfo reason, x-request-id, a log line, metrics;
 // - an unknown method asked for over gRPC gets HTTP 200 with grpc-status 12, as gRPC clients
 //   expect; a wrong HTTP method gets 405 with Allow;
-// - a client that goes away is noted (transport-call.ts) so that it is not logged as a failure.
+// - a client that goes away is noted (transport/call.ts) so that it is not logged as a failure.
 import type * as http from "node:http";
 import { HEADER } from "./headers";
 import * as http2 from "node:http2";
@@ -22,11 +22,11 @@ import { Code, ConnectError, createConnectRouter, createContextValues, type Conn
 import type { UniversalHandler, UniversalServerRequest, UniversalServerResponse } from "@connectrpc/connect/protocol";
 import type { DescMessage } from "@bufbuild/protobuf";
 import { compressionBrotli, compressionGzip, universalRequestFromNodeRequest, universalResponseToNodeResponse } from "@connectrpc/connect-node";
-import { connectError, frameworkError } from "./transport/errors";
-import { ErrorInfoSchema } from "../gen/bank/v1/error_info_pb";
-import type { Logger } from "./logger";
-import type { Metrics } from "./metrics";
-import type { Limits } from "./limits";
+import { connectError, frameworkError } from "./errors";
+import { ErrorInfoSchema } from "../../gen/bank/v1/error_info_pb";
+import type { Logger } from "../logger";
+import type { Metrics } from "../metrics";
+import type { Limits } from "../limits";
 import { clientAddress, remoteAddressKey, requestIdOf } from "./observe";
 import type { AddressCaps } from "./address-caps";
 import { applyDeadlinePolicy } from "./call-timeout";
@@ -34,7 +34,7 @@ import { binaryContentType, decodeBase64Body, encodeBase64Body } from "./grpc-we
 import { guardEnvelopedJson, jsonDepthWithin, jsonTooDeep } from "./json-depth";
 import { looseInt64 } from "./json-int64";
 import { acceptEncodingHeader, mediaType, requestEncodingHeader, responseContentType, rpcRequestKind, type RpcRequestKind } from "./rpc-protocol";
-import { transportCallKey, type TransportCall } from "./transport-call";
+import { transportCallKey, type TransportCall } from "./call";
 import { errorResponse, rewriteResponseError } from "./wire-errors";
 
 type NodeRequest = http.IncomingMessage | http2.Http2ServerRequest;
