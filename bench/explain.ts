@@ -14,7 +14,7 @@ import type { Tx } from "../src/db/database";
 import { postgresEngine } from "../src/db/postgres-engine";
 import type { KeyRow } from "../src/ledger/batch-sql";
 import { lockKeysAndAccounts, writeBatchPostgres } from "../src/ledger/batch-postgres";
-import { BatchState } from "../src/ledger/posting";
+import { BatchState } from "../src/ledger/engine/batch-state";
 import type { Actor } from "../src/ledger/types";
 import type { Fixture } from "./seed";
 import type { SqlClient } from "./sql-client";

@@ -25,7 +25,7 @@ import {
   ACCOUNT_DELTA_COLUMNS, ACCOUNT_SET, AUDIT_COLUMNS, AUDIT_NAMES, AUDIT_NAMES_R, ENTRY_COLUMNS, ENTRY_NAMES, ENTRY_NAMES_R, KEY_MATCH, OUTCOME_COLUMNS, STATUS_COLUMNS,
   TRANSACTION_COLUMNS, TRANSACTION_NAMES, TRANSACTION_NAMES_R, assertStoredAccounts, batchParams, keyId, readKeys, type BatchWrites, type KeyRow, type StoredKey,
 } from "./batch-sql";
-import { assert, type LockedAccount } from "./posting";
+import { assert, type LockedAccount } from "./engine/batch-rows";
 import { accountColumns, toAccount, toTransaction, transactionColumns } from "./rows";
 import type { TransactionView } from "./types";
 

@@ -4,7 +4,7 @@
 // inside its transaction).
 import type { Row, Tx } from "../db/database";
 import type { JsonColumn } from "../db/engine";
-import { assert, type AuditRow, type EntryRow, type LockedAccount, type TransactionRow } from "./posting";
+import { assert, type AuditRow, type EntryRow, type LockedAccount, type TransactionRow } from "./engine/batch-rows";
 import { accountColumns, toAccount, toTransaction, transactionColumns } from "./rows";
 import type { TransactionStatus, TransactionView } from "./types";
 

@@ -5,7 +5,7 @@
 import type { Tx } from "../db/database";
 import { claimKeys, keyId, lockAccounts, lockTransactions, readEntries, readKeys, writeBatch, type BatchWrites, type KeyRow, type StoredKey } from "./batch-sql";
 import { lockAccountsPostgres, lockKeysAndAccounts, lockKeysAndTransactions, writeBatchPostgres } from "./batch-postgres";
-import type { LockedAccount } from "./posting";
+import type { LockedAccount } from "./engine/batch-rows";
 import type { TransactionView } from "./types";
 
 /** What a request sees of the locked transaction rows when it names the accounts to lock. */

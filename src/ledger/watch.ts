@@ -33,7 +33,7 @@ import { limits } from "../limits";
 import type { Logger } from "../logger";
 import { accessAccount, isStaff } from "./access";
 import type { Ledger } from "./ledger";
-import { assert } from "./posting";
+import { assert } from "./engine/batch-rows";
 import { STATEMENT_COLUMNS, STATEMENT_FROM, entryCursor, parseEntryCursor, statementLine } from "./reads";
 import { accountColumns, toAccount } from "./rows";
 import type { AccountStatus, AccountView, Actor, StatementLine } from "./types";
