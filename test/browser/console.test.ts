@@ -362,7 +362,7 @@ describeBrowser.each(engines())("web console for customers in chromium on %s", (
     // doubles the wait the server states (retry_after_ms): the app's clock is moved past it to
     // fail again.
     let waitMs = 0;
-    for (let failures = 0; waitMs < 3_000 && failures < 20; ) {
+    for (let failures = 0, tries = 0; waitMs < 3_000 && failures < 20 && tries < 60; tries++) {
       try {
         await auth.login({ email: carol.email, password: "not the password at all" });
       } catch (err) {
@@ -376,6 +376,8 @@ describeBrowser.each(engines())("web console for customers in chromium on %s", (
         }
       }
     }
+    // Bounded above (failures, tries): it stopped because the account is throttled long enough.
+    expect(waitMs).toBeGreaterThanOrEqual(3_000);
     const { page } = people.bob;
     const form = page.locator("#sign-in-form");
     await form.getByLabel("Email").fill(carol.email);
