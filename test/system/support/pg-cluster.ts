@@ -157,7 +157,7 @@ export class PgCluster {
         await this.query("SELECT 1");
         return;
       } catch (err) {
-        if (Date.now() > deadline) throw err;
+        if (Date.now() > deadline) throw new Error(`PostgreSQL (port ${this.port}) did not accept connections within 60 s: ${String(err)}`);
         await sleep(100);
       }
     }

@@ -19,6 +19,7 @@ import { promisify } from "node:util";
 import { Client } from "pg";
 import { freePort } from "./ports";
 import { sleep } from "./rng";
+import { waitUntil } from "../../support/wait";
 
 const run = promisify(execFile);
 const PG_BIN = process.env.BANK_TEST_PG_BIN ?? "/usr/lib/postgresql/15/bin";
@@ -183,9 +184,13 @@ export class PgFormation {
    * the directory. */
   async destroy(): Promise<void> {
     process.off("exit", this.onExit);
-    this.killAllSync();
-    await sleep(200);
-    fs.rmSync(this.dir, { recursive: true, force: true });
+    const groups = this.killAllSync();
+    try {
+      // The directory goes once nothing of the formation runs in it any more.
+      await waitUntil("the formation's keepers and servers exited after SIGKILL", () => groups.every(groupGone), { timeoutMs: 10_000, intervalMs: 20 });
+    } finally {
+      fs.rmSync(this.dir, { recursive: true, force: true });
+    }
   }
 
   /** The keepers' and servers' own logs, for a failing run. */
@@ -243,9 +248,12 @@ export class PgFormation {
     }
   }
 
-  private killAllSync(): void {
+  /** Returns the process groups it killed. */
+  private killAllSync(): number[] {
+    const groups: number[] = [];
     for (const k of [...this.nodes, this.monitorKeeper]) {
       if (k.child?.pid) {
+        groups.push(k.child.pid);
         try {
           process.kill(-k.child.pid, "SIGKILL");
         } catch {
@@ -254,6 +262,17 @@ export class PgFormation {
         k.child = undefined;
       }
     }
+    return groups;
+  }
+}
+
+/** No process is left in the group (signal 0 only checks). */
+function groupGone(pgid: number): boolean {
+  try {
+    process.kill(-pgid, 0);
+    return false;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === "ESRCH";
   }
 }
 
