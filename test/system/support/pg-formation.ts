@@ -18,7 +18,6 @@ import { execFile, spawn, spawnSync, type ChildProcess } from "node:child_proces
 import { promisify } from "node:util";
 import { Client } from "pg";
 import { freePort } from "./ports";
-import { sleep } from "./rng";
 import { waitUntil } from "../../support/wait";
 
 const run = promisify(execFile);
@@ -235,17 +234,10 @@ export class PgFormation {
   }
 
   private async waitFor(what: string, timeoutMs: number, check: () => Promise<boolean>): Promise<void> {
-    const deadline = Date.now() + timeoutMs;
     let last: unknown;
-    for (;;) {
-      try {
-        if (await check()) return;
-      } catch (err) {
-        last = err;
-      }
-      if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last ? ` (last error: ${(last as Error).message})` : ""}\n${this.logs(15)}`);
-      await sleep(200);
-    }
+    await waitUntil(what, () => check().catch((err: unknown) => ((last = err), false)), { timeoutMs, intervalMs: 200 }).catch((err: unknown) => {
+      throw new Error(`${(err as Error).message} (${timeoutMs} ms)${last ? ` (last error: ${(last as Error).message})` : ""}\n${this.logs(15)}`);
+    });
   }
 
   /** Returns the process groups it killed. */
