@@ -31,6 +31,7 @@ import { productModules } from "./modules";
 import { mountServices, recordServices } from "./transport/services";
 import { listenGrpc, type ListeningGrpcPort } from "./transport/grpc-port";
 import { controlCharacterInterceptor } from "./transport/control-characters";
+import { systemClock, type Clock } from "./util/clock";
 
 /** Every bank.v1 service; reflection and health list them. */
 export const bankServices: readonly DescService[] = [AuthService, AccountService, TransactionService, AdminService, AuditService];
@@ -50,6 +51,8 @@ export interface StartOptions {
   logger?: Logger;
   /** Feature modules; defaults to the full product (see modules.ts). */
   modules?: (ctx: AppContext) => Promise<AppModule[]>;
+  /** The modules' clock; defaults to the system's (tests move it on instead of waiting). */
+  clock?: Clock;
 }
 
 export async function startApp(config: Readonly<Config>, opts: StartOptions = {}): Promise<App> {
@@ -59,7 +62,7 @@ export async function startApp(config: Readonly<Config>, opts: StartOptions = {}
   const applied = await db.migrate();
   if (applied.length > 0) logger.info({ migrations: applied }, "database migrated");
   const replica = await openReplica(config, db, metrics, logger);
-  const ctx: AppContext = { config, logger, metrics, db, replica };
+  const ctx: AppContext = { config, logger, metrics, db, replica, clock: opts.clock ?? systemClock };
 
   const loadModules = opts.modules ?? productModules;
   const modules = await loadModules(ctx);

@@ -9,6 +9,7 @@ import type { Database } from "./db/database";
 import type { ReplicaRouter } from "./db/replica";
 import type { Logger } from "./logger";
 import type { Metrics } from "./metrics";
+import type { Clock } from "./util/clock";
 
 export interface AppContext {
   config: Readonly<Config>;
@@ -17,6 +18,8 @@ export interface AppContext {
   db: Database;
   /** BANK_DATABASE_REPLICA_URL: the reads that may be stale go through it (db/replica.ts). */
   replica?: ReplicaRouter;
+  /** The time every module reads (sessions, tokens, throttles, the ledger's postings and holds). */
+  clock: Clock;
 }
 
 /** A plain HTTP route tried before the RPC router: answers (true) or passes (false). */

@@ -56,8 +56,8 @@ export interface AuthModule extends AppModule {
  * AuthService routes and GET /.well-known/jwks.json. */
 export async function createAuthModule(ctx: AppContext): Promise<AuthModule> {
   const keys = await KeyRing.open(ctx.config.jwt.keysDir);
-  const tokens = new AccessTokens(keys, ctx.config.jwt);
-  const authenticator = new Authenticator(tokens, ctx.db, ctx.config.jwt.accessTokenTtlSeconds);
+  const tokens = new AccessTokens(keys, ctx.config.jwt, ctx.clock);
+  const authenticator = new Authenticator(tokens, ctx.db, ctx.config.jwt.accessTokenTtlSeconds, ctx.clock);
   const refusals = new AuditAggregator(ctx.db, {
     windowMs: limits.auditAggregateWindowMs,
     keysMax: limits.auditAggregateKeysMax,
@@ -73,6 +73,7 @@ export async function createAuthModule(ctx: AppContext): Promise<AuthModule> {
   const deps: AuthDeps = {
     db: ctx.db,
     logger: ctx.logger,
+    clock: ctx.clock,
     hasher: new Argon2Hasher(ctx.config.argon2),
     tokens,
     authenticator,
@@ -105,7 +106,7 @@ export async function createAuthModule(ctx: AppContext): Promise<AuthModule> {
 /** The admin module: AdminService's routes. It ends users' sessions through the auth module's
  * `sessions` (role changes and disables), so it is built after the auth module. */
 export function createAdminModule(ctx: AppContext, auth: { sessions: AuthSessions }): AppModule {
-  return { routes: adminRoutes({ db: ctx.db, sessions: auth.sessions, serviceAccounts: { db: ctx.db, markRevoked: (ids) => auth.sessions.markRevoked(ids) } }) };
+  return { routes: adminRoutes({ db: ctx.db, clock: ctx.clock, sessions: auth.sessions, serviceAccounts: { db: ctx.db, clock: ctx.clock, markRevoked: (ids) => auth.sessions.markRevoked(ids) } }) };
 }
 
 export interface LedgerModuleOptions extends LedgerOptions {
@@ -117,7 +118,9 @@ export interface LedgerModuleOptions extends LedgerOptions {
  * (one per configured currency, ensured at start) and the hold-expiry sweeper. */
 export async function createLedgerModule(ctx: AppContext, opts: LedgerModuleOptions = {}): Promise<AppModule> {
   const refusals = new BusinessRefusals(ctx.db, ctx.logger);
-  const ledger = await Ledger.open(ctx.db, ctx.config.currencies, { metrics: ctx.metrics, logger: ctx.logger, replica: ctx.replica, refusals, postingsPerCustomerPerSecond: ctx.config.postingsPerCustomerPerSecond, ...opts });
+  // The app's clock, unless the caller gives the ledger one of its own.
+  const clock = () => ctx.clock.now();
+  const ledger = await Ledger.open(ctx.db, ctx.config.currencies, { metrics: ctx.metrics, logger: ctx.logger, replica: ctx.replica, refusals, postingsPerCustomerPerSecond: ctx.config.postingsPerCustomerPerSecond, clock, ...opts });
   const sweeper = startHoldSweeper(ledger, ctx.logger, opts.holdSweepIntervalMs ?? limits.holdSweepIntervalMs);
   const watchers = new AccountWatchers(ledger, ctx.logger);
   const opening = new AccountOpening(ctx.config.accountOpening);

@@ -17,11 +17,14 @@ import { isActiveKey, parsePublicKey } from "../auth/service-keys";
 import { rolesToColumn, SERVICE_ROLES } from "../auth/roles";
 import { audited, checkReason } from "./users";
 import { Role } from "../roles";
+import { systemClock, type Clock } from "../util/clock";
 
 export interface ServiceAccountAdminDeps {
   db: Database;
   /** Makes the tokens of ended sessions stop at once in this process. */
   markRevoked(sessionIds: readonly string[]): void;
+  /** The time of changes and of which sessions are live; the system's when not given (the CLI). */
+  clock?: Clock;
 }
 
 /** A service account with its keys, as admins see it. */
@@ -60,7 +63,7 @@ export async function createServiceAccount(deps: ServiceAccountAdminDeps, creato
     await checkOwnersExist(tx, allowedOwnerIds);
     await checkAccountsExist(tx, allowedAccountIds);
     await checkKeyUnused(tx, key.keyId);
-    const nowMs = Date.now();
+    const nowMs = (deps.clock ?? systemClock).now();
     const account = tx.em.create(ServiceAccount, {
       id: uuidv7(nowMs),
       name,
@@ -115,12 +118,13 @@ export async function disableServiceAccount(deps: ServiceAccountAdminDeps, info:
   return audited(deps.db, info, "admin.service_account_disable", id, async (tx) => {
     const account = await lockAccount(tx, id);
     const wasDisabled = account.disabled !== 0;
+    const nowMs = (deps.clock ?? systemClock).now();
     if (!wasDisabled) {
       account.disabled = 1;
       account.disableReason = why;
-      account.updateTime = Date.now();
+      account.updateTime = nowMs;
     }
-    const ended = await liveSessions(tx, { serviceAccountId: id });
+    const ended = await liveSessions(tx, { serviceAccountId: id }, nowMs);
     tx.afterCommit(() => deps.markRevoked(ended));
     await recordAudit(tx, { ...auditBase(info), action: "admin.service_account_disable", targetId: id, outcome: "SUCCESS", details: { reason: why, was_disabled: wasDisabled, sessions_ended: ended.length } });
     return { account, keys: await keysOf(tx, id) };
@@ -142,7 +146,7 @@ export async function addServiceAccountKey(deps: ServiceAccountAdminDeps, info: 
       );
     }
     await checkKeyUnused(tx, key.keyId);
-    const nowMs = Date.now();
+    const nowMs = (deps.clock ?? systemClock).now();
     tx.em.create(ServiceAccountKey, { keyId: key.keyId, serviceAccountId: id, publicJwk: JSON.stringify(key.jwk), createTime: nowMs, revokeTime: null });
     account.updateTime = nowMs;
     await recordAudit(tx, { ...auditBase(info), action: "admin.service_account_key_add", targetId: id, outcome: "SUCCESS", details: { key_id: key.keyId } }, nowMs);
@@ -159,12 +163,12 @@ export async function revokeServiceAccountKey(deps: ServiceAccountAdminDeps, inf
     const key = await tx.em.findOne(ServiceAccountKey, { keyId, serviceAccountId: id });
     if (!key) throw notFound("KEY_NOT_FOUND", "The service account has no key with this key_id.", { field: "key_id" });
     const wasActive = isActiveKey(key);
-    const nowMs = Date.now();
+    const nowMs = (deps.clock ?? systemClock).now();
     if (wasActive) {
       key.revokeTime = nowMs;
       account.updateTime = nowMs;
     }
-    const ended = await liveSessions(tx, { serviceAccountId: id, keyId });
+    const ended = await liveSessions(tx, { serviceAccountId: id, keyId }, nowMs);
     tx.afterCommit(() => deps.markRevoked(ended));
     await recordAudit(tx, { ...auditBase(info), action: "admin.service_account_key_revoke", targetId: id, outcome: "SUCCESS", details: { key_id: keyId, was_active: wasActive, sessions_ended: ended.length } }, nowMs);
     await tx.em.flush();
@@ -183,8 +187,8 @@ function keysOf(tx: Tx, id: string): Promise<ServiceAccountKeyEntity[]> {
 }
 
 /** The ids of the account's (or one key's) unexpired sessions. */
-async function liveSessions(tx: Tx, where: { serviceAccountId: string; keyId?: string }): Promise<string[]> {
-  const rows = await tx.em.find(ServiceSession, { ...where, expireTime: { $gt: Date.now() } }, { fields: ["id"], disableIdentityMap: true });
+async function liveSessions(tx: Tx, where: { serviceAccountId: string; keyId?: string }, nowMs: number): Promise<string[]> {
+  const rows = await tx.em.find(ServiceSession, { ...where, expireTime: { $gt: nowMs } }, { fields: ["id"], disableIdentityMap: true });
   return rows.map((r) => r.id);
 }
 

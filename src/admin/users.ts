@@ -17,10 +17,13 @@ import { rolesFromColumn, rolesToColumn } from "../auth/roles";
 import { isDisabled } from "../auth/users";
 import { removeSecondFactor } from "../auth/second-factor";
 import { Role } from "../roles";
+import type { Clock } from "../util/clock";
 
 export interface AdminDeps {
   db: Database;
   sessions: AuthSessions;
+  /** The time of changes (the auth module's clock). */
+  clock: Clock;
 }
 
 /** What an admin sees of a user (never the password hash). */
@@ -72,7 +75,7 @@ export async function setUserRoles(deps: AdminDeps, info: CallInfo, userId: stri
     if (changed) {
       // Written by the unit of work's flush before COMMIT.
       user.roles = column;
-      user.updateTime = Date.now();
+      user.updateTime = deps.clock.now();
       ended = await deps.sessions.revokeUserSessions(tx, user.id, "roles changed");
     }
     await recordAudit(tx, {
@@ -93,7 +96,7 @@ export async function disableUser(deps: AdminDeps, info: CallInfo, userId: strin
     const user = await lockUser(tx, userId);
     if (isOnlyAdmin(admins, user.id)) throw lastAdmin("disable");
     const wasDisabled = isDisabled(user);
-    if (!wasDisabled) setDisabled(user, true);
+    if (!wasDisabled) setDisabled(user, true, deps.clock.now());
     // Also when already disabled: nothing may have outlived the first disable, but make sure.
     const ended = await deps.sessions.revokeUserSessions(tx, user.id, "user disabled");
     await recordAudit(tx, {
@@ -112,7 +115,7 @@ export async function enableUser(deps: AdminDeps, info: CallInfo, userId: string
   return audited(deps.db, info, "admin.enable_user", userId, async (tx) => {
     const user = await lockUser(tx, userId);
     const wasDisabled = isDisabled(user);
-    if (wasDisabled) setDisabled(user, false);
+    if (wasDisabled) setDisabled(user, false, deps.clock.now());
     await recordAudit(tx, { ...auditBase(info), action: "admin.enable_user", targetId: user.id, outcome: "SUCCESS", details: { was_disabled: wasDisabled } });
     return user;
   });
@@ -127,7 +130,7 @@ export async function resetSecondFactor(deps: AdminDeps, info: CallInfo, userId:
   return audited(deps.db, info, "admin.reset_second_factor", userId, async (tx) => {
     if (info.principal?.userId === userId) throw permissionDenied("OWN_SECOND_FACTOR", "You cannot reset your own second factor; another administrator must.");
     const user = await lockUser(tx, userId);
-    const nowMs = Date.now();
+    const nowMs = deps.clock.now();
     const hadOne = await removeSecondFactor(tx, user, nowMs);
     const ended = await deps.sessions.revokeUserSessions(tx, user.id, "second factor reset");
     await recordAudit(tx, {
@@ -178,9 +181,9 @@ async function lockUser(tx: Tx, userId: string): Promise<UserEntity> {
   return user;
 }
 
-function setDisabled(user: UserEntity, disabled: boolean): void {
+function setDisabled(user: UserEntity, disabled: boolean, nowMs: number): void {
   user.disabled = disabled ? 1 : 0;
-  user.updateTime = Date.now();
+  user.updateTime = nowMs;
 }
 
 function isOnlyAdmin(activeAdmins: readonly string[], userId: string): boolean {

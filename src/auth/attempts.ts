@@ -35,7 +35,7 @@ export function inTurn<T>(deps: AuthDeps, attempt: Pick<Attempt, "keys">, run: (
 
 /** Runs `check` (argon2) if the throttle lets this attempt through; LOGIN_THROTTLED otherwise. */
 export async function checkAttempt<T>(deps: AuthDeps, info: CallInfo, attempt: Attempt, check: () => Promise<T>): Promise<T> {
-  const refusal = await reserveAttempt(deps.db, attempt.keys, Date.now());
+  const refusal = await reserveAttempt(deps.db, attempt.keys, deps.clock.now());
   if (refusal) {
     const actorId = info.principal?.userId ?? attempt.userId ?? "anonymous";
     const targetId = attempt.userId ?? "";

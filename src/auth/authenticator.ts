@@ -7,6 +7,7 @@ import type { Principal, ServiceScope } from "../call-info";
 import { unauthenticated } from "../errors";
 import { limits } from "../limits";
 import { ExpiringLru } from "../util/expiring-lru";
+import { systemClock, type Clock } from "../util/clock";
 import { AccessTokens, TokenVerificationError, type AccessClaims } from "./tokens";
 import { isLive } from "./sessions";
 import { Session, type SessionEntity } from "../db/entities";
@@ -36,10 +37,11 @@ export class Authenticator {
     private readonly tokens: AccessTokens,
     private readonly db: Database,
     private readonly accessTokenTtlSeconds: number,
+    private readonly clock: Clock = systemClock,
   ) {}
 
   /** The principal of a valid access token of a live session; UNAUTHENTICATED otherwise. */
-  async authenticate(token: string, nowMs: number = Date.now()): Promise<Principal> {
+  async authenticate(token: string, nowMs: number = this.clock.now()): Promise<Principal> {
     if (token.length === 0 || token.length > limits.tokenCharsMax) throw tokenInvalid();
     let entry = this.verified.get(token, nowMs);
     if (!entry) {
@@ -64,7 +66,7 @@ export class Authenticator {
 
   /** Throws UNAUTHENTICATED SESSION_ENDED once `principal`'s session has ended (for streams,
    * which outlive a token check at their start; the token's own expiry does not end them). */
-  async checkSession(principal: Principal, nowMs: number = Date.now()): Promise<void> {
+  async checkSession(principal: Principal, nowMs: number = this.clock.now()): Promise<void> {
     if (this.revoked.get(principal.sessionId, nowMs)) throw sessionEnded();
     if (!(await this.sessionState({ sessionId: principal.sessionId, userId: principal.userId, subjectType: principal.subjectType ?? "user" }, nowMs))) {
       this.markRevoked([principal.sessionId], nowMs);
@@ -75,8 +77,9 @@ export class Authenticator {
   /** Like authenticate, with the token's expiry, or undefined for anything invalid. */
   async introspect(token: string): Promise<{ principal: Principal; expireMs: number } | undefined> {
     try {
-      const principal = await this.authenticate(token);
-      const entry = this.verified.get(token);
+      const nowMs = this.clock.now();
+      const principal = await this.authenticate(token, nowMs);
+      const entry = this.verified.get(token, nowMs);
       return entry ? { principal, expireMs: entry.claims.expireMs } : undefined;
     } catch {
       return undefined;
@@ -84,7 +87,7 @@ export class Authenticator {
   }
 
   /** Makes the sessions' access tokens stop working in this process now. */
-  markRevoked(sessionIds: readonly string[], nowMs: number = Date.now()): void {
+  markRevoked(sessionIds: readonly string[], nowMs: number = this.clock.now()): void {
     const untilMs = nowMs + (this.accessTokenTtlSeconds + limits.jwtClockToleranceSeconds) * 1000;
     for (const id of sessionIds) this.revoked.set(id, true, untilMs);
   }

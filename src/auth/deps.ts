@@ -3,6 +3,7 @@
 import type { AuditAggregator } from "../audit/aggregate";
 import type { Database } from "../db/database";
 import type { Logger } from "../logger";
+import type { Clock } from "../util/clock";
 import type { Argon2Hasher } from "./passwords";
 import type { AccessTokens } from "./tokens";
 import type { Authenticator } from "./authenticator";
@@ -14,6 +15,8 @@ import type { TotpSecretBox } from "./second-factor";
 export interface AuthDeps {
   db: Database;
   logger: Logger;
+  /** The time sessions, tokens, the throttle and second factors are judged by. */
+  clock: Clock;
   hasher: Argon2Hasher;
   tokens: AccessTokens;
   authenticator: Authenticator;

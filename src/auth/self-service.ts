@@ -20,7 +20,7 @@ export async function register(deps: AuthDeps, info: CallInfo, input: { email: s
   // and only then the password-strength check and argon2, which are what a flood would cost.
   validEmail(input.email);
   validFullName(input.fullName);
-  deps.registrations.admit(info.clientAddress);
+  deps.registrations.admit(info.clientAddress, deps.clock.now());
   const user = await validNewUser({ ...input, roles: [Role.CUSTOMER] });
   // Checked before hashing so that a taken email costs no argon2 work; createUser checks again
   // inside the transaction (and the unique index settles a race).
@@ -59,14 +59,14 @@ export async function changePassword(deps: AuthDeps, info: CallInfo, principal: 
     });
     if (!check.ok) {
       await deps.db.transaction(async (tx) => {
-        await recordFailure(tx, keys, Date.now());
+        await recordFailure(tx, keys, deps.clock.now());
         await recordAudit(tx, { ...auditBase(info), action: "auth.password_change", targetId: user.id, outcome: "FAILED", details: { reason: "wrong_current_password" } });
       });
       throw unauthenticated("INVALID_CREDENTIALS", "The current password is incorrect.");
     }
     // The current password was right: cut short, the change is rolled back but not counted.
     await afterSuccessfulCheck(deps, keys, () => deps.db.transaction(async (tx) => {
-      await tx.em.nativeUpdate(User, { id: user.id }, { passwordHash: check.hash, updateTime: Date.now() });
+      await tx.em.nativeUpdate(User, { id: user.id }, { passwordHash: check.hash, updateTime: deps.clock.now() });
       await releaseAttempt(tx, keys);
       const ended = await endSessions(deps, tx, { userId: user.id, exceptSessionId: principal.sessionId }, "password changed");
       await recordAudit(tx, { ...auditBase(info), action: "auth.password_change", targetId: user.id, outcome: "SUCCESS", details: { sessions_ended: ended.length } });
@@ -113,7 +113,7 @@ export async function listSessions(deps: AuthDeps, principal: Principal, page: {
   const tokens = await tokenSealer(deps.db);
   const beforeId = decodePageToken(tokens, page.pageToken, filters, { i: "string" })?.i as string | undefined;
   // One row more than the page tells whether another page follows.
-  const rows = await deps.db.read((tx) => listLiveSessions(tx, principal.userId, { beforeId, limit: limit + 1 }, Date.now()));
+  const rows = await deps.db.read((tx) => listLiveSessions(tx, principal.userId, { beforeId, limit: limit + 1 }, deps.clock.now()));
   const sessions = rows.slice(0, limit);
   const last = sessions[sessions.length - 1];
   return { sessions, nextPageToken: rows.length > limit && last ? encodePageToken(tokens, filters, { i: last.id }) : "" };

@@ -94,8 +94,8 @@ async function checkAndIssue(deps: AuthDeps, info: CallInfo, assertion: string):
   }));
   if (!account || !key) return refuse("ASSERTION_KEY_UNKNOWN");
   if (!isActiveKey(key)) return refuse("ASSERTION_KEY_REVOKED");
-  const nowMs = Date.now();
-  const claims = await verifyAssertion(assertion, key, claimed.serviceAccountId, deps.tokens.issuer, refuse);
+  const nowMs = deps.clock.now();
+  const claims = await verifyAssertion(assertion, key, { serviceAccountId: claimed.serviceAccountId, audience: deps.tokens.issuer, nowMs }, refuse);
   if (claims.expMs - nowMs > (limits.serviceAssertionLifetimeSecondsMax + limits.jwtClockToleranceSeconds) * 1000) refuse("ASSERTION_LIFETIME_TOO_LONG");
   if (account.disabled !== 0) refuse("SERVICE_ACCOUNT_DISABLED");
   const roles = serviceRolesOf(account);
@@ -150,8 +150,7 @@ function claimedIdentity(assertion: string): { serviceAccountId: string; keyId: 
 async function verifyAssertion(
   assertion: string,
   key: ServiceAccountKeyEntity,
-  serviceAccountId: string,
-  audience: string,
+  { serviceAccountId, audience, nowMs }: { serviceAccountId: string; audience: string; nowMs: number },
   refuse: (fault: AssertionFault) => never,
 ): Promise<{ jti: string; expMs: number }> {
   const publicKey = await importJWK(JSON.parse(key.publicJwk) as JWK, "EdDSA");
@@ -163,6 +162,7 @@ async function verifyAssertion(
       audience,
       requiredClaims: ["iss", "sub", "aud", "exp", "jti"],
       clockTolerance: limits.jwtClockToleranceSeconds,
+      currentDate: new Date(nowMs),
     });
     const { jti, exp } = payload;
     if (typeof jti !== "string" || jti === "" || jti.length > limits.serviceAssertionJtiCharsMax || typeof exp !== "number") return refuse("ASSERTION_CLAIMS_INVALID");

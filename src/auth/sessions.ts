@@ -7,6 +7,7 @@ import type { Tx } from "../db/database";
 import { RefreshToken, Session, type RefreshTokenEntity, type SessionEntity } from "../db/entities";
 import { uuidv7 } from "../util/ids";
 import { limits } from "../limits";
+import type { Clock } from "../util/clock";
 
 export type { SessionEntity } from "../db/entities";
 
@@ -170,11 +171,11 @@ function sessionRowOf(s: SessionEntity): SessionRow {
 /** Ends sessions in the database and, once the transaction commits, makes their access tokens
  * stop at once in this process (other processes: within limits.sessionRecheckMs). */
 export async function endSessions(
-  deps: { authenticator: { markRevoked(sessionIds: readonly string[]): void } },
+  deps: { authenticator: { markRevoked(sessionIds: readonly string[]): void }; clock: Clock },
   tx: Tx,
   where: { userId: string; sessionId?: string; exceptSessionId?: string },
   reason: string,
-  nowMs: number = Date.now(),
+  nowMs: number = deps.clock.now(),
 ): Promise<string[]> {
   const ids = await revokeSessions(tx, where, reason, nowMs);
   if (ids.length > 0) tx.afterCommit(() => deps.authenticator.markRevoked(ids));

@@ -88,7 +88,7 @@ export async function login(deps: AuthDeps, info: CallInfo, input: LoginInput): 
  * code: a failure like a wrong password (pair, address and account counts), audited.
  */
 async function secondFactor(deps: AuthDeps, info: CallInfo, keys: ThrottleKeys, user: UserEntity, input: { totpCode: string; recoveryCode: string }): Promise<Record<string, unknown>> {
-  const nowMs = Date.now();
+  const nowMs = deps.clock.now();
   if (input.totpCode === "" && input.recoveryCode === "") {
     await deps.db.transaction((tx) =>
       recordAudit(tx, { ...auditBase(info), actorId: user.id, action: "auth.login", targetId: user.id, outcome: "DENIED", details: { reason: "second_factor_required" } }, nowMs),
@@ -117,7 +117,7 @@ async function secondFactor(deps: AuthDeps, info: CallInfo, keys: ThrottleKeys, 
 }
 
 async function loginFailed(deps: AuthDeps, info: CallInfo, keys: ThrottleKeys, user: UserEntity | undefined, reason: string): Promise<void> {
-  const nowMs = Date.now();
+  const nowMs = deps.clock.now();
   await deps.db.transaction(async (tx) => {
     await recordFailure(tx, keys, nowMs);
     await recordAudit(tx, { ...auditBase(info), actorId: user?.id ?? "anonymous", action: "auth.login", targetId: user?.id ?? "", outcome: "FAILED", details: { reason } }, nowMs);
@@ -133,7 +133,7 @@ async function startSession(
   kind: SessionKind,
   secondFactorDetails: Record<string, unknown> = {},
 ): Promise<SignedIn> {
-  const nowMs = Date.now();
+  const nowMs = deps.clock.now();
   const { sessionId, refresh } = await afterSuccessfulCheck(deps, keys, () => deps.db.transaction(async (tx) => {
     // Only replace the hash that was verified: a concurrent password change wins.
     if (rehashed) await tx.em.nativeUpdate(User, { id: user.id, passwordHash: user.passwordHash }, { passwordHash: rehashed, updateTime: nowMs });
@@ -170,7 +170,7 @@ type RefreshOutcome =
  * and refused with the reason (SESSION_IDLE, SESSION_EXPIRED). */
 export async function refreshTokens(deps: AuthDeps, info: CallInfo, token: string): Promise<SignedIn> {
   if (token.length === 0 || token.length > limits.tokenCharsMax) throw invalidRefreshToken();
-  const nowMs = Date.now();
+  const nowMs = deps.clock.now();
   // With the call's signal: a refresh whose caller is gone is rolled back whole, so its refresh
   // token stays usable (rotating it for nobody would end the session at the next refresh).
   const outcome = await deps.db.transaction((tx) => rotate(deps, info, tx, token, nowMs), { signal: info.signal });

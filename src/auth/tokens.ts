@@ -6,6 +6,7 @@ import { randomUUID } from "node:crypto";
 import { SignJWT, errors as joseErrors, jwtVerify, type JWTHeaderParameters, type FlattenedJWSInput } from "jose";
 import type { Config } from "../config";
 import { limits } from "../limits";
+import { systemClock, type Clock } from "../util/clock";
 import { roleName, type Role } from "../roles";
 import type { KeyRing } from "./keys";
 import { tokenRoleFromName } from "./roles";
@@ -62,6 +63,7 @@ export class AccessTokens {
   constructor(
     private readonly ring: KeyRing,
     private readonly jwt: Config["jwt"],
+    private readonly clock: Clock = systemClock,
   ) {}
 
   /** Our issuer: the `iss` of our tokens, and the `aud` service assertions must name. */
@@ -74,7 +76,7 @@ export class AccessTokens {
     return this.jwt.accessTokenTtlSeconds;
   }
 
-  async issue(subject: TokenSubject, nowMs: number = Date.now()): Promise<IssuedToken> {
+  async issue(subject: TokenSubject, nowMs: number = this.clock.now()): Promise<IssuedToken> {
     const key = this.ring.signer;
     const iat = Math.floor(nowMs / 1000);
     const exp = iat + Math.min(subject.ttlSeconds ?? this.jwt.accessTokenTtlSeconds, this.jwt.accessTokenTtlSeconds);
@@ -99,6 +101,7 @@ export class AccessTokens {
 
   /** The token's claims, or TokenVerificationError. Says nothing about the session. */
   async verify(token: string): Promise<AccessClaims> {
+    const nowMs = this.clock.now();
     try {
       const { payload } = await jwtVerify(token, (header: JWTHeaderParameters, _token: FlattenedJWSInput) => this.keyFor(header), {
         algorithms: ALGORITHMS,
@@ -107,8 +110,9 @@ export class AccessTokens {
         typ: ACCESS_TOKEN_TYP,
         requiredClaims: ["iss", "aud", "sub", "sid", "roles", "iat", "exp", "jti"],
         clockTolerance: limits.jwtClockToleranceSeconds,
+        currentDate: new Date(nowMs),
       });
-      return withSaneTimes(claimsOf(payload), this.jwt.accessTokenTtlSeconds, Date.now());
+      return withSaneTimes(claimsOf(payload), this.jwt.accessTokenTtlSeconds, nowMs);
     } catch (err) {
       if (err instanceof joseErrors.JWTExpired) throw new TokenVerificationError("expired");
       throw new TokenVerificationError("invalid");

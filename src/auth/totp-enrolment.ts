@@ -30,7 +30,7 @@ export interface Confirmed {
 }
 
 export async function enrollTotp(deps: AuthDeps, info: CallInfo, principal: Principal): Promise<Enrolment> {
-  const nowMs = Date.now();
+  const nowMs = deps.clock.now();
   const secret = newTotpSecret();
   return deps.db.transaction(async (tx) => {
     const user = await findUserById(tx, principal.userId);
@@ -50,7 +50,7 @@ export async function confirmTotp(deps: AuthDeps, info: CallInfo, principal: Pri
   if (!isUuid(input.enrolmentId)) throw invalidArgument("INVALID_ENROLMENT_ID", "enrolment_id must be the enrolment_id of EnrollTotp.", { field: "enrolment_id" });
   const code = input.code.trim();
   if (!isCodeShaped(code)) throw invalidArgument("TOTP_CODE_INVALID", `The code has ${limits.totpDigits} digits.`, { field: "code" });
-  const nowMs = Date.now();
+  const nowMs = deps.clock.now();
   const enrolment = await deps.db.read((tx) => tx.em.findOne(TotpEnrolment, { id: input.enrolmentId, userId: principal.userId }, { disableIdentityMap: true }));
   if (!enrolment || enrolment.expireTime <= nowMs) throw notFound("ENROLMENT_NOT_FOUND", "No such enrolment, or it has lapsed; start again.");
   const secret = deps.totp.box.open(enrolment.secret, principal.userId);

@@ -84,10 +84,10 @@ describe.each(engines())("second factor for staff on %s", (engine) => {
     expect(stored).toHaveLength(1);
     expect(stored[0]!.secret).not.toContain(enrolment.secret);
 
-    const wrong = codeAtStep(enrolment.secret, stepAt(Date.now()) - 20);
+    const wrong = codeAtStep(enrolment.secret, stepAt(t.clock.now()) - 20);
     await expectError(enrol.confirmTotp({ enrolmentId: enrolment.enrolmentId, code: wrong }), Code.InvalidArgument, "TOTP_CODE_INVALID");
-    await expectError(enrol.confirmTotp({ enrolmentId: randomUUID(), code: await nextCode(enrolment.secret) }), Code.NotFound, "ENROLMENT_NOT_FOUND");
-    const confirmed = await enrol.confirmTotp({ enrolmentId: enrolment.enrolmentId, code: await nextCode(enrolment.secret) });
+    await expectError(enrol.confirmTotp({ enrolmentId: randomUUID(), code: nextCode(enrolment.secret) }), Code.NotFound, "ENROLMENT_NOT_FOUND");
+    const confirmed = await enrol.confirmTotp({ enrolmentId: enrolment.enrolmentId, code: nextCode(enrolment.secret) });
     expect(confirmed.recoveryCodes).toHaveLength(10);
     expect(new Set(confirmed.recoveryCodes).size).toBe(10);
     expect(confirmed.user?.secondFactorEnrolled).toBe(true);
@@ -113,11 +113,11 @@ describe.each(engines())("second factor for staff on %s", (engine) => {
     // A wrong password says nothing about the second factor.
     await expectError(auth().login({ ...creds, password: strongPassword() }), Code.Unauthenticated, "INVALID_CREDENTIALS");
     await expectError(auth().login(creds), Code.Unauthenticated, "SECOND_FACTOR_REQUIRED");
-    const now = stepAt(Date.now());
+    const now = stepAt(t.clock.now());
     const wrongCode = codeAtStep(secret, now) === "000000" ? "111111" : "000000";
     await expectError(auth().login({ ...creds, totpCode: wrongCode }), Code.Unauthenticated, "SECOND_FACTOR_INVALID");
     await expectError(auth().login({ ...creds, totpCode: codeAtStep(secret, now - 5) }), Code.Unauthenticated, "SECOND_FACTOR_INVALID");
-    const code = await nextCode(secret);
+    const code = nextCode(secret);
     const ok = await auth().login({ ...creds, totpCode: code });
     expect(ok.secondFactorEnrolmentRequired).toBe(false);
     await client(t.baseUrl, AccountService, { token: ok.accessToken }).listAccounts({});
@@ -130,10 +130,10 @@ describe.each(engines())("second factor for staff on %s", (engine) => {
   test("wrong codes are throttled like wrong passwords", async () => {
     const teller = await createTestUser(t, [Role.TELLER]);
     const creds = { email: teller.email, password: teller.password };
-    const wrong = (i: number) => String((Number(codeAtStep(teller.totpSecret!, stepAt(Date.now()))) + 500_000 + i) % 1_000_000).padStart(6, "0");
+    const wrong = (i: number) => String((Number(codeAtStep(teller.totpSecret!, stepAt(t.clock.now()))) + 500_000 + i) % 1_000_000).padStart(6, "0");
     // limits.loginFailuresFree failures, then the back-off holds even the right code.
     for (let i = 0; i < limits.loginFailuresFree; i++) await expectError(auth().login({ ...creds, totpCode: wrong(i) }), Code.Unauthenticated, "SECOND_FACTOR_INVALID");
-    await expectError(auth().login({ ...creds, totpCode: await nextCode(teller.totpSecret!) }), Code.ResourceExhausted, "LOGIN_THROTTLED");
+    await expectError(auth().login({ ...creds, totpCode: nextCode(teller.totpSecret!) }), Code.ResourceExhausted, "LOGIN_THROTTLED");
   });
 
   test("recovery codes sign in once each; a used or unknown one is refused", async () => {

@@ -77,6 +77,8 @@ export async function startSecondApp(t: TestApp, env: Record<string, string> = {
   });
   const app = await startApp(config, {
     logger: createLogger(config.logLevel),
+    // The same clock as the first app's, as two processes on one host share theirs.
+    clock: t.clock,
     modules: async (ctx) => {
       auth = await createAuthModule(ctx);
       return [auth];

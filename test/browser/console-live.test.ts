@@ -24,6 +24,7 @@ import { client, FAST_ARGON2, startTestApp, type Protocol, type TestApp } from "
 import { createTestUser, type TestUser } from "../support/users";
 import { artifact, describeWithBrowser, expectBalance, launch, nav, openPerson, openUsdAccount, signIn, statement, unexpectedErrors, type Person } from "./helpers";
 import { startTcpProxy, type TcpProxy } from "./tcp-proxy";
+import { waitUntil } from "../support/wait";
 
 const describeBrowser = describeWithBrowser("console-live.test.ts");
 const WATCH_PATH = "/bank.v1.AccountService/WatchAccount";
@@ -184,7 +185,7 @@ describeBrowser.each(engines())("the console's live statement in chromium on %s"
     await deposit(2_00n, "While offline 2", "grpc");
     // The indicator says when it tries again; attempts keep failing while the network is down.
     await page.locator("#live-text", { hasText: /^Live updates interrupted; reconnecting in [1-4] seconds?\.$/ }).waitFor();
-    await waitUntil(() => refused >= 2);
+    await waitUntil("two watch attempts were refused while offline", () => refused >= 2, { timeoutMs: 15_000, intervalMs: 100 });
     await page.unroute(`**${WATCH_PATH}`);
     await liveState(page, "live");
     await page.locator("#statement-table tbody tr", { hasText: "While offline 2" }).waitFor();
@@ -211,7 +212,7 @@ describeBrowser.each(engines())("the console's live statement in chromium on %s"
     // reached the draining process over a connection kept alive is refused with SHUTTING_DOWN,
     // and tried again.)
     const drained = async () => (await streamBodies(page)).find((body) => body.includes("SERVER_DRAINING"));
-    await waitUntil(async () => (await drained()) !== undefined);
+    await waitUntil("the page received the stream's SERVER_DRAINING", async () => (await drained()) !== undefined, { timeoutMs: 15_000, intervalMs: 100 });
     expect(await drained()).toContain(`"code":"unavailable"`);
     await deposit(4_00n, "After the drain", "grpc");
     await page.locator("#statement-table tbody tr", { hasText: "After the drain" }).waitFor();
@@ -256,7 +257,7 @@ describeBrowser.each(engines())("the console's live statement in chromium on %s"
     expect(await watchesInFlight()).toBe(1);
     const before = watches.length;
     await nav(page, "Sessions");
-    await waitUntil(async () => (await watchesInFlight()) === 0);
+    await waitUntil("no watch in flight after leaving the account", async () => (await watchesInFlight()) === 0, { timeoutMs: 15_000, intervalMs: 100 });
     // Money moves while the account is not shown; it is there on return, once.
     await deposit(5_00n, "While away", "connect");
     const { newestCursor } = await serverStatement();
@@ -268,21 +269,12 @@ describeBrowser.each(engines())("the console's live statement in chromium on %s"
     const resumedFrom = watches.slice(before).map(startAfterOf)[0];
     expect(resumedFrom).not.toBe(newestCursor);
     expect(resumedFrom).not.toBe("");
-    await waitUntil(async () => (await watchesInFlight()) === 1);
+    await waitUntil("one watch in flight after coming back", async () => (await watchesInFlight()) === 1, { timeoutMs: 15_000, intervalMs: 100 });
 
     await page.getByRole("button", { name: "Sign out" }).click();
     await page.locator("#sign-in-form").waitFor();
-    await waitUntil(async () => (await watchesInFlight()) === 0);
+    await waitUntil("no watch in flight after signing out", async () => (await watchesInFlight()) === 0, { timeoutMs: 15_000, intervalMs: 100 });
     expect(await page.locator("#live-indicator").isHidden()).toBe(true);
     expect(unexpectedErrors(errors).filter((e) => !/ERR_INTERNET_DISCONNECTED|ERR_ABORTED/.test(e))).toEqual([]);
   }, 90_000);
 });
-
-/** Waits (bounded) until `check` holds: for events the test cannot subscribe to. */
-async function waitUntil(check: () => boolean | Promise<boolean>, timeoutMs = 15_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error("waited too long");
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-}

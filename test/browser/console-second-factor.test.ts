@@ -59,7 +59,7 @@ describeBrowser.each(engines())("the console's second factor in chromium on %s",
     expect(await unlabelledControls(page)).toEqual([]);
     await page.screenshot({ path: artifact("console-enrolment", engine), fullPage: true });
     const enrolForm = page.locator("#enrol-form");
-    await enrolForm.getByLabel("Code from your authenticator app").fill(codeAtStep(secret, stepAt(Date.now()) - 10));
+    await enrolForm.getByLabel("Code from your authenticator app").fill(codeAtStep(secret, stepAt(t.clock.now()) - 10));
     await enrolForm.getByRole("button", { name: "Confirm" }).click();
     await page.locator("#enrol-error", { hasText: "That code does not match" }).waitFor();
 
@@ -76,10 +76,10 @@ describeBrowser.each(engines())("the console's second factor in chromium on %s",
     await form.getByRole("button", { name: "Sign in" }).click();
     const code = form.getByLabel("Code from your authenticator app");
     await code.waitFor();
-    await code.fill("000000" === codeAtStep(secret, stepAt(Date.now())) ? "111111" : "000000");
+    await code.fill("000000" === codeAtStep(secret, stepAt(t.clock.now())) ? "111111" : "000000");
     await form.getByRole("button", { name: "Sign in" }).click();
     await page.locator("#sign-in-error", { hasText: "That code is not right" }).waitFor();
-    await code.fill(await nextCode(secret));
+    await code.fill(nextCode(secret));
     await form.getByRole("button", { name: "Sign in" }).click();
     await page.locator("#signed-in").waitFor();
 

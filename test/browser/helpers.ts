@@ -132,7 +132,7 @@ export async function signIn(page: Page, who: SignInAs): Promise<void> {
   if (who.totpSecret) {
     const code = form.getByLabel("Code from your authenticator app");
     await code.waitFor();
-    await code.fill(await nextCode(who.totpSecret));
+    await code.fill(nextCode(who.totpSecret));
     await form.getByRole("button", { name: "Sign in" }).click();
   }
   await page.locator("#who-name", { hasText: who.email }).waitFor();
@@ -144,7 +144,7 @@ export async function enrolInConsole(page: Page, who: SignInAs): Promise<void> {
   const secretText = page.locator("#enrol-secret");
   await secretText.filter({ hasText: /\S/ }).waitFor();
   const secret = ((await secretText.textContent()) ?? "").replace(/\s/g, "");
-  await page.locator("#enrol-form").getByLabel("Code from your authenticator app").fill(await nextCode(secret));
+  await page.locator("#enrol-form").getByLabel("Code from your authenticator app").fill(nextCode(secret));
   await page.locator("#enrol-form").getByRole("button", { name: "Confirm" }).click();
   await page.locator("#recovery-codes li").first().waitFor();
   who.totpSecret = secret;

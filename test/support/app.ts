@@ -7,12 +7,15 @@ import { startApp, type App, type StartOptions } from "../../src/app";
 import { createLogger } from "../../src/logger";
 import { createTestDatabase, type Engine, type TestDatabase } from "./db";
 import { TEST_METRICS_TOKEN } from "./metrics";
+import { testClock, type TestClock } from "./clock";
 
 export interface TestApp {
   app: App;
   db: TestDatabase;
   config: Readonly<Config>;
   baseUrl: string;
+  /** The app's clock (support/clock.ts): move it on instead of waiting for time to pass. */
+  clock: TestClock;
   /** Stops the server and drops the database. */
   stop(): Promise<void>;
 }
@@ -25,7 +28,9 @@ export const FAST_ARGON2 = { BANK_ARGON2_MEMORY_KIB: "4096", BANK_ARGON2_TIME_CO
  * users from 127.0.0.1. The tests of the limits themselves set BANK_REGISTER_* explicitly. */
 export const LENIENT_REGISTRATION = { BANK_REGISTER_PER_ADDRESS_PER_HOUR: "1000000", BANK_REGISTER_PER_MINUTE: "1000000" };
 
-export async function startTestApp(engine: Engine, env: Record<string, string> = {}, opts: StartOptions = {}): Promise<TestApp> {
+export type TestStartOptions = Omit<StartOptions, "clock"> & { clock?: TestClock };
+
+export async function startTestApp(engine: Engine, env: Record<string, string> = {}, opts: TestStartOptions = {}): Promise<TestApp> {
   const db = await createTestDatabase(engine);
   const config = loadConfig({
     BANK_HOST: "127.0.0.1",
@@ -38,12 +43,14 @@ export async function startTestApp(engine: Engine, env: Record<string, string> =
     ...LENIENT_REGISTRATION,
     ...env,
   });
-  const app = await startApp(config, { logger: createLogger(config.logLevel), ...opts });
+  const clock = opts.clock ?? testClock;
+  const app = await startApp(config, { logger: createLogger(config.logLevel), ...opts, clock });
   return {
     app,
     db,
     config,
     baseUrl: app.server.url,
+    clock,
     stop: async () => {
       await app.shutdown();
       await db.drop();

@@ -1,10 +1,11 @@
 // TOTP codes for tests that sign staff in (issue 27): computed from the secret EnrollTotp gave,
 // as an authenticator app would. The server accepts each time step once per user (replay), so a
 // user's second sign-in within one 30 s step needs the next step's code (the server tolerates
-// one step ahead) or, past that, waiting for time to move on. This is the one place that knows:
-// it remembers the last step used per secret (per test file: jest isolates modules).
-import { setTimeout as delay } from "node:timers/promises";
+// one step ahead) or, past that, the next step: the in-process apps' clock (support/clock.ts) is
+// moved on to it, rather than waiting up to 30 s. This is the one place that knows: it remembers
+// the last step used per secret (per test file: jest isolates modules).
 import { Secret, TOTP } from "otpauth";
+import { testClock } from "./clock";
 
 const STEP_SECONDS = 30;
 const lastStepBySecret = new Map<string, number>();
@@ -31,19 +32,22 @@ export function usedStep(secret: string, step: number): void {
  * within the server's tolerance of one step), never one of a step used before with this
  * secret; undefined when both are spent. */
 export function codeNow(secret: string): string | undefined {
-  const now = stepAt(Date.now());
+  const now = stepAt(testClock.now());
   const step = Math.max(now, (lastStepBySecret.get(secret) ?? -1) + 1);
   if (step > now + 1) return undefined;
   usedStep(secret, step);
   return codeAtStep(secret, step);
 }
 
-/** As codeNow, waiting for the next step boundary (at most 30 s) when both usable steps are
- * spent. */
-export async function nextCode(secret: string): Promise<string> {
-  for (;;) {
-    const code = codeNow(secret);
-    if (code !== undefined) return code;
-    await delay(STEP_SECONDS * 1000 - (Date.now() % (STEP_SECONDS * 1000)) + 50);
-  }
+/** As codeNow; when both usable steps are spent, moves the in-process apps' clock on to the next
+ * step's start first (a bankd in a child process reads the system clock: there the code would be
+ * refused, and the test says so with the server's answer). */
+export function nextCode(secret: string): string {
+  const code = codeNow(secret);
+  if (code !== undefined) return code;
+  const stepMs = STEP_SECONDS * 1000;
+  testClock.advance(stepMs - (testClock.now() % stepMs));
+  const next = codeNow(secret);
+  if (next === undefined) throw new Error("no TOTP step is free after moving the clock on by a step");
+  return next;
 }

@@ -42,7 +42,7 @@ export async function secondFactorOf(user: Pick<TestUser, "totpSecret" | "recove
   if (code !== undefined) return { totpCode: code };
   const recoveryCode = user.recoveryCodes?.shift();
   if (recoveryCode !== undefined) return { recoveryCode };
-  return { totpCode: await nextCode(user.totpSecret) };
+  return { totpCode: nextCode(user.totpSecret) };
 }
 
 /** Signs an existing user in, with their second factor when they have one. */
@@ -55,7 +55,7 @@ export async function signIn(baseUrl: string, user: Pick<TestUser, "email" | "pa
 export async function enrolSecondFactor(baseUrl: string, enrolmentToken: string): Promise<{ secret: string; recoveryCodes: string[]; token: string; refreshToken: string }> {
   const auth = client(baseUrl, AuthService, { token: enrolmentToken });
   const enrolment = await auth.enrollTotp({});
-  const confirmed = await auth.confirmTotp({ enrolmentId: enrolment.enrolmentId, code: await nextCode(enrolment.secret) });
+  const confirmed = await auth.confirmTotp({ enrolmentId: enrolment.enrolmentId, code: nextCode(enrolment.secret) });
   return { secret: enrolment.secret, recoveryCodes: confirmed.recoveryCodes, token: confirmed.accessToken, refreshToken: confirmed.refreshToken };
 }
 

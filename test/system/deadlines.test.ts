@@ -10,7 +10,8 @@ import { api, setupBank, viewError, type Bank, type ErrorView } from "./support/
 import { checkLedger } from "./support/invariants";
 import { PgCluster } from "./support/pg-cluster";
 import { big, openProbe, type Probe } from "./support/probe";
-import { report, Rng, scenarioSeed, sleep } from "./support/rng";
+import { report, Rng, scenarioSeed } from "./support/rng";
+import { waitUntil } from "../support/wait";
 import { busyBackends, installSlowdown } from "./support/slow-db";
 import { describeOnPostgres, releasedAfterAll, LOAD, MINUTE, tempDir, unexpectedFailures, verifyAudit } from "./support/scenario";
 
@@ -148,12 +149,12 @@ async function retryAll(probe: Probe, bankd: BankdProcess, bank: Bank, timedOut:
 /** Waits until every abandoned call has finished (committed or rolled back): nothing in flight in
  * bankd and nothing working in the database, three readings in a row. */
 async function waitQuiet(bankd: BankdProcess, databaseUrl: string): Promise<void> {
-  const deadline = Date.now() + 2 * MINUTE;
-  for (let quiet = 0; quiet < 3 && Date.now() < deadline; ) {
+  let quiet = 0;
+  await waitUntil("no call in flight in bankd and no backend working in the database, three readings in a row", async () => {
     const busy = (await bankd.rpcInFlight()) + (await busyBackends(databaseUrl));
     quiet = busy === 0 ? quiet + 1 : 0;
-    await sleep(150);
-  }
+    return quiet >= 3;
+  }, { timeoutMs: 2 * MINUTE, intervalMs: 150 });
 }
 
 function countBy(keys: string[]): Record<string, number> {

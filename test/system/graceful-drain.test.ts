@@ -11,7 +11,8 @@ import { api, setupBank, viewError, type ErrorView } from "./support/bank-api";
 import { checkLedger } from "./support/invariants";
 import { PgCluster } from "./support/pg-cluster";
 import { openProbe, type Probe } from "./support/probe";
-import { report, Rng, scenarioSeed, sleep } from "./support/rng";
+import { report, Rng, scenarioSeed } from "./support/rng";
+import { waitUntil } from "../support/wait";
 import { installSlowdown, sleepingTransactions } from "./support/slow-db";
 import { describeOnPostgres, releasedAfterAll, LOAD, MINUTE, tempDir, verifyAudit } from "./support/scenario";
 
@@ -53,16 +54,24 @@ describeOnPostgres("system: graceful drain with transfers in flight (throwaway P
       // The posting engine batches the transfers: SIGTERM comes once every call is in the process
       // and a batch holding some of them sleeps inside its database transaction (the rest wait
       // for the next batch).
-      const waitUntil = Date.now() + 30_000;
-      const settled = async () => (await bankd!.rpcInFlight()) >= inFlight.length && (await sleepingTransactions(databaseUrl)) >= 1;
-      while (!(await settled()) && Date.now() < waitUntil) await sleep(50);
+      await waitUntil(
+        `all ${inFlight.length} transfers are in flight in bankd and a batch sleeps inside its database transaction`,
+        async () => (await bankd!.rpcInFlight()) >= inFlight.length && (await sleepingTransactions(databaseUrl)) >= 1,
+        { timeoutMs: 30_000, intervalMs: 50 },
+      );
       const callsAtSigterm = await bankd.rpcInFlight();
       const sleepingAtSigterm = await sleepingTransactions(databaseUrl);
 
       const sigtermAt = Date.now();
       const exit = bankd.terminate();
-      await sleep(100);
-      const health = await bankd.health().catch((err: unknown) => `error ${viewError(err).codeName}`);
+      // The drain begins when bankd handles the signal: health turns NOT_SERVING (the batches in
+      // flight sleep 1.5 s or more in the database, so it still answers then). Past the deadline,
+      // the last answer is what the check below reports as the problem.
+      let lastHealth: Status | string = "not asked";
+      const health = await waitUntil("health answers NOT_SERVING after SIGTERM", async () => {
+        lastHealth = await bankd.health().catch((err: unknown) => `error ${viewError(err).codeName}`);
+        return lastHealth === Status.NOT_SERVING;
+      }, { timeoutMs: 1_000, intervalMs: 20 }).then((): Status | string => Status.NOT_SERVING, () => lastHealth);
       const user = bank.users[0]!;
       const usd = bank.accounts.filter((a) => a.ownerId === user.userId && a.currency === "USD");
       const refused: ErrorView | "accepted" = await api(TransactionService, bankd.url, { token: user.token })

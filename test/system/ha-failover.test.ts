@@ -27,7 +27,7 @@ import { checkOutcomes, runTransferLoad, type TransferOp } from "./support/load"
 import { formationUnavailableReason, PgFormation } from "./support/pg-formation";
 import { freePort } from "./support/ports";
 import { openProbe } from "./support/probe";
-import { report, Rng, scenarioSeed } from "./support/rng";
+import { report, Rng, scenarioSeed, sleep } from "./support/rng";
 import { leaks, LOAD, MINUTE, tempDir, unexpectedFailures, verifyAudit } from "./support/scenario";
 
 const SCENARIO = "ha-failover";
@@ -37,6 +37,10 @@ const describeWithFormation: jest.Describe = skipReason ? describe.skip : descri
 
 const DATABASE = "bankd_ha";
 const CLIENTS = 16;
+/** Pacing of the loops that run through a phase and stop with it: how often every process's
+ * health is sampled, and the pause before a watch stream ended by a failover is opened again. */
+const HEALTH_SAMPLE_EVERY_MS = 100;
+const WATCH_REOPEN_PAUSE_MS = 200;
 
 interface Attempt {
   startedAt: number;
@@ -184,7 +188,7 @@ describeWithFormation("system: a pg_auto_failover formation loses its primary, t
           const status = await p.health().catch(() => undefined);
           if (status === Status.NOT_SERVING) notServingSeen = true;
         }
-        await new Promise((resolve) => setTimeout(resolve, 100));
+        await sleep(HEALTH_SAMPLE_EVERY_MS);
       }
     })();
     const loading = runTransferLoad({
@@ -303,7 +307,7 @@ function keepWatching(p: BankdProcess, token: string, accountId: string): { stop
       } catch {
         // Re-opened below (after a failover, or when stopped).
       }
-      if (!abort.signal.aborted) await new Promise((resolve) => setTimeout(resolve, 200));
+      if (!abort.signal.aborted) await sleep(WATCH_REOPEN_PAUSE_MS);
     }
   })();
   return {

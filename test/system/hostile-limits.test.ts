@@ -23,6 +23,10 @@ const SCENARIO = "hostile-limits";
 const MiB = 1024 * 1024;
 /** Resident memory may grow this much above its level before a storm, never more. */
 const RSS_GROWTH_MAX = 256 * MiB;
+/** While a storm runs (its loops stop with it): how often RSS is sampled, and the bystander's
+ * pause between its calls (the bystander is a light client, not part of the storm). */
+const RSS_SAMPLE_EVERY_MS = 100;
+const BYSTANDER_PAUSE_MS = 100;
 
 const GRPC_NAMES: Record<string, string> = { "0": "ok", "8": "resource_exhausted", "12": "unimplemented", "13": "internal", "14": "unavailable", "3": "invalid_argument", "2": "unknown", "16": "unauthenticated" };
 const grpcCode = (res: RawResponse) => GRPC_NAMES[res.trailers["grpc-status"] ?? res.headers["grpc-status"] ?? ""] ?? `grpc-${res.trailers["grpc-status"] ?? res.headers["grpc-status"] ?? "none"}`;
@@ -57,7 +61,7 @@ describeOnPostgres("system: resource limits against hostile clients (PostgreSQL)
     const sampler = (async () => {
       while (running) {
         peak = Math.max(peak, await bankd.residentBytes().catch(() => peak));
-        await sleep(100);
+        await sleep(RSS_SAMPLE_EVERY_MS);
       }
     })();
     const user = bank.users[0]!;
@@ -70,7 +74,7 @@ describeOnPostgres("system: resource limits against hostile clients (PostgreSQL)
           const e = viewError(err);
           bystander.failed.push(`${e.codeName} ${e.reason ?? ""} ${e.message}`);
         }
-        await sleep(100);
+        await sleep(BYSTANDER_PAUSE_MS);
       }
     })();
     try {

@@ -17,7 +17,7 @@ import { api, setupBank, signInNewStaff, type AccountRef, type Bank } from "./su
 import { checkLedger } from "./support/invariants";
 import { PgCluster } from "./support/pg-cluster";
 import { openProbe } from "./support/probe";
-import { sleep } from "./support/rng";
+import { eventually } from "../support/wait";
 import { describeOnPostgres, MINUTE } from "./support/scenario";
 import { strongPassword, uniqueEmail } from "../support/users";
 
@@ -34,12 +34,16 @@ async function replicaReads(bankd: BankdProcess, target: "replica" | "primary", 
 
 /** Polls `fn` until it returns a value `done` accepts (the event awaited), or fails after timeoutMs. */
 async function until<T>(what: string, fn: () => Promise<T>, done: (value: T) => boolean, timeoutMs = 30_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await fn();
-    if (done(value)) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}; last: ${JSON.stringify(value, (_k, v: unknown) => (typeof v === "bigint" ? v.toString() : v))}`);
-    await sleep(100);
+  let last: { value: T } | undefined;
+  try {
+    // Wrapped: the value awaited may itself be falsy (a count of 0).
+    const found = await eventually(what, async () => {
+      last = { value: await fn() };
+      return done(last.value) ? last : undefined;
+    }, { timeoutMs, intervalMs: 100 });
+    return found.value;
+  } catch (err) {
+    throw new Error(`${(err as Error).message}; last: ${JSON.stringify(last?.value, (_k, v: unknown) => (typeof v === "bigint" ? v.toString() : v))}`);
   }
 }
 

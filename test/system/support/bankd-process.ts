@@ -15,7 +15,7 @@ import { createConnectTransport } from "@connectrpc/connect-node";
 import { Health, HealthCheckResponse_ServingStatus as Status } from "../../../gen/grpc/health/v1/health_pb";
 import { FAST_ARGON2, LENIENT_REGISTRATION } from "../../support/app";
 import { freePort } from "./ports";
-import { sleep } from "./rng";
+import { waitUntil } from "../../support/wait";
 
 export const REPO_ROOT = path.resolve(__dirname, "../../..");
 
@@ -169,19 +169,16 @@ export class BankdProcess {
   }
 
   private async waitServing(child: ChildProcess): Promise<void> {
-    const deadline = Date.now() + 60_000;
-    for (;;) {
+    await waitUntil(`${this.name} is SERVING`, async () => {
       if (child.exitCode !== null || child.signalCode !== null) {
-        throw new Error(`${this.name} exited during start (code ${child.exitCode}, signal ${child.signalCode}):\n${this.lines.slice(-20).join("\n")}`);
+        throw new Error(`${this.name} exited during start (code ${child.exitCode}, signal ${child.signalCode})`);
       }
-      try {
-        if ((await this.health()) === Status.SERVING) return;
-      } catch {
-        // Not listening yet.
-      }
-      if (Date.now() > deadline) throw new Error(`${this.name} did not become SERVING within 60 s:\n${this.lines.slice(-20).join("\n")}`);
-      await sleep(100);
-    }
+      // Not listening yet: asked again.
+      return (await this.health().catch(() => undefined)) === Status.SERVING;
+    }, { timeoutMs: 60_000, intervalMs: 100 }).catch((err: unknown) => {
+      // Its last lines, whether it exited or never answered SERVING.
+      throw new Error(`${(err as Error).message}:\n${this.lines.slice(-20).join("\n")}`);
+    });
   }
 }
 

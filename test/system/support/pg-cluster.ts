@@ -13,6 +13,7 @@ import { promisify } from "node:util";
 import { Client } from "pg";
 import { freePort } from "./ports";
 import { sleep } from "./rng";
+import { waitUntil } from "../../support/wait";
 
 const run = promisify(execFile);
 /** BANK_TEST_PG_BIN, else the newest /usr/lib/postgresql/<version>/bin (Debian's layout; 15 here). */
@@ -151,16 +152,10 @@ export class PgCluster {
   }
 
   private async waitReady(): Promise<void> {
-    const deadline = Date.now() + 60_000;
-    for (;;) {
-      try {
-        await this.query("SELECT 1");
-        return;
-      } catch (err) {
-        if (Date.now() > deadline) throw err;
-        await sleep(100);
-      }
-    }
+    let last: unknown;
+    await waitUntil(`PostgreSQL (port ${this.port}) accepts connections`, () => this.query("SELECT 1").then(() => true, (err: unknown) => ((last = err), false)), { timeoutMs: 60_000, intervalMs: 100 }).catch((err: unknown) => {
+      throw new Error(`${(err as Error).message} (last error: ${String(last)})`);
+    });
   }
 
   /** Last resort when the test process exits without afterAll: never leave a server behind. */

@@ -18,7 +18,7 @@ import { execFile, spawn, spawnSync, type ChildProcess } from "node:child_proces
 import { promisify } from "node:util";
 import { Client } from "pg";
 import { freePort } from "./ports";
-import { sleep } from "./rng";
+import { waitUntil } from "../../support/wait";
 
 const run = promisify(execFile);
 const PG_BIN = process.env.BANK_TEST_PG_BIN ?? "/usr/lib/postgresql/15/bin";
@@ -183,9 +183,13 @@ export class PgFormation {
    * the directory. */
   async destroy(): Promise<void> {
     process.off("exit", this.onExit);
-    this.killAllSync();
-    await sleep(200);
-    fs.rmSync(this.dir, { recursive: true, force: true });
+    const groups = this.killAllSync();
+    try {
+      // The directory goes once nothing of the formation runs in it any more.
+      await waitUntil("the formation's keepers and servers exited after SIGKILL", () => groups.every(groupGone), { timeoutMs: 10_000, intervalMs: 20 });
+    } finally {
+      fs.rmSync(this.dir, { recursive: true, force: true });
+    }
   }
 
   /** The keepers' and servers' own logs, for a failing run. */
@@ -230,22 +234,18 @@ export class PgFormation {
   }
 
   private async waitFor(what: string, timeoutMs: number, check: () => Promise<boolean>): Promise<void> {
-    const deadline = Date.now() + timeoutMs;
     let last: unknown;
-    for (;;) {
-      try {
-        if (await check()) return;
-      } catch (err) {
-        last = err;
-      }
-      if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last ? ` (last error: ${(last as Error).message})` : ""}\n${this.logs(15)}`);
-      await sleep(200);
-    }
+    await waitUntil(what, () => check().catch((err: unknown) => ((last = err), false)), { timeoutMs, intervalMs: 200 }).catch((err: unknown) => {
+      throw new Error(`${(err as Error).message} (${timeoutMs} ms)${last ? ` (last error: ${(last as Error).message})` : ""}\n${this.logs(15)}`);
+    });
   }
 
-  private killAllSync(): void {
+  /** Returns the process groups it killed. */
+  private killAllSync(): number[] {
+    const groups: number[] = [];
     for (const k of [...this.nodes, this.monitorKeeper]) {
       if (k.child?.pid) {
+        groups.push(k.child.pid);
         try {
           process.kill(-k.child.pid, "SIGKILL");
         } catch {
@@ -254,6 +254,17 @@ export class PgFormation {
         k.child = undefined;
       }
     }
+    return groups;
+  }
+}
+
+/** No process is left in the group (signal 0 only checks). */
+function groupGone(pgid: number): boolean {
+  try {
+    process.kill(-pgid, 0);
+    return false;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === "ESRCH";
   }
 }
 

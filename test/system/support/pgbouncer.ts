@@ -10,7 +10,7 @@ import { spawn, type ChildProcess } from "node:child_process";
 import { Client } from "pg";
 import type { PgCluster } from "./pg-cluster";
 import { freePort } from "./ports";
-import { sleep } from "./rng";
+import { waitUntil } from "../../support/wait";
 
 const BINARY = ["/usr/sbin/pgbouncer", "/usr/bin/pgbouncer"].find((p) => fs.existsSync(p));
 const AS_ROOT = process.getuid?.() === 0;
@@ -100,17 +100,14 @@ export class PgBouncer {
   }
 
   private async waitReady(): Promise<void> {
-    const deadline = Date.now() + 15_000;
-    for (;;) {
-      if (this.child.exitCode !== null) throw new Error(`pgbouncer exited: ${this.output}`);
-      try {
-        await this.show("VERSION");
-        return;
-      } catch (err) {
-        if (Date.now() > deadline) throw new Error(`pgbouncer did not start: ${String(err)}\n${this.output}`);
-        await sleep(100);
-      }
-    }
+    let last: unknown;
+    await waitUntil("pgbouncer answers SHOW VERSION", async () => {
+      if (this.child.exitCode !== null) throw new Error(`pgbouncer exited with code ${this.child.exitCode}`);
+      return this.show("VERSION").then(() => true, (err: unknown) => ((last = err), false));
+    }, { timeoutMs: 15_000, intervalMs: 100 }).catch((err: unknown) => {
+      // Its output, whether it exited or never answered.
+      throw new Error(`${(err as Error).message}${last ? ` (last error: ${String(last)})` : ""}\n${this.output}`);
+    });
   }
 }
 
