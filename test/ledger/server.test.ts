@@ -268,7 +268,11 @@ describe.each(engines())("hold expiry through the module's sweeper on %s", (engi
     const money = client(t.baseUrl, TransactionService, { token: teller.token });
     const a = (await accounts.createAccount({ requestId: rid(), currency: "USD", type: AccountType.SAVINGS })).account!;
     await money.deposit({ requestId: rid(), accountId: a.id, amount: usd(100) });
-    const hold = (await money.createHold({ requestId: rid(), accountId: a.id, amount: usd(70), expireTime: timestampFromMs(Date.now() + 300) })).transaction!;
+    const hold = (await money.createHold({ requestId: rid(), accountId: a.id, amount: usd(70), expireTime: timestampFromMs(t.clock.now() + 60_000) })).transaction!;
+    // Still PENDING while its expire_time is ahead.
+    expect((await money.getTransaction({ transactionId: hold.id })).transaction!.status).toBe(TransactionStatus.PENDING);
+    // Time moves on past expire_time instead of the test waiting for it (the app's clock).
+    t.clock.advance(60_001);
     const { status } = await eventually(
       "the hold left PENDING",
       async () => {
