@@ -7,7 +7,7 @@ import { requireAdmin } from "./access";
 import { audit, auditedCommand } from "./audit";
 import { DIRECTION_FIELDS } from "./daily-limits";
 import type { Ledger } from "./ledger";
-import { accountColumns, limitColumn, toAccount } from "./rows";
+import { accountColumns, limitColumn, toAccount } from "./store/columns";
 import type { AccountView, Actor, Direction, LimitSetting } from "./types";
 import { parseCurrency, parseId, parseText } from "./validate";
 

@@ -21,10 +21,10 @@ import { limits } from "../limits";
 import type { DailyLimitDefaults } from "../config";
 import type { Logger } from "../logger";
 import type { Metrics } from "../metrics";
-import { keyId, type KeyRow, type StoredKey } from "./batch-sql";
-import { lockBatch, writeLockedBatch, type AccountsToLock, type LockView } from "./batch-store";
+import { keyId, type KeyRow, type StoredKey } from "./store/batch-sqlite";
+import { lockBatch, writeLockedBatch, type AccountsToLock, type LockView } from "./store/batch";
 
-export type { AccountsToLock, LockView } from "./batch-store";
+export type { AccountsToLock, LockView } from "./store/batch";
 import { decodeOutcome, encodeOutcome, reusedKeyError } from "./idempotency";
 import { assert, BatchState, type AuditDetails, type RefusalGate } from "./posting";
 

@@ -5,7 +5,7 @@ import { limits } from "../limits";
 import { accessAccount, inServiceScope, isPaymentService, isStaff } from "./access";
 import type { Ledger } from "./ledger";
 import { decodePageToken, encodePageToken, pageSizeOf } from "../util/pagination";
-import { accountColumns, toAccount, toTransaction, transactionColumns } from "./rows";
+import { accountColumns, toAccount, toTransaction, transactionColumns } from "./store/columns";
 import type { Row, Tx } from "../db/database";
 import type { AccountView, Actor, BalanceView, Page, StatementLine, TransactionView } from "./types";
 import { availableOf } from "./types";

@@ -35,7 +35,7 @@ import { accessAccount, isStaff } from "./access";
 import type { Ledger } from "./ledger";
 import { assert } from "./posting";
 import { STATEMENT_COLUMNS, STATEMENT_FROM, entryCursor, parseEntryCursor, statementLine } from "./reads";
-import { accountColumns, toAccount } from "./rows";
+import { accountColumns, toAccount } from "./store/columns";
 import type { AccountStatus, AccountView, Actor, StatementLine } from "./types";
 import { parseId } from "./validate";
 

@@ -1,8 +1,8 @@
 // Column lists and row -> view mapping for accounts and transactions. BIGINT money is read as
 // text (CAST ... AS TEXT works on both engines) and parsed with BigInt, so no precision is lost;
 // PostgreSQL returns other BIGINTs (times, counters) as strings, hence Number().
-import type { Row } from "../db/database";
-import type { AccountView, TransactionView, AccountKind, AccountType, AccountStatus, LimitSetting, TransactionType, TransactionStatus } from "./types";
+import type { Row } from "../../db/database";
+import type { AccountView, TransactionView, AccountKind, AccountType, AccountStatus, LimitSetting, TransactionType, TransactionStatus } from "../types";
 
 /** Money column read as text. */
 export function money(column: string, alias = column.replace(/^.*\./, "")): string {

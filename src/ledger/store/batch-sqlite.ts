@@ -2,11 +2,11 @@
 // its size, with the rows in ONE bound JSON parameter (SqlEngine.jsonRows spells the row set per
 // engine). They run on the batch's unit of work (Tx: the forked EntityManager's connection,
 // inside its transaction).
-import type { Row, Tx } from "../db/database";
-import type { JsonColumn } from "../db/engine";
-import { assert, type AuditRow, type EntryRow, type LockedAccount, type TransactionRow } from "./posting";
-import { accountColumns, toAccount, toTransaction, transactionColumns } from "./rows";
-import type { TransactionStatus, TransactionView } from "./types";
+import type { Row, Tx } from "../../db/database";
+import type { JsonColumn } from "../../db/engine";
+import { assert, type AuditRow, type EntryRow, type LockedAccount, type TransactionRow } from "../posting";
+import { accountColumns, toAccount, toTransaction, transactionColumns } from "./columns";
+import type { TransactionStatus, TransactionView } from "../types";
 
 const text = (name: string): JsonColumn => ({ name, type: "text" });
 const bigint = (name: string): JsonColumn => ({ name, type: "bigint" });

@@ -19,15 +19,15 @@
 // looked up by joining the row set on the whole primary key: `= ANY` on two of its three columns
 // made PostgreSQL 15 walk every key of the caller once per array element (a BatchTransfer of
 // 1,000 items cost 0.39 ms of database CPU per item instead of 0.20).
-import type { Row, Tx } from "../db/database";
-import type { JsonColumn } from "../db/engine";
+import type { Row, Tx } from "../../db/database";
+import type { JsonColumn } from "../../db/engine";
 import {
   ACCOUNT_DELTA_COLUMNS, ACCOUNT_SET, AUDIT_COLUMNS, AUDIT_NAMES, AUDIT_NAMES_R, ENTRY_COLUMNS, ENTRY_NAMES, ENTRY_NAMES_R, KEY_MATCH, OUTCOME_COLUMNS, STATUS_COLUMNS,
   TRANSACTION_COLUMNS, TRANSACTION_NAMES, TRANSACTION_NAMES_R, assertStoredAccounts, batchParams, keyId, readKeys, type BatchWrites, type KeyRow, type StoredKey,
-} from "./batch-sql";
-import { assert, type LockedAccount } from "./posting";
-import { accountColumns, toAccount, toTransaction, transactionColumns } from "./rows";
-import type { TransactionView } from "./types";
+} from "./batch-sqlite";
+import { assert, type LockedAccount } from "../posting";
+import { accountColumns, toAccount, toTransaction, transactionColumns } from "./columns";
+import type { TransactionView } from "../types";
 
 const recordset = (param: string, alias: string, columns: readonly JsonColumn[]): string =>
   `jsonb_to_recordset(CAST(${param} AS jsonb)) AS ${alias} (${columns.map((c) => `${c.name} ${c.type}`).join(", ")})`;
