@@ -3,7 +3,7 @@
 // shared_preload_libraries and a server restart, which a shared server cannot take, so the
 // per-statement cost is read from the plans instead (and `--profile` runs on a cluster of its own
 // with pg_stat_statements, pg-stat-statements.ts). The posting engine's statements are bankd's
-// own (src/ledger/batch-postgres.ts, called here on a batch of BATCH transfers built with bankd's
+// own (src/ledger/store/batch-postgres.ts, called here on a batch of BATCH transfers built with bankd's
 // own BatchState), each explained with the generic plan bankd's named prepared statements run
 // (plan_cache_mode = force_generic_plan) inside a savepoint that is rolled back, and then run for
 // real so the next one sees its rows; everything runs inside a transaction that is rolled back,
@@ -12,7 +12,7 @@ import { randomUUID } from "node:crypto";
 import { Role } from "../gen/bank/v1/access_pb";
 import type { Tx } from "../src/db/database";
 import { postgresEngine } from "../src/db/postgres-engine";
-import type { KeyRow } from "../src/ledger/store/batch-sqlite";
+import type { KeyRow } from "../src/ledger/store/keys";
 import { lockKeysAndAccounts, writeBatchPostgres } from "../src/ledger/store/batch-postgres";
 import { BatchState } from "../src/ledger/posting";
 import type { Actor } from "../src/ledger/types";

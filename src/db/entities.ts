@@ -6,8 +6,9 @@
 // Entities are named ...Entity so that a row is never confused with a wire message. Money is a
 // JS bigint end to end (MoneyType reads it as text, so SQLite's driver never turns it into a
 // lossy double); times are epoch milliseconds in BIGINT columns, read as numbers.
-import { EntitySchema, Type, type Opt, type Platform } from "@mikro-orm/core";
+import { EntitySchema, Type, UnderscoreNamingStrategy, type Opt, type Platform } from "@mikro-orm/core";
 import { SqlitePlatform } from "@mikro-orm/sql";
+import type { JsonColumn } from "./engine";
 
 /** BIGINT money columns: a JS bigint in the entity, exact on both engines. */
 export class MoneyType extends Type<bigint | null, string | null> {
@@ -583,3 +584,122 @@ export const entities = [
   User, Session, RefreshToken, LoginThrottle, Account, Transaction, Entry, IdempotencyKey, AuditEvent, AuditChainHead, ServerSecret,
   ServiceAccount, ServiceAccountKey, ServiceSession, ServiceAssertion, TotpEnrolment, RecoveryCode,
 ] as unknown as EntitySchema[];
+
+/** A column of an entity's table as raw statements spell it, read from the entity's metadata
+ * (EntitySchema.meta: the property definitions MikroORM discovers). */
+export interface EntityColumn {
+  /** The entity's property. */
+  readonly property: string;
+  /** The column: the property's own fieldName, else MikroORM's default naming (underscored). */
+  readonly name: string;
+  /** BIGINT money (MoneyType): selected as text, read with BigInt. */
+  readonly money: boolean;
+  /** How a JSON row set carries it (SqlEngine.jsonRows): integers as decimal strings. */
+  readonly type: "text" | "bigint";
+  /** An auto-incremented key, never written. */
+  readonly generated: boolean;
+  /** A value as the driver returns it -> the property's JS value (MoneyType: bigint; BIGINT
+   * times and counters: number; text as is). */
+  toJs(value: unknown): unknown;
+}
+
+const naming = new UnderscoreNamingStrategy();
+const moneyType = new MoneyType();
+const epochMsType = new EpochMsType();
+const asIs = (value: unknown): unknown => value;
+
+/** The columns of an entity's table, in the order its properties are declared. Read from the
+ * definitions as MikroORM holds them before and after discovery (fieldName / fieldNames,
+ * columnType / columnTypes): test/ledger/store-columns.test.ts checks the result against the
+ * metadata of a running ORM. */
+export function columnsOf(entity: EntitySchema<any, any>): EntityColumn[] {
+  return Object.entries(entity.meta.properties as unknown as Record<string, Record<string, unknown>>).map(([property, def]): EntityColumn => {
+    const fieldNames = def.fieldNames as string[] | undefined;
+    const name = fieldNames?.[0] ?? (def.fieldName as string | undefined) ?? naming.propertyToColumnName(property);
+    const columnType = (def.columnTypes as string[] | undefined)?.[0] ?? (def.columnType as string | undefined);
+    const type = def.type;
+    const money = type === MoneyType;
+    const integer = money || columnType === "bigint" || columnType === "integer" || (typeof type === "function" && type.prototype instanceof EpochMsType) || type === EpochMsType;
+    return {
+      property,
+      name,
+      money,
+      type: integer ? "bigint" : "text",
+      generated: def.autoincrement === true,
+      toJs: money ? (v) => moneyType.convertToJSValue(v as string | null) : integer ? (v) => epochMsType.convertToJSValue(v as string | null) : asIs,
+    };
+  });
+}
+
+/** JSON text of rows: bigints as decimal strings (exact), everything else as is. */
+export function json(rows: readonly Record<string, unknown>[]): string {
+  return JSON.stringify(rows, (_key, value: unknown) => (typeof value === "bigint" ? value.toString() : value));
+}
+
+/** One table: its name and columns from the entity, and the row <-> entity mapping. */
+export class Table<E extends object> {
+  readonly name: string;
+  readonly columns: readonly EntityColumn[];
+  /** The columns an INSERT writes (all but an auto-incremented key). */
+  readonly written: readonly EntityColumn[];
+  private readonly byProperty: Map<string, EntityColumn>;
+  private readonly selects = new Map<string, string>();
+
+  constructor(entity: EntitySchema<E, any>) {
+    this.name = entity.meta.tableName;
+    this.columns = columnsOf(entity);
+    this.written = this.columns.filter((c) => !c.generated);
+    this.byProperty = new Map(this.columns.map((c) => [c.property, c]));
+  }
+
+  /** The column of a property (throws at load time for a property the entity does not have). */
+  column(property: keyof E & string): string {
+    const column = this.byProperty.get(property);
+    if (!column) throw new Error(`${this.name} has no property ${property}`);
+    return column.name;
+  }
+
+  /** Every column, `prefix.` qualified, money read as text under its own name. */
+  select(prefix = ""): string {
+    let list = this.selects.get(prefix);
+    if (list === undefined) {
+      const p = prefix === "" ? "" : `${prefix}.`;
+      list = this.columns.map((c) => (c.money ? `CAST(${p}${c.name} AS TEXT) AS ${c.name}` : `${p}${c.name}`)).join(", ");
+      this.selects.set(prefix, list);
+    }
+    return list;
+  }
+
+  /** The written columns' names, `prefix.` qualified (an INSERT's column list, or its SELECT from a row set). */
+  names(prefix = ""): string {
+    const p = prefix === "" ? "" : `${prefix}.`;
+    return this.written.map((c) => `${p}${c.name}`).join(", ");
+  }
+
+  /** The written columns as a JSON row set carries them (SqlEngine.jsonRows). */
+  jsonColumns(): JsonColumn[] {
+    return this.written.map((c) => ({ name: c.name, type: c.type }));
+  }
+
+  /** `INSERT INTO <table> (<written columns>) SELECT r.<columns> FROM <rowSet>`: the set-based
+   * insert of rows this table's json() spelled. */
+  insertFrom(rowSet: string): string {
+    return `INSERT INTO ${this.name} (${this.names()}) SELECT ${this.names("r")} FROM ${rowSet}`;
+  }
+
+  /** A row as selected by select() (or json_agg of it) -> the entity. */
+  entity(row: Readonly<Record<string, unknown>>): E {
+    const out: Record<string, unknown> = {};
+    for (const c of this.columns) out[c.property] = c.toJs(row[c.name]);
+    return out as E;
+  }
+
+  /** Entities -> JSON row set text, keyed by column (the written columns). */
+  json(entities: readonly Partial<E>[]): string {
+    return json(entities.map((e) => {
+      const row: Record<string, unknown> = {};
+      for (const c of this.written) row[c.name] = (e as Record<string, unknown>)[c.property] ?? null;
+      return row;
+    }));
+  }
+}

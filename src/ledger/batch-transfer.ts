@@ -19,7 +19,7 @@ import type { Ledger } from "./ledger";
 import { applyTransfer, parseTransfer, TRANSFER_METHOD, transferAccounts, transferPayload, type ParsedTransfer, type TransferInput } from "./movements";
 import type { BatchState } from "./posting";
 import { GroupOutcome, recordRefusal, replaysSuccess, storedFailure, type TakenKeys } from "./posting-engine";
-import { keyId } from "./store/batch-sqlite";
+import { keyId } from "./store/batch";
 import type { Actor, TransactionView } from "./types";
 import { accessAccount, isStaff } from "./access";
 import { parseRequestId } from "./validate";

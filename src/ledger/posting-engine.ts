@@ -21,7 +21,7 @@ import { limits } from "../limits";
 import type { DailyLimitDefaults } from "../config";
 import type { Logger } from "../logger";
 import type { Metrics } from "../metrics";
-import { keyId, type KeyRow, type StoredKey } from "./store/batch-sqlite";
+import { keyId, type KeyRow, type StoredKey } from "./store/batch";
 import { lockBatch, writeLockedBatch, type AccountsToLock, type LockView } from "./store/batch";
 
 export type { AccountsToLock, LockView } from "./store/batch";

@@ -1,50 +1,33 @@
-// Column lists and row -> view mapping for accounts and transactions. BIGINT money is read as
-// text (CAST ... AS TEXT works on both engines) and parsed with BigInt, so no precision is lost;
-// PostgreSQL returns other BIGINTs (times, counters) as strings, hence Number().
+// The ledger's tables as its statements spell them: one row mapping per table, its column list
+// read from the MikroORM entity (src/db/entities.ts, columnsOf), so that entities, query builders
+// and raw statements name the same columns and a column added to an entity reaches every select
+// list, insert and row set by itself (test/ledger/store-columns.test.ts). BIGINT money is read
+// as text (CAST ... AS TEXT works on both engines) and parsed with BigInt, so no precision is
+// lost; PostgreSQL returns other BIGINTs (times, counters) as strings, hence Number().
 import type { Row } from "../../db/database";
-import type { AccountView, TransactionView, AccountKind, AccountType, AccountStatus, LimitSetting, TransactionType, TransactionStatus } from "../types";
+import { Account, Entry, IdempotencyKey, Table, Transaction, type AccountEntity, type EntryEntity, type TransactionEntity } from "../../db/entities";
+import type { AccountKind, AccountStatus, AccountType, AccountView, LimitSetting, TransactionStatus, TransactionType, TransactionView } from "../types";
 
-/** Money column read as text. */
-export function money(column: string, alias = column.replace(/^.*\./, "")): string {
-  return `CAST(${column} AS TEXT) AS ${alias}`;
-}
+export { json } from "../../db/entities";
 
+export const ACCOUNTS = new Table(Account);
+export const TRANSACTIONS = new Table(Transaction);
+export const ENTRIES = new Table(Entry);
+export const IDEMPOTENCY_KEYS = new Table(IdempotencyKey);
+
+/** Every account column (money as text). */
 export function accountColumns(prefix = ""): string {
-  const p = prefix === "" ? "" : `${prefix}.`;
-  return [
-    `${p}id`,
-    `${p}number`,
-    `${p}owner_id`,
-    `${p}kind`,
-    `${p}currency`,
-    `${p}account_type`,
-    `${p}status`,
-    `${p}display_name`,
-    money(`${p}balance`),
-    money(`${p}held`),
-    money(`${p}overdraft_limit`),
-    `${p}entry_count`,
-    `${p}version`,
-    `${p}create_time`,
-    `${p}update_time`,
-    `${p}shard`,
-    money(`${p}deposit_limit`),
-    money(`${p}withdrawal_limit`),
-    money(`${p}transfer_out_limit`),
-    money(`${p}incoming_limit`),
-    `${p}usage_day`,
-    money(`${p}deposit_used`),
-    money(`${p}withdrawal_used`),
-    money(`${p}transfer_out_used`),
-    money(`${p}incoming_used`),
-  ].join(", ");
+  return ACCOUNTS.select(prefix);
 }
 
-/** A limit column: NULL = the default, -1 = no limit, else minor units. */
-function limitSetting(value: unknown): LimitSetting {
-  if (value === null || value === undefined) return null;
-  const minor = BigInt(String(value));
-  return minor === -1n ? "unlimited" : minor;
+/** Every transaction column (money as text). */
+export function transactionColumns(prefix = ""): string {
+  return TRANSACTIONS.select(prefix);
+}
+
+/** A limit column as the domain has it: null = the default, -1 = no limit, else minor units. */
+function limitSetting(value: bigint | null | undefined): LimitSetting {
+  return value === null || value === undefined ? null : value === -1n ? "unlimited" : value;
 }
 
 /** The column value of a limit setting. */
@@ -52,69 +35,76 @@ export function limitColumn(setting: LimitSetting): string | null {
   return setting === null ? null : setting === "unlimited" ? "-1" : setting.toString();
 }
 
+/** An account entity as the ledger sees it: the one mapping of an accounts row, whether it came
+ * from the unit of work, a query builder or a raw statement (toAccount). */
+export function accountView(a: AccountEntity): AccountView {
+  return {
+    id: a.id,
+    number: a.number,
+    ownerId: a.ownerId ?? "",
+    kind: a.kind as AccountKind,
+    currency: a.currency,
+    type: a.accountType as AccountType,
+    status: a.status as AccountStatus,
+    displayName: a.displayName,
+    balance: a.balance,
+    held: a.held,
+    overdraftLimit: a.overdraftLimit,
+    createTimeMs: a.createTime,
+    updateTimeMs: a.updateTime,
+    version: a.version,
+    shard: a.shard ?? 0,
+    limits: { deposit: limitSetting(a.depositLimit), withdrawal: limitSetting(a.withdrawalLimit), transferOut: limitSetting(a.transferOutLimit), incoming: limitSetting(a.incomingLimit) },
+    usage: { day: a.usageDay ?? 0, deposit: a.depositUsed ?? 0n, withdrawal: a.withdrawalUsed ?? 0n, transferOut: a.transferOutUsed ?? 0n, incoming: a.incomingUsed ?? 0n },
+  };
+}
+
+/** A row of accountColumns() -> the account. */
 export function toAccount(row: Row): AccountView {
+  return accountView(ACCOUNTS.entity(row));
+}
+
+/** A row of accountColumns() -> the account with its entry count (what the posting engine locks). */
+export function toLockedAccount(row: Row): AccountView & { entryCount: number } {
+  const entity = ACCOUNTS.entity(row);
+  return { ...accountView(entity), entryCount: entity.entryCount };
+}
+
+/** A transaction entity as the ledger sees it: the one mapping of a transactions row. */
+export function transactionView(t: TransactionEntity): TransactionView {
   return {
-    id: String(row.id),
-    number: String(row.number),
-    ownerId: row.owner_id == null ? "" : String(row.owner_id),
-    kind: String(row.kind) as AccountKind,
-    currency: String(row.currency),
-    type: String(row.account_type) as AccountType,
-    status: String(row.status) as AccountStatus,
-    displayName: String(row.display_name),
-    balance: BigInt(String(row.balance)),
-    held: BigInt(String(row.held)),
-    overdraftLimit: BigInt(String(row.overdraft_limit)),
-    createTimeMs: Number(row.create_time),
-    updateTimeMs: Number(row.update_time),
-    version: Number(row.version),
-    shard: Number(row.shard ?? 0),
-    limits: { deposit: limitSetting(row.deposit_limit), withdrawal: limitSetting(row.withdrawal_limit), transferOut: limitSetting(row.transfer_out_limit), incoming: limitSetting(row.incoming_limit) },
-    usage: {
-      day: Number(row.usage_day ?? 0),
-      deposit: BigInt(String(row.deposit_used ?? "0")),
-      withdrawal: BigInt(String(row.withdrawal_used ?? "0")),
-      transferOut: BigInt(String(row.transfer_out_used ?? "0")),
-      incoming: BigInt(String(row.incoming_used ?? "0")),
-    },
+    id: t.id,
+    type: t.txType as TransactionType,
+    status: t.status as TransactionStatus,
+    currency: t.currency,
+    amount: t.amount,
+    fromAccountId: t.fromAccountId ?? "",
+    toAccountId: t.toAccountId ?? "",
+    description: t.description,
+    requestId: t.requestId,
+    initiatedBy: t.initiatedBy,
+    reversesId: t.reversesId ?? "",
+    holdId: t.holdId ?? "",
+    expireTimeMs: t.expireTime ?? null,
+    createTimeMs: t.createTime,
   };
 }
 
-export function transactionColumns(prefix = ""): string {
-  const p = prefix === "" ? "" : `${prefix}.`;
-  return [
-    `${p}id`,
-    `${p}tx_type`,
-    `${p}status`,
-    `${p}currency`,
-    money(`${p}amount`),
-    `${p}from_account_id`,
-    `${p}to_account_id`,
-    `${p}description`,
-    `${p}request_id`,
-    `${p}initiated_by`,
-    `${p}reverses_id`,
-    `${p}hold_id`,
-    `${p}expire_time`,
-    `${p}create_time`,
-  ].join(", ");
+/** A transaction as written: the view and its update time -> the entity (ids "" -> NULL). */
+export function transactionEntity(t: TransactionView & { updateTimeMs: number }): TransactionEntity {
+  return {
+    id: t.id, txType: t.type, status: t.status, currency: t.currency, amount: t.amount, fromAccountId: t.fromAccountId || null,
+    toAccountId: t.toAccountId || null, description: t.description, requestId: t.requestId, initiatedBy: t.initiatedBy,
+    reversesId: t.reversesId || null, holdId: t.holdId || null, expireTime: t.expireTimeMs, createTime: t.createTimeMs, updateTime: t.updateTimeMs,
+  };
 }
 
+/** A row of transactionColumns() -> the transaction. */
 export function toTransaction(row: Row): TransactionView {
-  return {
-    id: String(row.id),
-    type: String(row.tx_type) as TransactionType,
-    status: String(row.status) as TransactionStatus,
-    currency: String(row.currency),
-    amount: BigInt(String(row.amount)),
-    fromAccountId: row.from_account_id == null ? "" : String(row.from_account_id),
-    toAccountId: row.to_account_id == null ? "" : String(row.to_account_id),
-    description: String(row.description),
-    requestId: String(row.request_id),
-    initiatedBy: String(row.initiated_by),
-    reversesId: row.reverses_id == null ? "" : String(row.reverses_id),
-    holdId: row.hold_id == null ? "" : String(row.hold_id),
-    expireTimeMs: row.expire_time == null ? null : Number(row.expire_time),
-    createTimeMs: Number(row.create_time),
-  };
+  return transactionView(TRANSACTIONS.entity(row));
+}
+
+/** An entry as written (its id is the database's). */
+export function entryEntity(e: { transactionId: string; accountId: string; seq: number; amount: bigint; balanceAfter: bigint; createTimeMs: number }): Omit<EntryEntity, "id"> {
+  return { transactionId: e.transactionId, accountId: e.accountId, seq: e.seq, amount: e.amount, balanceAfter: e.balanceAfter, createTime: e.createTimeMs };
 }
