@@ -64,8 +64,16 @@ export function toAccount(row: Row): AccountView {
   return accountView(ACCOUNTS.entity(row));
 }
 
-/** A row of accountColumns() -> the account with its entry count (what the posting engine locks). */
-export function toLockedAccount(row: Row): AccountView & { entryCount: number } {
+/** An account and its entry count (the position of its last entry; what the posting engine locks). */
+export type CountedAccount = AccountView & { entryCount: number };
+
+/** The account without its entry count, as the ledger's callers see it. */
+export function withoutCount({ entryCount: _entries, ...account }: CountedAccount): AccountView {
+  return account;
+}
+
+/** A row of accountColumns() -> the account with its entry count. */
+export function toLockedAccount(row: Row): CountedAccount {
   const entity = ACCOUNTS.entity(row);
   return { ...accountView(entity), entryCount: entity.entryCount };
 }
