@@ -610,16 +610,18 @@ const asIs = (value: unknown): unknown => value;
 
 /** The columns of an entity's table, in the order its properties are declared. Read from the
  * definitions as MikroORM holds them before and after discovery (fieldName / fieldNames,
- * columnType / columnTypes): test/ledger/store-columns.test.ts checks the result against the
- * metadata of a running ORM. */
+ * columnType / columnTypes, a type class / its instance in customType):
+ * test/ledger/store-columns.test.ts checks the result against the metadata of a running ORM. */
 export function columnsOf(entity: EntitySchema<any, any>): EntityColumn[] {
   return Object.entries(entity.meta.properties as unknown as Record<string, Record<string, unknown>>).map(([property, def]): EntityColumn => {
     const fieldNames = def.fieldNames as string[] | undefined;
     const name = fieldNames?.[0] ?? (def.fieldName as string | undefined) ?? naming.propertyToColumnName(property);
     const columnType = (def.columnTypes as string[] | undefined)?.[0] ?? (def.columnType as string | undefined);
-    const type = def.type;
-    const money = type === MoneyType;
-    const integer = money || columnType === "bigint" || columnType === "integer" || (typeof type === "function" && type.prototype instanceof EpochMsType) || type === EpochMsType;
+    // The type class before discovery; discovery replaces it with an instance in customType.
+    const custom = def.customType ?? def.type;
+    const isA = (type: abstract new () => object): boolean => custom instanceof type || (typeof custom === "function" && (custom === type || custom.prototype instanceof type));
+    const money = isA(MoneyType);
+    const integer = money || columnType === "bigint" || columnType === "integer" || isA(EpochMsType);
     return {
       property,
       name,
