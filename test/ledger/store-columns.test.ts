@@ -6,16 +6,15 @@
 import { EntitySchema } from "@mikro-orm/core";
 import { AUDIT_ROW_SET_COLUMNS, insertAuditEvents } from "../../src/audit/recorder";
 import type { Database } from "../../src/db/database";
-import { Account, AuditEvent, Entry, IdempotencyKey, MoneyType, Table, Transaction, columnsOf, type EntityColumn } from "../../src/db/entities";
+import { Account, AuditEvent, Entry, MoneyType, Table, Transaction, columnsOf, type EntityColumn } from "../../src/db/entities";
 import { ACCOUNT_DELTA_COLUMNS, ENTRY_COLUMNS, INSERT_ENTRIES, INSERT_TRANSACTIONS, TRANSACTION_COLUMNS } from "../../src/ledger/store/batch-rows";
-import { ACCOUNTS, ENTRIES, IDEMPOTENCY_KEYS, TRANSACTIONS, accountColumns, transactionColumns } from "../../src/ledger/store/columns";
+import { ACCOUNTS, ENTRIES, TRANSACTIONS, accountColumns, transactionColumns } from "../../src/ledger/store/columns";
 import { engines, type TestDatabase, openMigratedDatabase, closeMigratedDatabase } from "../support/db";
 
 const TABLES = [
   { table: ACCOUNTS, entity: Account },
   { table: TRANSACTIONS, entity: Transaction },
   { table: ENTRIES, entity: Entry },
-  { table: IDEMPOTENCY_KEYS, entity: IdempotencyKey },
 ] as const;
 
 const mapping = (columns: readonly EntityColumn[]) => columns.map((c) => ({ property: c.property, name: c.name, money: c.money }));

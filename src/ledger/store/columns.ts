@@ -5,7 +5,7 @@
 // as text (CAST ... AS TEXT works on both engines) and parsed with BigInt, so no precision is
 // lost; PostgreSQL returns other BIGINTs (times, counters) as strings, hence Number().
 import type { Row } from "../../db/database";
-import { Account, Entry, IdempotencyKey, Table, Transaction, type AccountEntity, type EntryEntity, type TransactionEntity } from "../../db/entities";
+import { Account, Entry, Table, Transaction, type AccountEntity, type EntryEntity, type TransactionEntity } from "../../db/entities";
 import type { AccountKind, AccountStatus, AccountType, AccountView, LimitSetting, TransactionStatus, TransactionType, TransactionView } from "../types";
 
 export { json } from "../../db/entities";
@@ -13,7 +13,6 @@ export { json } from "../../db/entities";
 export const ACCOUNTS = new Table(Account);
 export const TRANSACTIONS = new Table(Transaction);
 export const ENTRIES = new Table(Entry);
-export const IDEMPOTENCY_KEYS = new Table(IdempotencyKey);
 
 /** Every account column (money as text). */
 export function accountColumns(prefix = ""): string {
