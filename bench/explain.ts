@@ -15,7 +15,7 @@ import { postgresEngine } from "../src/db/postgres-engine";
 import { accountColumns, transactionColumns } from "../src/ledger/store/columns";
 import type { KeyRow } from "../src/ledger/store/keys";
 import { lockKeysAndAccounts, writeBatchPostgres } from "../src/ledger/store/batch-postgres";
-import { BatchState } from "../src/ledger/posting";
+import { BatchState } from "../src/ledger/engine/batch-state";
 import type { Actor } from "../src/ledger/types";
 import type { Fixture } from "./seed";
 import type { SqlClient } from "./sql-client";

@@ -19,7 +19,7 @@ import { loadConfig } from "../src/config";
 import { Database } from "../src/db/database";
 import { Ledger } from "../src/ledger/ledger";
 import { createAccount } from "../src/ledger/accounts";
-import { deposit, transfer } from "../src/ledger/movements";
+import { deposit, transfer } from "../src/ledger/commands";
 import type { Actor } from "../src/ledger/types";
 import { Role } from "../gen/bank/v1/access_pb";
 import { createBenchDatabase } from "./sql-client";

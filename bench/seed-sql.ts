@@ -7,7 +7,7 @@
 //     accounts row (CUSTOMER, ACTIVE, balance 0), audit_events "account.create"
 //     {owner_id, currency, type}, idempotency_keys "AccountService/CreateAccount" with the
 //     account as its outcome;
-//   Deposit (src/ledger/movements.ts settle + posting.ts post):
+//   Deposit (src/ledger/commands/settlement.ts applyMove + engine/batch-state.ts post):
 //     transactions row (DEPOSIT, POSTED, from NULL, to the account), two entries (the account
 //     +amount with seq 1; the settlement account -amount with the next seq) whose balance_after
 //     is the running balance, accounts.balance / entry_count / update_time of both accounts,

@@ -4,7 +4,7 @@
 // bench/sql/transfer.sql: transaction, two entries, both accounts, an unsealed audit event, the
 // idempotency key with its outcome), naming columns only, so the constraint and index names that
 // migration 0005 gave the tables do not matter. bankd instead posts a whole batch of transfers
-// in one MikroORM unit of work with set-based statements (src/ledger/posting-engine.ts). One
+// in one MikroORM unit of work with set-based statements (src/ledger/engine/). One
 // connection and one transfer at a time, as SQLite has a single writer. It runs on the bench
 // database itself, so the ledger check after it also covers these transfers.
 import { randomUUID, createHash } from "node:crypto";

@@ -6,7 +6,7 @@
 -- indexes, constraints and foreign keys): the account locks, a TRANSFER transaction row, two
 -- entries with seq and running balance_after, both accounts' balance / held / entry_count /
 -- update_time, an unsealed audit event (bankd's sealer seals these too) and the idempotency key
--- with its outcome. How it writes it is NOT bankd's way any more. bankd (src/ledger/posting-engine.ts,
+-- with its outcome. How it writes it is NOT bankd's way any more. bankd (src/ledger/engine/,
 -- store/batch-sqlite.ts) gathers the postings that arrive while a batch commits and runs the whole batch
 -- as one MikroORM unit of work: claim every idempotency key (INSERT ... ON CONFLICT DO NOTHING),
 -- lock every account once in id order (SELECT ... FOR UPDATE), apply the postings in JavaScript,

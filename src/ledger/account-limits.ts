@@ -1,5 +1,5 @@
 // SetAccountLimits (admin): an account's own daily limits (daily-limits.ts has the rules), set
-// in one audited command. Its own file so that the posting path (posting.ts -> daily-limits.ts)
+// in one audited command. Its own file so that the posting path (engine/batch-state.ts -> daily-limits.ts)
 // does not import the command machinery that imports the ledger (no import cycle).
 import { failedPrecondition, invalidArgument, notFound } from "../errors";
 import { limits } from "../limits";

@@ -6,7 +6,7 @@ import type { Reader } from "../db/replica";
 import { recordAudit } from "../audit/recorder";
 import { uuidv7 } from "../util/ids";
 import { settlementAccountNumber } from "./account-number";
-import { PostingEngine } from "./posting-engine";
+import { PostingEngine } from "./engine/queue";
 import { insertSettlementShards, settlementAccounts } from "./store/accounts";
 import { tokenSealer, type TokenSealer } from "../util/sealed-tokens";
 import type { Logger } from "../logger";
@@ -35,7 +35,7 @@ export interface LedgerOptions {
 }
 
 export class Ledger {
-  /** The posting engine: the only way money moves (posting-engine.ts). */
+  /** The posting engine: the only way money moves (engine/queue.ts). */
   readonly engine: PostingEngine;
   /** Where reads that may be stale go: the replica router, else the primary. Nothing that decides
    * about money, authorizes a caller or feeds a watch reads through it. */

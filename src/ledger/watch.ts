@@ -32,7 +32,7 @@ import { limits } from "../limits";
 import type { Logger } from "../logger";
 import { accessAccount, isStaff } from "./access";
 import type { Ledger } from "./ledger";
-import { assert } from "./posting";
+import { assert } from "./engine/batch-rows";
 import { entryCursor, parseEntryCursor, statementLine } from "./reads";
 import { changedStatuses, readAccount } from "./store/accounts";
 import { withoutCount } from "./store/columns";

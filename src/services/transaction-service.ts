@@ -3,11 +3,8 @@
 import type { ServiceImpl } from "@connectrpc/connect";
 import { TransactionService } from "../../gen/bank/v1/transaction_service_pb";
 import type { Ledger } from "../ledger/ledger";
-import { deposit, transfer, withdraw } from "../ledger/movements";
-import { captureHold, createHold, releaseHold } from "../ledger/holds";
-import { reverseTransaction } from "../ledger/reversals";
+import { batchTransfer, captureHold, createHold, deposit, releaseHold, reverseTransaction, transfer, withdraw } from "../ledger/commands";
 import { getTransaction, listTransactions } from "../ledger/reads";
-import { batchTransfer } from "../ledger/batch-transfer";
 import { actorOf, batchResultMessage, optionalMs, statementEntryMessage, transactionMessage, transferInput } from "./mapping/ledger";
 
 export function transactionService(ledger: Ledger): ServiceImpl<typeof TransactionService> {

@@ -316,7 +316,7 @@ describeBrowser.each(engines())("web console for staff in chromium on %s", (engi
     expect(staff.admin.dialogs.asked.at(-1)).toMatch(/^Send the reversal of transaction [0-9a-f-]{36}\? It posts the opposite amount and is recorded in the audit log with your reason\.$/);
     await expectBalance(page, "0.00 USD");
     const lines = await statement(page);
-    // The reversal's description is its reason (src/ledger/reversals.ts).
+    // The reversal's description is its reason (src/ledger/commands/reverse.ts).
     expect(lines[0]).toEqual(["Posted twice by the employer", "Reversal", "-30.00 USD", "0.00 USD"]);
     expect(lines.find((l) => l[0] === "Paycheck")?.[1]).toBe("Deposit (reversed)");
     expect(await page.getByRole("button", { name: /^Reverse Paycheck/ }).count()).toBe(0);

@@ -8,7 +8,7 @@ import { limits } from "../../src/limits";
 import { checkDigits, formatAccountNumber, parseAccountNumber, randomAccountNumber, settlementAccountNumber } from "../../src/ledger/account-number";
 import { closeAccount, createAccount, etagOf, freezeAccount, getAccount, listAccounts, unfreezeAccount, updateAccount } from "../../src/ledger/accounts";
 import { Ledger } from "../../src/ledger/ledger";
-import { deposit, withdraw } from "../../src/ledger/movements";
+import { deposit, withdraw } from "../../src/ledger/commands";
 import type { Actor } from "../../src/ledger/types";
 import { engines } from "../support/db";
 import { addUser, domainError, rid, usd, type LedgerFixture, openLedgerWithCast } from "./support";

@@ -14,7 +14,7 @@ import { AccountType, DailyLimitSource } from "../../gen/bank/v1/account_pb";
 import { TransactionService } from "../../gen/bank/v1/transaction_service_pb";
 import { ErrorInfoSchema } from "../../gen/bank/v1/error_info_pb";
 import { limits } from "../../src/limits";
-import { deposit } from "../../src/ledger/movements";
+import { deposit } from "../../src/ledger/commands";
 import { engines } from "../support/db";
 import { client, type TestApp } from "../support/app";
 import { startAppWithUsers, type TestUser } from "../support/users";

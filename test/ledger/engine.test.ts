@@ -9,7 +9,7 @@ import { Database } from "../../src/db/database";
 import { CallAbortedError, DatabaseUnavailableError } from "../../src/db/errors";
 import { createAccount } from "../../src/ledger/accounts";
 import { Ledger } from "../../src/ledger/ledger";
-import { deposit, transfer } from "../../src/ledger/movements";
+import { deposit, transfer } from "../../src/ledger/commands";
 import { createMetrics } from "../../src/metrics";
 import { loadConfig } from "../../src/config";
 import type { Actor } from "../../src/ledger/types";

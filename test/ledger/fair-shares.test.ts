@@ -17,7 +17,7 @@ import { client, type TestApp } from "../support/app";
 import { startAppWithUsers, type TestUser } from "../support/users";
 import { addUser, openLedger, rid, type LedgerFixture } from "./support";
 import { createAccount } from "../../src/ledger/accounts";
-import { deposit, transfer } from "../../src/ledger/movements";
+import { deposit, transfer } from "../../src/ledger/commands";
 import { DomainError } from "../../src/errors";
 import type { Actor } from "../../src/ledger/types";
 import { usd } from "../support/money";

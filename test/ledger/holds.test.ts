@@ -4,10 +4,8 @@
 // respects the floor unless forced, and statements and balances stay consistent throughout.
 import { Code } from "@connectrpc/connect";
 import { createAccount, closeAccount, freezeAccount, unfreezeAccount } from "../../src/ledger/accounts";
-import { captureHold, createHold, expireHolds, releaseHold } from "../../src/ledger/holds";
-import { deposit, transfer, withdraw } from "../../src/ledger/movements";
+import { captureHold, createHold, deposit, expireHolds, releaseHold, reverseTransaction, transfer, withdraw } from "../../src/ledger/commands";
 import { getBalance, getTransaction, listTransactions } from "../../src/ledger/reads";
-import { reverseTransaction } from "../../src/ledger/reversals";
 import type { AccountView, Actor } from "../../src/ledger/types";
 import { engines } from "../support/db";
 import { balanceSums, domainError, entriesMatchBalances, rid, usd, writeCounts, type LedgerFixture, openLedgerWithCast } from "./support";

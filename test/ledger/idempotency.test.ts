@@ -4,10 +4,8 @@
 // method, and concurrent duplicates apply exactly once.
 import { Code } from "@connectrpc/connect";
 import { createAccount } from "../../src/ledger/accounts";
-import { captureHold, createHold, releaseHold } from "../../src/ledger/holds";
-import { deposit, transfer, withdraw } from "../../src/ledger/movements";
+import { captureHold, createHold, deposit, releaseHold, reverseTransaction, transfer, withdraw } from "../../src/ledger/commands";
 import { getBalance } from "../../src/ledger/reads";
-import { reverseTransaction } from "../../src/ledger/reversals";
 import { formatAccountNumber } from "../../src/ledger/account-number";
 import type { AccountView, Actor } from "../../src/ledger/types";
 import { engines } from "../support/db";

@@ -10,7 +10,7 @@ import { Database } from "../../src/db/database";
 import { createAccount } from "../../src/ledger/accounts";
 import { setAccountLimits } from "../../src/ledger/account-limits";
 import { Ledger } from "../../src/ledger/ledger";
-import { deposit, withdraw } from "../../src/ledger/movements";
+import { deposit, withdraw } from "../../src/ledger/commands";
 import { loadConfig } from "../../src/config";
 import { DomainError } from "../../src/errors";
 import { limits } from "../../src/limits";

@@ -5,7 +5,7 @@
 import { Code } from "@connectrpc/connect";
 import { limits } from "../../src/limits";
 import { createAccount, freezeAccount, closeAccount, updateAccount, unfreezeAccount } from "../../src/ledger/accounts";
-import { deposit, transfer, withdraw } from "../../src/ledger/movements";
+import { deposit, transfer, withdraw } from "../../src/ledger/commands";
 import { getBalance, getTransaction, listTransactions, parseEntryCursor } from "../../src/ledger/reads";
 import { checkDigits, formatAccountNumber } from "../../src/ledger/account-number";
 import type { AccountView, Actor } from "../../src/ledger/types";

@@ -6,7 +6,7 @@
 import { Role } from "../../gen/bank/v1/access_pb";
 import { DomainError } from "../../src/errors";
 import { createAccount } from "../../src/ledger/accounts";
-import type { Posting } from "../../src/ledger/posting";
+import type { Posting } from "../../src/ledger/engine/batch-state";
 import type { AccountView } from "../../src/ledger/types";
 import { engines } from "../support/db";
 import { addUser, openLedger, rid, writeCounts, type LedgerFixture } from "./support";

@@ -7,7 +7,7 @@ import { Role } from "../../gen/bank/v1/access_pb";
 import { Database } from "../../src/db/database";
 import { createAccount } from "../../src/ledger/accounts";
 import { Ledger } from "../../src/ledger/ledger";
-import { deposit, transfer } from "../../src/ledger/movements";
+import { deposit, transfer } from "../../src/ledger/commands";
 import { createMetrics, type Metrics } from "../../src/metrics";
 import { loadConfig } from "../../src/config";
 import { createTestDatabase, describeEachPostgres, type TestDatabase } from "../support/db";

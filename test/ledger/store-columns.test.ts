@@ -7,7 +7,7 @@ import { EntitySchema } from "@mikro-orm/core";
 import { AUDIT_ROW_SET_COLUMNS, insertAuditEvents } from "../../src/audit/recorder";
 import type { Database } from "../../src/db/database";
 import { Account, AuditEvent, Entry, MoneyType, Table, Transaction, columnsOf, type EntityColumn } from "../../src/db/entities";
-import { ACCOUNT_DELTA_COLUMNS, ENTRY_COLUMNS, INSERT_ENTRIES, INSERT_TRANSACTIONS, TRANSACTION_COLUMNS } from "../../src/ledger/store/batch-rows";
+import { ACCOUNT_DELTA_COLUMNS, ENTRY_COLUMNS, INSERT_ENTRIES, INSERT_TRANSACTIONS, TRANSACTION_COLUMNS } from "../../src/ledger/store/row-sets";
 import { ACCOUNTS, ENTRIES, TRANSACTIONS, accountColumns, transactionColumns } from "../../src/ledger/store/columns";
 import { engines, type TestDatabase, openMigratedDatabase, closeMigratedDatabase } from "../support/db";
 

@@ -20,7 +20,7 @@ import { startApp, type App } from "../../src/app";
 import { createLogger } from "../../src/logger";
 import { limits } from "../../src/limits";
 import { createAccount } from "../../src/ledger/accounts";
-import { deposit } from "../../src/ledger/movements";
+import { deposit } from "../../src/ledger/commands";
 import { AccountWatchers, type WatchEvent } from "../../src/ledger/watch";
 import { engines } from "../support/db";
 import { FAST_ARGON2, client, startTestApp, type Protocol, type TestApp } from "../support/app";

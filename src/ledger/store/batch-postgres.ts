@@ -21,12 +21,12 @@
 // 1,000 items cost 0.39 ms of database CPU per item instead of 0.20).
 import type { Row, Tx } from "../../db/database";
 import type { JsonColumn } from "../../db/engine";
-import { assert, type LockedAccount } from "../posting";
+import { assert, type LockedAccount } from "../engine/batch-rows";
 import type { TransactionView } from "../types";
 import {
   ACCOUNT_DELTA_COLUMNS, ACCOUNT_SET, AUDIT_COLUMNS, ENTRY_COLUMNS, INSERT_AUDITS, INSERT_ENTRIES, INSERT_TRANSACTIONS, OUTCOME_COLUMNS, STATUS_COLUMNS,
   TRANSACTION_COLUMNS, assertStoredAccounts, batchParams, type BatchWrites,
-} from "./batch-rows";
+} from "./row-sets";
 import { accountColumns, toLockedAccount, toTransaction, transactionColumns } from "./columns";
 import { KEY_MATCH, keyId, readKeys, type KeyRow, type StoredKey } from "./keys";
 

@@ -3,14 +3,14 @@
 // trip there, and its one writer serializes batches). Both take the same locks in the same order:
 // keys first (in key order), then transaction rows, then accounts (ascending id).
 import type { Tx } from "../../db/database";
-import type { LockedAccount } from "../posting";
+import type { LockedAccount } from "../engine/batch-rows";
 import type { TransactionView } from "../types";
 import { lockAccountsPostgres, lockKeysAndAccounts, lockKeysAndTransactions, writeBatchPostgres } from "./batch-postgres";
-import type { BatchWrites } from "./batch-rows";
+import type { BatchWrites } from "./row-sets";
 import { lockAccounts, lockTransactions, readEntries, writeBatch } from "./batch-sqlite";
 import { claimKeys, keyId, readKeys, type KeyRow, type StoredKey } from "./keys";
 
-export type { BatchWrites } from "./batch-rows";
+export type { BatchWrites } from "./row-sets";
 export { keyId, type KeyRow, type StoredKey } from "./keys";
 
 /** What a request sees of the locked transaction rows when it names the accounts to lock. */

@@ -12,8 +12,7 @@ import { effectiveLimit, limitDay, resetTimeMs } from "../../ledger/daily-limits
 import type { MoneySchema } from "../../../gen/bank/v1/money_pb";
 import { TransactionStatus, TransactionType, type StatementEntrySchema, type TransactionSchema } from "../../../gen/bank/v1/transaction_pb";
 import type { BatchTransferResultSchema, TransferRequest } from "../../../gen/bank/v1/transaction_service_pb";
-import type { TransferInput } from "../../ledger/movements";
-import type { BatchItemResult } from "../../ledger/batch-transfer";
+import type { BatchItemResult, TransferInput } from "../../ledger/commands";
 import { formatAccountNumber } from "../../ledger/account-number";
 import { etagOf } from "../../ledger/accounts";
 import type { AccountView, Actor, Direction, StatementLine, TransactionView } from "../../ledger/types";

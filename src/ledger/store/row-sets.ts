@@ -5,7 +5,7 @@
 import type { Row } from "../../db/database";
 import type { JsonColumn } from "../../db/engine";
 import { AUDIT_ROW_SET_COLUMNS, auditRowSet, insertAuditEvents } from "../../audit/recorder";
-import { assert, type AuditRow, type EntryRow, type LockedAccount, type TransactionRow } from "../posting";
+import { assert, type AuditRow, type EntryRow, type LockedAccount, type TransactionRow } from "../engine/batch-rows";
 import type { TransactionStatus } from "../types";
 import { ACCOUNTS, ENTRIES, TRANSACTIONS, entryEntity, json, toLockedAccount, transactionEntity } from "./columns";
 import { KEY_COLUMNS, type KeyRow } from "./keys";

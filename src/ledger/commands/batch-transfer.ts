@@ -11,18 +11,20 @@
 //   payee (unknown, frozen, closed, another currency) answers every item alike.
 // The call's own request_id (method BatchTransfer) stores the whole answer and replays it.
 import { createHash } from "node:crypto";
-import { DomainError, aborted, invalidArgument } from "../errors";
-import { limits } from "../limits";
-import { moneyDetails } from "./commands";
-import { digestedKey, type DigestedKey, type Outcome } from "./idempotency";
-import type { Ledger } from "./ledger";
-import { applyTransfer, parseTransfer, TRANSFER_METHOD, transferAccounts, transferPayload, type ParsedTransfer, type TransferInput } from "./movements";
-import type { BatchState } from "./posting";
-import { GroupOutcome, recordRefusal, replaysSuccess, storedFailure, type TakenKeys } from "./posting-engine";
-import { keyId } from "./store/batch";
-import type { Actor, TransactionView } from "./types";
-import { accessAccount, isStaff } from "./access";
-import { parseRequestId } from "./validate";
+import { DomainError, aborted, invalidArgument } from "../../errors";
+import { limits } from "../../limits";
+import { accessAccount, isStaff } from "../access";
+import { keyId } from "../store/batch";
+import { recordRefusal, type BatchState } from "../engine/batch-state";
+import { replaysSuccess, storedFailure } from "../engine/delivery";
+import { GroupOutcome, type Locks, type TakenKeys } from "../engine/request";
+import { digestedKey, type DigestedKey, type Outcome } from "../idempotency";
+import type { Ledger } from "../ledger";
+import type { Actor, TransactionView } from "../types";
+import { parseRequestId } from "../validate";
+import type { CommandContext } from "./frame";
+import * as transfer from "./transfer";
+import type { ParsedTransfer, TransferInput } from "./transfer";
 
 export interface BatchTransferInput {
   requestId: string;
@@ -35,7 +37,19 @@ export type BatchItemResult = { transaction: TransactionView } | { error: Return
 
 type Item = { parsed: ParsedTransfer; key: DigestedKey } | { invalid: DomainError };
 
-export async function batchTransfer(ledger: Ledger, actor: Actor, input: BatchTransferInput): Promise<BatchItemResult[]> {
+export interface ParsedBatch {
+  requestId: string;
+  atomic: boolean;
+  /** Each item parsed as a single Transfer would be, with its key; or its own shape error. */
+  items: Item[];
+  /** The call's own key (method BatchTransfer): the whole answer is stored under it. */
+  key: DigestedKey;
+}
+
+/** Checks the call's shape (INVALID_ARGUMENT for the whole call) and each item's (that item's
+ * own error, exactly as a single Transfer would answer). Item keys are the caller's Transfer
+ * keys. */
+export function parse(ctx: Pick<CommandContext, "currencies">, actor: Actor, input: BatchTransferInput): ParsedBatch {
   const requestId = parseRequestId(input.requestId);
   const count = input.transfers.length;
   if (count === 0) throw invalidArgument("BATCH_EMPTY", "transfers must hold at least one transfer.", { field: "transfers" });
@@ -52,32 +66,54 @@ export async function batchTransfer(ledger: Ledger, actor: Actor, input: BatchTr
   });
   const items = input.transfers.map((t): Item => {
     try {
-      const parsed = parseTransfer(ledger, t);
-      return { parsed, key: digestedKey({ callerId: actor.userId, method: TRANSFER_METHOD, requestId: parsed.requestId }, transferPayload(parsed)) };
+      const parsed = transfer.parse(ctx, t);
+      return { parsed, key: digestedKey({ callerId: actor.userId, method: transfer.TRANSFER_METHOD, requestId: parsed.requestId }, transfer.payload(parsed)) };
     } catch (err) {
       // A malformed item is that item's own error, exactly as a single Transfer would answer.
       if (err instanceof DomainError) return { invalid: err };
       throw err;
     }
   });
-  const valid = items.filter((i): i is Extract<Item, { parsed: ParsedTransfer }> => "parsed" in i);
-  const apply = input.atomic ? applyAtomic : applyEach;
+  const key = digestedKey({ callerId: actor.userId, method: "TransactionService/BatchTransfer", requestId }, { atomic: input.atomic, transfers: digestTransfers(input.transfers) });
+  return { requestId, atomic: input.atomic, items, key };
+}
+
+function validItems(b: ParsedBatch): Extract<Item, { parsed: ParsedTransfer }>[] {
+  return b.items.filter((i): i is Extract<Item, { parsed: ParsedTransfer }> => "parsed" in i);
+}
+
+/** Every valid item's source and payee. */
+export function locks(b: ParsedBatch): Locks {
+  const valid = validItems(b);
+  return {
+    accounts: () => {
+      const wanted = valid.map((i) => transfer.locks(i.parsed).accounts());
+      return { ids: wanted.flatMap((w) => w.ids), numbers: wanted.flatMap((w) => w.numbers) };
+    },
+  };
+}
+
+/** Applies the items, each alone or all or nothing; `taken` holds the item keys already used. */
+export function apply(batch: BatchState, taken: TakenKeys, actor: Actor, b: ParsedBatch): GroupOutcome<BatchItemResult[]> {
+  return b.atomic ? applyAtomic(batch, taken, actor, b.requestId, b.items) : applyEach(batch, taken, actor, b.items);
+}
+
+export async function batchTransfer(ledger: Ledger, actor: Actor, input: BatchTransferInput): Promise<BatchItemResult[]> {
+  const b = parse(ledger, actor, input);
+  const valid = validItems(b);
   return ledger.engine.submit<BatchItemResult[]>({
-    key: digestedKey({ callerId: actor.userId, method: "TransactionService/BatchTransfer", requestId }, { atomic: input.atomic, transfers: digestTransfers(input.transfers) }),
+    key: b.key,
     itemKeys: valid.map((i) => i.key),
     signal: actor.signal,
     weight: Math.max(1, valid.length),
-    accounts: () => {
-      const wanted = valid.map((i) => transferAccounts(i.parsed));
-      return { ids: wanted.flatMap((w) => w.ids), numbers: wanted.flatMap((w) => w.numbers) };
-    },
-    apply: (batch, taken) => apply(batch, taken, actor, requestId, items),
-    failure: { actor, action: "transaction.batch_transfer", targetId: "", details: { request_id: requestId, transfers: count, atomic: input.atomic } },
+    ...locks(b),
+    apply: (batch, taken) => apply(batch, taken, actor, b),
+    failure: { actor, action: "transaction.batch_transfer", targetId: "", details: { request_id: b.requestId, transfers: b.items.length, atomic: b.atomic } },
   });
 }
 
 /** Each item on its own: a refused item is undone and answers its error, the others post. */
-function applyEach(batch: BatchState, taken: TakenKeys, actor: Actor, _requestId: string, items: Item[]): GroupOutcome<BatchItemResult[]> {
+function applyEach(batch: BatchState, taken: TakenKeys, actor: Actor, items: Item[]): GroupOutcome<BatchItemResult[]> {
   const outcomes = new Map<string, Outcome>();
   const results = items.map((item): BatchItemResult => {
     if ("invalid" in item) return { error: item.invalid.toJSON() };
@@ -85,7 +121,7 @@ function applyEach(batch: BatchState, taken: TakenKeys, actor: Actor, _requestId
     if (replayed) return replayed;
     const mark = batch.mark();
     try {
-      const t = applyTransfer(batch, actor, item.parsed);
+      const t = transfer.apply(batch, actor, item.parsed);
       outcomes.set(keyId(item.key), { ok: t });
       return { transaction: t };
     } catch (err) {
@@ -121,7 +157,7 @@ function applyAtomic(batch: BatchState, taken: TakenKeys, actor: Actor, requestI
       if (replayed) failure = DomainError.fromJSON(replayed.error);
       else {
         try {
-          const t = applyTransfer(batch, actor, item.parsed);
+          const t = transfer.apply(batch, actor, item.parsed);
           outcomes.set(keyId(item.key), { ok: t });
           results.push({ transaction: t });
           if (paysSomeoneElse(batch, actor, item.parsed)) payees.push(item.parsed.toNumber ?? item.parsed.toId ?? "");
@@ -237,7 +273,7 @@ function replayOf(key: DigestedKey, taken: TakenKeys): BatchItemResult | undefin
 }
 
 function transferFailure(actor: Actor, t: ParsedTransfer) {
-  return { actor, action: "transaction.transfer", targetId: t.fromId, details: { request_id: t.requestId, ...moneyDetails(t.amount.minor, t.amount.currency, { to_account_id: t.toId ?? null }) } };
+  return { actor, action: "transaction.transfer", targetId: t.fromId, details: { request_id: t.requestId, ...transfer.failureDetails(t) } };
 }
 
 /** One digest of the items as sent, so that the call's request_id reused with other transfers is

@@ -1,8 +1,8 @@
-// The posting rules and the in-memory state of one batch of the posting engine: the only code
-// that decides how accounts.balance and accounts.held change.
+// The posting function: the in-memory state of one batch of the posting engine and the rules
+// that decide how accounts.balance and accounts.held change. Nothing else changes them.
 //
-// The engine (posting-engine.ts) locks every account a batch touches, then lets each posting
-// apply itself here, in arrival order, against the locked balances:
+// The engine (engine/batch.ts) locks every account a batch touches, then each command applies
+// itself here (BatchState.post), in arrival order, against the locked balances:
 //   1. checks that are expected to fail become DomainErrors, before anything changes: status,
 //      currency, the floor (balance - held + overdraft_limit >= 0), the balance limit;
 //   2. the posting's transaction row and one entry per leg (seq and balance_after running on
@@ -12,19 +12,17 @@
 //      balances change by zero in total, held never negative, the floor held.
 // A posting that fails is undone (mark/undo) and touches nothing; the engine then writes what
 // the whole batch recorded with set-based statements and asserts that the database returned
-// exactly the balances computed here.
-import { DomainError, failedPrecondition } from "../errors";
-import { uuidv7 } from "../util/ids";
-import { limits } from "../limits";
-import type { DailyLimitDefaults } from "../config";
-import { checkDailyLimit, withUsage } from "./daily-limits";
-import type { AccountView, Actor, DailyUsage, Direction, TransactionStatus, TransactionType, TransactionView } from "./types";
-import { availableOf } from "./types";
+// exactly the balances computed here. No I/O here: the rules run as well without a database.
+import { DomainError, failedPrecondition } from "../../errors";
+import { uuidv7 } from "../../util/ids";
+import { limits } from "../../limits";
+import type { DailyLimitDefaults } from "../../config";
+import { checkDailyLimit, withUsage } from "../daily-limits";
+import type { Actor, DailyUsage, Direction, TransactionStatus, TransactionType, TransactionView } from "../types";
+import { availableOf } from "../types";
+import { assert, fail, type AuditDetails, type AuditRow, type EntryRow, type LockedAccount, type TransactionRow } from "./batch-rows";
 
-export interface LockedAccount extends AccountView {
-  /** Entries posted so far: the next entry's seq is entryCount + 1. */
-  entryCount: number;
-}
+export { assert, type AuditDetails, type AuditRow, type EntryRow, type LockedAccount, type TransactionRow } from "./batch-rows";
 
 /** One account's part of a posting. */
 export interface Leg {
@@ -70,38 +68,8 @@ export interface Posting {
   opaqueAccountId?: string;
 }
 
-/** A transaction row as the batch will write it (a row created in this batch may already have
- * moved on, e.g. a hold captured in the same batch). */
-export interface TransactionRow extends TransactionView {
-  updateTimeMs: number;
-}
-
-export interface EntryRow {
-  transactionId: string;
-  accountId: string;
-  seq: number;
-  amount: bigint;
-  balanceAfter: bigint;
-  createTimeMs: number;
-}
-
-export interface AuditRow {
-  id: string;
-  eventTime: number;
-  actorId: string;
-  action: string;
-  targetId: string;
-  outcome: "SUCCESS" | "DENIED" | "FAILED";
-  clientAddress: string;
-  requestId: string;
-  /** JSON object of extra facts; never a secret. */
-  details: string;
-}
-
-export type AuditDetails = Record<string, string | number | boolean | null>;
-
 /** Decides whether a refusal is its own audit event now or counted into its principal's window
- * (audit/business-refusals.ts BusinessRefusals; posting-engine.ts recordRefusal asks it). */
+ * (audit/business-refusals.ts BusinessRefusals; recordRefusal below asks it). */
 export interface RefusalGate {
   recordNow(event: { actorId: string; action: string; targetId: string; outcome: "FAILED" | "DENIED"; clientAddress: string; requestId: string; details: AuditDetails }, nowMs?: number): boolean;
 }
@@ -124,8 +92,8 @@ export class BatchState {
   /** Status changes of rows that existed before the batch: id -> new status (and the old). */
   readonly statusChanges = new Map<string, { status: TransactionStatus; from: TransactionStatus; updateTimeMs: number }>();
   readonly audits: AuditRow[] = [];
-  /** Where refusals recorded in this batch ask whether to be their own event (posting-engine.ts
-   * recordRefusal); unset: every refusal is its own event. */
+  /** Where refusals recorded in this batch ask whether to be their own event (recordRefusal);
+   * unset: every refusal is its own event. */
   refusals?: RefusalGate;
   private readonly undoLog: (() => void)[] = [];
 
@@ -431,18 +399,30 @@ function abs(value: bigint): bigint {
   return value < 0n ? -value : value;
 }
 
-export function assert(condition: boolean, invariant: string): asserts condition {
-  if (!condition) throw new Error(`ledger invariant violated: ${invariant}`);
-}
-
-function fail(message: string): never {
-  throw new Error(`ledger invariant violated: ${message}`);
-}
-
 /** An account's daily usage after a posting: its own limited direction, and what arrived. */
 function usageAfter(usage: DailyUsage, accountId: string, limited: Posting["dailyLimit"], incoming: Posting["incoming"], nowMs: number): DailyUsage {
   let next = usage;
   if (limited?.accountId === accountId) next = withUsage(next, limited.direction, limited.amount, nowMs);
   if (incoming?.accountId === accountId) next = withUsage(next, "incoming", incoming.amount, nowMs);
   return next;
+}
+
+/** Who a refused posting's FAILED (or DENIED) audit event names. */
+export interface Failure {
+  actor: Actor;
+  action: string;
+  targetId: string;
+  details: AuditDetails;
+}
+
+/** The FAILED (DENIED for a permission) audit event of a refused posting, in its batch, unless
+ * the engine's refusal gate counts a repeat of its principal, action and reason into the
+ * window's aggregated event instead. A batch retried as a whole may count its repeats twice
+ * there: the aggregated count is an upper bound (docs/security.md). */
+export function recordRefusal(state: BatchState, failure: Failure, err: DomainError): void {
+  const outcome = err.kind === "permission_denied" ? "DENIED" : "FAILED";
+  const details = { ...failure.details, code: err.codeName, reason: err.reason };
+  const gate = state.refusals;
+  if (gate && !gate.recordNow({ actorId: failure.actor.userId, action: failure.action, targetId: failure.targetId, outcome, clientAddress: failure.actor.clientAddress, requestId: failure.actor.callId, details }, state.nowMs)) return;
+  state.audit(failure.actor, { action: failure.action, targetId: failure.targetId, outcome, details });
 }

@@ -1,87 +1,27 @@
 // The posting engine: one per process, the only way money moves. Deposits, withdrawals,
 // transfers (single and batched), holds, captures, releases, expiries and reversals are
-// submitted as PostingRequests; while one batch commits, the next gathers, and each batch runs
-// as ONE MikroORM unit of work (docs/architecture.md, "Why a batch"):
-//   1. claim every request's idempotency keys first, in key order (a key already taken, by this
-//      process or another, drops that request from the batch: it answers as a replay);
-//   2. lock the transaction rows the requests settle or reverse, then every account the batch
-//      touches once, in ascending id order (PostgreSQL FOR UPDATE; SQLite's single writer);
-//   3. apply the requests in arrival order against the locked balances, each with its own checks
-//      (BatchState); one that fails is undone and answers its own error;
-//   4. write transactions, entries, balances, statuses, key outcomes and audit events with
-//      set-based statements, asserting conservation and that the database holds exactly the
-//      computed balances; commit; then answer each caller. Nothing is acknowledged before commit.
+// submitted as PostingRequests (commands/); while one batch commits, the next gathers. This file
+// is the queue and its lanes: admission (fair shares, the staff reserve, the customers' rate),
+// which queued requests form the next batch, how many batches run side by side and in which
+// order they take their locks. One batch's phases are batch.ts; answering its callers,
+// delivery.ts; the rules, batch-state.ts.
 // A batch is capped in count (limits.postingBatchMax) and never waits for more work than is
-// already queued. A batch that fails as a whole (deadlock, serialization failure, lost
-// connection) is retried as a batch; an unexpected error splits it to isolate the poison request.
-import { type Database, type Tx } from "../db/database";
-import { CallAbortedError, DatabaseUnavailableError, TransactionConflictError } from "../db/errors";
-import { DomainError, failedPrecondition, resourceExhausted, unavailable } from "../errors";
-import { limits } from "../limits";
-import type { DailyLimitDefaults } from "../config";
-import type { Logger } from "../logger";
-import type { Metrics } from "../metrics";
-import { keyId, type KeyRow, type StoredKey } from "./store/batch";
-import { lockBatch, writeLockedBatch, type AccountsToLock, type LockView } from "./store/batch";
+// already queued.
+import type { Database } from "../../db/database";
+import { DomainError, resourceExhausted, unavailable } from "../../errors";
+import { limits } from "../../limits";
+import type { DailyLimitDefaults } from "../../config";
+import type { Logger } from "../../logger";
+import type { Metrics } from "../../metrics";
+import { keyId } from "../store/batch";
+import { isPaymentService, isStaff } from "../access";
+import { TokenBuckets } from "../../auth/rate-limit";
+import { assert, type RefusalGate } from "./batch-state";
+import { BatchClock, runBatch, type BatchContext } from "./batch";
+import { notifyCommitted, type Caller } from "./delivery";
+import { keysOf, type PostingRequest } from "./request";
 
-export type { AccountsToLock, LockView } from "./store/batch";
-import { decodeOutcome, encodeOutcome, reusedKeyError } from "./idempotency";
-import { assert, BatchState, type AuditDetails, type RefusalGate } from "./posting";
-
-export type { RefusalGate } from "./posting";
-import { isPaymentService, isStaff } from "./access";
-import { TokenBuckets } from "../auth/rate-limit";
-import type { Actor, TransactionView } from "./types";
-
-/** The idempotency key of a request (AIP-155) with its payload digests. */
-export type RequestKey = KeyRow;
-
-/** What the engine tells a request about keys of its items that were already taken (atomic and
- * batched transfers: an item that repeats an earlier commit). */
-export type TakenKeys = ReadonlyMap<string, StoredKey>;
-
-export interface PostingRequest<T> {
-  /** The request's own key; a system posting (hold expiry) may have none. */
-  readonly key?: RequestKey;
-  /** Keys of the request's items (BatchTransfer): claimed with the batch, each answered by the
-   * item's outcome (applyGroup) or given back when an atomic group aborts. */
-  readonly itemKeys?: readonly RequestKey[];
-  /** The call's abort signal: a request whose call ended before its batch starts is dropped. */
-  readonly signal?: AbortSignal;
-  /** Postings this request may write (its share of limits.postingBatchMax). */
-  readonly weight: number;
-  /** Transaction rows to lock before the accounts (holds to settle, transactions to reverse). */
-  readonly transactionIds?: readonly string[];
-  /** Transactions whose entries the request needs (reversals). */
-  readonly entriesOf?: readonly string[];
-  /** The accounts to lock, given the locked transaction rows. */
-  accounts(locked: LockView): AccountsToLock;
-  /**
-   * Applies the request to the batch. A DomainError refuses it (its changes are undone, its
-   * key keeps the error and a FAILED event is recorded); GroupOutcome reports items.
-   */
-  apply(batch: BatchState, taken: TakenKeys): T | GroupOutcome<T>;
-  /** The FAILED (or DENIED) audit event of a refusal. */
-  readonly failure: { actor: Actor; action: string; targetId: string; details: AuditDetails };
-}
-
-/**
- * What a request with items returns: the value to answer (and store under the request's key),
- * the outcome of each item key it claimed, and whether its changes are to be undone and its
- * item keys given back (an atomic group that aborted).
- */
-export class GroupOutcome<T> {
-  constructor(
-    readonly value: T,
-    readonly itemOutcomes: ReadonlyMap<string, { ok: unknown } | { error: ReturnType<DomainError["toJSON"]> }>,
-    readonly aborted: boolean,
-  ) {}
-}
-
-interface Pending {
-  request: PostingRequest<unknown>;
-  resolve(value: unknown): void;
-  reject(err: unknown): void;
+interface Pending extends Caller {
   /** The accounts (ids and numbers) the request names before any row is locked, or undefined
    * when they are known only from locked rows (holds to settle, reversals). */
   touches: readonly string[] | undefined;
@@ -116,9 +56,6 @@ interface TakenBatch {
   aliases: boolean;
 }
 
-/** How a request ended in a batch that committed. */
-type Answer = { value: unknown } | { error: unknown } | { replay: StoredKey };
-
 export class PostingEngine {
   private readonly queue: Pending[] = [];
   private queuedWeight = 0;
@@ -130,11 +67,11 @@ export class PostingEngine {
    * that one's commit, so requests are applied in arrival order wherever they touch the same
    * rows, whatever lane they are in. */
   private lockTurn: Promise<void> = Promise.resolve();
+  /** What a batch needs of this engine (batch.ts). */
+  private readonly batches: BatchContext;
   private stopped = false;
   private idle: Promise<void> = Promise.resolve();
   private markIdle: () => void = () => undefined;
-  /** Batch clocks never go backwards, so entry times never do either. */
-  private lastNowMs = 0;
   /** Accounts (ids and numbers) named by the batches in flight, with how many batches name each:
    * a queued request naming one of them waits for the next batch (see take()). */
   private readonly inFlight = new Map<string, number>();
@@ -157,14 +94,24 @@ export class PostingEngine {
   private readonly committedListeners: ((accountIds: readonly string[]) => void)[] = [];
 
   constructor(
-    private readonly db: Database,
+    db: Database,
     private readonly clock: () => number,
     /** The configured default daily limits of a currency. */
-    private readonly limitDefaults: (currency: string) => DailyLimitDefaults,
+    limitDefaults: (currency: string) => DailyLimitDefaults,
     private readonly opts: { metrics?: Metrics; logger?: Logger; batchMax?: number; lanesMax?: number; refusals?: RefusalGate; postingsPerSecond?: number } = {},
   ) {
     assert((opts.lanesMax ?? 1) >= 1, "the engine runs at least one batch at a time");
     this.rates = new TokenBuckets({ capacity: limits.postingRateBurst, refillPerMs: this.postingsPerSecond / 1000, keysMax: limits.postingRateKeysMax });
+    this.batches = {
+      db,
+      clock: new BatchClock(clock),
+      limitDefaults,
+      refusals: opts.refusals,
+      metrics: opts.metrics,
+      logger: opts.logger,
+      turn: (inTurn) => this.turn(inTurn),
+      committed: (touched) => notifyCommitted(this.committedListeners, touched, opts.logger),
+    };
   }
 
   /** Queues a request; resolves with its value after its batch commits. */
@@ -268,7 +215,7 @@ export class PostingEngine {
         const inTurn = batch.barrier || batch.aliases || this.unordered > 0;
         this.hold(batch, +1);
         try {
-          await this.runBatch(batch.pending, 1, inTurn);
+          await runBatch(this.batches, batch.pending, 1, inTurn);
         } finally {
           this.hold(batch, -1);
         }
@@ -357,156 +304,15 @@ export class PostingEngine {
     return { pending: batch, touches, barrier, aliases };
   }
 
-  /** Runs a batch; retries it when it failed as a whole; splits it when one request in it is a
-   * poison (an unexpected error); answers every request exactly once. */
-  private async runBatch(batch: Pending[], attempt: number, inTurn = true): Promise<void> {
-    const live = batch.filter((p) => {
-      if (!p.request.signal?.aborted) return true;
-      p.reject(new CallAbortedError(p.request.signal.reason));
-      return false;
-    });
-    if (live.length === 0) return;
-    // In turn, this batch takes its locks after the batch taken before it has taken all of its
-    // own (see lockTurn): a later request never overtakes an earlier one on a row they share.
+  /** A batch's place in lockTurn: in turn, it takes its locks after the batch taken before it
+   * has taken all of its own, so a later request never overtakes an earlier one on a row they
+   * share; either way, the next batch in turn waits for this one's locks. */
+  private turn(inTurn: boolean): { previous: Promise<void>; locked: () => void } {
     const previous = inTurn ? this.lockTurn : Promise.resolve();
     let locked!: () => void;
     this.lockTurn = new Promise<void>((resolve) => (locked = resolve));
-    const started = process.hrtime.bigint();
-    let answers: Answer[];
-    let touched: string[];
-    try {
-      try {
-        ({ answers, touched } = await this.db.transaction((tx) => this.execute(tx, live, previous, locked), { retry: true }));
-      } finally {
-        locked();
-      }
-    } catch (err) {
-      this.opts.metrics?.postingBatches.inc({ outcome: "failed" });
-      if ((err instanceof DatabaseUnavailableError || err instanceof TransactionConflictError) && attempt <= limits.txRetriesMax) {
-        // The whole batch failed (a lost connection, a conflict that outlived the transaction's
-        // own retries): nothing of it committed, or all of it did and the retry replays it.
-        await new Promise((resolve) => setTimeout(resolve, limits.postingRetryBackoffMs * attempt));
-        return this.runBatch(live, attempt + 1, inTurn);
-      }
-      if (err instanceof DatabaseUnavailableError || err instanceof TransactionConflictError) {
-        for (const p of live) p.reject(err);
-        return;
-      }
-      if (live.length > 1) {
-        // An unexpected error belongs to one request: split until it is alone.
-        const half = Math.ceil(live.length / 2);
-        await this.runBatch(live.slice(0, half), attempt, inTurn);
-        await this.runBatch(live.slice(half), attempt, inTurn);
-        return;
-      }
-      this.opts.logger?.error({ err, key: live[0]!.request.key?.requestId }, "posting failed unexpectedly; isolated from its batch");
-      live[0]!.reject(err);
-      return;
-    }
-    this.opts.metrics?.postingBatches.inc({ outcome: "committed" });
-    this.opts.metrics?.postingBatchSize.observe(live.reduce((n, p) => n + p.request.weight, 0));
-    this.opts.metrics?.postingBatchSeconds.observe(Number(process.hrtime.bigint() - started) / 1e9);
-    assert(answers.length === live.length, "one answer per request of the batch");
-    live.forEach((p, i) => deliver(p, answers[i]!));
-    if (touched.length > 0) {
-      for (const listener of this.committedListeners) {
-        try {
-          listener(touched);
-        } catch (err) {
-          this.opts.logger?.error({ err }, "a commit listener failed");
-        }
-      }
-    }
+    return { previous, locked };
   }
-
-  /** One attempt at the batch, inside its unit of work. Returns each request's answer. */
-  private async execute(tx: Tx, batch: Pending[], turn: Promise<void>, locked: () => void): Promise<{ answers: Answer[]; touched: string[] }> {
-    await turn;
-    // 1-2. Keys first, then locks: transaction rows, then accounts, each in ascending id order.
-    const allKeys = batch.flatMap((p) => keysOf(p.request));
-    const { claimed, taken, transactions, entries, accounts, dbNowMs } = await lockBatch(tx, batch.map((p) => p.request), allKeys, Math.max(this.clock(), this.lastNowMs));
-    assert(claimed.size + taken.size === new Set(allKeys.map(keyId)).size, "every key of the batch is either claimed or stored");
-    for (const stored of taken.values()) assert(stored.outcome !== "", "a taken key was committed with its outcome");
-    const live = batch.map((p) => !p.request.key || claimed.has(keyId(p.request.key)));
-    // Every lock this batch needs is held: the next batch may take its own.
-    locked();
-    // The batch's time is read once its accounts are locked, and never goes backwards: a batch
-    // that waited for another lane's locks on an account is timed after it, so an account's
-    // entries are in time order as they are in seq order.
-    const nowMs = Math.max(this.clock(), this.lastNowMs);
-    this.lastNowMs = nowMs;
-    // 3. Apply in arrival order.
-    const state = new BatchState(accounts, transactions, entries, nowMs, this.limitDefaults, Math.max(nowMs, dbNowMs ?? 0));
-    state.refusals = this.opts.refusals;
-    const outcomes: { callerId: string; method: string; requestId: string; outcome: string }[] = [];
-    // A request that replays (its own key was taken) gives back the item keys it claimed.
-    const released: RequestKey[] = batch.flatMap((p, i) => (live[i] ? [] : (p.request.itemKeys ?? []).filter((k) => claimed.has(keyId(k)))));
-    const answers = batch.map((p, i): Answer => {
-      if (!live[i]) return { replay: taken.get(keyId(p.request.key!))! };
-      return applyOne(state, p.request, taken, outcomes, released);
-    });
-    // 4. Write, asserting what the database returns.
-    state.assertBatch();
-    await writeLockedBatch(tx, {
-      transactions: [...state.newTransactions.values()],
-      entries: state.entries,
-      accounts: state.changedAccounts(),
-      statusChanges: state.statusChanges,
-      outcomes,
-      released,
-      audits: state.audits,
-    });
-    return { answers, touched: state.changedAccounts().map((c) => c.after.id) };
-  }
-}
-
-/** Applies one request; records its key outcome (and its items'), or undoes it. */
-function applyOne(
-  state: BatchState,
-  request: PostingRequest<unknown>,
-  taken: TakenKeys,
-  outcomes: { callerId: string; method: string; requestId: string; outcome: string }[],
-  released: RequestKey[],
-): Answer {
-  const mark = state.mark();
-  const record = (key: RequestKey | undefined, outcome: Parameters<typeof encodeOutcome>[0]) => {
-    if (key) outcomes.push({ callerId: key.callerId, method: key.method, requestId: key.requestId, outcome: encodeOutcome(outcome) });
-  };
-  try {
-    const result = request.apply(state, taken);
-    if (!(result instanceof GroupOutcome)) {
-      record(request.key, { ok: result });
-      return { value: result };
-    }
-    // An aborted group has undone its own changes (and recorded why): only its item keys go.
-    for (const item of request.itemKeys ?? []) {
-      if (taken.has(keyId(item))) continue;
-      const outcome = result.itemOutcomes.get(keyId(item));
-      if (result.aborted || outcome === undefined) released.push(item);
-      else record(item, outcome);
-    }
-    record(request.key, { ok: result.value });
-    return { value: result.value };
-  } catch (err) {
-    state.undo(mark);
-    if (!(err instanceof DomainError)) throw err;
-    for (const item of request.itemKeys ?? []) if (!taken.has(keyId(item))) released.push(item);
-    record(request.key, { error: err.toJSON() });
-    recordRefusal(state, request.failure, err);
-    return { error: err };
-  }
-}
-
-/** The FAILED (DENIED for a permission) audit event of a refused posting, in its batch, unless
- * the engine's refusal gate counts a repeat of its principal, action and reason into the
- * window's aggregated event instead. A batch retried as a whole may count its repeats twice
- * there: the aggregated count is an upper bound (docs/security.md). */
-export function recordRefusal(state: BatchState, failure: PostingRequest<unknown>["failure"], err: DomainError): void {
-  const outcome = err.kind === "permission_denied" ? "DENIED" : "FAILED";
-  const details = { ...failure.details, code: err.codeName, reason: err.reason };
-  const gate = state.refusals;
-  if (gate && !gate.recordNow({ actorId: failure.actor.userId, action: failure.action, targetId: failure.targetId, outcome, clientAddress: failure.actor.clientAddress, requestId: failure.actor.callId, details }, state.nowMs)) return;
-  state.audit(failure.actor, { action: failure.action, targetId: failure.targetId, outcome, details });
 }
 
 /** The accounts a request names before any row is locked (ids, and numbers as "#number"), or
@@ -521,33 +327,3 @@ function touchesOf(request: PostingRequest<unknown>): readonly string[] | undefi
     return undefined;
   }
 }
-
-function keysOf(request: PostingRequest<unknown>): RequestKey[] {
-  return [...(request.key ? [request.key] : []), ...(request.itemKeys ?? [])];
-}
-
-function deliver(p: Pending, answer: Answer): void {
-  if ("value" in answer) return p.resolve(answer.value);
-  if ("error" in answer) return p.reject(answer.error);
-  const key = p.request.key!;
-  if (answer.replay.payloadHash !== key.payloadHash) return p.reject(reusedKeyError(key, answer.replay));
-  const outcome = decodeOutcome(answer.replay.outcome);
-  if ("error" in outcome) return p.reject(DomainError.fromJSON(outcome.error));
-  p.resolve(outcome.ok);
-}
-
-/** Whether a stored key is a success that replays for `key` (same payload). */
-export function replaysSuccess(key: RequestKey, stored: StoredKey | undefined): { ok: unknown } | undefined {
-  if (!stored || stored.payloadHash !== key.payloadHash) return undefined;
-  const outcome = decodeOutcome(stored.outcome);
-  return "ok" in outcome ? outcome : undefined;
-}
-
-/** The error a taken item key answers with: REQUEST_ID_REUSED, or its stored error. */
-export function storedFailure(key: RequestKey, stored: StoredKey): DomainError {
-  if (stored.payloadHash !== key.payloadHash) return reusedKeyError(key, stored);
-  const outcome = decodeOutcome(stored.outcome);
-  if ("error" in outcome) return DomainError.fromJSON(outcome.error);
-  return failedPrecondition("REQUEST_ID_REUSED", "This request_id was already used.", { request_id: key.requestId });
-}
-

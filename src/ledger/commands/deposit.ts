@@ -1,0 +1,34 @@
+// Deposit: money from outside the bank into an account (owner, teller, admin), posted against
+// the account's settlement shard (settlement.ts).
+import type { BatchState } from "../engine/batch-state";
+import type { Ledger } from "../ledger";
+import type { Actor, TransactionView } from "../types";
+import { moneyDetails, runMoneyCommand, type CommandContext, type Locks } from "./frame";
+import { applyMove, moveLocks, movePayload, parseMove, SETTLEMENT, type MoveInput, type ParsedMove } from "./settlement";
+
+export function parse(ctx: CommandContext, input: MoveInput): ParsedMove {
+  return parseMove(ctx, input);
+}
+
+/** The account and its settlement shard. */
+export function locks(m: ParsedMove): Locks {
+  return moveLocks(m);
+}
+
+export function apply(batch: BatchState, actor: Actor, m: ParsedMove): TransactionView {
+  return applyMove(batch, actor, m, "DEPOSIT");
+}
+
+export async function deposit(ledger: Ledger, actor: Actor, input: MoveInput): Promise<TransactionView> {
+  const m = parse(ledger, input);
+  return runMoneyCommand(ledger, actor, {
+    method: SETTLEMENT.DEPOSIT.method,
+    action: SETTLEMENT.DEPOSIT.action,
+    requestId: m.requestId,
+    payload: movePayload(m),
+    targetId: m.accountId,
+    failureDetails: moneyDetails(m.amount.minor, m.amount.currency),
+    ...locks(m),
+    apply: (batch) => apply(batch, actor, m),
+  });
+}

@@ -1,0 +1,12 @@
+// The money commands, one file each (parse, locks, apply, and the function below that submits
+// it to the posting engine): what the services and the sweeper call.
+export { deposit } from "./deposit";
+export { withdraw } from "./withdraw";
+export { transfer, type TransferInput } from "./transfer";
+export { batchTransfer, type BatchItemResult, type BatchTransferInput } from "./batch-transfer";
+export { createHold, type CreateHoldInput } from "./hold";
+export { captureHold, type CaptureHoldInput } from "./capture";
+export { releaseHold, type ReleaseHoldInput } from "./release";
+export { expireHolds } from "./expire";
+export { reverseTransaction, type ReverseInput } from "./reverse";
+export type { MoneyInput, MoveInput } from "./settlement";
