@@ -7,7 +7,7 @@
 import type { Tx } from "../db/database";
 import type { CallInfo } from "../call-info";
 import { uuidv7 } from "../util/ids";
-import { AuditEvent, Table, type AuditEventEntity } from "../db/entities";
+import { AuditEvent, Table, rowSetOf, type AuditEventEntity } from "../db/entities";
 
 export type AuditOutcome = "SUCCESS" | "DENIED" | "FAILED";
 
@@ -59,8 +59,9 @@ const UNSEALED = new Set<keyof AuditEventEntity>(["seq", "prevHash", "prevEventI
 const EVENT_COLUMNS = AUDIT_EVENTS.written.filter((c) => !UNSEALED.has(c.property as keyof AuditEventEntity));
 
 /** A JSON row set of unsealed events (for insertAuditEvents). */
+const eventRowSet = rowSetOf(EVENT_COLUMNS);
 export function auditRowSet(events: readonly Omit<AuditEventEntity, "seq" | "prevHash" | "prevEventId" | "hash">[]): string {
-  return JSON.stringify(events.map((e) => Object.fromEntries(EVENT_COLUMNS.map((c) => [c.name, (e as unknown as Record<string, unknown>)[c.property]]))));
+  return eventRowSet(events);
 }
 
 /** The row set's columns (SqlEngine.jsonRows). */
