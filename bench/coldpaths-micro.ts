@@ -6,7 +6,7 @@
 //   user-by-email   every Login
 //   session-check   the authenticator's re-check of a cached token's session (every
 //                   limits.sessionRecheckMs per token, so on most reads under load)
-//   account-by-id   GetAccount (every call); GetBalance reads through src/ledger/reads.ts
+//   account-by-id   GetAccount (every call); GetBalance reads through src/ledger/store/accounts.ts
 // and, last, a successful Login's throttle work besides argon2 (a read before issue 15; now a
 // reservation before argon2 and its release after). The forms of a read compared:
 //   raw-sql         tx.one with hand-written SQL (what the code did before)

@@ -3,7 +3,7 @@
 // shared_preload_libraries and a server restart, which a shared server cannot take, so the
 // per-statement cost is read from the plans instead (and `--profile` runs on a cluster of its own
 // with pg_stat_statements, pg-stat-statements.ts). The posting engine's statements are bankd's
-// own (src/ledger/batch-postgres.ts, called here on a batch of BATCH transfers built with bankd's
+// own (src/ledger/store/batch-postgres.ts, called here on a batch of BATCH transfers built with bankd's
 // own BatchState), each explained with the generic plan bankd's named prepared statements run
 // (plan_cache_mode = force_generic_plan) inside a savepoint that is rolled back, and then run for
 // real so the next one sees its rows; everything runs inside a transaction that is rolled back,
@@ -12,8 +12,9 @@ import { randomUUID } from "node:crypto";
 import { Role } from "../gen/bank/v1/access_pb";
 import type { Tx } from "../src/db/database";
 import { postgresEngine } from "../src/db/postgres-engine";
-import type { KeyRow } from "../src/ledger/batch-sql";
-import { lockKeysAndAccounts, writeBatchPostgres } from "../src/ledger/batch-postgres";
+import { accountColumns, transactionColumns } from "../src/ledger/store/columns";
+import type { KeyRow } from "../src/ledger/store/keys";
+import { lockKeysAndAccounts, writeBatchPostgres } from "../src/ledger/store/batch-postgres";
 import { BatchState } from "../src/ledger/engine/batch-state";
 import type { Actor } from "../src/ledger/types";
 import type { Fixture } from "./seed";
@@ -22,10 +23,9 @@ import type { SqlClient } from "./sql-client";
 /** Transfers in the explained batch: about what transfer-uniform's batches hold at concurrency 32. */
 const BATCH = 32;
 
-const ACCOUNT_COLUMNS = `id, number, owner_id, kind, currency, account_type, status, display_name, CAST(balance AS TEXT) AS balance,
-  CAST(held AS TEXT) AS held, CAST(overdraft_limit AS TEXT) AS overdraft_limit, entry_count, version, create_time, update_time`;
-const TRANSACTION_COLUMNS = `t.id, t.tx_type, t.status, t.currency, CAST(t.amount AS TEXT) AS amount, t.from_account_id, t.to_account_id,
-  t.description, t.request_id, t.initiated_by, t.reverses_id, t.hold_id, t.expire_time, t.create_time`;
+/** The select lists bankd's reads use (src/ledger/store/columns.ts, from the entities). */
+const ACCOUNT_COLUMNS = accountColumns();
+const TRANSACTION_COLUMNS = transactionColumns("t");
 
 interface Statement {
   /** Where bankd runs it. */
@@ -114,9 +114,9 @@ function readStatements(f: Fixture, sessions: { id: string }[]): Statement[] {
   const a = f.accounts[0]!.id;
   const user = f.users[0]!.id;
   return [
-    { source: "ledger/accounts.ts getAccount, reads.ts getBalance", sql: `SELECT ${ACCOUNT_COLUMNS} FROM accounts WHERE id = ?`, params: [a] },
+    { source: "ledger/store/accounts.ts readAccount (reads.ts getBalance, watch.ts)", sql: `SELECT ${ACCOUNT_COLUMNS} FROM accounts WHERE id = ?`, params: [a] },
     {
-      source: "ledger/reads.ts listTransactions (first page)",
+      source: "ledger/store/transactions.ts statementRows (listTransactions, first page; without the counterparty joins)",
       sql: `SELECT ${TRANSACTION_COLUMNS}, e.seq AS entry_seq, CAST(e.amount AS TEXT) AS entry_amount, CAST(e.balance_after AS TEXT) AS entry_balance_after
               FROM entries e JOIN transactions t ON t.id = e.transaction_id WHERE e.account_id = ? ORDER BY e.seq DESC LIMIT ?`,
       params: [f.house.accountId, 51],

@@ -7,7 +7,7 @@
 -- entries with seq and running balance_after, both accounts' balance / held / entry_count /
 -- update_time, an unsealed audit event (bankd's sealer seals these too) and the idempotency key
 -- with its outcome. How it writes it is NOT bankd's way any more. bankd (src/ledger/engine/,
--- batch-sql.ts) gathers the postings that arrive while a batch commits and runs the whole batch
+-- store/batch-sqlite.ts) gathers the postings that arrive while a batch commits and runs the whole batch
 -- as one MikroORM unit of work: claim every idempotency key (INSERT ... ON CONFLICT DO NOTHING),
 -- lock every account once in id order (SELECT ... FOR UPDATE), apply the postings in JavaScript,
 -- then one set-based statement per table (transactions, entries, accounts, key outcomes, audit

@@ -6,8 +6,9 @@
 // Entities are named ...Entity so that a row is never confused with a wire message. Money is a
 // JS bigint end to end (MoneyType reads it as text, so SQLite's driver never turns it into a
 // lossy double); times are epoch milliseconds in BIGINT columns, read as numbers.
-import { EntitySchema, Type, type Opt, type Platform } from "@mikro-orm/core";
+import { EntitySchema, Type, UnderscoreNamingStrategy, type Opt, type Platform } from "@mikro-orm/core";
 import { SqlitePlatform } from "@mikro-orm/sql";
+import type { JsonColumn } from "./engine";
 
 /** BIGINT money columns: a JS bigint in the entity, exact on both engines. */
 export class MoneyType extends Type<bigint | null, string | null> {
@@ -583,3 +584,144 @@ export const entities = [
   User, Session, RefreshToken, LoginThrottle, Account, Transaction, Entry, IdempotencyKey, AuditEvent, AuditChainHead, ServerSecret,
   ServiceAccount, ServiceAccountKey, ServiceSession, ServiceAssertion, TotpEnrolment, RecoveryCode,
 ] as unknown as EntitySchema[];
+
+/** A column of an entity's table as raw statements spell it, read from the entity's metadata
+ * (EntitySchema.meta: the property definitions MikroORM discovers). */
+export interface EntityColumn {
+  /** The entity's property. */
+  readonly property: string;
+  /** The column: the property's own fieldName, else MikroORM's default naming (underscored). */
+  readonly name: string;
+  /** BIGINT money (MoneyType): selected as text, read with BigInt. */
+  readonly money: boolean;
+  /** How a JSON row set carries it (SqlEngine.jsonRows): integers as decimal strings. */
+  readonly type: "text" | "bigint";
+  /** An auto-incremented key, never written. */
+  readonly generated: boolean;
+  /** A value as the driver returns it -> the property's JS value (MoneyType: bigint; BIGINT
+   * times and counters: number; text as is). */
+  toJs(value: unknown): unknown;
+}
+
+const naming = new UnderscoreNamingStrategy();
+const moneyType = new MoneyType();
+const epochMsType = new EpochMsType();
+const asIs = (value: unknown): unknown => value;
+
+/** The columns of an entity's table, in the order its properties are declared. Read from the
+ * definitions as MikroORM holds them before and after discovery (fieldName / fieldNames,
+ * columnType / columnTypes, a type class / its instance in customType):
+ * test/ledger/store-columns.test.ts checks the result against the metadata of a running ORM. */
+export function columnsOf(entity: EntitySchema<any, any>): EntityColumn[] {
+  return Object.entries(entity.meta.properties as unknown as Record<string, Record<string, unknown>>).map(([property, def]): EntityColumn => {
+    const fieldNames = def.fieldNames as string[] | undefined;
+    const name = fieldNames?.[0] ?? (def.fieldName as string | undefined) ?? naming.propertyToColumnName(property);
+    const columnType = (def.columnTypes as string[] | undefined)?.[0] ?? (def.columnType as string | undefined);
+    // The type class before discovery; discovery replaces it with an instance in customType.
+    const custom = def.customType ?? def.type;
+    const isA = (type: abstract new () => object): boolean => custom instanceof type || (typeof custom === "function" && (custom === type || custom.prototype instanceof type));
+    const money = isA(MoneyType);
+    const integer = money || columnType === "bigint" || columnType === "integer" || isA(EpochMsType);
+    return {
+      property,
+      name,
+      money,
+      type: integer ? "bigint" : "text",
+      generated: def.autoincrement === true,
+      toJs: money ? (v) => moneyType.convertToJSValue(v as string | null) : integer ? (v) => epochMsType.convertToJSValue(v as string | null) : asIs,
+    };
+  });
+}
+
+/** JSON text of rows: bigints as decimal strings (exact), everything else as is. */
+export function json(rows: readonly Record<string, unknown>[]): string {
+  return JSON.stringify(rows, (_key, value: unknown) => (typeof value === "bigint" ? value.toString() : value));
+}
+
+/** One table: its name and columns from the entity, and the row <-> entity mapping. */
+export class Table<E extends object> {
+  readonly name: string;
+  readonly columns: readonly EntityColumn[];
+  /** The columns an INSERT writes (all but an auto-incremented key). */
+  readonly written: readonly EntityColumn[];
+  private readonly byProperty: Map<string, EntityColumn>;
+  private readonly selects = new Map<string, string>();
+  private readonly toEntity: (row: object) => Record<string, unknown>;
+  private readonly rowSet: (entities: readonly object[]) => string;
+
+  constructor(entity: EntitySchema<E, any>) {
+    this.name = entity.meta.tableName;
+    this.columns = columnsOf(entity);
+    this.written = this.columns.filter((c) => !c.generated);
+    this.byProperty = new Map(this.columns.map((c) => [c.property, c]));
+    this.toEntity = copier(this.columns.map((c) => ({ from: c.name, to: c.property, convert: c.toJs === asIs ? undefined : c.toJs })));
+    this.rowSet = rowSetOf(this.written);
+  }
+
+  /** The column of a property (throws at load time for a property the entity does not have). */
+  column(property: keyof E & string): string {
+    const column = this.byProperty.get(property);
+    if (!column) throw new Error(`${this.name} has no property ${property}`);
+    return column.name;
+  }
+
+  /** Every column, `prefix.` qualified, money read as text under its own name. */
+  select(prefix = ""): string {
+    let list = this.selects.get(prefix);
+    if (list === undefined) {
+      const p = prefix === "" ? "" : `${prefix}.`;
+      list = this.columns.map((c) => (c.money ? `CAST(${p}${c.name} AS TEXT) AS ${c.name}` : `${p}${c.name}`)).join(", ");
+      this.selects.set(prefix, list);
+    }
+    return list;
+  }
+
+  /** The written columns' names, `prefix.` qualified (an INSERT's column list, or its SELECT from a row set). */
+  names(prefix = ""): string {
+    const p = prefix === "" ? "" : `${prefix}.`;
+    return this.written.map((c) => `${p}${c.name}`).join(", ");
+  }
+
+  /** The written columns as a JSON row set carries them (SqlEngine.jsonRows). */
+  jsonColumns(): JsonColumn[] {
+    return this.written.map((c) => ({ name: c.name, type: c.type }));
+  }
+
+  /** `INSERT INTO <table> (<written columns>) SELECT r.<columns> FROM <rowSet>`: the set-based
+   * insert of rows this table's json() spelled. */
+  insertFrom(rowSet: string): string {
+    return `INSERT INTO ${this.name} (${this.names()}) SELECT ${this.names("r")} FROM ${rowSet}`;
+  }
+
+  /** A row as selected by select() (or json_agg of it) -> the entity. */
+  entity(row: Readonly<Record<string, unknown>>): E {
+    return this.toEntity(row) as E;
+  }
+
+  /** Entities -> JSON row set text, keyed by column (the written columns; undefined as NULL). */
+  json(entities: readonly Partial<E>[]): string {
+    return this.rowSet(entities);
+  }
+}
+
+/** Entities -> the JSON text of a row set of these columns (SqlEngine.jsonRows), undefined as NULL. */
+export function rowSetOf(columns: readonly EntityColumn[]): (entities: readonly object[]) => string {
+  const toRow = copier(columns.map((c) => ({ from: c.property, to: c.name, orNull: true })));
+  return (entities) => json(entities.map(toRow));
+}
+
+/**
+ * An object of `to` keys from an object's `from` keys, some converted: compiled once per table
+ * (as MikroORM compiles its own hydrators), because an object built key by key through computed
+ * names cost about ten times as much per row (about 2 us against 0.2 us for an accounts row), and
+ * the posting engine maps every account it locks and every account it writes back. The keys are
+ * the entities' own property and column names, quoted as JSON.
+ */
+function copier(fields: readonly { from: string; to: string; convert?: (value: unknown) => unknown; orNull?: boolean }[]): (source: object) => Record<string, unknown> {
+  const converters = fields.map((f) => f.convert);
+  const body = fields.map((f, i) => {
+    const read = `s[${JSON.stringify(f.from)}]`;
+    return `${JSON.stringify(f.to)}: ${f.convert ? `c[${i}](${read})` : f.orNull ? `${read} ?? null` : read}`;
+  });
+  return new Function("c", `return (s) => ({ ${body.join(", ")} });`)(converters) as (source: object) => Record<string, unknown>;
+}

@@ -1,5 +1,5 @@
 // SetAccountLimits (admin): an account's own daily limits (daily-limits.ts has the rules), set
-// in one audited command. Its own file so that the posting path (posting.ts -> daily-limits.ts)
+// in one audited command. Its own file so that the posting path (engine/batch-state.ts -> daily-limits.ts)
 // does not import the command machinery that imports the ledger (no import cycle).
 import { failedPrecondition, invalidArgument, notFound } from "../errors";
 import { limits } from "../limits";
@@ -7,7 +7,8 @@ import { requireAdmin } from "./access";
 import { audit, auditedCommand } from "./audit";
 import { DIRECTION_FIELDS } from "./daily-limits";
 import type { Ledger } from "./ledger";
-import { accountColumns, limitColumn, toAccount } from "./rows";
+import { readAccount, saveAccountLimits } from "./store/accounts";
+import { withoutCount } from "./store/columns";
 import type { AccountView, Actor, Direction, LimitSetting } from "./types";
 import { parseCurrency, parseId, parseText } from "./validate";
 
@@ -55,8 +56,7 @@ export async function setAccountLimits(ledger: Ledger, actor: Actor, input: SetA
   if (named.has("transferOut")) wanted.transferOut = parseSetting(ledger, input.transferOut, "transfer_out");
   if (named.has("incoming")) wanted.incoming = parseSetting(ledger, input.incoming, "incoming");
   return auditedCommand(ledger, actor, "account.set_limits", id, async (tx) => {
-    const row = await tx.one(`SELECT ${accountColumns()} FROM accounts WHERE id = ?${tx.engine.lockRows}`, [id]);
-    const account = row ? toAccount(row) : undefined;
+    const account = await readAccount(tx, id, true);
     if (!account || account.kind !== "CUSTOMER") throw notFound("ACCOUNT_NOT_FOUND", "No such account.", { field: "account_id" });
     for (const [direction, setting] of Object.entries(wanted) as [Direction, { setting: LimitSetting; currency?: string }][]) {
       if (setting.currency !== undefined && setting.currency !== account.currency) {
@@ -70,10 +70,7 @@ export async function setAccountLimits(ledger: Ledger, actor: Actor, input: SetA
       incoming: wanted.incoming ? wanted.incoming.setting : account.limits.incoming,
     };
     const updateTimeMs = Math.max(ledger.now(), account.updateTimeMs);
-    await tx.run(
-      `UPDATE accounts SET deposit_limit = ?, withdrawal_limit = ?, transfer_out_limit = ?, incoming_limit = ?, version = version + 1, update_time = ? WHERE id = ?`,
-      [limitColumn(next.deposit), limitColumn(next.withdrawal), limitColumn(next.transferOut), limitColumn(next.incoming), updateTimeMs, id],
-    );
+    await saveAccountLimits(tx, id, next, updateTimeMs);
     const describe = (s: LimitSetting) => (s === null ? "default" : s === "unlimited" ? "unlimited" : s.toString());
     await audit(tx, actor, {
       action: "account.set_limits",
@@ -85,7 +82,7 @@ export async function setAccountLimits(ledger: Ledger, actor: Actor, input: SetA
         previous_deposit: describe(account.limits.deposit), previous_withdrawal: describe(account.limits.withdrawal), previous_transfer_out: describe(account.limits.transferOut), previous_incoming: describe(account.limits.incoming),
       },
     }, ledger.now());
-    return { ...account, limits: next, version: account.version + 1, updateTimeMs };
+    return { ...withoutCount(account), limits: next, version: account.version + 1, updateTimeMs };
   });
 }
 

@@ -1,8 +1,7 @@
 // Accounts: open, read, list, rename / set the overdraft limit, freeze, unfreeze, close.
 // Balances are never written here: only the posting function changes them.
-import { LockMode, type FilterQuery } from "@mikro-orm/core";
 import type { Tx } from "../db/database";
-import { Account, User, type AccountEntity } from "../db/entities";
+import type { AccountEntity } from "../db/entities";
 import { failedPrecondition, invalidArgument, notFound, permissionDenied } from "../errors";
 import { uuidv7 } from "../util/ids";
 import { limits } from "../limits";
@@ -13,8 +12,12 @@ import { audit, auditFailure, auditedCommand } from "./audit";
 import { idempotent } from "./idempotency";
 import type { Ledger } from "./ledger";
 import { decodePageToken, encodePageToken, pageSizeOf } from "../util/pagination";
-import { preparedQuery } from "../db/prepared-query";
-import type { AccountKind, AccountStatus, AccountType, AccountView, Actor, LimitSetting, Page } from "./types";
+import {
+  accountOfId, accountOfNumber, customerAccounts, insertAccount as insertAccountRow, lockAccount, notifyStatusChange, openAccountCount, ownerExists, saveAccountState,
+} from "./store/accounts";
+import { accountView } from "./store/columns";
+import { keyStored } from "./store/keys";
+import type { AccountType, AccountView, Actor, Page } from "./types";
 import { parseAccountNumberInput, parseCurrency, parseId, parseRequestId, parseText } from "./validate";
 
 export interface CreateAccountInput {
@@ -49,7 +52,7 @@ export async function createAccount(ledger: Ledger, actor: Actor, input: CreateA
   try {
     opening?.admit(actor.userId, nowMs);
   } catch (err) {
-    if (!(await keyStored(ledger, key))) throw err;
+    if (!(await keyStored(ledger.db, key))) throw err;
   }
   return idempotent({
     db: ledger.db,
@@ -61,22 +64,11 @@ export async function createAccount(ledger: Ledger, actor: Actor, input: CreateA
   });
 }
 
-/** Whether an idempotency key is stored (the request was answered before). */
-async function keyStored(ledger: Ledger, key: { callerId: string; method: string; requestId: string }): Promise<boolean> {
-  const row = await ledger.db.read((tx) => tx.one("SELECT 1 AS stored FROM idempotency_keys WHERE caller_id = ? AND method = ? AND request_id = ?", [key.callerId, key.method, key.requestId]));
-  return row !== undefined;
-}
-
-/** GetAccount's read, on every call: prepared (src/db/prepared-query.ts; bench/coldpaths-micro.ts
- * has the figures). */
-const accountById = preparedQuery(Account, "a", (qb, p) => qb.select("*").where({ id: p(0) }));
-
 async function insertAccount(tx: Tx, actor: Actor, a: { ownerId: string; currency: string; type: AccountType; displayName: string }, nowMs: number, perOwnerMax?: number): Promise<AccountView> {
   // Locked when the owner's accounts are counted (PostgreSQL; SQLite's single writer
   // serializes): parallel openings for one owner then count one after another.
-  const owner = await tx.em.findOne(User, { id: a.ownerId }, { fields: ["id"], disableIdentityMap: true, ...(perOwnerMax !== undefined ? { lockMode: LockMode.PESSIMISTIC_WRITE } : {}) });
-  if (!owner) throw notFound("USER_NOT_FOUND", "No such user.", { field: "owner_id" });
-  if (perOwnerMax !== undefined && (await tx.em.count(Account, { ownerId: a.ownerId, status: { $ne: "CLOSED" } })) >= perOwnerMax) {
+  if (!(await ownerExists(tx, a.ownerId, perOwnerMax !== undefined))) throw notFound("USER_NOT_FOUND", "No such user.", { field: "owner_id" });
+  if (perOwnerMax !== undefined && (await openAccountCount(tx, a.ownerId)) >= perOwnerMax) {
     throw failedPrecondition("ACCOUNT_LIMIT_REACHED", `A customer may hold at most ${perOwnerMax} open accounts; close one before opening another.`, { max: String(perOwnerMax) });
   }
   const id = uuidv7(nowMs);
@@ -89,62 +81,26 @@ async function insertAccount(tx: Tx, actor: Actor, a: { ownerId: string; currenc
       balance: 0n, held: 0n, overdraftLimit: 0n, entryCount: 0, version: 1, createTime: nowMs, updateTime: nowMs,
       shard: 0, depositLimit: null, withdrawalLimit: null, transferOutLimit: null, incomingLimit: null, usageDay: 0, depositUsed: 0n, withdrawalUsed: 0n, transferOutUsed: 0n, incomingUsed: 0n,
     };
-    const inserted = await tx.em.createQueryBuilder(Account).insert(account).onConflict().ignore().execute("run");
-    if (inserted.affectedRows === 1) {
+    if (await insertAccountRow(tx, account)) {
       await audit(tx, actor, { action: "account.create", targetId: id, details: { owner_id: a.ownerId, currency: a.currency, type: a.type } }, nowMs);
-      return viewOf(account);
+      return accountView(account);
     }
   }
   throw new Error("could not draw an unused account number");
 }
 
-/** The account locked until COMMIT (PostgreSQL; SQLite's single writer serializes), read to
- * decide: changes go through saveState's conditional update, not the unit of work. */
-async function lockAccount(tx: Tx, id: string): Promise<AccountView | undefined> {
-  const account = await tx.em.findOne(Account, { id }, { lockMode: LockMode.PESSIMISTIC_WRITE, disableIdentityMap: true });
-  return account ? viewOf(account) : undefined;
-}
-
-/** An account entity as the ledger sees it. */
-function viewOf(a: AccountEntity): AccountView {
-  return {
-    id: a.id,
-    number: a.number,
-    ownerId: a.ownerId ?? "",
-    kind: a.kind as AccountKind,
-    currency: a.currency,
-    type: a.accountType as AccountType,
-    status: a.status as AccountStatus,
-    displayName: a.displayName,
-    balance: a.balance,
-    held: a.held,
-    overdraftLimit: a.overdraftLimit,
-    createTimeMs: a.createTime,
-    updateTimeMs: a.updateTime,
-    version: a.version,
-    shard: a.shard ?? 0,
-    limits: { deposit: limitOf(a.depositLimit), withdrawal: limitOf(a.withdrawalLimit), transferOut: limitOf(a.transferOutLimit), incoming: limitOf(a.incomingLimit) },
-    usage: { day: a.usageDay ?? 0, deposit: a.depositUsed ?? 0n, withdrawal: a.withdrawalUsed ?? 0n, transferOut: a.transferOutUsed ?? 0n, incoming: a.incomingUsed ?? 0n },
-  };
-}
-
-/** A limit column as the domain has it: null = the default, -1 = no limit. */
-function limitOf(value: bigint | null | undefined): LimitSetting {
-  return value === null || value === undefined ? null : value === -1n ? "unlimited" : value;
-}
-
 export async function getAccount(ledger: Ledger, actor: Actor, accountId: string): Promise<AccountView> {
   const id = parseId(accountId, "account_id");
-  const account = await ledger.db.read((tx) => accountById.one(tx, [id]));
-  return accessAccount(actor, account && viewOf(account), "read");
+  const account = await ledger.db.read((tx) => accountOfId(tx, id));
+  return accessAccount(actor, account, "read");
 }
 
 /** LookupAccount (staff): an account by its number, spaces optional. */
 export async function lookupAccount(ledger: Ledger, actor: Actor, number: string): Promise<AccountView> {
   if (!isStaff(actor)) throw permissionDenied("ROLE_REQUIRED", "Looking up accounts by number is for staff.", { roles: "TELLER,AUDITOR,ADMIN" });
   const compact = parseAccountNumberInput(number, "number");
-  const account = await ledger.db.read((tx) => tx.em.findOne(Account, { number: compact }, { disableIdentityMap: true }));
-  return accessAccount(actor, account ? viewOf(account) : undefined, "read", "number");
+  const account = await ledger.db.read((tx) => accountOfNumber(tx, compact));
+  return accessAccount(actor, account, "read", "number");
 }
 
 export interface ListAccountsInput {
@@ -160,11 +116,8 @@ export async function listAccounts(ledger: Ledger, actor: Actor, input: ListAcco
   const owner = isStaff(actor) ? requested : actor.userId;
   const filters = { owner: owner === "" ? null : owner };
   const cursor = decodePageToken(ledger.tokens, input.pageToken, filters, { id: "string" })?.id;
-  const where: FilterQuery<AccountEntity> = { kind: "CUSTOMER" };
-  if (owner !== "") where.ownerId = owner;
-  if (cursor !== undefined) where.id = { $lt: String(cursor) };
-  const rows = await ledger.db.read((tx) => tx.em.find(Account, where, { orderBy: { id: "desc" }, limit: pageSize + 1, disableIdentityMap: true }));
-  const items = rows.slice(0, pageSize).map(viewOf);
+  const rows = await ledger.db.read((tx) => customerAccounts(tx, { ownerId: owner, beforeId: cursor === undefined ? undefined : String(cursor), limit: pageSize + 1 }));
+  const items = rows.slice(0, pageSize);
   const more = rows.length > pageSize;
   return { items, nextPageToken: more ? encodePageToken(ledger.tokens, filters, { id: items[items.length - 1]!.id }) : "" };
 }
@@ -221,17 +174,13 @@ export function etagOf(account: Pick<AccountView, "version">): string {
 }
 
 /** Writes name, limit and status (never balances), bumps the version, records the event. An
- * update conditional on the version read (nativeUpdate): it can never overwrite a change it did
- * not see, and it writes only the columns this file owns, whatever else the row holds. */
+ * update conditional on the version read (store/accounts.ts saveAccountState): it can never
+ * overwrite a change it did not see, and it writes only the columns this file owns. */
 async function saveState(tx: Tx, actor: Actor, next: AccountView, action: string, details: Record<string, string | null>, nowMs: number): Promise<AccountView> {
   // update_time never goes backwards: postings derive their entry times from it.
   const updateTimeMs = Math.max(nowMs, next.updateTimeMs);
   const version = next.version + 1;
-  const changed = await tx.em.nativeUpdate(
-    Account,
-    { id: next.id, version: next.version },
-    { displayName: next.displayName, overdraftLimit: next.overdraftLimit, status: next.status, version, updateTime: updateTimeMs },
-  );
+  const changed = await saveAccountState(tx, next, version, updateTimeMs);
   // The row is locked (or SQLite's writer is ours) since it was read: anything else is a bug.
   if (changed !== 1) throw new Error(`account ${next.id}: version ${next.version} changed under its lock`);
   await audit(tx, actor, { action, targetId: next.id, details }, nowMs);
@@ -273,7 +222,7 @@ async function setFrozen(ledger: Ledger, actor: Actor, input: StatusInput, freez
  * SQLite: the poll sees this change's audit row). A refusal or a no-op announces nothing. */
 async function saveStatus(ledger: Ledger, tx: Tx, actor: Actor, next: AccountView, action: string, details: Record<string, string | null>): Promise<AccountView> {
   const saved = await saveState(tx, actor, next, action, details, ledger.now());
-  if (tx.engine.notifyStatusSql) await tx.all(tx.engine.notifyStatusSql);
+  await notifyStatusChange(tx);
   tx.afterCommit(() => ledger.statusCommitted(saved.id));
   return saved;
 }

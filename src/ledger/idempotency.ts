@@ -15,7 +15,7 @@
 import { hash } from "node:crypto";
 import { type Database, type Tx } from "../db/database";
 import { classifyDbError } from "../db/errors";
-import { IdempotencyKey as IdempotencyKeyEntity } from "../db/entities";
+import { persistKey, readKey } from "./store/keys";
 import { DomainError, failedPrecondition } from "../errors";
 
 export interface IdempotencyKey {
@@ -81,17 +81,9 @@ export async function idempotent<T>(opts: IdempotentOptions<T>): Promise<T> {
   }
 }
 
-/**
- * Inserts the key with its outcome, deferred to the transaction's commit (on PostgreSQL in the
- * same round trip as COMMIT). A key already taken fails the INSERT with a unique violation
- * (after waiting for a concurrent holder of the key to commit or roll back), which rolls the
- * whole transaction back: nothing of this attempt is kept, and the caller replays.
- */
+/** Claims the key with its outcome at the transaction's commit (store/keys.ts persistKey). */
 function claim(tx: Tx, opts: IdempotentOptions<unknown>, hash: string, fields: Record<string, string>, outcome: Outcome): void {
-  tx.em.persist(tx.em.create(IdempotencyKeyEntity, {
-    callerId: opts.key.callerId, method: opts.key.method, requestId: opts.key.requestId, payloadHash: hash,
-    payloadFields: JSON.stringify(fields), outcome: encodeOutcome(outcome), createTime: opts.nowMs,
-  }));
+  persistKey(tx, { ...opts.key, payloadHash: hash, payloadFields: JSON.stringify(fields), outcome: encodeOutcome(outcome) }, opts.nowMs);
 }
 
 /** The unique violation of idempotency_keys' primary key: the key is taken. */
@@ -104,16 +96,11 @@ function isKeyTaken(err: unknown): boolean {
 }
 
 async function replay<T>(db: Database, key: IdempotencyKey, hash: string, fields: Record<string, string>): Promise<T> {
-  const row = await db.read((tx) =>
-    tx.one<{ payload_hash: string; payload_fields: string; outcome: string }>(
-      `SELECT payload_hash, payload_fields, outcome FROM idempotency_keys WHERE caller_id = ? AND method = ? AND request_id = ?`,
-      [key.callerId, key.method, key.requestId],
-    ),
-  );
+  const row = await readKey(db, key);
   // Keys are never deleted, and this one was just found taken.
   if (!row) throw new Error("idempotency key vanished after a conflict");
-  if (row.payload_hash !== hash) {
-    throw reusedKeyError({ ...key, payloadHash: hash, payloadFields: JSON.stringify(fields) }, { payloadFields: row.payload_fields });
+  if (row.payloadHash !== hash) {
+    throw reusedKeyError({ ...key, payloadHash: hash, payloadFields: JSON.stringify(fields) }, { payloadFields: row.payloadFields });
   }
   const outcome = decodeOutcome(row.outcome);
   if ("error" in outcome) throw DomainError.fromJSON(outcome.error);

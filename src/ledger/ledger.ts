@@ -7,6 +7,7 @@ import { recordAudit } from "../audit/recorder";
 import { uuidv7 } from "../util/ids";
 import { settlementAccountNumber } from "./account-number";
 import { PostingEngine } from "./engine/queue";
+import { insertSettlementShards, settlementAccounts } from "./store/accounts";
 import { tokenSealer, type TokenSealer } from "../util/sealed-tokens";
 import type { Logger } from "../logger";
 import type { Metrics } from "../metrics";
@@ -137,18 +138,12 @@ async function ensureSettlementAccounts(db: Database, currencies: string[], nowM
       const rows = Array.from({ length: limits.settlementShards }, (_, shard) => ({
         id: uuidv7(nowMs), number: settlementAccountNumber(currency, shard), shard, name: shard === 0 ? `Settlement ${currency}` : `Settlement ${currency} #${shard}`,
       }));
-      const columns = [{ name: "id", type: "text" }, { name: "number", type: "text" }, { name: "shard", type: "bigint" }, { name: "name", type: "text" }] as const;
-      const created = await tx.all<{ id: string }>(
-        `INSERT INTO accounts (id, number, owner_id, kind, currency, account_type, status, display_name, shard, create_time, update_time)
-         SELECT r.id, r.number, NULL, 'SETTLEMENT', ?, 'CHECKING', 'ACTIVE', r.name, r.shard, ?, ? FROM ${tx.engine.jsonRows("r", columns)} WHERE 1 = 1
-         ON CONFLICT DO NOTHING RETURNING id`,
-        [currency, nowMs, nowMs, JSON.stringify(rows)],
-      );
+      const created = await insertSettlementShards(tx, currency, rows, nowMs);
       if (created.length > 0) {
         await recordAudit(tx, {
           actorId: "system",
           action: "ledger.settlement.create",
-          targetId: created[0]!.id,
+          targetId: created[0]!,
           outcome: "SUCCESS",
           clientAddress: "",
           requestId: "",
@@ -156,11 +151,10 @@ async function ensureSettlementAccounts(db: Database, currencies: string[], nowM
         }, nowMs);
       }
     }
-    const found = await tx.all<{ id: string; currency: string; shard: number | string }>(`SELECT id, currency, shard FROM accounts WHERE kind = 'SETTLEMENT' ORDER BY currency, shard`);
     const byCurrency = new Map<string, string[]>();
-    for (const row of found) {
+    for (const row of await settlementAccounts(tx)) {
       const ids = byCurrency.get(row.currency) ?? [];
-      ids[Number(row.shard)] = row.id;
+      ids[row.shard] = row.id;
       byCurrency.set(row.currency, ids);
     }
     return byCurrency;

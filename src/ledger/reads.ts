@@ -1,11 +1,14 @@
 // Reads of the ledger: one transaction, an account's statement, and balances now or at a past
-// instant. Statements and past balances come from the append-only entries (balance_after).
+// instant, as the caller may see them. The statements are store/transactions.ts's: statements
+// and past balances come from the append-only entries (balance_after).
 import { invalidArgument, notFound } from "../errors";
 import { limits } from "../limits";
 import { accessAccount, inServiceScope, isPaymentService, isStaff } from "./access";
 import type { Ledger } from "./ledger";
 import { decodePageToken, encodePageToken, pageSizeOf } from "../util/pagination";
-import { accountColumns, toAccount, toTransaction, transactionColumns } from "./rows";
+import { readAccount } from "./store/accounts";
+import { toTransaction, withoutCount } from "./store/columns";
+import { balancesAt, statementRows, transactionWithParties } from "./store/transactions";
 import type { Row, Tx } from "../db/database";
 import type { AccountView, Actor, BalanceView, Page, StatementLine, TransactionView } from "./types";
 import { availableOf } from "./types";
@@ -14,17 +17,7 @@ import { parseId } from "./validate";
 /** A party's owner or staff; anyone else gets NOT_FOUND. */
 export async function getTransaction(ledger: Ledger, actor: Actor, transactionId: string): Promise<TransactionView> {
   const id = parseId(transactionId, "transaction_id");
-  const row = await ledger.db.read((tx) =>
-    tx.one(
-      `SELECT ${transactionColumns("t")}, fa.owner_id AS from_owner, ta.owner_id AS to_owner, ot.description AS reversed_description
-         FROM transactions t
-         LEFT JOIN accounts fa ON fa.id = t.from_account_id
-         LEFT JOIN accounts ta ON ta.id = t.to_account_id
-         LEFT JOIN transactions ot ON ot.id = t.reverses_id
-        WHERE t.id = ?`,
-      [id],
-    ),
-  );
+  const row = await ledger.db.read((tx) => transactionWithParties(tx, id));
   if (row === undefined) throw transactionNotFound();
   const t = toTransaction(row);
   // A party is the caller's when they own its account, or (a payment service) when its
@@ -89,19 +82,11 @@ export async function listTransactions(ledger: Ledger, actor: Actor, input: List
   // Who may read the account is decided on the primary; the entries may come from the replica
   // (limits.replicaLagMaxMs), so a statement may lag the newest movements by that much. Without
   // a replica, both in one unit of work.
-  const readable = (tx: Tx) => tx.one(`SELECT ${accountColumns()} FROM accounts WHERE id = ?`, [accountId]).then((row: Row | undefined) => accessAccount(actor, row ? toAccount(row) : undefined, "read"));
+  const readable = (tx: Tx) => readAccount(tx, accountId).then((account) => accessAccount(actor, account && withoutCount(account), "read"));
   const known = ledger.staleReads === ledger.db ? undefined : await ledger.db.read(readable);
   return ledger.staleReads.read(async (tx) => {
     const account = known ?? (await readable(tx));
-    const where = ["e.account_id = ?"];
-    const params: unknown[] = [account.id];
-    if (start !== undefined) (where.push("e.create_time >= ?"), params.push(start));
-    if (end !== undefined) (where.push("e.create_time < ?"), params.push(end));
-    if (cursor !== undefined) (where.push("e.seq < ?"), params.push(cursor));
-    const rows = await tx.all(
-      `SELECT ${STATEMENT_COLUMNS} ${STATEMENT_FROM} WHERE ${where.join(" AND ")} ORDER BY e.seq DESC LIMIT ?`,
-      [...params, pageSize + 1],
-    );
+    const rows = await statementRows(tx, { accountId: account.id, start, end, beforeSeq: cursor === undefined ? undefined : Number(cursor), limit: pageSize + 1 });
     const items = rows.slice(0, pageSize).map((r) => statementLine(ledger, actor, r));
     const more = rows.length > pageSize;
     return { items, nextPageToken: more ? encodePageToken(ledger.tokens, filters, { seq: items[items.length - 1]!.seq }) : "" };
@@ -110,22 +95,9 @@ export async function listTransactions(ledger: Ledger, actor: Actor, input: List
 
 /** The account, if `actor` may read it (NOT_FOUND otherwise), from the primary. */
 async function readableAccount(ledger: Ledger, actor: Actor, accountId: string): Promise<AccountView> {
-  const row = await ledger.db.read((tx) => tx.one(`SELECT ${accountColumns()} FROM accounts WHERE id = ?`, [accountId]));
-  return accessAccount(actor, row ? toAccount(row) : undefined, "read");
+  const account = await ledger.db.read((tx) => readAccount(tx, accountId));
+  return accessAccount(actor, account && withoutCount(account), "read");
 }
-
-/** A statement line's columns: the transaction, the entry, and the other customer account of a
- * transfer, capture or reversal (the one that is not this entry's) with its owner's name. */
-export const STATEMENT_COLUMNS = `${transactionColumns("t")}, e.account_id AS entry_account_id, e.seq AS entry_seq,
-  CAST(e.amount AS TEXT) AS entry_amount, CAST(e.balance_after AS TEXT) AS entry_balance_after,
-  ca.number AS counterparty_number, ca.kind AS counterparty_kind, cu.full_name AS counterparty_name,
-  ca.owner_id AS counterparty_owner, ot.description AS reversed_description`;
-
-export const STATEMENT_FROM = `FROM entries e JOIN transactions t ON t.id = e.transaction_id
-  LEFT JOIN accounts ca ON t.tx_type IN ('TRANSFER', 'CAPTURE', 'REVERSAL')
-        AND ca.id = CASE WHEN t.from_account_id = e.account_id THEN t.to_account_id ELSE t.from_account_id END
-  LEFT JOIN users cu ON cu.id = ca.owner_id
-  LEFT JOIN transactions ot ON t.tx_type = 'REVERSAL' AND ot.id = t.reverses_id`;
 
 /** A row of STATEMENT_COLUMNS as the caller may see it. */
 export function statementLine(ledger: Ledger, actor: Actor, r: Row): StatementLine {
@@ -183,17 +155,8 @@ export async function getBalance(ledger: Ledger, actor: Actor, input: { accountI
   // a more recent one reads the primary, so it never misses a movement the primary has.
   const reader = asOf < nowMs - limits.replicaLagMaxMs ? ledger.staleReads : ledger.db;
   return reader.read(async (tx) => {
-    const last = await tx.one<{ balance_after: string }>(
-      `SELECT CAST(balance_after AS TEXT) AS balance_after FROM entries WHERE account_id = ? AND create_time <= ? ORDER BY create_time DESC, seq DESC LIMIT 1`,
-      [account.id, asOf],
-    );
-    const held = await tx.one<{ held: string | null }>(
-      `SELECT CAST(SUM(t.amount) AS TEXT) AS held FROM entries e JOIN transactions t ON t.id = e.transaction_id
-        WHERE e.account_id = ? AND e.create_time <= ? AND t.tx_type = 'HOLD' AND (t.status = 'PENDING' OR t.update_time > ?)`,
-      [account.id, asOf, asOf],
-    );
-    const balance = BigInt(last?.balance_after ?? "0");
-    const heldAt = BigInt(held?.held ?? "0");
+    const { balance, held: heldAt } = await balancesAt(tx, account.id, asOf);
     return { currency: account.currency, ledger: balance, held: heldAt, available: balance - heldAt + account.overdraftLimit, asOfMs: asOf };
   });
 }
+

@@ -26,7 +26,6 @@
 // closed account, so a change to FROZEN or CLOSED follows every entry its read saw (entry_count
 // of the same row, read after the entries of the round), and a change back to ACTIVE comes before
 // the entries not yet sent (all posted after the unfreeze, which the read after them sees).
-import type { Row } from "../db/database";
 import { openChangeFeed, type ChangeFeed } from "../db/change-feed";
 import { resourceExhausted, unavailable } from "../errors";
 import { limits } from "../limits";
@@ -34,8 +33,10 @@ import type { Logger } from "../logger";
 import { accessAccount, isStaff } from "./access";
 import type { Ledger } from "./ledger";
 import { assert } from "./engine/batch-rows";
-import { STATEMENT_COLUMNS, STATEMENT_FROM, entryCursor, parseEntryCursor, statementLine } from "./reads";
-import { accountColumns, toAccount } from "./rows";
+import { entryCursor, parseEntryCursor, statementLine } from "./reads";
+import { changedStatuses, readAccount } from "./store/accounts";
+import { withoutCount } from "./store/columns";
+import { watchedStatementRows } from "./store/transactions";
 import type { AccountStatus, AccountView, Actor, StatementLine } from "./types";
 import { parseId } from "./validate";
 
@@ -118,14 +119,15 @@ export class AccountWatchers {
    */
   async *watch(actor: Actor, input: { accountId: string; startAfter: string }, signal: AbortSignal): AsyncGenerator<WatchEvent> {
     const accountId = parseId(input.accountId, "account_id");
-    const row = await this.ledger.db.read((tx) => tx.one(`SELECT ${accountColumns()} FROM accounts WHERE id = ?`, [accountId]), { signal });
-    const account = accessAccount(actor, row ? toAccount(row) : undefined, "read");
-    const afterSeq = input.startAfter === "" ? Number(row!.entry_count) : parseEntryCursor(this.ledger, account.id, input.startAfter);
+    const found = await this.ledger.db.read((tx) => readAccount(tx, accountId), { signal });
+    const account = accessAccount(actor, found && withoutCount(found), "read");
+    const entryCount = found!.entryCount;
+    const afterSeq = input.startAfter === "" ? entryCount : parseEntryCursor(this.ledger, account.id, input.startAfter);
     // A sealed cursor always names an entry that exists; anything else is a bug.
-    assert(afterSeq <= Number(row!.entry_count), "a cursor names an entry of the account");
+    assert(afterSeq <= entryCount, "a cursor names an entry of the account");
     const watcher = this.add(actor, account.id, afterSeq, account.status);
     // A closed account never gets another entry: what is owed is up to its entry count.
-    if (account.status === "CLOSED") watcher.endAfterSeq = Number(row!.entry_count);
+    if (account.status === "CLOSED") watcher.endAfterSeq = entryCount;
     // Every heartbeat carries a cursor, the start position included (an empty account's too), so
     // a client can always resume from the last message it got.
     let cursor = entryCursor(this.ledger, account.id, afterSeq);
@@ -295,29 +297,19 @@ export class AccountWatchers {
     const readStatuses = statusWanted !== this.statusRead || live.some((w) => w.status === "FROZEN");
     const reported = live.map((w) => ({ w: w.id, account_id: w.accountId, status: w.status }));
     const { changed, rows } = await this.ledger.db.read(async (tx) => {
-      const r = tx.engine.jsonRows("r", [{ name: "w", type: "bigint" }, { name: "account_id", type: "text" }, { name: "after_seq", type: "bigint" }, { name: "upto_seq", type: "bigint" }]);
-      const rows = await tx.all<Row>(
-        `SELECT r.w AS watcher_id, ${STATEMENT_COLUMNS} ${STATEMENT_FROM}
-           JOIN ${r} ON e.account_id = r.account_id AND e.seq > r.after_seq AND e.seq <= r.upto_seq
-          ORDER BY r.w, e.seq LIMIT ?`,
-        [JSON.stringify(wanted), limits.watchReadRowsMax],
-      );
+      const rows = await watchedStatementRows(tx, wanted, limits.watchReadRowsMax);
       // Statuses after the entries (PostgreSQL reads each statement at its own instant): an
       // unfreeze before an entry just read is seen, and so goes before it (see the top).
-      const s = () => tx.engine.jsonRows("s", [{ name: "w", type: "bigint" }, { name: "account_id", type: "text" }, { name: "status", type: "text" }]);
-      const changed = readStatuses
-        ? await tx.all<Row>(`SELECT s.w AS watcher_id, ${accountColumns("a")} FROM accounts a JOIN ${s()} ON a.id = s.account_id AND a.status <> s.status`, [JSON.stringify(reported)])
-        : [];
+      const changed = readStatuses ? await changedStatuses(tx, reported) : [];
       return { changed, rows };
     });
     if (readStatuses) this.statusRead = statusWanted;
     // Per watcher, the status change it is owed and the seq after which it goes.
     const owed = new Map<number, { account: AccountView; afterSeq: number }>();
-    for (const row of changed) {
-      const w = this.watchers.get(Number(row.watcher_id));
+    for (const { watcherId, account } of changed) {
+      const w = this.watchers.get(watcherId);
       if (!w || w.ended !== undefined) continue;
-      const account = toAccount(row);
-      owed.set(w.id, { account, afterSeq: account.status === "ACTIVE" ? w.afterSeq : Math.max(w.afterSeq, Number(row.entry_count)) });
+      owed.set(w.id, { account: withoutCount(account), afterSeq: account.status === "ACTIVE" ? w.afterSeq : Math.max(w.afterSeq, account.entryCount) });
     }
     for (const row of rows) {
       const w = this.watchers.get(Number(row.watcher_id));

@@ -14,7 +14,7 @@ import { createHash } from "node:crypto";
 import { DomainError, aborted, invalidArgument } from "../../errors";
 import { limits } from "../../limits";
 import { accessAccount, isStaff } from "../access";
-import { keyId } from "../batch-sql";
+import { keyId } from "../store/batch";
 import { recordRefusal, type BatchState } from "../engine/batch-state";
 import { replaysSuccess, storedFailure } from "../engine/delivery";
 import { GroupOutcome, type Locks, type TakenKeys } from "../engine/request";

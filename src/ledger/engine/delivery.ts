@@ -4,7 +4,7 @@
 // this process learn which accounts gained entries.
 import { DomainError, failedPrecondition } from "../../errors";
 import type { Logger } from "../../logger";
-import type { StoredKey } from "../batch-sql";
+import type { StoredKey } from "../store/batch";
 import { decodeOutcome, reusedKeyError } from "../idempotency";
 import type { PostingRequest, RequestKey } from "./request";
 

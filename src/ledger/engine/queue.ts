@@ -13,7 +13,7 @@ import { limits } from "../../limits";
 import type { DailyLimitDefaults } from "../../config";
 import type { Logger } from "../../logger";
 import type { Metrics } from "../../metrics";
-import { keyId } from "../batch-sql";
+import { keyId } from "../store/batch";
 import { isPaymentService, isStaff } from "../access";
 import { TokenBuckets } from "../../auth/rate-limit";
 import { assert, type RefusalGate } from "./batch-state";

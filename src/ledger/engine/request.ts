@@ -2,11 +2,11 @@
 // applies to the locked state, the audit event of a refusal), and what a request with items
 // (BatchTransfer) answers (GroupOutcome). Nothing here reads or writes the database.
 import type { DomainError } from "../../errors";
-import type { KeyRow, StoredKey } from "../batch-sql";
-import type { AccountsToLock, LockView } from "../batch-store";
+import type { KeyRow, StoredKey } from "../store/batch";
+import type { AccountsToLock, LockView } from "../store/batch";
 import type { BatchState, Failure } from "./batch-state";
 
-export type { AccountsToLock, LockView } from "../batch-store";
+export type { AccountsToLock, LockView } from "../store/batch";
 
 /** The idempotency key of a request (AIP-155) with its payload digests. */
 export type RequestKey = KeyRow;

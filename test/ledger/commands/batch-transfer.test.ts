@@ -8,7 +8,7 @@
 import * as batchTransfer from "../../../src/ledger/commands/batch-transfer";
 import type { BatchItemResult, ParsedBatch } from "../../../src/ledger/commands/batch-transfer";
 import type { TransferInput } from "../../../src/ledger/commands/transfer";
-import { keyId, type StoredKey } from "../../../src/ledger/batch-sql";
+import { keyId, type StoredKey } from "../../../src/ledger/store/batch";
 import { encodeOutcome } from "../../../src/ledger/idempotency";
 import { limits } from "../../../src/limits";
 import { account, alice, batchOver, context, refusal, row, state, teller, usd } from "./support";

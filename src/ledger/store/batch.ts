@@ -1,12 +1,17 @@
 // How a batch takes its keys and locks and writes its rows, per engine: PostgreSQL in three round
-// trips (batch-postgres.ts); SQLite statement by statement (batch-sql.ts: statements cost no round
+// trips (batch-postgres.ts); SQLite statement by statement (batch-sqlite.ts: statements cost no round
 // trip there, and its one writer serializes batches). Both take the same locks in the same order:
 // keys first (in key order), then transaction rows, then accounts (ascending id).
-import type { Tx } from "../db/database";
-import { claimKeys, keyId, lockAccounts, lockTransactions, readEntries, readKeys, writeBatch, type BatchWrites, type KeyRow, type StoredKey } from "./batch-sql";
+import type { Tx } from "../../db/database";
+import type { LockedAccount } from "../engine/batch-rows";
+import type { TransactionView } from "../types";
 import { lockAccountsPostgres, lockKeysAndAccounts, lockKeysAndTransactions, writeBatchPostgres } from "./batch-postgres";
-import type { LockedAccount } from "./engine/batch-rows";
-import type { TransactionView } from "./types";
+import type { BatchWrites } from "./row-sets";
+import { lockAccounts, lockTransactions, readEntries, writeBatch } from "./batch-sqlite";
+import { claimKeys, keyId, readKeys, type KeyRow, type StoredKey } from "./keys";
+
+export type { BatchWrites } from "./row-sets";
+export { keyId, type KeyRow, type StoredKey } from "./keys";
 
 /** What a request sees of the locked transaction rows when it names the accounts to lock. */
 export interface LockView {

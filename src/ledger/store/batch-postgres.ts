@@ -19,15 +19,16 @@
 // looked up by joining the row set on the whole primary key: `= ANY` on two of its three columns
 // made PostgreSQL 15 walk every key of the caller once per array element (a BatchTransfer of
 // 1,000 items cost 0.39 ms of database CPU per item instead of 0.20).
-import type { Row, Tx } from "../db/database";
-import type { JsonColumn } from "../db/engine";
+import type { Row, Tx } from "../../db/database";
+import type { JsonColumn } from "../../db/engine";
+import { assert, type LockedAccount } from "../engine/batch-rows";
+import type { TransactionView } from "../types";
 import {
-  ACCOUNT_DELTA_COLUMNS, ACCOUNT_SET, AUDIT_COLUMNS, AUDIT_NAMES, AUDIT_NAMES_R, ENTRY_COLUMNS, ENTRY_NAMES, ENTRY_NAMES_R, KEY_MATCH, OUTCOME_COLUMNS, STATUS_COLUMNS,
-  TRANSACTION_COLUMNS, TRANSACTION_NAMES, TRANSACTION_NAMES_R, assertStoredAccounts, batchParams, keyId, readKeys, type BatchWrites, type KeyRow, type StoredKey,
-} from "./batch-sql";
-import { assert, type LockedAccount } from "./engine/batch-rows";
-import { accountColumns, toAccount, toTransaction, transactionColumns } from "./rows";
-import type { TransactionView } from "./types";
+  ACCOUNT_DELTA_COLUMNS, ACCOUNT_SET, AUDIT_COLUMNS, ENTRY_COLUMNS, INSERT_AUDITS, INSERT_ENTRIES, INSERT_TRANSACTIONS, OUTCOME_COLUMNS, STATUS_COLUMNS,
+  TRANSACTION_COLUMNS, assertStoredAccounts, batchParams, type BatchWrites,
+} from "./row-sets";
+import { accountColumns, toLockedAccount, toTransaction, transactionColumns } from "./columns";
+import { KEY_MATCH, keyId, readKeys, type KeyRow, type StoredKey } from "./keys";
 
 const recordset = (param: string, alias: string, columns: readonly JsonColumn[]): string =>
   `jsonb_to_recordset(CAST(${param} AS jsonb)) AS ${alias} (${columns.map((c) => `${c.name} ${c.type}`).join(", ")})`;
@@ -80,9 +81,9 @@ export const LOCK_ACCOUNTS_SQL = `SELECT ${accountColumns()} FROM accounts
 /** Everything a batch writes, in one statement. Each CTE's row count comes back and is asserted;
  * the accounts come back as stored, for the conservation check. */
 export const WRITE_SQL = `WITH t AS (
-    INSERT INTO transactions (${TRANSACTION_NAMES}) SELECT ${TRANSACTION_NAMES_R} FROM ${recordset("$1", "r", TRANSACTION_COLUMNS)} RETURNING 1
+    ${INSERT_TRANSACTIONS(recordset("$1", "r", TRANSACTION_COLUMNS))} RETURNING 1
   ), e AS (
-    INSERT INTO entries (${ENTRY_NAMES}) SELECT ${ENTRY_NAMES_R} FROM ${recordset("$2", "r", ENTRY_COLUMNS)} RETURNING 1
+    ${INSERT_ENTRIES(recordset("$2", "r", ENTRY_COLUMNS))} RETURNING 1
   ), a AS (
     UPDATE accounts SET ${ACCOUNT_SET} FROM ${recordset("$3", "r", ACCOUNT_DELTA_COLUMNS)}
      WHERE accounts.id = r.id AND accounts.id = ANY(CAST($4 AS text[])) RETURNING ${accountColumns("accounts")}
@@ -96,7 +97,7 @@ export const WRITE_SQL = `WITH t AS (
     UPDATE idempotency_keys SET outcome = r.outcome FROM ${recordset("$8", "r", OUTCOME_COLUMNS)}
      WHERE ${KEY_MATCH} AND idempotency_keys.outcome = '' RETURNING 1
   ), au AS (
-    INSERT INTO audit_events (${AUDIT_NAMES}) SELECT ${AUDIT_NAMES_R} FROM ${recordset("$9", "r", AUDIT_COLUMNS)} RETURNING 1
+    ${INSERT_AUDITS(recordset("$9", "r", AUDIT_COLUMNS))} RETURNING 1
   ), n AS (
     SELECT pg_notify('bankd_entries', '') WHERE CAST($10 AS boolean)
   )
@@ -166,8 +167,8 @@ export async function lockAccountsPostgres(tx: Tx, ids: readonly string[], numbe
 
 function lockedAccounts(rows: readonly Row[]): Map<string, LockedAccount> {
   return new Map(rows.map((row) => {
-    const account = toAccount(row);
-    return [account.id, { ...account, entryCount: Number(row.entry_count) }];
+    const account = toLockedAccount(row);
+    return [account.id, account];
   }));
 }
 
