@@ -30,6 +30,13 @@ module.exports = {
       to: { path: "^gen/" },
     },
     {
+      name: "ledger-commands-do-no-io",
+      comment: "A money command's parse, locks and apply are pure rules over the locked batch (issue 30): src/ledger/commands/ never imports the database (src/db/) or the ledger's SQL (src/ledger/store/); its submit function reaches them only through the posting engine. Type-only imports are allowed.",
+      severity: "error",
+      from: { path: "^src/ledger/commands/" },
+      to: { path: "^src/(db/|ledger/store/)", dependencyTypesNot: ["type-only"] },
+    },
+    {
       name: "no-cycles",
       comment: "Imports run one way: a module never reaches itself again through its imports (type-only imports included).",
       severity: "error",

@@ -2,7 +2,7 @@
 // TransactionService routes, the settlement accounts, the sweeper) is wired in src/modules.ts.
 import type { Logger } from "../logger";
 import { limits } from "../limits";
-import { expireHolds } from "./commands";
+import { expireHolds } from "./hold-sweeper";
 import type { Ledger } from "./ledger";
 
 /** Releases expired holds every intervalMs until stopped; stop() waits for a sweep in progress. */

@@ -134,12 +134,12 @@ export class AccountWatchers {
     // A stream must not outlive its session (a sign-out, a revocation, a disabled user): the
     // session is checked every sessionRecheckMs, whether entries flow or not (a busy account
     // never waits for a heartbeat, which is when it used to be checked).
-    let sessionDueMs = Date.now() + this.sessionRecheckMs;
-    let heartbeatDueMs = Date.now() + this.heartbeatMs;
+    let sessionDueMs = this.ledger.now() + this.sessionRecheckMs;
+    let heartbeatDueMs = this.ledger.now() + this.heartbeatMs;
     const checkSessionIfDue = async () => {
-      if (!actor.checkSession || Date.now() < sessionDueMs) return;
+      if (!actor.checkSession || this.ledger.now() < sessionDueMs) return;
       await actor.checkSession();
-      sessionDueMs = Date.now() + this.sessionRecheckMs;
+      sessionDueMs = this.ledger.now() + this.sessionRecheckMs;
     };
     try {
       // At once: the client knows the stream is open (and where it starts) before any entry, and
@@ -152,7 +152,7 @@ export class AccountWatchers {
           watcher.fullSinceMs = 0;
           // Room again: read what is waiting (catch-up of a long backlog goes in these steps).
           if (watcher.buffer.length <= this.bufferMax / 2) this.wake();
-          heartbeatDueMs = Date.now() + this.heartbeatMs;
+          heartbeatDueMs = this.ledger.now() + this.heartbeatMs;
           if ("line" in next) {
             cursor = next.line.cursor;
             yield { line: next.line, cursor };
@@ -164,10 +164,10 @@ export class AccountWatchers {
         if (watcher.endAfterSeq !== undefined && watcher.afterSeq >= watcher.endAfterSeq) return;
         if (watcher.ended !== undefined) throw watcher.ended;
         if (signal.aborted) throw signal.reason;
-        const waitMs = Math.max(0, Math.min(heartbeatDueMs, actor.checkSession ? sessionDueMs : Infinity) - Date.now());
-        if (!(await this.next(watcher, signal, waitMs)) && Date.now() >= heartbeatDueMs) {
+        const waitMs = Math.max(0, Math.min(heartbeatDueMs, actor.checkSession ? sessionDueMs : Infinity) - this.ledger.now());
+        if (!(await this.next(watcher, signal, waitMs)) && this.ledger.now() >= heartbeatDueMs) {
           await checkSessionIfDue();
-          heartbeatDueMs = Date.now() + this.heartbeatMs;
+          heartbeatDueMs = this.ledger.now() + this.heartbeatMs;
           yield { heartbeat: true, cursor };
         }
       }
@@ -284,7 +284,7 @@ export class AccountWatchers {
    * reader), and of the watched accounts whose status is not the one their watchers last reported.
    * Returns true when the read was capped and more may be waiting. */
   private async readOnce(): Promise<boolean> {
-    const nowMs = Date.now();
+    const nowMs = this.ledger.now();
     const live = [...this.watchers.values()].filter((w) => w.ended === undefined);
     const wanted = live.map((w) => {
       const room = this.bufferMax - w.buffer.length;

@@ -22,7 +22,7 @@ test("src/ has no domain -> transport, Connect or gen/ import, and src/ and web/
   expect(status).toBe(0);
 });
 
-test("the rules fail on a domain importing a service, Connect or gen/, and on a cycle in src/ or web/src", () => {
+test("the rules fail on a domain importing a service, Connect or gen/, a money command importing the store or the database, and on a cycle in src/ or web/src", () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "bankd-deps-"));
   try {
     const write = (file: string, text: string) => {
@@ -39,12 +39,20 @@ test("the rules fail on a domain importing a service, Connect or gen/, and on a 
     write("src/auth/wire.ts", 'import { Code } from "@connectrpc/connect";\nexport const code = Code;\n');
     write("gen/bank/v1/access_pb.ts", "export enum Role { ADMIN = 4 }\n");
     write("src/admin/roles.ts", 'import { Role } from "../../gen/bank/v1/access_pb";\nexport const admin = Role.ADMIN;\n');
+    write("src/ledger/store/accounts.ts", "export async function readAccount(): Promise<void> {}\nexport type Row = { id: string };\n");
+    write("src/db/database.ts", "export class Database {}\n");
+    write("src/ledger/commands/freeze.ts", 'import { readAccount } from "../store/accounts";\nimport { Database } from "../../db/database";\nexport const io = [readAccount, Database];\n');
+    // A type-only import is allowed: it brings no statement into the command.
+    write("src/ledger/commands/typed.ts", 'import type { Row } from "../store/accounts";\nexport type Typed = Row;\n');
     write("web/src/panel.ts", 'import type { Form } from "./form";\nexport type Panel = { form?: Form };\n');
     write("web/src/form.ts", 'import type { Panel } from "./panel";\nexport type Form = { panel?: Panel };\n');
     const { status, output } = cruise(dir);
     expect(output).toMatch(/domain-imports-no-transport: src\/ledger\/rules\.ts → src\/services\/ledger-service\.ts/);
     expect(output).toMatch(/domain-imports-no-connect: src\/auth\/wire\.ts → node_modules\/@connectrpc\/connect\/index\.js/);
     expect(output).toMatch(/domain-imports-no-generated-code: src\/admin\/roles\.ts → gen\/bank\/v1\/access_pb\.ts/);
+    expect(output).toMatch(/ledger-commands-do-no-io: src\/ledger\/commands\/freeze\.ts → src\/ledger\/store\/accounts\.ts/);
+    expect(output).toMatch(/ledger-commands-do-no-io: src\/ledger\/commands\/freeze\.ts → src\/db\/database\.ts/);
+    expect(output).not.toMatch(/commands\/typed\.ts/);
     expect(output).toMatch(/no-cycles: src\/(first|second)\.ts/);
     expect(output).toMatch(/no-cycles: web\/src\/(panel|form)\.ts/);
     expect(status).not.toBe(0);

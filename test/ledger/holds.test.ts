@@ -4,7 +4,8 @@
 // respects the floor unless forced, and statements and balances stay consistent throughout.
 import { Code } from "@connectrpc/connect";
 import { createAccount, closeAccount, freezeAccount, unfreezeAccount } from "../../src/ledger/accounts";
-import { captureHold, createHold, deposit, expireHolds, releaseHold, reverseTransaction, transfer, withdraw } from "../../src/ledger/commands";
+import { captureHold, createHold, deposit, releaseHold, reverseTransaction, transfer, withdraw } from "../../src/ledger/commands";
+import { expireHolds } from "../../src/ledger/hold-sweeper";
 import { getBalance, getTransaction, listTransactions } from "../../src/ledger/reads";
 import type { AccountView, Actor } from "../../src/ledger/types";
 import { engines } from "../support/db";

@@ -1,10 +1,8 @@
-// Hold expiry (the sweeper, src/ledger/index.ts): holds past their expire_time are released as
-// EXPIRED (hold-state.ts), each a system posting without a key.
-import { limits } from "../../limits";
+// Hold expiry: a hold past its expire_time is released as EXPIRED (hold-state.ts), a system
+// posting without a key. The sweeper (src/ledger/hold-sweeper.ts) finds the due holds.
 import type { BatchState } from "../engine/batch-state";
 import type { Locks } from "../engine/request";
 import type { Ledger } from "../ledger";
-import { dueHolds } from "../store/holds";
 import type { Actor } from "../types";
 import { holdAccount, postRelease } from "./hold-state";
 
@@ -23,24 +21,8 @@ export function apply(batch: BatchState, holdId: string): boolean {
   return true;
 }
 
-/**
- * Releases holds past their expire_time (status EXPIRED), at most limits.holdSweepBatchMax per
- * call, through the posting engine (they share its batches). Safe with several processes
- * sweeping at once: each hold is re-checked under its row lock in the batch, so it expires once.
- * A hold that fails to expire is reported and skipped, so it cannot stall the others. Returns
- * how many holds it looked at and expired.
- */
-export async function expireHolds(ledger: Ledger, onError: (holdId: string, err: unknown) => void = () => undefined): Promise<{ due: number; expired: number }> {
-  const due = await dueHolds(ledger.db, ledger.now(), limits.holdSweepBatchMax);
-  const results = await Promise.all(due.map(({ id }) => expireHold(ledger, id).catch((err: unknown) => {
-    onError(id, err);
-    return false;
-  })));
-  return { due: due.length, expired: results.filter(Boolean).length };
-}
-
 /** Expires one hold if it is still pending and past its time; a system posting without a key. */
-function expireHold(ledger: Ledger, holdId: string): Promise<boolean> {
+export function expireHold(ledger: Ledger, holdId: string): Promise<boolean> {
   return ledger.engine.submit<boolean>({
     weight: 1,
     ...locks(holdId),

@@ -1,5 +1,5 @@
 // The money commands, one file each (parse, locks, apply, and the function below that submits
-// it to the posting engine): what the services and the sweeper call.
+// it to the posting engine): what the services call. The hold sweeper is ../hold-sweeper.ts.
 export { deposit } from "./deposit";
 export { withdraw } from "./withdraw";
 export { transfer, type TransferInput } from "./transfer";
@@ -7,6 +7,5 @@ export { batchTransfer, type BatchItemResult, type BatchTransferInput } from "./
 export { createHold, type CreateHoldInput } from "./hold";
 export { captureHold, type CaptureHoldInput } from "./capture";
 export { releaseHold, type ReleaseHoldInput } from "./release";
-export { expireHolds } from "./expire";
 export { reverseTransaction, type ReverseInput } from "./reverse";
 export type { MoneyInput, MoveInput } from "./settlement";

@@ -1,6 +1,7 @@
 // The rows a batch of the posting engine reads locked and writes back (the store's batch
 // statements and the in-memory BatchState share them), and the ledger's invariant assertion.
 import type { AccountView, TransactionView } from "../types";
+import type { AuditEventEntity } from "../../db/entities";
 
 export interface LockedAccount extends AccountView {
   /** Entries posted so far: the next entry's seq is entryCount + 1. */
@@ -22,18 +23,9 @@ export interface EntryRow {
   createTimeMs: number;
 }
 
-export interface AuditRow {
-  id: string;
-  eventTime: number;
-  actorId: string;
-  action: string;
-  targetId: string;
-  outcome: "SUCCESS" | "DENIED" | "FAILED";
-  clientAddress: string;
-  requestId: string;
-  /** JSON object of extra facts; never a secret. */
-  details: string;
-}
+/** An audit event the batch writes: the row the one audit-row writer builds (audit/recorder.ts
+ * auditEvent), without the chain's columns, which the sealer fills. */
+export type AuditRow = Omit<AuditEventEntity, "seq" | "prevHash" | "prevEventId" | "hash">;
 
 export type AuditDetails = Record<string, string | number | boolean | null>;
 

@@ -15,6 +15,7 @@
 // exactly the balances computed here. No I/O here: the rules run as well without a database.
 import { DomainError, failedPrecondition } from "../../errors";
 import { uuidv7 } from "../../util/ids";
+import { auditEvent, type AuditOutcome } from "../../audit/recorder";
 import { limits } from "../../limits";
 import type { DailyLimitDefaults } from "../../config";
 import { checkDailyLimit, withUsage } from "../daily-limits";
@@ -73,9 +74,6 @@ export interface Posting {
 export interface RefusalGate {
   recordNow(event: { actorId: string; action: string; targetId: string; outcome: "FAILED" | "DENIED"; clientAddress: string; requestId: string; details: AuditDetails }, nowMs?: number): boolean;
 }
-
-/** Keys that could carry a secret; recording one is a programming error. */
-const FORBIDDEN_DETAIL = /pass(word)?|token|secret|hash|authorization|cookie/i;
 
 /**
  * The in-memory state of one batch: the locked accounts and transaction rows as the postings
@@ -234,22 +232,13 @@ export class BatchState {
   }
 
   /** Records an audit event in the batch's transaction. */
-  audit(actor: Actor, event: { action: string; targetId: string; outcome?: AuditRow["outcome"]; details?: AuditDetails }): void {
-    const details = event.details ?? {};
-    for (const key of Object.keys(details)) {
-      if (FORBIDDEN_DETAIL.test(key)) throw new Error(`audit details must not carry secrets (key ${key})`);
-    }
-    this.audits.push({
-      id: uuidv7(this.nowMs),
-      eventTime: this.nowMs,
-      actorId: actor.userId,
-      action: event.action,
-      targetId: event.targetId,
-      outcome: event.outcome ?? "SUCCESS",
-      clientAddress: actor.clientAddress,
-      requestId: actor.callId,
-      details: JSON.stringify(details),
-    });
+  audit(actor: Actor, event: { action: string; targetId: string; outcome?: AuditOutcome; details?: AuditDetails }): void {
+    // The one audit-row writer (audit/recorder.ts): the same secret check and row as every event.
+    const row = auditEvent({
+      actorId: actor.userId, action: event.action, targetId: event.targetId, outcome: event.outcome ?? "SUCCESS",
+      clientAddress: actor.clientAddress, requestId: actor.callId, details: event.details ?? {},
+    }, this.nowMs);
+    this.audits.push(row);
     this.undoLog.push(() => void this.audits.pop());
   }
 

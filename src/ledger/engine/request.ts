@@ -12,8 +12,12 @@ export type { AccountsToLock, LockView } from "../store/batch";
 export type RequestKey = KeyRow;
 
 /** What the engine tells a request about keys of its items that were already taken (atomic and
- * batched transfers: an item that repeats an earlier commit). */
+ * batched transfers: an item that repeats an earlier commit), by keyId. */
 export type TakenKeys = ReadonlyMap<string, StoredKey>;
+
+/** The map key of an idempotency key in TakenKeys and in a GroupOutcome's itemOutcomes (a pure
+ * function of the key's caller, method and request_id; defined with the key statements). */
+export { keyId } from "../store/batch";
 
 /** What a request needs locked: transaction rows first, then the accounts they lead to. */
 export interface Locks {
