@@ -99,7 +99,7 @@ async function main(): Promise<void> {
   }
 }
 
-/** posting.ts's statements for one transfer on PostgreSQL (writeInOneStatement), with `?`
+/** The store's statements for one transfer (src/ledger/store/batch-postgres.ts) on PostgreSQL (writeInOneStatement), with `?`
  * placeholders: entries take seq and balance_after from the UPDATE ... RETURNING, as in bankd. */
 function postingStatements(): string[] {
   return [

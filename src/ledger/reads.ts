@@ -33,7 +33,7 @@ function transactionNotFound() {
   return notFound("TRANSACTION_NOT_FOUND", "No such transaction.", { field: "transaction_id" });
 }
 
-/** initiated_by of what the bank does by itself (holds.ts's sweeper). */
+/** initiated_by of what the bank does by itself (the hold sweeper, hold-sweeper.ts). */
 const SYSTEM_INITIATOR = "system";
 
 /**
