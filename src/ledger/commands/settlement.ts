@@ -5,7 +5,8 @@ import { accessAccount } from "../access";
 import type { BatchState } from "../engine/batch-state";
 import type { Actor, Amount, TransactionView } from "../types";
 import { parseAmount, parseId, parseRequestId, parseText } from "../validate";
-import { moneyDetails, type CommandContext, type Locks } from "./frame";
+import type { Ledger } from "../ledger";
+import { moneyDetails, runMoneyCommand, type CommandContext, type Locks } from "./frame";
 
 export interface MoneyInput {
   currency: string;
@@ -73,4 +74,20 @@ export function applyMove(batch: BatchState, actor: Actor, m: ParsedMove, type: 
 
 export function movePayload(m: ParsedMove) {
   return { account_id: m.accountId, currency: m.amount.currency, minor_units: m.amount.minor, description: m.description };
+}
+
+/** Submits a deposit or a withdrawal to the posting engine under its idempotency key: what
+ * deposit.ts and withdraw.ts export to the services. */
+export async function submitMove(ledger: Ledger, actor: Actor, input: MoveInput, type: SettlementType): Promise<TransactionView> {
+  const m = parseMove(ledger, input);
+  return runMoneyCommand(ledger, actor, {
+    method: SETTLEMENT[type].method,
+    action: SETTLEMENT[type].action,
+    requestId: m.requestId,
+    payload: movePayload(m),
+    targetId: m.accountId,
+    failureDetails: moneyDetails(m.amount.minor, m.amount.currency),
+    ...moveLocks(m),
+    apply: (batch) => applyMove(batch, actor, m, type),
+  });
 }

@@ -3,8 +3,8 @@
 import type { BatchState } from "../engine/batch-state";
 import type { Ledger } from "../ledger";
 import type { Actor, TransactionView } from "../types";
-import { moneyDetails, runMoneyCommand, type CommandContext, type Locks } from "./frame";
-import { applyMove, moveLocks, movePayload, parseMove, SETTLEMENT, type MoveInput, type ParsedMove } from "./settlement";
+import type { CommandContext, Locks } from "./frame";
+import { applyMove, moveLocks, parseMove, submitMove, type MoveInput, type ParsedMove } from "./settlement";
 
 export function parse(ctx: CommandContext, input: MoveInput): ParsedMove {
   return parseMove(ctx, input);
@@ -20,15 +20,5 @@ export function apply(batch: BatchState, actor: Actor, m: ParsedMove): Transacti
 }
 
 export async function withdraw(ledger: Ledger, actor: Actor, input: MoveInput): Promise<TransactionView> {
-  const m = parse(ledger, input);
-  return runMoneyCommand(ledger, actor, {
-    method: SETTLEMENT.WITHDRAWAL.method,
-    action: SETTLEMENT.WITHDRAWAL.action,
-    requestId: m.requestId,
-    payload: movePayload(m),
-    targetId: m.accountId,
-    failureDetails: moneyDetails(m.amount.minor, m.amount.currency),
-    ...locks(m),
-    apply: (batch) => apply(batch, actor, m),
-  });
+  return submitMove(ledger, actor, input, "WITHDRAWAL");
 }

@@ -289,21 +289,10 @@ export class BatchState {
 }
 
 function transactionView(id: string, t: NewTransaction, createTimeMs: number): TransactionView {
+  // The stored row's "" and null for the parts a new transaction leaves out (store/columns.ts).
   return {
-    id,
-    type: t.type,
-    status: t.status,
-    currency: t.currency,
-    amount: t.amount,
-    fromAccountId: t.fromAccountId ?? "",
-    toAccountId: t.toAccountId ?? "",
-    description: t.description,
-    requestId: t.requestId,
-    initiatedBy: t.initiatedBy,
-    reversesId: t.reversesId ?? "",
-    holdId: t.holdId ?? "",
-    createTimeMs,
-    expireTimeMs: t.expireTimeMs ?? null,
+    ...t, id, createTimeMs,
+    fromAccountId: t.fromAccountId ?? "", toAccountId: t.toAccountId ?? "", reversesId: t.reversesId ?? "", holdId: t.holdId ?? "", expireTimeMs: t.expireTimeMs ?? null,
   };
 }
 
