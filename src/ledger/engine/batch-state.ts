@@ -34,21 +34,16 @@ export interface Leg {
   held: bigint;
 }
 
-export interface NewTransaction {
-  type: TransactionType;
-  status: TransactionStatus;
-  currency: string;
-  amount: bigint;
+/** A transaction as a command asks for it: the view without what the batch assigns (id, time),
+ * with null where the stored row has "" (the settlement side, no reversal, no hold). */
+export type NewTransaction = Omit<TransactionView, "id" | "createTimeMs" | "fromAccountId" | "toAccountId" | "reversesId" | "holdId" | "expireTimeMs"> & {
   /** null for the settlement side: the money comes from outside the bank. */
   fromAccountId: string | null;
   toAccountId: string | null;
-  description: string;
-  requestId: string;
-  initiatedBy: string;
   reversesId?: string | null;
   holdId?: string | null;
   expireTimeMs?: number | null;
-}
+};
 
 export interface Posting {
   transaction: NewTransaction;
