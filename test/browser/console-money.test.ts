@@ -45,6 +45,12 @@ describeBrowser.each(engines())("money as people read and type it, in chromium o
     return person;
   }
 
+  /** Waits for the statement's first line to be `description`: the statement is read by its own
+   * request, after the balance is shown. */
+  async function firstLine(page: Person["page"], description: string): Promise<void> {
+    await page.locator("#statement-table tbody tr").first().filter({ hasText: description }).waitFor({ timeout: 10_000 });
+  }
+
   /** Types `amount` into a form and submits it. */
   async function submit(person: Person, formId: string, button: string, amount: string): Promise<void> {
     const form = person.page.locator(`#${formId}`);
@@ -73,6 +79,7 @@ describeBrowser.each(engines())("money as people read and type it, in chromium o
   test("en-US in Tokyo: amounts read 1,234.56 USD; the withdrawal limit refusal is in words with the reset in Tokyo time", async () => {
     const ann = await open(await customer("Ann Tokyo"), "en-US", "Asia/Tokyo");
     await expectBalance(ann.page, "3,765.44 USD");
+    await firstLine(ann.page, "Rent");
     expect((await statement(ann.page))[0]).toEqual(["Rent", "Withdrawal", "-1,234.56 USD", "3,765.44 USD"]);
     await submit(ann, "withdraw-form", "Withdraw", "1,000.00");
     const refusal = await errorOf(ann, "withdraw", "daily");
@@ -93,6 +100,7 @@ describeBrowser.each(engines())("money as people read and type it, in chromium o
   test("de-DE in Berlin: amounts read 1.234,56 USD, are typed with a decimal comma, and ambiguous input is refused before sending", async () => {
     const bert = await open(await customer("Bert Berlin"), "de-DE", "Europe/Berlin");
     await expectBalance(bert.page, "3.765,44 USD");
+    await firstLine(bert.page, "Rent");
     expect((await statement(bert.page))[0]).toEqual(["Rent", "Withdrawal", "-1.234,56 USD", "3.765,44 USD"]);
     let sent = 0;
     bert.page.on("request", (r) => void (r.url().includes("TransactionService/Deposit") && sent++));
