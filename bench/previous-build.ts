@@ -51,6 +51,10 @@ export async function preparePreviousBuild(ref: string, node?: string): Promise<
     else await run("npm", ["ci", "--no-audit", "--no-fund"], root, node ? nodeEnv(node) : {});
     await run(process.execPath, [path.join(root, "node_modules", "typescript", "bin", "tsc"), "-p", "tsconfig.build.json"], root);
     if (!fs.existsSync(path.join(root, "dist", "src", "main.js"))) throw new Error(`building ${ref} made no dist/src/main.js`);
+    // A revision whose migrations are SQL folders copies them next to its compiled loader with
+    // its own script (tsc copies no .sql); older revisions have none and need none.
+    const copyMigrations = path.join(root, "scripts", "copy-migrations.js");
+    if (fs.existsSync(copyMigrations)) await run(process.execPath, [copyMigrations, "dist"], root);
     return { ref, commit, ...(node ? { node } : {}), nodeVersion, root, dependencies, remove };
   } catch (err) {
     await remove();
