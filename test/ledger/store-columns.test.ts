@@ -6,7 +6,11 @@
 import { EntitySchema } from "@mikro-orm/core";
 import { AUDIT_ROW_SET_COLUMNS, insertAuditEvents } from "../../src/audit/recorder";
 import type { Database } from "../../src/db/database";
-import { Account, AuditEvent, Entry, MoneyType, Table, Transaction, columnsOf, type EntityColumn } from "../../src/db/entities";
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { Account, AuditEvent, Entry, IdempotencyKey, MoneyType, Table, Transaction, columnsOf, type EntityColumn } from "../../src/db/entities";
+import { LOCK_KEYS_ACCOUNTS_SQL, LOCK_KEYS_TRANSACTIONS_SQL } from "../../src/ledger/store/batch-postgres";
+import { KEY_COLUMNS, KEY_MATCH } from "../../src/ledger/store/keys";
 import { ACCOUNT_DELTA_COLUMNS, ENTRY_COLUMNS, INSERT_ENTRIES, INSERT_TRANSACTIONS, TRANSACTION_COLUMNS } from "../../src/ledger/store/row-sets";
 import { ACCOUNTS, ENTRIES, TRANSACTIONS, accountColumns, transactionColumns } from "../../src/ledger/store/columns";
 import { engines, type TestDatabase, openMigratedDatabase, closeMigratedDatabase } from "../support/db";
@@ -79,6 +83,21 @@ describe("the statements' column lists come from the entities", () => {
     const ownColumns = new Set(["delta", "held_delta", "entries"]);
     for (const c of ACCOUNT_DELTA_COLUMNS) if (!ownColumns.has(c.name)) expect(names).toContain(c.name);
     expect(() => ACCOUNTS.column("noSuchColumn" as never)).toThrow("accounts has no property noSuchColumn");
+  });
+
+  // The idempotency keys' statements name their columns by hand (a few, read back by name);
+  // this is their drift alarm: a column added to or renamed in the entity fails here.
+  test("the idempotency keys' claim inserts every column of the entity, and the key is its primary key", () => {
+    const columns = columnsOf(IdempotencyKey);
+    const names = columns.map((c) => c.name);
+    const claimsOf = (sql: string) => [...sql.matchAll(/INSERT INTO idempotency_keys \(([^)]*)\)/g)].map((m) => m[1]!.split(",").map((c) => c.trim()));
+    const sqliteSource = fs.readFileSync(path.join(__dirname, "../../src/ledger/store/keys.ts"), "utf8");
+    const claims = [...claimsOf(LOCK_KEYS_ACCOUNTS_SQL), ...claimsOf(LOCK_KEYS_TRANSACTIONS_SQL), ...claimsOf(sqliteSource)];
+    expect(claims).toHaveLength(3);
+    for (const claim of claims) expect(claim).toEqual(names);
+    const primary = columns.filter((c) => IdempotencyKey.meta.properties[c.property as keyof typeof IdempotencyKey.meta.properties]?.primary).map((c) => c.name);
+    expect(KEY_COLUMNS.map((c) => c.name)).toEqual(primary);
+    expect(KEY_MATCH).toBe(primary.map((c) => `idempotency_keys.${c} = r.${c}`).join(" AND "));
   });
 
   test("a property added to an entity is in every derived list by itself", () => {
