@@ -15,7 +15,7 @@ import { decodePageToken, encodePageToken, pageSizeOf } from "../util/pagination
 import {
   accountOfId, accountOfNumber, customerAccounts, insertAccount as insertAccountRow, lockAccount, notifyStatusChange, openAccountCount, ownerExists, saveAccountState,
 } from "./store/accounts";
-import { accountView } from "./store/columns";
+import { accountView, newAccountEntity } from "./store/columns";
 import { keyStored } from "./store/keys";
 import type { AccountType, AccountView, Actor, Page } from "./types";
 import { parseAccountNumberInput, parseCurrency, parseId, parseRequestId, parseText } from "./validate";
@@ -76,11 +76,7 @@ async function insertAccount(tx: Tx, actor: Actor, a: { ownerId: string; currenc
   // with ON CONFLICT DO NOTHING (the unit of work's INSERT would fail, and on PostgreSQL a failed
   // statement aborts the whole transaction).
   for (let attempt = 1; attempt <= limits.accountNumberAttemptsMax; attempt++) {
-    const account: AccountEntity = {
-      id, number: randomAccountNumber(), ownerId: a.ownerId, kind: "CUSTOMER", currency: a.currency, accountType: a.type, status: "ACTIVE", displayName: a.displayName,
-      balance: 0n, held: 0n, overdraftLimit: 0n, entryCount: 0, version: 1, createTime: nowMs, updateTime: nowMs,
-      shard: 0, depositLimit: null, withdrawalLimit: null, transferOutLimit: null, incomingLimit: null, usageDay: 0, depositUsed: 0n, withdrawalUsed: 0n, transferOutUsed: 0n, incomingUsed: 0n,
-    };
+    const account = newAccountEntity({ id, number: randomAccountNumber(), ownerId: a.ownerId, kind: "CUSTOMER", currency: a.currency, accountType: a.type, displayName: a.displayName, shard: 0 }, nowMs);
     if (await insertAccountRow(tx, account)) {
       await audit(tx, actor, { action: "account.create", targetId: id, details: { owner_id: a.ownerId, currency: a.currency, type: a.type } }, nowMs);
       return accountView(account);

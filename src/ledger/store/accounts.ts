@@ -9,7 +9,7 @@ import type { Row, Tx } from "../../db/database";
 import { Account, User, type AccountEntity } from "../../db/entities";
 import { preparedQuery } from "../../db/prepared-query";
 import type { AccountView, LimitSetting } from "../types";
-import { accountColumns, accountView, limitColumn, toLockedAccount, type CountedAccount } from "./columns";
+import { ACCOUNTS, accountColumns, accountView, limitColumn, newAccountEntity, toLockedAccount, type CountedAccount } from "./columns";
 
 /** The account with this id, read raw (`lock`: locked until COMMIT on PostgreSQL). */
 export async function readAccount(tx: Tx, id: string, lock = false): Promise<CountedAccount | undefined> {
@@ -95,12 +95,10 @@ export async function saveAccountLimits(tx: Tx, id: string, next: Record<"deposi
 /** Inserts a currency's missing settlement shards (insert-or-ignore on the unique index
  * accounts_settlement): returns the ids of the ones this call created. */
 export async function insertSettlementShards(tx: Tx, currency: string, shards: readonly { id: string; number: string; shard: number; name: string }[], nowMs: number): Promise<string[]> {
-  const columns = [{ name: "id", type: "text" }, { name: "number", type: "text" }, { name: "shard", type: "bigint" }, { name: "name", type: "text" }] as const;
+  const rows = shards.map((s) => newAccountEntity({ id: s.id, number: s.number, ownerId: null, kind: "SETTLEMENT", currency, accountType: "CHECKING", displayName: s.name, shard: s.shard }, nowMs));
   const created = await tx.all<{ id: string }>(
-    `INSERT INTO accounts (id, number, owner_id, kind, currency, account_type, status, display_name, shard, create_time, update_time)
-     SELECT r.id, r.number, NULL, 'SETTLEMENT', ?, 'CHECKING', 'ACTIVE', r.name, r.shard, ?, ? FROM ${tx.engine.jsonRows("r", columns)} WHERE 1 = 1
-     ON CONFLICT DO NOTHING RETURNING id`,
-    [currency, nowMs, nowMs, JSON.stringify(shards)],
+    `${ACCOUNTS.insertFrom(tx.engine.jsonRows("r", ACCOUNTS.jsonColumns()))} WHERE 1 = 1 ON CONFLICT DO NOTHING RETURNING ${ACCOUNTS.column("id")}`,
+    [ACCOUNTS.json(rows)],
   );
   return created.map((r) => r.id);
 }

@@ -71,6 +71,15 @@ export function withoutCount({ entryCount: _entries, ...account }: CountedAccoun
   return account;
 }
 
+/** A new account's row: what its opening names, everything else at its starting value (no money,
+ * no entries, version 1, the currency's default limits). */
+export function newAccountEntity(a: Pick<AccountEntity, "id" | "number" | "ownerId" | "kind" | "currency" | "accountType" | "displayName" | "shard">, nowMs: number): AccountEntity {
+  return {
+    ...a, status: "ACTIVE", balance: 0n, held: 0n, overdraftLimit: 0n, entryCount: 0, version: 1, createTime: nowMs, updateTime: nowMs,
+    depositLimit: null, withdrawalLimit: null, transferOutLimit: null, incomingLimit: null, usageDay: 0, depositUsed: 0n, withdrawalUsed: 0n, transferOutUsed: 0n, incomingUsed: 0n,
+  };
+}
+
 /** A row of accountColumns() -> the account with its entry count. */
 export function toLockedAccount(row: Row): CountedAccount {
   const entity = ACCOUNTS.entity(row);
