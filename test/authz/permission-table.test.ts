@@ -192,6 +192,20 @@ test("the table lists every method of every bank.v1 service, with the roles its 
   }
 });
 
+test("README's copy of the table, between its permission-table markers, is the rendered table", () => {
+  const file = path.resolve(__dirname, "../../README.md");
+  const readme = fs.readFileSync(file, "utf8");
+  const start = "<!-- permission-table:start: rendered by test/authz/permission-table.test.ts -->\n";
+  const end = "<!-- permission-table:end -->";
+  const [from, to] = [readme.indexOf(start), readme.indexOf(end)];
+  expect(from).toBeGreaterThanOrEqual(0);
+  expect(to).toBeGreaterThan(from);
+  const rendered = `${renderTable().join("\n")}\n`;
+  if (process.env.BANK_WRITE_DOCS === "1") fs.writeFileSync(file, readme.slice(0, from + start.length) + rendered + readme.slice(to));
+  const now = fs.readFileSync(file, "utf8");
+  expect(now.slice(now.indexOf(start) + start.length, now.indexOf(end))).toBe(rendered);
+});
+
 test("docs/permissions.md is the rendered table", () => {
   const file = path.resolve(__dirname, "../../docs/permissions.md");
   const rendered = renderMarkdown();
@@ -287,8 +301,17 @@ function classify(code: string, want: Outcome, ownObject: boolean): string {
   return "allowed";
 }
 
-function renderMarkdown(): string {
+/** The table's lines: a header, then a row per method. */
+function renderTable(): string[] {
   const cell: Record<Outcome, string> = { allowed: "✅", NOT_FOUND: "NOT_FOUND", PERMISSION_DENIED: "PERMISSION_DENIED", UNAUTHENTICATED: "UNAUTHENTICATED" };
+  return [
+    `| method | contract | ${CALLERS.join(" | ")} |`,
+    `|---|---|${CALLERS.map(() => "---").join("|")}|`,
+    ...rows.map(({ service, method, rule }) => `| ${service.replace("bank.v1.", "")}.${method} | ${rule.contract} | ${CALLERS.map((c) => cell[expected(rule, c)]).join(" | ")} |`),
+  ];
+}
+
+function renderMarkdown(): string {
   const lines = [
     "# Who may call what",
     "",
@@ -308,9 +331,7 @@ function renderMarkdown(): string {
     "customer: it acts on the customer's accounts, never as a person (docs/clients.md).",
     "AUDITOR is read-only everywhere. A user may hold several roles: any one listed suffices.",
     "",
-    `| method | contract | ${CALLERS.join(" | ")} |`,
-    `|---|---|${CALLERS.map(() => "---").join("|")}|`,
-    ...rows.map(({ service, method, rule }) => `| ${service.replace("bank.v1.", "")}.${method} | ${rule.contract} | ${CALLERS.map((c) => cell[expected(rule, c)]).join(" | ")} |`),
+    ...renderTable(),
     "",
   ];
   return lines.join("\n");

@@ -8,7 +8,9 @@ import { spawn } from "node:child_process";
 import * as path from "node:path";
 import { engines, createTestDatabase } from "../support/db";
 import { FAST_ARGON2 } from "../support/app";
+import * as fs from "node:fs";
 import { main } from "../../src/cli";
+import { HELP } from "../../src/cli/help";
 
 interface Exit {
   code: number | null;
@@ -121,4 +123,13 @@ describe.each(engines())("npm start on %s", (engine) => {
       await db.drop();
     }
   }, 90_000);
+});
+
+test("README's Commands table has a row for every bankd command (serve is npm start)", () => {
+  const readme = fs.readFileSync(path.resolve("README.md"), "utf8");
+  const rows = readme.split("\n").filter((line) => line.startsWith("| `npm "));
+  for (const name of Object.keys(HELP)) {
+    const spelled = name === "serve" ? "| `npm start`" : `| \`npm run bankd -- ${name}`;
+    expect({ name, row: rows.some((r) => r.startsWith(spelled)) }).toEqual({ name, row: true });
+  }
 });
